@@ -1,0 +1,53 @@
+# carbonbudget: yearly rasters + emission tables -> per-pixel fluxes, regional budgets, trends.
+# Method and data contract: DESIGN.md. All logic lives in src/carbonbudget; rules only wire files.
+from snakemake.utils import min_version
+
+min_version("8.0")
+
+from carbonbudget.config import validate_config
+from carbonbudget.demo import demo_files
+from carbonbudget.paths import FLUXES, TREND_STATS, budget_levels, raw_inputs, year_inputs
+
+
+configfile: "config/config.yaml"
+
+
+# Validate against the schema (unknown keys fail) and fill defaults before anything runs.
+_validated = validate_config(config)
+config.clear()
+config.update(_validated)
+
+OUT = config["outputs"]["dir"]
+YEARS = config["years"]
+LEVELS = list(config["regions"]["levels"])
+FINEST = LEVELS[0]
+BUDGET_LEVELS = budget_levels(config)
+CHUNK = config["processing"]["chunk_size"]
+
+
+wildcard_constraints:
+    year=r"\d{4}",
+    var="|".join(FLUXES),
+    stat="|".join(TREND_STATS),
+
+
+include: "workflow/rules/demo.smk"
+include: "workflow/rules/inputs.smk"
+include: "workflow/rules/align.smk"
+include: "workflow/rules/fluxes.smk"
+include: "workflow/rules/zonal.smk"
+include: "workflow/rules/balance.smk"
+include: "workflow/rules/trends.smk"
+include: "workflow/rules/report.smk"
+
+
+rule all:
+    input:
+        expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
+        expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
+        expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=config["trends"]["variables"],
+               stat=TREND_STATS),
+        expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
+        f"{OUT}/gis/carbon_budget.gpkg",
+        f"{OUT}/provenance.json",
+    default_target: True

@@ -1,0 +1,237 @@
+"""Regional budgets and balance indicators (DESIGN §2–3).
+
+County (finest-level) flux totals come from :mod:`carbonbudget.zonal`; parents are the sums of
+their children. Emissions (CE) are summed up the hierarchy by the emission table's own codes.
+Indicators per region-year:
+
+- ``cnc_tgco2 = ecs_tgco2 − ce_tgco2`` and ``cnc_flux_tco2_km2``;
+- ``status``: surplus / deficit / neutral against ``tolerance_tgco2`` ("missing" if CNC is NaN);
+- ``source_sink_ratio = ce / ecs`` where ECS > 0; where ECS ≤ 0 the land is itself a net
+  source: ratio = +inf and ``ecosystem_source = True`` (never NaN, never negative);
+- ``cer = ce / ecs × cv`` (seed 000) with the same ECS ≤ 0 rule;
+- ``imbalance_risk_index``: percentile rank in [0, 1] of the ratio among all region-years of
+  the level (this project's definition; seed 001 gives no formula).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from .errors import ConfigError, InputDataError, RegionError
+from .io import read_table
+
+log = logging.getLogger(__name__)
+
+CO2_PER_C = 44.0 / 12.0
+STUDY_AREA = "study_area"
+FLUX_VARS = ("rh", "nep", "rcs", "ecs")
+
+# Emission units -> factor to Tg CO2.
+EMISSION_UNITS = {
+    "Mt CO2": 1.0, "Tg CO2": 1.0, "kt CO2": 1e-3, "Gg CO2": 1e-3, "t CO2": 1e-6,
+    "Mt C": CO2_PER_C, "Tg C": CO2_PER_C,
+}
+
+
+def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.0) -> pd.DataFrame:
+    """CNC, its flux, status, source/sink ratio, ecosystem-source flag and CER (arrays in, frame out)."""
+    ecs = np.asarray(ecs_tgco2, dtype="float64")
+    ce = np.asarray(ce_tgco2, dtype="float64")
+    area = np.asarray(area_km2, dtype="float64")
+    cv = np.broadcast_to(np.asarray(cv, dtype="float64"), ecs.shape)
+    cnc = ecs - ce
+    with np.errstate(divide="ignore", invalid="ignore"):
+        flux = np.where(area > 0, cnc * 1e6 / area, np.nan)   # Tg -> t, per km²
+        ratio = np.where(ecs > 0, ce / ecs, np.inf)
+    known = np.isfinite(ecs) & np.isfinite(ce)
+    ratio = np.where(known, ratio, np.nan)
+    with np.errstate(invalid="ignore"):
+        cer = ratio * cv
+    status = np.where(~known, "missing",
+                      np.where(cnc > tolerance_tgco2, "surplus",
+                               np.where(cnc < -tolerance_tgco2, "deficit", "neutral")))
+    return pd.DataFrame({
+        "cnc_tgco2": cnc,
+        "cnc_flux_tco2_km2": flux,
+        "status": status,
+        "source_sink_ratio": ratio,
+        "ecosystem_source": np.where(np.isfinite(ecs), ecs <= 0, False),
+        "cv": cv,
+        "cer": cer,
+    })
+
+
+def load_emissions(path: str, *, region_col: str, year_col: str, value_col: str,
+                   units: str, years: list[int]) -> pd.DataFrame:
+    """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates."""
+    if units not in EMISSION_UNITS:
+        raise InputDataError(f"unknown emission units '{units}'", path=path,
+                             variable="emissions.units",
+                             fix=f"declare one of {sorted(EMISSION_UNITS)}")
+    df = read_table(path, "emissions", dtype={region_col: str})
+    missing = [c for c in (region_col, year_col, value_col) if c not in df.columns]
+    if missing:
+        raise InputDataError(f"columns {missing} not found (columns: {list(df.columns)})",
+                             path=path, variable="emissions",
+                             fix="set emissions.region_col/year_col/value_col to existing columns")
+    df = pd.DataFrame({"code": df[region_col].astype(str).str.strip(),
+                       "year": df[year_col].astype(int),
+                       "ce_tgco2": df[value_col].astype(float) * EMISSION_UNITS[units]})
+    df = df[df["year"].isin(years)]
+    dup = df[df.duplicated(["code", "year"], keep=False)]
+    if len(dup):
+        pairs = sorted(set(zip(dup["code"], dup["year"])))[:10]
+        raise InputDataError(f"duplicate (region, year) rows {pairs}", path=path,
+                             variable="emissions", fix="keep one row per region and year")
+    if (df["ce_tgco2"] < 0).any():
+        bad = df.loc[df["ce_tgco2"] < 0, "code"].unique()[:10].tolist()
+        raise InputDataError(f"negative emissions for regions {bad}", path=path,
+                             variable="emissions", fix="check the value column and units")
+    absent = sorted(set(years) - set(df["year"]))
+    if absent:
+        raise InputDataError(f"no emission rows for years {absent}", path=path,
+                             variable="emissions",
+                             fix="add those years or remove them from config 'years'")
+    return df.sort_values(["code", "year"]).reset_index(drop=True)
+
+
+def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
+                         *, derive_parents: str | None, unmatched: str, path: str = "") -> pd.DataFrame:
+    """Attach parent codes to each emission row.
+
+    Codes present in the region layer take their parents from it; others are derived from the
+    code itself when ``derive_parents == 'adcode'`` (so their emissions still reach the right
+    city and province), otherwise they are unmatched: an error, or with ``unmatched: warn`` a
+    warning that lists them and their share of total emissions, and they are dropped.
+    """
+    finest = levels[0]
+    h = hierarchy.drop_duplicates(f"{finest}_code")[[f"{lv}_code" for lv in levels]]
+    merged = emissions.merge(h, left_on="code", right_on=f"{finest}_code", how="left")
+    merged[f"{finest}_code"] = merged["code"]
+    lost = merged[f"{levels[-1]}_code"].isna()
+    if lost.any() and derive_parents == "adcode":
+        from .regions import derive_adcode_parent
+
+        for i, lv in enumerate(levels[1:], start=1):
+            merged.loc[lost, f"{lv}_code"] = derive_adcode_parent(merged.loc[lost, "code"], i)
+        lost = merged[f"{levels[-1]}_code"].isna()
+    if lost.any():
+        codes = sorted(merged.loc[lost, "code"].unique())
+        share = merged.loc[lost, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        msg = (f"{len(codes)} emission region codes are not in the region layer "
+               f"({share:.2%} of total emissions): {codes[:20]}")
+        if unmatched == "error":
+            raise RegionError(msg, path=path, variable="emissions",
+                              fix="correct the codes, add a crosswalk, or set "
+                                  "emissions.unmatched: warn to drop them")
+        log.warning("%s: %s; dropped", path, msg)
+        merged = merged[~lost]
+    return merged
+
+
+def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str]) -> pd.DataFrame:
+    """Sum ``sum_cols`` by (key, year); area-weight ``frac_cols`` (NaN-aware, min_count=1)."""
+    tmp = df.copy()
+    for c in frac_cols:
+        tmp[c] = tmp[c] * tmp["area_km2"]
+    g = tmp.groupby([key, "year"], sort=True)[sum_cols + frac_cols].sum(min_count=1)
+    for c in frac_cols:
+        g[c] = g[c] / g["area_km2"]
+    return g.reset_index()
+
+
+def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.DataFrame,
+                 levels: list[str], emissions_cfg: dict, socio_cfg: dict | None,
+                 balance_cfg: dict, derive_parents: str | None) -> dict[str, pd.DataFrame]:
+    """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year."""
+    finest = levels[0]
+    zonal = pd.concat([pd.read_parquet(p) for p in zonal_paths], ignore_index=True)
+    zonal = zonal.rename(columns={"code": f"{finest}_code"})
+    hier_cols = [f"{lv}_code" for lv in levels]
+    zonal = zonal.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+                        on=f"{finest}_code", how="left", validate="many_to_one")
+    zonal[f"{STUDY_AREA}_code"] = "all"
+
+    em = load_emissions(emissions_cfg["path"], region_col=emissions_cfg["region_col"],
+                        year_col=emissions_cfg["year_col"], value_col=emissions_cfg["value_col"],
+                        units=emissions_cfg["units"], years=years)
+    em = match_emission_codes(em, regions_table, levels, derive_parents=derive_parents,
+                              unmatched=emissions_cfg.get("unmatched", "error"),
+                              path=emissions_cfg["path"])
+    em[f"{STUDY_AREA}_code"] = "all"
+
+    socio = None
+    cv_mode = balance_cfg.get("cv", "none")
+    if cv_mode != "none":
+        if not socio_cfg:
+            raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
+        socio = read_table(socio_cfg["path"], "socioeconomic", dtype={socio_cfg["region_col"]: str})
+        socio = socio.rename(columns={socio_cfg["region_col"]: f"{finest}_code",
+                                      socio_cfg["year_col"]: "year"})
+        socio = socio.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+                            on=f"{finest}_code", how="inner")
+        socio[f"{STUDY_AREA}_code"] = "all"
+
+    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in FLUX_VARS]
+    frac_cols = [f"{v}_valid_fraction" for v in FLUX_VARS]
+    tol = float(balance_cfg.get("tolerance_tgco2", 0.0))
+    tables = {}
+    for level in list(levels) + [STUDY_AREA]:
+        key = f"{level}_code"
+        fl = _rollup(zonal, key, sum_cols, frac_cols)
+        ce = em.groupby([key, "year"], sort=True)["ce_tgco2"].sum().reset_index()
+        t = fl.merge(ce, on=[key, "year"], how="left")
+        # valid_fraction: share of the region's area where ECS (hence every input) is known
+        t["valid_fraction"] = t["ecs_valid_fraction"]
+        t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
+        cv = 1.0
+        if cv_mode == "gdp_per_capita_relative":
+            g = socio.groupby([key, "year"])[[socio_cfg["gdp_col"], socio_cfg["population_col"]]].sum()
+            tot = socio.groupby("year")[[socio_cfg["gdp_col"], socio_cfg["population_col"]]].sum()
+            pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
+            pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
+            rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
+            cv = t[[key, "year"]].merge(rel.reset_index(), on=[key, "year"], how="left")["cv"].values
+        elif isinstance(cv_mode, dict):
+            col = cv_mode["column"]
+            g = socio.groupby([key, "year"])[col].mean().rename("cv").reset_index()
+            cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
+        ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol)
+        t = pd.concat([t, ind], axis=1)
+        t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
+        if level != STUDY_AREA:
+            info = regions_table.drop_duplicates(key)[
+                [key, f"{level}_name"] + [f"{p}_code" for p in levels[levels.index(level) + 1:]]]
+            t = t.merge(info, on=key, how="left")
+            t = t.rename(columns={key: "code", f"{level}_name": "name"})
+        else:
+            t = t.rename(columns={key: "code"})
+            t["name"] = "study area"
+        t.insert(0, "level", level)
+        front = ["level", "code", "name", "year", "area_km2", "valid_fraction"]
+        parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
+        rest = [c for c in t.columns if c not in front + parents]
+        tables[level] = t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
+    return tables
+
+
+def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
+                 regions_cfg: dict, emissions_cfg: dict, socio_cfg: dict | None,
+                 balance_cfg: dict, outputs: dict) -> None:
+    """Stage entry point: budget tables per level -> ``outputs[level] = (csv, parquet)``."""
+    import geopandas as gpd
+
+    from .io import write_table
+
+    levels = list(regions_cfg["levels"])
+    regions = gpd.read_file(path_regions, engine="pyogrio")
+    table = pd.DataFrame(regions.drop(columns="geometry"))
+    derive = regions_cfg.get("derive_parents", "none")
+    tables = build_budget(zonal_paths=zonal_paths, years=years, regions_table=table, levels=levels,
+                          emissions_cfg=emissions_cfg, socio_cfg=socio_cfg, balance_cfg=balance_cfg,
+                          derive_parents=None if derive == "none" else derive)
+    for level, (csv, parquet) in outputs.items():
+        write_table(tables[level], csv, parquet)

@@ -1,0 +1,132 @@
+"""Checks of every input before any compute (DESIGN §7), with errors a researcher can act on.
+
+:func:`check_inputs` opens every configured file, checks CRS, declared units against the values,
+signs, lithology classes, region codes and emission codes, and writes a JSON report. Pixel-exact
+sign checks are repeated by the flux kernel, which raises if a negative value slips through a
+sampled check.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+
+import numpy as np
+import rasterio
+
+from . import units as units_mod
+from .align import month_paths, open_source
+from .balance import load_emissions, match_emission_codes
+from .errors import InputDataError, UnitError
+from .io import atomic_output, gdal_env
+from .lithology import codes_to_coefficient, load_coefficient_lookup
+from .regions import read_regions
+
+log = logging.getLogger(__name__)
+
+KELVIN_THRESHOLD = 100.0   # a median above this cannot be a near-surface °C temperature
+SAMPLE_SIZE = 512          # decimated read for unit plausibility checks
+
+
+def _sample(path: str, variable: str, scale=1.0, offset=0.0) -> np.ndarray:
+    """A decimated read (at most SAMPLE_SIZE² per band) of all bands, nodata as NaN, scaled."""
+    with open_source(path, variable) as src:
+        h = min(src.height, SAMPLE_SIZE)
+        w = min(src.width, SAMPLE_SIZE)
+        try:
+            data = src.read(out_shape=(src.count, h, w), masked=True).astype("float64")
+        except rasterio.errors.RasterioIOError as exc:
+            raise InputDataError(f"cannot read pixel data ({exc})", path=path, variable=variable,
+                                 fix="the file is truncated or corrupt: re-download or "
+                                     "re-export it") from exc
+        return data.filled(np.nan) * scale + offset
+
+
+def check_temperature_units(values: np.ndarray, declared: str, path: str) -> None:
+    unit = units_mod.normalise_unit("temperature", declared)
+    med = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
+    if unit == "degC" and med > KELVIN_THRESHOLD:
+        raise UnitError(f"median temperature {med:.1f} looks like Kelvin but °C is declared",
+                        path=path, variable="temperature",
+                        fix="set climate.temperature_units: K (converted at alignment)")
+    if unit == "K" and med < KELVIN_THRESHOLD:
+        raise UnitError(f"median temperature {med:.1f} looks like °C but K is declared",
+                        path=path, variable="temperature",
+                        fix="set climate.temperature_units: degC")
+
+
+def check_non_negative(values: np.ndarray, variable: str, path: str) -> None:
+    if np.nanmin(values, initial=0.0) < 0:
+        raise InputDataError(f"negative {variable} values (min {np.nanmin(values):.3g})",
+                             path=path, variable=variable,
+                             fix=f"{variable} cannot be negative: check the nodata value "
+                                 "(declare it in the file) and the scale/offset in the config")
+
+
+def check_inputs(*, config: dict, path_report: str) -> dict:
+    """Run every check; raise the first failure; write a JSON report of what was checked."""
+    years = config["years"]
+    clim, npp, runoff = config["climate"], config["npp"], config["runoff"]
+    report = {"years": years, "files": {}, "emissions": {}}
+    with gdal_env():
+        for var, pattern, units in (("temperature", clim["temperature"], clim["temperature_units"]),
+                                    ("precipitation", clim["precipitation"],
+                                     clim["precipitation_units"])):
+            units_mod.normalise_unit(var, units)
+            for y in years:
+                for p in month_paths(pattern, y):
+                    _require(p, var, y)
+                    vals = _sample(p, var)
+                    if var == "temperature":
+                        check_temperature_units(vals, units, p)
+                    else:
+                        check_non_negative(vals, var, p)
+                    report["files"][p] = var
+        for var, sec in (("npp", npp), ("runoff", runoff)):
+            units_mod.normalise_unit(var, sec["units"])
+            for y in years:
+                p = sec["path"].format(year=y)
+                _require(p, var, y)
+                vals = _sample(p, var, sec["scale"], sec["offset"])
+                if var == "runoff":
+                    check_non_negative(vals, var, p)
+                report["files"][p] = var
+        lith = config["lithology"]
+        lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
+        with open_source(lith["path"], "lithology") as src:
+            codes = src.read(1, masked=True).astype("float64").filled(np.nan)
+        codes_to_coefficient(codes, lookup, path=lith["path"])
+        report["files"][lith["path"]] = "lithology"
+
+    reg = config["regions"]
+    derive = None if reg["derive_parents"] == "none" else reg["derive_parents"]
+    regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
+                           layer=reg.get("layer"), invalid_geometries=reg["invalid_geometries"])
+    levels = list(reg["levels"])
+    report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
+    em_cfg = config["emissions"]
+    em = load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
+                        year_col=em_cfg["year_col"], value_col=em_cfg["value_col"],
+                        units=em_cfg["units"], years=years)
+    finest = f"{levels[0]}_code"
+    direct = em["code"].isin(set(regions[finest]))
+    report["emissions"] = {
+        "codes": int(em["code"].nunique()),
+        "codes_matched": int(em.loc[direct, "code"].nunique()),
+        "share_matched": float(em.loc[direct, "ce_tgco2"].sum() / max(em["ce_tgco2"].sum(), 1e-300)),
+        "unmatched_codes": sorted(em.loc[~direct, "code"].unique().tolist()),
+    }
+    match_emission_codes(em, regions.drop(columns="geometry"), levels, derive_parents=derive,
+                         unmatched=em_cfg["unmatched"], path=em_cfg["path"])
+    with atomic_output(path_report) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True)
+    return report
+
+
+def _require(path: str, variable: str, year: int) -> None:
+    if not os.path.exists(path):
+        raise InputDataError(f"file for year {year} not found", path=path, variable=variable,
+                             fix="add the file, fix the path pattern, or drop the year from "
+                                 "'years' (or use years: {discover: true})")

@@ -1,0 +1,296 @@
+"""A small, deterministic synthetic region for the demo run and the tests.
+
+Same bytes on every run: fixed seeds, no timestamps (GeoPackage dates pinned via
+OGR_CURRENT_DATE). 320 × 240 pixels of 1 km on an Albers equal-area grid; an irregular study
+area split into 36 counties, 8 cities and 3 provinces with 6-digit adcode-style codes; years
+2001–2010 of monthly temperature (°C) and precipitation (mm), NPP stored as MOD17A3 does
+(uint16, scale 0.0001 kg C m-2 yr-1), runoff (mm yr-1), GLiM class codes, county CO2 (Mt) and
+GDP/population tables. Values are physically plausible: NPP 100–1,200 g C m-2 yr-1, runoff
+20–1,500 mm yr-1, and RH of the same order as NPP so that NEP has both signs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import rasterio
+import shapely
+from affine import Affine
+
+from .io import atomic_output, gdal_env
+
+log = logging.getLogger(__name__)
+
+SEED = 20220101
+DEMO_YEARS = list(range(2001, 2011))
+DEMO_CRS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
+            "+ellps=WGS84 +units=m +no_defs")
+RESOLUTION = 1000.0
+WIDTH, HEIGHT = 320, 240
+XMIN, YMAX = 200_000.0, 3_140_000.0
+BOUNDS = [XMIN, YMAX - HEIGHT * RESOLUTION, XMIN + WIDTH * RESOLUTION, YMAX]
+N_COUNTIES, N_CITIES, N_PROVINCES = 36, 8, 3
+NPP_SCALE = 0.0001   # kg C m-2 yr-1 per stored count, as MOD17A3
+NPP_NODATA = 65535
+LITH_NODATA = -9999
+PROVINCE_NAMES = ["Lingnan", "Qianbei", "Yunshan"]
+
+
+def demo_paths(root: str = "data/demo") -> dict:
+    """Where the demo files live (patterns with {year} as in the config)."""
+    return {
+        "temperature": f"{root}/climate/tmean_{{year}}.tif",
+        "precipitation": f"{root}/climate/prcp_{{year}}.tif",
+        "npp": f"{root}/npp/npp_{{year}}.tif",
+        "runoff": f"{root}/runoff/runoff_{{year}}.tif",
+        "lithology": f"{root}/lithology/glim_codes.tif",
+        "regions": f"{root}/regions/counties.gpkg",
+        "emissions": f"{root}/emissions/county_co2.csv",
+        "socioeconomic": f"{root}/socioeconomic/county_socioeconomic.csv",
+    }
+
+
+def demo_files(root: str = "data/demo") -> list[str]:
+    """Every file :func:`build_demo` writes."""
+    p = demo_paths(root)
+    files = [p[k].format(year=y) for k in ("temperature", "precipitation", "npp", "runoff")
+             for y in DEMO_YEARS]
+    return files + [p[k] for k in ("lithology", "regions", "emissions", "socioeconomic")]
+
+
+# ---------------------------------------------------------------------------- geometry ----
+def _outline() -> shapely.Polygon:
+    """Irregular study-area outline inside the grid rectangle."""
+    cx, cy = XMIN + WIDTH * RESOLUTION / 2, YMAX - HEIGHT * RESOLUTION / 2
+    th = np.linspace(0, 2 * np.pi, 181)[:-1]
+    r = 1 + 0.10 * np.sin(3 * th + 0.4) + 0.06 * np.cos(5 * th)
+    xs = cx + 148_000 * r * np.cos(th)
+    ys = cy + 108_000 * r * np.sin(th)
+    return shapely.Polygon(np.column_stack([np.round(xs), np.round(ys)]))
+
+
+def _farthest_points(pts: np.ndarray, k: int) -> np.ndarray:
+    """Indices of k points chosen by farthest-point sampling from the north-westernmost one."""
+    chosen = [int(np.argmin(pts[:, 0] - pts[:, 1]))]
+    d = np.linalg.norm(pts - pts[chosen[0]], axis=1)
+    for _ in range(k - 1):
+        nxt = int(np.argmax(d))
+        chosen.append(nxt)
+        d = np.minimum(d, np.linalg.norm(pts - pts[nxt], axis=1))
+    return np.array(chosen)
+
+
+def make_regions() -> gpd.GeoDataFrame:
+    """36 counties (Voronoi cells of well-spaced seeds, clipped to the outline) in 8 cities
+    and 3 provinces, with nested 6-digit codes and names."""
+    rng = np.random.default_rng(SEED)
+    outline = _outline()
+    minx, miny, maxx, maxy = outline.bounds
+    seeds = []
+    while len(seeds) < N_COUNTIES:
+        p = rng.uniform([minx, miny], [maxx, maxy])
+        if outline.contains(shapely.Point(p)) and all(np.hypot(*(p - q)) > 26_000 for q in seeds):
+            seeds.append(p)
+    seeds = np.array(seeds)
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=outline.envelope.buffer(1e4))
+    polys = []
+    for s in seeds:
+        cell = next(c for c in cells.geoms if c.contains(shapely.Point(s)))
+        geom = shapely.set_precision(cell.intersection(outline), 1.0)
+        polys.append(geom)
+    cent = np.array([[g.centroid.x, g.centroid.y] for g in polys])
+    city_seed = _farthest_points(cent, N_CITIES)
+    city_of = np.argmin(np.linalg.norm(cent[:, None] - cent[city_seed][None], axis=2), axis=1)
+    city_cent = np.array([cent[city_of == c].mean(axis=0) for c in range(N_CITIES)])
+    prov_seed = _farthest_points(city_cent, N_PROVINCES)
+    prov_of_city = np.argmin(np.linalg.norm(city_cent[:, None] - city_cent[prov_seed][None], axis=2),
+                             axis=1)
+    # codes: provinces ordered west to east, cities and counties north-west to south-east
+    prov_order = np.argsort(city_cent[prov_seed][:, 0])
+    rows = []
+    for pi, p in enumerate(prov_order, start=1):
+        pcode = f"{90 + pi}0000"
+        cities = [c for c in np.argsort(-city_cent[:, 1] + 1e-3 * city_cent[:, 0])
+                  if prov_of_city[c] == p]
+        for ci, c in enumerate(cities, start=1):
+            ccode = f"{90 + pi}{ci:02d}00"
+            members = [i for i in np.argsort(-cent[:, 1] + 1e-3 * cent[:, 0]) if city_of[i] == c]
+            for di, i in enumerate(members, start=1):
+                rows.append({
+                    "county_code": f"{90 + pi}{ci:02d}{di:02d}",
+                    "county_name": f"{PROVINCE_NAMES[pi - 1]} {ci}-{di}",
+                    "city_code": ccode, "city_name": f"{PROVINCE_NAMES[pi - 1]} city {ci}",
+                    "province_code": pcode, "province_name": PROVINCE_NAMES[pi - 1],
+                    "geometry": polys[i]})
+    gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=DEMO_CRS)
+    return gdf.sort_values("county_code").reset_index(drop=True)
+
+
+# ------------------------------------------------------------------------------ fields ----
+def _coords():
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype("float64")
+    return x / (WIDTH - 1), 1.0 - y / (HEIGHT - 1)   # x: 0 west -> 1 east; y: 0 south -> 1 north
+
+
+def _static_fields():
+    rng = np.random.default_rng(SEED + 1)
+    xn, yn = _coords()
+    elev = np.zeros_like(xn)
+    for cx, cy, h, w in [(0.15, 0.35, 1800, 0.18), (0.35, 0.8, 1200, 0.15), (0.8, 0.3, 700, 0.2),
+                         (0.6, 0.65, 900, 0.1)]:
+        elev += h * np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * w * w))
+    # vegetation condition (cropland, towns, degraded land lower NPP): smooth random blobs
+    veg = np.ones_like(xn)
+    for _ in range(14):
+        cx, cy = rng.uniform(0, 1, 2)
+        veg -= rng.uniform(0.25, 0.55) * np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) /
+                                                (2 * rng.uniform(0.03, 0.07) ** 2))
+    veg = np.clip(veg, 0.3, 1.0)
+    # lithology: nearest of 60 seeds, class weights as in south China; karst in the south-west
+    glim = np.array([1, 3, 5, 6, 2, 8, 9, 7, 11])
+    weights = np.array([0.18, 0.2, 0.17, 0.2, 0.04, 0.08, 0.08, 0.03, 0.02])
+    sx, sy = rng.uniform(0, 1, 60), rng.uniform(0, 1, 60)
+    cls = rng.choice(glim, size=60, p=weights)
+    cls[(sx < 0.4) & (sy < 0.5)] = 6
+    nearest = np.argmin((xn[..., None] - sx) ** 2 + (yn[..., None] - sy) ** 2, axis=-1)
+    lith = cls[nearest].astype("int16")
+    return elev, veg, lith
+
+
+def _climate(year: int, elev):
+    xn, yn = _coords()
+    rng = np.random.default_rng(SEED + year)
+    t_mean = 22.0 - 12.0 * yn - 6.5 * elev / 1000.0 + 0.03 * (year - 2001) + rng.normal(0, 0.3)
+    amp = 7.0 + 6.0 * yn
+    p_ann = (400.0 + 1300.0 * (1 - yn) * (0.6 + 0.4 * xn) + 0.25 * elev) * (1 + rng.normal(0, 0.08))
+    months = np.arange(1, 13)
+    shape_t = np.sin(2 * np.pi * (months - 4) / 12.0)
+    w = 1.0 + 2.0 * np.clip(np.sin(2 * np.pi * (months - 3) / 12.0), 0, None)
+    w = w / w.sum()
+    tm = t_mean[None] + amp[None] * shape_t[:, None, None]
+    pm = p_ann[None] * w[:, None, None] * rng.uniform(0.85, 1.15, size=(12, 1, 1))
+    return tm.astype("float32"), pm.astype("float32"), t_mean, pm.sum(axis=0)
+
+
+def _npp_g(t_mean, p_ann, veg, year):
+    """Miami-model NPP (Lieth 1975; g dry matter -> g C with 0.45) times vegetation condition."""
+    rng = np.random.default_rng(SEED + 100 + year)
+    f_t = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t_mean))
+    f_p = 3000.0 * (1.0 - np.exp(-0.000664 * p_ann))
+    npp = 0.45 * np.minimum(f_t, f_p) * veg * (1 + 0.006 * (year - 2001)) * (1 + rng.normal(0, 0.03))
+    return np.clip(npp, 100.0, 1200.0)
+
+
+def _write(path, data, dtype, nodata, descriptions=None, tags=None, band_tags=None):
+    data = np.asarray(data)
+    if data.ndim == 2:
+        data = data[None]
+    profile = dict(driver="GTiff", width=WIDTH, height=HEIGHT, count=data.shape[0], dtype=dtype,
+                   nodata=nodata, crs=DEMO_CRS,
+                   transform=Affine(RESOLUTION, 0, XMIN, 0, -RESOLUTION, YMAX), tiled=True,
+                   blockxsize=256, blockysize=256, compress="deflate", interleave="band")
+    with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data.astype(dtype))
+        if descriptions:
+            for i, d in enumerate(descriptions, start=1):
+                dst.set_band_description(i, d)
+        if tags:
+            dst.update_tags(**tags)
+        for i in range(1, data.shape[0] + 1):
+            if band_tags:
+                dst.update_tags(i, **band_tags)
+
+
+def build_demo(root: str = "data/demo") -> list[str]:
+    """Write every demo input under ``root``; returns the list of files written."""
+    paths = demo_paths(root)
+    for f in demo_files(root):
+        os.makedirs(os.path.dirname(f), exist_ok=True)
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    elev, veg, lith = _static_fields()
+    with gdal_env():
+        for year in DEMO_YEARS:
+            tm, pm, t_mean, p_ann = _climate(year, elev)
+            _write(paths["temperature"].format(year=year), tm, "float32", np.nan, months,
+                   band_tags={"units": "degC"})
+            _write(paths["precipitation"].format(year=year), pm, "float32", np.nan, months,
+                   band_tags={"units": "mm"})
+            npp = _npp_g(t_mean, p_ann, veg, year)
+            counts = np.round(npp / 1000.0 / NPP_SCALE)
+            counts[lith == 11] = NPP_NODATA      # water bodies carry no NPP, as in MOD17A3
+            _write(paths["npp"].format(year=year), counts, "uint16", NPP_NODATA, ["Npp_1km"],
+                   tags={"scale_factor": NPP_SCALE, "units": "kg C m-2 yr-1"})
+            coef = np.clip(0.15 + 0.45 * (p_ann - 400.0) / 1600.0, 0.15, 0.6)
+            runoff = np.clip(p_ann * coef, 20.0, 1500.0)
+            _write(paths["runoff"].format(year=year), runoff, "float32", np.nan, ["runoff"],
+                   band_tags={"units": "mm yr-1"})
+        _write(paths["lithology"], lith, "int16", LITH_NODATA, ["GLiM class code"])
+
+        regions = make_regions()
+        with atomic_output(paths["regions"]) as tmp:
+            regions.to_file(tmp, driver="GPKG", layer="counties", engine="pyogrio")
+
+    _write_tables(regions, paths)
+    log.info("demo inputs written under %s", root)
+    return demo_files(root)
+
+
+def _write_tables(regions: gpd.GeoDataFrame, paths: dict) -> None:
+    rng = np.random.default_rng(SEED + 7)
+    cent = regions.geometry.centroid
+    xn = (cent.x.values - XMIN) / (WIDTH * RESOLUTION)
+    yn = (cent.y.values - (YMAX - HEIGHT * RESOLUTION)) / (HEIGHT * RESOLUTION)
+    # three urban centres; emissions and population fall off with distance from them
+    urban = np.zeros(len(regions))
+    for cx, cy in [(0.7, 0.35), (0.35, 0.55), (0.55, 0.75)]:
+        urban += np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * 0.08 ** 2))
+    e0 = 0.15 + 9.0 * urban * rng.uniform(0.7, 1.3, len(regions))   # Mt CO2 in 2001
+    growth = rng.uniform(0.03, 0.09, len(regions))
+    pop0 = 150.0 + 1500.0 * urban * rng.uniform(0.8, 1.2, len(regions))   # thousand people
+    gdppc0 = 8.0 + 20.0 * urban                                           # thousand CNY/person
+    em_rows, se_rows = [], []
+    for i, code in enumerate(regions["county_code"]):
+        for year in DEMO_YEARS:
+            k = year - DEMO_YEARS[0]
+            noise = 1 + rng.normal(0, 0.02)
+            em_rows.append({"county_code": code, "year": year,
+                            "co2_mt": round(float(e0[i] * (1 + growth[i]) ** k * noise), 6)})
+            pop = pop0[i] * 1.005 ** k
+            se_rows.append({"county_code": code, "year": year,
+                            "population_thousand": round(float(pop), 3),
+                            "gdp_billion_cny": round(float(pop * gdppc0[i] * 1.08 ** k / 1000), 4)})
+    for key, rows in (("emissions", em_rows), ("socioeconomic", se_rows)):
+        with atomic_output(paths[key]) as tmp:
+            pd.DataFrame(rows).to_csv(tmp, index=False, lineterminator="\n")
+
+
+def demo_config(root: str = "data/demo", outdir: str = "results") -> dict:
+    """The configuration that runs the pipeline on the demo (also written to config/config.yaml)."""
+    p = demo_paths(root)
+    return {
+        "grid": {"crs": DEMO_CRS, "resolution": RESOLUTION, "bounds": BOUNDS},
+        "years": DEMO_YEARS,
+        "climate": {"timestep": "monthly", "temperature": p["temperature"],
+                    "precipitation": p["precipitation"], "temperature_units": "degC",
+                    "precipitation_units": "mm"},
+        "npp": {"path": p["npp"], "scale": NPP_SCALE, "offset": 0.0, "units": "kg C m-2 yr-1"},
+        "runoff": {"source": "raster", "path": p["runoff"], "units": "mm yr-1"},
+        "lithology": {"path": p["lithology"], "classes": "config/glim_classes.csv",
+                      "coefficients": "config/gem_co2_coefficients.csv"},
+        "regions": {"path": p["regions"],
+                    "levels": {"county": "county_code", "city": "city_code",
+                               "province": "province_code"},
+                    "names": {"county": "county_name", "city": "city_name",
+                              "province": "province_name"}},
+        "emissions": {"path": p["emissions"], "region_col": "county_code", "year_col": "year",
+                      "value_col": "co2_mt", "units": "Mt CO2"},
+        "socioeconomic": {"path": p["socioeconomic"], "region_col": "county_code",
+                          "year_col": "year", "gdp_col": "gdp_billion_cny",
+                          "population_col": "population_thousand"},
+        "balance": {"tolerance_tgco2": 0.01, "cv": "gdp_per_capita_relative"},
+        "outputs": {"dir": outdir},
+    }

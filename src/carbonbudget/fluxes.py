@@ -1,0 +1,152 @@
+"""xarray/dask wrappers around :func:`carbonbudget.kernels.carbon_fluxes` (DESIGN §1).
+
+Inputs are checked here (dims, shapes, chunk alignment); outputs get ``units`` and ``long_name``
+and nothing else: input attributes are never copied. The same kernel serves numpy-backed and
+dask-backed inputs; with dask, memory follows the chunk size, not the grid size.
+"""
+
+from __future__ import annotations
+
+import dask.array as da
+import numpy as np
+import xarray as xr
+
+from . import kernels
+from .errors import InputDataError
+
+FLUX_UNITS = "g C m-2 yr-1"
+FLUX_VARS = ("rh", "nep", "rcs", "ecs")
+LONG_NAMES = {
+    "rh": "heterotrophic respiration (Pei et al. 2009)",
+    "nep": "net ecosystem productivity, NPP - RH",
+    "rcs": "rock-weathering carbon sink, 0.012 * a * Q (GEM-CO2)",
+    "ecs": "ecosystem carbon sink, NEP + RCS",
+}
+
+
+def _check(name, arr, ndim, spatial_shape=None):
+    if not isinstance(arr, xr.DataArray):
+        raise TypeError(f"{name} must be an xarray.DataArray, got {type(arr).__name__}")
+    if arr.ndim != ndim:
+        raise InputDataError(f"expected {ndim} dimensions, got {arr.ndim} {arr.dims}",
+                             variable=name, fix="pass (month, y, x) climate and (y, x) fields")
+    if spatial_shape is not None and arr.shape[-2:] != spatial_shape:
+        raise InputDataError(f"spatial shape {arr.shape[-2:]} differs from {spatial_shape}",
+                             variable=name, fix="align all inputs to the same grid first")
+
+
+def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.DataArray,
+                          npp_gc: xr.DataArray, runoff_mm: xr.DataArray,
+                          gem_coefficient: xr.DataArray, region_mask: xr.DataArray,
+                          timestep: str = "monthly") -> xr.Dataset:
+    """Per-pixel RH, NEP, RCS, ECS in g C m-2 yr-1 (DESIGN §1.1–1.4).
+
+    temperature_c, precipitation_mm: (month, y, x), 12 monthly values in °C and mm month-1,
+    or with ``timestep='annual'`` a single annual mean T and annual total P (mm yr-1).
+    npp_gc (g C m-2 yr-1), runoff_mm (mm yr-1), gem_coefficient (a), region_mask (0 outside
+    every region): (y, x). Dask-backed inputs must share their (y, x) chunks.
+    """
+    if timestep not in ("monthly", "annual"):
+        raise InputDataError(f"unknown climate timestep '{timestep}'", variable="climate.timestep",
+                             fix="use 'monthly' or 'annual'")
+    _check("temperature", temperature_c, 3)
+    shape = temperature_c.shape[-2:]
+    _check("precipitation", precipitation_mm, 3, shape)
+    for name, arr in (("npp", npp_gc), ("runoff", runoff_mm), ("gem_coefficient", gem_coefficient),
+                      ("region_mask", region_mask)):
+        _check(name, arr, 2, shape)
+    nt = temperature_c.shape[0]
+    if precipitation_mm.shape[0] != nt:
+        raise InputDataError(f"temperature has {nt} time steps, precipitation "
+                             f"{precipitation_mm.shape[0]}", variable="precipitation",
+                             fix="give the same months for both")
+    expected = 12 if timestep == "monthly" else 1
+    if nt != expected:
+        raise InputDataError(f"{timestep} climate needs {expected} band(s) per year, got {nt}",
+                             variable="climate", fix="check climate.timestep in the config")
+    annual = timestep == "annual"
+
+    t = temperature_c.data.astype(np.float32)
+    p = precipitation_mm.data.astype(np.float32)
+    npp = npp_gc.data.astype(np.float32)
+    q = runoff_mm.data.astype(np.float32)
+    a = gem_coefficient.data.astype(np.float32)
+    m = region_mask.data.astype(np.uint8)
+
+    if isinstance(t, da.Array):
+        ychunks, xchunks = t.chunks[1:]
+        t = t.rechunk({0: -1})
+        p = p.rechunk({0: -1, 1: ychunks, 2: xchunks})
+        npp, q, a, m = (da.asarray(v).rechunk((ychunks, xchunks)) for v in (npp, q, a, m))
+        out = da.blockwise(
+            kernels.carbon_fluxes, "vyx",
+            t, "myx", p, "myx", npp, "yx", q, "yx", a, "yx", m, "yx", annual, None,
+            new_axes={"v": kernels.N_FLUX}, concatenate=True, dtype=np.float32,
+            meta=np.empty((0, 0, 0), dtype=np.float32))
+    else:
+        out = kernels.carbon_fluxes(np.ascontiguousarray(t), np.ascontiguousarray(p),
+                                    np.ascontiguousarray(npp), np.ascontiguousarray(q),
+                                    np.ascontiguousarray(a), np.ascontiguousarray(m), annual)
+
+    dims = temperature_c.dims[-2:]
+    coords = {d: temperature_c.coords[d] for d in dims if d in temperature_c.coords}
+    ds = xr.Dataset(coords=coords)
+    for k, var in enumerate(FLUX_VARS):
+        ds[var] = xr.DataArray(out[k], dims=dims,
+                               attrs={"units": FLUX_UNITS, "long_name": LONG_NAMES[var]})
+    return ds
+
+
+def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str,
+                        path_precipitation: str, path_npp: str, path_runoff: str,
+                        path_coefficient: str, path_region_fraction: str, outputs: dict,
+                        year: int, chunk_size: int = 512, threads: int = 1) -> None:
+    """Stage entry point: one year's aligned inputs -> RH, NEP, RCS, ECS COGs.
+
+    ``outputs`` maps each of rh/nep/rcs/ecs to its path. Reads lazily in ``chunk_size`` blocks,
+    runs the numba kernel per block under dask, writes all four COGs in one pass.
+    """
+    import dask
+
+    from .grid import Grid
+    from .io import gdal_env, open_raster, write_cogs
+
+    grid = Grid.from_config(grid_spec)
+    missing = set(FLUX_VARS) - set(outputs)
+    if missing:
+        raise ValueError(f"outputs for {sorted(missing)} not given")
+    with gdal_env():
+        t = open_raster(path_temperature, chunk_size, "month")
+        p = open_raster(path_precipitation, chunk_size, "month")
+        npp = open_raster(path_npp, chunk_size).isel(band=0, drop=True)
+        q = open_raster(path_runoff, chunk_size).isel(band=0, drop=True)
+        a = open_raster(path_coefficient, chunk_size).isel(band=0, drop=True)
+        frac = open_raster(path_region_fraction, chunk_size).isel(band=0, drop=True)
+        mask = (frac > 0).astype("uint8")
+        ds = compute_carbon_fluxes(t, p, npp, q, a, mask, timestep=timestep)
+        layers = {outputs[v]: ds[v] for v in FLUX_VARS}
+        with dask.config.set(scheduler="threads", num_workers=threads), _name_kernel_errors(path_precipitation,
+                                                                        path_runoff):
+            write_cogs(layers, grid,
+                       descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in FLUX_VARS},
+                       units={outputs[v]: FLUX_UNITS for v in FLUX_VARS},
+                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in FLUX_VARS})
+
+
+class _name_kernel_errors:
+    """Turn the kernel's bare ValueError on negative inputs into an InputDataError naming files."""
+
+    def __init__(self, path_precipitation, path_runoff):
+        self.paths = {"precipitation": path_precipitation, "runoff": path_runoff}
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is ValueError and "negative" in str(exc):
+            var = "precipitation" if "precipitation" in str(exc) else "runoff"
+            raise InputDataError(f"negative {var} values found while computing fluxes",
+                                 path=self.paths[var], variable=var,
+                                 fix=f"{var} cannot be negative: check nodata and scale/offset "
+                                     "of the source file") from exc
+        return False

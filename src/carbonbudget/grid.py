@@ -1,0 +1,185 @@
+"""The target grid: CRS, transform, shape, and the area of every pixel (DESIGN §2).
+
+Pixel areas come from the grid's CRS, never from counting pixels:
+- equal-area projections: the constant |det(transform)| in m²;
+- geographic (lat/lon) grids: the exact area of each row's cells on the ellipsoid;
+- any other projection: a :class:`GridError` unless the user sets ``allow_non_equal_area``,
+  in which case the planar |det(transform)| is used and the docs say it is approximate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import rasterio
+from affine import Affine
+from pyproj import CRS
+from rasterio.crs import CRS as RioCRS
+
+from .errors import ConfigError, GridError
+
+# PROJ method names of projections that preserve area. Sinusoidal (MODIS) is equal-area on its
+# sphere; Lambert Cylindrical Equal Area covers EASE-Grid 2.0 (EPSG:6933).
+EQUAL_AREA_METHODS = frozenset({
+    "Albers Equal Area",
+    "Lambert Azimuthal Equal Area",
+    "Lambert Azimuthal Equal Area (Spherical)",
+    "Lambert Cylindrical Equal Area",
+    "Lambert Cylindrical Equal Area (Spherical)",
+    "Sinusoidal",
+    "Mollweide",
+    "Equal Earth",
+    "Eckert IV",
+    "Eckert VI",
+    "Interrupted Goode Homolosine",
+})
+
+
+def crs_kind(crs) -> str:
+    """'equal_area', 'geographic' or 'other' for a CRS given in any form pyproj accepts."""
+    pcrs = CRS.from_user_input(crs.to_wkt() if hasattr(crs, "to_wkt") else crs)
+    if pcrs.is_geographic:
+        return "geographic"
+    op = pcrs.coordinate_operation
+    if pcrs.is_projected and op is not None and op.method_name in EQUAL_AREA_METHODS:
+        return "equal_area"
+    if pcrs.is_projected and "+proj=aea" in (pcrs.to_proj4() or ""):
+        return "equal_area"
+    return "other"
+
+
+def ellipsoid_row_areas_m2(lat_top_deg: np.ndarray, lat_bottom_deg: np.ndarray, dlon_deg: float,
+                           semi_major_m: float, inv_flattening: float) -> np.ndarray:
+    """Exact area (m²) of a lat/lon cell on an ellipsoid of revolution.
+
+    Area between two parallels over Δλ (Snyder 1987, authalic latitude, eq. 3-12):
+    A = Δλ · b²/2 · [ sinφ/(1 − e² sin²φ) + 1/(2e) · ln((1 + e sinφ)/(1 − e sinφ)) ] from φ1 to φ2.
+    pyproj's Geod gives geodesic polygon areas, whose edges are not parallels, so it is used only
+    as a cross-check in the tests.
+    """
+    a = semi_major_m
+    f = 0.0 if not inv_flattening else 1.0 / inv_flattening
+    e2 = f * (2.0 - f)
+    b2 = a * a * (1.0 - e2)
+
+    def q(phi_deg):
+        s = np.sin(np.deg2rad(phi_deg))
+        if e2 == 0.0:
+            return 2.0 * s
+        e = np.sqrt(e2)
+        return s / (1.0 - e2 * s * s) + np.log((1.0 + e * s) / (1.0 - e * s)) / (2.0 * e)
+
+    return np.abs(np.deg2rad(dlon_deg) * b2 / 2.0 * (q(lat_top_deg) - q(lat_bottom_deg)))
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A north-up raster grid: ``crs``, ``transform`` (rasterio Affine), ``width``, ``height``."""
+
+    crs: RioCRS
+    transform: Affine
+    width: int
+    height: int
+    allow_non_equal_area: bool = False
+
+    def __post_init__(self):
+        if self.crs is None:
+            raise GridError("the target grid has no CRS; set grid.crs in the config")
+        t = self.transform
+        if t.b != 0 or t.d != 0:
+            raise GridError(f"rotated grids are not supported (transform {tuple(t)[:6]}); "
+                            "use a north-up grid")
+        if t.e >= 0:
+            raise GridError("the grid must be north-up (negative y resolution)")
+        kind = crs_kind(self.crs)
+        if kind == "other" and not self.allow_non_equal_area:
+            raise GridError(
+                f"the grid CRS '{self.crs.to_string()}' is neither equal-area nor geographic, so "
+                "pixel areas would be wrong. Fix: use an equal-area CRS (e.g. Albers Equal Area), "
+                "or set grid.allow_non_equal_area: true to accept planar pixel areas.")
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_bounds(cls, crs, resolution: float, bounds, allow_non_equal_area: bool = False):
+        xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+        if xmax <= xmin or ymax <= ymin:
+            raise ConfigError(f"grid.bounds {bounds} must be [xmin, ymin, xmax, ymax] with "
+                              "xmax > xmin and ymax > ymin")
+        res = float(resolution)
+        w, h = (xmax - xmin) / res, (ymax - ymin) / res
+        if abs(w - round(w)) > 1e-6 or abs(h - round(h)) > 1e-6:
+            raise ConfigError(f"grid.bounds {bounds} are not a whole number of pixels of "
+                              f"{res}; widen them to multiples of the resolution")
+        return cls(RioCRS.from_user_input(crs), Affine(res, 0.0, xmin, 0.0, -res, ymax),
+                   int(round(w)), int(round(h)), allow_non_equal_area)
+
+    @classmethod
+    def from_template(cls, path: str, allow_non_equal_area: bool = False):
+        with rasterio.open(path) as src:
+            if src.crs is None:
+                raise GridError(f"{path}: the grid template has no CRS; assign one (gdal_edit.py "
+                                "-a_srs) or set grid.crs/resolution/bounds instead")
+            return cls(src.crs, src.transform, src.width, src.height, allow_non_equal_area)
+
+    @classmethod
+    def from_config(cls, cfg: dict) -> "Grid":
+        """From a full config (``cfg['grid']``) or from the grid section itself."""
+        g = cfg["grid"] if "grid" in cfg else cfg
+        allow = bool(g.get("allow_non_equal_area", False))
+        if "template" in g:
+            return cls.from_template(g["template"], allow)
+        return cls.from_bounds(g["crs"], g["resolution"], g["bounds"], allow)
+
+    # -- properties ---------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        t = self.transform
+        return (t.c, t.f + t.e * self.height, t.c + t.a * self.width, t.f)
+
+    @property
+    def kind(self) -> str:
+        return crs_kind(self.crs)
+
+    def profile(self, **extra) -> dict:
+        """A rasterio profile for a float32, NaN-nodata, tiled single-band GeoTIFF on this grid."""
+        p = dict(driver="GTiff", dtype="float32", nodata=np.nan, width=self.width,
+                 height=self.height, count=1, crs=self.crs, transform=self.transform,
+                 tiled=True, blockxsize=256, blockysize=256, compress="deflate",
+                 interleave="band")
+        p.update(extra)
+        return p
+
+    def digest(self) -> str:
+        """Short stable identifier of the grid (for cache keys)."""
+        payload = json.dumps({"crs": self.crs.to_wkt(), "transform": list(self.transform)[:6],
+                              "shape": [self.height, self.width]}, sort_keys=True)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    def row_areas_m2(self) -> np.ndarray:
+        """Area (m²) of one pixel in each row, float64, shape (height,)."""
+        t = self.transform
+        kind = self.kind
+        if kind == "geographic":
+            pcrs = CRS.from_wkt(self.crs.to_wkt())
+            ell = pcrs.ellipsoid
+            tops = t.f + t.e * np.arange(self.height)
+            bottoms = tops + t.e
+            return ellipsoid_row_areas_m2(tops, bottoms, abs(t.a), ell.semi_major_metre,
+                                          ell.inverse_flattening)
+        unit_factor = 1.0
+        pcrs = CRS.from_wkt(self.crs.to_wkt())
+        axis = pcrs.axis_info[0] if pcrs.axis_info else None
+        if axis is not None and axis.unit_conversion_factor:
+            unit_factor = axis.unit_conversion_factor
+        return np.full(self.height, abs(t.a * t.e) * unit_factor ** 2, dtype="float64")
+
+    def pixel_areas_m2(self) -> np.ndarray:
+        """Area (m²) of every pixel, shape (height, width), float64."""
+        return np.repeat(self.row_areas_m2()[:, None], self.width, axis=1)

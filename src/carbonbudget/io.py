@@ -1,0 +1,155 @@
+"""Raster and table I/O: lazy chunked reads, block-wise COG writes, atomic file replacement.
+
+Every output is written to a temporary name beside its destination and moved into place only
+when complete, so a failed run never leaves a half-written file where a previous result was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import pandas as pd
+import rasterio
+import rasterio.shutil
+import rioxarray  # noqa: F401  (registers the .rio accessor)
+import xarray as xr
+
+from .errors import InputDataError
+
+DEFAULT_GDAL_CACHEMAX_MB = 256
+# COG tile size; overviews are built (AUTO) until the smallest level fits in one tile.
+COG_BLOCKSIZE = 256
+
+
+def gdal_env(cachemax_mb: int = DEFAULT_GDAL_CACHEMAX_MB) -> rasterio.Env:
+    """A rasterio/GDAL environment with a bounded block cache (the default, 5 % of RAM, hides
+    real memory use) and deterministic output (no timestamps in GeoPackages)."""
+    return rasterio.Env(GDAL_CACHEMAX=int(cachemax_mb), GDAL_TIFF_INTERNAL_MASK=True,
+                        OGR_CURRENT_DATE="2000-01-01T00:00:00.000Z")
+
+
+@contextlib.contextmanager
+def atomic_output(path: str | os.PathLike, suffix: str | None = None):
+    """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    suffix = path.suffix if suffix is None else suffix
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.partial{suffix}")
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_table(df: pd.DataFrame, path_csv: str | os.PathLike | None = None,
+                path_parquet: str | os.PathLike | None = None) -> None:
+    """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input."""
+    if path_csv is not None:
+        with atomic_output(path_csv) as tmp:
+            df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+    if path_parquet is not None:
+        with atomic_output(path_parquet) as tmp:
+            df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
+
+
+def read_table(path: str | os.PathLike, variable: str, dtype: dict | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet table; errors name the file and the variable.
+
+    ``dtype`` forces column types (region codes are read as strings so that leading zeros and
+    6-digit codes survive)."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise InputDataError("file not found", path=path, variable=variable,
+                             fix="check the path in the config (relative paths are relative "
+                                 "to the directory snakemake runs in)")
+    try:
+        if path.endswith(".parquet"):
+            df = pd.read_parquet(path)
+            return df.astype(dtype) if dtype else df
+        return pd.read_csv(path, dtype=dtype)
+    except Exception as exc:  # pandas raises many types; the user needs the file name
+        raise InputDataError(f"cannot read table ({exc})", path=path, variable=variable,
+                             fix="check that the file is a valid CSV or Parquet table") from exc
+
+
+def open_raster(path: str | os.PathLike, chunk_size: int | None = 512,
+                band_dim: str = "band") -> xr.DataArray:
+    """Open a raster lazily as (band, y, x) float with NaN for nodata, chunked spatially only."""
+    path = str(path)
+    if not os.path.exists(path):
+        raise InputDataError("file not found", path=path, fix="run the alignment rule first")
+    chunks = None if chunk_size is None else {"band": -1, "y": chunk_size, "x": chunk_size}
+    arr = rioxarray.open_rasterio(path, chunks=chunks, masked=True, lock=False)
+    return arr.rename({"band": band_dim}) if band_dim != "band" else arr
+
+
+class _WindowWriter:
+    """A ``__setitem__`` target for :func:`dask.array.store` writing windows of one band."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+        self.lock = threading.Lock()
+
+    def __setitem__(self, key, value):
+        rows, cols = key
+        window = rasterio.windows.Window.from_slices(rows, cols, height=self.dataset.height,
+                                                     width=self.dataset.width)
+        with self.lock:
+            self.dataset.write(np.asarray(value, dtype="float32"), 1, window=window)
+
+
+def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
+               units: dict | None = None, tags: dict | None = None) -> None:
+    """Write several (y, x) arrays (numpy or dask) as float32 Cloud-Optimised GeoTIFFs.
+
+    All layers are computed in one pass over their shared dask graph, block by block, into tiled
+    temporary GeoTIFFs (memory bounded by the chunk size), then each is copied to COG with
+    DEFLATE compression and averaged overviews, and moved into place atomically.
+    ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
+    """
+    descriptions = descriptions or {}
+    units = units or {}
+    tags = tags or {}
+    datasets, targets, sources = [], [], []
+    try:
+        for path, arr in layers.items():
+            data = arr.data if isinstance(arr, xr.DataArray) else arr
+            if data.shape != grid.shape:
+                raise ValueError(f"{path}: array shape {data.shape} != grid {grid.shape}")
+            if not isinstance(data, da.Array):
+                data = da.from_array(np.asarray(data), chunks=(1024, 1024))
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # intermediate tiled GeoTIFF; never moved into place, always deleted
+            tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.blocks.tif")
+            datasets.append((path, tmp, rasterio.open(tmp, "w", **grid.profile())))
+            targets.append(_WindowWriter(datasets[-1][2]))
+            sources.append(data.astype("float32"))
+        try:
+            da.store(sources, targets, lock=False)
+        finally:
+            for _, _, ds in datasets:
+                ds.close()
+        for path, tmp, _ in datasets:
+            with rasterio.open(tmp, "r+") as ds:
+                if path in descriptions:
+                    ds.set_band_description(1, descriptions[path])
+                if path in units:
+                    ds.units = (units[path],)
+                    ds.update_tags(1, units=units[path])
+                if path in tags:
+                    ds.update_tags(**tags[path])
+            with atomic_output(path) as cog_tmp:
+                rasterio.shutil.copy(tmp, cog_tmp, driver="COG", COMPRESS="DEFLATE",
+                                     PREDICTOR="YES", BLOCKSIZE=COG_BLOCKSIZE, OVERVIEWS="AUTO",
+                                     OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS=1)
+    finally:
+        for _, tmp, _ in datasets:
+            if tmp.exists():
+                tmp.unlink()

@@ -1,0 +1,105 @@
+"""Deliverables for GIS users: the GeoPackage (DESIGN §8) and provenance.json."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import platform
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+
+from . import __version__
+from .balance import STUDY_AREA
+from .config import config_digest
+from .io import atomic_output, gdal_env
+from .regions import dissolve_level
+
+# Units and meaning of every column users see in the tables and the GeoPackage.
+COLUMN_UNITS = {
+    "area_km2": ("km2", "region area on the grid's CRS (pixel areas × coverage fractions)"),
+    "valid_fraction": ("1", "share of the region area where ECS (every input) is known"),
+    "rh_tgc": ("Tg C yr-1", "heterotrophic respiration"),
+    "nep_tgc": ("Tg C yr-1", "net ecosystem productivity NPP - RH"),
+    "rcs_tgc": ("Tg C yr-1", "rock-weathering carbon sink (GEM-CO2)"),
+    "ecs_tgc": ("Tg C yr-1", "ecosystem carbon sink NEP + RCS"),
+    "ecs_tgco2": ("Tg CO2 yr-1", "ecosystem carbon sink in CO2 (x 44/12)"),
+    "ce_tgco2": ("Tg CO2 yr-1", "carbon emissions (Mt CO2 = Tg CO2)"),
+    "cnc_tgco2": ("Tg CO2 yr-1", "carbon neutral capacity ECS - CE"),
+    "cnc_flux_tco2_km2": ("t CO2 km-2 yr-1", "CNC per unit area"),
+    "status": ("class", "surplus / deficit / neutral / missing against balance.tolerance_tgco2"),
+    "source_sink_ratio": ("1", "CE / ECS; +inf where ECS <= 0 (ecosystem source)"),
+    "ecosystem_source": ("bool", "ECS <= 0: the land itself is a net source"),
+    "cv": ("1", "vulnerability coefficient of CER (balance.cv)"),
+    "cer": ("1", "carbon emission risk CE / ECS x Cv (1 = neutrality)"),
+    "imbalance_risk_index": ("1", "percentile rank of source_sink_ratio among the level's region-years"),
+    "cnc_tgco2_slope_per_yr": ("Tg CO2 yr-2", "OLS trend of CNC"),
+    "cnc_tgco2_slope_p": ("1", "two-sided p-value of the CNC trend"),
+}
+
+SUMMARY_VARS = ["area_km2", "valid_fraction", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",
+                "cnc_flux_tco2_km2", "cer"]
+
+
+def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict,
+                     trend_paths: dict, path_out: str) -> None:
+    """One layer per level: geometry, period means, last-year status, CNC trend and per-year CNC;
+    plus a non-spatial ``column_units`` layer describing every column."""
+    regions = gpd.read_file(path_regions, engine="pyogrio")
+    with gdal_env(), atomic_output(path_out) as tmp:
+        for level in levels:
+            geo = dissolve_level(regions, levels, level).rename(
+                columns={f"{level}_code": "code", f"{level}_name": "name"})
+            budget = pd.read_parquet(budget_paths[level])
+            last = budget["year"].max()
+            means = budget.groupby("code")[SUMMARY_VARS].mean().add_suffix("_mean")
+            means = means.rename(columns={"area_km2_mean": "area_km2"})
+            status = budget[budget["year"] == last].set_index("code")["status"].rename(
+                f"status_{last}")
+            wide = budget.pivot(index="code", columns="year", values="cnc_tgco2")
+            wide.columns = [f"cnc_tgco2_{y}" for y in wide.columns]
+            trend = pd.read_csv(trend_paths[level], dtype={"code": str}).set_index("code")[
+                ["cnc_tgco2_slope_per_yr", "cnc_tgco2_slope_p"]]
+            layer = geo.merge(pd.concat([means, status, trend, wide], axis=1),
+                              left_on="code", right_index=True, how="left")
+            layer.attrs = {}
+            pyogrio.write_dataframe(layer, tmp, layer=level, driver="GPKG")
+        meta = pd.DataFrame(
+            [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
+            + [{"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
+               {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"}])
+        pyogrio.write_dataframe(meta, tmp, layer="column_units", driver="GPKG")
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_provenance(*, config: dict, input_paths: list[str], path_out: str) -> None:
+    """Package version, config digest, input digests and the run time (the only timestamp)."""
+    import numba
+    import numpy
+    import rasterio
+
+    record = {
+        "carbonbudget_version": __version__,
+        "run_time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "config_digest": config_digest(config),
+        "config": config,
+        "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
+                   for p in sorted(set(input_paths))},
+        "software": {"python": platform.python_version(), "numpy": numpy.__version__,
+                     "numba": numba.__version__, "rasterio": rasterio.__version__,
+                     "gdal": rasterio.__gdal_version__},
+        "levels_note": f"'{STUDY_AREA}' is the sum of all regions",
+    }
+    with atomic_output(path_out) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(record, fh, indent=2, sort_keys=True, default=str)

@@ -1,0 +1,39 @@
+"""File names of the DAG: raw inputs named by the config and the outputs of each stage.
+
+Kept here (not in the Snakefile) so that rules stay declarative and tests can import them.
+"""
+
+from __future__ import annotations
+
+from .align import month_paths
+
+FLUXES = ("rh", "nep", "rcs", "ecs")
+TREND_STATS = ("slope", "p")
+
+
+def year_inputs(cfg: dict, year: int) -> dict:
+    """Raw per-year inputs: temperature and precipitation (lists), npp and runoff (paths)."""
+    return {
+        "temperature": month_paths(cfg["climate"]["temperature"], year),
+        "precipitation": month_paths(cfg["climate"]["precipitation"], year),
+        "npp": cfg["npp"]["path"].format(year=year),
+        "runoff": cfg["runoff"]["path"].format(year=year),
+    }
+
+
+def raw_inputs(cfg: dict) -> list[str]:
+    """Every input file the config names, for the check rule and provenance."""
+    files = []
+    for y in cfg["years"]:
+        yi = year_inputs(cfg, y)
+        files += yi["temperature"] + yi["precipitation"] + [yi["npp"], yi["runoff"]]
+    files += [cfg["lithology"]["path"], cfg["lithology"]["classes"],
+              cfg["lithology"]["coefficients"], cfg["regions"]["path"], cfg["emissions"]["path"]]
+    if cfg.get("socioeconomic"):
+        files.append(cfg["socioeconomic"]["path"])
+    return files
+
+
+def budget_levels(cfg: dict) -> list[str]:
+    """Region levels finest first, then the study area."""
+    return list(cfg["regions"]["levels"]) + ["study_area"]

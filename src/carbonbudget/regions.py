@@ -1,0 +1,105 @@
+"""The region hierarchy: read the finest-level polygons, derive parents, check codes (DESIGN §2).
+
+Standard columns after :func:`read_regions`: ``{level}_code`` (str) and ``{level}_name`` for each
+configured level, finest first, plus geometry in the grid CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from .errors import InputDataError, RegionError
+
+log = logging.getLogger(__name__)
+
+
+def derive_adcode_parent(codes: pd.Series, level_index: int) -> pd.Series:
+    """Parent codes from Chinese 6-digit adcodes: city = first 4 digits + '00',
+    province = first 2 digits + '0000' (``level_index`` 1 = city, 2 = province)."""
+    keep = {1: 4, 2: 2}[level_index]
+    bad = codes[~codes.str.fullmatch(r"\d{6}")]
+    if len(bad):
+        raise RegionError(f"codes {sorted(bad.unique())[:10]} are not 6-digit adcodes",
+                          variable="regions", fix="use 6-digit codes or give parent code columns")
+    return codes.str[:keep].str.pad(6, side="right", fillchar="0")
+
+
+def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None,
+                 derive_parents: str | None = None, layer: str | None = None,
+                 invalid_geometries: str = "repair") -> gpd.GeoDataFrame:
+    """Read the finest-level polygon layer and return standard code/name columns per level."""
+    if not os.path.exists(path):
+        raise InputDataError("file not found", path=path, variable="regions",
+                             fix="check regions.path in the config")
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        raise InputDataError(f"cannot read polygons ({exc})", path=path, variable="regions",
+                             fix="check that the file is a valid vector layer") from exc
+    if gdf.crs is None:
+        raise InputDataError("the polygon layer has no CRS", path=path, variable="regions",
+                             fix="write the layer with its CRS (e.g. EPSG:4326)")
+    level_names = list(levels)
+    names = names or {}
+    out = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
+    for i, level in enumerate(level_names):
+        col = levels[level]
+        if col in gdf.columns:
+            out[f"{level}_code"] = gdf[col].astype(str).str.strip().values
+        elif i > 0 and derive_parents == "adcode":
+            out[f"{level}_code"] = derive_adcode_parent(out[f"{level_names[0]}_code"], i).values
+        else:
+            raise RegionError(f"column '{col}' for level '{level}' not found (columns: "
+                              f"{sorted(gdf.columns.drop('geometry'))})", path=path,
+                              variable="regions.levels",
+                              fix="name an existing column, or set regions.derive_parents: adcode")
+        ncol = names.get(level)
+        out[f"{level}_name"] = (gdf[ncol].astype(str).values if ncol and ncol in gdf.columns
+                                else out[f"{level}_code"].values)
+    finest = f"{level_names[0]}_code"
+    dup = out.loc[out[finest].duplicated(keep=False), finest]
+    if len(dup):
+        raise RegionError(f"duplicate {level_names[0]} codes {sorted(dup.unique())[:20]}",
+                          path=path, variable="regions",
+                          fix="dissolve multi-part regions into one feature per code first")
+    # Each child must have exactly one parent at every coarser level.
+    for child, parent in zip(level_names[:-1], level_names[1:]):
+        n_par = out.groupby(f"{child}_code")[f"{parent}_code"].nunique()
+        if (n_par > 1).any():
+            raise RegionError(f"{child} codes {sorted(n_par[n_par > 1].index)[:10]} have more "
+                              f"than one {parent}", path=path, variable="regions",
+                              fix="fix the parent code columns so the hierarchy nests")
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        bad = sorted(out.loc[invalid, finest])[:10]
+        if invalid_geometries != "repair":
+            raise RegionError(f"{int(invalid.sum())} invalid geometries (codes {bad})", path=path,
+                              variable="regions", fix="repair them (e.g. shapely.make_valid) or "
+                                                      "set regions.invalid_geometries: repair")
+        warnings.warn(f"{path}: repaired {int(invalid.sum())} invalid geometries (codes {bad})")
+        out.loc[invalid, "geometry"] = shapely.make_valid(out.loc[invalid, "geometry"].values)
+    if crs is not None:
+        out = out.to_crs(crs)
+    return out.sort_values(finest).reset_index(drop=True)
+
+
+def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.DataFrame:
+    """One row per region of ``level``: its code, name and the codes of its parents (sorted)."""
+    i = levels.index(level)
+    cols = [f"{level}_code", f"{level}_name"] + [f"{p}_code" for p in levels[i + 1:]]
+    tab = pd.DataFrame(regions[cols]).drop_duplicates(f"{level}_code")
+    return tab.sort_values(f"{level}_code").reset_index(drop=True)
+
+
+def dissolve_level(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> gpd.GeoDataFrame:
+    """Polygons of ``level`` as the union of their finest-level members."""
+    tab = level_table(regions, levels, level)
+    geom = regions.dissolve(by=f"{level}_code")[["geometry"]].reset_index()
+    return gpd.GeoDataFrame(tab.merge(geom, on=f"{level}_code"), geometry="geometry",
+                            crs=regions.crs)

@@ -1,0 +1,74 @@
+# Put every input on the target grid with the resampling its kind needs; units converted here.
+
+
+def _year_inputs(wildcards):
+    return year_inputs(config, int(wildcards.year))
+
+
+rule align_year:
+    input:
+        unpack(_year_inputs),
+        report=rules.check_inputs.output.report,
+    output:
+        temperature=f"{OUT}/interim/aligned/{{year}}/tmean_degC.tif",
+        precipitation=f"{OUT}/interim/aligned/{{year}}/prcp_mm.tif",
+        npp=f"{OUT}/interim/aligned/{{year}}/npp_gc.tif",
+        runoff=f"{OUT}/interim/aligned/{{year}}/runoff_mm.tif",
+    log:
+        f"{OUT}/logs/align_year/{{year}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/align_year/{{year}}.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        grid=config["grid"],
+        climate=config["climate"],
+        npp=config["npp"],
+        runoff=config["runoff"],
+    script:
+        "../scripts/align_year.py"
+
+
+rule align_lithology:
+    input:
+        lithology=config["lithology"]["path"],
+        classes=config["lithology"]["classes"],
+        coefficients=config["lithology"]["coefficients"],
+        report=rules.check_inputs.output.report,
+    output:
+        codes=f"{OUT}/interim/aligned/lithology_codes.tif",
+        coefficient=f"{OUT}/interim/aligned/gem_coefficient.tif",
+    log:
+        f"{OUT}/logs/align_lithology.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/align_lithology.tsv"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        grid=config["grid"],
+    script:
+        "../scripts/align_lithology.py"
+
+
+rule build_regions:
+    input:
+        regions=config["regions"]["path"],
+        report=rules.check_inputs.output.report,
+    output:
+        regions=f"{OUT}/interim/regions/regions.gpkg",
+        coverage=f"{OUT}/interim/regions/coverage_{FINEST}.npz",
+        fraction=f"{OUT}/interim/regions/region_fraction.tif",
+    log:
+        f"{OUT}/logs/build_regions.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/build_regions.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        grid=config["grid"],
+        regions=config["regions"],
+    script:
+        "../scripts/build_regions.py"

@@ -1,0 +1,27 @@
+# Roll-up to every level, emissions, CNC, status, source/sink ratio, CER (DESIGN §2-3).
+
+
+rule budget:
+    input:
+        zonal=expand(f"{OUT}/interim/zonal/{FINEST}_{{year}}.parquet", year=YEARS),
+        regions=rules.build_regions.output.regions,
+        emissions=config["emissions"]["path"],
+    output:
+        csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
+        parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),
+    log:
+        f"{OUT}/logs/budget.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/budget.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        years=YEARS,
+        levels=BUDGET_LEVELS,
+        regions=config["regions"],
+        emissions=config["emissions"],
+        socioeconomic=config.get("socioeconomic"),
+        balance=config["balance"],
+    script:
+        "../scripts/budget.py"
