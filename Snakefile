@@ -5,7 +5,7 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 from carbonbudget.config import validate_config
-from carbonbudget.demo import demo_files
+from carbonbudget.demo import demo_files, demo_root
 from carbonbudget.paths import FLUXES, TREND_STATS, budget_levels, raw_inputs, year_inputs
 
 

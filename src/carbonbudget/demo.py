@@ -21,7 +21,7 @@ import rasterio
 import shapely
 from affine import Affine
 
-from .io import atomic_output, gdal_env
+from .io import atomic_output, gdal_env, write_gpkg_layer
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +52,11 @@ def demo_paths(root: str = "data/demo") -> dict:
         "emissions": f"{root}/emissions/county_co2.csv",
         "socioeconomic": f"{root}/socioeconomic/county_socioeconomic.csv",
     }
+
+
+def demo_root(path: str) -> str:
+    """The demo root directory of one of the files :func:`demo_files` lists."""
+    return os.path.dirname(os.path.dirname(path))
 
 
 def demo_files(root: str = "data/demo") -> list[str]:
@@ -232,7 +237,7 @@ def build_demo(root: str = "data/demo") -> list[str]:
 
         regions = make_regions()
         with atomic_output(paths["regions"]) as tmp:
-            regions.to_file(tmp, driver="GPKG", layer="counties", engine="pyogrio")
+            write_gpkg_layer(regions, tmp, "counties")
 
     _write_tables(regions, paths)
     log.info("demo inputs written under %s", root)

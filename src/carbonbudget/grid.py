@@ -46,8 +46,6 @@ def crs_kind(crs) -> str:
     op = pcrs.coordinate_operation
     if pcrs.is_projected and op is not None and op.method_name in EQUAL_AREA_METHODS:
         return "equal_area"
-    if pcrs.is_projected and "+proj=aea" in (pcrs.to_proj4() or ""):
-        return "equal_area"
     return "other"
 
 

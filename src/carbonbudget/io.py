@@ -26,11 +26,25 @@ DEFAULT_GDAL_CACHEMAX_MB = 256
 COG_BLOCKSIZE = 256
 
 
+# GeoPackages record a "last change" timestamp; pinning it keeps files byte-identical run to run
+# (the real run time goes to provenance.json). pyogrio bundles its own GDAL, so the option is set
+# there too, not only in rasterio's environment.
+PINNED_OGR_DATE = "2000-01-01T00:00:00.000Z"
+
+
+def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
+    """Write (or add) one layer of a GeoPackage with a pinned timestamp; ``df`` may have no
+    geometry (an attribute table)."""
+    import pyogrio
+
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": PINNED_OGR_DATE})
+    pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG")
+
+
 def gdal_env(cachemax_mb: int = DEFAULT_GDAL_CACHEMAX_MB) -> rasterio.Env:
     """A rasterio/GDAL environment with a bounded block cache (the default, 5 % of RAM, hides
-    real memory use) and deterministic output (no timestamps in GeoPackages)."""
-    return rasterio.Env(GDAL_CACHEMAX=int(cachemax_mb), GDAL_TIFF_INTERNAL_MASK=True,
-                        OGR_CURRENT_DATE="2000-01-01T00:00:00.000Z")
+    real memory use)."""
+    return rasterio.Env(GDAL_CACHEMAX=int(cachemax_mb), OGR_CURRENT_DATE=PINNED_OGR_DATE)
 
 
 @contextlib.contextmanager
@@ -53,7 +67,7 @@ def write_table(df: pd.DataFrame, path_csv: str | os.PathLike | None = None,
     """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input."""
     if path_csv is not None:
         with atomic_output(path_csv) as tmp:
-            df.to_csv(tmp, index=False, float_format="%.10g", lineterminator="\n")
+            df.to_csv(tmp, index=False, lineterminator="\n")
     if path_parquet is not None:
         with atomic_output(path_parquet) as tmp:
             df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")

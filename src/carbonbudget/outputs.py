@@ -10,12 +10,11 @@ import platform
 
 import geopandas as gpd
 import pandas as pd
-import pyogrio
 
 from . import __version__
 from .balance import STUDY_AREA
 from .config import config_digest
-from .io import atomic_output, gdal_env
+from .io import atomic_output, write_gpkg_layer
 from .regions import dissolve_level
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
@@ -49,7 +48,7 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
     """One layer per level: geometry, period means, last-year status, CNC trend and per-year CNC;
     plus a non-spatial ``column_units`` layer describing every column."""
     regions = gpd.read_file(path_regions, engine="pyogrio")
-    with gdal_env(), atomic_output(path_out) as tmp:
+    with atomic_output(path_out) as tmp:
         for level in levels:
             geo = dissolve_level(regions, levels, level).rename(
                 columns={f"{level}_code": "code", f"{level}_name": "name"})
@@ -66,12 +65,12 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             layer = geo.merge(pd.concat([means, status, trend, wide], axis=1),
                               left_on="code", right_index=True, how="left")
             layer.attrs = {}
-            pyogrio.write_dataframe(layer, tmp, layer=level, driver="GPKG")
+            write_gpkg_layer(layer, tmp, level)
         meta = pd.DataFrame(
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
             + [{"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
                {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"}])
-        pyogrio.write_dataframe(meta, tmp, layer="column_units", driver="GPKG")
+        write_gpkg_layer(meta, tmp, "column_units")
 
 
 def file_digest(path: str) -> str:

@@ -24,7 +24,7 @@ from exactextract.raster import NumPyRasterSource
 from rasterio.windows import Window
 
 from .errors import GridError
-from .io import atomic_output, gdal_env
+from .io import atomic_output, gdal_env, write_gpkg_layer
 
 log = logging.getLogger(__name__)
 
@@ -155,8 +155,8 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
         raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
                         "grid.bounds and the CRS of the polygons")
     save_coverage(path_coverage, codes, matrix, grid, regions_digest(regions, f"{finest}_code"))
-    with gdal_env(), atomic_output(path_regions) as tmp:
-        regions.to_file(tmp, driver="GPKG", layer="regions", engine="pyogrio")
+    with atomic_output(path_regions) as tmp:
+        write_gpkg_layer(regions, tmp, "regions")
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,
                descriptions={path_region_fraction: "fraction of the pixel inside the study area"},
                units={path_region_fraction: "1"})

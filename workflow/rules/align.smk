@@ -1,13 +1,9 @@
 # Put every input on the target grid with the resampling its kind needs; units converted here.
 
 
-def _year_inputs(wildcards):
-    return year_inputs(config, int(wildcards.year))
-
-
 rule align_year:
     input:
-        unpack(_year_inputs),
+        unpack(lambda wildcards: year_inputs(config, int(wildcards.year))),
         report=rules.check_inputs.output.report,
     output:
         temperature=f"{OUT}/interim/aligned/{{year}}/tmean_degC.tif",
@@ -18,6 +14,8 @@ rule align_year:
         f"{OUT}/logs/align_year/{{year}}.log",
     benchmark:
         f"{OUT}/logs/benchmarks/align_year/{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -43,6 +41,8 @@ rule align_lithology:
         f"{OUT}/logs/align_lithology.log",
     benchmark:
         f"{OUT}/logs/benchmarks/align_lithology.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -64,6 +64,8 @@ rule build_regions:
         f"{OUT}/logs/build_regions.log",
     benchmark:
         f"{OUT}/logs/benchmarks/build_regions.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=4000,

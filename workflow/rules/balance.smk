@@ -13,6 +13,8 @@ rule budget:
         f"{OUT}/logs/budget.log",
     benchmark:
         f"{OUT}/logs/benchmarks/budget.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=2000,

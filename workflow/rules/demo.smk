@@ -8,10 +8,12 @@ rule build_demo:
         "logs/build_demo.log",
     benchmark:
         "logs/benchmarks/build_demo.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=1000,
     params:
-        root="data/demo",
+        root=lambda wildcards, output: demo_root(output[0]),
     script:
         "../scripts/build_demo.py"

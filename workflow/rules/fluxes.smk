@@ -15,6 +15,8 @@ rule fluxes_year:
         f"{OUT}/logs/fluxes_year/{{year}}.log",
     benchmark:
         f"{OUT}/logs/benchmarks/fluxes_year/{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 2
     resources:
         mem_mb=2000,

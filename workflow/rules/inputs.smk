@@ -10,6 +10,8 @@ rule check_inputs:
         f"{OUT}/logs/check_inputs.log",
     benchmark:
         f"{OUT}/logs/benchmarks/check_inputs.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=2000,

@@ -12,6 +12,8 @@ rule geopackage:
         f"{OUT}/logs/geopackage.log",
     benchmark:
         f"{OUT}/logs/benchmarks/geopackage.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=2000,
@@ -32,6 +34,8 @@ rule provenance:
         f"{OUT}/logs/provenance.log",
     benchmark:
         f"{OUT}/logs/benchmarks/provenance.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=500,

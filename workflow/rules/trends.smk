@@ -11,6 +11,8 @@ rule pixel_trends:
         f"{OUT}/logs/pixel_trends/{{var}}.log",
     benchmark:
         f"{OUT}/logs/benchmarks/pixel_trends/{{var}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 2
     resources:
         mem_mb=2000,
@@ -32,6 +34,8 @@ rule region_trends:
         f"{OUT}/logs/region_trends.log",
     benchmark:
         f"{OUT}/logs/benchmarks/region_trends.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=1000,

@@ -11,6 +11,8 @@ rule zonal_year:
         f"{OUT}/logs/zonal_year/{{year}}.log",
     benchmark:
         f"{OUT}/logs/benchmarks/zonal_year/{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
     threads: 1
     resources:
         mem_mb=2000,

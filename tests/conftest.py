@@ -1,0 +1,57 @@
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from carbonbudget.grid import Grid
+
+REPO = Path(__file__).resolve().parents[1]
+AEA = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
+       "+ellps=WGS84 +units=m +no_defs")
+
+
+@pytest.fixture
+def small_grid():
+    """5 columns × 4 rows of 1 km on an Albers equal-area grid, origin (0, 4000)."""
+    return Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 5000.0, 4000.0])
+
+
+def write_raster(path, data, grid, dtype="float32", nodata=np.nan, crs="grid"):
+    data = np.asarray(data)
+    if data.ndim == 2:
+        data = data[None]
+    profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=data.shape[0],
+                   dtype=dtype, nodata=nodata, transform=grid.transform)
+    if crs == "grid":
+        profile["crs"] = grid.crs
+    elif crs is not None:
+        profile["crs"] = crs
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data.astype(dtype))
+    return str(path)
+
+
+def snakemake_bin():
+    return str(Path(sys.executable).with_name("snakemake"))
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """Run the whole default (demo) DAG once in a fresh directory; yield that directory."""
+    work = tmp_path_factory.mktemp("demo_run")
+    for item in ("Snakefile", "workflow", "config"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    env = dict(os.environ, GDAL_CACHEMAX="256")
+    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
+                           str(work / "Snakefile")], capture_output=True, text=True, env=env,
+                          timeout=900)
+    if proc.returncode != 0:
+        pytest.fail(f"demo DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    return work

@@ -1,0 +1,77 @@
+"""Alignment: unit conversions applied once, categorical codes never interpolated."""
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.enums import Resampling
+
+from carbonbudget.align import CATEGORICAL, CONTINUOUS, align_raster, choose_resampling
+from carbonbudget.errors import InputDataError, UnitError
+from carbonbudget.grid import Grid
+
+from conftest import write_raster
+
+
+def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
+    # MOD17A3 style: uint16 count 5000 × 0.0001 kg C m-2 = 0.5 kg C m-2 = 500 g C m-2
+    raw = np.full(small_grid.shape, 5000, "uint16")
+    raw[0, 0] = 65535
+    src = write_raster(tmp_path / "npp.tif", raw, small_grid, dtype="uint16", nodata=65535)
+    out = tmp_path / "npp_gc.tif"
+    align_raster(src, str(out), small_grid, variable="npp", scale=0.0001, units="kg C m-2 yr-1")
+    with rasterio.open(out) as r:
+        a = r.read(1)
+    assert np.isnan(a[0, 0])
+    np.testing.assert_allclose(a[1:, :], 500.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("units,raw,expected", [("K", 283.15, 10.0), ("degC", 10.0, 10.0)])
+def test_temperature_units(small_grid, tmp_path, units, raw, expected):
+    src = write_raster(tmp_path / "t.tif", np.full((12,) + small_grid.shape, raw), small_grid)
+    out = tmp_path / "t_out.tif"
+    align_raster(src, str(out), small_grid, variable="temperature", units=units)
+    with rasterio.open(out) as r:
+        assert r.count == 12
+        np.testing.assert_allclose(r.read(), expected, rtol=1e-5)
+
+
+def test_runoff_m_per_year_to_mm(small_grid, tmp_path):
+    src = write_raster(tmp_path / "q.tif", np.full(small_grid.shape, 0.25), small_grid)
+    out = tmp_path / "q_out.tif"
+    align_raster(src, str(out), small_grid, variable="runoff", units="m/yr")
+    with rasterio.open(out) as r:
+        np.testing.assert_allclose(r.read(1), 250.0, rtol=1e-6)
+
+
+def test_unknown_units_refused(small_grid, tmp_path):
+    src = write_raster(tmp_path / "q.tif", np.ones(small_grid.shape), small_grid)
+    with pytest.raises(UnitError, match="unknown units 'furlongs'"):
+        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="runoff", units="furlongs")
+
+
+def test_missing_crs_refused(small_grid, tmp_path):
+    src = write_raster(tmp_path / "nocrs.tif", np.ones(small_grid.shape), small_grid, crs=None)
+    with pytest.raises(InputDataError, match="no CRS") as exc:
+        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="npp")
+    assert "nocrs.tif" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+def test_categorical_codes_survive_reprojection(tmp_path):
+    src_grid = Grid.from_bounds("EPSG:4326", 0.05, [104.0, 26.0, 106.0, 28.0])
+    rng = np.random.default_rng(0)
+    codes = rng.choice([1, 3, 6, 11], size=src_grid.shape).astype("int16")
+    src = write_raster(tmp_path / "lith.tif", codes, src_grid, dtype="int16", nodata=-9999)
+    target = Grid.from_bounds("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84",
+                              2000.0, [-80000, 2960000, 80000, 3120000])
+    out = tmp_path / "lith_out.tif"
+    align_raster(src, str(out), target, variable="lithology", kind=CATEGORICAL)
+    with rasterio.open(out) as r:
+        vals = r.read(1)
+    assert set(np.unique(vals[np.isfinite(vals)]).astype(int)) <= {1, 3, 6, 11}
+
+
+def test_resampling_choice():
+    assert choose_resampling(CONTINUOUS, 1000, 1000) == Resampling.bilinear
+    assert choose_resampling(CONTINUOUS, 250, 1000) == Resampling.average
+    assert choose_resampling(CATEGORICAL, 50000, 1000) == Resampling.nearest
+    assert choose_resampling(CATEGORICAL, 100, 1000) == Resampling.mode

@@ -1,0 +1,105 @@
+"""Checks before compute: each bad input gives a typed error naming file, variable and fix."""
+
+import shutil
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+import yaml
+
+from carbonbudget.checks import check_inputs
+from carbonbudget.config import validate_config
+from carbonbudget.demo import build_demo, demo_config
+from carbonbudget.errors import InputDataError, RegionError, UnitError
+
+from conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo_src")
+    build_demo(str(root / "data/demo"))
+    shutil.copytree(REPO / "config", root / "config")
+    return root
+
+
+@pytest.fixture
+def setup(demo_root, tmp_path, monkeypatch):
+    """A private copy of the demo inputs and a validated config pointing at it."""
+    shutil.copytree(demo_root, tmp_path / "w")
+    monkeypatch.chdir(tmp_path / "w")
+    return validate_config(demo_config())
+
+
+def test_demo_inputs_pass(setup, tmp_path):
+    rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert rep["emissions"]["share_matched"] == 1.0
+    assert rep["regions"] == {"county": 36, "city": 8, "province": 3}
+
+
+def test_kelvin_declared_as_celsius(setup, tmp_path):
+    path = setup["climate"]["temperature"].format(year=2003)
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() + 273.15)
+    with pytest.raises(UnitError, match="looks like Kelvin") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "tmean_2003.tif" in str(exc.value) and "temperature_units: K" in str(exc.value)
+
+
+def test_negative_precipitation(setup, tmp_path):
+    path = setup["climate"]["precipitation"].format(year=2005)
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() - 1000.0)
+    with pytest.raises(InputDataError, match="negative precipitation") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "prcp_2005.tif" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+def test_unmapped_lithology_code(setup, tmp_path):
+    with rasterio.open(setup["lithology"]["path"], "r+") as ds:
+        a = ds.read(1)
+        a[0, 0] = 42
+        ds.write(a, 1)
+    with pytest.raises(InputDataError, match=r"codes \[42\] have no mapping") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "glim_codes.tif" in str(exc.value)
+
+
+def test_duplicate_region_codes(setup, tmp_path):
+    path = setup["regions"]["path"]
+    gdf = gpd.read_file(path)
+    gdf.loc[1, "county_code"] = gdf.loc[0, "county_code"]
+    gdf.to_file(path, driver="GPKG")
+    with pytest.raises(RegionError, match="duplicate county codes") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "counties.gpkg" in str(exc.value)
+
+
+def test_unmatched_emission_codes(setup, tmp_path):
+    path = setup["emissions"]["path"]
+    df = pd.read_csv(path, dtype={"county_code": str})
+    df.loc[df["county_code"] == df["county_code"].iloc[0], "county_code"] = "123456"
+    df.to_csv(path, index=False)
+    with pytest.raises(RegionError, match="not in the region layer") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "123456" in str(exc.value) and "% of total emissions" in str(exc.value)
+
+
+def test_missing_year_file(setup, tmp_path):
+    import os
+
+    os.remove(setup["npp"]["path"].format(year=2007))
+    with pytest.raises(InputDataError, match="year 2007 not found") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "npp_2007.tif" in str(exc.value)
+
+
+def test_corrupt_geotiff(setup, tmp_path):
+    path = setup["runoff"]["path"].format(year=2002)
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[: len(data) // 3])
+    with pytest.raises(InputDataError) as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "runoff_2002.tif" in str(exc.value) and "Fix:" in str(exc.value)

@@ -1,0 +1,65 @@
+"""The config schema: defaults, refusals of misspelt keys and wrong types."""
+
+import copy
+
+import pytest
+import yaml
+
+from carbonbudget.config import validate_config
+from carbonbudget.errors import ConfigError
+
+from conftest import REPO
+
+
+@pytest.fixture
+def cfg():
+    return yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def test_default_config_valid_and_defaults_filled(cfg):
+    del cfg["processing"], cfg["trends"]
+    out = validate_config(cfg)
+    assert out["processing"] == {"chunk_size": 512, "gdal_cachemax_mb": 256}
+    assert out["trends"]["min_valid_years"] == 3
+    assert out["regions"]["derive_parents"] == "none"
+    assert out["years"] == list(range(2001, 2011))
+
+
+@pytest.mark.parametrize("path,key", [((), "grdi"), (("npp",), "scael"), (("balance",), "tolerance")])
+def test_misspelt_key_fails(cfg, path, key):
+    bad = copy.deepcopy(cfg)
+    sec = bad
+    for p in path:
+        sec = sec[p]
+    sec[key] = 1
+    with pytest.raises(ConfigError, match=f"'{key}' was unexpected"):
+        validate_config(bad)
+
+
+def test_wrong_types_and_missing_sections(cfg):
+    bad = copy.deepcopy(cfg)
+    bad["grid"]["resolution"] = -5
+    with pytest.raises(ConfigError, match="grid/resolution"):
+        validate_config(bad)
+    bad = copy.deepcopy(cfg)
+    del bad["emissions"]
+    with pytest.raises(ConfigError, match="emissions"):
+        validate_config(bad)
+    bad = copy.deepcopy(cfg)
+    bad["climate"]["timestep"] = "daily"
+    with pytest.raises(ConfigError, match="timestep"):
+        validate_config(bad)
+
+
+def test_discover_years(cfg, tmp_path):
+    for var in ("t", "p", "n", "r"):
+        for y in (2003, 2004, 2005):
+            if var == "r" and y == 2005:
+                continue
+            (tmp_path / f"{var}_{y}.tif").write_bytes(b"")
+    cfg["years"] = {"discover": True}
+    cfg["climate"]["temperature"] = str(tmp_path / "t_{year}.tif")
+    cfg["climate"]["precipitation"] = str(tmp_path / "p_{year}.tif")
+    cfg["npp"]["path"] = str(tmp_path / "n_{year}.tif")
+    cfg["runoff"]["path"] = str(tmp_path / "r_{year}.tif")
+    assert validate_config(cfg)["years"] == [2003, 2004]

