@@ -6,7 +6,15 @@ min_version("8.0")
 
 from carbonbudget.config import validate_config
 from carbonbudget.demo import demo_files, demo_root
-from carbonbudget.paths import FLUXES, TREND_STATS, budget_levels, raw_inputs, year_inputs
+from carbonbudget.paths import (
+    FLUXES,
+    TREND_STATS,
+    budget_levels,
+    raw_inputs,
+    static_inputs,
+    year_input_files,
+    year_inputs,
+)
 
 
 configfile: "config/config.yaml"

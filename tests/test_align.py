@@ -75,3 +75,22 @@ def test_resampling_choice():
     assert choose_resampling(CONTINUOUS, 250, 1000) == Resampling.average
     assert choose_resampling(CATEGORICAL, 50000, 1000) == Resampling.nearest
     assert choose_resampling(CATEGORICAL, 100, 1000) == Resampling.mode
+
+
+def test_water_balance_runoff(small_grid, tmp_path):
+    from carbonbudget.align import water_balance_runoff
+
+    p = np.zeros((12,) + small_grid.shape)
+    p[:, :, :] = 50.0                                  # 600 mm yr-1
+    p[0, 0, 0] = np.nan
+    et = np.full(small_grid.shape, 0.45)                # m yr-1 -> 450 mm
+    et[1, 1] = 0.9                                     # ET > P -> runoff 0, not negative
+    pr = write_raster(tmp_path / "p.tif", p, small_grid)
+    etp = write_raster(tmp_path / "et.tif", et, small_grid)
+    align_raster(etp, str(tmp_path / "et_mm.tif"), small_grid, variable="et", units="m yr-1")
+    water_balance_runoff(pr, str(tmp_path / "et_mm.tif"), str(tmp_path / "q.tif"), small_grid)
+    with rasterio.open(tmp_path / "q.tif") as r:
+        q = r.read(1)
+        assert r.tags(1)["units"] == "mm yr-1"
+    assert np.isnan(q[0, 0]) and q[1, 1] == 0.0
+    assert q[2, 2] == pytest.approx(150.0)

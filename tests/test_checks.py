@@ -103,3 +103,89 @@ def test_corrupt_geotiff(setup, tmp_path):
     with pytest.raises(InputDataError) as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "runoff_2002.tif" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+def test_missing_crs(setup, tmp_path):
+    path = setup["runoff"]["path"].format(year=2004)
+    with rasterio.open(path) as src:
+        data, profile = src.read(), src.profile
+    profile.pop("crs")
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+    with pytest.raises(InputDataError, match="no CRS") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "runoff_2004.tif" in str(exc.value) and "gdal_edit" in str(exc.value)
+
+
+def test_celsius_declared_as_kelvin(setup, tmp_path):
+    setup["climate"]["temperature_units"] = "K"
+    with pytest.raises(UnitError, match="looks like °C but K is declared") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "tmean_2001.tif" in str(exc.value) and "degC" in str(exc.value)
+
+
+def test_unknown_declared_units(setup, tmp_path):
+    setup["npp"]["units"] = "bushels per acre"
+    with pytest.raises(UnitError, match="unknown units 'bushels per acre'") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "kg C m-2 yr-1" in str(exc.value)
+
+
+def test_negative_runoff(setup, tmp_path):
+    path = setup["runoff"]["path"].format(year=2006)
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() - 5000.0)
+    with pytest.raises(InputDataError, match="negative runoff") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "runoff_2006.tif" in str(exc.value)
+
+
+def _shift_raster(path, dx, dy):
+    with rasterio.open(path) as src:
+        data, profile = src.read(), src.profile
+    t = profile["transform"]
+    profile["transform"] = rasterio.Affine(t.a, t.b, t.c + dx, t.d, t.e, t.f + dy)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data)
+
+
+def test_raster_not_overlapping_grid(setup, tmp_path):
+    path = setup["npp"]["path"].format(year=2008)
+    _shift_raster(path, 5_000_000, 0)
+    with pytest.raises(InputDataError, match="does not overlap") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "npp_2008.tif" in str(exc.value)
+
+
+def test_raster_covering_too_little_of_grid(setup, tmp_path):
+    path = setup["npp"]["path"].format(year=2009)
+    _shift_raster(path, 160_000, 0)           # half of the 320 km wide grid
+    with pytest.raises(InputDataError, match=r"covers only 5\d\.\d% of the target grid") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "min_grid_coverage" in str(exc.value)
+    setup["checks"]["min_grid_coverage"] = 0.4
+    rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert 0.45 < rep["grid_coverage"][path] < 0.55
+
+
+def _bowtie_first_county(path):
+    import shapely
+
+    gdf = gpd.read_file(path)
+    x0, y0, x1, y1 = gdf.geometry.iloc[0].bounds
+    gdf.loc[0, "geometry"] = shapely.Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    gdf.to_file(path, driver="GPKG")
+
+
+def test_invalid_geometry_repaired_with_warning(setup, tmp_path):
+    _bowtie_first_county(setup["regions"]["path"])
+    with pytest.warns(UserWarning, match="repaired 1 invalid geometries"):
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+
+
+def test_invalid_geometry_refused(setup, tmp_path):
+    _bowtie_first_county(setup["regions"]["path"])
+    setup["regions"]["invalid_geometries"] = "error"
+    with pytest.raises(RegionError, match="1 invalid geometries") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "counties.gpkg" in str(exc.value) and "make_valid" in str(exc.value)

@@ -120,3 +120,89 @@ def test_region_trends_and_provenance(demo_run):
     prov = json.loads((demo_run / "results/provenance.json").read_text())
     assert prov["config_digest"] and prov["run_time_utc"]
     assert any(k.endswith("county_co2.csv") for k in prov["inputs"])
+
+
+def _digests(root, pattern):
+    import hashlib
+
+    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.glob(pattern))}
+
+
+def _snakemake(work, *args):
+    return subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
+                           str(work / "Snakefile"), *args], capture_output=True, text=True,
+                          timeout=900)
+
+
+def _planned_jobs(work):
+    """{rule: count} of the jobs a dry run would execute."""
+    out = _snakemake(work, "-n").stdout
+    jobs, on = {}, False
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Job stats"):
+            on = True
+        elif on and len(parts) >= 2 and parts[1].isdigit():
+            if parts[0] == "total":
+                break
+            jobs[parts[0]] = int(parts[1])
+    return jobs
+
+
+def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_path):
+    import shutil
+
+    import rasterio
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    before = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
+    bad = work / "data/demo/runoff/runoff_2002.tif"
+    good_bytes = bad.read_bytes()
+    bad.write_bytes(good_bytes[: len(good_bytes) // 3])          # truncated GeoTIFF
+    proc = _snakemake(work)
+    assert proc.returncode != 0
+    assert "runoff_2002.tif" in proc.stdout + proc.stderr
+    after = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
+    assert after == before                                        # nothing lost or half-written
+
+    # fix it with corrected data (runoff 2 % higher): only 2002 and the all-years jobs rerun
+    bad.write_bytes(good_bytes)
+    with rasterio.open(bad, "r+") as ds:
+        ds.write(ds.read() * 1.02)
+    jobs = _planned_jobs(work)
+    assert jobs.get("align_year") == 1 and jobs.get("fluxes_year") == 1
+    assert jobs.get("zonal_year") == 1 and jobs.get("check_year") == 1
+    for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
+        assert rule not in jobs, jobs
+    proc = _snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    final = _digests(work, "results/pixels/**/*.tif")
+    changed = {k for k in final if final[k] != before[k]}
+    assert changed == {f"results/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
+
+
+def test_rerun_with_same_inputs_gives_identical_tables(demo_run, tmp_path):
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    before = _digests(work, "results/tables/*") | _digests(work, "results/pixels/**/*.tif")
+    proc = _snakemake(work, "--forceall")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = _digests(work, "results/tables/*") | _digests(work, "results/pixels/**/*.tif")
+    assert after == before
+
+
+def test_misspelt_config_key_fails_before_running(tmp_path):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["runoff"]["unitz"] = "mm yr-1"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run([snakemake_bin(), "-n", "--cores", "1", "--configfile", str(bad)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "'unitz' was unexpected" in proc.stdout + proc.stderr

@@ -11,6 +11,7 @@ block by block (memory bounded by ``block_rows`` × grid width × bands).
 from __future__ import annotations
 
 import logging
+import os
 
 import numpy as np
 import rasterio
@@ -119,10 +120,46 @@ def month_paths(pattern: str, year: int) -> list[str]:
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
+def grid_coverage(src, grid, n: int = 64) -> float:
+    """Share of the target grid inside the raster's extent, from an n × n lattice of grid pixel
+    centres transformed to the raster's CRS (robust for global sources and regional grids)."""
+    from rasterio.warp import transform as warp_transform
+
+    rows = np.linspace(0, grid.height - 1, min(n, grid.height)) + 0.5
+    cols = np.linspace(0, grid.width - 1, min(n, grid.width)) + 0.5
+    cc, rr = np.meshgrid(cols, rows)
+    xs, ys = grid.transform @ (cc.ravel(), rr.ravel())
+    if src.crs != grid.crs:
+        xs, ys = warp_transform(grid.crs, src.crs, xs, ys)
+    xs, ys = np.asarray(xs), np.asarray(ys)
+    left, bottom, right, top = src.bounds
+    inside = (xs >= left) & (xs <= right) & (ys >= bottom) & (ys <= top) & np.isfinite(xs)
+    return float(inside.mean())
+
+
+def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, grid,
+                         block_rows: int = 512) -> None:
+    """Q = max(P_annual − ET_annual, 0) in mm yr-1 from aligned precipitation (all bands summed)
+    and aligned annual ET (DESIGN §1.3, ``runoff.source: water_balance``). NaN stays NaN."""
+    with gdal_env(), rasterio.open(path_precipitation) as pr, rasterio.open(path_et) as et, \
+            atomic_output(path_out) as tmp, rasterio.open(tmp, "w", **grid.profile()) as dst:
+        for r0 in range(0, grid.height, block_rows):
+            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+            p_annual = pr.read(window=win).astype("float64").sum(axis=0)
+            diff = p_annual - et.read(1, window=win)
+            q = np.where(np.isnan(diff), np.nan, np.maximum(diff, 0.0))
+            dst.write(q.astype("float32"), 1, window=win)
+        dst.set_band_description(1, "runoff from the water balance max(P - ET, 0)")
+        dst.update_tags(1, units="mm yr-1")
+
+
 def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
                path_temperature: str, path_precipitation: str, path_npp: str,
                path_runoff: str) -> None:
-    """Align one year's temperature, precipitation, NPP and runoff (config sections of DESIGN §7)."""
+    """Align one year's temperature, precipitation, NPP and runoff (config sections of DESIGN §7).
+
+    With ``runoff.source: water_balance`` the ET raster is aligned and runoff is computed as
+    max(P_annual − ET_annual, 0)."""
     desc = MONTHS if climate.get("timestep", "monthly") == "monthly" else ["annual"]
     align_raster(month_paths(climate["temperature"], year), path_temperature, grid,
                  variable="temperature", units=climate.get("temperature_units", "degC"),
@@ -133,6 +170,16 @@ def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
     align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
                  scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
                  units=npp.get("units", "g C m-2 yr-1"))
+    if runoff.get("source", "raster") == "water_balance":
+        path_et = f"{path_runoff}.et.tif"
+        try:
+            align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
+                         scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"))
+            water_balance_runoff(path_precipitation, path_et, path_runoff, grid)
+        finally:
+            if os.path.exists(path_et):
+                os.remove(path_et)
+        return
     align_raster(runoff["path"].format(year=year), path_runoff, grid, variable="runoff",
                  scale=runoff.get("scale", 1.0), offset=runoff.get("offset", 0.0),
                  units=runoff.get("units", "mm yr-1"))

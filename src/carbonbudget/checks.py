@@ -1,7 +1,9 @@
 """Checks of every input before any compute (DESIGN §7), with errors a researcher can act on.
 
-:func:`check_inputs` opens every configured file, checks CRS, declared units against the values,
-signs, lithology classes, region codes and emission codes, and writes a JSON report. Pixel-exact
+:func:`check_year_inputs` (one job per year) and :func:`check_static_inputs` (lithology, regions,
+emissions) open every configured file, check CRS, grid coverage, declared units against the
+values, signs, lithology classes, region codes and emission codes, and write JSON reports; the
+pipeline schedules them before any compute. :func:`check_inputs` runs them all. Pixel-exact
 sign checks are repeated by the flux kernel, which raises if a negative value slips through a
 sampled check.
 """
@@ -16,9 +18,10 @@ import numpy as np
 import rasterio
 
 from . import units as units_mod
-from .align import month_paths, open_source
+from .align import grid_coverage, month_paths, open_source
 from .balance import load_emissions, match_emission_codes
 from .errors import InputDataError, UnitError
+from .grid import Grid
 from .io import atomic_output, gdal_env
 from .lithology import codes_to_coefficient, load_coefficient_lookup
 from .regions import read_regions
@@ -64,40 +67,81 @@ def check_non_negative(values: np.ndarray, variable: str, path: str) -> None:
                                  "(declare it in the file) and the scale/offset in the config")
 
 
-def check_inputs(*, config: dict, path_report: str) -> dict:
-    """Run every check; raise the first failure; write a JSON report of what was checked."""
-    years = config["years"]
+def check_grid_coverage(path: str, variable: str, grid, min_share: float) -> float:
+    """Share of the target grid covered by the raster's extent; below ``min_share`` is an error."""
+    with open_source(path, variable) as src:
+        share = grid_coverage(src, grid)
+    if share == 0.0:
+        raise InputDataError("the raster does not overlap the target grid", path=path,
+                             variable=variable,
+                             fix="check the raster's CRS and the grid bounds/CRS in the config")
+    if share < min_share:
+        raise InputDataError(f"the raster covers only {share:.1%} of the target grid "
+                             f"(checks.min_grid_coverage = {min_share:.0%})", path=path,
+                             variable=variable,
+                             fix="use a raster covering the study area, shrink grid.bounds, or "
+                                 "lower checks.min_grid_coverage")
+    return share
+
+
+def check_year_inputs(*, config: dict, year: int, path_report: str | None = None) -> dict:
+    """Check one year's rasters (climate, NPP, runoff or ET): files present and readable, CRS,
+    coverage of the grid, declared units against the values, non-negative water fluxes."""
     clim, npp, runoff = config["climate"], config["npp"], config["runoff"]
-    report = {"years": years, "files": {}, "emissions": {}}
+    grid = Grid.from_config(config)
+    min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
+    report = {"year": year, "files": {}, "grid_coverage": {}}
+
+    def raster(path, variable):
+        _require(path, variable, year)
+        report["files"][path] = variable
+        report["grid_coverage"][path] = round(check_grid_coverage(path, variable, grid, min_share), 4)
+
     with gdal_env():
         for var, pattern, units in (("temperature", clim["temperature"], clim["temperature_units"]),
                                     ("precipitation", clim["precipitation"],
                                      clim["precipitation_units"])):
             units_mod.normalise_unit(var, units)
-            for y in years:
-                for p in month_paths(pattern, y):
-                    _require(p, var, y)
-                    vals = _sample(p, var)
-                    if var == "temperature":
-                        check_temperature_units(vals, units, p)
-                    else:
-                        check_non_negative(vals, var, p)
-                    report["files"][p] = var
-        for var, sec in (("npp", npp), ("runoff", runoff)):
-            units_mod.normalise_unit(var, sec["units"])
-            for y in years:
-                p = sec["path"].format(year=y)
-                _require(p, var, y)
-                vals = _sample(p, var, sec["scale"], sec["offset"])
-                if var == "runoff":
+            for p in month_paths(pattern, year):
+                raster(p, var)
+                vals = _sample(p, var)
+                if var == "temperature":
+                    check_temperature_units(vals, units, p)
+                else:
                     check_non_negative(vals, var, p)
-                report["files"][p] = var
+        per_year = [("npp", npp["path"], npp["scale"], npp["offset"], npp["units"])]
+        if runoff["source"] == "water_balance":
+            per_year.append(("et", runoff["et"], runoff["et_scale"], 0.0, runoff["et_units"]))
+        else:
+            per_year.append(("runoff", runoff["path"], runoff["scale"], runoff["offset"],
+                             runoff["units"]))
+        for var, pattern, scale, offset, units in per_year:
+            units_mod.normalise_unit(var, units)
+            p = pattern.format(year=year)
+            raster(p, var)
+            vals = _sample(p, var, scale, offset)
+            if var != "npp":
+                check_non_negative(vals, var, p)
+    _write_report(report, path_report)
+    return report
+
+
+def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict:
+    """Check the inputs shared by all years: lithology raster and class tables, region polygons
+    (unique codes, nesting, geometries), emission table (units, duplicates, years, codes)."""
+    grid = Grid.from_config(config)
+    min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
+    years = config["years"]
+    report = {"files": {}, "grid_coverage": {}, "emissions": {}}
+    with gdal_env():
         lith = config["lithology"]
         lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
         with open_source(lith["path"], "lithology") as src:
             codes = src.read(1, masked=True).astype("float64").filled(np.nan)
         codes_to_coefficient(codes, lookup, path=lith["path"])
         report["files"][lith["path"]] = "lithology"
+        report["grid_coverage"][lith["path"]] = round(
+            check_grid_coverage(lith["path"], "lithology", grid, min_share), 4)
 
     reg = config["regions"]
     derive = None if reg["derive_parents"] == "none" else reg["derive_parents"]
@@ -119,10 +163,26 @@ def check_inputs(*, config: dict, path_report: str) -> dict:
     }
     match_emission_codes(em, regions.drop(columns="geometry"), levels, derive_parents=derive,
                          unmatched=em_cfg["unmatched"], path=em_cfg["path"])
-    with atomic_output(path_report) as tmp:
-        with open(tmp, "w") as fh:
-            json.dump(report, fh, indent=2, sort_keys=True)
+    _write_report(report, path_report)
     return report
+
+
+def check_inputs(*, config: dict, path_report: str | None = None) -> dict:
+    """Every check of every year and of the shared inputs; raise the first failure."""
+    report = {"years": {y: check_year_inputs(config=config, year=y) for y in config["years"]}}
+    report.update(check_static_inputs(config=config))
+    report["grid_coverage"].update({k: v for y in report["years"].values()
+                                    for k, v in y["grid_coverage"].items()})
+    _write_report(report, path_report)
+    return report
+
+
+def _write_report(report: dict, path: str | None) -> None:
+    if path is None:
+        return
+    with atomic_output(path) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True, default=str)
 
 
 def _require(path: str, variable: str, year: int) -> None:

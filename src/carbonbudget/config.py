@@ -10,11 +10,13 @@ import re
 from importlib import resources
 
 import jsonschema
+import logging
 import yaml
 
 from .errors import ConfigError
 
 SCHEMA_FILE = "config.schema.yaml"
+log = logging.getLogger(__name__)
 
 
 def load_schema() -> dict:
@@ -69,9 +71,11 @@ def validate_config(config: dict) -> dict:
 
 def discover_years(cfg: dict) -> list[int]:
     """Years for which every per-year input exists (DESIGN §7 ``years: {discover: true}``)."""
+    runoff_key = "runoff.et" if cfg["runoff"].get("source") == "water_balance" else "runoff.path"
     patterns = {"climate.temperature": cfg["climate"]["temperature"],
                 "climate.precipitation": cfg["climate"]["precipitation"],
-                "npp.path": cfg["npp"]["path"], "runoff.path": cfg["runoff"]["path"]}
+                "npp.path": cfg["npp"]["path"],
+                runoff_key: cfg["runoff"][runoff_key.split(".")[1]]}
     found = {}
     for key, pat in patterns.items():
         if "{year}" not in pat:
@@ -80,8 +84,19 @@ def discover_years(cfg: dict) -> list[int]:
         regex = re.compile(re.escape(pat).replace(r"\{year\}", r"(\d{4})")
                            .replace(r"\{month\}", r"\d{2}") + "$")
         g = pat.replace("{year}", "[0-9][0-9][0-9][0-9]").replace("{month}", "[0-9][0-9]")
-        found[key] = {int(m.group(1)) for p in glob.glob(g) if (m := regex.search(p))}
+        years = {}
+        for p in glob.glob(g):
+            if m := regex.search(p):
+                years.setdefault(int(m.group(1)), set()).add(p)
+        # a monthly pattern needs all 12 files of a year
+        need = 12 if "{month}" in pat else 1
+        found[key] = {y for y, files in years.items() if len(files) >= need}
     common = set.intersection(*found.values())
+    incomplete = sorted(set.union(*found.values()) - common)
+    if incomplete:
+        lacking = {y: sorted(k for k, v in found.items() if y not in v) for y in incomplete}
+        log.warning("years.discover: skipping incomplete years %s",
+                    "; ".join(f"{y} (missing {', '.join(m)})" for y, m in lacking.items()))
     if not common:
         raise ConfigError(f"years.discover found no year present in all inputs: "
                           f"{ {k: sorted(v) for k, v in found.items()} }")

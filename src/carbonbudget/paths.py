@@ -17,21 +17,29 @@ def year_inputs(cfg: dict, year: int) -> dict:
         "temperature": month_paths(cfg["climate"]["temperature"], year),
         "precipitation": month_paths(cfg["climate"]["precipitation"], year),
         "npp": cfg["npp"]["path"].format(year=year),
-        "runoff": cfg["runoff"]["path"].format(year=year),
+        "runoff": (cfg["runoff"]["et"] if cfg["runoff"].get("source") == "water_balance"
+                   else cfg["runoff"]["path"]).format(year=year),
     }
+
+
+def year_input_files(cfg: dict, year: int) -> list[str]:
+    """Flat list of one year's raw input files."""
+    yi = year_inputs(cfg, year)
+    return yi["temperature"] + yi["precipitation"] + [yi["npp"], yi["runoff"]]
+
+
+def static_inputs(cfg: dict) -> list[str]:
+    """Inputs shared by all years: lithology and its tables, regions, emissions, socio-economics."""
+    files = [cfg["lithology"]["path"], cfg["lithology"]["classes"],
+             cfg["lithology"]["coefficients"], cfg["regions"]["path"], cfg["emissions"]["path"]]
+    if cfg.get("socioeconomic"):
+        files.append(cfg["socioeconomic"]["path"])
+    return files
 
 
 def raw_inputs(cfg: dict) -> list[str]:
     """Every input file the config names, for the check rule and provenance."""
-    files = []
-    for y in cfg["years"]:
-        yi = year_inputs(cfg, y)
-        files += yi["temperature"] + yi["precipitation"] + [yi["npp"], yi["runoff"]]
-    files += [cfg["lithology"]["path"], cfg["lithology"]["classes"],
-              cfg["lithology"]["coefficients"], cfg["regions"]["path"], cfg["emissions"]["path"]]
-    if cfg.get("socioeconomic"):
-        files.append(cfg["socioeconomic"]["path"])
-    return files
+    return [f for y in cfg["years"] for f in year_input_files(cfg, y)] + static_inputs(cfg)
 
 
 def budget_levels(cfg: dict) -> list[str]:

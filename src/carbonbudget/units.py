@@ -38,6 +38,11 @@ _CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
         "m yr-1": (1000.0, 0.0),
         "mm day-1": (DAYS_PER_YEAR, 0.0),
     },
+    "et": {
+        "mm yr-1": (1.0, 0.0),
+        "m yr-1": (1000.0, 0.0),
+        "mm day-1": (DAYS_PER_YEAR, 0.0),
+    },
 }
 
 # Spellings users write for the same unit.
@@ -55,6 +60,7 @@ CANONICAL = {
     "precipitation": "mm",
     "npp": "g C m-2 yr-1",
     "runoff": "mm yr-1",
+    "et": "mm yr-1",
 }
 
 

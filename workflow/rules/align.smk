@@ -1,10 +1,11 @@
 # Put every input on the target grid with the resampling its kind needs; units converted here.
+# Each alignment job is gated by the check of its own inputs (rules in inputs.smk).
 
 
 rule align_year:
     input:
         unpack(lambda wildcards: year_inputs(config, int(wildcards.year))),
-        report=rules.check_inputs.output.report,
+        report=rules.check_year.output.report,
     output:
         temperature=f"{OUT}/interim/aligned/{{year}}/tmean_degC.tif",
         precipitation=f"{OUT}/interim/aligned/{{year}}/prcp_mm.tif",
@@ -33,7 +34,7 @@ rule align_lithology:
         lithology=config["lithology"]["path"],
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
-        report=rules.check_inputs.output.report,
+        report=rules.check_static.output.report,
     output:
         codes=f"{OUT}/interim/aligned/lithology_codes.tif",
         coefficient=f"{OUT}/interim/aligned/gem_coefficient.tif",
@@ -55,7 +56,7 @@ rule align_lithology:
 rule build_regions:
     input:
         regions=config["regions"]["path"],
-        report=rules.check_inputs.output.report,
+        report=rules.check_static.output.report,
     output:
         regions=f"{OUT}/interim/regions/regions.gpkg",
         coverage=f"{OUT}/interim/regions/coverage_{FINEST}.npz",
