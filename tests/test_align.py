@@ -94,3 +94,26 @@ def test_water_balance_runoff(small_grid, tmp_path):
         assert r.tags(1)["units"] == "mm yr-1"
     assert np.isnan(q[0, 0]) and q[1, 1] == 0.0
     assert q[2, 2] == pytest.approx(150.0)
+
+
+def test_valid_range_masks_fill_codes_before_resampling(small_grid, tmp_path):
+    # MOD17A3: 32761-32767 are fill / non-vegetated codes, not NPP; they must become nodata
+    raw = np.full(small_grid.shape, 6000, "uint16")
+    raw[2, 2] = 32767
+    src = write_raster(tmp_path / "npp.tif", raw, small_grid, dtype="uint16", nodata=65535)
+    out = tmp_path / "o.tif"
+    align_raster(src, str(out), small_grid, variable="npp", scale=1e-4, units="kg C m-2 yr-1",
+                 valid_range=(0, 32700))
+    with rasterio.open(out) as r:
+        a = r.read(1)
+    assert np.isnan(a[2, 2]) and np.isfinite(a).sum() == a.size - 1
+    np.testing.assert_allclose(a[np.isfinite(a)], 600.0, rtol=1e-6)
+
+
+def test_declared_crs_for_files_without_one(small_grid, tmp_path):
+    src = write_raster(tmp_path / "nocrs.tif", np.full(small_grid.shape, 3.0), small_grid, crs=None)
+    out = tmp_path / "o.tif"
+    align_raster(src, str(out), small_grid, variable="runoff", units="mm yr-1",
+                 crs=small_grid.crs.to_wkt())
+    with rasterio.open(out) as r:
+        np.testing.assert_allclose(r.read(1), 3.0)

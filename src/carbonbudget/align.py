@@ -10,6 +10,7 @@ block by block (memory bounded by ``block_rows`` × grid width × bands).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 
@@ -31,26 +32,38 @@ CONTINUOUS = "continuous"
 CATEGORICAL = "categorical"
 
 
-def open_source(path: str, variable: str):
-    """Open an input raster; a missing, truncated or corrupt file becomes an InputDataError."""
+def open_source(path: str, variable: str, crs: str | None = None):
+    """Open an input raster; a missing, truncated or corrupt file becomes an InputDataError.
+
+    ``crs`` (from the config) declares the CRS of a file that has none (e.g. a NetCDF
+    climatology); it never overrides a CRS the file does carry."""
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
         raise InputDataError(f"cannot open raster ({exc})", path=path, variable=variable,
                              fix="check the path pattern in the config and that the file is a "
                                  "complete GeoTIFF (re-download or re-export it)") from exc
-    if src.crs is None:
+    if src.crs is None and crs is None:
         src.close()
         raise InputDataError("the raster has no CRS", path=path, variable=variable,
-                             fix="assign the CRS the data is in, e.g. gdal_edit.py -a_srs EPSG:4326")
+                             fix="assign the CRS the data is in (gdal_edit.py -a_srs EPSG:4326), "
+                                 "or declare it with 'crs:' in this input's config section")
     return src
 
 
-def source_resolution_on_grid(src, grid) -> float:
+def source_crs(src, declared: str | None):
+    """The CRS to read ``src`` in: its own, else the declared one."""
+    from rasterio.crs import CRS
+
+    return src.crs if src.crs is not None else CRS.from_user_input(declared)
+
+
+def source_resolution_on_grid(src, grid, crs=None) -> float:
     """Approximate source pixel size expressed in the grid CRS units."""
-    if src.crs == grid.crs:
+    crs = crs or src.crs
+    if crs == grid.crs:
         return abs(src.transform.a)
-    transform, _, _ = calculate_default_transform(src.crs, grid.crs, src.width, src.height,
+    transform, _, _ = calculate_default_transform(crs, grid.crs, src.width, src.height,
                                                   *src.bounds)
     return abs(transform.a)
 
@@ -68,28 +81,34 @@ def choose_resampling(kind: str, src_res: float, dst_res: float) -> Resampling:
 def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: str,
                  kind: str = CONTINUOUS, scale: float = 1.0, offset: float = 0.0,
                  units: str | None = None, block_rows: int = 512,
-                 band_descriptions: list[str] | None = None) -> None:
+                 band_descriptions: list[str] | None = None, valid_range=None,
+                 crs: str | None = None) -> None:
     """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
 
     The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
-    convert the declared ``units`` to the canonical units of ``variable``.
+    convert the declared ``units`` to the canonical units of ``variable``. Raw values outside
+    ``valid_range`` (e.g. MOD17A3's fill codes 32761–32767) are nodata: they are masked in the
+    source before resampling, so they never leak into neighbours. ``crs`` declares the CRS of
+    files that carry none.
     """
     paths = [src_paths] if isinstance(src_paths, str) else list(src_paths)
     factor, unit_offset = (1.0, 0.0) if units is None else units_mod.conversion(variable, units)
-    with gdal_env():
-        sources = [open_source(p, variable) for p in paths]
+    with gdal_env(), contextlib.ExitStack() as stack:
+        sources = [open_source(p, variable, crs) for p in paths]
         try:
             count = sum(s.count for s in sources)
             profile = grid.profile(count=count)
             with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                 band = 0
                 for src in sources:
-                    res = choose_resampling(kind, source_resolution_on_grid(src, grid),
+                    s_crs = source_crs(src, crs)
+                    res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
                                             abs(grid.transform.a))
-                    with WarpedVRT(src, crs=grid.crs, transform=grid.transform,
-                                   width=grid.width, height=grid.height, resampling=res,
-                                   dtype="float32", nodata=np.nan,
-                                   src_nodata=src.nodata) as vrt:
+                    reader = _masked_source(src, valid_range, stack) if valid_range else src
+                    with WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
+                                   transform=grid.transform, width=grid.width,
+                                   height=grid.height, resampling=res, dtype="float32",
+                                   nodata=np.nan, src_nodata=reader.nodata) as vrt:
                         for r0 in range(0, grid.height, block_rows):
                             win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
                             data = vrt.read(window=win).astype("float64")
@@ -110,6 +129,23 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
     log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
 
 
+def _masked_source(src, valid_range, stack):
+    """An in-memory float32 copy of ``src`` with raw values outside ``valid_range`` set to NaN.
+
+    Coarse-to-fine products with fill codes (MOD17A3) are masked before warping; the copy is one
+    source file, not the target grid (GDAL's warper has no valid-range option of its own)."""
+    from rasterio.io import MemoryFile
+
+    lo, hi = valid_range
+    data = src.read(masked=True).astype("float32").filled(np.nan)
+    data[(data < lo) | (data > hi)] = np.nan
+    profile = src.profile | {"driver": "GTiff", "dtype": "float32", "nodata": np.nan}
+    mem = stack.enter_context(MemoryFile())
+    with mem.open(**profile) as dst:
+        dst.write(data)
+    return stack.enter_context(mem.open())
+
+
 def month_paths(pattern: str, year: int) -> list[str]:
     """The input files for one year: one 12-band file, or 12 files if ``{month}`` is in the path."""
     if "{month}" in pattern:
@@ -120,7 +156,7 @@ def month_paths(pattern: str, year: int) -> list[str]:
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def grid_coverage(src, grid, n: int = 64) -> float:
+def grid_coverage(src, grid, crs=None, n: int = 64) -> float:
     """Share of the target grid inside the raster's extent, from an n × n lattice of grid pixel
     centres transformed to the raster's CRS (robust for global sources and regional grids)."""
     from rasterio.warp import transform as warp_transform
@@ -129,8 +165,9 @@ def grid_coverage(src, grid, n: int = 64) -> float:
     cols = np.linspace(0, grid.width - 1, min(n, grid.width)) + 0.5
     cc, rr = np.meshgrid(cols, rows)
     xs, ys = grid.transform @ (cc.ravel(), rr.ravel())
-    if src.crs != grid.crs:
-        xs, ys = warp_transform(grid.crs, src.crs, xs, ys)
+    crs = crs or src.crs
+    if crs != grid.crs:
+        xs, ys = warp_transform(grid.crs, crs, xs, ys)
     xs, ys = np.asarray(xs), np.asarray(ys)
     left, bottom, right, top = src.bounds
     inside = (xs >= left) & (xs <= right) & (ys >= bottom) & (ys <= top) & np.isfinite(xs)
@@ -163,18 +200,20 @@ def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
     desc = MONTHS if climate.get("timestep", "monthly") == "monthly" else ["annual"]
     align_raster(month_paths(climate["temperature"], year), path_temperature, grid,
                  variable="temperature", units=climate.get("temperature_units", "degC"),
-                 band_descriptions=desc)
+                 band_descriptions=desc, crs=climate.get("crs"))
     align_raster(month_paths(climate["precipitation"], year), path_precipitation, grid,
                  variable="precipitation", units=climate.get("precipitation_units", "mm"),
-                 band_descriptions=desc)
+                 band_descriptions=desc, crs=climate.get("crs"))
     align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
                  scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
-                 units=npp.get("units", "g C m-2 yr-1"))
+                 units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
+                 crs=npp.get("crs"))
     if runoff.get("source", "raster") == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
             align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
-                         scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"))
+                         scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"),
+                         crs=runoff.get("crs"))
             water_balance_runoff(path_precipitation, path_et, path_runoff, grid)
         finally:
             if os.path.exists(path_et):
@@ -182,4 +221,5 @@ def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
         return
     align_raster(runoff["path"].format(year=year), path_runoff, grid, variable="runoff",
                  scale=runoff.get("scale", 1.0), offset=runoff.get("offset", 0.0),
-                 units=runoff.get("units", "mm yr-1"))
+                 units=runoff.get("units", "mm yr-1"), valid_range=runoff.get("valid_range"),
+                 crs=runoff.get("crs"))

@@ -18,7 +18,7 @@ import numpy as np
 import rasterio
 
 from . import units as units_mod
-from .align import grid_coverage, month_paths, open_source
+from .align import grid_coverage, month_paths, open_source, source_crs
 from .balance import load_emissions, match_emission_codes
 from .errors import InputDataError, UnitError
 from .grid import Grid
@@ -32,9 +32,11 @@ KELVIN_THRESHOLD = 100.0   # a median above this cannot be a near-surface °C te
 SAMPLE_SIZE = 512          # decimated read for unit plausibility checks
 
 
-def _sample(path: str, variable: str, scale=1.0, offset=0.0) -> np.ndarray:
-    """A decimated read (at most SAMPLE_SIZE² per band) of all bands, nodata as NaN, scaled."""
-    with open_source(path, variable) as src:
+def _sample(path: str, variable: str, scale=1.0, offset=0.0, crs=None,
+            valid_range=None) -> np.ndarray:
+    """A decimated read (at most SAMPLE_SIZE² per band) of all bands, nodata and raw values
+    outside ``valid_range`` as NaN, scaled."""
+    with open_source(path, variable, crs) as src:
         h = min(src.height, SAMPLE_SIZE)
         w = min(src.width, SAMPLE_SIZE)
         try:
@@ -43,7 +45,10 @@ def _sample(path: str, variable: str, scale=1.0, offset=0.0) -> np.ndarray:
             raise InputDataError(f"cannot read pixel data ({exc})", path=path, variable=variable,
                                  fix="the file is truncated or corrupt: re-download or "
                                      "re-export it") from exc
-        return data.filled(np.nan) * scale + offset
+        data = data.filled(np.nan)
+        if valid_range is not None:
+            data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
+        return data * scale + offset
 
 
 def check_temperature_units(values: np.ndarray, declared: str, path: str) -> None:
@@ -67,10 +72,10 @@ def check_non_negative(values: np.ndarray, variable: str, path: str) -> None:
                                  "(declare it in the file) and the scale/offset in the config")
 
 
-def check_grid_coverage(path: str, variable: str, grid, min_share: float) -> float:
+def check_grid_coverage(path: str, variable: str, grid, min_share: float, crs=None) -> float:
     """Share of the target grid covered by the raster's extent; below ``min_share`` is an error."""
-    with open_source(path, variable) as src:
-        share = grid_coverage(src, grid)
+    with open_source(path, variable, crs) as src:
+        share = grid_coverage(src, grid, source_crs(src, crs))
     if share == 0.0:
         raise InputDataError("the raster does not overlap the target grid", path=path,
                              variable=variable,
@@ -92,10 +97,11 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
     min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
     report = {"year": year, "files": {}, "grid_coverage": {}}
 
-    def raster(path, variable):
+    def raster(path, variable, crs):
         _require(path, variable, year)
         report["files"][path] = variable
-        report["grid_coverage"][path] = round(check_grid_coverage(path, variable, grid, min_share), 4)
+        report["grid_coverage"][path] = round(
+            check_grid_coverage(path, variable, grid, min_share, crs), 4)
 
     with gdal_env():
         for var, pattern, units in (("temperature", clim["temperature"], clim["temperature_units"]),
@@ -103,23 +109,24 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
                                      clim["precipitation_units"])):
             units_mod.normalise_unit(var, units)
             for p in month_paths(pattern, year):
-                raster(p, var)
-                vals = _sample(p, var)
+                raster(p, var, clim.get("crs"))
+                vals = _sample(p, var, crs=clim.get("crs"))
                 if var == "temperature":
                     check_temperature_units(vals, units, p)
                 else:
                     check_non_negative(vals, var, p)
-        per_year = [("npp", npp["path"], npp["scale"], npp["offset"], npp["units"])]
+        per_year = [("npp", npp["path"], npp["scale"], npp["offset"], npp["units"], npp)]
         if runoff["source"] == "water_balance":
-            per_year.append(("et", runoff["et"], runoff["et_scale"], 0.0, runoff["et_units"]))
+            per_year.append(("et", runoff["et"], runoff["et_scale"], 0.0, runoff["et_units"],
+                             runoff))
         else:
             per_year.append(("runoff", runoff["path"], runoff["scale"], runoff["offset"],
-                             runoff["units"]))
-        for var, pattern, scale, offset, units in per_year:
+                             runoff["units"], runoff))
+        for var, pattern, scale, offset, units, sec in per_year:
             units_mod.normalise_unit(var, units)
             p = pattern.format(year=year)
-            raster(p, var)
-            vals = _sample(p, var, scale, offset)
+            raster(p, var, sec.get("crs"))
+            vals = _sample(p, var, scale, offset, sec.get("crs"), sec.get("valid_range"))
             if var != "npp":
                 check_non_negative(vals, var, p)
     _write_report(report, path_report)
@@ -136,12 +143,12 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
     with gdal_env():
         lith = config["lithology"]
         lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
-        with open_source(lith["path"], "lithology") as src:
+        with open_source(lith["path"], "lithology", lith.get("crs")) as src:
             codes = src.read(1, masked=True).astype("float64").filled(np.nan)
         codes_to_coefficient(codes, lookup, path=lith["path"])
         report["files"][lith["path"]] = "lithology"
         report["grid_coverage"][lith["path"]] = round(
-            check_grid_coverage(lith["path"], "lithology", grid, min_share), 4)
+            check_grid_coverage(lith["path"], "lithology", grid, min_share, lith.get("crs")), 4)
 
     reg = config["regions"]
     derive = None if reg["derive_parents"] == "none" else reg["derive_parents"]

@@ -64,13 +64,14 @@ def codes_to_coefficient(codes: np.ndarray, lookup: dict[int, float], *, path: s
 
 
 def align_lithology(*, grid, path_lithology: str, classes_csv: str, coefficients_csv: str,
-                    path_codes: str, path_coefficient: str, nodata_codes=(), block_rows=512) -> None:
+                    path_codes: str, path_coefficient: str, nodata_codes=(), block_rows=512,
+                    crs: str | None = None) -> None:
     """Align the lithology raster (categorical) and write the GEM-CO2 coefficient raster."""
     lookup = load_coefficient_lookup(classes_csv, coefficients_csv)
     with gdal_env():
-        open_source(path_lithology, "lithology").close()
+        open_source(path_lithology, "lithology", crs).close()
     align_raster(path_lithology, path_codes, grid, variable="lithology", kind=CATEGORICAL,
-                 band_descriptions=["lithology class code"])
+                 band_descriptions=["lithology class code"], crs=crs)
     with gdal_env(), rasterio.open(path_codes) as src, atomic_output(path_coefficient) as tmp:
         profile = grid.profile()
         with rasterio.open(tmp, "w", **profile) as dst:

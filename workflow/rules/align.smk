@@ -49,6 +49,7 @@ rule align_lithology:
         mem_mb=1500,
     params:
         grid=config["grid"],
+        crs=config["lithology"].get("crs"),
     script:
         "../scripts/align_lithology.py"
 

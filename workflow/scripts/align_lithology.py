@@ -9,4 +9,5 @@ if __name__ == "__main__":
                         classes_csv=snakemake.input.classes,
                         coefficients_csv=snakemake.input.coefficients,
                         path_codes=snakemake.output.codes,
-                        path_coefficient=snakemake.output.coefficient)
+                        path_coefficient=snakemake.output.coefficient,
+                        crs=snakemake.params.crs)
