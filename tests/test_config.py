@@ -71,3 +71,24 @@ def test_real_products_example_is_valid():
     out = validate_config(cfg)
     assert out["npp"]["valid_range"] == [0, 32700]
     assert out["regions"]["derive_parents"] == "adcode"
+
+
+def test_discover_reports_incomplete_years(cfg, tmp_path, caplog):
+    import logging
+
+    for y in (2003, 2004):
+        for m in range(1, 13):
+            if y == 2004 and m == 7:
+                continue                        # one month missing in 2004
+            (tmp_path / f"t_{y}{m:02d}.tif").write_bytes(b"")
+            (tmp_path / f"p_{y}{m:02d}.tif").write_bytes(b"")
+        (tmp_path / f"n_{y}.tif").write_bytes(b"")
+        (tmp_path / f"r_{y}.tif").write_bytes(b"")
+    cfg["years"] = {"discover": True}
+    cfg["climate"]["temperature"] = str(tmp_path / "t_{year}{month}.tif")
+    cfg["climate"]["precipitation"] = str(tmp_path / "p_{year}{month}.tif")
+    cfg["npp"]["path"] = str(tmp_path / "n_{year}.tif")
+    cfg["runoff"]["path"] = str(tmp_path / "r_{year}.tif")
+    with caplog.at_level(logging.WARNING):
+        assert validate_config(cfg)["years"] == [2003]
+    assert "2004 (missing climate.precipitation, climate.temperature)" in caplog.text

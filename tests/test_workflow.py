@@ -43,6 +43,9 @@ def test_pixel_cogs(demo_run):
     with rasterio.open(demo_run / "results/pixels/nep/nep_2005.tif") as r:
         nep = r.read(1)
     assert np.nanmin(nep) < 0 < np.nanmax(nep)         # NEP has both signs somewhere
+    with rasterio.open(demo_run / "results/interim/regions/region_fraction.tif") as r:
+        outside = r.read(1) == 0
+    assert outside.any() and np.isnan(nep[outside]).all()   # outside every region: nodata
     for stat in ("slope", "p"):
         with rasterio.open(demo_run / f"results/trends/ecs_{stat}.tif") as r:
             assert r.crs is not None and r.tags(1)["units"]
