@@ -6,9 +6,9 @@ min_version("8.0")
 
 from carbonbudget.config import validate_config
 from carbonbudget.demo import demo_files, demo_root
+from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     FLUXES,
-    TREND_STATS,
     budget_levels,
     raw_inputs,
     static_inputs,
@@ -36,7 +36,7 @@ CHUNK = config["processing"]["chunk_size"]
 wildcard_constraints:
     year=r"\d{4}",
     var="|".join(FLUXES),
-    stat="|".join(TREND_STATS),
+    stat="|".join(PIXEL_STATS),
 
 
 include: "workflow/rules/demo.smk"
@@ -54,8 +54,10 @@ rule all:
         expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
         expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
         expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=config["trends"]["variables"],
-               stat=TREND_STATS),
-        expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
+               stat=PIXEL_STATS),
+        expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"],
+               level=BUDGET_LEVELS),
+        f"{OUT}/figures/trends_{LEVELS[-1]}",
         f"{OUT}/gis/carbon_budget.gpkg",
         f"{OUT}/provenance.json",
     default_target: True

@@ -46,9 +46,16 @@ def test_pixel_cogs(demo_run):
     with rasterio.open(demo_run / "results/interim/regions/region_fraction.tif") as r:
         outside = r.read(1) == 0
     assert outside.any() and np.isnan(nep[outside]).all()   # outside every region: nodata
-    for stat in ("slope", "p"):
-        with rasterio.open(demo_run / f"results/trends/ecs_{stat}.tif") as r:
-            assert r.crs is not None and r.tags(1)["units"]
+    for var in ("nep", "rcs", "ecs"):
+        for stat in ("slope", "p", "sen", "mk_z", "mk_p", "hurst"):
+            with rasterio.open(demo_run / f"results/trends/{var}_{stat}.tif") as r:
+                assert r.crs is not None and r.tags(1)["units"] and r.overviews(1)
+                assert r.tags()["hurst_block_sizes"] == "1 2 3"
+    with rasterio.open(demo_run / "results/trends/ecs_slope.tif") as r:
+        assert r.tags(1)["units"] == "g C m-2 yr-2"
+    with rasterio.open(demo_run / "results/trends/ecs_mk_p.tif") as r:
+        p = r.read(1)
+    assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
 
 
 def test_budget_tables_one_row_per_region_year(demo_run):
@@ -108,18 +115,26 @@ def test_geopackage_layers(demo_run):
         g = gpd.read_file(path, layer=level)
         assert len(g) == n and g.crs is not None and g.geometry.notna().all()
         for col in ("code", "name", "area_km2", "ecs_tgco2_mean", "ce_tgco2_mean", "cnc_tgco2_mean",
-                    "cer_mean", "status_2010", "cnc_tgco2_slope_per_yr", "cnc_tgco2_2001",
-                    "cnc_tgco2_2010"):
+                    "cer_mean", "status_2010", "cnc_tgco2_slope_per_yr", "cnc_tgco2_trend_class",
+                    "cnc_tgco2_mk_z", "cnc_tgco2_2001", "cnc_tgco2_2010"):
             assert col in g.columns, (level, col)
     meta = gpd.read_file(path, layer="column_units")
     assert {"column", "units", "description"} <= set(meta.columns)
 
 
-def test_region_trends_and_provenance(demo_run):
+def test_region_trends_figures_and_provenance(demo_run):
     import json
 
-    t = pd.read_csv(demo_run / "results/tables/trends_province.csv")
+    t = pd.read_csv(demo_run / "results/tables/trends_province.csv", dtype={"code": str})
     assert len(t) == 3 and t["cnc_tgco2_slope_per_yr"].notna().all()
+    for col in ("cnc_tgco2_sen_per_yr", "cnc_tgco2_mk_z", "cnc_tgco2_hurst", "ce_tgco2_mk_p"):
+        assert t[col].notna().all(), col
+    assert set(t["cnc_tgco2_trend_class"]) <= {"increase", "no change", "slight decrease",
+                                                "significant decrease", "sharp decrease"}
+    sq = pd.read_csv(demo_run / "results/tables/sqmk_county.csv", dtype={"code": str})
+    assert len(sq) == 36 * 3 * len(DEMO_YEARS)
+    figs = sorted((demo_run / "results/figures/trends_province").glob("*.png"))
+    assert [f.name for f in figs] == [f"cnc_tgco2_{c}.png" for c in sorted(t["code"])]
     prov = json.loads((demo_run / "results/provenance.json").read_text())
     assert prov["config_digest"] and prov["run_time_utc"]
     assert any(k.endswith("county_co2.csv") for k in prov["inputs"])

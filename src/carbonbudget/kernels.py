@@ -79,64 +79,177 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
     return out
 
 
-@njit(nogil=True, cache=True)
-def ols_trend(stack, x, min_valid):
-    """Per-pixel ordinary least squares of stack[:, i, j] on x (seed 003 Eq. 9), NaN years skipped.
+# --- DESIGN §4: time-series statistics --------------------------------------------------------
+N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of trend_stats)
 
-    stack : float32 (n, ny, nx); x : float64 (n,) (the years, so the slope is per year).
-    Returns float64 (3, ny, nx): slope, t statistic of the slope, degrees of freedom (n_valid-2).
-    Pixels with fewer than max(min_valid, 3) valid years are NaN. A series with zero residual
-    has t = 0 if its slope is 0 and t = ±inf otherwise (p = 1 or 0 downstream).
+
+@njit(nogil=True, cache=True)
+def _series_stats(xv, yv, n, min_blocks, logvar_bias, out):
+    """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
+    # OLS slope (seed 003 Eq. 9 with x = year) and its t statistic
+    mx = 0.0
+    my = 0.0
+    for k in range(n):
+        mx += xv[k]
+        my += yv[k]
+    mx /= n
+    my /= n
+    sxx = 0.0
+    sxy = 0.0
+    for k in range(n):
+        sxx += (xv[k] - mx) * (xv[k] - mx)
+        sxy += (xv[k] - mx) * (yv[k] - my)
+    if sxx == 0.0:
+        for k in range(N_TREND):
+            out[k] = np.nan
+        return
+    slope = sxy / sxx
+    icpt = my - slope * mx
+    ssr = 0.0
+    for k in range(n):
+        r = yv[k] - (icpt + slope * xv[k])
+        ssr += r * r
+    df = n - 2
+    if ssr <= 0.0:
+        tstat = 0.0 if slope == 0.0 else math.copysign(math.inf, slope)
+    else:
+        tstat = slope / math.sqrt(ssr / df / sxx)
+    out[0] = slope
+    out[1] = tstat
+    out[2] = df
+    # Theil-Sen slope: median of pairwise slopes; Mann-Kendall S
+    npairs = n * (n - 1) // 2
+    pair = np.empty(npairs, dtype=np.float64)
+    idx = 0
+    s_mk = 0.0
+    for i in range(n - 1):
+        for j in range(i + 1, n):
+            d = yv[j] - yv[i]
+            pair[idx] = d / (xv[j] - xv[i])
+            idx += 1
+            if d > 0:
+                s_mk += 1.0
+            elif d < 0:
+                s_mk -= 1.0
+    out[3] = np.median(pair)
+    # variance of S with the tie correction (Kendall 1975)
+    srt = np.sort(yv[:n])
+    ties = 0.0
+    run = 1
+    for k in range(1, n + 1):
+        if k < n and srt[k] == srt[k - 1]:
+            run += 1
+        else:
+            if run > 1:
+                ties += run * (run - 1.0) * (2.0 * run + 5.0)
+            run = 1
+    var_s = (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
+    if s_mk > 0:
+        z = (s_mk - 1.0) / math.sqrt(var_s)
+    elif s_mk < 0:
+        z = (s_mk + 1.0) / math.sqrt(var_s)
+    else:
+        z = 0.0
+    out[4] = z
+    out[5] = math.erfc(abs(z) / math.sqrt(2.0))   # two-sided normal p-value
+    # Hurst exponent, aggregated variance (seed 003 Eq. 7-8): block sizes m = 1 .. n // min_blocks,
+    # V(m) = sample variance (ddof 1) of the means of the n // m leading blocks of length m,
+    # H = 1 + slope(log V, log m) / 2, with log V(m) minus logvar_bias[n // m - 1] (the expected
+    # bias of the log of a sample variance with that many degrees of freedom; zeros = plain form)
+    mmax = n // min_blocks
+    lm = np.empty(max(mmax, 1), dtype=np.float64)
+    lv = np.empty(max(mmax, 1), dtype=np.float64)
+    npt = 0
+    for m in range(1, mmax + 1):
+        nb = n // m
+        means = np.empty(nb, dtype=np.float64)
+        for b in range(nb):
+            acc = 0.0
+            for k in range(b * m, (b + 1) * m):
+                acc += yv[k]
+            means[b] = acc / m
+        mu = means.mean()
+        v = 0.0
+        for b in range(nb):
+            v += (means[b] - mu) * (means[b] - mu)
+        v /= nb - 1
+        if v > 0.0:
+            lm[npt] = math.log(m)
+            lv[npt] = math.log(v) - logvar_bias[nb - 1]
+            npt += 1
+    if npt < 2:
+        out[6] = np.nan
+    else:
+        a = lm[:npt].mean()
+        b = lv[:npt].mean()
+        num = 0.0
+        den = 0.0
+        for k in range(npt):
+            num += (lm[k] - a) * (lv[k] - b)
+            den += (lm[k] - a) * (lm[k] - a)
+        out[6] = 1.0 + 0.5 * num / den
+
+
+@njit(nogil=True, cache=True)
+def trend_stats(stack, x, min_valid, min_blocks, logvar_bias):
+    """Per-pixel trend statistics of stack[:, i, j] against x (years), NaN years skipped.
+
+    stack : (n, ny, nx) float; x : float64 (n,); logvar_bias : float64 (n,), entry k the bias
+    E[ln(s²/σ²)] of a sample variance with k degrees of freedom (zeros for the plain estimator).
+    Returns float64 (7, ny, nx): OLS slope per unit x, its t statistic, degrees of freedom,
+    Theil-Sen slope, Mann-Kendall Z (tie-corrected variance, continuity correction) and its
+    two-sided p-value, Hurst exponent (aggregated variance). Pixels with fewer than
+    max(min_valid, 3) valid years are NaN; the Hurst exponent needs 2 * min_blocks valid years.
     """
     n, ny, nx = stack.shape
-    out = np.empty((3, ny, nx), dtype=np.float64)
+    out = np.empty((N_TREND, ny, nx), dtype=np.float64)
     need = max(min_valid, 3)
+    xv = np.empty(n, dtype=np.float64)
+    yv = np.empty(n, dtype=np.float64)
+    res = np.empty(N_TREND, dtype=np.float64)
     for i in range(ny):
         for j in range(nx):
             cnt = 0
-            sx = 0.0
-            sy = 0.0
             for k in range(n):
                 v = stack[k, i, j]
                 if not math.isnan(v):
+                    xv[cnt] = x[k]
+                    yv[cnt] = v
                     cnt += 1
-                    sx += x[k]
-                    sy += v
             if cnt < need:
-                out[0, i, j] = np.nan
-                out[1, i, j] = np.nan
-                out[2, i, j] = np.nan
+                for k in range(N_TREND):
+                    out[k, i, j] = np.nan
                 continue
-            mx = sx / cnt
-            my = sy / cnt
-            sxx = 0.0
-            sxy = 0.0
-            for k in range(n):
-                v = stack[k, i, j]
-                if not math.isnan(v):
-                    dx = x[k] - mx
-                    sxx += dx * dx
-                    sxy += dx * (v - my)
-            if sxx == 0.0:
-                out[0, i, j] = np.nan
-                out[1, i, j] = np.nan
-                out[2, i, j] = np.nan
-                continue
-            slope = sxy / sxx
-            intercept = my - slope * mx
-            ssr = 0.0
-            for k in range(n):
-                v = stack[k, i, j]
-                if not math.isnan(v):
-                    r = v - (intercept + slope * x[k])
-                    ssr += r * r
-            df = cnt - 2
-            if ssr <= 0.0:
-                tstat = 0.0 if slope == 0.0 else math.copysign(math.inf, slope)
-            else:
-                se = math.sqrt(ssr / df / sxx)
-                tstat = slope / se
-            out[0, i, j] = slope
-            out[1, i, j] = tstat
-            out[2, i, j] = df
+            _series_stats(xv, yv, cnt, min_blocks, logvar_bias, res)
+            for k in range(N_TREND):
+                out[k, i, j] = res[k]
     return out
+
+
+@njit(nogil=True, cache=True)
+def _uf(y):
+    n = y.shape[0]
+    uf = np.zeros(n, dtype=np.float64)
+    s = 0.0
+    for k in range(1, n):
+        for j in range(k):
+            if y[k] > y[j]:
+                s += 1.0
+        kk = k + 1.0
+        e = kk * (kk - 1.0) / 4.0
+        var = kk * (kk - 1.0) * (2.0 * kk + 5.0) / 72.0
+        uf[k] = (s - e) / math.sqrt(var)
+    return uf
+
+
+@njit(nogil=True, cache=True)
+def sequential_mk(y):
+    """Sequential Mann-Kendall statistics (Sneyers 1990) of a series without NaNs.
+
+    UF_k = (s_k − k(k−1)/4) / sqrt(k(k−1)(2k+5)/72), s_k = Σ_{i≤k} #{j < i : y_i > y_j}, UF_1 = 0;
+    UB is the same statistic of the reversed series, negated and reversed back.
+    Returns (uf, ub), float64 arrays of the series length.
+    """
+    uf = _uf(y)
+    ub = -_uf(y[::-1].copy())[::-1].copy()
+    return uf, ub

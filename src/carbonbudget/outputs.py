@@ -16,6 +16,7 @@ from .balance import STUDY_AREA
 from .config import config_digest
 from .io import atomic_output, write_gpkg_layer
 from .regions import dissolve_level
+from .trends import read_region_trends
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
 COLUMN_UNITS = {
@@ -37,7 +38,17 @@ COLUMN_UNITS = {
     "imbalance_risk_index": ("1", "percentile rank of source_sink_ratio among the level's region-years"),
     "cnc_tgco2_slope_per_yr": ("Tg CO2 yr-2", "OLS trend of CNC"),
     "cnc_tgco2_slope_p": ("1", "two-sided p-value of the CNC trend"),
+    "cnc_tgco2_sen_per_yr": ("Tg CO2 yr-2", "Theil-Sen trend of CNC"),
+    "cnc_tgco2_mk_z": ("1", "Mann-Kendall Z of CNC (tie-corrected)"),
+    "cnc_tgco2_mk_p": ("1", "two-sided p-value of the Mann-Kendall Z"),
+    "cnc_tgco2_hurst": ("1", "Hurst exponent of CNC (aggregated variance)"),
+    "cnc_tgco2_trend_class": ("class", "seed 003 trend class of CNC (trends.class_thresholds_tgco2)"),
+    "cnc_tgco2_abrupt_change_years": ("year", "years where the sequential MK UF and UB cross inside +-1.96"),
 }
+
+TREND_COLUMNS = ["cnc_tgco2_slope_per_yr", "cnc_tgco2_slope_p", "cnc_tgco2_sen_per_yr",
+                 "cnc_tgco2_mk_z", "cnc_tgco2_mk_p", "cnc_tgco2_hurst", "cnc_tgco2_trend_class",
+                 "cnc_tgco2_abrupt_change_years"]
 
 SUMMARY_VARS = ["area_km2", "valid_fraction", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",
                 "cnc_flux_tco2_km2", "cer"]
@@ -60,8 +71,7 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
                 f"status_{last}")
             wide = budget.pivot(index="code", columns="year", values="cnc_tgco2")
             wide.columns = [f"cnc_tgco2_{y}" for y in wide.columns]
-            trend = pd.read_csv(trend_paths[level], dtype={"code": str}).set_index("code")[
-                ["cnc_tgco2_slope_per_yr", "cnc_tgco2_slope_p"]]
+            trend = read_region_trends(trend_paths[level]).set_index("code")[TREND_COLUMNS]
             layer = geo.merge(pd.concat([means, status, trend, wide], axis=1),
                               left_on="code", right_index=True, how="left")
             layer.attrs = {}

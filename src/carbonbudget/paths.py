@@ -8,7 +8,6 @@ from __future__ import annotations
 from .align import month_paths
 
 FLUXES = ("rh", "nep", "rcs", "ecs")
-TREND_STATS = ("slope", "p")
 
 
 def year_inputs(cfg: dict, year: int) -> dict:

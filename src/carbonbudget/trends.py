@@ -1,7 +1,21 @@
-"""OLS trends (seed 003 Eq. 9) per pixel and per region, slope per year with a two-sided p-value.
+"""Time-series statistics per pixel and per region (DESIGN §4, seed 003 §2.2.5–2.2.6).
 
-The slope is regressed on the calendar year, so it is in (unit of the variable) per year and
-gaps in the years are handled correctly; with consecutive years it equals Eq. 9 exactly.
+- OLS slope (seed Eq. 9) regressed on the calendar year, so it is in (unit) per year and gaps in
+  the years are handled; with consecutive years it equals Eq. 9 exactly. Two-sided t-test p.
+- Theil–Sen slope: median of all pairwise slopes (per year).
+- Mann–Kendall Z with the tie-corrected variance and the ±1 continuity correction, two-sided
+  normal p-value (as ``pymannkendall.original_test``).
+- Hurst exponent by aggregated variance (seed Eq. 7–8): block sizes m = 1 … n // min_blocks
+  (each V(m) from at least ``min_blocks`` blocks), V(m) the sample variance (ddof 1) of the block
+  means, H = 1 + slope(log V, log m) / 2. The log of a variance estimated from few blocks is
+  biased low (E[ln χ²_k/k] = ψ(k/2) − ln(k/2), −0.58 for k = 2), which drags the plain estimator
+  down: white noise gives mean H 0.38 at 21 years and still 0.42 at 512. By default ln V(m) is
+  corrected by that expected bias (``hurst_bias_correction``; off = the seed's plain form).
+  Short series give noisy H either way: read it with the block sizes reported.
+- Sequential Mann–Kendall UF/UB per region; abrupt-change years where UF and UB cross inside ±1.96.
+- Trend classes of seed 003 for region series: increase, slight / significant / sharp decrease.
+
+NaN years are skipped; a pixel or region with fewer than ``min_valid_years`` valid years is NaN.
 """
 
 from __future__ import annotations
@@ -11,10 +25,13 @@ import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
-from scipy.special import stdtr
+from scipy.special import digamma, stdtr
 
 from . import kernels
 from .errors import InputDataError
+
+PIXEL_STATS = ("slope", "p", "sen", "mk_z", "mk_p", "hurst")
+CRITICAL_Z = 1.96
 
 
 def _p_from_t(tstat, df):
@@ -24,61 +41,147 @@ def _p_from_t(tstat, df):
     return np.where(np.isinf(tstat), 0.0, p)
 
 
-def _trend_block(stack, x, min_valid):
-    res = kernels.ols_trend(np.ascontiguousarray(stack), x, min_valid)
-    out = np.empty((2,) + res.shape[1:], dtype=np.float64)
-    out[0] = res[0]
-    out[1] = _p_from_t(res[1], res[2])
+def logvar_bias(n: int, correct: bool = True) -> np.ndarray:
+    """Entry k: E[ln(s²/σ²)] = ψ(k/2) − ln(k/2) for a Gaussian sample variance with k degrees of
+    freedom (entry 0 unused). Subtracting it from ln V(m) removes the small-sample bias of the
+    log-regression (as in Abry & Veitch 1998 for log-variances); zeros give the plain estimator."""
+    k = np.arange(max(n, 2), dtype=np.float64)
+    out = np.zeros_like(k)
+    if correct:
+        out[1:] = digamma(k[1:] / 2.0) - np.log(k[1:] / 2.0)
     return out
 
 
-def ols_trend(stack: xr.DataArray, years, min_valid_years: int = 3) -> xr.Dataset:
-    """Per-pixel OLS slope (per year) and its two-sided p-value of a (year, y, x) stack."""
+def _stats_block(stack, x, min_valid, min_blocks, bias_correction=True):
+    res = kernels.trend_stats(np.ascontiguousarray(stack), x, min_valid, min_blocks,
+                              logvar_bias(len(x), bias_correction))
+    out = np.empty((len(PIXEL_STATS),) + res.shape[1:], dtype=np.float64)
+    out[0] = res[0]
+    out[1] = _p_from_t(res[1], res[2])
+    out[2:] = res[3:]
+    return out
+
+
+def hurst_block_sizes(n_valid: int, min_blocks: int = 3) -> list[int]:
+    """The block sizes m the Hurst exponent uses for a series of ``n_valid`` values."""
+    return list(range(1, n_valid // min_blocks + 1))
+
+
+def trend_statistics(stack: xr.DataArray, years, min_valid_years: int = 3,
+                     hurst_min_blocks: int = 3, hurst_bias_correction: bool = True) -> xr.Dataset:
+    """OLS slope and p, Sen slope, MK Z and p, Hurst of a (year, y, x) stack (numpy or dask)."""
     years = np.asarray(years, dtype=np.float64)
     if stack.ndim != 3 or stack.shape[0] != len(years):
         raise InputDataError(f"expected a (year, y, x) stack with {len(years)} years, got "
                              f"{stack.shape}", variable="trend", fix="pass one layer per year")
     data = stack.data
+    args = (years, int(min_valid_years), int(hurst_min_blocks), bool(hurst_bias_correction))
     if isinstance(data, da.Array):
         data = data.rechunk({0: -1})
-        out = da.map_blocks(_trend_block, data, years, int(min_valid_years), dtype=np.float64,
-                            chunks=((2,),) + data.chunks[1:])
+        out = da.map_blocks(_stats_block, data, *args, dtype=np.float64,
+                            chunks=((len(PIXEL_STATS),),) + data.chunks[1:])
     else:
-        out = _trend_block(np.asarray(data), years, int(min_valid_years))
+        out = _stats_block(np.asarray(data), *args)
     dims = stack.dims[1:]
     coords = {d: stack.coords[d] for d in dims if d in stack.coords}
     units = stack.attrs.get("units", "1")
-    return xr.Dataset({
-        "slope": xr.DataArray(out[0], dims=dims, attrs={"units": f"({units}) yr-1",
-                                                         "long_name": "OLS slope per year"}),
-        "p": xr.DataArray(out[1], dims=dims, attrs={"units": "1",
-                                                     "long_name": "two-sided p-value of the slope"}),
-    }, coords=coords)
+    meta = {
+        "slope": (f"({units}) yr-1", "OLS slope per year"),
+        "p": ("1", "two-sided p-value of the OLS slope"),
+        "sen": (f"({units}) yr-1", "Theil-Sen slope per year"),
+        "mk_z": ("1", "Mann-Kendall Z (tie-corrected)"),
+        "mk_p": ("1", "two-sided p-value of Mann-Kendall Z"),
+        "hurst": ("1", "Hurst exponent (aggregated variance)"),
+    }
+    return xr.Dataset({s: xr.DataArray(out[k], dims=dims,
+                                       attrs={"units": meta[s][0], "long_name": meta[s][1]})
+                       for k, s in enumerate(PIXEL_STATS)}, coords=coords)
 
 
-def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int = 3) -> pd.DataFrame:
-    """OLS slope per year and p-value of each column, per region, from a long budget table.
+def classify_trend(slope, thresholds=(-10.0, -20.0)) -> np.ndarray:
+    """Seed 003 classes of a slope (Tg yr-1): increase (> 0), no change (0), slight decrease
+    (t1 < s < 0), significant decrease (t2 ≤ s ≤ t1), sharp decrease (s < t2); NaN ->
+    'undetermined'. A slope exactly at a threshold takes the stronger class."""
+    t1, t2 = thresholds
+    s = np.asarray(slope, dtype="float64")
+    return np.select([np.isnan(s), s > 0, s == 0, s > t1, s >= t2],
+                     ["undetermined", "increase", "no change", "slight decrease",
+                      "significant decrease"], "sharp decrease")
 
-    Output columns: ``code``, ``name``, ``n_years``, ``{col}_slope_per_yr``, ``{col}_slope_p``.
-    The same kernel as the pixel trends is used (regions laid out as a 1 × n_regions grid).
+
+def abrupt_change_years(years, uf, ub, critical: float = CRITICAL_Z) -> list[int]:
+    """Years where UF and UB cross inside ±critical.
+
+    The crossing is located by linear interpolation between consecutive years; the year
+    reported is the first year at or after the crossing, i.e. the first year of the new regime
+    (a step between 2007 and 2008 is reported as 2008)."""
+    years = np.asarray(years, dtype=float)
+    d = np.asarray(uf) - np.asarray(ub)
+    found = []
+    for k in range(len(d) - 1):
+        if d[k] == 0 or d[k] * d[k + 1] < 0:
+            frac = 0.0 if d[k] == 0 else d[k] / (d[k] - d[k + 1])
+            value = uf[k] + (uf[k + 1] - uf[k]) * frac
+            if abs(value) <= critical:
+                year = int(np.ceil(years[k] + frac * (years[k + 1] - years[k]) - 1e-9))
+                if year not in found:
+                    found.append(year)
+    if len(d) and d[-1] == 0 and abs(uf[-1]) <= critical and int(years[-1]) not in found:
+        found.append(int(years[-1]))
+    return found
+
+
+def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int = 3,
+                  hurst_min_blocks: int = 3, class_thresholds=(-10.0, -20.0),
+                  hurst_bias_correction: bool = True):
+    """Per-region statistics of each column of a long (code, year) table.
+
+    Returns (stats, sqmk): ``stats`` has one row per region with ``{col}_slope_per_yr``,
+    ``{col}_slope_p``, ``{col}_sen_per_yr``, ``{col}_mk_z``, ``{col}_mk_p``, ``{col}_hurst``,
+    ``{col}_trend_class``, ``{col}_abrupt_change_years`` and ``hurst_block_sizes``; ``sqmk`` is
+    the sequential Mann–Kendall UF/UB series in long format (code, variable, year, uf, ub).
+    The same kernel as the pixel statistics is used (regions laid out as a 1 × n grid).
     """
     years = np.array(sorted(table["year"].unique()), dtype=np.float64)
-    out = table.groupby("code", sort=True)["name"].first().reset_index()
-    out["n_years"] = len(years)
+    stats = table.groupby("code", sort=True)["name"].first().reset_index()
+    stats["n_years"] = len(years)
+    sq_rows = []
+    n_valid_max = 0
     for col in columns:
         wide = table.pivot(index="code", columns="year", values=col).reindex(
-            index=out["code"], columns=years.astype(int))
-        stack = wide.to_numpy(dtype=np.float64).T[:, None, :]   # (year, 1, region)
-        res = _trend_block(stack, years, min_valid_years)
-        out[f"{col}_slope_per_yr"] = res[0, 0]
-        out[f"{col}_slope_p"] = res[1, 0]
-    return out
+            index=stats["code"], columns=years.astype(int))
+        values = wide.to_numpy(dtype=np.float64)
+        res = _stats_block(values.T[:, None, :], years, min_valid_years, hurst_min_blocks,
+                           hurst_bias_correction)
+        for k, s in enumerate(PIXEL_STATS):
+            name = {"slope": "slope_per_yr", "p": "slope_p", "sen": "sen_per_yr"}.get(s, s)
+            stats[f"{col}_{name}"] = res[k, 0]
+        stats[f"{col}_trend_class"] = classify_trend(res[0, 0], class_thresholds)
+        abrupt = []
+        for code, series in zip(stats["code"], values):
+            ok = np.isfinite(series)
+            n_valid_max = max(n_valid_max, int(ok.sum()))
+            if ok.sum() < max(min_valid_years, 3):
+                abrupt.append("")
+                continue
+            uf, ub = kernels.sequential_mk(series[ok])
+            yrs = years[ok].astype(int)
+            abrupt.append(";".join(str(y) for y in abrupt_change_years(yrs, uf, ub)))
+            sq_rows += [{"code": code, "variable": col, "year": int(y), "uf": a, "ub": b}
+                        for y, a, b in zip(yrs, uf, ub)]
+        stats[f"{col}_abrupt_change_years"] = abrupt
+    stats["hurst_block_sizes"] = " ".join(map(str, hurst_block_sizes(n_valid_max, hurst_min_blocks)))
+    sqmk = pd.DataFrame(sq_rows, columns=["code", "variable", "year", "uf", "ub"])
+    return stats, sqmk
 
 
-def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, path_slope: str,
-                       path_p: str, min_valid_years: int = 3, chunk_size: int = 512,
+def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, outputs: dict,
+                       min_valid_years: int = 3, hurst_min_blocks: int = 3,
+                       hurst_bias_correction: bool = True, chunk_size: int = 512,
                        threads: int = 1) -> None:
-    """Stage entry point: per-pixel OLS slope and p-value COGs of one variable over the years."""
+    """Stage entry point: per-pixel trend statistic COGs of one variable over the years.
+
+    ``outputs`` maps each statistic of :data:`PIXEL_STATS` to its path."""
     from .grid import Grid
     from .io import gdal_env, open_raster, write_cogs
 
@@ -86,22 +189,48 @@ def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, p
     years = sorted(int(y) for y in paths_by_year)
     with gdal_env():
         layers = [open_raster(paths_by_year[y], chunk_size).isel(band=0, drop=True) for y in years]
-        units = "g C m-2 yr-1"
-        stack = xr.concat(layers, dim="year").assign_attrs(units=units)
-        ds = ols_trend(stack, years, min_valid_years)
+        stack = xr.concat(layers, dim="year").assign_attrs(units="g C m-2 yr-1")
+        ds = trend_statistics(stack, years, min_valid_years, hurst_min_blocks,
+                              hurst_bias_correction)
+        span = f"{years[0]}-{years[-1]}"
+        blocks = " ".join(map(str, hurst_block_sizes(len(years), hurst_min_blocks)))
         with dask.config.set(scheduler="threads", num_workers=threads):
-            write_cogs({path_slope: ds["slope"], path_p: ds["p"]}, grid,
-                       descriptions={path_slope: f"OLS slope of {variable}, {years[0]}-{years[-1]}",
-                                     path_p: f"two-sided p-value of the {variable} slope"},
-                       units={path_slope: "g C m-2 yr-2", path_p: "1"})
+            write_cogs({outputs[s]: ds[s] for s in PIXEL_STATS}, grid,
+                       descriptions={outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
+                                     for s in PIXEL_STATS},
+                       units={outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1",
+                                                                       "g C m-2 yr-2")
+                              for s in PIXEL_STATS},
+                       tags={outputs[s]: {"variable": variable, "years": span,
+                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS})
 
 
-def write_region_trends(*, budget_paths: dict, outputs: dict, min_valid_years: int = 3) -> None:
-    """Stage entry point: per-region OLS trends of CNC, ECS and CE for each level -> CSV."""
+REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
+
+
+def read_region_trends(path: str) -> pd.DataFrame:
+    """Read a ``trends_{level}.csv`` back with codes and abrupt-change years as text."""
+    years_cols = [f"{c}_abrupt_change_years" for c in REGION_TREND_COLUMNS]
+    df = pd.read_csv(path, dtype={"code": str} | dict.fromkeys(years_cols, str))
+    for col in years_cols:
+        if col in df:
+            df[col] = df[col].fillna("")
+    return df
+
+
+def write_region_trends(*, budget_paths: dict, outputs: dict, sqmk_outputs: dict,
+                        min_valid_years: int = 3, hurst_min_blocks: int = 3,
+                        class_thresholds=(-10.0, -20.0), hurst_bias_correction: bool = True) -> None:
+    """Stage entry point: per-region statistics of CNC, ECS and CE for each level -> CSV, plus
+    the sequential Mann–Kendall UF/UB series in long format."""
     from .io import write_table
 
     for level, path in budget_paths.items():
         table = pd.read_parquet(path)
-        res = region_trends(table, ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"], min_valid_years)
-        res.insert(0, "level", level)
-        write_table(res, outputs[level])
+        stats, sqmk = region_trends(table, REGION_TREND_COLUMNS, min_valid_years,
+                                    hurst_min_blocks, tuple(class_thresholds),
+                                    hurst_bias_correction)
+        stats.insert(0, "level", level)
+        sqmk.insert(0, "level", level)
+        write_table(stats, outputs[level])
+        write_table(sqmk, sqmk_outputs[level])

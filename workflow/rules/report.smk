@@ -5,7 +5,7 @@ rule geopackage:
     input:
         regions=rules.build_regions.output.regions,
         budget=rules.budget.output.parquet,
-        trends=rules.region_trends.output,
+        trends=rules.region_trends.output.trends,
     output:
         f"{OUT}/gis/carbon_budget.gpkg",
     log:

@@ -1,12 +1,12 @@
-# OLS trends: per pixel for the configured fluxes, per region for CNC, ECS and CE.
+# Time-series statistics (DESIGN §4): per pixel for the configured fluxes, per region for CNC,
+# ECS and CE, and one figure per province.
 
 
 rule pixel_trends:
     input:
         expand(f"{OUT}/pixels/{{{{var}}}}/{{{{var}}}}_{{year}}.tif", year=YEARS),
     output:
-        slope=f"{OUT}/trends/{{var}}_slope.tif",
-        p=f"{OUT}/trends/{{var}}_p.tif",
+        **{s: f"{OUT}/trends/{{var}}_{s}.tif" for s in PIXEL_STATS},
     log:
         f"{OUT}/logs/pixel_trends/{{var}}.log",
     benchmark:
@@ -20,6 +20,8 @@ rule pixel_trends:
         grid=config["grid"],
         years=YEARS,
         min_valid_years=config["trends"]["min_valid_years"],
+        hurst_min_blocks=config["trends"]["hurst_min_blocks"],
+        hurst_bias_correction=config["trends"]["hurst_bias_correction"],
         chunk_size=CHUNK,
     script:
         "../scripts/pixel_trends.py"
@@ -29,7 +31,8 @@ rule region_trends:
     input:
         budget=rules.budget.output.parquet,
     output:
-        expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
+        trends=expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
+        sqmk=expand(f"{OUT}/tables/sqmk_{{level}}.csv", level=BUDGET_LEVELS),
     log:
         f"{OUT}/logs/region_trends.log",
     benchmark:
@@ -42,5 +45,28 @@ rule region_trends:
     params:
         levels=BUDGET_LEVELS,
         min_valid_years=config["trends"]["min_valid_years"],
+        hurst_min_blocks=config["trends"]["hurst_min_blocks"],
+        class_thresholds=config["trends"]["class_thresholds_tgco2"],
+        hurst_bias_correction=config["trends"]["hurst_bias_correction"],
     script:
         "../scripts/region_trends.py"
+
+
+rule plot_region_trends:
+    input:
+        budget=f"{OUT}/tables/budget_{LEVELS[-1]}.parquet",
+        trends=f"{OUT}/tables/trends_{LEVELS[-1]}.csv",
+        sqmk=f"{OUT}/tables/sqmk_{LEVELS[-1]}.csv",
+    output:
+        directory(f"{OUT}/figures/trends_{LEVELS[-1]}"),
+    log:
+        f"{OUT}/logs/plot_region_trends.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/plot_region_trends.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/plot_region_trends.py"
