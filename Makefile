@@ -6,7 +6,7 @@ CORES  ?= all
 # Bounded GDAL block cache (MB): the default 5 % of RAM hides real memory use.
 export GDAL_CACHEMAX ?= 256
 
-.PHONY: run test install install-test lint clean
+.PHONY: run test bench install install-test lint clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Benchmarks print figures and ratios measured in one process; never part of `make test`.
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_trends.py
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint
