@@ -33,6 +33,12 @@ def setup(demo_root, tmp_path, monkeypatch):
     return validate_config(demo_config())
 
 
+def _add(path, delta):
+    """Add ``delta`` to every value of a raster in place."""
+    with rasterio.open(path, "r+") as ds:
+        ds.write(ds.read() + delta)
+
+
 def test_demo_inputs_pass(setup, tmp_path):
     rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert rep["emissions"]["share_matched"] == 1.0
@@ -40,18 +46,14 @@ def test_demo_inputs_pass(setup, tmp_path):
 
 
 def test_kelvin_declared_as_celsius(setup, tmp_path):
-    path = setup["climate"]["temperature"].format(year=2003)
-    with rasterio.open(path, "r+") as ds:
-        ds.write(ds.read() + 273.15)
+    _add(setup["climate"]["temperature"].format(year=2003), 273.15)
     with pytest.raises(UnitError, match="looks like Kelvin") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "tmean_2003.tif" in str(exc.value) and "temperature_units: K" in str(exc.value)
 
 
 def test_negative_precipitation(setup, tmp_path):
-    path = setup["climate"]["precipitation"].format(year=2005)
-    with rasterio.open(path, "r+") as ds:
-        ds.write(ds.read() - 1000.0)
+    _add(setup["climate"]["precipitation"].format(year=2005), -1000.0)
     with pytest.raises(InputDataError, match="negative precipitation") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "prcp_2005.tif" in str(exc.value) and "Fix:" in str(exc.value)
@@ -132,9 +134,7 @@ def test_unknown_declared_units(setup, tmp_path):
 
 
 def test_negative_runoff(setup, tmp_path):
-    path = setup["runoff"]["path"].format(year=2006)
-    with rasterio.open(path, "r+") as ds:
-        ds.write(ds.read() - 5000.0)
+    _add(setup["runoff"]["path"].format(year=2006), -5000.0)
     with pytest.raises(InputDataError, match="negative runoff") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "runoff_2006.tif" in str(exc.value)

@@ -51,18 +51,23 @@ def test_wrong_types_and_missing_sections(cfg):
         validate_config(bad)
 
 
+def _discover_in(cfg, folder, climate_suffix):
+    """Point every per-year input of ``cfg`` at ``folder`` and ask for discovery."""
+    cfg["years"] = {"discover": True}
+    cfg["climate"]["temperature"] = str(folder / f"t_{climate_suffix}.tif")
+    cfg["climate"]["precipitation"] = str(folder / f"p_{climate_suffix}.tif")
+    cfg["npp"]["path"] = str(folder / "n_{year}.tif")
+    cfg["runoff"]["path"] = str(folder / "r_{year}.tif")
+    return cfg
+
+
 def test_discover_years(cfg, tmp_path):
     for var in ("t", "p", "n", "r"):
         for y in (2003, 2004, 2005):
             if var == "r" and y == 2005:
                 continue
             (tmp_path / f"{var}_{y}.tif").write_bytes(b"")
-    cfg["years"] = {"discover": True}
-    cfg["climate"]["temperature"] = str(tmp_path / "t_{year}.tif")
-    cfg["climate"]["precipitation"] = str(tmp_path / "p_{year}.tif")
-    cfg["npp"]["path"] = str(tmp_path / "n_{year}.tif")
-    cfg["runoff"]["path"] = str(tmp_path / "r_{year}.tif")
-    assert validate_config(cfg)["years"] == [2003, 2004]
+    assert validate_config(_discover_in(cfg, tmp_path, "{year}"))["years"] == [2003, 2004]
 
 
 def test_real_products_example_is_valid():
@@ -84,11 +89,6 @@ def test_discover_reports_incomplete_years(cfg, tmp_path, caplog):
             (tmp_path / f"p_{y}{m:02d}.tif").write_bytes(b"")
         (tmp_path / f"n_{y}.tif").write_bytes(b"")
         (tmp_path / f"r_{y}.tif").write_bytes(b"")
-    cfg["years"] = {"discover": True}
-    cfg["climate"]["temperature"] = str(tmp_path / "t_{year}{month}.tif")
-    cfg["climate"]["precipitation"] = str(tmp_path / "p_{year}{month}.tif")
-    cfg["npp"]["path"] = str(tmp_path / "n_{year}.tif")
-    cfg["runoff"]["path"] = str(tmp_path / "r_{year}.tif")
     with caplog.at_level(logging.WARNING):
-        assert validate_config(cfg)["years"] == [2003]
+        assert validate_config(_discover_in(cfg, tmp_path, "{year}{month}"))["years"] == [2003]
     assert "2004 (missing climate.precipitation, climate.temperature)" in caplog.text

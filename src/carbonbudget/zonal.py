@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import rasterio
 import scipy.sparse as sp
+import shapely
 from exactextract import exact_extract
 from exactextract.raster import NumPyRasterSource
 from rasterio.windows import Window
@@ -38,14 +39,8 @@ def regions_digest(regions: gpd.GeoDataFrame, code_col: str) -> str:
     h.update(str(regions.crs.to_wkt() if regions.crs else "").encode())
     for code, geom in zip(regions[code_col], regions.geometry):
         h.update(str(code).encode())
-        h.update(shapely_wkb(geom))
+        h.update(shapely.to_wkb(geom, hex=False, output_dimension=2, byte_order=1))
     return h.hexdigest()[:16]
-
-
-def shapely_wkb(geom) -> bytes:
-    import shapely
-
-    return shapely.to_wkb(geom, hex=False, output_dimension=2, byte_order=1)
 
 
 def coverage_matrix(regions: gpd.GeoDataFrame, code_col: str, grid) -> tuple[list[str], sp.csr_matrix]:
