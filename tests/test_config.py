@@ -19,7 +19,8 @@ def cfg():
 def test_default_config_valid_and_defaults_filled(cfg):
     del cfg["processing"], cfg["trends"]
     out = validate_config(cfg)
-    assert out["processing"] == {"chunk_size": 512, "gdal_cachemax_mb": 256}
+    assert out["processing"] == {"chunk_size": 512, "gdal_cachemax_mb": 256,
+                                 "coverage_cache": "cache/coverage"}
     assert out["trends"]["min_valid_years"] == 3
     assert out["regions"]["derive_parents"] == "none"
     assert out["years"] == list(range(2001, 2011))

@@ -78,3 +78,48 @@ def test_zonal_geographic_grid_rows_differ(tmp_path):
         (np.sin(np.deg2rad(41)) - np.sin(np.deg2rad(40))) /
         (np.sin(np.deg2rad(44)) - np.sin(np.deg2rad(43))), rel=1e-2)
     assert df.loc["n", "ecs_tgc"] == pytest.approx(3 * rows[0] / 1e12)
+
+
+def _layer():
+    boxes = [shapely.box(500, 500, 2250, 3000), shapely.box(2250, 0, 5000, 4000)]
+    return gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=boxes, crs=AEA)
+
+
+def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
+    from carbonbudget.zonal import cached_coverage
+
+    cache = str(tmp_path / "cache")
+    codes0, m0 = coverage_matrix(_layer(), "code", small_grid)           # uncached
+    codes1, m1, key1, hit1 = cached_coverage(_layer(), "code", small_grid, cache)
+    codes2, m2, key2, hit2 = cached_coverage(_layer(), "code", small_grid, cache)
+    assert (hit1, hit2) == (False, True) and key1 == key2
+    assert codes0 == codes1 == codes2
+    for m in (m1, m2):
+        assert (m != m0).nnz == 0 and m.shape == m0.shape
+    # polygons changed -> new key, recomputed, different matrix
+    moved = _layer()
+    moved.loc[0, "geometry"] = shapely.box(600, 500, 2250, 3000)
+    _, m3, key3, hit3 = cached_coverage(moved, "code", small_grid, cache)
+    assert not hit3 and key3 != key1 and (m3 != m0).nnz > 0
+    # grid changed -> new key
+    other = Grid.from_bounds(AEA, 500.0, [0.0, 0.0, 5000.0, 4000.0])
+    _, m4, key4, hit4 = cached_coverage(_layer(), "code", other, cache)
+    assert not hit4 and key4 != key1 and m4.shape[1] == 10 * 8     # 500 m pixels
+    # simplification is part of the key
+    _, _, key5, hit5 = cached_coverage(_layer(), "code", small_grid, cache, simplify=True)
+    assert not hit5 and key5 != key1
+
+
+def test_simplify_keeps_shared_edges(small_grid):
+    from carbonbudget.zonal import simplify_to_pixel
+
+    wiggly = shapely.Polygon([(0, 0)] + [(2500 + 40 * (i % 2), 400 * i) for i in range(11)]
+                             + [(0, 4000)])
+    right = shapely.box(0, 0, 5000, 4000).difference(wiggly)
+    layer = gpd.GeoDataFrame({"code": ["l", "r"]}, geometry=[wiggly, right], crs=AEA)
+    simple = simplify_to_pixel(layer, small_grid)
+    assert shapely.get_num_coordinates(simple.geometry.values).sum() < \
+        shapely.get_num_coordinates(layer.geometry.values).sum()
+    # no gap and no overlap between the two simplified regions
+    assert simple.geometry.union_all().area == pytest.approx(20e6)
+    assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)

@@ -92,6 +92,43 @@ def load_coverage(path: str, grid) -> tuple[list[str], sp.csr_matrix]:
         return [str(c) for c in z["codes"]], m
 
 
+def simplify_to_pixel(regions: gpd.GeoDataFrame, grid, factor: float = 0.5) -> gpd.GeoDataFrame:
+    """Simplify polygons to about the pixel scale (tolerance = factor × pixel size) while keeping
+    shared boundaries shared (``shapely.coverage_simplify``), so no gaps or overlaps appear.
+    exactextract's cost grows with vertex count; this is applied only when the user asks."""
+    tol = factor * min(abs(grid.transform.a), abs(grid.transform.e))
+    out = regions.copy()
+    out["geometry"] = shapely.coverage_simplify(regions.geometry.values, tol)
+    return out
+
+
+def cached_coverage(regions: gpd.GeoDataFrame, code_col: str, grid, cache_dir: str | None,
+                    simplify: bool = False):
+    """Coverage matrix from the on-disk cache, or computed and stored there.
+
+    The key is a digest of the region codes and geometries (in the grid CRS), the grid and the
+    simplification setting, so any change to polygons or grid gives a new entry; identical
+    inputs reuse the matrix for every variable, year and level. Returns
+    (codes, matrix, key, from_cache)."""
+    import os
+
+    if regions.crs is None or not regions.crs.equals(grid.crs.to_wkt()):
+        regions = regions.to_crs(grid.crs.to_wkt())
+    key = hashlib.sha256(f"{regions_digest(regions, code_col)}|{grid.digest()}|"
+                         f"simplify={bool(simplify)}".encode()).hexdigest()[:20]
+    path = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
+    if path and os.path.exists(path):
+        codes, matrix = load_coverage(path, grid)
+        log.info("coverage matrix from cache %s", path)
+        return codes, matrix, key, True
+    geoms = simplify_to_pixel(regions, grid) if simplify else regions
+    codes, matrix = coverage_matrix(geoms, code_col, grid)
+    if path:
+        save_coverage(path, codes, matrix, grid, key)
+        log.info("coverage matrix computed and cached as %s", path)
+    return codes, matrix, key, False
+
+
 def in_region_fraction(matrix: sp.csr_matrix, grid) -> np.ndarray:
     """Fraction of each pixel covered by any region, (height, width) float32."""
     frac = np.asarray(matrix.sum(axis=0)).ravel().reshape(grid.shape)
@@ -131,8 +168,9 @@ def zonal_totals(matrix: sp.csr_matrix, codes: list[str], grid, rasters: dict[st
 
 
 def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path_coverage: str,
-                  path_region_fraction: str) -> None:
-    """Stage entry point: region polygons in the grid CRS, the finest-level coverage matrix, and
+                  path_region_fraction: str, cache_dir: str | None = None) -> None:
+    """Stage entry point: region polygons in the grid CRS, the finest-level coverage matrix
+    (from the digest-keyed cache in ``cache_dir`` when the polygons and grid are unchanged), and
     a raster of the fraction of each pixel inside the study area (0 = outside, masked)."""
     from .grid import Grid
     from .io import write_cogs
@@ -145,11 +183,12 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
                            layer=regions_cfg.get("layer"),
                            invalid_geometries=regions_cfg.get("invalid_geometries", "repair"))
     finest = list(regions_cfg["levels"])[0]
-    codes, matrix = coverage_matrix(regions, f"{finest}_code", grid)
+    codes, matrix, key, _ = cached_coverage(regions, f"{finest}_code", grid, cache_dir,
+                                            regions_cfg.get("simplify_to_pixel", False))
     if matrix.nnz == 0:
         raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
                         "grid.bounds and the CRS of the polygons")
-    save_coverage(path_coverage, codes, matrix, grid, regions_digest(regions, f"{finest}_code"))
+    save_coverage(path_coverage, codes, matrix, grid, key)
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,

@@ -74,5 +74,6 @@ rule build_regions:
     params:
         grid=config["grid"],
         regions=config["regions"],
+        cache_dir=f"{OUT}/{config['processing']['coverage_cache']}",
     script:
         "../scripts/build_regions.py"

@@ -6,4 +6,5 @@ if __name__ == "__main__":
         build_regions(grid_spec=snakemake.params.grid, regions_cfg=snakemake.params.regions,
                       path_regions=snakemake.output.regions,
                       path_coverage=snakemake.output.coverage,
-                      path_region_fraction=snakemake.output.fraction)
+                      path_region_fraction=snakemake.output.fraction,
+                      cache_dir=snakemake.params.cache_dir)
