@@ -31,6 +31,7 @@ test: $(VENV)/.installed-test
 
 # Benchmarks print figures and ratios measured in one process; never part of `make test`.
 bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_fluxes.py
 	$(BIN)/python benchmarks/bench_trends.py
 
 lint: $(VENV)/.installed
