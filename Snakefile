@@ -1,5 +1,7 @@
 # carbonbudget: yearly rasters + emission tables -> per-pixel fluxes, regional budgets, trends.
 # Method and data contract: DESIGN.md. All logic lives in src/carbonbudget; rules only wire files.
+import os
+
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -24,6 +26,9 @@ configfile: "config/config.yaml"
 _validated = validate_config(config)
 config.clear()
 config.update(_validated)
+
+# Bounded GDAL block cache for every job (inherited by the script processes).
+os.environ["GDAL_CACHEMAX"] = str(config["processing"]["gdal_cachemax_mb"])
 
 OUT = config["outputs"]["dir"]
 YEARS = config["years"]

@@ -123,3 +123,16 @@ def test_simplify_keeps_shared_edges(small_grid):
     # no gap and no overlap between the two simplified regions
     assert simple.geometry.union_all().area == pytest.approx(20e6)
     assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)
+
+
+def test_gdal_cache_bounded_from_environment(monkeypatch):
+    import rasterio
+
+    from carbonbudget.io import gdal_env
+
+    monkeypatch.setenv("GDAL_CACHEMAX", "64")
+    with gdal_env():
+        assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 64
+    monkeypatch.setenv("GDAL_CACHEMAX", "5%")          # not a number of MB: the bounded default
+    with gdal_env():
+        assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 256

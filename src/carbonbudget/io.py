@@ -41,9 +41,14 @@ def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
     pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG")
 
 
-def gdal_env(cachemax_mb: int = DEFAULT_GDAL_CACHEMAX_MB) -> rasterio.Env:
-    """A rasterio/GDAL environment with a bounded block cache (the default, 5 % of RAM, hides
-    real memory use)."""
+def gdal_env(cachemax_mb: int | None = None) -> rasterio.Env:
+    """A rasterio/GDAL environment with a bounded block cache (GDAL's default, 5 % of RAM, hides
+    real memory use). The size is ``cachemax_mb``, else the ``GDAL_CACHEMAX`` environment
+    variable when it is a number of MB (the Snakefile sets it from
+    ``processing.gdal_cachemax_mb``), else 256 MB."""
+    if cachemax_mb is None:
+        env = os.environ.get("GDAL_CACHEMAX", "")
+        cachemax_mb = int(env) if env.isdigit() else DEFAULT_GDAL_CACHEMAX_MB
     return rasterio.Env(GDAL_CACHEMAX=int(cachemax_mb), OGR_CURRENT_DATE=PINNED_OGR_DATE)
 
 
