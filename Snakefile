@@ -1,13 +1,12 @@
 # carbonbudget: yearly rasters + emission tables -> per-pixel fluxes, regional budgets, trends.
 # Method and data contract: DESIGN.md. All logic lives in src/carbonbudget; rules only wire files.
-import os
-
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 from carbonbudget.config import validate_config
 from carbonbudget.demo import demo_files, demo_root
+from carbonbudget.io import export_gdal_cache
 from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     FLUXES,
@@ -28,7 +27,7 @@ config.clear()
 config.update(_validated)
 
 # Bounded GDAL block cache for every job (inherited by the script processes).
-os.environ["GDAL_CACHEMAX"] = str(config["processing"]["gdal_cachemax_mb"])
+export_gdal_cache(config["processing"]["gdal_cachemax_mb"])
 
 OUT = config["outputs"]["dir"]
 YEARS = config["years"]

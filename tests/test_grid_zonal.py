@@ -128,9 +128,10 @@ def test_simplify_keeps_shared_edges(small_grid):
 def test_gdal_cache_bounded_from_environment(monkeypatch):
     import rasterio
 
-    from carbonbudget.io import gdal_env
+    from carbonbudget.io import export_gdal_cache, gdal_env
 
-    monkeypatch.setenv("GDAL_CACHEMAX", "64")
+    monkeypatch.setenv("GDAL_CACHEMAX", "1")
+    export_gdal_cache(64)
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 64
     monkeypatch.setenv("GDAL_CACHEMAX", "5%")          # not a number of MB: the bounded default

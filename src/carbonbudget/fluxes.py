@@ -130,7 +130,8 @@ def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str
             write_cogs(layers, grid,
                        descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in FLUX_VARS},
                        units={outputs[v]: FLUX_UNITS for v in FLUX_VARS},
-                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in FLUX_VARS})
+                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in FLUX_VARS},
+                       threads=threads)
 
 
 class _name_kernel_errors:

@@ -41,6 +41,12 @@ def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
     pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG")
 
 
+def export_gdal_cache(cachemax_mb: int) -> None:
+    """Set ``GDAL_CACHEMAX`` (MB) in this process's environment, so every job started from it
+    (Snakemake's script processes inherit it) bounds GDAL's block cache the same way."""
+    os.environ["GDAL_CACHEMAX"] = str(int(cachemax_mb))
+
+
 def gdal_env(cachemax_mb: int | None = None) -> rasterio.Env:
     """A rasterio/GDAL environment with a bounded block cache (GDAL's default, 5 % of RAM, hides
     real memory use). The size is ``cachemax_mb``, else the ``GDAL_CACHEMAX`` environment
@@ -125,12 +131,14 @@ class _WindowWriter:
 
 
 def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
-               units: dict | None = None, tags: dict | None = None) -> None:
+               units: dict | None = None, tags: dict | None = None, threads: int = 1) -> None:
     """Write several (y, x) arrays (numpy or dask) as float32 Cloud-Optimised GeoTIFFs.
 
     All layers are computed in one pass over their shared dask graph, block by block, into tiled
-    temporary GeoTIFFs (memory bounded by the chunk size), then each is copied to COG with
-    DEFLATE compression and averaged overviews, and moved into place atomically.
+    uncompressed temporary GeoTIFFs (memory bounded by the chunk size), then each is copied to
+    COG with ZSTD compression (level 3: at 4,000 × 5,000 as small as DEFLATE and 1.5× faster to
+    write, measured by benchmarks/bench_fluxes.py), a floating-point predictor and averaged
+    overviews, using ``threads`` threads, and moved into place atomically.
     ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
     """
     descriptions = descriptions or {}
@@ -147,7 +155,7 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # intermediate tiled GeoTIFF; never moved into place, always deleted
             tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.blocks.tif")
-            datasets.append((path, tmp, rasterio.open(tmp, "w", **grid.profile())))
+            datasets.append((path, tmp, rasterio.open(tmp, "w", **grid.profile(compress=None))))
             targets.append(_WindowWriter(datasets[-1][2]))
             sources.append(data.astype("float32"))
         try:
@@ -165,9 +173,9 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
                 if path in tags:
                     ds.update_tags(**tags[path])
             with atomic_output(path) as cog_tmp:
-                rasterio.shutil.copy(tmp, cog_tmp, driver="COG", COMPRESS="DEFLATE",
+                rasterio.shutil.copy(tmp, cog_tmp, driver="COG", COMPRESS="ZSTD", LEVEL=3,
                                      PREDICTOR="YES", BLOCKSIZE=COG_BLOCKSIZE, OVERVIEWS="AUTO",
-                                     OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS=1)
+                                     OVERVIEW_RESAMPLING="AVERAGE", NUM_THREADS=max(1, threads))
     finally:
         for _, tmp, _ in datasets:
             if tmp.exists():

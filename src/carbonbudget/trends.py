@@ -202,7 +202,8 @@ def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, o
                                                                        "g C m-2 yr-2")
                               for s in PIXEL_STATS},
                        tags={outputs[s]: {"variable": variable, "years": span,
-                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS})
+                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS},
+                       threads=threads)
 
 
 REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
