@@ -11,13 +11,10 @@ import os
 import threading
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import rasterio
 import rasterio.shutil
-import rioxarray  # noqa: F401  (registers the .rio accessor)
-import xarray as xr
 
 from .errors import InputDataError
 
@@ -105,8 +102,12 @@ def read_table(path: str | os.PathLike, variable: str, dtype: dict | None = None
 
 
 def open_raster(path: str | os.PathLike, chunk_size: int | None = 512,
-                band_dim: str = "band") -> xr.DataArray:
+                band_dim: str = "band") -> "xr.DataArray":
     """Open a raster lazily as (band, y, x) float with NaN for nodata, chunked spatially only."""
+    # dask/xarray/rioxarray are imported here, not at module level: most pipeline jobs never
+    # stream rasters through dask, and the import costs each job about a second.
+    import rioxarray
+
     path = str(path)
     if not os.path.exists(path):
         raise InputDataError("file not found", path=path, fix="run the alignment rule first")
@@ -141,6 +142,9 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
     overviews, using ``threads`` threads, and moved into place atomically.
     ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
     """
+    import dask.array as da
+    import xarray as xr
+
     descriptions = descriptions or {}
     units = units or {}
     tags = tags or {}

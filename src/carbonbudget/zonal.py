@@ -14,14 +14,11 @@ from __future__ import annotations
 import hashlib
 import logging
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import rasterio
 import scipy.sparse as sp
 import shapely
-from exactextract import exact_extract
-from exactextract.raster import NumPyRasterSource
 from rasterio.windows import Window
 
 from .errors import GridError
@@ -33,7 +30,7 @@ G_PER_TG = 1e12
 M2_PER_KM2 = 1e6
 
 
-def regions_digest(regions: gpd.GeoDataFrame, code_col: str) -> str:
+def regions_digest(regions: "gpd.GeoDataFrame", code_col: str) -> str:
     """Digest of the region codes and geometries (WKB), for cache keys."""
     h = hashlib.sha256()
     h.update(str(regions.crs.to_wkt() if regions.crs else "").encode())
@@ -43,12 +40,17 @@ def regions_digest(regions: gpd.GeoDataFrame, code_col: str) -> str:
     return h.hexdigest()[:16]
 
 
-def coverage_matrix(regions: gpd.GeoDataFrame, code_col: str, grid) -> tuple[list[str], sp.csr_matrix]:
+def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[list[str], sp.csr_matrix]:
     """Fraction of each pixel inside each region: (codes, CSR matrix n_regions × n_pixels).
 
     Uses exactextract's ``cell_id``/``coverage`` on a dummy raster of the grid's extent, so the
     fractions are exact at polygon edges. Pixel ids are row-major from the top-left pixel.
     """
+    # imported here: the per-year zonal jobs only read the cached matrix and need neither
+    import geopandas as gpd
+    from exactextract import exact_extract
+    from exactextract.raster import NumPyRasterSource
+
     if regions.crs is None or not regions.crs.equals(grid.crs.to_wkt()):
         regions = regions.to_crs(grid.crs.to_wkt())
     xmin, ymin, xmax, ymax = grid.bounds
@@ -92,7 +94,7 @@ def load_coverage(path: str, grid) -> tuple[list[str], sp.csr_matrix]:
         return [str(c) for c in z["codes"]], m
 
 
-def simplify_to_pixel(regions: gpd.GeoDataFrame, grid, factor: float = 0.5) -> gpd.GeoDataFrame:
+def simplify_to_pixel(regions: "gpd.GeoDataFrame", grid, factor: float = 0.5) -> "gpd.GeoDataFrame":
     """Simplify polygons to about the pixel scale (tolerance = factor × pixel size) while keeping
     shared boundaries shared (``shapely.coverage_simplify``), so no gaps or overlaps appear.
     exactextract's cost grows with vertex count; this is applied only when the user asks."""
@@ -102,7 +104,7 @@ def simplify_to_pixel(regions: gpd.GeoDataFrame, grid, factor: float = 0.5) -> g
     return out
 
 
-def cached_coverage(regions: gpd.GeoDataFrame, code_col: str, grid, cache_dir: str | None,
+def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir: str | None,
                     simplify: bool = False):
     """Coverage matrix from the on-disk cache, or computed and stored there.
 
