@@ -65,3 +65,49 @@ def test_unmatched_emission_codes_listed_with_share():
     assert list(kept["code"]) == ["910101"]
     derived = match_emission_codes(em, hier, levels, derive_parents="adcode", unmatched="error")
     assert derived.set_index("code").loc["999999", "province_code"] == "990000"
+
+
+def _tiny_budget(tmp_path, cv):
+    from carbonbudget.balance import build_budget
+
+    # two counties in one city/province; ECS 1 and 3 Tg C; CE 2 and 4 Mt CO2
+    z = pd.DataFrame({"code": ["910101", "910102"], "year": [2001, 2001],
+                      "area_km2": [100.0, 300.0], "rh_tgc": [0.5, 0.5], "nep_tgc": [1.0, 3.0],
+                      "rcs_tgc": [0.0, 0.0], "ecs_tgc": [1.0, 3.0],
+                      "rh_valid_fraction": [1.0, 1.0], "nep_valid_fraction": [1.0, 0.5],
+                      "rcs_valid_fraction": [1.0, 1.0], "ecs_valid_fraction": [1.0, 0.5]})
+    z.to_parquet(tmp_path / "z.parquet")
+    pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "v": [2.0, 4.0]}).to_csv(
+        tmp_path / "e.csv", index=False)
+    # GDP per capita: county 1 = 30/10 = 3, county 2 = 10/10 = 1, all = 40/20 = 2
+    pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "gdp": [30.0, 10.0],
+                  "pop": [10.0, 10.0]}).to_csv(tmp_path / "s.csv", index=False)
+    regions = pd.DataFrame({"county_code": ["910101", "910102"], "county_name": ["a", "b"],
+                            "city_code": ["910100"] * 2, "city_name": ["c"] * 2,
+                            "province_code": ["910000"] * 2, "province_name": ["p"] * 2})
+    return build_budget(
+        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
+        levels=["county", "city", "province"],
+        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2"},
+        socio_cfg={"path": str(tmp_path / "s.csv"), "region_col": "c", "year_col": "y",
+                   "gdp_col": "gdp", "population_col": "pop"},
+        balance_cfg={"tolerance_tgco2": 0.0, "cv": cv}, derive_parents=None)
+
+
+def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
+    k = 44.0 / 12.0
+    plain = _tiny_budget(tmp_path, "none")
+    county = plain["county"].set_index("code")
+    np.testing.assert_allclose(county["cv"], [1.0, 1.0])
+    np.testing.assert_allclose(county["cer"], [2.0 / k, 4.0 / (3 * k)])
+    prov = plain["province"].iloc[0]
+    assert prov["ecs_tgc"] == 4.0 and prov["ce_tgco2"] == 6.0 and prov["area_km2"] == 400.0
+    assert prov["valid_fraction"] == pytest.approx((100 * 1.0 + 300 * 0.5) / 400)
+    assert prov["cnc_tgco2"] == pytest.approx(4 * k - 6)
+    rel = _tiny_budget(tmp_path, "gdp_per_capita_relative")
+    county = rel["county"].set_index("code")
+    np.testing.assert_allclose(county["cv"], [3.0 / 2.0, 1.0 / 2.0])
+    np.testing.assert_allclose(county["cer"], [2.0 / k * 1.5, 4.0 / (3 * k) * 0.5])
+    assert rel["province"]["cv"].iloc[0] == pytest.approx(1.0)     # the province is the whole area
+    assert list(rel["study_area"]["code"]) == ["all"]
