@@ -11,8 +11,8 @@ from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     FLUXES,
     budget_levels,
+    config_sections,
     raw_inputs,
-    static_inputs,
     year_input_files,
     year_inputs,
 )

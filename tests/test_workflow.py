@@ -153,9 +153,9 @@ def _snakemake(work, *args):
                           timeout=900)
 
 
-def _planned_jobs(work):
+def _planned_jobs(work, *args):
     """{rule: count} of the jobs a dry run would execute."""
-    out = _snakemake(work, "-n").stdout
+    out = _snakemake(work, "-n", *args).stdout
     jobs, on = {}, False
     for line in out.splitlines():
         parts = line.split()
@@ -224,3 +224,51 @@ def test_misspelt_config_key_fails_before_running(tmp_path):
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "'unitz' was unexpected" in proc.stdout + proc.stderr
+
+
+def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path):
+    """Yearly update: with years: {discover: true}, dropping the next year's rasters into the
+    input folders runs only that year's per-pixel and zonal jobs plus the jobs that combine all
+    years; earlier years are not recomputed."""
+    import shutil
+
+    import yaml
+
+    from carbonbudget.demo import demo_paths
+
+    work = tmp_path / "w"
+    work.mkdir()
+    for item in ("Snakefile", "workflow", "config"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    src_paths, mine = demo_paths(str(demo_run / "data/demo")), demo_paths(str(work / "data/mine"))
+
+    def add_year(year):
+        for key in ("temperature", "precipitation", "npp", "runoff"):
+            dst = mine[key].format(year=year)
+            (work / dst).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src_paths[key].format(year=year), dst)
+
+    for year in (2007, 2008, 2009):
+        add_year(year)
+    for key in ("lithology", "regions", "emissions", "socioeconomic"):
+        (work / mine[key]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src_paths[key], mine[key])
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["years"] = {"discover": True}
+    cfg["climate"]["temperature"] = mine["temperature"]
+    cfg["climate"]["precipitation"] = mine["precipitation"]
+    cfg["npp"]["path"], cfg["runoff"]["path"] = mine["npp"], mine["runoff"]
+    for key in ("lithology", "regions", "emissions", "socioeconomic"):
+        cfg[key]["path"] = mine[key]
+    (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))   # levels: finest first
+    proc = _snakemake(work, "--configfile", str(work / "mine.yaml"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+    add_year(2010)
+    jobs = _planned_jobs(work, "--configfile", str(work / "mine.yaml"))
+    for rule in ("check_year", "align_year", "fluxes_year", "zonal_year"):
+        assert jobs.get(rule) == 1, (rule, jobs)
+    for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
+        assert rule not in jobs, (rule, jobs)
+    assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 3

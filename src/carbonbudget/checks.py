@@ -135,11 +135,10 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
 
 def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict:
     """Check the inputs shared by all years: lithology raster and class tables, region polygons
-    (unique codes, nesting, geometries), emission table (units, duplicates, years, codes)."""
+    (unique codes, nesting, geometries). Does not depend on the years."""
     grid = Grid.from_config(config)
     min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
-    years = config["years"]
-    report = {"files": {}, "grid_coverage": {}, "emissions": {}}
+    report = {"files": {}, "grid_coverage": {}}
     with gdal_env():
         lith = config["lithology"]
         lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
@@ -150,12 +149,26 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
         report["grid_coverage"][lith["path"]] = round(
             check_grid_coverage(lith["path"], "lithology", grid, min_share, lith.get("crs")), 4)
 
+    regions, levels, _ = _read_config_regions(config)
+    report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
+    _write_report(report, path_report)
+    return report
+
+
+def _read_config_regions(config: dict):
     reg = config["regions"]
     derive = None if reg["derive_parents"] == "none" else reg["derive_parents"]
     regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
                            layer=reg.get("layer"), invalid_geometries=reg["invalid_geometries"])
-    levels = list(reg["levels"])
-    report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
+    return regions, list(reg["levels"]), derive
+
+
+def check_emission_inputs(*, config: dict, path_report: str | None = None) -> dict:
+    """Check the emission table against the years and the region codes (units, duplicates,
+    missing years, codes absent from the polygons with their share of emissions)."""
+    years = config["years"]
+    regions, levels, derive = _read_config_regions(config)
+    report = {"emissions": {}}
     em_cfg = config["emissions"]
     em = load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
                         year_col=em_cfg["year_col"], value_col=em_cfg["value_col"],
@@ -178,6 +191,7 @@ def check_inputs(*, config: dict, path_report: str | None = None) -> dict:
     """Every check of every year and of the shared inputs; raise the first failure."""
     report = {"years": {y: check_year_inputs(config=config, year=y) for y in config["years"]}}
     report.update(check_static_inputs(config=config))
+    report.update(check_emission_inputs(config=config))
     report["grid_coverage"].update({k: v for y in report["years"].values()
                                     for k, v in y["grid_coverage"].items()})
     _write_report(report, path_report)

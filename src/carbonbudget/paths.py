@@ -44,3 +44,9 @@ def raw_inputs(cfg: dict) -> list[str]:
 def budget_levels(cfg: dict) -> list[str]:
     """Region levels finest first, then the study area."""
     return list(cfg["regions"]["levels"]) + ["study_area"]
+
+
+def config_sections(cfg: dict, *keys: str) -> dict:
+    """The named sections of the config (for a rule's params: a job reruns only when a section
+    it reads changes, e.g. adding a year does not rerun the checks of other years)."""
+    return {k: cfg[k] for k in keys if k in cfg}

@@ -67,7 +67,9 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
     if len(dup):
         raise RegionError(f"duplicate {level_names[0]} codes {sorted(dup.unique())[:20]}",
                           path=path, variable="regions",
-                          fix="dissolve multi-part regions into one feature per code first")
+                          fix="dissolve multi-part regions into one feature per code first; if "
+                              f"'{level_names[0]}' is not the finest level, list regions.levels "
+                              "finest first (a YAML writer that sorts keys reorders them)")
     # Each child must have exactly one parent at every coarser level.
     for child, parent in zip(level_names[:-1], level_names[1:]):
         n_par = out.groupby(f"{child}_code")[f"{parent}_code"].nunique()

@@ -6,6 +6,7 @@ rule budget:
         zonal=expand(f"{OUT}/interim/zonal/{FINEST}_{{year}}.parquet", year=YEARS),
         regions=rules.build_regions.output.regions,
         emissions=config["emissions"]["path"],
+        check=rules.check_emissions.output.report,
     output:
         csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
         parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),
