@@ -1,9 +1,9 @@
 """Checks of every input before any compute (DESIGN §7), with errors a researcher can act on.
 
-:func:`check_year_inputs` (one job per year) and :func:`check_static_inputs` (lithology, regions,
-emissions) open every configured file, check CRS, grid coverage, declared units against the
-values, signs, lithology classes, region codes and emission codes, and write JSON reports; the
-pipeline schedules them before any compute. :func:`check_inputs` runs them all. Pixel-exact
+:func:`check_year_inputs` (one job per year), :func:`check_static_inputs` (lithology, regions)
+and :func:`check_emission_inputs` open every configured file, check CRS, grid coverage, declared
+units against the values, signs, lithology classes, region codes and emission codes, and write
+JSON reports; the pipeline schedules them before any compute. :func:`check_inputs` runs them all. Pixel-exact
 sign checks are repeated by the flux kernel, which raises if a negative value slips through a
 sampled check.
 """
@@ -32,23 +32,22 @@ KELVIN_THRESHOLD = 100.0   # a median above this cannot be a near-surface °C te
 SAMPLE_SIZE = 512          # decimated read for unit plausibility checks
 
 
-def _sample(path: str, variable: str, scale=1.0, offset=0.0, crs=None,
+def _sample(src, path: str, variable: str, scale=1.0, offset=0.0,
             valid_range=None) -> np.ndarray:
-    """A decimated read (at most SAMPLE_SIZE² per band) of all bands, nodata and raw values
-    outside ``valid_range`` as NaN, scaled."""
-    with open_source(path, variable, crs) as src:
-        h = min(src.height, SAMPLE_SIZE)
-        w = min(src.width, SAMPLE_SIZE)
-        try:
-            data = src.read(out_shape=(src.count, h, w), masked=True).astype("float64")
-        except rasterio.errors.RasterioIOError as exc:
-            raise InputDataError(f"cannot read pixel data ({exc})", path=path, variable=variable,
-                                 fix="the file is truncated or corrupt: re-download or "
-                                     "re-export it") from exc
-        data = data.filled(np.nan)
-        if valid_range is not None:
-            data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
-        return data * scale + offset
+    """A decimated read (at most SAMPLE_SIZE² per band) of all bands of the open ``src``, nodata
+    and raw values outside ``valid_range`` as NaN, scaled."""
+    h = min(src.height, SAMPLE_SIZE)
+    w = min(src.width, SAMPLE_SIZE)
+    try:
+        data = src.read(out_shape=(src.count, h, w), masked=True).astype("float64")
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputDataError(f"cannot read pixel data ({exc})", path=path, variable=variable,
+                             fix="the file is truncated or corrupt: re-download or "
+                                 "re-export it") from exc
+    data = data.filled(np.nan)
+    if valid_range is not None:
+        data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
+    return data * scale + offset
 
 
 def check_temperature_units(values: np.ndarray, declared: str, path: str) -> None:
@@ -72,10 +71,11 @@ def check_non_negative(values: np.ndarray, variable: str, path: str) -> None:
                                  "(declare it in the file) and the scale/offset in the config")
 
 
-def check_grid_coverage(path: str, variable: str, grid, min_share: float, crs=None) -> float:
-    """Share of the target grid covered by the raster's extent; below ``min_share`` is an error."""
-    with open_source(path, variable, crs) as src:
-        share = grid_coverage(src, grid, source_crs(src, crs))
+def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
+                        crs=None) -> float:
+    """Share of the target grid covered by the open raster's extent; below ``min_share`` is an
+    error."""
+    share = grid_coverage(src, grid, source_crs(src, crs))
     if share == 0.0:
         raise InputDataError("the raster does not overlap the target grid", path=path,
                              variable=variable,
@@ -94,41 +94,39 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
     coverage of the grid, declared units against the values, non-negative water fluxes."""
     clim, npp, runoff = config["climate"], config["npp"], config["runoff"]
     grid = Grid.from_config(config)
-    min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
+    min_share = _min_share(config)
     report = {"year": year, "files": {}, "grid_coverage": {}}
 
-    def raster(path, variable, crs):
+    def raster(path, variable, sec, scale=1.0, offset=0.0):
+        """Open once: coverage of the grid and a scaled decimated sample."""
         _require(path, variable, year)
         report["files"][path] = variable
-        report["grid_coverage"][path] = round(
-            check_grid_coverage(path, variable, grid, min_share, crs), 4)
+        with open_source(path, variable, sec.get("crs")) as src:
+            report["grid_coverage"][path] = round(
+                check_grid_coverage(src, path, variable, grid, min_share, sec.get("crs")), 4)
+            return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
 
     with gdal_env():
-        for var, pattern, units in (("temperature", clim["temperature"], clim["temperature_units"]),
-                                    ("precipitation", clim["precipitation"],
-                                     clim["precipitation_units"])):
+        for var in ("temperature", "precipitation"):
+            units = clim[f"{var}_units"]
             units_mod.normalise_unit(var, units)
-            for p in month_paths(pattern, year):
-                raster(p, var, clim.get("crs"))
-                vals = _sample(p, var, crs=clim.get("crs"))
+            for p in month_paths(clim[var], year):
+                vals = raster(p, var, clim)
                 if var == "temperature":
                     check_temperature_units(vals, units, p)
                 else:
                     check_non_negative(vals, var, p)
-        per_year = [("npp", npp["path"], npp["scale"], npp["offset"], npp["units"], npp)]
+        units_mod.normalise_unit("npp", npp["units"])
+        raster(npp["path"].format(year=year), "npp", npp, npp["scale"], npp["offset"])
         if runoff["source"] == "water_balance":
-            per_year.append(("et", runoff["et"], runoff["et_scale"], 0.0, runoff["et_units"],
-                             runoff))
+            var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
+                                               runoff["et_units"])
         else:
-            per_year.append(("runoff", runoff["path"], runoff["scale"], runoff["offset"],
-                             runoff["units"], runoff))
-        for var, pattern, scale, offset, units, sec in per_year:
-            units_mod.normalise_unit(var, units)
-            p = pattern.format(year=year)
-            raster(p, var, sec.get("crs"))
-            vals = _sample(p, var, scale, offset, sec.get("crs"), sec.get("valid_range"))
-            if var != "npp":
-                check_non_negative(vals, var, p)
+            var, path, scale, offset, units = ("runoff", runoff["path"], runoff["scale"],
+                                               runoff["offset"], runoff["units"])
+        units_mod.normalise_unit(var, units)
+        p = path.format(year=year)
+        check_non_negative(raster(p, var, runoff, scale, offset), var, p)
     _write_report(report, path_report)
     return report
 
@@ -137,22 +135,25 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
     """Check the inputs shared by all years: lithology raster and class tables, region polygons
     (unique codes, nesting, geometries). Does not depend on the years."""
     grid = Grid.from_config(config)
-    min_share = config.get("checks", {}).get("min_grid_coverage", 0.95)
     report = {"files": {}, "grid_coverage": {}}
     with gdal_env():
         lith = config["lithology"]
         lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
         with open_source(lith["path"], "lithology", lith.get("crs")) as src:
             codes = src.read(1, masked=True).astype("float64").filled(np.nan)
+            report["grid_coverage"][lith["path"]] = round(check_grid_coverage(
+                src, lith["path"], "lithology", grid, _min_share(config), lith.get("crs")), 4)
         codes_to_coefficient(codes, lookup, path=lith["path"])
         report["files"][lith["path"]] = "lithology"
-        report["grid_coverage"][lith["path"]] = round(
-            check_grid_coverage(lith["path"], "lithology", grid, min_share, lith.get("crs")), 4)
 
     regions, levels, _ = _read_config_regions(config)
     report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
     _write_report(report, path_report)
     return report
+
+
+def _min_share(config: dict) -> float:
+    return config.get("checks", {}).get("min_grid_coverage", 0.95)
 
 
 def _read_config_regions(config: dict):

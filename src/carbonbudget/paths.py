@@ -37,7 +37,7 @@ def static_inputs(cfg: dict) -> list[str]:
 
 
 def raw_inputs(cfg: dict) -> list[str]:
-    """Every input file the config names, for the check rule and provenance."""
+    """Every input file the config names (provenance digests them all)."""
     return [f for y in cfg["years"] for f in year_input_files(cfg, y)] + static_inputs(cfg)
 
 
