@@ -35,12 +35,18 @@ LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]
 BUDGET_LEVELS = budget_levels(config)
 CHUNK = config["processing"]["chunk_size"]
+SPATIAL_LEVELS = list(config["spatial"]["levels"])
+SPATIAL_VARS = list(config["spatial"]["variables"])
+GINI_TABLE = ([f"{OUT}/tables/gini_{config['spatial']['gini_parent']}.csv"]
+              if "gini_parent" in config["spatial"] else [])
 
 
 wildcard_constraints:
     year=r"\d{4}",
     var="|".join(FLUXES),
     stat="|".join(PIXEL_STATS),
+    level="|".join(LEVELS),
+    variable="|".join(SPATIAL_VARS),
 
 
 include: "workflow/rules/demo.smk"
@@ -50,6 +56,7 @@ include: "workflow/rules/fluxes.smk"
 include: "workflow/rules/zonal.smk"
 include: "workflow/rules/balance.smk"
 include: "workflow/rules/trends.smk"
+include: "workflow/rules/spatial.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -62,6 +69,9 @@ rule all:
         expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"],
                level=BUDGET_LEVELS),
         f"{OUT}/figures/trends_{LEVELS[-1]}",
+        rules.spatial_statistics.output,
+        expand(f"{OUT}/figures/{{kind}}_{{variable}}_{{level}}.png", kind=["lisa", "hotspots"],
+               variable=SPATIAL_VARS, level=SPATIAL_LEVELS),
         f"{OUT}/gis/carbon_budget.gpkg",
         f"{OUT}/provenance.json",
     default_target: True

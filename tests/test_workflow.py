@@ -13,6 +13,7 @@ from carbonbudget.balance import CO2_PER_C
 from carbonbudget.demo import DEMO_YEARS
 from carbonbudget.grid import Grid
 from carbonbudget.regions import dissolve_level
+from carbonbudget.spatial import gini_rsv
 from carbonbudget.zonal import coverage_matrix, zonal_totals
 
 from conftest import REPO, snakemake_bin
@@ -120,6 +121,41 @@ def test_geopackage_layers(demo_run):
             assert col in g.columns, (level, col)
     meta = gpd.read_file(path, layer="column_units")
     assert {"column", "units", "description"} <= set(meta.columns)
+    county = gpd.read_file(path, layer="county").set_index("code")
+    spatial = pd.read_csv(demo_run / "results/tables/spatial_county.csv", dtype={"code": str})
+    spatial = spatial.set_index("code")
+    assert (county["lisa_cnc_tgco2"] == spatial["lisa_cluster"].reindex(county.index)).all()
+    assert (county["gi_cnc_tgco2"] == spatial["gi_class"].reindex(county.index)).all()
+    assert "lisa_cnc_tgco2" not in gpd.read_file(path, layer="province").columns  # not a spatial level
+
+
+def test_spatial_statistics_tables_and_maps(demo_run):
+    res = demo_run / "results"
+    moran = pd.read_csv(res / "tables/moran_county.csv", dtype={"period": str})
+    assert list(moran["period"]) == ["mean"] + [str(y) for y in DEMO_YEARS]
+    assert moran["moran_i"].notna().all() and (moran["n_regions"] == 36).all()
+    assert (moran["p_sim"] > 0).all() and (moran["p_sim"] <= 1).all()
+    local = pd.read_csv(res / "tables/spatial_county.csv", dtype={"code": str})
+    assert len(local) == 36 and local["lisa_i"].notna().all()
+    assert set(local["lisa_cluster"]) <= {"HH", "LL", "HL", "LH", "not significant"}
+    # the demo has a significant positive autocorrelation of mean CNC
+    assert moran.iloc[0]["moran_i"] > 0 and moran.iloc[0]["p_sim"] < 0.05
+    gini = pd.read_csv(res / "tables/gini_province.csv", dtype={"code": str, "period": str})
+    assert len(gini) == 3 * (1 + len(DEMO_YEARS))
+    assert (gini["member_level"] == "city").all()
+    assert gini.groupby("period")["n_members"].sum().eq(8).all()      # every city counted once
+    assert gini[["gini_ctr_bs", "gini_rsv"]].stack().between(0, 1).all()
+    shares = gini["p_deficit"] + gini["p_surplus"] + gini["p_neutral"]
+    assert shares.sub(1).abs().max() < 1e-12
+    # the same Gini from the city table by hand for one province and the period mean
+    city = pd.read_parquet(res / "tables/budget_city.parquet")
+    row = gini[(gini["period"] == "mean")].iloc[0]
+    members = city[city["province_code"] == row["code"]].groupby("code")["cnc_tgco2"].mean()
+    assert row["gini_rsv"] == pytest.approx(gini_rsv(members.to_numpy()), rel=1e-9)
+    for kind in ("lisa", "hotspots"):
+        for level in ("county", "city"):
+            png = res / f"figures/{kind}_cnc_tgco2_{level}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_region_trends_figures_and_provenance(demo_run):
@@ -272,3 +308,4 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
     for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
         assert rule not in jobs, (rule, jobs)
     assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 3
+    assert jobs.get("spatial_statistics") == 1 and jobs.get("plot_spatial_maps") == 2

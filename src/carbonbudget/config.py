@@ -66,7 +66,30 @@ def validate_config(config: dict) -> dict:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "study_area":
             raise ConfigError(f"regions.levels: level name '{name}' must be lower-case letters, "
                               "digits and '_' (and not 'study_area')")
+    _resolve_spatial(cfg)
     return cfg
+
+
+def _resolve_spatial(cfg: dict) -> None:
+    """Fill the level defaults of ``spatial`` from ``regions.levels`` and check they exist."""
+    levels = list(cfg["regions"]["levels"])
+    sp = cfg["spatial"]
+    sp.setdefault("levels", levels)
+    for name in sp["levels"]:
+        if name not in levels:
+            raise ConfigError(f"spatial.levels: '{name}' is not one of regions.levels {levels}")
+    if len(levels) < 2:
+        if "gini_parent" in sp or "gini_members" in sp:
+            raise ConfigError("spatial.gini_parent/gini_members need at least two region levels")
+        return
+    parent = sp.setdefault("gini_parent", levels[-1])
+    if parent not in levels[1:]:
+        raise ConfigError(f"spatial.gini_parent: '{parent}' must be one of {levels[1:]} "
+                          "(a level that has members below it)")
+    members = sp.setdefault("gini_members", levels[levels.index(parent) - 1])
+    if members not in levels[:levels.index(parent)]:
+        raise ConfigError(f"spatial.gini_members: '{members}' must be a level finer than "
+                          f"'{parent}': one of {levels[:levels.index(parent)]}")
 
 
 def discover_years(cfg: dict) -> list[int]:

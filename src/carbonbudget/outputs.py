@@ -55,9 +55,11 @@ SUMMARY_VARS = ["area_km2", "valid_fraction", "ecs_tgco2", "ce_tgco2", "cnc_tgco
 
 
 def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict,
-                     trend_paths: dict, path_out: str) -> None:
-    """One layer per level: geometry, period means, last-year status, CNC trend and per-year CNC;
-    plus a non-spatial ``column_units`` layer describing every column."""
+                     trend_paths: dict, path_out: str, spatial_paths: dict | None = None) -> None:
+    """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
+    Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
+    non-spatial ``column_units`` layer describing every column."""
+    spatial_paths = spatial_paths or {}
     regions = gpd.read_file(path_regions, engine="pyogrio")
     with atomic_output(path_out) as tmp:
         for level in levels:
@@ -72,15 +74,36 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             wide = budget.pivot(index="code", columns="year", values="cnc_tgco2")
             wide.columns = [f"cnc_tgco2_{y}" for y in wide.columns]
             trend = read_region_trends(trend_paths[level]).set_index("code")[TREND_COLUMNS]
-            layer = geo.merge(pd.concat([means, status, trend, wide], axis=1),
+            parts = [means, status, trend]
+            if level in spatial_paths:
+                parts.append(spatial_columns(spatial_paths[level]))
+            layer = geo.merge(pd.concat(parts + [wide], axis=1),
                               left_on="code", right_index=True, how="left")
             layer.attrs = {}
             write_gpkg_layer(layer, tmp, level)
         meta = pd.DataFrame(
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
             + [{"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
-               {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"}])
+               {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"},
+               {"column": "lisa_<var>", "units": "class", "description":
+                "LISA cluster of the period mean of <var>: HH/LL/HL/LH at p < spatial.lisa_p, "
+                "'not significant', or 'not computed' (see tables/moran_<level>.csv note)"},
+               {"column": "lisa_<var>_p", "units": "1", "description": "LISA pseudo p-value"},
+               {"column": "gi_<var>", "units": "class", "description":
+                "Getis-Ord Gi* hot/cold spot at 90/95/99 % of the period mean of <var>"},
+               {"column": "gi_<var>_z", "units": "1", "description": "Gi* z-score"}])
         write_gpkg_layer(meta, tmp, "column_units")
+
+
+def spatial_columns(path: str) -> pd.DataFrame:
+    """LISA and Gi* columns per region (index code) from a spatial_<level>.csv table."""
+    local = pd.read_csv(path, dtype={"code": str})
+    out = []
+    for var, grp in local.groupby("variable", sort=True):
+        g = grp.set_index("code")
+        out.append(pd.DataFrame({f"lisa_{var}": g["lisa_cluster"], f"lisa_{var}_p": g["lisa_p_sim"],
+                                 f"gi_{var}": g["gi_class"], f"gi_{var}_z": g["gi_z"]}))
+    return pd.concat(out, axis=1)
 
 
 def file_digest(path: str) -> str:

@@ -6,6 +6,7 @@ rule geopackage:
         regions=rules.build_regions.output.regions,
         budget=rules.budget.output.parquet,
         trends=rules.region_trends.output.trends,
+        spatial=rules.spatial_statistics.output.local,
     output:
         f"{OUT}/gis/carbon_budget.gpkg",
     log:
@@ -20,6 +21,7 @@ rule geopackage:
     params:
         levels=LEVELS,
         budget_levels=BUDGET_LEVELS,
+        spatial_levels=SPATIAL_LEVELS,
     script:
         "../scripts/geopackage.py"
 

@@ -7,4 +7,6 @@ if __name__ == "__main__":
         write_geopackage(path_regions=snakemake.input.regions, levels=snakemake.params.levels,
                          budget_paths=dict(zip(levels, snakemake.input.budget)),
                          trend_paths=dict(zip(levels, snakemake.input.trends)),
+                         spatial_paths=dict(zip(snakemake.params.spatial_levels,
+                                                snakemake.input.spatial)),
                          path_out=snakemake.output[0])

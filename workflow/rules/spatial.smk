@@ -1,0 +1,51 @@
+# Spatial statistics of the region tables (DESIGN §5): Moran's I, LISA, Gi*, Gini; and maps.
+
+
+rule spatial_statistics:
+    input:
+        regions=rules.build_regions.output.regions,
+        budget=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=LEVELS),
+    output:
+        local=expand(f"{OUT}/tables/spatial_{{level}}.csv", level=SPATIAL_LEVELS),
+        moran=expand(f"{OUT}/tables/moran_{{level}}.csv", level=SPATIAL_LEVELS),
+        gini=GINI_TABLE,
+    log:
+        f"{OUT}/logs/spatial_statistics.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/spatial_statistics.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        levels=LEVELS,
+        spatial_levels=SPATIAL_LEVELS,
+        spatial=config["spatial"],
+        tolerance_tgco2=config["balance"]["tolerance_tgco2"],
+    script:
+        "../scripts/spatial_statistics.py"
+
+
+rule plot_spatial_maps:
+    input:
+        regions=rules.build_regions.output.regions,
+        local=f"{OUT}/tables/spatial_{{level}}.csv",
+        moran=f"{OUT}/tables/moran_{{level}}.csv",
+    output:
+        lisa=f"{OUT}/figures/lisa_{{variable}}_{{level}}.png",
+        gi=f"{OUT}/figures/hotspots_{{variable}}_{{level}}.png",
+    log:
+        f"{OUT}/logs/plot_spatial_maps/{{variable}}_{{level}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/plot_spatial_maps/{{variable}}_{{level}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        levels=LEVELS,
+        lisa_p=config["spatial"]["lisa_p"],
+    script:
+        "../scripts/plot_spatial_maps.py"
