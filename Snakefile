@@ -7,18 +7,23 @@ min_version("8.0")
 from carbonbudget.config import validate_config
 from carbonbudget.demo import demo_files, demo_root
 from carbonbudget.io import export_gdal_cache
+from carbonbudget.plots import MAP_KINDS
 from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     FLUXES,
     budget_levels,
     config_sections,
     raw_inputs,
+    run_info,
     year_input_files,
     year_inputs,
 )
 
 
 configfile: "config/config.yaml"
+
+
+report: "workflow/report/workflow.rst"
 
 
 # Validate against the schema (unknown keys fail) and fill defaults before anything runs.
@@ -70,6 +75,7 @@ rule all:
                level=BUDGET_LEVELS),
         f"{OUT}/figures/trends_{LEVELS[-1]}",
         rules.spatial_statistics.output,
+        expand(f"{OUT}/figures/maps/{{kind}}_{{level}}.png", kind=MAP_KINDS, level=LEVELS),
         expand(f"{OUT}/figures/{{kind}}_{{variable}}_{{level}}.png", kind=["lisa", "hotspots"],
                variable=SPATIAL_VARS, level=SPATIAL_LEVELS),
         f"{OUT}/gis/carbon_budget.gpkg",

@@ -29,6 +29,24 @@ def test_snakemake_lint_passes():
     assert "Lints for" not in proc.stdout + proc.stderr
 
 
+def test_every_raster_output_is_a_valid_cog(demo_run):
+    from rio_cogeo.cogeo import cog_validate
+
+    tifs = sorted((demo_run / "results/pixels").rglob("*.tif")) + sorted(
+        (demo_run / "results/trends").glob("*.tif"))
+    assert len(tifs) == 4 * len(DEMO_YEARS) + 3 * 6
+    for path in tifs:
+        valid, errors, warnings = cog_validate(str(path), quiet=True)
+        assert valid and not errors and not warnings, (path, errors, warnings)
+        with rasterio.open(path) as r:
+            assert r.crs is not None and np.isnan(r.nodata)
+            assert r.descriptions[0] and r.tags(1)["units"]
+            # overviews down to one 256-pixel tile: scale-appropriate for any grid size
+            factors = r.overviews(1)
+            assert factors and max(r.width, r.height) / factors[-1] <= 256
+            assert max(r.width, r.height) / (factors[-2] if len(factors) > 1 else 1) > 256
+
+
 def test_pixel_cogs(demo_run):
     for var in ("rh", "nep", "rcs", "ecs"):
         for year in (2001, 2010):
@@ -127,6 +145,45 @@ def test_geopackage_layers(demo_run):
     assert (county["lisa_cnc_tgco2"] == spatial["lisa_cluster"].reindex(county.index)).all()
     assert (county["gi_cnc_tgco2"] == spatial["gi_class"].reindex(county.index)).all()
     assert "lisa_cnc_tgco2" not in gpd.read_file(path, layer="province").columns  # not a spatial level
+
+
+def test_maps_and_report_with_captions(demo_run, tmp_path):
+    import shutil
+
+    from carbonbudget.plots import MAP_KINDS
+
+    for level in ("county", "city", "province"):
+        for kind in MAP_KINDS:
+            png = demo_run / f"results/figures/maps/{kind}_{level}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    proc = _snakemake(work, "--report", str(work / "results/report.html"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (work / "results/report.html").read_text()
+    # captions are embedded as JSON (non-ASCII escaped): look for ASCII parts
+    for caption in ("Carbon neutral capacity CNC = ECS", "of every county, mean over all",
+                    "LISA clusters of the period-mean cnc_tgco2", "Gi* hot and cold spots",
+                    "sequential Mann", "Trend class of CNC for every province"):
+        assert caption in html, caption
+
+
+def test_slurm_profile_passes_a_dry_run(demo_run, tmp_path):
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    proc = _snakemake(work, "-n", "--forceall", "--profile", str(REPO / "workflow/profiles/slurm"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    jobs = _planned_jobs(work, "--forceall", "--profile", str(REPO / "workflow/profiles/slurm"))
+    assert jobs["fluxes_year"] == len(DEMO_YEARS) and jobs["pixel_trends"] == 3
+
+
+def test_geopackage_metadata_layer(demo_run):
+    meta = gpd.read_file(demo_run / "results/gis/carbon_budget.gpkg", layer="metadata")
+    info = dict(zip(meta["key"], meta["value"]))
+    assert info["levels"] == "county, city, province" and len(info["config_digest"]) == 64
+    assert "2001" in info["years"] and info["carbonbudget_version"]
 
 
 def test_spatial_statistics_tables_and_maps(demo_run):

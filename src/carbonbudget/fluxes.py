@@ -100,16 +100,15 @@ def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.Data
 def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str,
                         path_precipitation: str, path_npp: str, path_runoff: str,
                         path_coefficient: str, path_region_fraction: str, outputs: dict,
-                        year: int, chunk_size: int = 512, threads: int = 1) -> None:
+                        year: int, chunk_size: int = 512, threads: int = 1,
+                        dask_spec: dict | None = None) -> None:
     """Stage entry point: one year's aligned inputs -> RH, NEP, RCS, ECS COGs.
 
     ``outputs`` maps each of rh/nep/rcs/ecs to its path. Reads lazily in ``chunk_size`` blocks,
     runs the numba kernel per block under dask, writes all four COGs in one pass.
     """
-    import dask
-
     from .grid import Grid
-    from .io import gdal_env, open_raster, write_cogs
+    from .io import dask_scheduler, gdal_env, open_raster, write_cogs
 
     grid = Grid.from_config(grid_spec)
     missing = set(FLUX_VARS) - set(outputs)
@@ -125,13 +124,13 @@ def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str
         mask = (frac > 0).astype("uint8")
         ds = compute_carbon_fluxes(t, p, npp, q, a, mask, timestep=timestep)
         layers = {outputs[v]: ds[v] for v in FLUX_VARS}
-        with dask.config.set(scheduler="threads", num_workers=threads), _name_kernel_errors(path_precipitation,
-                                                                        path_runoff):
+        with dask_scheduler(dask_spec, threads), _name_kernel_errors(path_precipitation,
+                                                                     path_runoff):
             write_cogs(layers, grid,
                        descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in FLUX_VARS},
                        units={outputs[v]: FLUX_UNITS for v in FLUX_VARS},
                        tags={outputs[v]: {"variable": v, "year": str(year)} for v in FLUX_VARS},
-                       threads=threads)
+                       threads=threads, label=f"fluxes {year}")
 
 
 class _name_kernel_errors:

@@ -55,10 +55,13 @@ SUMMARY_VARS = ["area_km2", "valid_fraction", "ecs_tgco2", "ce_tgco2", "cnc_tgco
 
 
 def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict,
-                     trend_paths: dict, path_out: str, spatial_paths: dict | None = None) -> None:
+                     trend_paths: dict, path_out: str, spatial_paths: dict | None = None,
+                     run_info: dict | None = None) -> None:
     """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
     Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
-    non-spatial ``column_units`` layer describing every column."""
+    non-spatial ``column_units`` layer describing every column and a ``metadata`` layer (key,
+    value) with the package version, the config digest and what ``run_info`` gives (years,
+    grid CRS, input files); the run time stays in provenance.json so the file is reproducible."""
     spatial_paths = spatial_paths or {}
     regions = gpd.read_file(path_regions, engine="pyogrio")
     with atomic_output(path_out) as tmp:
@@ -93,6 +96,13 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
                 "Getis-Ord Gi* hot/cold spot at 90/95/99 % of the period mean of <var>"},
                {"column": "gi_<var>_z", "units": "1", "description": "Gi* z-score"}])
         write_gpkg_layer(meta, tmp, "column_units")
+        info = {"carbonbudget_version": __version__, "levels": ", ".join(levels),
+                "crs": regions.crs.to_string() if regions.crs is not None else "",
+                "provenance": "provenance.json next to gis/ has input digests and the run time"}
+        info.update({k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+                     for k, v in (run_info or {}).items()})
+        write_gpkg_layer(pd.DataFrame({"key": list(info), "value": list(info.values())}), tmp,
+                         "metadata")
 
 
 def spatial_columns(path: str) -> pd.DataFrame:

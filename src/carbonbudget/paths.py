@@ -50,3 +50,12 @@ def config_sections(cfg: dict, *keys: str) -> dict:
     """The named sections of the config (for a rule's params: a job reruns only when a section
     it reads changes, e.g. adding a year does not rerun the checks of other years)."""
     return {k: cfg[k] for k in keys if k in cfg}
+
+
+def run_info(cfg: dict) -> dict:
+    """What the GeoPackage's metadata layer records about a run (no timestamps)."""
+    from .config import config_digest
+
+    return {"config_digest": config_digest(cfg), "years": cfg["years"],
+            "emissions": cfg["emissions"]["path"], "regions": cfg["regions"]["path"],
+            "grid": cfg["grid"]}

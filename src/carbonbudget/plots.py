@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import numpy as np
@@ -69,6 +70,16 @@ GI_COLOURS = {"hot spot 99%": "#b2182b", "hot spot 95%": "#ef8a62", "hot spot 90
               "cold spot 95%": "#67a9cf", "cold spot 99%": "#2166ac", "not computed": "#ffffff"}
 
 
+def crs_label(crs) -> str:
+    """A readable CRS name for a map corner (PROJ strings are called 'unknown' by PROJ)."""
+    if crs is None:
+        return "unknown CRS"
+    if crs.name and crs.name != "unknown":
+        return crs.name
+    op = crs.coordinate_operation
+    return f"{op.method_name} ({crs.ellipsoid.name})" if op is not None else crs.to_string()[:60]
+
+
 def add_map_furniture(ax, crs_name: str) -> None:
     """North arrow, a scale bar in km (the grid CRS is projected, in metres) and the CRS name."""
     x0, x1 = ax.get_xlim()
@@ -110,8 +121,7 @@ def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> N
                      f"({int((gdf[column] == c).sum())})") for c in classes]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     ax.set_title(title, fontsize=10)
-    crs = gdf.crs
-    add_map_furniture(ax, crs.name if crs is not None else "unknown CRS")
+    add_map_furniture(ax, crs_label(gdf.crs))
     fig.tight_layout()
     with atomic_output(path) as tmp:
         fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
@@ -145,3 +155,93 @@ def plot_spatial_maps(*, path_regions: str, levels: list[str], level: str, local
                     f"Getis–Ord Gi* hot and cold spots of mean {variable} by {level}\n"
                     + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
                     path_gi)
+
+
+TREND_CLASS_COLOURS = {"increase": "#1a9641", "no change": "#ffffbf",
+                       "slight decrease": "#fdae61", "significant decrease": "#f46d43",
+                       "sharp decrease": "#d7191c", "undetermined": "#cccccc"}
+
+# Period-mean maps per level: (column, colormap, centre of a diverging scale or None, label).
+BUDGET_MAPS = {
+    "ecs": ("ecs_tgco2", "Greens", None, "ecosystem carbon sink ECS (Tg CO2 yr⁻¹)"),
+    "ce": ("ce_tgco2", "Reds", None, "carbon emissions CE (Tg CO2 yr⁻¹)"),
+    "cnc": ("cnc_tgco2", "RdBu", 0.0, "carbon neutral capacity CNC = ECS − CE (Tg CO2 yr⁻¹)"),
+    "cer": ("cer", "RdYlGn_r", 1.0, "carbon emission risk CER (1; 1 = neutrality)"),
+}
+MAP_KINDS = tuple(BUDGET_MAPS) + ("cnc_trend",)
+
+
+def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str,
+                   label: str, path: str) -> None:
+    """A north-up choropleth with a colour bar; a diverging scale is centred on ``centre``;
+    +inf (e.g. CER where ECS ≤ 0) and missing values get their own legend entries."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import Normalize, TwoSlopeNorm
+    from matplotlib.patches import Patch
+
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    vals = gdf[column].astype("float64")
+    finite = np.isfinite(vals)
+    if finite.any():
+        lo, hi = float(vals[finite].min()), float(vals[finite].max())
+        if centre is not None and lo < centre < hi:
+            norm = TwoSlopeNorm(vcenter=centre, vmin=lo, vmax=hi)
+        elif centre is not None:  # all on one side: keep the centre at the edge of the scale
+            norm = Normalize(vmin=min(lo, centre), vmax=max(hi, centre))
+        else:
+            norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+        gdf[finite].plot(ax=ax, column=column, cmap=cmap, norm=norm, edgecolor="#555555",
+                         linewidth=0.3)
+        sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+        fig.colorbar(sm, ax=ax, shrink=0.75, label=label)
+    handles = []
+    inf = np.isposinf(vals)
+    if inf.any():
+        gdf[inf].plot(ax=ax, color="#67001f", edgecolor="#555555", linewidth=0.3)
+        handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
+    missing = vals.isna()
+    if missing.any():
+        gdf[missing].plot(ax=ax, color="white", edgecolor="#555555", linewidth=0.3, hatch="//")
+        handles.append(Patch(facecolor="white", hatch="//", edgecolor="#555555",
+                             label=f"no value ({int(missing.sum())})"))
+    if handles:
+        ax.legend(handles=handles, loc="lower right", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    add_map_furniture(ax, crs_label(gdf.crs))
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
+    plt.close(fig)
+
+
+def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget_path: str,
+                     trends_path: str, out_paths: dict) -> None:
+    """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class.
+    ``out_paths`` maps each of :data:`MAP_KINDS` to a PNG path."""
+    import geopandas as gpd
+
+    from .regions import dissolve_level
+
+    log = logging.getLogger(__name__)
+    regions = gpd.read_file(path_regions, engine="pyogrio")
+    polys = dissolve_level(regions, levels, level).rename(columns={f"{level}_code": "code"})
+    budget = pd.read_parquet(budget_path)
+    years = f"{budget['year'].min()}–{budget['year'].max()}"
+    # a region's period mean only if it has a value every year (as the spatial statistics)
+    cols = [c for c, *_ in BUDGET_MAPS.values()]
+    grouped = budget.groupby("code")[cols]
+    means = grouped.mean().where(grouped.count() == budget["year"].nunique())
+    gdf = polys.merge(means, left_on="code", right_index=True, how="left")
+    for kind, (col, cmap, centre, label) in BUDGET_MAPS.items():
+        continuous_map(gdf, col, cmap, centre, f"{label.split(' (')[0]}, mean {years}, by {level}",
+                       label, out_paths[kind])
+        log.info("map %s of %s written", kind, level)
+    trends = read_region_trends(trends_path)[["code", "cnc_tgco2_trend_class"]]
+    gdf = polys.merge(trends, on="code", how="left")
+    gdf["cnc_tgco2_trend_class"] = gdf["cnc_tgco2_trend_class"].fillna("undetermined")
+    categorical_map(gdf, "cnc_tgco2_trend_class", TREND_CLASS_COLOURS,
+                    f"trend class of CNC {years} by {level} (OLS slope, Tg CO2 yr⁻²; seed 003)",
+                    out_paths["cnc_trend"])

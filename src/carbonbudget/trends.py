@@ -20,7 +20,6 @@ NaN years are skipped; a pixel or region with fewer than ``min_valid_years`` val
 
 from __future__ import annotations
 
-import dask
 import dask.array as da
 import numpy as np
 import pandas as pd
@@ -178,12 +177,12 @@ def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int 
 def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, outputs: dict,
                        min_valid_years: int = 3, hurst_min_blocks: int = 3,
                        hurst_bias_correction: bool = True, chunk_size: int = 512,
-                       threads: int = 1) -> None:
+                       threads: int = 1, dask_spec: dict | None = None) -> None:
     """Stage entry point: per-pixel trend statistic COGs of one variable over the years.
 
     ``outputs`` maps each statistic of :data:`PIXEL_STATS` to its path."""
     from .grid import Grid
-    from .io import gdal_env, open_raster, write_cogs
+    from .io import dask_scheduler, gdal_env, open_raster, write_cogs
 
     grid = Grid.from_config(grid_spec)
     years = sorted(int(y) for y in paths_by_year)
@@ -194,7 +193,7 @@ def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, o
                               hurst_bias_correction)
         span = f"{years[0]}-{years[-1]}"
         blocks = " ".join(map(str, hurst_block_sizes(len(years), hurst_min_blocks)))
-        with dask.config.set(scheduler="threads", num_workers=threads):
+        with dask_scheduler(dask_spec, threads):
             write_cogs({outputs[s]: ds[s] for s in PIXEL_STATS}, grid,
                        descriptions={outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
                                      for s in PIXEL_STATS},
@@ -203,7 +202,7 @@ def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, o
                               for s in PIXEL_STATS},
                        tags={outputs[s]: {"variable": variable, "years": span,
                                           "hurst_block_sizes": blocks} for s in PIXEL_STATS},
-                       threads=threads)
+                       threads=threads, label=f"trends of {variable}")
 
 
 REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]

@@ -24,5 +24,6 @@ rule fluxes_year:
         grid=config["grid"],
         timestep=config["climate"]["timestep"],
         chunk_size=CHUNK,
+        dask=config["dask"],
     script:
         "../scripts/fluxes_year.py"

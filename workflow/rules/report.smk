@@ -22,6 +22,7 @@ rule geopackage:
         levels=LEVELS,
         budget_levels=BUDGET_LEVELS,
         spatial_levels=SPATIAL_LEVELS,
+        run_info=run_info(config),
     script:
         "../scripts/geopackage.py"
 
@@ -45,3 +46,29 @@ rule provenance:
         config=config,
     script:
         "../scripts/provenance.py"
+
+
+rule plot_budget_maps:
+    input:
+        regions=rules.build_regions.output.regions,
+        budget=f"{OUT}/tables/budget_{{level}}.parquet",
+        trends=f"{OUT}/tables/trends_{{level}}.csv",
+    output:
+        **{
+            k: report(f"{OUT}/figures/maps/{k}_{{level}}.png", caption=f"../report/map_{k}.rst",
+                      category="Maps", subcategory="{level}", labels={"map": k, "level": "{level}"})
+            for k in MAP_KINDS
+        },
+    log:
+        f"{OUT}/logs/plot_budget_maps/{{level}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/plot_budget_maps/{{level}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        levels=LEVELS,
+    script:
+        "../scripts/plot_budget_maps.py"

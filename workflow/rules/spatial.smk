@@ -33,8 +33,12 @@ rule plot_spatial_maps:
         local=f"{OUT}/tables/spatial_{{level}}.csv",
         moran=f"{OUT}/tables/moran_{{level}}.csv",
     output:
-        lisa=f"{OUT}/figures/lisa_{{variable}}_{{level}}.png",
-        gi=f"{OUT}/figures/hotspots_{{variable}}_{{level}}.png",
+        lisa=report(f"{OUT}/figures/lisa_{{variable}}_{{level}}.png",
+                    caption="../report/lisa.rst", category="Spatial statistics",
+                    subcategory="{level}", labels={"map": "LISA {variable}", "level": "{level}"}),
+        gi=report(f"{OUT}/figures/hotspots_{{variable}}_{{level}}.png",
+                  caption="../report/hotspots.rst", category="Spatial statistics",
+                  subcategory="{level}", labels={"map": "Gi* {variable}", "level": "{level}"}),
     log:
         f"{OUT}/logs/plot_spatial_maps/{{variable}}_{{level}}.log",
     benchmark:

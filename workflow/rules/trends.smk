@@ -23,6 +23,7 @@ rule pixel_trends:
         hurst_min_blocks=config["trends"]["hurst_min_blocks"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
         chunk_size=CHUNK,
+        dask=config["dask"],
     script:
         "../scripts/pixel_trends.py"
 
@@ -58,7 +59,8 @@ rule plot_region_trends:
         trends=f"{OUT}/tables/trends_{LEVELS[-1]}.csv",
         sqmk=f"{OUT}/tables/sqmk_{LEVELS[-1]}.csv",
     output:
-        directory(f"{OUT}/figures/trends_{LEVELS[-1]}"),
+        report(directory(f"{OUT}/figures/trends_{LEVELS[-1]}"), patterns=["{name}.png"],
+               caption="../report/trends_figures.rst", category="Trends"),
     log:
         f"{OUT}/logs/plot_region_trends.log",
     benchmark:

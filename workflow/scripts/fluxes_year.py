@@ -11,4 +11,4 @@ if __name__ == "__main__":
             path_region_fraction=snakemake.input.fraction,
             outputs={v: snakemake.output[v] for v in FLUX_VARS},
             year=int(snakemake.wildcards.year), chunk_size=snakemake.params.chunk_size,
-            threads=snakemake.threads)
+            threads=snakemake.threads, dask_spec=snakemake.params.dask)

@@ -10,4 +10,5 @@ if __name__ == "__main__":
                            min_valid_years=snakemake.params.min_valid_years,
                            hurst_min_blocks=snakemake.params.hurst_min_blocks,
                            hurst_bias_correction=snakemake.params.hurst_bias_correction,
-                           chunk_size=snakemake.params.chunk_size, threads=snakemake.threads)
+                           chunk_size=snakemake.params.chunk_size, threads=snakemake.threads,
+                           dask_spec=snakemake.params.dask)
