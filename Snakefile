@@ -20,7 +20,11 @@ from carbonbudget.paths import (
 )
 
 
-configfile: "config/config.yaml"
+# The demo config applies only when no --configfile is given: a user's config is complete by
+# itself (defaults come from the schema), so no demo setting leaks into a real run.
+if not workflow.config_settings.configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

@@ -319,6 +319,23 @@ def test_misspelt_config_key_fails_before_running(tmp_path):
     assert "'unitz' was unexpected" in proc.stdout + proc.stderr
 
 
+def test_a_users_configfile_replaces_the_demo_config(tmp_path):
+    """--configfile is complete by itself: no demo section leaks in (here spatial.levels, which the
+    demo restricts to county and city; the schema default is every level)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    del cfg["spatial"], cfg["socioeconomic"]
+    cfg["balance"]["cv"] = "none"
+    cfg["outputs"]["dir"] = str(tmp_path / "out")
+    user = tmp_path / "user.yaml"
+    user.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = subprocess.run([snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
+                          cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "out/tables/moran_province.csv" in proc.stdout
+
+
 def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path):
     """Yearly update: with years: {discover: true}, dropping the next year's rasters into the
     input folders runs only that year's per-pixel and zonal jobs plus the jobs that combine all
