@@ -33,6 +33,8 @@ test: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_fluxes.py
 	$(BIN)/python benchmarks/bench_trends.py
+	$(BIN)/python benchmarks/bench_zonal.py
+	$(BIN)/python benchmarks/bench_pipeline.py
 
 lint: $(VENV)/.installed
 	$(BIN)/snakemake --lint

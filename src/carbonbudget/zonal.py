@@ -48,8 +48,11 @@ def _in_grid_crs(regions: "gpd.GeoDataFrame", grid) -> "gpd.GeoDataFrame":
     return regions
 
 
-def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[list[str], sp.csr_matrix]:
-    """Fraction of each pixel inside each region: (codes, CSR matrix n_regions × n_pixels).
+def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[list[str], sp.csc_matrix]:
+    """Fraction of each pixel inside each region: (codes, CSC matrix n_regions × n_pixels).
+
+    Stored by pixel (CSC) so a block of image rows is a contiguous slice of the matrix: the
+    zonal sums then stream the raster in row blocks without re-indexing.
 
     Uses exactextract's ``cell_id``/``coverage`` on a dummy raster of the grid's extent, so the
     fractions are exact at polygon edges. Pixel ids are row-major from the top-left pixel.
@@ -78,26 +81,33 @@ def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[l
     cols = np.concatenate(cols) if cols else np.empty(0, np.int64)
     vals = np.concatenate(vals) if vals else np.empty(0, np.float64)
     keep = vals > 0
-    m = sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(len(regions), n_pix)).tocsr()
+    m = sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(len(regions), n_pix)).tocsc()
     m.sum_duplicates()
     return [str(c) for c in regions[code_col]], m
 
 
-def save_coverage(path: str, codes: list[str], matrix: sp.csr_matrix, grid, digest: str) -> None:
+COVERAGE_FORMAT = "csc"  # part of the cache key: a format change never reuses an old file
+
+
+def save_coverage(path: str, codes: list[str], matrix, grid, digest: str) -> None:
+    matrix = matrix.tocsc()
     with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
             np.savez_compressed(fh, codes=np.array(codes, dtype=str), data=matrix.data,
                                 indices=matrix.indices, indptr=matrix.indptr,
                                 shape=np.array(matrix.shape), grid_digest=grid.digest(),
-                                regions_digest=digest)
+                                regions_digest=digest, format=COVERAGE_FORMAT)
 
 
-def load_coverage(path: str, grid) -> tuple[list[str], sp.csr_matrix]:
+def load_coverage(path: str, grid) -> tuple[list[str], sp.csc_matrix]:
     with np.load(path, allow_pickle=False) as z:
         if str(z["grid_digest"]) != grid.digest():
             raise GridError(f"{path}: coverage was computed for another grid; delete it and "
                             "rerun so it is rebuilt for the current grid")
-        m = sp.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+        if "format" not in z or str(z["format"]) != COVERAGE_FORMAT:
+            raise GridError(f"{path}: coverage file of an older carbonbudget version; delete it "
+                            "and rerun so it is rebuilt")
+        m = sp.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
         return [str(c) for c in z["codes"]], m
 
 
@@ -121,7 +131,7 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     (codes, matrix, key, from_cache)."""
     regions = _in_grid_crs(regions, grid)
     key = hashlib.sha256(f"{regions_digest(regions, code_col)}|{grid.digest()}|"
-                         f"simplify={bool(simplify)}".encode()).hexdigest()[:20]
+                         f"simplify={bool(simplify)}|{COVERAGE_FORMAT}".encode()).hexdigest()[:20]
     path = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
     if path and os.path.exists(path):
         codes, matrix = load_coverage(path, grid)
@@ -135,41 +145,57 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     return codes, matrix, key, False
 
 
-def in_region_fraction(matrix: sp.csr_matrix, grid) -> np.ndarray:
+def in_region_fraction(matrix: sp.spmatrix, grid) -> np.ndarray:
     """Fraction of each pixel covered by any region, (height, width) float32."""
     frac = np.asarray(matrix.sum(axis=0)).ravel().reshape(grid.shape)
     return np.minimum(frac, 1.0).astype("float32")
 
 
-def zonal_totals(matrix: sp.csr_matrix, codes: list[str], grid, rasters: dict[str, str],
+def area_weighted(matrix, grid) -> sp.csc_matrix:
+    """Coverage fractions times pixel areas (m²), pixel-major (CSC). Scales the stored values in
+    place of a sparse product with a diagonal matrix (which re-sorts 10⁷ entries)."""
+    m = matrix.tocsc()
+    areas = grid.pixel_areas_m2().ravel()
+    data = m.data * np.repeat(areas, np.diff(m.indptr))
+    return sp.csc_matrix((data, m.indices, m.indptr), shape=m.shape)
+
+
+def zonal_totals(matrix: sp.spmatrix, codes: list[str], grid, rasters: dict[str, str],
                  block_rows: int = 512) -> pd.DataFrame:
     """Totals (Tg C yr-1) of each flux raster per region, with area and valid fraction.
 
     ``rasters`` maps a variable name to a single-band raster in g C m-2 yr-1 on ``grid``.
     Returns one row per region: ``code``, ``area_km2``, ``{var}_tgc``, ``{var}_valid_fraction``.
     """
-    areas = grid.pixel_areas_m2().ravel()
-    weighted = (matrix @ sp.diags(areas)).tocsc()  # w · a_pix, m² per region and pixel
-    area_m2 = np.asarray(weighted.sum(axis=1)).ravel()
+    weighted = area_weighted(matrix, grid)          # w · a_pix, m² per region and pixel (CSC)
+    area_m2 = np.bincount(weighted.indices, weights=weighted.data, minlength=len(codes))
     out = {"code": codes, "area_km2": area_m2 / M2_PER_KM2}
     w = grid.width
+    # the matrix columns of each block of rows, as zero-copy views shared by every raster
+    ip = weighted.indptr
+    blocks = {}
+    for r0 in range(0, grid.height, block_rows):
+        a, b = r0 * w, min(r0 + block_rows, grid.height) * w
+        lo, hi = ip[a], ip[b]
+        blocks[r0] = sp.csc_matrix((weighted.data[lo:hi], weighted.indices[lo:hi], ip[a:b + 1] - lo),
+                                   shape=(len(codes), b - a), copy=False)
     with gdal_env():
         for var, path in rasters.items():
-            total = np.zeros(len(codes))
-            valid = np.zeros(len(codes))
+            acc = np.zeros((len(codes), 2))          # Σ w·a·x and Σ w·a over valid pixels
             with rasterio.open(path) as src:
                 if (src.height, src.width) != grid.shape or src.transform != grid.transform:
                     raise GridError(f"{path}: raster is not on the target grid; align it first")
                 for r0 in range(0, grid.height, block_rows):
                     nrows = min(block_rows, grid.height - r0)
-                    x = src.read(1, window=Window(0, r0, w, nrows)).astype("float64").ravel()
+                    x = src.read(1, window=Window(0, r0, w, nrows)).ravel()
+                    rhs = np.empty((x.size, 2))
                     ok = np.isfinite(x)
-                    block = weighted[:, r0 * w:(r0 + nrows) * w]
-                    total += block @ np.where(ok, x, 0.0)
-                    valid += block @ ok.astype("float64")
-            out[f"{var}_tgc"] = total / G_PER_TG
+                    rhs[:, 0] = np.where(ok, x, 0.0)
+                    rhs[:, 1] = ok
+                    acc += blocks[r0] @ rhs
+            out[f"{var}_tgc"] = acc[:, 0] / G_PER_TG
             with np.errstate(invalid="ignore", divide="ignore"):
-                out[f"{var}_valid_fraction"] = np.where(area_m2 > 0, valid / area_m2, np.nan)
+                out[f"{var}_valid_fraction"] = np.where(area_m2 > 0, acc[:, 1] / area_m2, np.nan)
     return pd.DataFrame(out)
 
 
