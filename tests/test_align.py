@@ -143,3 +143,29 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
         np.testing.assert_allclose(r.read()[:, 1, 1], 10.0 * np.arange(1, 13))
     with rasterio.open(out["n"]) as r:
         np.testing.assert_allclose(r.read(1), 500.0)
+
+
+def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
+        small_grid, tmp_path, monkeypatch, caplog):
+    import logging
+
+    import carbonbudget.align as align_mod
+
+    rng = np.random.default_rng(8)
+    raw = rng.uniform(0, 30000, (3,) + small_grid.shape).round().astype("uint16")
+    raw[1, 0, 0] = 65535          # nodata
+    raw[2, 1, 1] = 32767          # fill code outside valid_range
+    src = write_raster(tmp_path / "on_grid.tif", raw, small_grid, dtype="uint16", nodata=65535)
+    kwargs = dict(variable="npp", scale=1e-4, units="kg C m-2 yr-1", valid_range=(0, 32700))
+    fast, warped = tmp_path / "fast.tif", tmp_path / "warped.tif"
+    with caplog.at_level(logging.INFO, logger="carbonbudget"):
+        align_raster(src, str(fast), small_grid, **kwargs)
+    assert "on the target grid, copied without resampling" in caplog.text
+    monkeypatch.setattr(align_mod, "on_grid", lambda *a: False)
+    align_raster(src, str(warped), small_grid, **kwargs)
+    with rasterio.open(fast) as f, rasterio.open(warped) as w:
+        a, b = f.read(), w.read()
+    np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+    assert np.isnan(a[1, 0, 0]) and np.isnan(a[2, 1, 1]) and np.isnan(a).sum() == 2
+    np.testing.assert_allclose(a, b, rtol=1e-6)
+    np.testing.assert_allclose(a[0], raw[0] * 1e-4 * 1000.0, rtol=1e-6)   # kg -> g C m-2 yr-1

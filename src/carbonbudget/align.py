@@ -68,6 +68,21 @@ def source_resolution_on_grid(src, grid, crs=None) -> float:
     return abs(transform.a)
 
 
+def on_grid(src, crs, grid) -> bool:
+    """True when ``src`` is exactly on the target grid (CRS, pixel size, origin, shape)."""
+    return (crs == grid.crs and (src.height, src.width) == grid.shape
+            and src.transform.almost_equals(grid.transform, precision=1e-9 * abs(grid.transform.a)))
+
+
+def _read_valid(src, window, valid_range) -> np.ndarray:
+    """All bands of ``window`` as float32 with the file's nodata and values outside
+    ``valid_range`` set to NaN (what the warped path gets from GDAL and _masked_source)."""
+    data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
+    if valid_range:
+        data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
+    return data
+
+
 def choose_resampling(kind: str, src_res: float, dst_res: float) -> Resampling:
     """Bilinear/nearest when refining or matching; average/mode when the source is finer."""
     coarsening = src_res < dst_res / 1.5
@@ -104,6 +119,20 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                     s_crs = source_crs(src, crs)
                     res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
                                             abs(grid.transform.a))
+                    identity = (scale, offset, factor, unit_offset) == (1.0, 0.0, 1.0, 0.0)
+                    indexes = list(range(band + 1, band + src.count + 1))
+                    if on_grid(src, s_crs, grid):
+                        # already on the target grid (pre-aligned products): no resampling
+                        log.info("%s: %s is on the target grid, copied without resampling",
+                                 variable, src.name)
+                        for r0 in range(0, grid.height, block_rows):
+                            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+                            data = _read_valid(src, win, valid_range)
+                            if kind == CONTINUOUS and not identity:
+                                data = (data.astype("float64") * scale + offset) * factor + unit_offset
+                            dst.write(data.astype("float32"), indexes=indexes, window=win)
+                        band += src.count
+                        continue
                     reader = _masked_source(src, valid_range, stack) if valid_range else src
                     with WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
                                    transform=grid.transform, width=grid.width,
@@ -111,12 +140,10 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                                    nodata=np.nan, src_nodata=reader.nodata) as vrt:
                         for r0 in range(0, grid.height, block_rows):
                             win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
-                            data = vrt.read(window=win).astype("float64")
-                            if kind == CONTINUOUS:
-                                data = (data * scale + offset) * factor + unit_offset
-                            dst.write(data.astype("float32"),
-                                      indexes=list(range(band + 1, band + src.count + 1)),
-                                      window=win)
+                            data = vrt.read(window=win)
+                            if kind == CONTINUOUS and not identity:
+                                data = (data.astype("float64") * scale + offset) * factor + unit_offset
+                            dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
                 dst.update_tags(variable=variable, source=";".join(paths),
                                 units=units_mod.CANONICAL.get(variable, "class code"))
