@@ -78,7 +78,7 @@ def test_pixel_cogs(demo_run):
 
 
 def test_budget_tables_one_row_per_region_year(demo_run):
-    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg")
+    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg", layer="regions")
     n = {"county": 36, "city": 8, "province": 3, "study_area": 1}
     for level in LEVELS:
         csv = pd.read_csv(demo_run / f"results/tables/budget_{level}.csv", dtype={"code": str})
@@ -115,7 +115,7 @@ def test_rollup_agrees_with_parent_polygons(demo_run):
 
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     grid = Grid.from_config(cfg)
-    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg")
+    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg", layer="regions")
     prov = dissolve_level(regions, ["county", "city", "province"], "province")
     codes, m = coverage_matrix(prov, "province_code", grid)
     direct = zonal_totals(m, codes, grid, {"ecs": str(demo_run / "results/pixels/ecs/ecs_2006.tif")})

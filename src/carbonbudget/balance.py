@@ -227,7 +227,7 @@ def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
     from .io import write_table
 
     levels = list(regions_cfg["levels"])
-    regions = gpd.read_file(path_regions, engine="pyogrio")
+    regions = gpd.read_file(path_regions, layer="regions", engine="pyogrio")
     table = pd.DataFrame(regions.drop(columns="geometry"))
     derive = regions_cfg.get("derive_parents", "none")
     tables = build_budget(zonal_paths=zonal_paths, years=years, regions_table=table, levels=levels,

@@ -50,23 +50,29 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
     """
     nt, ny, nx = t.shape
     out = np.empty((N_FLUX, ny, nx), dtype=np.float32)
+    rh_row = np.empty(nx, dtype=np.float64)
     for i in range(ny):
-        for j in range(nx):
-            if mask[i, j] == 0:
-                for k in range(N_FLUX):
-                    out[k, i, j] = np.nan
-                continue
-            rh = 0.0
-            for m in range(nt):
+        # months outer, pixels inner: each month's row is read contiguously (the (month, y, x)
+        # layout puts a pixel's 12 months ny*nx apart); the sum still runs over months in order
+        rh_row[:] = 0.0
+        for m in range(nt):
+            for j in range(nx):
+                if mask[i, j] == 0:
+                    continue
                 tm = t[m, i, j]
                 pm = p[m, i, j]
                 if pm < 0.0:
                     raise ValueError("negative precipitation in a block passed to carbon_fluxes")
                 if annual:
-                    rh += 12.0 * rh_month(tm, pm / 12.0)
+                    rh_row[j] += 12.0 * rh_month(tm, pm / 12.0)
                 else:
-                    rh += rh_month(tm, pm)
-            # NaN in any month propagates through the sum
+                    rh_row[j] += rh_month(tm, pm)
+        for j in range(nx):
+            if mask[i, j] == 0:
+                for k in range(N_FLUX):
+                    out[k, i, j] = np.nan
+                continue
+            rh = rh_row[j]       # NaN in any month propagates through the sum
             qv = q[i, j]
             if qv < 0.0:
                 raise ValueError("negative runoff in a block passed to carbon_fluxes")

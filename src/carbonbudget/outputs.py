@@ -15,7 +15,6 @@ from . import __version__
 from .balance import STUDY_AREA
 from .config import config_digest
 from .io import atomic_output, write_gpkg_layer
-from .regions import dissolve_level
 from .trends import read_region_trends
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
@@ -63,11 +62,13 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
     value) with the package version, the config digest and what ``run_info`` gives (years,
     grid CRS, input files); the run time stays in provenance.json so the file is reproducible."""
     spatial_paths = spatial_paths or {}
-    regions = gpd.read_file(path_regions, engine="pyogrio")
+    from .regions import read_level_polygons
+
+    crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
     with atomic_output(path_out) as tmp:
         for level in levels:
-            geo = dissolve_level(regions, levels, level).rename(
-                columns={f"{level}_code": "code", f"{level}_name": "name"})
+            geo = read_level_polygons(path_regions, levels, level).rename(
+                columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
             last = budget["year"].max()
             means = budget.groupby("code")[SUMMARY_VARS].mean().add_suffix("_mean")
@@ -97,7 +98,7 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
                {"column": "gi_<var>_z", "units": "1", "description": "Gi* z-score"}])
         write_gpkg_layer(meta, tmp, "column_units")
         info = {"carbonbudget_version": __version__, "levels": ", ".join(levels),
-                "crs": regions.crs.to_string() if regions.crs is not None else "",
+                "crs": crs.to_string() if crs is not None else "",
                 "provenance": "provenance.json next to gis/ has input digests and the run time"}
         info.update({k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
                      for k, v in (run_info or {}).items()})

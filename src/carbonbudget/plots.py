@@ -132,12 +132,9 @@ def plot_spatial_maps(*, path_regions: str, levels: list[str], level: str, local
                       moran_path: str, variable: str, path_lisa: str, path_gi: str,
                       lisa_p: float = 0.05) -> None:
     """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``."""
-    import geopandas as gpd
+    from .regions import read_level_polygons
 
-    from .regions import dissolve_level
-
-    regions = gpd.read_file(path_regions, engine="pyogrio")
-    polys = dissolve_level(regions, levels, level).rename(columns={f"{level}_code": "code"})
+    polys = read_level_polygons(path_regions, levels, level)
     local = pd.read_csv(local_path, dtype={"code": str})
     local = local[local["variable"] == variable]
     gdf = polys.merge(local, on="code", how="left")
@@ -221,13 +218,10 @@ def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget
                      trends_path: str, out_paths: dict) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class.
     ``out_paths`` maps each of :data:`MAP_KINDS` to a PNG path."""
-    import geopandas as gpd
-
-    from .regions import dissolve_level
+    from .regions import read_level_polygons
 
     log = logging.getLogger(__name__)
-    regions = gpd.read_file(path_regions, engine="pyogrio")
-    polys = dissolve_level(regions, levels, level).rename(columns={f"{level}_code": "code"})
+    polys = read_level_polygons(path_regions, levels, level)
     budget = pd.read_parquet(budget_path)
     years = f"{budget['year'].min()}–{budget['year'].max()}"
     # a region's period mean only if it has a value every year (as the spatial statistics)

@@ -105,3 +105,20 @@ def dissolve_level(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> 
     geom = regions.dissolve(by=f"{level}_code")[["geometry"]].reset_index()
     return gpd.GeoDataFrame(tab.merge(geom, on=f"{level}_code"), geometry="geometry",
                             crs=regions.crs)
+
+
+def level_layer(level: str) -> str:
+    """Name of the layer holding the polygons of ``level`` in the regions GeoPackage."""
+    return f"level_{level}"
+
+
+def read_level_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
+    """Polygons of ``level`` with a ``code`` column, from the layer ``build_regions`` wrote
+    (dissolved once there; dissolving the provinces of ~2,800 counties takes seconds)."""
+    gdf = gpd.read_file(path, layer=level_layer(level), engine="pyogrio")
+    return gdf.rename(columns={f"{level}_code": "code"})
+
+
+def read_finest(path: str) -> gpd.GeoDataFrame:
+    """The finest-level polygons with every level's code and name columns."""
+    return gpd.read_file(path, layer="regions", engine="pyogrio")

@@ -417,15 +417,13 @@ def write_spatial_statistics(*, path_regions: str, levels: list[str], spatial_le
                              local_paths: dict, moran_paths: dict, path_gini: str | None) -> None:
     """The rule's entry point: spatial_<level>.csv and moran_<level>.csv per spatial level and
     gini_<parent>.csv."""
-    import geopandas as gpd
-
     from .io import atomic_output
-    from .regions import dissolve_level
+    from .regions import read_finest, read_level_polygons
 
-    regions = gpd.read_file(path_regions, engine="pyogrio")
+    regions = read_finest(path_regions)
     for level in spatial_levels:
         log.info("spatial statistics: level %s", level)
-        polys = dissolve_level(regions, levels, level).rename(columns={f"{level}_code": "code"})
+        polys = read_level_polygons(path_regions, levels, level)
         budget = pd.read_parquet(budget_paths[level])
         local, moran = spatial_level(
             polys, budget, level=level, variables=spatial_cfg["variables"],

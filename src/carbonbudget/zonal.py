@@ -221,8 +221,13 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
         raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
                         "grid.bounds and the CRS of the polygons")
     save_coverage(path_coverage, codes, matrix, grid, key)
+    from .regions import dissolve_level, level_layer
+
+    level_names = list(regions_cfg["levels"])
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
+        for level in level_names:   # dissolved once here, read by every later job
+            write_gpkg_layer(dissolve_level(regions, level_names, level), tmp, level_layer(level))
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,
                descriptions={path_region_fraction: "fraction of the pixel inside the study area"},
                units={path_region_fraction: "1"})
