@@ -94,8 +94,8 @@ def add_map_furniture(ax, crs_name: str) -> None:
     ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.83), xycoords="axes fraction",
                 ha="center", va="center", fontsize=10, fontweight="bold",
                 arrowprops={"arrowstyle": "-|>", "color": "black"})
-    ax.text(0.99, 0.01, crs_name, transform=ax.transAxes, ha="right", va="bottom", fontsize=6,
-            color="dimgrey")
+    ax.text(0.01, 0.99, crs_name, transform=ax.transAxes, ha="left", va="top", fontsize=6,
+            color="dimgrey")   # top left: legends sit bottom right
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("")
