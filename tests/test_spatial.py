@@ -115,6 +115,22 @@ def test_queen_weights_match_libpysal_lattice():
     assert report == {}
 
 
+def test_queen_weights_match_libpysal_queen_on_an_irregular_coverage():
+    import shapely
+    from libpysal.weights import Queen
+
+    rng = np.random.default_rng(9)
+    pts = shapely.MultiPoint(rng.uniform(0, 100_000, (80, 2)))
+    frame = box(0, 0, 100_000, 100_000)
+    cells = [c.intersection(frame) for c in shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=frame))]
+    gdf = gpd.GeoDataFrame({"code": [f"c{i:03d}" for i in range(len(cells))]}, geometry=cells, crs=AEA)
+    ours, _ = spatial.queen_weights(gdf, "code")
+    ref = Queen.from_dataframe(gdf, use_index=False, ids=gdf["code"].tolist())
+    assert ours.id_order == ref.id_order
+    for code in ref.id_order:
+        assert sorted(ours.neighbors[code]) == sorted(ref.neighbors[code]), code
+
+
 def test_moran_and_lisa_equal_esda_and_detect_patterns():
     import esda
 

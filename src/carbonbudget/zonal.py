@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,8 @@ def save_coverage(path: str, codes: list[str], matrix, grid, digest: str) -> Non
     matrix = matrix.tocsc()
     with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            np.savez_compressed(fh, codes=np.array(codes, dtype=str), data=matrix.data,
+            # uncompressed: zlib took 6 s for the 12.7 M entries of 2,800 counties at 20 Mpixel
+            np.savez(fh, codes=np.array(codes, dtype=str), data=matrix.data,
                                 indices=matrix.indices, indptr=matrix.indptr,
                                 shape=np.array(matrix.shape), grid_digest=grid.digest(),
                                 regions_digest=digest, format=COVERAGE_FORMAT)
@@ -220,14 +222,25 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
     if matrix.nnz == 0:
         raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
                         "grid.bounds and the CRS of the polygons")
-    save_coverage(path_coverage, codes, matrix, grid, key)
-    from .regions import dissolve_level, level_layer
+    cached = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
+    if cached and os.path.exists(cached):
+        with atomic_output(path_coverage) as tmp:   # the same bytes: copy, do not re-encode
+            shutil.copyfile(cached, tmp)
+    else:
+        save_coverage(path_coverage, codes, matrix, grid, key)
+    import geopandas as gpd
+
+    from .regions import dissolve_level, level_layer, level_table
 
     level_names = list(regions_cfg["levels"])
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
-        for level in level_names:   # dissolved once here, read by every later job
-            write_gpkg_layer(dissolve_level(regions, level_names, level), tmp, level_layer(level))
+        for i, level in enumerate(level_names):   # dissolved once here, read by later jobs
+            polys = (level_table(regions, level_names, level).merge(
+                regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
+                else dissolve_level(regions, level_names, level))
+            write_gpkg_layer(gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs), tmp,
+                             level_layer(level))
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,
                descriptions={path_region_fraction: "fraction of the pixel inside the study area"},
                units={path_region_fraction: "1"})

@@ -30,7 +30,6 @@ rule geopackage:
 rule provenance:
     input:
         raw=raw_inputs(config),
-        gpkg=rules.geopackage.output,
     output:
         f"{OUT}/provenance.json",
     log:
