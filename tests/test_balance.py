@@ -45,12 +45,47 @@ def test_emission_units_and_duplicates(tmp_path):
     assert list(em["code"]) == ["010101", "010102"]       # leading zeros kept
     np.testing.assert_allclose(em["ce_tgco2"], [1.5, 0.02])
     pd.DataFrame({"c": ["1", "1"], "y": [2001, 2001], "v": [1, 2]}).to_csv(p, index=False)
-    with pytest.raises(InputDataError, match="duplicate"):
+    with pytest.raises(InputDataError, match="several rows for one year.*duplicates: sum"):
         load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2",
                        years=[2001])
     with pytest.raises(InputDataError, match="unknown emission units"):
         load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt",
                        years=[2001])
+
+
+def test_wide_emission_table_and_duplicate_rules(tmp_path):
+    # the CEADs county layout: one row per county, one column per year, a development zone
+    # reported beside its district under the same code
+    p = tmp_path / "wide.csv"
+    pd.DataFrame({"distcode": ["320211", "320211", "340102"], "name": ["a", "a (2)", "b"],
+                  "C2001": [1.0, 0.25, 2.0], "C2002": [1.5, 0.5, 2.5], "C2003": [9, 9, 9]}
+                 ).to_csv(p, index=False)
+    kw = dict(region_col="distcode", units="Mt CO2", years=[2001, 2002], layout="wide",
+              year_columns="C{year}")
+    with pytest.raises(InputDataError, match="several rows"):
+        load_emissions(str(p), **kw)
+    summed = load_emissions(str(p), duplicates="sum", **kw).set_index(["code", "year"])["ce_tgco2"]
+    assert summed[("320211", 2001)] == 1.25 and summed[("320211", 2002)] == 2.0
+    assert summed[("340102", 2002)] == 2.5 and len(summed) == 4      # 2003 not requested
+    first = load_emissions(str(p), duplicates="first", **kw).set_index(["code", "year"])["ce_tgco2"]
+    assert first[("320211", 2001)] == 1.0
+    with pytest.raises(InputDataError, match="year columns matching 'CO2_{year}'"):
+        load_emissions(str(p), **(kw | {"year_columns": "CO2_{year}"}))
+
+
+def test_wide_layout_needs_year_columns_in_the_config():
+    import yaml
+
+    from carbonbudget.config import validate_config
+    from carbonbudget.errors import ConfigError
+
+    cfg = yaml.safe_load(open("config/config.yaml"))
+    cfg["emissions"] = {"path": "x.csv", "layout": "wide", "region_col": "distcode",
+                        "units": "Mt CO2"}
+    with pytest.raises(ConfigError, match="year_columns"):
+        validate_config(cfg)
+    cfg["emissions"]["year_columns"] = "C{year}"
+    assert validate_config(cfg)["emissions"]["duplicates"] == "error"
 
 
 def test_unmatched_emission_codes_listed_with_share():

@@ -16,6 +16,7 @@ Indicators per region-year:
 from __future__ import annotations
 
 import logging
+import re
 
 import numpy as np
 import pandas as pd
@@ -64,28 +65,61 @@ def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.
     })
 
 
-def load_emissions(path: str, *, region_col: str, year_col: str, value_col: str,
-                   units: str, years: list[int]) -> pd.DataFrame:
-    """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates."""
+def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
+                   year_col: str | None = None, value_col: str | None = None,
+                   layout: str = "long", year_columns: str = "{year}",
+                   duplicates: str = "error") -> pd.DataFrame:
+    """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates.
+
+    ``layout: long`` has one row per region and year (``year_col``, ``value_col``); ``wide`` has
+    one row per region and one column per year named by ``year_columns`` (e.g. ``C{year}`` for the
+    CEADs county table). Several rows for one region and year are an error unless
+    ``duplicates`` says how to combine them: ``sum`` (e.g. a development zone reported beside its
+    district under the same code) or ``first`` (keep the first row, drop the others)."""
     if units not in EMISSION_UNITS:
         raise InputDataError(f"unknown emission units '{units}'", path=path,
                              variable="emissions.units",
                              fix=f"declare one of {sorted(EMISSION_UNITS)}")
     df = read_table(path, "emissions", dtype={region_col: str})
-    missing = [c for c in (region_col, year_col, value_col) if c not in df.columns]
+    if layout == "wide":
+        pattern = re.compile(re.escape(year_columns).replace(r"\{year\}", r"(\d{4})"))
+        ycols = {c: int(m.group(1)) for c in df.columns if (m := pattern.fullmatch(str(c)))}
+        if region_col not in df.columns or not ycols:
+            raise InputDataError(f"wide table needs column '{region_col}' and year columns "
+                                 f"matching '{year_columns}' (columns: {list(df.columns)[:15]})",
+                                 path=path, variable="emissions",
+                                 fix="set emissions.region_col and emissions.year_columns "
+                                     "(e.g. 'C{year}')")
+        df = df[[region_col] + list(ycols)].melt(id_vars=region_col, var_name="_column",
+                                                 value_name="_value")
+        df["_year"] = df["_column"].map(ycols)
+        year_col, value_col = "_year", "_value"
+    missing = [c for c in (region_col, year_col, value_col) if c is None or c not in df.columns]
     if missing:
         raise InputDataError(f"columns {missing} not found (columns: {list(df.columns)})",
                              path=path, variable="emissions",
-                             fix="set emissions.region_col/year_col/value_col to existing columns")
+                             fix="set emissions.region_col/year_col/value_col to existing "
+                                 "columns (or emissions.layout: wide for one column per year)")
     df = pd.DataFrame({"code": df[region_col].astype(str).str.strip(),
                        "year": df[year_col].astype(int),
                        "ce_tgco2": df[value_col].astype(float) * EMISSION_UNITS[units]})
     df = df[df["year"].isin(years)]
     dup = df[df.duplicated(["code", "year"], keep=False)]
     if len(dup):
-        pairs = sorted(set(zip(dup["code"], dup["year"])))[:10]
-        raise InputDataError(f"duplicate (region, year) rows {pairs}", path=path,
-                             variable="emissions", fix="keep one row per region and year")
+        codes = sorted(dup["code"].unique())
+        if duplicates == "error":
+            raise InputDataError(f"{len(codes)} region codes have several rows for one year: "
+                                 f"{codes[:10]}", path=path, variable="emissions",
+                                 fix="keep one row per region and year, or set "
+                                     "emissions.duplicates: sum (add them up) or first")
+        share = dup["ce_tgco2"].sum() / max(df["ce_tgco2"].sum(), 1e-300)
+        log.warning("%s: %d codes with several rows (%s, %.2f%% of emissions): %s", path,
+                    len(codes), duplicates, 100 * share, codes[:10])
+        if duplicates == "sum":
+            df = df.groupby(["code", "year"], as_index=False, sort=False)["ce_tgco2"].sum(
+                min_count=1)
+        else:
+            df = df.drop_duplicates(["code", "year"], keep="first")
     if (df["ce_tgco2"] < 0).any():
         bad = df.loc[df["ce_tgco2"] < 0, "code"].unique()[:10].tolist()
         raise InputDataError(f"negative emissions for regions {bad}", path=path,
@@ -96,6 +130,16 @@ def load_emissions(path: str, *, region_col: str, year_col: str, value_col: str,
                              variable="emissions",
                              fix="add those years or remove them from config 'years'")
     return df.sort_values(["code", "year"]).reset_index(drop=True)
+
+
+def load_emissions_config(em_cfg: dict, years: list[int]) -> pd.DataFrame:
+    """:func:`load_emissions` with the ``emissions`` section of the config."""
+    return load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
+                          year_col=em_cfg.get("year_col"), value_col=em_cfg.get("value_col"),
+                          units=em_cfg["units"], years=years,
+                          layout=em_cfg.get("layout", "long"),
+                          year_columns=em_cfg.get("year_columns", "{year}"),
+                          duplicates=em_cfg.get("duplicates", "error"))
 
 
 def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
@@ -155,9 +199,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                         on=f"{finest}_code", how="left", validate="many_to_one")
     zonal[f"{STUDY_AREA}_code"] = "all"
 
-    em = load_emissions(emissions_cfg["path"], region_col=emissions_cfg["region_col"],
-                        year_col=emissions_cfg["year_col"], value_col=emissions_cfg["value_col"],
-                        units=emissions_cfg["units"], years=years)
+    em = load_emissions_config(emissions_cfg, years)
     em = match_emission_codes(em, regions_table, levels, derive_parents=derive_parents,
                               unmatched=emissions_cfg.get("unmatched", "error"),
                               path=emissions_cfg["path"])

@@ -20,7 +20,7 @@ from rasterio.windows import Window
 
 from . import units as units_mod
 from .align import grid_coverage, month_paths, open_source, source_crs
-from .balance import load_emissions, match_emission_codes
+from .balance import load_emissions_config, match_emission_codes
 from .errors import InputDataError, UnitError
 from .grid import Grid
 from .io import atomic_output, gdal_env
@@ -183,9 +183,7 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None) -> di
     regions, levels, derive = _read_config_regions(config)
     report = {"emissions": {}}
     em_cfg = config["emissions"]
-    em = load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
-                        year_col=em_cfg["year_col"], value_col=em_cfg["value_col"],
-                        units=em_cfg["units"], years=years)
+    em = load_emissions_config(em_cfg, years)
     finest = f"{levels[0]}_code"
     direct = em["code"].isin(set(regions[finest]))
     report["emissions"] = {
