@@ -7,7 +7,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
-from affine import Affine
 
 from carbonbudget.grid import Grid
 

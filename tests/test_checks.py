@@ -3,11 +3,9 @@
 import shutil
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-import yaml
 
 from carbonbudget.checks import check_inputs
 from carbonbudget.config import validate_config

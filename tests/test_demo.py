@@ -3,7 +3,6 @@
 import hashlib
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import rasterio
 

@@ -8,7 +8,6 @@ the coefficient ``a`` of each GEM-CO2 class with its source.
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import rasterio
 from rasterio.windows import Window
 
