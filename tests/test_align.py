@@ -169,3 +169,22 @@ def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
     assert np.isnan(a[1, 0, 0]) and np.isnan(a[2, 1, 1]) and np.isnan(a).sum() == 2
     np.testing.assert_allclose(a, b, rtol=1e-6)
     np.testing.assert_allclose(a[0], raw[0] * 1e-4 * 1000.0, rtol=1e-6)   # kg -> g C m-2 yr-1
+
+
+def test_ascii_matrix_to_geotiff_places_the_first_row_north(tmp_path):
+    from carbonbudget.errors import InputDataError
+    from carbonbudget.lithology import ascii_matrix_to_geotiff
+
+    txt = tmp_path / "glim.txt"
+    txt.write_text("-9999 6 6 1\n3 3 5 5\n8 8 9 -9999\n")
+    out = tmp_path / "glim.tif"
+    ascii_matrix_to_geotiff(str(txt), str(out), west=100.0, north=40.0, resolution=0.5)
+    with rasterio.open(out) as r:
+        assert r.crs.to_epsg() == 4326 and r.nodata == -9999 and r.shape == (3, 4)
+        assert r.bounds == (100.0, 38.5, 102.0, 40.0)
+        a = r.read(1)
+        assert a[0, 1] == 6 and a[2, 2] == 9
+        assert list(r.sample([(100.75, 39.75), (101.25, 38.75)])) == [[6], [9]]
+    txt.write_text("ncols 4\n1 2 3 4\n")
+    with pytest.raises(InputDataError, match="headerless"):
+        ascii_matrix_to_geotiff(str(txt), str(out), west=0.0, north=0.0, resolution=1.0)

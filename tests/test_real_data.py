@@ -64,3 +64,68 @@ def test_summing_duplicate_codes_adds_exactly_the_three_jiangsu_zones():
     with pytest.raises(Exception, match="3 region codes have several rows"):
         load_emissions(str(CEADS), region_col="distcode", units="Mt CO2", years=YEARS,
                        layout="wide", year_columns="C{year}")
+
+
+GRID05 = REAL / "grid05_runoff_temp_lithology"
+PROVINCES = REAL / "cn_admin_boundaries_cnmaps" / "provinces_wgs84_simplified.geojson"
+AEA_CHINA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+
+
+@pytest.fixture(scope="module")
+def china_rcs(tmp_path_factory):
+    """National rock-weathering sink on a 10 km equal-area grid from the 0.5° GLiM classes (ASCII
+    matrix converted to GeoTIFF) and the UNH/GRDC runoff climatology (NetCDF without CRS, mm/yr),
+    summed over the province polygons. Returns (province table, grid)."""
+    import geopandas as gpd
+    import rasterio
+
+    from carbonbudget.align import align_raster
+    from carbonbudget.grid import Grid
+    from carbonbudget.io import write_cogs
+    from carbonbudget.lithology import align_lithology, ascii_matrix_to_geotiff
+    from carbonbudget.zonal import coverage_matrix, zonal_totals
+
+    tmp = tmp_path_factory.mktemp("china_rcs")
+    ascii_matrix_to_geotiff(str(GRID05 / "glim_wgs84_0point5deg.txt"), str(tmp / "glim.tif"),
+                            west=-180.0, north=90.0, resolution=0.5)
+    prov = gpd.read_file(PROVINCES)
+    b = prov.to_crs(AEA_CHINA).total_bounds
+    res = 10_000.0
+    grid = Grid.from_bounds(AEA_CHINA, res, [np.floor(b[0] / res) * res, np.floor(b[1] / res) * res,
+                                             np.ceil(b[2] / res) * res, np.ceil(b[3] / res) * res])
+    align_lithology(grid=grid, path_lithology=str(tmp / "glim.tif"),
+                    classes_csv="config/glim_classes.csv",
+                    coefficients_csv="config/gem_co2_coefficients.csv",
+                    path_codes=str(tmp / "codes.tif"), path_coefficient=str(tmp / "a.tif"))
+    align_raster(f'NETCDF:"{GRID05 / "UNH_GRDC_runoff_regrid05.nc"}":R', str(tmp / "q.tif"), grid,
+                 variable="runoff", units="mm yr-1", crs="EPSG:4326")
+    with rasterio.open(tmp / "a.tif") as a, rasterio.open(tmp / "q.tif") as q:
+        from carbonbudget.kernels import RCS_FACTOR
+
+        rcs = (RCS_FACTOR * a.read(1) * q.read(1)).astype("float32")   # g C m-2 yr-1 (DESIGN §1.3)
+    write_cogs({str(tmp / "rcs.tif"): rcs}, grid)
+    codes, matrix = coverage_matrix(prov, "adcode", grid)
+    table = zonal_totals(matrix, codes, grid, {"rcs": str(tmp / "rcs.tif")}).set_index("code")
+    table["flux_gc_m2"] = table["rcs_tgc"] * 1e12 / (table["area_km2"] * 1e6)
+    return table
+
+
+@pytest.mark.skipif(not GRID05.exists() or not PROVINCES.exists(), reason="real grids not found")
+def test_national_rock_weathering_sink_in_published_range(china_rcs):
+    total = china_rcs["rcs_tgc"].sum()
+    # seed 003: 10 Tg C/yr; Qiu et al. 2004: 14; Gong et al. 2020: 17.6
+    assert 10.0 <= total <= 18.0, total
+    # province layer on the equal-area grid: 9.5 million km2 within 1 %
+    assert china_rcs["area_km2"].sum() == pytest.approx(9.5e6, rel=0.01)
+
+
+@pytest.mark.skipif(not GRID05.exists() or not PROVINCES.exists(), reason="real grids not found")
+def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_rcs):
+    top = china_rcs.sort_values("flux_gc_m2", ascending=False).index[:6].tolist()
+    south_west_karst = {"450000", "520000", "530000", "500000", "510000", "430000"}
+    assert "450000" in top[:3], top       # Guangxi
+    assert "520000" in top[:3], top       # Guizhou
+    assert set(top) <= south_west_karst, top
+    # Guangxi is about a tenth of the national sink (seed 003: 10 %)
+    share = china_rcs.loc["450000", "rcs_tgc"] / china_rcs["rcs_tgc"].sum()
+    assert 0.07 < share < 0.15, share

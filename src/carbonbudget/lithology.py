@@ -7,6 +7,8 @@ the coefficient ``a`` of each GEM-CO2 class with its source.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import rasterio
 from rasterio.windows import Window
@@ -82,3 +84,30 @@ def align_lithology(*, grid, path_lithology: str, classes_csv: str, coefficients
                 dst.write(codes_to_coefficient(codes, lookup, path=path_lithology), 1, window=win)
             dst.set_band_description(1, "GEM-CO2 coefficient a")
             dst.update_tags(1, units="mmol CO2 L-1")
+
+
+def ascii_matrix_to_geotiff(path_txt: str, path_out: str, *, west: float, north: float,
+                            resolution: float, nodata: float = -9999, crs: str = "EPSG:4326",
+                            dtype: str = "int16") -> None:
+    """Convert a headerless ASCII matrix (first row northernmost, first column westernmost), such
+    as the 0.5° GLiM class grid (360 × 720, -9999 = ocean), into a GeoTIFF the pipeline can
+    align. The geometry is not in the file, so it must be given: ``west``/``north`` are the outer
+    edges of the first column and row."""
+    from affine import Affine
+
+    if not os.path.exists(path_txt):
+        raise InputDataError("file not found", path=path_txt, variable="lithology",
+                             fix="check the path of the ASCII grid")
+    try:
+        data = np.loadtxt(path_txt, ndmin=2)
+    except ValueError as exc:
+        raise InputDataError(f"not a plain numeric matrix ({exc})", path=path_txt,
+                             variable="lithology",
+                             fix="give a headerless whitespace-separated matrix of class codes") from exc
+    profile = dict(driver="GTiff", width=data.shape[1], height=data.shape[0], count=1,
+                   dtype=dtype, nodata=nodata, crs=crs,
+                   transform=Affine(resolution, 0, west, 0, -resolution, north), tiled=False,
+                   compress="deflate")
+    with atomic_output(path_out) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data.astype(dtype), 1)
+        dst.set_band_description(1, "lithology class code")
