@@ -75,7 +75,7 @@ def on_grid(src, crs, grid) -> bool:
 
 
 def _read_valid(src, window, valid_range) -> np.ndarray:
-    """All bands of ``window`` as float32 with the file's nodata and values outside
+    """All bands of ``window`` (None: the whole raster) as float32 with the file's nodata and values outside
     ``valid_range`` set to NaN (what the warped path gets from GDAL and _masked_source)."""
     data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
     if valid_range:
@@ -115,35 +115,17 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
             profile = grid.profile(count=count)
             with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                 band = 0
+                identity = (scale, offset, factor, unit_offset) == (1.0, 0.0, 1.0, 0.0)
                 for src in sources:
-                    s_crs = source_crs(src, crs)
-                    res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
-                                            abs(grid.transform.a))
-                    identity = (scale, offset, factor, unit_offset) == (1.0, 0.0, 1.0, 0.0)
+                    read = _block_reader(src, source_crs(src, crs), grid, kind=kind,
+                                         valid_range=valid_range, stack=stack, variable=variable)
                     indexes = list(range(band + 1, band + src.count + 1))
-                    if on_grid(src, s_crs, grid):
-                        # already on the target grid (pre-aligned products): no resampling
-                        log.info("%s: %s is on the target grid, copied without resampling",
-                                 variable, src.name)
-                        for r0 in range(0, grid.height, block_rows):
-                            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
-                            data = _read_valid(src, win, valid_range)
-                            if kind == CONTINUOUS and not identity:
-                                data = (data.astype("float64") * scale + offset) * factor + unit_offset
-                            dst.write(data.astype("float32"), indexes=indexes, window=win)
-                        band += src.count
-                        continue
-                    reader = _masked_source(src, valid_range, stack) if valid_range else src
-                    with WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
-                                   transform=grid.transform, width=grid.width,
-                                   height=grid.height, resampling=res, dtype="float32",
-                                   nodata=np.nan, src_nodata=reader.nodata) as vrt:
-                        for r0 in range(0, grid.height, block_rows):
-                            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
-                            data = vrt.read(window=win)
-                            if kind == CONTINUOUS and not identity:
-                                data = (data.astype("float64") * scale + offset) * factor + unit_offset
-                            dst.write(data.astype("float32"), indexes=indexes, window=win)
+                    for r0 in range(0, grid.height, block_rows):
+                        win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+                        data = read(win)
+                        if kind == CONTINUOUS and not identity:
+                            data = (data.astype("float64") * scale + offset) * factor + unit_offset
+                        dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
                 dst.update_tags(variable=variable, source=";".join(paths),
                                 units=units_mod.CANONICAL.get(variable, "class code"))
@@ -156,6 +138,24 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
     log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
 
 
+def _block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
+    """A function window -> float32 (bands, rows, cols) of ``src`` on ``grid``, NaN as nodata.
+
+    A source already on the grid is read directly (pre-aligned products: no resampling);
+    otherwise through a WarpedVRT (kept open on ``stack``) with the resampling of ``kind``."""
+    if on_grid(src, s_crs, grid):
+        log.info("%s: %s is on the target grid, copied without resampling", variable, src.name)
+        return lambda window: _read_valid(src, window, valid_range)
+    res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
+                            abs(grid.transform.a))
+    reader = _masked_source(src, valid_range, stack) if valid_range else src
+    vrt = stack.enter_context(WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
+                                        transform=grid.transform, width=grid.width,
+                                        height=grid.height, resampling=res, dtype="float32",
+                                        nodata=np.nan, src_nodata=reader.nodata))
+    return lambda window: vrt.read(window=window)
+
+
 def _masked_source(src, valid_range, stack):
     """An in-memory float32 copy of ``src`` with raw values outside ``valid_range`` set to NaN.
 
@@ -163,9 +163,7 @@ def _masked_source(src, valid_range, stack):
     source file, not the target grid (GDAL's warper has no valid-range option of its own)."""
     from rasterio.io import MemoryFile
 
-    lo, hi = valid_range
-    data = src.read(masked=True).astype("float32").filled(np.nan)
-    data[(data < lo) | (data > hi)] = np.nan
+    data = _read_valid(src, None, valid_range)
     profile = src.profile | {"driver": "GTiff", "dtype": "float32", "nodata": np.nan}
     mem = stack.enter_context(MemoryFile())
     with mem.open(**profile) as dst:

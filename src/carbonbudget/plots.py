@@ -16,11 +16,7 @@ def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, ou
                        variable: str = "cnc_tgco2") -> list[str]:
     """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
     band and the abrupt-change years (bottom). Returns the files written."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = _pyplot()
     budget = pd.read_parquet(budget_path)
     trends = read_region_trends(trends_path).set_index("code")
     sqmk = pd.read_csv(sqmk_path, dtype={"code": str})
@@ -70,6 +66,26 @@ GI_COLOURS = {"hot spot 99%": "#b2182b", "hot spot 95%": "#ef8a62", "hot spot 90
               "cold spot 95%": "#67a9cf", "cold spot 99%": "#2166ac", "not computed": "#ffffff"}
 
 
+def _pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (imported only by plotting jobs)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save_map(fig, ax, gdf, title: str, path: str) -> None:
+    """Title, north arrow, scale bar and CRS label; then write the PNG atomically."""
+    ax.set_title(title, fontsize=10)
+    add_map_furniture(ax, crs_label(gdf.crs))
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
+    _pyplot().close(fig)
+
+
 def crs_label(crs) -> str:
     """A readable CRS name for a map corner (PROJ strings are called 'unknown' by PROJ)."""
     if crs is None:
@@ -105,13 +121,9 @@ def add_map_furniture(ax, crs_name: str) -> None:
 
 def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> None:
     """A north-up map of a categorical column with a legend of every class present."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
 
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = _pyplot().subplots(figsize=(7, 6))
     classes = [c for c in colours if (gdf[column] == c).any()]
     for cls in classes:
         part = gdf[gdf[column] == cls]
@@ -120,12 +132,7 @@ def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> N
     handles = [Patch(facecolor=colours[c], edgecolor="#555555", label=f"{c} "
                      f"({int((gdf[column] == c).sum())})") for c in classes]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
-    ax.set_title(title, fontsize=10)
-    add_map_furniture(ax, crs_label(gdf.crs))
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
-    plt.close(fig)
+    _save_map(fig, ax, gdf, title, path)
 
 
 def plot_spatial_maps(*, path_regions: str, levels: list[str], level: str, local_path: str,
@@ -172,13 +179,10 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
                    label: str, path: str) -> None:
     """A north-up choropleth with a colour bar; a diverging scale is centred on ``centre``;
     +inf (e.g. CER where ECS ≤ 0) and missing values get their own legend entries."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     from matplotlib.colors import Normalize, TwoSlopeNorm
     from matplotlib.patches import Patch
 
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 6))
     vals = gdf[column].astype("float64")
     finite = np.isfinite(vals)
@@ -206,12 +210,7 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
                              label=f"no value ({int(missing.sum())})"))
     if handles:
         ax.legend(handles=handles, loc="lower right", fontsize=8)
-    ax.set_title(title, fontsize=10)
-    add_map_furniture(ax, crs_label(gdf.crs))
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
-    plt.close(fig)
+    _save_map(fig, ax, gdf, title, path)
 
 
 def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget_path: str,
