@@ -276,3 +276,16 @@ def test_config_spatial_levels_are_checked(tmp_path):
     default = validate_config(dict(base, spatial={}))
     assert default["spatial"]["levels"] == ["county", "city", "province"]
     assert default["spatial"]["gini_members"] == "city"
+
+
+def test_esda_kernels_with_function_arguments_are_not_cached():
+    """numba cannot cache a kernel that takes a function: each process added a cache entry for
+    esda's compute_chunk and saving one failed intermittently ("underlying object has
+    vanished"), crashing spatial_statistics. Only the other kernels get the on-disk cache."""
+    esda = spatial._esda()
+    import esda.crand
+
+    assert spatial._takes_function(esda.crand.compute_chunk)
+    assert type(esda.crand.compute_chunk._cache).__name__ == "NullCache"
+    assert not spatial._takes_function(esda.crand.vec_permutations)
+    assert type(esda.crand.vec_permutations._cache).__name__ != "NullCache"

@@ -225,8 +225,9 @@ def _esda():
     esda compiles its conditional-randomisation kernels on first use in every process (~20 s on
     this 2-core machine, far more than the statistics on a few thousand regions) and does not
     cache them. ``Dispatcher.enable_caching()`` is numba's public switch for that; compiled code
-    is keyed by source and signature, so a new esda version recompiles. Cuts a later process to
-    ~7 s (the kernels that take a function argument still compile)."""
+    is keyed by source and signature, so a new esda version recompiles. The kernels that take a
+    function argument cannot be cached (see _takes_function) and still compile in every process:
+    the demo's spatial job takes ~13 s instead of ~22 s."""
     global _ESDA
     if _ESDA is None:
         import esda
@@ -238,11 +239,20 @@ def _esda():
         for mod in (esda.crand, esda.moran, esda.getisord):
             for name in dir(mod):
                 obj = getattr(mod, name)
-                if isinstance(obj, CPUDispatcher):
+                if isinstance(obj, CPUDispatcher) and not _takes_function(obj):
                     with contextlib.suppress(Exception):  # e.g. a read-only site-packages
                         obj.enable_caching()
         _ESDA = esda
     return _ESDA
+
+
+def _takes_function(dispatcher) -> bool:
+    """True for kernels with a function argument (esda's ``compute_chunk(..., stat_func, ...)``).
+    numba cannot cache those: the cache key holds the argument's dispatcher type, and saving it
+    fails intermittently ("underlying object has vanished") once that object is collected."""
+    import inspect
+
+    return any(p.endswith("func") for p in inspect.signature(dispatcher.py_func).parameters)
 
 
 @contextlib.contextmanager
