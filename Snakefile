@@ -4,16 +4,26 @@ from snakemake.utils import min_version
 
 min_version("8.0")
 
-from carbonbudget.config import validate_config
+from carbonbudget.config import (
+    computed_fluxes,
+    enough_years_for_trends,
+    skipped_stages,
+    validate_config,
+)
 from carbonbudget.demo import demo_files, demo_root
 from carbonbudget.io import export_gdal_cache
-from carbonbudget.plots import MAP_KINDS
+from carbonbudget.plots import map_kinds, trend_variable
 from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
-    FLUXES,
+    aligned_outputs,
     budget_levels,
     config_sections,
+    lithology_source,
     raw_inputs,
+    scenario_config,
+    scenario_outputs,
+    scenario_zonal,
+    static_check_config,
     run_info,
     year_input_files,
     year_inputs,
@@ -40,6 +50,14 @@ export_gdal_cache(config["processing"]["gdal_cachemax_mb"])
 
 OUT = config["outputs"]["dir"]
 YEARS = config["years"]
+# The per-pixel fluxes the inputs support: all four, or RCS alone without NPP and climate.
+FLUXES = computed_fluxes(config)
+MAP_KINDS = map_kinds(FLUXES)
+TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
+for _stage, _why in skipped_stages(config).items():
+    logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
+CROSSWALK = (f"{OUT}/tables/code_crosswalk.csv"
+             if "old_codes" in config["emissions"].get("crosswalk", {}) else None)
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]
 BUDGET_LEVELS = budget_levels(config)
@@ -54,7 +72,8 @@ wildcard_constraints:
     year=r"\d{4}",
     var="|".join(FLUXES),
     stat="|".join(PIXEL_STATS),
-    level="|".join(LEVELS),
+    level="|".join(BUDGET_LEVELS),
+    scenario="|".join((config.get("scenarios") or {}).get("names", [])) or "NONE",
     variable="|".join(SPATIAL_VARS),
 
 
@@ -67,21 +86,23 @@ include: "workflow/rules/balance.smk"
 include: "workflow/rules/trends.smk"
 include: "workflow/rules/spatial.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/scenarios.smk"
 
 
 rule all:
     input:
         expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
         expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
-        expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=config["trends"]["variables"],
-               stat=PIXEL_STATS),
+        expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=TREND_VARS, stat=PIXEL_STATS),
         expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"],
                level=BUDGET_LEVELS),
-        f"{OUT}/figures/trends_{LEVELS[-1]}",
+        [f"{OUT}/figures/trends_{LEVELS[-1]}"] if enough_years_for_trends(config) else [],
         rules.spatial_statistics.output,
         expand(f"{OUT}/figures/maps/{{kind}}_{{level}}.png", kind=MAP_KINDS, level=LEVELS),
         expand(f"{OUT}/figures/{{kind}}_{{variable}}_{{level}}.png", kind=["lisa", "hotspots"],
                variable=SPATIAL_VARS, level=SPATIAL_LEVELS),
         f"{OUT}/gis/carbon_budget.gpkg",
         f"{OUT}/provenance.json",
+        f"{OUT}/tables/emission_code_match.csv",
+        scenario_outputs(config, OUT),
     default_target: True

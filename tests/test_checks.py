@@ -2,6 +2,7 @@
 
 import shutil
 
+import numpy as np
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -39,7 +40,7 @@ def _add(path, delta):
 
 def test_demo_inputs_pass(setup, tmp_path):
     rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
-    assert rep["emissions"]["share_matched"] == 1.0
+    assert rep["emissions"]["matches"]["direct"] == {"codes": rep["emissions"]["codes"], "share": 1.0}
     assert rep["regions"] == {"county": 36, "city": 8, "province": 3}
 
 
@@ -136,6 +137,33 @@ def test_negative_runoff(setup, tmp_path):
     with pytest.raises(InputDataError, match="negative runoff") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "runoff_2006.tif" in str(exc.value)
+
+
+def test_runoff_negative_tolerance_admits_regridding_artefacts_only(setup, tmp_path):
+    """Tiny negatives (a bilinear regridding of zero runoff) pass with runoff.negative_tolerance
+    and are set to 0 at alignment; anything more negative is still refused."""
+    from carbonbudget.align import align_raster
+    from carbonbudget.grid import Grid
+
+    path = setup["runoff"]["path"].format(year=2006)
+    with rasterio.open(path, "r+") as ds:
+        data = ds.read()
+        data[0, :3, :3] = -0.0005
+        ds.write(data)
+    with pytest.raises(InputDataError, match="negative runoff") as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "negative_tolerance" in str(exc.value)
+    setup["runoff"]["negative_tolerance"] = 0.001
+    check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    grid = Grid.from_config(setup["grid"])
+    align_raster(path, str(tmp_path / "q.tif"), grid, variable="runoff", units="mm yr-1",
+                 negative_tolerance=0.001)
+    with rasterio.open(tmp_path / "q.tif") as ds:
+        q = ds.read(1)
+    assert (q[:3, :3] == 0.0).all() and np.nanmin(q) >= 0.0
+    _add(path, -5000.0)
+    with pytest.raises(InputDataError, match="negative runoff"):
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
 
 
 def _shift_raster(path, dx, dy):

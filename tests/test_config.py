@@ -38,18 +38,9 @@ def test_misspelt_key_fails(cfg, path, key):
 
 
 def test_wrong_types_and_missing_sections(cfg):
-    bad = copy.deepcopy(cfg)
-    bad["grid"]["resolution"] = -5
-    with pytest.raises(ConfigError, match="grid/resolution"):
-        validate_config(bad)
-    bad = copy.deepcopy(cfg)
-    del bad["emissions"]
-    with pytest.raises(ConfigError, match="emissions"):
-        validate_config(bad)
-    bad = copy.deepcopy(cfg)
-    bad["climate"]["timestep"] = "daily"
-    with pytest.raises(ConfigError, match="timestep"):
-        validate_config(bad)
+    _refused(cfg, lambda c: c["grid"].update(resolution=-5), "grid/resolution")
+    _refused(cfg, lambda c: c.pop("emissions"), "emissions")
+    _refused(cfg, lambda c: c["climate"].update(timestep="daily"), "timestep")
 
 
 def _discover_in(cfg, folder, climate_suffix):
@@ -93,3 +84,82 @@ def test_discover_reports_incomplete_years(cfg, tmp_path, caplog):
     with caplog.at_level(logging.WARNING):
         assert validate_config(_discover_in(cfg, tmp_path, "{year}{month}"))["years"] == [2003]
     assert "2004 (missing climate.precipitation, climate.temperature)" in caplog.text
+
+
+def test_rcs_only_run_without_npp_and_climate(cfg):
+    """No npp and no climate: RCS and emissions only; stage defaults follow, skipped stages are
+    named with the reason, and requests the inputs cannot support are refused."""
+    from carbonbudget.config import computed_fluxes, skipped_stages
+
+    assert computed_fluxes(validate_config(cfg)) == ("rh", "nep", "rcs", "ecs")
+    assert skipped_stages(validate_config(cfg)) == {}
+    rcs = copy.deepcopy(cfg)
+    del rcs["npp"], rcs["climate"], rcs["trends"], rcs["spatial"]
+    with pytest.raises(ConfigError, match="scenario sinks need the observed ECS"):
+        validate_config(rcs)
+    del rcs["scenarios"]
+    out = validate_config(rcs)
+    assert computed_fluxes(out) == ("rcs",)
+    assert out["trends"]["variables"] == ["rcs"] and out["spatial"]["variables"] == ["ce_tgco2"]
+    skipped = skipped_stages(out)
+    assert any("NEP = NPP - RH" in why for why in skipped.values())
+    assert any("CNC" in stage for stage in skipped)
+    half = copy.deepcopy(cfg)
+    del half["npp"]
+    with pytest.raises(ConfigError, match="'climate' is given without 'npp'"):
+        validate_config(half)
+    bad = copy.deepcopy(rcs)
+    bad["spatial"] = {"variables": ["cnc_tgco2"]}
+    with pytest.raises(ConfigError, match="need ECS"):
+        validate_config(bad)
+    bad = copy.deepcopy(rcs)
+    bad["trends"] = {"variables": ["nep"]}
+    with pytest.raises(ConfigError, match="not computed in this run"):
+        validate_config(bad)
+    bad = copy.deepcopy(rcs)
+    bad["runoff"] = {"source": "water_balance", "et": "et_{year}.tif"}
+    with pytest.raises(ConfigError, match="water_balance needs climate"):
+        validate_config(bad)
+
+
+def test_china_real_example_is_valid():
+    from carbonbudget.config import computed_fluxes
+
+    ex = yaml.safe_load((REPO / "config/examples/china_real.yaml").read_text())
+    out = validate_config(ex)
+    assert computed_fluxes(out) == ("rcs",)
+    assert out["years"] == list(range(1997, 2018))
+    assert out["emissions"]["crosswalk"]["code_col"] == "Code"
+
+
+def _refused(cfg, mutate, match):
+    """``mutate`` a copy of ``cfg``; validation must fail with a message matching ``match``."""
+    bad = copy.deepcopy(cfg)
+    mutate(bad)
+    with pytest.raises(ConfigError, match=match):
+        validate_config(bad)
+
+
+def test_scenario_and_accounting_sections(cfg):
+    out = validate_config(cfg)
+    assert out["emissions_accounting"]["fuel_col"] == "fuel"
+    assert out["scenarios"]["holdout"] == 3 and out["scenarios"]["npp"]["scale"] == 1.0
+    _refused(cfg, lambda c: c["scenarios"].pop("runoff"),
+             "needs scenario rasters for climate, npp and runoff")
+    _refused(cfg, lambda c: c["scenarios"].update(level="district"), "scenarios.level: 'district'")
+    _refused(cfg, lambda c: c["emissions_accounting"].update(level="nation"),
+             "emissions_accounting.level: 'nation'")
+    _refused(cfg, lambda c: c["scenarios"].update(names=["A 2"]), "scenarios/names/0")
+
+
+def test_trend_outputs_skipped_with_too_few_years(cfg):
+    from carbonbudget.config import enough_years_for_trends, skipped_stages
+
+    cfg["years"] = [2001, 2002]
+    out = validate_config(cfg)
+    assert not enough_years_for_trends(out)
+    (stage, why), = skipped_stages(out).items()
+    assert "trend" in stage and "2 year(s) < trends.min_valid_years = 3" in why
+    cfg["years"] = [2001, 2002, 2003]
+    assert enough_years_for_trends(validate_config(cfg))
+    assert skipped_stages(validate_config(cfg)) == {}

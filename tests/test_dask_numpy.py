@@ -46,3 +46,32 @@ def test_trend_dask_equals_numpy(chunks):
     for v in PIXEL_STATS:
         np.testing.assert_array_equal(got[v].values, ref[v].values)
     assert np.isfinite(ref["hurst"].values).mean() > 0.9
+
+
+@pytest.mark.parametrize("chunks", [16, 50])
+def test_rock_weathering_alone_equals_the_full_kernel(chunks):
+    """A run without NPP and climate computes RCS with its own kernel: numpy and dask paths agree,
+    and both equal the RCS of the full kernel bit for bit (one formula, kernels.rcs_pixel)."""
+    from carbonbudget.fluxes import compute_rock_weathering
+
+    full = compute_carbon_fluxes(*_inputs())
+    _, _, _, q, a, m = _inputs()
+    ref = compute_rock_weathering(q, a, m)
+    _, _, _, q, a, m = _inputs(chunks)
+    got = compute_rock_weathering(q, a, m)
+    assert list(ref.data_vars) == ["rcs"] and got["rcs"].attrs["units"] == "g C m-2 yr-1"
+    np.testing.assert_array_equal(got["rcs"].values, ref["rcs"].values)
+    np.testing.assert_array_equal(ref["rcs"].values, full["rcs"].values)
+    # hand value: a = 1.586 (carbonate), Q = 500 mm/yr -> 0.012 * 1.586 * 500 = 9.516 g C m-2 yr-1
+    one = compute_rock_weathering(*(xr.DataArray(np.full((1, 1), v, dtype=d), dims=("y", "x"))
+                                    for v, d in ((500.0, "float32"), (1.586, "float32"),
+                                                 (1, "uint8"))))
+    assert one["rcs"].values[0, 0] == pytest.approx(9.516, rel=1e-6)
+
+
+def test_rock_weathering_refuses_negative_runoff():
+    from carbonbudget.kernels import rock_weathering
+
+    q = np.array([[10.0, -1.0]], dtype="float32")
+    with pytest.raises(ValueError, match="negative runoff"):
+        rock_weathering(q, np.ones_like(q), np.ones(q.shape, dtype="uint8"))

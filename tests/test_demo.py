@@ -6,7 +6,8 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from carbonbudget.demo import DEMO_YEARS, NPP_SCALE, build_demo, demo_files, demo_paths
+from carbonbudget.demo import (DEMO_YEARS, HISTORY_YEARS, NPP_SCALE, build_demo, demo_files,
+                              demo_paths)
 
 
 def _digests(root):
@@ -36,5 +37,11 @@ def test_same_bytes_every_run_and_plausible(tmp_path):
     assert r.count == 12 and t[6].mean() > t[0].mean() + 5     # July warmer than January
     em = pd.read_csv(p["emissions"], dtype={"county_code": str})
     tot = em.groupby("year")["co2_mt"].sum()
-    assert list(tot.index) == DEMO_YEARS and tot.iloc[-1] > 1.3 * tot.iloc[0]
+    assert list(tot.index) == HISTORY_YEARS + DEMO_YEARS    # earlier years train the CE model
+    assert tot[DEMO_YEARS[-1]] > 1.3 * tot[DEMO_YEARS[0]] > 1.3 ** 2 * tot[HISTORY_YEARS[0]]
+    # scenario rasters: coarse WGS84 grids with the units the config declares
+    with rasterio.open(p["scenario_npp"].format(scenario="A2", year=2060)) as r:
+        assert r.crs.to_epsg() == 4326 and r.res == (0.1, 0.1) and r.tags(1)["units"] == "kg C m-2 yr-1"
+    drivers = pd.read_csv(p["drivers"])
+    assert list(drivers["year"]) == HISTORY_YEARS + DEMO_YEARS and drivers.notna().all().all()
     assert set(em["county_code"]) == set(regions["county_code"])

@@ -8,6 +8,8 @@ import pytest
 from carbonbudget.balance import load_emissions
 from carbonbudget.regions import derive_adcode_parent
 
+from conftest import REPO
+
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-data"
 CEADS = REAL / "ceads_county_co2" / "county_co2_1997_2017.csv"
 pytestmark = pytest.mark.skipif(not CEADS.exists(),
@@ -68,64 +70,127 @@ def test_summing_duplicate_codes_adds_exactly_the_three_jiangsu_zones():
 
 GRID05 = REAL / "grid05_runoff_temp_lithology"
 PROVINCES = REAL / "cn_admin_boundaries_cnmaps" / "provinces_wgs84_simplified.geojson"
-AEA_CHINA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+JIANGSU_ZONES = (3.94, 16.39, 15.73)       # the three "(2)" development zones, Mt CO2
 
 
 @pytest.fixture(scope="module")
-def china_rcs(tmp_path_factory):
-    """National rock-weathering sink on a 10 km equal-area grid from the 0.5° GLiM classes (ASCII
-    matrix converted to GeoTIFF) and the UNH/GRDC runoff climatology (NetCDF without CRS, mm/yr),
-    summed over the province polygons. Returns (province table, grid)."""
-    import geopandas as gpd
-    import rasterio
+def china_run(tmp_path_factory):
+    """The shipped example config/examples/china_real.yaml run end to end by Snakemake, for the
+    three years of seed 003's Table 1 (the example itself runs 1997-2017). The working copy sits
+    beside a link to ../shared, as the repository does. Returns (work dir, stdout+stderr)."""
+    import os
+    import shutil
+    import subprocess
 
-    from carbonbudget.align import align_raster
-    from carbonbudget.grid import Grid
-    from carbonbudget.io import write_cogs
-    from carbonbudget.lithology import align_lithology, ascii_matrix_to_geotiff
-    from carbonbudget.zonal import coverage_matrix, zonal_totals
+    from conftest import snakemake_bin
 
-    tmp = tmp_path_factory.mktemp("china_rcs")
-    ascii_matrix_to_geotiff(str(GRID05 / "glim_wgs84_0point5deg.txt"), str(tmp / "glim.tif"),
-                            west=-180.0, north=90.0, resolution=0.5)
-    prov = gpd.read_file(PROVINCES)
-    b = prov.to_crs(AEA_CHINA).total_bounds
-    res = 10_000.0
-    grid = Grid.from_bounds(AEA_CHINA, res, [np.floor(b[0] / res) * res, np.floor(b[1] / res) * res,
-                                             np.ceil(b[2] / res) * res, np.ceil(b[3] / res) * res])
-    align_lithology(grid=grid, path_lithology=str(tmp / "glim.tif"),
-                    classes_csv="config/glim_classes.csv",
-                    coefficients_csv="config/gem_co2_coefficients.csv",
-                    path_codes=str(tmp / "codes.tif"), path_coefficient=str(tmp / "a.tif"))
-    align_raster(f'NETCDF:"{GRID05 / "UNH_GRDC_runoff_regrid05.nc"}":R', str(tmp / "q.tif"), grid,
-                 variable="runoff", units="mm yr-1", crs="EPSG:4326")
-    with rasterio.open(tmp / "a.tif") as a, rasterio.open(tmp / "q.tif") as q:
-        from carbonbudget.kernels import RCS_FACTOR
+    base = tmp_path_factory.mktemp("china")
+    work = base / "repo"
+    work.mkdir()
+    for item in ("Snakefile", "workflow", "config"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    os.symlink(REAL.parent, base / "shared")
+    (work / "years.yaml").write_text(f"years: {YEARS}\n")      # merged over the example
+    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
+                           str(work / "Snakefile"), "--configfile",
+                           str(work / "config/examples/china_real.yaml"),
+                           str(work / "years.yaml")],
+                          capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, GDAL_CACHEMAX="256"))
+    if proc.returncode != 0:
+        pytest.fail(f"china_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return work / "results/china_real", proc.stdout + proc.stderr
 
-        rcs = (RCS_FACTOR * a.read(1) * q.read(1)).astype("float32")   # g C m-2 yr-1 (DESIGN §1.3)
-    write_cogs({str(tmp / "rcs.tif"): rcs}, grid)
-    codes, matrix = coverage_matrix(prov, "adcode", grid)
-    table = zonal_totals(matrix, codes, grid, {"rcs": str(tmp / "rcs.tif")}).set_index("code")
-    table["flux_gc_m2"] = table["rcs_tgc"] * 1e12 / (table["area_km2"] * 1e6)
-    return table
+
+def _table(run, level):
+    import pandas as pd
+
+    return pd.read_parquet(run / f"tables/budget_{level}.parquet")
+
+
+def test_example_run_says_what_it_skips_and_why(china_run):
+    import json
+
+    run, log = china_run
+    assert "skipping per-pixel RH, NEP, ECS" in log and "NEP = NPP - RH" in log
+    prov = json.loads((run / "provenance.json").read_text())
+    assert any("CNC" in stage for stage in prov["skipped_stages"])
+    budget = _table(run, "province")
+    assert "cnc_tgco2" not in budget and "ecs_tgc" not in budget
+    for name in ("rcs_province", "ce_province", "ce_trend_county"):
+        assert (run / f"figures/maps/{name}.png").stat().st_size > 10_000
+    assert not (run / "pixels/ecs").exists() and (run / "pixels/rcs/rcs_2010.tif").exists()
+
+
+def test_example_province_emissions_reproduce_seed_table1(china_run):
+    """Province CE of the run (emission codes rolled up by their own codes, crosswalk or not)
+    = seed 003 Table 1, except Jiangsu (the example sums the three development zones the paper
+    left out) and Hainan (another CEADs release, see above)."""
+    run, _ = china_run
+    prov = _table(run, "province").set_index(["code", "year"])["ce_tgco2"]
+    for code, ref in TABLE1_CEADS.items():
+        ours = np.array([prov[(code, y)] for y in YEARS])
+        if code == "320000":
+            ours = ours - np.array(JIANGSU_ZONES)
+        if code in DIFFERING:
+            continue
+        np.testing.assert_allclose(ours, ref, atol=0.051, err_msg=code)
+    # nothing lost: counties (with the rows of codes without polygon) sum to the table's total
+    county = _table(run, "county").groupby("year")["ce_tgco2"].sum()
+    table = load_emissions(str(CEADS), region_col="distcode", units="Mt CO2", years=YEARS,
+                           layout="wide", year_columns="C{year}", duplicates="sum")
+    np.testing.assert_allclose(county.values, table.groupby("year")["ce_tgco2"].sum().values,
+                               rtol=1e-12)
+    np.testing.assert_allclose(prov.groupby(level=1).sum().values, county.values, rtol=1e-12)
+
+
+def test_example_code_match_report(china_run):
+    """2010 county codes against the current polygons: most match directly, the crosswalk from
+    the official Dec 2010 list adds renamed/moved counties, the rest are rolled up by their own
+    code (listed with their share)."""
+    import pandas as pd
+
+    run, _ = china_run
+    rep = pd.read_csv(run / "tables/emission_code_match.csv", dtype={"code": str,
+                                                                     "region_code": str})
+    share = rep.groupby("match")["share"].sum()
+    assert share.sum() == pytest.approx(1.0)
+    assert 0.85 < share["direct"] < 0.92 and 0.05 < share["crosswalk"] < 0.12
+    assert share["unmatched"] < 0.05
+    walked = rep[rep["match"] == "crosswalk"].set_index("code")["region_code"]
+    assert walked["341421"] == "340124"          # 庐江县: Chaohu (abolished 2011) -> Hefei
+    assert walked["110228"] == "110118"          # 密云县 -> 密云区
+    cw = pd.read_csv(run / "tables/code_crosswalk.csv", dtype=str, keep_default_na=False)
+    assert set(cw["method"]) == {"same_code", "same_name_city", "same_name_province",
+                                 "unmatched"}
+    county = _table(run, "county")
+    no_polygon = set(county.loc[~county["in_region_layer"], "code"])
+    assert no_polygon == set(rep.loc[rep["match"] == "unmatched", "code"])
 
 
 @pytest.mark.skipif(not GRID05.exists() or not PROVINCES.exists(), reason="real grids not found")
-def test_national_rock_weathering_sink_in_published_range(china_rcs):
-    total = china_rcs["rcs_tgc"].sum()
+def test_national_rock_weathering_sink_in_published_range(china_run):
+    run, _ = china_run
+    total = _table(run, "study_area").groupby("year")["rcs_tgc"].first()
     # seed 003: 10 Tg C/yr; Qiu et al. 2004: 14; Gong et al. 2020: 17.6
-    assert 10.0 <= total <= 18.0, total
+    assert ((10.0 <= total) & (total <= 18.0)).all(), total
     # province layer on the equal-area grid: 9.5 million km2 within 1 %
-    assert china_rcs["area_km2"].sum() == pytest.approx(9.5e6, rel=0.01)
+    prov = _table(run, "province")
+    assert prov.groupby("year")["area_km2"].sum().iloc[0] == pytest.approx(9.5e6, rel=0.01)
 
 
 @pytest.mark.skipif(not GRID05.exists() or not PROVINCES.exists(), reason="real grids not found")
-def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_rcs):
-    top = china_rcs.sort_values("flux_gc_m2", ascending=False).index[:6].tolist()
+def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
+    run, _ = china_run
+    prov = _table(run, "province")
+    prov = prov[prov["year"] == YEARS[-1]].set_index("code")
+    flux = (prov["rcs_tgc"] * 1e6 / prov["area_km2"]).sort_values(ascending=False)  # g C m-2
+    top = flux.index[:6].tolist()
     south_west_karst = {"450000", "520000", "530000", "500000", "510000", "430000"}
     assert "450000" in top[:3], top       # Guangxi
     assert "520000" in top[:3], top       # Guizhou
     assert set(top) <= south_west_karst, top
     # Guangxi is about a tenth of the national sink (seed 003: 10 %)
-    share = china_rcs.loc["450000", "rcs_tgc"] / china_rcs["rcs_tgc"].sum()
+    share = prov.loc["450000", "rcs_tgc"] / prov["rcs_tgc"].sum()
     assert 0.07 < share < 0.15, share

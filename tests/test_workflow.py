@@ -164,7 +164,8 @@ def test_maps_and_report_with_captions(demo_run, tmp_path):
     # captions are embedded as JSON (non-ASCII escaped): look for ASCII parts
     for caption in ("Carbon neutral capacity CNC = ECS", "of every county, mean over all",
                     "LISA clusters of the period-mean cnc_tgco2", "Gi* hot and cold spots",
-                    "sequential Mann", "Trend class of CNC for every province"):
+                    "sequential Mann", "Trend class of CNC for every province",
+                    "illustrative placeholders, not published scenarios"):
         assert caption in html, caption
 
 
@@ -287,23 +288,50 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     assert jobs.get("zonal_year") == 1 and jobs.get("check_year") == 1
     for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
         assert rule not in jobs, jobs
-    proc = _snakemake(work)
+    # run what the assertion needs (every year's pixels): the all-year jobs were planned above
+    proc = _snakemake(work, *(p.relative_to(work).as_posix()
+                              for p in sorted(work.glob("results/pixels/**/*.tif"))))
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = _digests(work, "results/pixels/**/*.tif")
     changed = {k for k in final if final[k] != before[k]}
     assert changed == {f"results/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
 
 
-def test_rerun_with_same_inputs_gives_identical_tables(demo_run, tmp_path):
+# One target of each all-year stage: forcing these reruns each rule once (not the whole DAG).
+# The per-year stages (alignment, fluxes, zonal totals) are checked for the same bytes from a
+# second run in test_new_year_reruns_only_its_jobs_and_the_all_year_ones.
+ONE_JOB_PER_RULE = [
+    "results/tables/budget_county.csv",                     # budget
+    "results/tables/trends_county.csv",                     # region_trends
+    "results/tables/spatial_county.csv",                    # spatial_statistics
+    "results/gis/carbon_budget.gpkg",                       # geopackage
+    "results/tables/scenarios_study_area.csv",              # scenario_projection
+    "results/tables/tier1_comparison_province.csv",         # tier1_emissions
+]
+
+
+def test_rerun_with_same_inputs_gives_identical_outputs(demo_run, tmp_path):
+    """The all-year stages are deterministic: one job of each rerun (--force) on unchanged inputs
+    writes byte-identical files (a whole-DAG --forceall took as long as the demo run)."""
     import shutil
 
     work = tmp_path / "w"
     shutil.copytree(demo_run, work, symlinks=True)
-    before = _digests(work, "results/tables/*") | _digests(work, "results/pixels/**/*.tif")
-    proc = _snakemake(work, "--forceall")
+    patterns = ("results/tables/*", "results/pixels/**/*.tif", "results/trends/*.tif",
+                "results/interim/**/*.tif", "results/interim/**/*.parquet",
+                "results/interim/**/*.npz", "results/gis/*.gpkg")
+    before = {}
+    for pat in patterns:
+        before |= _digests(work, pat)
+    stamp = {t: (work / t).stat().st_mtime_ns for t in ONE_JOB_PER_RULE}
+    proc = _snakemake(work, "--force", *ONE_JOB_PER_RULE)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    after = _digests(work, "results/tables/*") | _digests(work, "results/pixels/**/*.tif")
-    assert after == before
+    for t in ONE_JOB_PER_RULE:                      # each was rewritten ...
+        assert (work / t).stat().st_mtime_ns != stamp[t], t
+    after = {}
+    for pat in patterns:
+        after |= _digests(work, pat)
+    assert after == before                          # ... with the same bytes
 
 
 def test_misspelt_config_key_fails_before_running(tmp_path):
@@ -366,14 +394,21 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
         shutil.copy2(src_paths[key], mine[key])
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["years"] = {"discover": True}
+    del cfg["scenarios"], cfg["emissions_accounting"]      # not part of a yearly update
     cfg["climate"]["temperature"] = mine["temperature"]
     cfg["climate"]["precipitation"] = mine["precipitation"]
     cfg["npp"]["path"], cfg["runoff"]["path"] = mine["npp"], mine["runoff"]
     for key in ("lithology", "regions", "emissions", "socioeconomic"):
         cfg[key]["path"] = mine[key]
     (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))   # levels: finest first
-    proc = _snakemake(work, "--configfile", str(work / "mine.yaml"))
+    # the per-year chains of 2007-2009 (the all-year jobs would only be planned again below)
+    zonal = [f"results/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
+    proc = _snakemake(work, *zonal, "--configfile", str(work / "mine.yaml"))
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # same inputs in another place give the same bytes as the 10-year demo run
+    for y in (2007, 2008, 2009):
+        for rel in (f"results/pixels/ecs/ecs_{y}.tif", f"results/interim/zonal/county_{y}.parquet"):
+            assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
 
     add_year(2010)
     jobs = _planned_jobs(work, "--configfile", str(work / "mine.yaml"))
@@ -383,3 +418,66 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
         assert rule not in jobs, (rule, jobs)
     assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 3
     assert jobs.get("spatial_statistics") == 1 and jobs.get("plot_spatial_maps") == 2
+
+
+def test_tier1_accounting_against_the_emission_table(demo_run):
+    """The demo's province fuel use (kt, 14 fuels) through the IPCC defaults is compared with the
+    county emission table rolled up to provinces: one row per province-year, a summary row per
+    year, and a few per cent apart (the demo's own factors differ from the IPCC defaults as
+    national factors do)."""
+    res = demo_run / "results"
+    comp = pd.read_csv(res / "tables/tier1_comparison_province.csv", dtype={"region": str})
+    prov = pd.read_parquet(res / "tables/budget_province.parquet")
+    body = comp[comp["region"] != "all"].set_index(["region", "year"])
+    assert len(body) == 3 * len(DEMO_YEARS)
+    ref = prov.set_index(["code", "year"])["ce_tgco2"]
+    np.testing.assert_allclose(body["inventory_tgco2"], ref.reindex(body.index), rtol=1e-12)
+    np.testing.assert_allclose(body["abs_error_tgco2"],
+                               body["tier1_tgco2"] - body["inventory_tgco2"], rtol=1e-12)
+    summary = comp[comp["region"] == "all"]
+    assert list(summary["year"]) == DEMO_YEARS
+    assert summary["mean_abs_rel_error"].between(0.005, 0.15).all(), summary
+    fuels = pd.read_csv(res / "tables/tier1_province_by_fuel.csv", dtype={"region": str})
+    assert fuels["fuel"].nunique() == 14
+    tot = fuels.groupby(["region", "year"])["co2_tgco2"].sum()
+    np.testing.assert_allclose(tot.reindex(body.index), body["tier1_tgco2"], rtol=1e-12)
+
+
+def test_scenarios_to_2060(demo_run):
+    """Both scenarios end to end: the emission model's skill on held-out years, CE per year to
+    2060, ECS from the scenario sink rasters (the same alignment, fluxes and zonal totals as the
+    observed years) and interpolated between them, CNC = ECS - CE, the summary and the figure."""
+    import rasterio
+
+    res = demo_run / "results"
+    model = pd.read_csv(res / "tables/emission_model_study_area.csv")
+    assert model.loc[0, "n_years"] == 20 and model.loc[0, "holdout_years"] == "2008;2009;2010"
+    assert model.loc[0, "r2_holdout"] > 0.5 and model.loc[0, "mean_abs_rel_error"] < 0.1
+    t = pd.read_csv(res / "tables/scenarios_study_area.csv")
+    obs = t[t["scenario"] == "observed"].set_index("year")
+    em = pd.read_csv(demo_run / "data/demo/emissions/county_co2.csv").groupby("year")["co2_mt"].sum()
+    np.testing.assert_allclose(obs["ce_tgco2"], em.reindex(obs.index), rtol=1e-12)
+    sa = pd.read_parquet(res / "tables/budget_study_area.parquet").set_index("year")
+    np.testing.assert_allclose(obs.loc[DEMO_YEARS, "ecs_tgco2"], sa.loc[DEMO_YEARS, "ecs_tgco2"])
+    for name in ("A2", "B1"):
+        s = t[t["scenario"] == name].set_index("year")
+        assert list(s.index) == list(range(2011, 2061))
+        assert (s["ce_tgco2_min"] <= s["ce_tgco2"]).all() and (s["ce_tgco2"] <= s["ce_tgco2_max"]).all()
+        np.testing.assert_allclose(s["cnc_tgco2"], s["ecs_tgco2"] - s["ce_tgco2"], rtol=1e-12)
+        assert set(s.loc[[2030, 2060], "ecs_source"]) == {"scenario_raster"}
+        assert set(s.drop([2030, 2060])["ecs_source"]) == {"interpolated"}
+        # ECS of a raster year = the zonal total of that scenario's ECS raster, in CO2
+        z = pd.read_parquet(res / f"scenarios/{name}/interim/zonal/county_2060.parquet")
+        assert s.loc[2060, "ecs_tgco2"] == pytest.approx(z["ecs_tgc"].sum() * 44 / 12, rel=1e-12)
+        # interpolation is linear between the last observed year and 2030
+        e10, e30 = sa.loc[2010, "ecs_tgco2"], s.loc[2030, "ecs_tgco2"]
+        assert s.loc[2020, "ecs_tgco2"] == pytest.approx(e10 + (e30 - e10) * 10 / 20, rel=1e-12)
+        with rasterio.open(res / f"scenarios/{name}/pixels/ecs/ecs_2060.tif") as ds:
+            assert ds.tags(1).get("units") or ds.tags().get("units")
+    a2, b1 = (t[(t["scenario"] == n) & (t["year"] == 2060)].iloc[0] for n in ("A2", "B1"))
+    assert a2["ce_tgco2"] > b1["ce_tgco2"]            # faster growth, more emissions
+    assert a2["ecs_tgco2"] < b1["ecs_tgco2"]          # warmer and drier: a weaker sink
+    summ = pd.read_csv(res / "tables/scenario_summary_study_area.csv")
+    assert set(summ["scenario"]) == {"A2", "B1"} and summ["cnc_change_pct"].notna().all()
+    figs = list((res / "figures/scenarios_study_area").glob("*.png"))
+    assert [f.name for f in figs] == ["scenarios_all.png"]

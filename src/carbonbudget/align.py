@@ -51,6 +51,19 @@ def open_source(path: str, variable: str, crs: str | None = None):
     return src
 
 
+def gdal_source(path: str, subdataset: str | None = None) -> str:
+    """What GDAL opens for an input file: the file itself, or one variable of a NetCDF file
+    (``NETCDF:"file.nc":var``). The config names the file and the variable separately so that
+    Snakemake can track the file."""
+    if not subdataset:
+        return path
+    if not str(path).endswith((".nc", ".nc4")):
+        raise InputDataError(f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
+                             path=path, variable="subdataset",
+                             fix="remove 'subdataset' or point 'path' at the .nc file")
+    return f'NETCDF:"{path}":{subdataset}'
+
+
 def source_crs(src, declared: str | None):
     """The CRS to read ``src`` in: its own, else the declared one."""
     from rasterio.crs import CRS
@@ -97,14 +110,16 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                  kind: str = CONTINUOUS, scale: float = 1.0, offset: float = 0.0,
                  units: str | None = None, block_rows: int = 512,
                  band_descriptions: list[str] | None = None, valid_range=None,
-                 crs: str | None = None) -> None:
+                 crs: str | None = None, negative_tolerance: float = 0.0) -> None:
     """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
 
     The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
     convert the declared ``units`` to the canonical units of ``variable``. Raw values outside
     ``valid_range`` (e.g. MOD17A3's fill codes 32761–32767) are nodata: they are masked in the
     source before resampling, so they never leak into neighbours. ``crs`` declares the CRS of
-    files that carry none.
+    files that carry none. Values in [-negative_tolerance, 0) (in the declared units: e.g. the
+    -0.0007 mm/yr a bilinear regridding leaves where runoff is zero) become 0; the checks refuse
+    anything more negative before alignment runs.
     """
     paths = [src_paths] if isinstance(src_paths, str) else list(src_paths)
     factor, unit_offset = (1.0, 0.0) if units is None else units_mod.conversion(variable, units)
@@ -125,6 +140,8 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                         data = read(win)
                         if kind == CONTINUOUS and not identity:
                             data = (data.astype("float64") * scale + offset) * factor + unit_offset
+                        if kind == CONTINUOUS and negative_tolerance > 0:
+                            data[(data < 0) & (data >= -negative_tolerance * factor)] = 0.0
                         dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
                 dst.update_tags(variable=variable, source=";".join(paths),
@@ -215,24 +232,28 @@ def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, g
         dst.update_tags(1, units="mm yr-1")
 
 
-def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
-               path_temperature: str, path_precipitation: str, path_npp: str,
-               path_runoff: str) -> None:
+def align_year(*, grid, year: int, climate: dict | None, npp: dict | None, runoff: dict,
+               path_temperature: str | None, path_precipitation: str | None,
+               path_npp: str | None, path_runoff: str) -> None:
     """Align one year's temperature, precipitation, NPP and runoff (config sections of DESIGN §7).
 
     With ``runoff.source: water_balance`` the ET raster is aligned and runoff is computed as
-    max(P_annual − ET_annual, 0)."""
-    desc = MONTHS if climate.get("timestep", "monthly") == "monthly" else ["annual"]
-    align_raster(month_paths(climate["temperature"], year), path_temperature, grid,
-                 variable="temperature", units=climate.get("temperature_units", "degC"),
-                 band_descriptions=desc, crs=climate.get("crs"))
-    align_raster(month_paths(climate["precipitation"], year), path_precipitation, grid,
-                 variable="precipitation", units=climate.get("precipitation_units", "mm"),
-                 band_descriptions=desc, crs=climate.get("crs"))
-    align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
-                 scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
-                 units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
-                 crs=npp.get("crs"))
+    max(P_annual − ET_annual, 0). Without ``climate`` and ``npp`` (a run on lithology and runoff
+    only) only the runoff is aligned; a runoff path without ``{year}`` is a climatology used for
+    every year."""
+    if climate:
+        desc = MONTHS if climate.get("timestep", "monthly") == "monthly" else ["annual"]
+        align_raster(month_paths(climate["temperature"], year), path_temperature, grid,
+                     variable="temperature", units=climate.get("temperature_units", "degC"),
+                     band_descriptions=desc, crs=climate.get("crs"))
+        align_raster(month_paths(climate["precipitation"], year), path_precipitation, grid,
+                     variable="precipitation", units=climate.get("precipitation_units", "mm"),
+                     band_descriptions=desc, crs=climate.get("crs"))
+    if npp:
+        align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
+                     scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
+                     units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
+                     crs=npp.get("crs"))
     if runoff.get("source", "raster") == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
@@ -244,7 +265,8 @@ def align_year(*, grid, year: int, climate: dict, npp: dict, runoff: dict,
             if os.path.exists(path_et):
                 os.remove(path_et)
         return
-    align_raster(runoff["path"].format(year=year), path_runoff, grid, variable="runoff",
+    align_raster(gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
+                 path_runoff, grid, variable="runoff",
                  scale=runoff.get("scale", 1.0), offset=runoff.get("offset", 0.0),
                  units=runoff.get("units", "mm yr-1"), valid_range=runoff.get("valid_range"),
-                 crs=runoff.get("crs"))
+                 crs=runoff.get("crs"), negative_tolerance=runoff.get("negative_tolerance", 0.0))

@@ -68,7 +68,7 @@ def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.
 def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
                    year_col: str | None = None, value_col: str | None = None,
                    layout: str = "long", year_columns: str = "{year}",
-                   duplicates: str = "error") -> pd.DataFrame:
+                   duplicates: str = "error", require_all_years: bool = True) -> pd.DataFrame:
     """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates.
 
     ``layout: long`` has one row per region and year (``year_col``, ``value_col``); ``wide`` has
@@ -125,43 +125,65 @@ def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
         raise InputDataError(f"negative emissions for regions {bad}", path=path,
                              variable="emissions", fix="check the value column and units")
     absent = sorted(set(years) - set(df["year"]))
-    if absent:
+    if absent and require_all_years:
         raise InputDataError(f"no emission rows for years {absent}", path=path,
                              variable="emissions",
                              fix="add those years or remove them from config 'years'")
     return df.sort_values(["code", "year"]).reset_index(drop=True)
 
 
-def load_emissions_config(em_cfg: dict, years: list[int]) -> pd.DataFrame:
+def load_emissions_config(em_cfg: dict, years: list[int],
+                          require_all_years: bool = True) -> pd.DataFrame:
     """:func:`load_emissions` with the ``emissions`` section of the config."""
     return load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
                           year_col=em_cfg.get("year_col"), value_col=em_cfg.get("value_col"),
                           units=em_cfg["units"], years=years,
                           layout=em_cfg.get("layout", "long"),
                           year_columns=em_cfg.get("year_columns", "{year}"),
-                          duplicates=em_cfg.get("duplicates", "error"))
+                          duplicates=em_cfg.get("duplicates", "error"),
+                          require_all_years=require_all_years)
 
 
 def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
-                         *, derive_parents: str | None, unmatched: str, path: str = "") -> pd.DataFrame:
-    """Attach parent codes to each emission row.
+                         *, derive_parents: str | None, unmatched: str, path: str = "",
+                         crosswalk: dict[str, str] | None = None) -> pd.DataFrame:
+    """Attach the region of every level to each emission row.
 
-    Codes present in the region layer take their parents from it; others are derived from the
-    code itself when ``derive_parents == 'adcode'`` (so their emissions still reach the right
-    city and province), otherwise they are unmatched: an error, or with ``unmatched: warn`` a
-    warning that lists them and their share of total emissions, and they are dropped.
+    A code that is a finest-level region (``match = direct``), or that the optional ``crosswalk``
+    (old code → region code) maps to one (``crosswalk``), takes that region and its parents from
+    the region layer. Any other code keeps its own code at the finest level and, with
+    ``derive_parents == 'adcode'``, takes its parents from the code itself (``own_code``): its
+    emissions still reach its city and province, so nothing is lost when a county polygon was
+    renamed or merged; it appears in the finest-level table as a row without polygon. Codes that
+    reach no region at all are an error, or with ``unmatched: warn`` a warning that lists them
+    with their share of total emissions, and they are dropped.
     """
     finest = levels[0]
-    h = hierarchy.drop_duplicates(f"{finest}_code")[[f"{lv}_code" for lv in levels]]
-    merged = emissions.merge(h, left_on="code", right_on=f"{finest}_code", how="left")
-    merged[f"{finest}_code"] = merged["code"]
+    fcol = f"{finest}_code"
+    h = hierarchy.drop_duplicates(fcol)[[f"{lv}_code" for lv in levels]]
+    known = set(h[fcol])
+    crosswalk = crosswalk or {}
+    em = emissions.copy()
+    direct = em["code"].isin(known)
+    walked = ~direct & em["code"].map(crosswalk).isin(known)
+    em["match"] = np.where(direct, "direct", np.where(walked, "crosswalk", "own_code"))
+    em["region"] = np.where(walked, em["code"].map(crosswalk), em["code"])
+    merged = em.merge(h, left_on="region", right_on=fcol, how="left")
+    merged[fcol] = merged["region"]
+    merged = merged.drop(columns="region")
     lost = merged[f"{levels[-1]}_code"].isna()
-    if lost.any() and derive_parents == "adcode":
+    if lost.any() and derive_parents == "adcode" and len(levels) > 1:
         from .regions import derive_adcode_parent
 
         for i, lv in enumerate(levels[1:], start=1):
             merged.loc[lost, f"{lv}_code"] = derive_adcode_parent(merged.loc[lost, "code"], i)
         lost = merged[f"{levels[-1]}_code"].isna()
+    own = merged["match"].eq("own_code") & ~lost
+    if own.any():
+        share = merged.loc[own, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        log.warning("%s: %d emission codes match no polygon (%.2f%% of emissions); rolled up to "
+                    "their parents by their own code: %s", path, merged.loc[own, "code"].nunique(),
+                    100 * share, sorted(merged.loc[own, "code"].unique())[:20])
     if lost.any():
         codes = sorted(merged.loc[lost, "code"].unique())
         share = merged.loc[lost, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
@@ -169,11 +191,23 @@ def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, level
                f"({share:.2%} of total emissions): {codes[:20]}")
         if unmatched == "error":
             raise RegionError(msg, path=path, variable="emissions",
-                              fix="correct the codes, add a crosswalk, or set "
-                                  "emissions.unmatched: warn to drop them")
+                              fix="correct the codes, add a crosswalk (emissions.crosswalk), set "
+                                  "regions.derive_parents: adcode to roll them up by their own "
+                                  "code, or set emissions.unmatched: warn to drop them")
         log.warning("%s: %s; dropped", path, msg)
         merged = merged[~lost]
     return merged
+
+
+def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> dict | None:
+    """The crosswalk of the ``emissions`` section: a given table, or the one the pipeline built
+    (``path_crosswalk``) from an official code list; None without one."""
+    from .codes import read_crosswalk
+
+    cw = em_cfg.get("crosswalk")
+    if not cw:
+        return None
+    return read_crosswalk(cw.get("table") or path_crosswalk)
 
 
 def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str]) -> pd.DataFrame:
@@ -189,8 +223,16 @@ def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str
 
 def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.DataFrame,
                  levels: list[str], emissions_cfg: dict, socio_cfg: dict | None,
-                 balance_cfg: dict, derive_parents: str | None) -> dict[str, pd.DataFrame]:
-    """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year."""
+                 balance_cfg: dict, derive_parents: str | None,
+                 fluxes: tuple[str, ...] = FLUX_VARS,
+                 crosswalk: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+    """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
+
+    ``fluxes`` are the per-pixel fluxes of the run; without ECS (a run on lithology and runoff
+    alone) the balance indicators are left out. Emission codes reach regions as
+    :func:`match_emission_codes` says; a code that matches no polygon but whose parents are known
+    is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
+    hierarchy without loss."""
     finest = levels[0]
     zonal = pd.concat([pd.read_parquet(p) for p in zonal_paths], ignore_index=True)
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
@@ -202,11 +244,12 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     em = load_emissions_config(emissions_cfg, years)
     em = match_emission_codes(em, regions_table, levels, derive_parents=derive_parents,
                               unmatched=emissions_cfg.get("unmatched", "error"),
-                              path=emissions_cfg["path"])
+                              path=emissions_cfg["path"], crosswalk=crosswalk)
     em[f"{STUDY_AREA}_code"] = "all"
+    with_balance = "ecs" in fluxes
 
     socio = None
-    cv_mode = balance_cfg.get("cv", "none")
+    cv_mode = balance_cfg.get("cv", "none") if with_balance else "none"
     if cv_mode != "none":
         if not socio_cfg:
             raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
@@ -217,37 +260,49 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                             on=f"{finest}_code", how="inner")
         socio[f"{STUDY_AREA}_code"] = "all"
 
-    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in FLUX_VARS]
-    frac_cols = [f"{v}_valid_fraction" for v in FLUX_VARS]
+    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes]
+    frac_cols = [f"{v}_valid_fraction" for v in fluxes]
     tol = float(balance_cfg.get("tolerance_tgco2", 0.0))
     tables = {}
     for level in list(levels) + [STUDY_AREA]:
         key = f"{level}_code"
+        parent_cols = [f"{p}_code" for p in levels[levels.index(level) + 1:]] \
+            if level != STUDY_AREA else []
         fl = _rollup(zonal, key, sum_cols, frac_cols)
+        fl["in_region_layer"] = True
         ce = em.groupby([key, "year"], sort=True)["ce_tgco2"].sum().reset_index()
-        t = fl.merge(ce, on=[key, "year"], how="left")
-        # valid_fraction: share of the region's area where ECS (hence every input) is known
-        t["valid_fraction"] = t["ecs_valid_fraction"]
-        t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
-        cv = 1.0
-        if cv_mode == "gdp_per_capita_relative":
-            g = socio.groupby([key, "year"])[[socio_cfg["gdp_col"], socio_cfg["population_col"]]].sum()
-            tot = socio.groupby("year")[[socio_cfg["gdp_col"], socio_cfg["population_col"]]].sum()
-            pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
-            pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
-            rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
-            cv = t[[key, "year"]].merge(rel.reset_index(), on=[key, "year"], how="left")["cv"].values
-        elif isinstance(cv_mode, dict):
-            col = cv_mode["column"]
-            g = socio.groupby([key, "year"])[col].mean().rename("cv").reset_index()
-            cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
-        ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol)
-        t = pd.concat([t, ind], axis=1)
-        t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
+        t = fl.merge(ce, on=[key, "year"], how="outer")
+        t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
+        # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
+        # without NPP and climate) and hence every input it needs is known
+        t["valid_fraction"] = t[f"{fluxes[-1]}_valid_fraction"]
+        t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
+        if with_balance:
+            t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
+            cv = 1.0
+            if cv_mode == "gdp_per_capita_relative":
+                cols = [socio_cfg["gdp_col"], socio_cfg["population_col"]]
+                g = socio.groupby([key, "year"])[cols].sum()
+                tot = socio.groupby("year")[cols].sum()
+                pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
+                pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
+                rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
+                cv = t[[key, "year"]].merge(rel.reset_index(), on=[key, "year"],
+                                            how="left")["cv"].values
+            elif isinstance(cv_mode, dict):
+                col = cv_mode["column"]
+                g = socio.groupby([key, "year"])[col].mean().rename("cv").reset_index()
+                cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
+            ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol)
+            t = pd.concat([t, ind], axis=1)
+            t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
         if level != STUDY_AREA:
-            info = regions_table.drop_duplicates(key)[
-                [key, f"{level}_name"] + [f"{p}_code" for p in levels[levels.index(level) + 1:]]]
+            info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
             t = t.merge(info, on=key, how="left")
+            if parent_cols and not t["in_region_layer"].all():
+                # rows of emission codes without polygon: parents from the emission rows
+                own = em.drop_duplicates(key).set_index(key)[parent_cols]
+                t[parent_cols] = t[parent_cols].fillna(own.reindex(t[key]).reset_index(drop=True))
             t = t.rename(columns={key: "code", f"{level}_name": "name"})
         else:
             t = t.rename(columns={key: "code"})
@@ -262,7 +317,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
 
 def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
                  regions_cfg: dict, emissions_cfg: dict, socio_cfg: dict | None,
-                 balance_cfg: dict, outputs: dict) -> None:
+                 balance_cfg: dict, outputs: dict, fluxes: tuple[str, ...] = FLUX_VARS,
+                 path_crosswalk: str | None = None) -> None:
     """Stage entry point: budget tables per level -> ``outputs[level] = (csv, parquet)``."""
     import geopandas as gpd
 
@@ -274,6 +330,8 @@ def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
     derive = regions_cfg.get("derive_parents", "none")
     tables = build_budget(zonal_paths=zonal_paths, years=years, regions_table=table, levels=levels,
                           emissions_cfg=emissions_cfg, socio_cfg=socio_cfg, balance_cfg=balance_cfg,
-                          derive_parents=None if derive == "none" else derive)
+                          derive_parents=None if derive == "none" else derive,
+                          fluxes=tuple(fluxes),
+                          crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk))
     for level, (csv, parquet) in outputs.items():
         write_table(tables[level], csv, parquet)

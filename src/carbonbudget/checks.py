@@ -19,13 +19,13 @@ import rasterio
 from rasterio.windows import Window
 
 from . import units as units_mod
-from .align import grid_coverage, month_paths, open_source, source_crs
-from .balance import load_emissions_config, match_emission_codes
+from .align import gdal_source, grid_coverage, month_paths, open_source, source_crs
+from .balance import load_crosswalk_config, load_emissions_config, match_emission_codes
 from .errors import InputDataError, UnitError
 from .grid import Grid
 from .io import atomic_output, gdal_env
 from .lithology import codes_to_coefficient, load_coefficient_lookup
-from .regions import read_regions
+from .regions import read_config_regions
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,17 @@ def check_temperature_units(values: np.ndarray, declared: str, path: str) -> Non
                         fix="set climate.temperature_units: degC")
 
 
-def check_non_negative(values: np.ndarray, variable: str, path: str) -> None:
-    if np.nanmin(values, initial=0.0) < 0:
+def check_non_negative(values: np.ndarray, variable: str, path: str,
+                       tolerance: float = 0.0) -> None:
+    """Values below -``tolerance`` are an error (a tolerance admits regridding artefacts, which
+    the alignment sets to 0)."""
+    if np.nanmin(values, initial=0.0) < -tolerance:
         raise InputDataError(f"negative {variable} values (min {np.nanmin(values):.3g})",
                              path=path, variable=variable,
                              fix=f"{variable} cannot be negative: check the nodata value "
-                                 "(declare it in the file) and the scale/offset in the config")
+                                 "(declare it in the file) and the scale/offset in the config; "
+                                 "if tiny negatives are regridding artefacts of zero, set "
+                                 f"{variable}.negative_tolerance")
 
 
 def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
@@ -104,22 +109,22 @@ def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
 def check_year_inputs(*, config: dict, year: int, path_report: str | None = None) -> dict:
     """Check one year's rasters (climate, NPP, runoff or ET): files present and readable, CRS,
     coverage of the grid, declared units against the values, non-negative water fluxes."""
-    clim, npp, runoff = config["climate"], config["npp"], config["runoff"]
+    clim, npp, runoff = config.get("climate"), config.get("npp"), config["runoff"]
     grid = Grid.from_config(config)
     min_share = _min_share(config)
     report = {"year": year, "files": {}, "grid_coverage": {}}
 
-    def raster(path, variable, sec, scale=1.0, offset=0.0):
+    def raster(path, variable, sec, scale=1.0, offset=0.0, subdataset=None):
         """Open once: coverage of the grid and a scaled sample of the values."""
         _require(path, variable, year)
         report["files"][path] = variable
-        with open_source(path, variable, sec.get("crs")) as src:
+        with open_source(gdal_source(path, subdataset), variable, sec.get("crs")) as src:
             report["grid_coverage"][path] = round(
                 check_grid_coverage(src, path, variable, grid, min_share, sec.get("crs")), 4)
             return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
 
     with gdal_env():
-        for var in ("temperature", "precipitation"):
+        for var in ("temperature", "precipitation") if clim else ():
             units = clim[f"{var}_units"]
             units_mod.normalise_unit(var, units)
             for p in month_paths(clim[var], year):
@@ -128,8 +133,9 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
                     check_temperature_units(vals, units, p)
                 else:
                     check_non_negative(vals, var, p)
-        units_mod.normalise_unit("npp", npp["units"])
-        raster(npp["path"].format(year=year), "npp", npp, npp["scale"], npp["offset"])
+        if npp:
+            units_mod.normalise_unit("npp", npp["units"])
+            raster(npp["path"].format(year=year), "npp", npp, npp["scale"], npp["offset"])
         if runoff["source"] == "water_balance":
             var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
                                                runoff["et_units"])
@@ -138,7 +144,9 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
                                                runoff["offset"], runoff["units"])
         units_mod.normalise_unit(var, units)
         p = path.format(year=year)
-        check_non_negative(raster(p, var, runoff, scale, offset), var, p)
+        check_non_negative(raster(p, var, runoff, scale, offset,
+                                  runoff.get("subdataset") if var == "runoff" else None), var, p,
+                           runoff.get("negative_tolerance", 0.0) if var == "runoff" else 0.0)
     _write_report(report, path_report)
     return report
 
@@ -169,31 +177,39 @@ def _min_share(config: dict) -> float:
 
 
 def _read_config_regions(config: dict):
-    reg = config["regions"]
-    derive = None if reg["derive_parents"] == "none" else reg["derive_parents"]
-    regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
-                           layer=reg.get("layer"), invalid_geometries=reg["invalid_geometries"])
-    return regions, list(reg["levels"]), derive
+    return read_config_regions(config["regions"])
 
 
-def check_emission_inputs(*, config: dict, path_report: str | None = None) -> dict:
+def check_emission_inputs(*, config: dict, path_report: str | None = None,
+                          path_crosswalk: str | None = None, path_match: str | None = None) -> dict:
     """Check the emission table against the years and the region codes (units, duplicates,
-    missing years, codes absent from the polygons with their share of emissions)."""
+    missing years, codes that reach no region). Reports how the codes reach the polygons:
+    directly, through the crosswalk (``path_crosswalk``, when the config has one) or not at all
+    (rolled up by their own code, or dropped), with their share of the emissions of all years;
+    the per-code table goes to ``path_match`` (CSV)."""
+    from .codes import match_report, match_summary
+
     years = config["years"]
     regions, levels, derive = _read_config_regions(config)
-    report = {"emissions": {}}
     em_cfg = config["emissions"]
     em = load_emissions_config(em_cfg, years)
+    crosswalk = load_crosswalk_config(em_cfg, path_crosswalk)
     finest = f"{levels[0]}_code"
-    direct = em["code"].isin(set(regions[finest]))
-    report["emissions"] = {
+    rep = match_report(em, regions[finest], crosswalk)
+    summary = match_summary(rep)
+    report = {"emissions": {
         "codes": int(em["code"].nunique()),
-        "codes_matched": int(em.loc[direct, "code"].nunique()),
-        "share_matched": float(em.loc[direct, "ce_tgco2"].sum() / max(em["ce_tgco2"].sum(), 1e-300)),
-        "unmatched_codes": sorted(em.loc[~direct, "code"].unique().tolist()),
-    }
+        "matches": summary,
+        "unmatched_codes": rep.loc[rep["match"] == "unmatched", "code"].tolist(),
+    }}
+    log.info("emission codes: %s", "; ".join(
+        f"{k} {v['codes']} codes ({100 * v['share']:.1f} % of emissions)"
+        for k, v in summary.items()))
     match_emission_codes(em, regions.drop(columns="geometry"), levels, derive_parents=derive,
-                         unmatched=em_cfg["unmatched"], path=em_cfg["path"])
+                         unmatched=em_cfg["unmatched"], path=em_cfg["path"], crosswalk=crosswalk)
+    if path_match:
+        with atomic_output(path_match) as tmp:
+            rep.to_csv(tmp, index=False)
     _write_report(report, path_report)
     return report
 

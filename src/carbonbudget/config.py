@@ -66,8 +66,96 @@ def validate_config(config: dict) -> dict:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "study_area":
             raise ConfigError(f"regions.levels: level name '{name}' must be lower-case letters, "
                               "digits and '_' (and not 'study_area')")
+    _resolve_stages(cfg)
     _resolve_spatial(cfg)
     return cfg
+
+
+FULL_FLUXES = ("rh", "nep", "rcs", "ecs")
+# Budget columns that exist only when ECS is computed.
+NEEDS_ECS = {"cnc_tgco2", "cnc_flux_tco2_km2", "ecs_tgco2", "rh_tgc", "nep_tgc", "ecs_tgc", "cer",
+             "source_sink_ratio", "imbalance_risk_index"}
+RCS_ONLY_REASON = ("the config has no 'npp' and 'climate' sections: NEP = NPP - RH needs yearly "
+                   "NPP and monthly climate")
+
+
+def rcs_only(cfg: dict) -> bool:
+    """A run on lithology and runoff alone (no NPP, no climate): RCS and emissions only."""
+    return not cfg.get("npp") and not cfg.get("climate")
+
+
+def enough_years_for_trends(cfg: dict) -> bool:
+    """At least ``trends.min_valid_years`` years: trend rasters and figures are worth drawing."""
+    return len(cfg["years"]) >= cfg.get("trends", {}).get("min_valid_years", 3)
+
+
+def computed_fluxes(cfg: dict) -> tuple[str, ...]:
+    """The per-pixel fluxes the inputs of ``cfg`` support (DESIGN §1)."""
+    return ("rcs",) if rcs_only(cfg) else FULL_FLUXES
+
+
+def skipped_stages(cfg: dict) -> dict[str, str]:
+    """Stages the inputs do not support, each with the reason (logged at start, written to
+    provenance.json and the GeoPackage metadata)."""
+    out = {}
+    need = cfg.get("trends", {}).get("min_valid_years", 3)
+    if len(cfg["years"]) < need:
+        out["per-pixel trend rasters and region trend figures"] = (
+            f"{len(cfg['years'])} year(s) < trends.min_valid_years = {need}: no trend can be "
+            "estimated (the trend tables are written, with empty statistics)")
+    if not rcs_only(cfg):
+        return out
+    return out | {
+        "per-pixel RH, NEP, ECS": RCS_ONLY_REASON,
+        "balance: CNC, status, source/sink ratio, CER, imbalance risk": "they need ECS = NEP + RCS",
+        "maps of ECS, CNC, CER and the CNC trend": "they need ECS",
+        "region trends of CNC and ECS": "they need ECS",
+    }
+
+
+def _resolve_stages(cfg: dict) -> None:
+    """Check the inputs support the requested stages; fill stage-dependent defaults."""
+    if bool(cfg.get("npp")) != bool(cfg.get("climate")):
+        given, absent = ("npp", "climate") if cfg.get("npp") else ("climate", "npp")
+        raise ConfigError(f"'{given}' is given without '{absent}': NEP = NPP - RH needs both. "
+                          f"Give both, or neither for a run on lithology and runoff alone "
+                          f"(rock-weathering sink and emissions)")
+    fluxes = computed_fluxes(cfg)
+    if rcs_only(cfg) and cfg["runoff"].get("source") == "water_balance":
+        raise ConfigError("runoff.source: water_balance needs climate.precipitation; give a "
+                          "runoff raster (runoff.path) in a run without climate")
+    tr = cfg["trends"]
+    tr.setdefault("variables", ["rcs"] if rcs_only(cfg) else ["nep", "rcs", "ecs"])
+    bad = [v for v in tr["variables"] if v not in fluxes]
+    if bad:
+        raise ConfigError(f"trends.variables: {bad} are not computed in this run ({RCS_ONLY_REASON}); "
+                          f"use a subset of {list(fluxes)}")
+    levels = list(cfg["regions"]["levels"])
+    acc = cfg.get("emissions_accounting")
+    if acc:
+        acc.setdefault("level", levels[-1])
+        if acc["level"] not in levels:
+            raise ConfigError(f"emissions_accounting.level: '{acc['level']}' is not one of "
+                              f"regions.levels {levels}")
+    sc = cfg.get("scenarios")
+    if sc:
+        if sc["level"] not in levels + ["study_area"]:
+            raise ConfigError(f"scenarios.level: '{sc['level']}' must be 'study_area' or one of "
+                              f"{levels}")
+        sink = [k for k in ("climate", "npp", "runoff") if k in sc]
+        if sc.get("years") and len(sink) < 3:
+            raise ConfigError("scenarios.years needs scenario rasters for climate, npp and runoff "
+                              f"(given: {sink}): ECS = NPP - RH + RCS")
+        if sc.get("years") and rcs_only(cfg):
+            raise ConfigError("scenario sinks need the observed ECS as well: give 'npp' and "
+                              "'climate' for the historical years, or drop scenarios.years")
+    sp = cfg["spatial"]
+    sp.setdefault("variables", ["ce_tgco2"] if rcs_only(cfg) else ["cnc_tgco2"])
+    if rcs_only(cfg):
+        bad = [v for v in sp["variables"] if v in NEEDS_ECS]
+        if bad:
+            raise ConfigError(f"spatial.variables: {bad} need ECS, which this run does not compute "
+                              f"({RCS_ONLY_REASON}); use ce_tgco2 or rcs_tgc")
 
 
 def _resolve_spatial(cfg: dict) -> None:
@@ -95,10 +183,12 @@ def _resolve_spatial(cfg: dict) -> None:
 def discover_years(cfg: dict) -> list[int]:
     """Years for which every per-year input exists (DESIGN §7 ``years: {discover: true}``)."""
     runoff_key = "runoff.et" if cfg["runoff"].get("source") == "water_balance" else "runoff.path"
-    patterns = {"climate.temperature": cfg["climate"]["temperature"],
-                "climate.precipitation": cfg["climate"]["precipitation"],
-                "npp.path": cfg["npp"]["path"],
-                runoff_key: cfg["runoff"][runoff_key.split(".")[1]]}
+    patterns = {runoff_key: cfg["runoff"][runoff_key.split(".")[1]]}
+    if cfg.get("climate"):
+        patterns["climate.temperature"] = cfg["climate"]["temperature"]
+        patterns["climate.precipitation"] = cfg["climate"]["precipitation"]
+    if cfg.get("npp"):
+        patterns["npp.path"] = cfg["npp"]["path"]
     found = {}
     for key, pat in patterns.items():
         if "{year}" not in pat:

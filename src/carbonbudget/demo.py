@@ -38,6 +38,23 @@ NPP_SCALE = 0.0001   # kg C m-2 yr-1 per stored count, as MOD17A3
 NPP_NODATA = 65535
 LITH_NODATA = -9999
 PROVINCE_NAMES = ["Lingnan", "Qianbei", "Yunshan"]
+HISTORY_YEARS = list(range(1991, 2001))   # emissions and drivers before the raster years
+# Scenario sink rasters (issue 7): 0.1° WGS84 like a coarse scenario product, four years each.
+# Changes per year after 2010 are illustrative placeholders, not published scenarios.
+SCENARIO_YEARS = [2030, 2060]
+SCENARIOS = {"A2": {"dt_per_yr": 0.035, "dp_per_yr": -0.001, "dnpp_per_yr": -0.002},
+             "B1": {"dt_per_yr": 0.018, "dp_per_yr": 0.0005, "dnpp_per_yr": 0.003}}
+SCENARIO_RES = 0.1
+# Demo "inventory" factors, t CO2 per t of fuel: China-like values that differ from the IPCC
+# defaults (as national factors do), so a Tier 1 estimate with IPCC defaults is a few % off.
+FUEL_SHARES = {"coal": 0.66, "coke": 0.09, "coke_oven_gas": 0.02, "blast_furnace_gas": 0.03,
+               "converter_gas": 0.005, "other_gas": 0.005, "crude_oil": 0.01, "gasoline": 0.045,
+               "kerosene": 0.01, "diesel": 0.07, "fuel_oil": 0.015, "lpg": 0.01,
+               "natural_gas": 0.025, "lng": 0.005}
+DEMO_T_CO2_PER_T = {"coal": 2.30, "coke": 2.90, "coke_oven_gas": 1.65, "blast_furnace_gas": 0.66,
+                    "converter_gas": 1.25, "other_gas": 1.60, "crude_oil": 3.02, "gasoline": 2.98,
+                    "kerosene": 3.05, "diesel": 3.10, "fuel_oil": 3.17, "lpg": 3.05,
+                    "natural_gas": 2.60, "lng": 2.65}
 
 
 def demo_paths(root: str = "data/demo") -> dict:
@@ -51,6 +68,12 @@ def demo_paths(root: str = "data/demo") -> dict:
         "regions": f"{root}/regions/counties.gpkg",
         "emissions": f"{root}/emissions/county_co2.csv",
         "socioeconomic": f"{root}/socioeconomic/county_socioeconomic.csv",
+        "fuel_consumption": f"{root}/energy/province_fuel_consumption.csv",
+        "drivers": f"{root}/scenarios/drivers.csv",
+        "scenario_temperature": f"{root}/scenarios/{{scenario}}/climate/tmean_{{year}}.tif",
+        "scenario_precipitation": f"{root}/scenarios/{{scenario}}/climate/prcp_{{year}}.tif",
+        "scenario_npp": f"{root}/scenarios/{{scenario}}/npp/npp_{{year}}.tif",
+        "scenario_runoff": f"{root}/scenarios/{{scenario}}/runoff/runoff_{{year}}.tif",
     }
 
 
@@ -64,7 +87,11 @@ def demo_files(root: str = "data/demo") -> list[str]:
     p = demo_paths(root)
     files = [p[k].format(year=y) for k in ("temperature", "precipitation", "npp", "runoff")
              for y in DEMO_YEARS]
-    return files + [p[k] for k in ("lithology", "regions", "emissions", "socioeconomic")]
+    files += [p[f"scenario_{k}"].format(scenario=sc, year=y)
+              for k in ("temperature", "precipitation", "npp", "runoff")
+              for sc in SCENARIOS for y in SCENARIO_YEARS]
+    return files + [p[k] for k in ("lithology", "regions", "emissions", "socioeconomic",
+                                   "fuel_consumption", "drivers")]
 
 
 # ---------------------------------------------------------------------------- geometry ----
@@ -229,11 +256,10 @@ def build_demo(root: str = "data/demo") -> list[str]:
             counts[lith == 11] = NPP_NODATA      # water bodies carry no NPP, as in MOD17A3
             _write(paths["npp"].format(year=year), counts, "uint16", NPP_NODATA, ["Npp_1km"],
                    tags={"scale_factor": NPP_SCALE, "units": "kg C m-2 yr-1"})
-            coef = np.clip(0.15 + 0.45 * (p_ann - 400.0) / 1600.0, 0.15, 0.6)
-            runoff = np.clip(p_ann * coef, 20.0, 1500.0)
-            _write(paths["runoff"].format(year=year), runoff, "float32", np.nan, ["runoff"],
+            _write(paths["runoff"].format(year=year), _runoff(p_ann), "float32", np.nan, ["runoff"],
                    band_tags={"units": "mm yr-1"})
         _write(paths["lithology"], lith, "int16", LITH_NODATA, ["GLiM class code"])
+        _write_scenarios(paths, elev, veg, lith)
 
         regions = make_regions()
         with atomic_output(paths["regions"]) as tmp:
@@ -242,6 +268,72 @@ def build_demo(root: str = "data/demo") -> list[str]:
     _write_tables(regions, paths)
     log.info("demo inputs written under %s", root)
     return demo_files(root)
+
+
+def _runoff(p_ann):
+    coef = np.clip(0.15 + 0.45 * (p_ann - 400.0) / 1600.0, 0.15, 0.6)
+    return np.clip(p_ann * coef, 20.0, 1500.0)
+
+
+def _scenario_grid():
+    """(transform, width, height) of a 0.1° WGS84 grid covering the demo region with a margin."""
+    from rasterio.warp import transform_bounds
+
+    w, s, e, n = transform_bounds(DEMO_CRS, "EPSG:4326", *BOUNDS, densify_pts=21)
+    r = SCENARIO_RES
+    w, s = np.floor(w / r) * r - r, np.floor(s / r) * r - r
+    e, n = np.ceil(e / r) * r + r, np.ceil(n / r) * r + r
+    return Affine(r, 0, w, 0, -r, n), int(round((e - w) / r)), int(round((n - s) / r))
+
+
+def _write_scenarios(paths: dict, elev, veg, lith) -> None:
+    """Scenario climate, NPP and runoff for SCENARIO_YEARS on a 0.1° WGS84 grid: the 2010 demo
+    fields with a warming, precipitation and NPP change per year after 2010 (placeholders),
+    averaged to the coarse grid as a scenario product would come."""
+    from rasterio.warp import Resampling, reproject
+
+    transform, width, height = _scenario_grid()
+    src_tr = Affine(RESOLUTION, 0, XMIN, 0, -RESOLUTION, YMAX)
+
+    def coarse(data):
+        data = np.asarray(data, dtype="float32")
+        data = data[None] if data.ndim == 2 else data
+        out = np.full((data.shape[0], height, width), np.nan, dtype="float32")
+        for b in range(data.shape[0]):
+            reproject(data[b], out[b], src_transform=src_tr, src_crs=DEMO_CRS, src_nodata=np.nan,
+                      dst_transform=transform, dst_crs="EPSG:4326", dst_nodata=np.nan,
+                      resampling=Resampling.average)
+        return out
+
+    def write(path, data, band_tags, descriptions):
+        profile = dict(driver="GTiff", width=width, height=height, count=data.shape[0],
+                       dtype="float32", nodata=np.nan, crs="EPSG:4326", transform=transform,
+                       compress="deflate", interleave="band")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data)
+            for i, d in enumerate(descriptions, start=1):
+                dst.set_band_description(i, d)
+                dst.update_tags(i, **band_tags)
+
+    months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    tm, pm, t_mean, p_ann = _climate(2010, elev)
+    for name, d in SCENARIOS.items():
+        for year in SCENARIO_YEARS:
+            k = year - 2010
+            fp = 1 + d["dp_per_yr"] * k
+            npp = _npp_g(t_mean + d["dt_per_yr"] * k, p_ann * fp, veg, 2010)
+            npp = npp * (1 + d["dnpp_per_yr"] * k)
+            npp[lith == 11] = np.nan
+            fmt = {"scenario": name, "year": year}
+            write(paths["scenario_temperature"].format(**fmt), coarse(tm + d["dt_per_yr"] * k),
+                  {"units": "degC"}, months)
+            write(paths["scenario_precipitation"].format(**fmt), coarse(pm * fp), {"units": "mm"},
+                  months)
+            write(paths["scenario_npp"].format(**fmt), coarse(npp / 1000.0),
+                  {"units": "kg C m-2 yr-1"}, ["npp"])
+            write(paths["scenario_runoff"].format(**fmt), coarse(_runoff(p_ann * fp)),
+                  {"units": "mm yr-1"}, ["runoff"])
 
 
 def _write_tables(regions: gpd.GeoDataFrame, paths: dict) -> None:
@@ -268,9 +360,65 @@ def _write_tables(regions: gpd.GeoDataFrame, paths: dict) -> None:
             se_rows.append({"county_code": code, "year": year,
                             "population_thousand": round(float(pop), 3),
                             "gdp_billion_cny": round(float(pop * gdppc0[i] * 1.08 ** k / 1000), 4)})
-    for key, rows in (("emissions", em_rows), ("socioeconomic", se_rows)):
+    # emissions before the raster years (a separate stream: the 2001-2010 values stay as they were)
+    rng_h = np.random.default_rng(SEED + 8)
+    hist = [{"county_code": code, "year": year,
+             "co2_mt": round(float(e0[i] * (1 + growth[i]) ** (year - DEMO_YEARS[0])
+                                   * (1 + rng_h.normal(0, 0.02))), 6)}
+            for i, code in enumerate(regions["county_code"]) for year in HISTORY_YEARS]
+    em = pd.DataFrame(hist + em_rows).sort_values(["county_code", "year"], kind="stable")
+    se = pd.DataFrame(se_rows)
+    for frame, key in ((em, "emissions"), (se, "socioeconomic")):
         with atomic_output(paths[key]) as tmp:
-            pd.DataFrame(rows).to_csv(tmp, index=False, lineterminator="\n")
+            frame.to_csv(tmp, index=False, lineterminator="\n")
+    _write_fuel_consumption(em, regions, paths["fuel_consumption"])
+    _write_drivers(em, se, paths["drivers"])
+
+
+def _write_fuel_consumption(em: pd.DataFrame, regions: gpd.GeoDataFrame, path: str) -> None:
+    """Province fuel use (kt) that the demo's own factors turn into the county table's province
+    totals within a few per cent: what a Tier 1 check with IPCC defaults is compared against."""
+    rng = np.random.default_rng(SEED + 9)
+    prov = em.merge(pd.DataFrame(regions[["county_code", "province_code"]]), on="county_code")
+    prov = prov[prov["year"].isin(DEMO_YEARS)].groupby(["province_code", "year"])["co2_mt"].sum()
+    bias = dict(zip(sorted(prov.index.get_level_values(0).unique()), rng.normal(0, 0.03, 3)))
+    rows = []
+    for (code, year), co2 in prov.items():
+        for fuel, share in FUEL_SHARES.items():
+            kt = co2 * 1e3 * share * (1 + bias[code] + rng.normal(0, 0.02)) / DEMO_T_CO2_PER_T[fuel]
+            rows.append({"province_code": code, "year": year, "fuel": fuel,
+                         "amount": round(float(kt), 3), "unit": "kt"})
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_output(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, lineterminator="\n")
+
+
+def _write_drivers(em: pd.DataFrame, se: pd.DataFrame, path: str) -> None:
+    """Study-area drivers of the emission model (DESIGN §6), 1991-2010: population and GDP from
+    the county table (extended back at 0.5 % and 8 % a year), energy use consistent with the
+    emissions through a slowly falling coal share, smooth urbanisation and industry shares."""
+    rng = np.random.default_rng(SEED + 10)
+    years = np.array(HISTORY_YEARS + DEMO_YEARS)
+    ce = em.groupby("year")["co2_mt"].sum().reindex(years).to_numpy()
+    tot = se.groupby("year")[["population_thousand", "gdp_billion_cny"]].sum()
+    k = years - DEMO_YEARS[0]
+    pop = tot["population_thousand"].iloc[0] * 1.005 ** k / 1e3          # million people
+    gdp = tot["gdp_billion_cny"].iloc[0] * 1.08 ** k                    # billion CNY
+    coal = 76.0 - 0.45 * (years - years[0]) + rng.normal(0, 0.3, len(years))   # % of energy
+    energy = ce / (2.1 * coal / 76.0 + 0.35)                            # Mt coal equivalent
+    out = pd.DataFrame({"region": "all", "year": years,
+                        "population": np.round(pop, 4),
+                        "urbanisation_rate": np.round(28.0 + 1.15 * (years - years[0])
+                                                      + rng.normal(0, 0.2, len(years)), 3),
+                        "gdp": np.round(gdp, 3),
+                        "secondary_share": np.round(44.0 + 2.0 * np.sin((years - 1991) / 4.0)
+                                                    - 0.1 * (years - 1991), 3),
+                        "energy_intensity": np.round(energy / gdp, 6),
+                        "energy_use": np.round(energy, 3),
+                        "energy_structure": np.round(coal, 3)})
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with atomic_output(path) as tmp:
+        out.to_csv(tmp, index=False, lineterminator="\n")
 
 
 def demo_config(root: str = "data/demo", outdir: str = "results") -> dict:
@@ -297,5 +445,17 @@ def demo_config(root: str = "data/demo", outdir: str = "results") -> dict:
                           "year_col": "year", "gdp_col": "gdp_billion_cny",
                           "population_col": "population_thousand"},
         "balance": {"tolerance_tgco2": 0.01, "cv": "gdp_per_capita_relative"},
+        "emissions_accounting": {"consumption": p["fuel_consumption"],
+                                 "region_col": "province_code", "year_col": "year",
+                                 "factors": "config/ipcc_tier1_factors.csv", "level": "province"},
+        "scenarios": {
+            "level": "study_area", "drivers": p["drivers"],
+            "growth": "config/scenarios/growth_rates.csv", "names": list(SCENARIOS),
+            "horizon": 2060, "holdout": 3, "n_seeds": 10, "years": SCENARIO_YEARS,
+            "climate": {"temperature": p["scenario_temperature"],
+                        "precipitation": p["scenario_precipitation"],
+                        "temperature_units": "degC", "precipitation_units": "mm"},
+            "npp": {"path": p["scenario_npp"], "units": "kg C m-2 yr-1"},
+            "runoff": {"path": p["scenario_runoff"], "units": "mm yr-1"}},
         "outputs": {"dir": outdir},
     }

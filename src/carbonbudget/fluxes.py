@@ -97,39 +97,71 @@ def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.Data
     return ds
 
 
-def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str,
-                        path_precipitation: str, path_npp: str, path_runoff: str,
+def compute_rock_weathering(runoff_mm: xr.DataArray, gem_coefficient: xr.DataArray,
+                            region_mask: xr.DataArray) -> xr.Dataset:
+    """Per-pixel RCS alone (g C m-2 yr-1), for runs without NPP and climate (DESIGN §1.3).
+    Same kernel layer and formula as :func:`compute_carbon_fluxes`; (y, x) inputs."""
+    _check("runoff", runoff_mm, 2)
+    shape = runoff_mm.shape
+    for name, arr in (("gem_coefficient", gem_coefficient), ("region_mask", region_mask)):
+        _check(name, arr, 2, shape)
+    q = runoff_mm.data.astype(np.float32)
+    a = gem_coefficient.data.astype(np.float32)
+    m = region_mask.data.astype(np.uint8)
+    if isinstance(q, da.Array):
+        ychunks, xchunks = q.chunks
+        a, m = (da.asarray(v).rechunk((ychunks, xchunks)) for v in (a, m))
+        out = da.blockwise(kernels.rock_weathering, "vyx", q, "yx", a, "yx", m, "yx",
+                           new_axes={"v": 1}, concatenate=True, dtype=np.float32,
+                           meta=np.empty((0, 0, 0), dtype=np.float32))
+    else:
+        out = kernels.rock_weathering(np.ascontiguousarray(q), np.ascontiguousarray(a),
+                                      np.ascontiguousarray(m))
+    dims = runoff_mm.dims
+    coords = {d: runoff_mm.coords[d] for d in dims if d in runoff_mm.coords}
+    return xr.Dataset({"rcs": xr.DataArray(out[0], dims=dims, attrs={
+        "units": FLUX_UNITS, "long_name": LONG_NAMES["rcs"]})}, coords=coords)
+
+
+def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str | None,
+                        path_precipitation: str | None, path_npp: str | None, path_runoff: str,
                         path_coefficient: str, path_region_fraction: str, outputs: dict,
                         year: int, chunk_size: int = 512, threads: int = 1,
                         dask_spec: dict | None = None) -> None:
     """Stage entry point: one year's aligned inputs -> RH, NEP, RCS, ECS COGs.
 
     ``outputs`` maps each of rh/nep/rcs/ecs to its path. Reads lazily in ``chunk_size`` blocks,
-    runs the numba kernel per block under dask, writes all four COGs in one pass.
+    runs the numba kernel per block under dask, writes all four COGs in one pass. Without
+    climate and NPP (``path_temperature``, ``path_precipitation``, ``path_npp`` None: a run on
+    lithology and runoff only), ``outputs`` names RCS alone.
     """
     from .grid import Grid
     from .io import dask_scheduler, gdal_env, open_raster, write_cogs
 
     grid = Grid.from_config(grid_spec)
-    missing = set(FLUX_VARS) - set(outputs)
-    if missing:
-        raise ValueError(f"outputs for {sorted(missing)} not given")
+    rcs_only = path_temperature is None and path_precipitation is None and path_npp is None
+    expected = {"rcs"} if rcs_only else set(FLUX_VARS)
+    if set(outputs) != expected:
+        raise ValueError(f"outputs must name {sorted(expected)}, got {sorted(outputs)}")
     with gdal_env():
-        t = open_raster(path_temperature, chunk_size, "month")
-        p = open_raster(path_precipitation, chunk_size, "month")
-        npp = open_raster(path_npp, chunk_size).isel(band=0, drop=True)
         q = open_raster(path_runoff, chunk_size).isel(band=0, drop=True)
         a = open_raster(path_coefficient, chunk_size).isel(band=0, drop=True)
         frac = open_raster(path_region_fraction, chunk_size).isel(band=0, drop=True)
         mask = (frac > 0).astype("uint8")
-        ds = compute_carbon_fluxes(t, p, npp, q, a, mask, timestep=timestep)
-        layers = {outputs[v]: ds[v] for v in FLUX_VARS}
+        if rcs_only:
+            ds = compute_rock_weathering(q, a, mask)
+        else:
+            t = open_raster(path_temperature, chunk_size, "month")
+            p = open_raster(path_precipitation, chunk_size, "month")
+            npp = open_raster(path_npp, chunk_size).isel(band=0, drop=True)
+            ds = compute_carbon_fluxes(t, p, npp, q, a, mask, timestep=timestep)
+        layers = {outputs[v]: ds[v] for v in outputs}
         with dask_scheduler(dask_spec, threads), _name_kernel_errors(path_precipitation,
                                                                      path_runoff):
             write_cogs(layers, grid,
-                       descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in FLUX_VARS},
-                       units={outputs[v]: FLUX_UNITS for v in FLUX_VARS},
-                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in FLUX_VARS},
+                       descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in outputs},
+                       units={outputs[v]: FLUX_UNITS for v in outputs},
+                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in outputs},
                        threads=threads, label=f"fluxes {year}")
 
 

@@ -35,6 +35,31 @@ def rh_month(t_c, p_mm):
 
 
 @njit(nogil=True, cache=True)
+def rcs_pixel(a, q):
+    """Rock-weathering sink, g C m-2 yr-1, for GEM-CO2 coefficient a and runoff q (mm yr-1)."""
+    return RCS_FACTOR * a * q
+
+
+@njit(nogil=True, cache=True)
+def rock_weathering(q, a, mask):
+    """RCS alone, for runs without NPP and climate (DESIGN §1.3; same formula as
+    :func:`carbon_fluxes`). q, a: float32 (ny, nx); mask: uint8 (ny, nx), 0 = outside every
+    region. Returns float32 (1, ny, nx). Raises ValueError on negative runoff."""
+    ny, nx = q.shape
+    out = np.empty((1, ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            if mask[i, j] == 0:
+                out[0, i, j] = np.nan
+                continue
+            qv = q[i, j]
+            if qv < 0.0:
+                raise ValueError("negative runoff in a block passed to rock_weathering")
+            out[0, i, j] = rcs_pixel(a[i, j], qv)
+    return out
+
+
+@njit(nogil=True, cache=True)
 def carbon_fluxes(t, p, npp, q, a, mask, annual):
     """RH, NEP, RCS and ECS of one block.
 
@@ -77,7 +102,7 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
             if qv < 0.0:
                 raise ValueError("negative runoff in a block passed to carbon_fluxes")
             nep = npp[i, j] - rh
-            rcs = RCS_FACTOR * a[i, j] * qv
+            rcs = rcs_pixel(a[i, j], qv)
             out[0, i, j] = rh
             out[1, i, j] = nep
             out[2, i, j] = rcs

@@ -13,18 +13,22 @@ import pandas as pd
 
 from . import __version__
 from .balance import STUDY_AREA
-from .config import config_digest
+from .config import config_digest, skipped_stages
 from .io import atomic_output, write_gpkg_layer
 from .trends import read_region_trends
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
 COLUMN_UNITS = {
     "area_km2": ("km2", "region area on the grid's CRS (pixel areas × coverage fractions)"),
-    "valid_fraction": ("1", "share of the region area where ECS (every input) is known"),
+    "valid_fraction": ("1", "share of the region area where ECS (every input; RCS in a run "
+                            "without NPP and climate) is known"),
     "rh_tgc": ("Tg C yr-1", "heterotrophic respiration"),
     "nep_tgc": ("Tg C yr-1", "net ecosystem productivity NPP - RH"),
     "rcs_tgc": ("Tg C yr-1", "rock-weathering carbon sink (GEM-CO2)"),
     "ecs_tgc": ("Tg C yr-1", "ecosystem carbon sink NEP + RCS"),
+    "rcs_tgco2": ("Tg CO2 yr-1", "rock-weathering carbon sink in CO2 (x 44/12)"),
+    "in_region_layer": ("bool", "false: an emission code without polygon (CE only; see "
+                                "tables/emission_code_match.csv)"),
     "ecs_tgco2": ("Tg CO2 yr-1", "ecosystem carbon sink in CO2 (x 44/12)"),
     "ce_tgco2": ("Tg CO2 yr-1", "carbon emissions (Mt CO2 = Tg CO2)"),
     "cnc_tgco2": ("Tg CO2 yr-1", "carbon neutral capacity ECS - CE"),
@@ -45,11 +49,11 @@ COLUMN_UNITS = {
     "cnc_tgco2_abrupt_change_years": ("year", "years where the sequential MK UF and UB cross inside +-1.96"),
 }
 
-TREND_COLUMNS = ["cnc_tgco2_slope_per_yr", "cnc_tgco2_slope_p", "cnc_tgco2_sen_per_yr",
-                 "cnc_tgco2_mk_z", "cnc_tgco2_mk_p", "cnc_tgco2_hurst", "cnc_tgco2_trend_class",
-                 "cnc_tgco2_abrupt_change_years"]
+TREND_STATS = ["slope_per_yr", "slope_p", "sen_per_yr", "mk_z", "mk_p", "hurst", "trend_class",
+               "abrupt_change_years"]
+TREND_COLUMNS = [f"cnc_tgco2_{s}" for s in TREND_STATS]
 
-SUMMARY_VARS = ["area_km2", "valid_fraction", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",
+SUMMARY_VARS = ["area_km2", "valid_fraction", "rcs_tgco2", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",
                 "cnc_flux_tco2_km2", "cer"]
 
 
@@ -70,15 +74,21 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             geo = read_level_polygons(path_regions, levels, level).rename(
                 columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
+            budget = budget[budget["in_region_layer"]]
             last = budget["year"].max()
-            means = budget.groupby("code")[SUMMARY_VARS].mean().add_suffix("_mean")
+            # CNC where the run has it; CE in a run without NPP and climate
+            series = "cnc_tgco2" if "cnc_tgco2" in budget else "ce_tgco2"
+            summary = [c for c in SUMMARY_VARS if c in budget]
+            means = budget.groupby("code")[summary].mean().add_suffix("_mean")
             means = means.rename(columns={"area_km2_mean": "area_km2"})
-            status = budget[budget["year"] == last].set_index("code")["status"].rename(
-                f"status_{last}")
-            wide = budget.pivot(index="code", columns="year", values="cnc_tgco2")
-            wide.columns = [f"cnc_tgco2_{y}" for y in wide.columns]
-            trend = read_region_trends(trend_paths[level]).set_index("code")[TREND_COLUMNS]
-            parts = [means, status, trend]
+            parts = [means]
+            if "status" in budget:
+                parts.append(budget[budget["year"] == last].set_index("code")["status"].rename(
+                    f"status_{last}"))
+            wide = budget.pivot(index="code", columns="year", values=series)
+            wide.columns = [f"{series}_{y}" for y in wide.columns]
+            parts.append(read_region_trends(trend_paths[level]).set_index("code")[
+                [f"{series}_{s}" for s in TREND_STATS]])
             if level in spatial_paths:
                 parts.append(spatial_columns(spatial_paths[level]))
             layer = geo.merge(pd.concat(parts + [wide], axis=1),
@@ -89,6 +99,8 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
             + [{"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
                {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"},
+               {"column": "ce_tgco2_<year>", "units": "Tg CO2 yr-1", "description":
+                "CE of that year (runs without ECS, which also carry ce_tgco2_<stat> trends)"},
                {"column": "lisa_<var>", "units": "class", "description":
                 "LISA cluster of the period mean of <var>: HH/LL/HL/LH at p < spatial.lisa_p, "
                 "'not significant', or 'not computed' (see tables/moran_<level>.csv note)"},
@@ -136,6 +148,7 @@ def write_provenance(*, config: dict, input_paths: list[str], path_out: str) -> 
         "run_time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "config_digest": config_digest(config),
         "config": config,
+        "skipped_stages": skipped_stages(config),
         "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
                    for p in sorted(set(input_paths))},
         "software": {"python": platform.python_version(), "numpy": numpy.__version__,

@@ -6,25 +6,40 @@ Kept here (not in the Snakefile) so that rules stay declarative and tests can im
 from __future__ import annotations
 
 from .align import month_paths
+from .config import computed_fluxes
 
 FLUXES = ("rh", "nep", "rcs", "ecs")
+# aligned per-year inputs: name -> file name under interim/aligned/{year}/
+ALIGNED = {"temperature": "tmean_degC.tif", "precipitation": "prcp_mm.tif", "npp": "npp_gc.tif",
+           "runoff": "runoff_mm.tif"}
 
 
 def year_inputs(cfg: dict, year: int) -> dict:
-    """Raw per-year inputs: temperature and precipitation (lists), npp and runoff (paths)."""
-    return {
-        "temperature": month_paths(cfg["climate"]["temperature"], year),
-        "precipitation": month_paths(cfg["climate"]["precipitation"], year),
-        "npp": cfg["npp"]["path"].format(year=year),
-        "runoff": (cfg["runoff"]["et"] if cfg["runoff"].get("source") == "water_balance"
-                   else cfg["runoff"]["path"]).format(year=year),
-    }
+    """Raw per-year inputs: temperature and precipitation (lists), npp and runoff (paths); only
+    those the config has (a run without NPP and climate needs the runoff alone)."""
+    out = {}
+    if cfg.get("climate"):
+        out["temperature"] = month_paths(cfg["climate"]["temperature"], year)
+        out["precipitation"] = month_paths(cfg["climate"]["precipitation"], year)
+    if cfg.get("npp"):
+        out["npp"] = cfg["npp"]["path"].format(year=year)
+    out["runoff"] = (cfg["runoff"]["et"] if cfg["runoff"].get("source") == "water_balance"
+                     else cfg["runoff"]["path"]).format(year=year)
+    return out
 
 
 def year_input_files(cfg: dict, year: int) -> list[str]:
     """Flat list of one year's raw input files."""
-    yi = year_inputs(cfg, year)
-    return yi["temperature"] + yi["precipitation"] + [yi["npp"], yi["runoff"]]
+    files = []
+    for v in year_inputs(cfg, year).values():
+        files.extend(v if isinstance(v, list) else [v])
+    return files
+
+
+def aligned_outputs(cfg: dict, out_dir: str) -> dict:
+    """The aligned rasters of one year (``{year}`` wildcard left in) that the config's inputs give."""
+    keys = ["runoff"] if computed_fluxes(cfg) == ("rcs",) else list(ALIGNED)
+    return {k: f"{out_dir}/interim/aligned/{{year}}/{ALIGNED[k]}" for k in keys}
 
 
 def static_inputs(cfg: dict) -> list[str]:
@@ -38,7 +53,33 @@ def static_inputs(cfg: dict) -> list[str]:
 
 def raw_inputs(cfg: dict) -> list[str]:
     """Every input file the config names (provenance digests them all)."""
-    return [f for y in cfg["years"] for f in year_input_files(cfg, y)] + static_inputs(cfg)
+    files = [f for y in cfg["years"] for f in year_input_files(cfg, y)] + static_inputs(cfg)
+    acc = cfg.get("emissions_accounting")
+    if acc:
+        files += [acc["consumption"], acc["factors"]]
+    sc = cfg.get("scenarios")
+    if sc:
+        files += [sc["drivers"], sc["growth"]]
+        files += [f for name in sc["names"] for y in sc.get("years", [])
+                  for f in year_input_files(scenario_config(cfg, name), y)]
+    return list(dict.fromkeys(files))      # a climatology named once, not once per year
+
+
+def lithology_source(cfg: dict, out_dir: str) -> str:
+    """The lithology raster the checks and the alignment read: the configured file, or the
+    GeoTIFF the pipeline converts a headerless ASCII matrix to (``lithology.ascii_matrix``)."""
+    if cfg["lithology"].get("ascii_matrix"):
+        return f"{out_dir}/interim/lithology_source.tif"
+    return cfg["lithology"]["path"]
+
+
+def static_check_config(cfg: dict, out_dir: str) -> dict:
+    """The config sections ``check_static`` reads, with the lithology path it must open."""
+    sec = config_sections(cfg, "grid", "lithology", "regions", "checks")
+    sec["lithology"] = dict(sec["lithology"], path=lithology_source(cfg, out_dir))
+    if cfg["lithology"].get("ascii_matrix"):
+        sec["lithology"]["crs"] = sec["lithology"].get("crs", "EPSG:4326")
+    return sec
 
 
 def budget_levels(cfg: dict) -> list[str]:
@@ -56,6 +97,48 @@ def run_info(cfg: dict) -> dict:
     """What the GeoPackage's metadata layer records about a run (no timestamps)."""
     from .config import config_digest
 
+    from .config import skipped_stages
+
     return {"config_digest": config_digest(cfg), "years": cfg["years"],
+            "skipped_stages": skipped_stages(cfg),
             "emissions": cfg["emissions"]["path"], "regions": cfg["regions"]["path"],
             "grid": cfg["grid"]}
+
+
+def scenario_config(cfg: dict, scenario: str) -> dict:
+    """The config sections the per-year check, alignment and flux rules read, for the sink
+    rasters of one scenario (``{scenario}`` filled in their paths): the same rules and library
+    functions as the observed years run on them."""
+    sc = cfg["scenarios"]
+
+    def fill(section):
+        return {k: (v.replace("{scenario}", scenario) if isinstance(v, str) else v)
+                for k, v in section.items()}
+
+    return {"grid": cfg["grid"], "checks": cfg.get("checks", {}),
+            "climate": fill(sc["climate"]), "npp": fill(sc["npp"]),
+            "runoff": fill(sc["runoff"])}
+
+
+def scenario_zonal(cfg: dict, out_dir: str) -> dict:
+    """{scenario: {year: finest-level zonal table of its sink rasters}}."""
+    finest = list(cfg["regions"]["levels"])[0]
+    sc = cfg.get("scenarios") or {}
+    return {name: {y: f"{out_dir}/scenarios/{name}/interim/zonal/{finest}_{y}.parquet"
+                   for y in sc.get("years", [])} for name in sc.get("names", [])}
+
+
+def scenario_outputs(cfg: dict, out_dir: str) -> list[str]:
+    """What rule all asks of the emission accounting and scenario stages (if configured)."""
+    files = []
+    acc = cfg.get("emissions_accounting")
+    if acc:
+        files += [f"{out_dir}/tables/tier1_{acc['level']}_by_fuel.csv",
+                  f"{out_dir}/tables/tier1_comparison_{acc['level']}.csv"]
+    sc = cfg.get("scenarios")
+    if sc:
+        lv = sc["level"]
+        files += [f"{out_dir}/tables/{k}_{lv}.csv"
+                  for k in ("scenarios", "emission_model", "scenario_summary")]
+        files.append(f"{out_dir}/figures/scenarios_{lv}")
+    return files

@@ -12,10 +12,21 @@ from .io import atomic_output
 from .trends import CRITICAL_Z, read_region_trends
 
 
+SERIES_LABELS = {"cnc_tgco2": ("CNC", "carbon neutral capacity"),
+                 "ce_tgco2": ("CE", "carbon emissions"),
+                 "ecs_tgco2": ("ECS", "ecosystem carbon sink")}
+
+
+def trend_variable(fluxes) -> str:
+    """The region series the trend figures and maps show: CNC, or CE in a run without ECS."""
+    return "cnc_tgco2" if "ecs" in fluxes else "ce_tgco2"
+
+
 def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, out_dir: str,
                        variable: str = "cnc_tgco2") -> list[str]:
     """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
     band and the abrupt-change years (bottom). Returns the files written."""
+    short, long_name = SERIES_LABELS[variable]
     plt = _pyplot()
     budget = pd.read_parquet(budget_path)
     trends = read_region_trends(trends_path).set_index("code")
@@ -29,15 +40,15 @@ def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, ou
         fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
                                        gridspec_kw={"height_ratios": [3, 2]})
         yrs = series["year"].to_numpy()
-        ax1.plot(yrs, series[variable], "o-", color="tab:blue", label="CNC")
+        ax1.plot(yrs, series[variable], "o-", color="tab:blue", label=short)
         slope = tr[f"{variable}_slope_per_yr"]
         if np.isfinite(slope):
             mid = np.nanmean(series[variable]) - slope * yrs.mean()
             ax1.plot(yrs, mid + slope * yrs, "--", color="tab:red",
                      label=f"OLS {slope:+.3g} Tg CO2 yr⁻² (p = {tr[f'{variable}_slope_p']:.2g})")
         ax1.axhline(0, color="grey", lw=0.8)
-        ax1.set_ylabel("CNC (Tg CO2 yr⁻¹)")
-        ax1.set_title(f"{tr['name']} ({code}): carbon neutral capacity, "
+        ax1.set_ylabel(f"{short} (Tg CO2 yr⁻¹)")
+        ax1.set_title(f"{tr['name']} ({code}): {long_name}, "
                       f"{tr[f'{variable}_trend_class']}")
         ax1.legend(loc="best", fontsize=8)
         s = sqmk[sqmk["code"] == code].sort_values("year")
@@ -49,12 +60,7 @@ def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, ou
         ax2.set_ylabel("sequential MK")
         ax2.set_xlabel("year")
         ax2.legend(loc="best", fontsize=8, ncol=3)
-        fig.tight_layout()
-        path = os.path.join(out_dir, f"{variable}_{code}.png")
-        with atomic_output(path) as tmp:
-            fig.savefig(tmp, dpi=100, format="png", metadata={"Software": None})
-        plt.close(fig)
-        written.append(path)
+        written.append(_save_png(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
     return written
 
 
@@ -76,14 +82,20 @@ def _pyplot():
     return plt
 
 
+def _save_png(fig, path: str, dpi: int = 100) -> str:
+    """Tight layout, write the PNG atomically (no software tag: same bytes every run), close."""
+    fig.tight_layout()
+    with atomic_output(path) as tmp:
+        fig.savefig(tmp, dpi=dpi, format="png", metadata={"Software": None})
+    _pyplot().close(fig)
+    return path
+
+
 def _save_map(fig, ax, gdf, title: str, path: str) -> None:
     """Title, north arrow, scale bar and CRS label; then write the PNG atomically."""
     ax.set_title(title, fontsize=10)
     add_map_furniture(ax, crs_label(gdf.crs))
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=110, format="png", metadata={"Software": None})
-    _pyplot().close(fig)
+    _save_png(fig, path, dpi=110)
 
 
 def crs_label(crs) -> str:
@@ -139,9 +151,9 @@ def plot_spatial_maps(*, path_regions: str, levels: list[str], level: str, local
                       moran_path: str, variable: str, path_lisa: str, path_gi: str,
                       lisa_p: float = 0.05) -> None:
     """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``."""
-    from .regions import read_level_polygons
+    from .regions import read_display_polygons
 
-    polys = read_level_polygons(path_regions, levels, level)
+    polys = read_display_polygons(path_regions, levels, level)
     local = pd.read_csv(local_path, dtype={"code": str})
     local = local[local["variable"] == variable]
     gdf = polys.merge(local, on="code", how="left")
@@ -171,8 +183,15 @@ BUDGET_MAPS = {
     "ce": ("ce_tgco2", "Reds", None, "carbon emissions CE (Tg CO2 yr⁻¹)"),
     "cnc": ("cnc_tgco2", "RdBu", 0.0, "carbon neutral capacity CNC = ECS − CE (Tg CO2 yr⁻¹)"),
     "cer": ("cer", "RdYlGn_r", 1.0, "carbon emission risk CER (1; 1 = neutrality)"),
+    "rcs": ("rcs_gc_m2", "YlGn", None, "rock-weathering carbon sink RCS (g C m⁻² yr⁻¹)"),
 }
-MAP_KINDS = tuple(BUDGET_MAPS) + ("cnc_trend",)
+MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
+RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")   # a run without NPP and climate (no ECS)
+
+
+def map_kinds(fluxes) -> tuple[str, ...]:
+    """The maps a run draws per level: the balance maps, or CE and RCS without ECS."""
+    return MAP_KINDS if "ecs" in fluxes else RCS_ONLY_MAP_KINDS
 
 
 def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str,
@@ -215,26 +234,73 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
 
 def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget_path: str,
                      trends_path: str, out_paths: dict) -> None:
-    """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class.
-    ``out_paths`` maps each of :data:`MAP_KINDS` to a PNG path."""
-    from .regions import read_level_polygons
+    """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
+    without ECS, of CE and the RCS flux density and the CE trend class). ``out_paths`` maps
+    each kind of :func:`map_kinds` to a PNG path."""
+    from .regions import read_display_polygons
 
     log = logging.getLogger(__name__)
-    polys = read_level_polygons(path_regions, levels, level)
+    polys = read_display_polygons(path_regions, levels, level)
     budget = pd.read_parquet(budget_path)
+    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]   # Tg/km² -> g/m²
     years = f"{budget['year'].min()}–{budget['year'].max()}"
+    kinds = [k for k in out_paths if k in BUDGET_MAPS]
     # a region's period mean only if it has a value every year (as the spatial statistics)
-    cols = [c for c, *_ in BUDGET_MAPS.values()]
+    cols = [BUDGET_MAPS[k][0] for k in kinds]
     grouped = budget.groupby("code")[cols]
     means = grouped.mean().where(grouped.count() == budget["year"].nunique())
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
-    for kind, (col, cmap, centre, label) in BUDGET_MAPS.items():
+    for kind in kinds:
+        col, cmap, centre, label = BUDGET_MAPS[kind]
         continuous_map(gdf, col, cmap, centre, f"{label.split(' (')[0]}, mean {years}, by {level}",
                        label, out_paths[kind])
         log.info("map %s of %s written", kind, level)
-    trends = read_region_trends(trends_path)[["code", "cnc_tgco2_trend_class"]]
-    gdf = polys.merge(trends, on="code", how="left")
-    gdf["cnc_tgco2_trend_class"] = gdf["cnc_tgco2_trend_class"].fillna("undetermined")
-    categorical_map(gdf, "cnc_tgco2_trend_class", TREND_CLASS_COLOURS,
-                    f"trend class of CNC {years} by {level} (OLS slope, Tg CO2 yr⁻²; seed 003)",
-                    out_paths["cnc_trend"])
+    for kind in (k for k in out_paths if k.endswith("_trend")):
+        var = f"{kind[:-len('_trend')]}_tgco2"
+        col = f"{var}_trend_class"
+        trends = read_region_trends(trends_path)[["code", col]]
+        gdf = polys.merge(trends, on="code", how="left")
+        gdf[col] = gdf[col].fillna("undetermined")
+        categorical_map(gdf, col, TREND_CLASS_COLOURS,
+                        f"trend class of {SERIES_LABELS[var][0]} {years} by {level} "
+                        "(OLS slope, Tg CO2 yr⁻²; seed 003)", out_paths[kind])
+
+
+SCENARIO_COLOURS = {"observed": "black"}
+
+
+def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
+    """One PNG per region (as seed 003 Fig. 7): CE, ECS and CNC per year, observed and under
+    each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
+    plt = _pyplot()
+    table = pd.read_csv(table_path, dtype={"region": str})
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for region, t in table.groupby("region", sort=True):
+        fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+        names = ["observed"] + sorted(set(t["scenario"]) - {"observed"})
+        for k, name in enumerate(names):
+            s = t[t["scenario"] == name].sort_values("year")
+            colour = SCENARIO_COLOURS.get(name, cycle[k % len(cycle)])
+            axes[0].plot(s["year"], s["ce_tgco2"], "-", color=colour, label=name)
+            if name != "observed" and s["ce_tgco2_min"].notna().any():
+                axes[0].fill_between(s["year"], s["ce_tgco2_min"], s["ce_tgco2_max"],
+                                     color=colour, alpha=0.2, lw=0)
+            raster = s["ecs_source"].isin(["observed", "scenario_raster"])
+            axes[1].plot(s["year"], s["ecs_tgco2"], "--" if name != "observed" else "-",
+                         color=colour, lw=1)
+            axes[1].plot(s.loc[raster, "year"], s.loc[raster, "ecs_tgco2"], "o", color=colour,
+                         ms=4, label=name)
+            axes[2].plot(s["year"], s["cnc_tgco2"], "-", color=colour, label=name)
+        axes[0].set_ylabel("CE (Tg CO2 yr⁻¹)")
+        axes[1].set_ylabel("ECS (Tg CO2 yr⁻¹)")
+        axes[2].set_ylabel("CNC = ECS − CE")
+        axes[2].axhline(0, color="grey", lw=0.8)
+        axes[2].set_xlabel("year")
+        axes[0].set_title(f"{region}: emissions, sink and carbon neutral capacity by scenario")
+        axes[0].legend(loc="upper left", fontsize=8)
+        axes[1].legend(loc="best", fontsize=7, title="dots: rasters; dashed: interpolated",
+                       title_fontsize=7)
+        written.append(_save_png(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
+    return written

@@ -91,6 +91,16 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
     return out.sort_values(finest).reset_index(drop=True)
 
 
+def read_config_regions(reg: dict):
+    """:func:`read_regions` with the ``regions`` section of the config; returns
+    (polygons, level names finest first, derive_parents or None)."""
+    derive = None if reg.get("derive_parents", "none") == "none" else reg["derive_parents"]
+    regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
+                           layer=reg.get("layer"),
+                           invalid_geometries=reg.get("invalid_geometries", "repair"))
+    return regions, list(reg["levels"]), derive
+
+
 def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.DataFrame:
     """One row per region of ``level``: its code, name and the codes of its parents (sorted)."""
     i = levels.index(level)
@@ -99,10 +109,15 @@ def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.
     return tab.sort_values(f"{level}_code").reset_index(drop=True)
 
 
-def dissolve_level(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> gpd.GeoDataFrame:
-    """Polygons of ``level`` as the union of their finest-level members."""
+def dissolve_level(regions: gpd.GeoDataFrame, levels: list[str], level: str,
+                   members: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Polygons of ``level`` as the union of their members: the finest-level polygons, or
+    ``members``, the dissolved polygons of a finer level carrying ``{level}_code`` (the same
+    union from fewer, larger pieces: provinces from 339 cities take half the time of provinces
+    from 2,800 counties)."""
     tab = level_table(regions, levels, level)
-    geom = regions.dissolve(by=f"{level}_code")[["geometry"]].reset_index()
+    source = regions if members is None else members
+    geom = source.dissolve(by=f"{level}_code")[["geometry"]].reset_index()
     return gpd.GeoDataFrame(tab.merge(geom, on=f"{level}_code"), geometry="geometry",
                             crs=regions.crs)
 
@@ -116,6 +131,32 @@ def read_level_polygons(path: str, levels: list[str], level: str) -> gpd.GeoData
     """Polygons of ``level`` with a ``code`` column, from the layer ``build_regions`` wrote
     (dissolved once there; dissolving the provinces of ~2,800 counties takes seconds)."""
     gdf = gpd.read_file(path, layer=level_layer(level), engine="pyogrio")
+    return gdf.rename(columns={f"{level}_code": "code"})
+
+
+def display_layer(level: str) -> str:
+    """Name of the layer holding the map-drawing polygons of ``level``."""
+    return f"display_{level}"
+
+
+def display_geometries(polys: gpd.GeoDataFrame, resolution: float) -> gpd.GeoDataFrame:
+    """Polygons simplified for drawing maps, never for computing: Douglas-Peucker with a
+    tolerance of half a pixel or 1/1500 of the layer's width (half a screen pixel of a 7.5-inch
+    map at 100 dpi), whichever is larger. Per polygon and without topology repair (0.07 s for
+    2,800 counties with 1.5 million vertices; a shared-edge coverage simplification took 5 s
+    per level): gaps it may open between neighbours are below a screen pixel. A polygon that
+    would vanish keeps its original shape."""
+    minx, _, maxx, _ = polys.total_bounds
+    tol = max(resolution / 2.0, (maxx - minx) / 1500.0)
+    out = polys.copy()
+    simple = polys.geometry.simplify(tol, preserve_topology=False)
+    out["geometry"] = simple.where(~simple.is_empty, polys.geometry)
+    return out
+
+
+def read_display_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
+    """The map-drawing polygons of ``level`` (``code`` column), from ``build_regions``."""
+    gdf = gpd.read_file(path, layer=display_layer(level), engine="pyogrio")
     return gdf.rename(columns={f"{level}_code": "code"})
 
 

@@ -456,6 +456,8 @@ def write_spatial_statistics(*, path_regions: str, levels: list[str], spatial_le
         log.info("spatial statistics: level %s", level)
         polys = read_level_polygons(path_regions, levels, level)
         budget = pd.read_parquet(budget_paths[level])
+        if "in_region_layer" in budget:      # emission codes without polygon have no neighbours
+            budget = budget[budget["in_region_layer"]]
         local, moran = spatial_level(
             polys, budget, level=level, variables=spatial_cfg["variables"],
             permutations=spatial_cfg["permutations"], seed=spatial_cfg["seed"],

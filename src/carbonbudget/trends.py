@@ -227,7 +227,8 @@ def write_region_trends(*, budget_paths: dict, outputs: dict, sqmk_outputs: dict
 
     for level, path in budget_paths.items():
         table = pd.read_parquet(path)
-        stats, sqmk = region_trends(table, REGION_TREND_COLUMNS, min_valid_years,
+        columns = [c for c in REGION_TREND_COLUMNS if c in table]   # no CNC/ECS without NPP
+        stats, sqmk = region_trends(table, columns, min_valid_years,
                                     hurst_min_blocks, tuple(class_thresholds),
                                     hurst_bias_correction)
         stats.insert(0, "level", level)

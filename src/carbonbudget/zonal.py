@@ -230,17 +230,21 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
         save_coverage(path_coverage, codes, matrix, grid, key)
     import geopandas as gpd
 
-    from .regions import dissolve_level, level_layer, level_table
+    from .regions import (display_geometries, display_layer, dissolve_level, level_layer,
+                          level_table)
 
     level_names = list(regions_cfg["levels"])
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
+        polys = None
         for i, level in enumerate(level_names):   # dissolved once here, read by later jobs
             polys = (level_table(regions, level_names, level).merge(
                 regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
-                else dissolve_level(regions, level_names, level))
-            write_gpkg_layer(gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs), tmp,
-                             level_layer(level))
+                else dissolve_level(regions, level_names, level, members=polys))
+            polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
+            write_gpkg_layer(polys, tmp, level_layer(level))
+            write_gpkg_layer(display_geometries(polys, abs(grid.transform.a)), tmp,
+                             display_layer(level))
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,
                descriptions={path_region_fraction: "fraction of the pixel inside the study area"},
                units={path_region_fraction: "1"})

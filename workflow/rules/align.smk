@@ -7,10 +7,7 @@ rule align_year:
         unpack(lambda wildcards: year_inputs(config, int(wildcards.year))),
         report=rules.check_year.output.report,
     output:
-        temperature=f"{OUT}/interim/aligned/{{year}}/tmean_degC.tif",
-        precipitation=f"{OUT}/interim/aligned/{{year}}/prcp_mm.tif",
-        npp=f"{OUT}/interim/aligned/{{year}}/npp_gc.tif",
-        runoff=f"{OUT}/interim/aligned/{{year}}/runoff_mm.tif",
+        **aligned_outputs(config, OUT),
     log:
         f"{OUT}/logs/align_year/{{year}}.log",
     benchmark:
@@ -22,8 +19,8 @@ rule align_year:
         mem_mb=1500,
     params:
         grid=config["grid"],
-        climate=config["climate"],
-        npp=config["npp"],
+        climate=config.get("climate"),
+        npp=config.get("npp"),
         runoff=config["runoff"],
     script:
         "../scripts/align_year.py"
@@ -31,7 +28,7 @@ rule align_year:
 
 rule align_lithology:
     input:
-        lithology=config["lithology"]["path"],
+        lithology=lithology_source(config, OUT),
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
         report=rules.check_static.output.report,
@@ -49,7 +46,7 @@ rule align_lithology:
         mem_mb=1500,
     params:
         grid=config["grid"],
-        crs=config["lithology"].get("crs"),
+        crs=static_check_config(config, OUT)["lithology"].get("crs"),
     script:
         "../scripts/align_lithology.py"
 

@@ -7,6 +7,7 @@ rule budget:
         regions=rules.build_regions.output.regions,
         emissions=config["emissions"]["path"],
         check=rules.check_emissions.output.report,
+        crosswalk=config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or [],
     output:
         csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
         parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),
@@ -26,5 +27,6 @@ rule budget:
         emissions=config["emissions"],
         socioeconomic=config.get("socioeconomic"),
         balance=config["balance"],
+        fluxes=list(FLUXES),
     script:
         "../scripts/budget.py"

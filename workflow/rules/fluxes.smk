@@ -3,10 +3,7 @@
 
 rule fluxes_year:
     input:
-        temperature=rules.align_year.output.temperature,
-        precipitation=rules.align_year.output.precipitation,
-        npp=rules.align_year.output.npp,
-        runoff=rules.align_year.output.runoff,
+        **aligned_outputs(config, OUT),
         coefficient=rules.align_lithology.output.coefficient,
         fraction=rules.build_regions.output.fraction,
     output:
@@ -22,7 +19,8 @@ rule fluxes_year:
         mem_mb=2000,
     params:
         grid=config["grid"],
-        timestep=config["climate"]["timestep"],
+        timestep=config.get("climate", {}).get("timestep", "monthly"),
+        fluxes=list(FLUXES),
         chunk_size=CHUNK,
         dask=config["dask"],
     script:

@@ -28,7 +28,7 @@ rule check_year:
 
 rule check_static:
     input:
-        lithology=config["lithology"]["path"],
+        lithology=lithology_source(config, OUT),
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
         regions=config["regions"]["path"],
@@ -45,7 +45,7 @@ rule check_static:
     resources:
         mem_mb=2000,
     params:
-        config=config_sections(config, "grid", "lithology", "regions", "checks"),
+        config=static_check_config(config, OUT),
     script:
         "../scripts/check_static.py"
 
@@ -54,8 +54,10 @@ rule check_emissions:
     input:
         emissions=config["emissions"]["path"],
         regions=config["regions"]["path"],
+        crosswalk=config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or [],
     output:
         report=f"{OUT}/checks/emissions.json",
+        match=f"{OUT}/tables/emission_code_match.csv",
     log:
         f"{OUT}/logs/check_emissions.log",
     benchmark:
@@ -70,3 +72,52 @@ rule check_emissions:
         config=config_sections(config, "years", "regions", "emissions"),
     script:
         "../scripts/check_emissions.py"
+
+
+# Only with emissions.crosswalk.old_codes: old code -> region code from the official code list of
+# the emission table's division, against the codes and names of the region layer.
+rule build_crosswalk:
+    input:
+        old_codes=config["emissions"].get("crosswalk", {}).get("old_codes", []),
+        regions=config["regions"]["path"],
+    output:
+        f"{OUT}/tables/code_crosswalk.csv",
+    log:
+        f"{OUT}/logs/build_crosswalk.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/build_crosswalk.tsv"
+    priority: 100
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        crosswalk=config["emissions"].get("crosswalk", {}),
+        regions=config["regions"],
+    script:
+        "../scripts/build_crosswalk.py"
+
+
+# Only with lithology.ascii_matrix: a headerless ASCII matrix of class codes (e.g. the 0.5° GLiM
+# grid) becomes a GeoTIFF with the geometry the config gives.
+rule convert_lithology:
+    input:
+        config["lithology"]["path"],
+    output:
+        f"{OUT}/interim/lithology_source.tif",
+    log:
+        f"{OUT}/logs/convert_lithology.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/convert_lithology.tsv"
+    priority: 100
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        geometry=config["lithology"].get("ascii_matrix", {}),
+        crs=config["lithology"].get("crs", "EPSG:4326"),
+    script:
+        "../scripts/convert_lithology.py"

@@ -69,5 +69,6 @@ rule plot_budget_maps:
         mem_mb=1000,
     params:
         levels=LEVELS,
+        kinds=list(MAP_KINDS),
     script:
         "../scripts/plot_budget_maps.py"

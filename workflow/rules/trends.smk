@@ -70,5 +70,7 @@ rule plot_region_trends:
     threads: 1
     resources:
         mem_mb=1000,
+    params:
+        variable=trend_variable(FLUXES),
     script:
         "../scripts/plot_region_trends.py"

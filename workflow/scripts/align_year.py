@@ -7,6 +7,6 @@ if __name__ == "__main__":
         align_year(grid=Grid.from_config(snakemake.params.grid), year=int(snakemake.wildcards.year),
                    climate=snakemake.params.climate, npp=snakemake.params.npp,
                    runoff=snakemake.params.runoff,
-                   path_temperature=snakemake.output.temperature,
-                   path_precipitation=snakemake.output.precipitation,
-                   path_npp=snakemake.output.npp, path_runoff=snakemake.output.runoff)
+                   path_temperature=snakemake.output.get("temperature"),
+                   path_precipitation=snakemake.output.get("precipitation"),
+                   path_npp=snakemake.output.get("npp"), path_runoff=snakemake.output.runoff)

@@ -8,5 +8,7 @@ if __name__ == "__main__":
                      path_regions=snakemake.input.regions, regions_cfg=snakemake.params.regions,
                      emissions_cfg=snakemake.params.emissions,
                      socio_cfg=snakemake.params.socioeconomic, balance_cfg=snakemake.params.balance,
+                     fluxes=snakemake.params.fluxes,
+                     path_crosswalk=snakemake.input.crosswalk or None,
                      outputs={lv: (c, p) for lv, c, p in zip(levels, snakemake.output.csv,
                                                               snakemake.output.parquet)})

@@ -1,0 +1,171 @@
+# Emissions accounting (IPCC Tier 1) and scenarios to the horizon (DESIGN §6). Scenario sink
+# rasters go through the same check, alignment, flux and zonal code as the observed years, under
+# a {scenario} wildcard; only configured when the config has these sections.
+
+
+rule tier1_emissions:
+    input:
+        consumption=config.get("emissions_accounting", {}).get("consumption", []),
+        factors=config.get("emissions_accounting", {}).get("factors", []),
+        budget=f"{OUT}/tables/budget_{{level}}.parquet",
+    output:
+        per_fuel=f"{OUT}/tables/tier1_{{level}}_by_fuel.csv",
+        comparison=f"{OUT}/tables/tier1_comparison_{{level}}.csv",
+    log:
+        f"{OUT}/logs/tier1_emissions/{{level}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/tier1_emissions/{{level}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        accounting=config.get("emissions_accounting", {}),
+    script:
+        "../scripts/tier1_emissions.py"
+
+
+rule check_scenario_year:
+    input:
+        lambda wildcards: year_input_files(scenario_config(config, wildcards.scenario),
+                                           int(wildcards.year)),
+    output:
+        report=f"{OUT}/scenarios/{{scenario}}/checks/year_{{year}}.json",
+    log:
+        f"{OUT}/logs/check_scenario_year/{{scenario}}_{{year}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/check_scenario_year/{{scenario}}_{{year}}.tsv"
+    priority: 100
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        config=lambda wildcards: scenario_config(config, wildcards.scenario),
+    script:
+        "../scripts/check_year.py"
+
+
+rule align_scenario_year:
+    input:
+        unpack(lambda wildcards: year_inputs(scenario_config(config, wildcards.scenario),
+                                             int(wildcards.year))),
+        report=rules.check_scenario_year.output.report,
+    output:
+        **aligned_outputs(config, f"{OUT}/scenarios/{{scenario}}"),
+    log:
+        f"{OUT}/logs/align_scenario_year/{{scenario}}_{{year}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/align_scenario_year/{{scenario}}_{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        grid=config["grid"],
+        climate=lambda wildcards: scenario_config(config, wildcards.scenario)["climate"],
+        npp=lambda wildcards: scenario_config(config, wildcards.scenario)["npp"],
+        runoff=lambda wildcards: scenario_config(config, wildcards.scenario)["runoff"],
+    script:
+        "../scripts/align_year.py"
+
+
+rule fluxes_scenario_year:
+    input:
+        **aligned_outputs(config, f"{OUT}/scenarios/{{scenario}}"),
+        coefficient=rules.align_lithology.output.coefficient,
+        fraction=rules.build_regions.output.fraction,
+    output:
+        **{v: f"{OUT}/scenarios/{{scenario}}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
+    log:
+        f"{OUT}/logs/fluxes_scenario_year/{{scenario}}_{{year}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/fluxes_scenario_year/{{scenario}}_{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 2
+    resources:
+        mem_mb=2000,
+    params:
+        grid=config["grid"],
+        timestep=config.get("scenarios", {}).get("climate", {}).get("timestep", "monthly"),
+        fluxes=list(FLUXES),
+        chunk_size=CHUNK,
+        dask=config["dask"],
+    script:
+        "../scripts/fluxes_year.py"
+
+
+rule zonal_scenario_year:
+    input:
+        coverage=rules.build_regions.output.coverage,
+        **{v: f"{OUT}/scenarios/{{scenario}}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
+    output:
+        f"{OUT}/scenarios/{{scenario}}/interim/zonal/{FINEST}_{{year}}.parquet",
+    log:
+        f"{OUT}/logs/zonal_scenario_year/{{scenario}}_{{year}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/zonal_scenario_year/{{scenario}}_{{year}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        grid=config["grid"],
+        fluxes=list(FLUXES),
+    script:
+        "../scripts/zonal_year.py"
+
+
+rule scenario_projection:
+    input:
+        drivers=config.get("scenarios", {}).get("drivers", []),
+        growth=config.get("scenarios", {}).get("growth", []),
+        emissions=config["emissions"]["path"],
+        check=rules.check_emissions.output.report,
+        regions=rules.build_regions.output.regions,
+        budget=f"{OUT}/tables/budget_{{level}}.parquet",
+        zonal=[p for by_year in scenario_zonal(config, OUT).values() for p in by_year.values()],
+    output:
+        table=f"{OUT}/tables/scenarios_{{level}}.csv",
+        model=f"{OUT}/tables/emission_model_{{level}}.csv",
+        summary=f"{OUT}/tables/scenario_summary_{{level}}.csv",
+    log:
+        f"{OUT}/logs/scenario_projection/{{level}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/scenario_projection/{{level}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        scenarios=config.get("scenarios", {}),
+        emissions=config["emissions"],
+        regions=config["regions"],
+        zonal=scenario_zonal(config, OUT),
+    script:
+        "../scripts/scenario_projection.py"
+
+
+rule plot_scenarios:
+    input:
+        table=rules.scenario_projection.output.table,
+    output:
+        report(directory(f"{OUT}/figures/scenarios_{{level}}"), patterns=["{name}.png"],
+               caption="../report/scenarios.rst", category="Scenarios"),
+    log:
+        f"{OUT}/logs/plot_scenarios/{{level}}.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/plot_scenarios/{{level}}.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    script:
+        "../scripts/plot_scenarios.py"
