@@ -137,3 +137,39 @@ def test_gdal_cache_bounded_from_environment(monkeypatch):
     monkeypatch.setenv("GDAL_CACHEMAX", "5%")          # not a number of MB: the bounded default
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 256
+
+
+def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
+    """Each level is dissolved from the next finer one (same union as from the finest level);
+    drawing shapes are simplified within their tolerance and never vanish."""
+    import geopandas as gpd
+    import shapely
+
+    from carbonbudget.demo import DEMO_CRS, make_regions
+    from carbonbudget.io import write_gpkg_layer
+    from carbonbudget.regions import (display_geometries, dissolve_level, read_display_polygons,
+                                      read_level_polygons, write_level_polygons)
+
+    regions = make_regions()
+    levels = ["county", "city", "province"]
+    # densify so that simplification has something to remove
+    regions["geometry"] = shapely.segmentize(regions.geometry.values, 200.0)
+    write_gpkg_layer(regions, str(tmp_path / "r.gpkg"), "regions")
+    grid = {"crs": DEMO_CRS, "resolution": 1000.0, "bounds": [200000.0, 2900000.0, 520000.0,
+                                                              3140000.0]}
+    write_level_polygons(path_regions=str(tmp_path / "r.gpkg"), levels=levels, grid_spec=grid,
+                         path_out=str(tmp_path / "l.gpkg"))
+    prov = read_level_polygons(str(tmp_path / "l.gpkg"), levels, "province").set_index("code")
+    direct = dissolve_level(regions, levels, "province").set_index("province_code")
+    sym = prov.geometry.symmetric_difference(direct.geometry.reindex(prov.index))
+    assert float(sym.area.max()) < 1e-3 * float(prov.area.min())
+    shown = read_display_polygons(str(tmp_path / "l.gpkg"), levels, "county")
+    assert len(shown) == len(regions) and not shown.geometry.is_empty.any()
+    n_before = shapely.get_num_coordinates(regions.geometry.values).sum()
+    assert shapely.get_num_coordinates(shown.geometry.values).sum() < n_before / 3
+    tol = 500.0                                    # half a 1 km pixel (> width / 1500 here)
+    orig = regions.set_index("county_code").geometry
+    for code, geom in zip(shown["code"], shown.geometry):
+        assert shapely.hausdorff_distance(geom, orig[code]) <= tol + 1e-6
+    tiny = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs=DEMO_CRS)
+    assert not display_geometries(tiny, 1000.0).geometry.is_empty.any()   # kept, not dropped

@@ -205,7 +205,9 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
                   path_region_fraction: str, cache_dir: str | None = None) -> None:
     """Stage entry point: region polygons in the grid CRS, the finest-level coverage matrix
     (from the digest-keyed cache in ``cache_dir`` when the polygons and grid are unchanged), and
-    a raster of the fraction of each pixel inside the study area (0 = outside, masked)."""
+    a raster of the fraction of each pixel inside the study area (0 = outside, masked). The
+    polygons of the coarser levels are dissolved by a separate job
+    (:func:`carbonbudget.regions.write_level_polygons`), off the path to the per-pixel stage."""
     from .grid import Grid
     from .io import write_cogs
     from .regions import read_regions
@@ -228,23 +230,8 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
             shutil.copyfile(cached, tmp)
     else:
         save_coverage(path_coverage, codes, matrix, grid, key)
-    import geopandas as gpd
-
-    from .regions import (display_geometries, display_layer, dissolve_level, level_layer,
-                          level_table)
-
-    level_names = list(regions_cfg["levels"])
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
-        polys = None
-        for i, level in enumerate(level_names):   # dissolved once here, read by later jobs
-            polys = (level_table(regions, level_names, level).merge(
-                regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
-                else dissolve_level(regions, level_names, level, members=polys))
-            polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
-            write_gpkg_layer(polys, tmp, level_layer(level))
-            write_gpkg_layer(display_geometries(polys, abs(grid.transform.a)), tmp,
-                             display_layer(level))
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,
                descriptions={path_region_fraction: "fraction of the pixel inside the study area"},
                units={path_region_fraction: "1"})

@@ -74,3 +74,26 @@ rule build_regions:
         cache_dir=f"{OUT}/{config['processing']['coverage_cache']}",
     script:
         "../scripts/build_regions.py"
+
+
+# Polygons of every level (dissolved once) and their drawing shapes: needed only by the spatial
+# statistics, maps and GeoPackage, so this runs beside the per-pixel stage, not before it.
+rule level_polygons:
+    input:
+        regions=rules.build_regions.output.regions,
+    output:
+        f"{OUT}/interim/regions/levels.gpkg",
+    log:
+        f"{OUT}/logs/level_polygons.log",
+    benchmark:
+        f"{OUT}/logs/benchmarks/level_polygons.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        levels=LEVELS,
+        grid=config["grid"],
+    script:
+        "../scripts/level_polygons.py"

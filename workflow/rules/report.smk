@@ -3,7 +3,7 @@
 
 rule geopackage:
     input:
-        regions=rules.build_regions.output.regions,
+        regions=rules.level_polygons.output[0],
         budget=rules.budget.output.parquet,
         trends=rules.region_trends.output.trends,
         spatial=rules.spatial_statistics.output.local,
@@ -49,7 +49,7 @@ rule provenance:
 
 rule plot_budget_maps:
     input:
-        regions=rules.build_regions.output.regions,
+        regions=rules.level_polygons.output[0],
         budget=f"{OUT}/tables/budget_{{level}}.parquet",
         trends=f"{OUT}/tables/trends_{{level}}.csv",
     output:

@@ -3,7 +3,7 @@
 
 rule spatial_statistics:
     input:
-        regions=rules.build_regions.output.regions,
+        regions=rules.level_polygons.output[0],
         budget=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=LEVELS),
     output:
         local=expand(f"{OUT}/tables/spatial_{{level}}.csv", level=SPATIAL_LEVELS),
@@ -29,7 +29,7 @@ rule spatial_statistics:
 
 rule plot_spatial_maps:
     input:
-        regions=rules.build_regions.output.regions,
+        regions=rules.level_polygons.output[0],
         local=f"{OUT}/tables/spatial_{{level}}.csv",
         moran=f"{OUT}/tables/moran_{{level}}.csv",
     output:
