@@ -298,7 +298,8 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
         axes[2].set_ylabel("CNC = ECS − CE")
         axes[2].axhline(0, color="grey", lw=0.8)
         axes[2].set_xlabel("year")
-        axes[0].set_title(f"{region}: emissions, sink and carbon neutral capacity by scenario")
+        where = "study area" if region == "all" else region
+        axes[0].set_title(f"{where}: emissions, sink and carbon neutral capacity by scenario")
         axes[0].legend(loc="upper left", fontsize=8)
         axes[1].legend(loc="best", fontsize=7, title="dots: rasters; dashed: interpolated",
                        title_fontsize=7)
