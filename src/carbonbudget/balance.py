@@ -161,13 +161,11 @@ def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, level
     finest = levels[0]
     fcol = f"{finest}_code"
     h = hierarchy.drop_duplicates(fcol)[[f"{lv}_code" for lv in levels]]
-    known = set(h[fcol])
-    crosswalk = crosswalk or {}
+    from .codes import classify_codes
+
     em = emissions.copy()
-    direct = em["code"].isin(known)
-    walked = ~direct & em["code"].map(crosswalk).isin(known)
-    em["match"] = np.where(direct, "direct", np.where(walked, "crosswalk", "own_code"))
-    em["region"] = np.where(walked, em["code"].map(crosswalk), em["code"])
+    match, em["region"] = classify_codes(em["code"], h[fcol], crosswalk)
+    em["match"] = match.replace("unmatched", "own_code")   # may still reach parents by its code
     merged = em.merge(h, left_on="region", right_on=fcol, how="left")
     merged[fcol] = merged["region"]
     merged = merged.drop(columns="region")

@@ -148,24 +148,32 @@ def read_crosswalk(path: str) -> dict[str, str]:
     return dict(zip(tab["old_code"], tab["new_code"]))
 
 
+def classify_codes(codes: pd.Series, region_codes, crosswalk: dict[str, str] | None
+                   ) -> tuple[pd.Series, pd.Series]:
+    """How each code reaches a region: ``direct`` (it is a region), ``crosswalk`` (the crosswalk
+    maps it to a region) or ``unmatched``; and the region it reaches (its own code when
+    unmatched). The one rule :func:`match_report` and
+    :func:`carbonbudget.balance.match_emission_codes` share."""
+    region_codes = set(region_codes)
+    walked_to = codes.map(crosswalk or {})
+    direct = codes.isin(region_codes)
+    walked = ~direct & walked_to.isin(region_codes)
+    match = pd.Series("unmatched", index=codes.index).mask(walked, "crosswalk").mask(direct,
+                                                                                     "direct")
+    return match, codes.where(~walked, walked_to)
+
+
 def match_report(emissions: pd.DataFrame, region_codes, crosswalk: dict[str, str] | None
                  ) -> pd.DataFrame:
-    """How each emission code reaches a polygon: ``direct`` (its own code is a region),
-    ``crosswalk`` (through the crosswalk to a region) or ``unmatched``; with its total emission
-    over the years (``ce_tgco2``) and its share of the table's total (``share``).
-    ``emissions`` has columns code, year, ce_tgco2."""
-    region_codes = set(region_codes)
-    crosswalk = crosswalk or {}
+    """How each emission code reaches a polygon (:func:`classify_codes`), with its total
+    emission over the years (``ce_tgco2``) and its share of the table's total (``share``);
+    ``region_code`` is empty when unmatched. ``emissions`` has columns code, year, ce_tgco2."""
     tot = emissions.groupby("code", sort=True)["ce_tgco2"].sum()
-    rows = []
-    for code, ce in tot.items():
-        if code in region_codes:
-            rows.append((code, "direct", code, ce))
-        elif crosswalk.get(code) in region_codes:
-            rows.append((code, "crosswalk", crosswalk[code], ce))
-        else:
-            rows.append((code, "unmatched", "", ce))
-    rep = pd.DataFrame(rows, columns=["code", "match", "region_code", "ce_tgco2"])
+    codes = pd.Series(tot.index, index=tot.index)
+    match, region = classify_codes(codes, region_codes, crosswalk)
+    rep = pd.DataFrame({"code": tot.index, "match": match.values,
+                        "region_code": region.where(match != "unmatched", "").values,
+                        "ce_tgco2": tot.values})
     rep["share"] = rep["ce_tgco2"] / max(float(rep["ce_tgco2"].sum()), 1e-300)
     return rep
 
