@@ -188,3 +188,14 @@ def test_ascii_matrix_to_geotiff_places_the_first_row_north(tmp_path):
     txt.write_text("ncols 4\n1 2 3 4\n")
     with pytest.raises(InputDataError, match="headerless"):
         ascii_matrix_to_geotiff(str(txt), str(out), west=0.0, north=0.0, resolution=1.0)
+
+
+def test_gdal_source_names_a_netcdf_variable_and_refuses_other_files():
+    from carbonbudget.align import gdal_source
+    from carbonbudget.errors import InputDataError
+
+    assert gdal_source("a/runoff.tif") == "a/runoff.tif"
+    assert gdal_source("a/q.nc", "R") == 'NETCDF:"a/q.nc":R'
+    with pytest.raises(InputDataError, match="not NetCDF") as exc:
+        gdal_source("a/runoff.tif", "R")
+    assert "a/runoff.tif" in str(exc.value) and "Fix:" in str(exc.value)

@@ -318,17 +318,14 @@ def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
                  balance_cfg: dict, outputs: dict, fluxes: tuple[str, ...] = FLUX_VARS,
                  path_crosswalk: str | None = None) -> None:
     """Stage entry point: budget tables per level -> ``outputs[level] = (csv, parquet)``."""
-    import geopandas as gpd
-
     from .io import write_table
+    from .regions import config_derive_parents, read_finest_table
 
     levels = list(regions_cfg["levels"])
-    regions = gpd.read_file(path_regions, layer="regions", engine="pyogrio")
-    table = pd.DataFrame(regions.drop(columns="geometry"))
-    derive = regions_cfg.get("derive_parents", "none")
+    table = read_finest_table(path_regions)
     tables = build_budget(zonal_paths=zonal_paths, years=years, regions_table=table, levels=levels,
                           emissions_cfg=emissions_cfg, socio_cfg=socio_cfg, balance_cfg=balance_cfg,
-                          derive_parents=None if derive == "none" else derive,
+                          derive_parents=config_derive_parents(regions_cfg),
                           fluxes=tuple(fluxes),
                           crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk))
     for level, (csv, parquet) in outputs.items():

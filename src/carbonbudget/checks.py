@@ -139,14 +139,14 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
         if runoff["source"] == "water_balance":
             var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
                                                runoff["et_units"])
+            subdataset, tolerance = None, 0.0
         else:
             var, path, scale, offset, units = ("runoff", runoff["path"], runoff["scale"],
                                                runoff["offset"], runoff["units"])
+            subdataset, tolerance = runoff.get("subdataset"), runoff.get("negative_tolerance", 0.0)
         units_mod.normalise_unit(var, units)
         p = path.format(year=year)
-        check_non_negative(raster(p, var, runoff, scale, offset,
-                                  runoff.get("subdataset") if var == "runoff" else None), var, p,
-                           runoff.get("negative_tolerance", 0.0) if var == "runoff" else 0.0)
+        check_non_negative(raster(p, var, runoff, scale, offset, subdataset), var, p, tolerance)
     _write_report(report, path_report)
     return report
 
@@ -166,7 +166,7 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
         codes_to_coefficient(codes, lookup, path=lith["path"])
         report["files"][lith["path"]] = "lithology"
 
-    regions, levels, _ = _read_config_regions(config)
+    regions, levels, _ = read_config_regions(config["regions"])
     report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
     _write_report(report, path_report)
     return report
@@ -174,10 +174,6 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
 
 def _min_share(config: dict) -> float:
     return config.get("checks", {}).get("min_grid_coverage", 0.95)
-
-
-def _read_config_regions(config: dict):
-    return read_config_regions(config["regions"])
 
 
 def check_emission_inputs(*, config: dict, path_report: str | None = None,
@@ -190,7 +186,7 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None,
     from .codes import match_report, match_summary
 
     years = config["years"]
-    regions, levels, derive = _read_config_regions(config)
+    regions, levels, derive = read_config_regions(config["regions"])
     em_cfg = config["emissions"]
     em = load_emissions_config(em_cfg, years)
     crosswalk = load_crosswalk_config(em_cfg, path_crosswalk)

@@ -98,8 +98,8 @@ def skipped_stages(cfg: dict) -> dict[str, str]:
     """Stages the inputs do not support, each with the reason (logged at start, written to
     provenance.json and the GeoPackage metadata)."""
     out = {}
-    need = cfg.get("trends", {}).get("min_valid_years", 3)
-    if len(cfg["years"]) < need:
+    if not enough_years_for_trends(cfg):
+        need = cfg.get("trends", {}).get("min_valid_years", 3)
         out["per-pixel trend rasters and region trend figures"] = (
             f"{len(cfg['years'])} year(s) < trends.min_valid_years = {need}: no trend can be "
             "estimated (the trend tables are written, with empty statistics)")

@@ -192,10 +192,9 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
     ``zonal_paths``: {scenario: {year: finest-level zonal parquet of its rasters}};
     ``outputs``: paths for ``table``, ``model`` (skill per region) and ``summary`` (peak year,
     CNC change) CSVs."""
-    import pyogrio
-
     from .balance import CO2_PER_C, load_emissions_config, match_emission_codes
     from .io import atomic_output
+    from .regions import config_derive_parents, read_finest_table
 
     level = sc_cfg["level"]
     levels = list(regions_cfg["levels"])
@@ -206,13 +205,13 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
         if name not in set(growth["scenario"]):
             raise InputDataError(f"scenario '{name}' has no rows in the growth table",
                                  path=sc_cfg["growth"], variable="scenarios.growth",
-                                 fix=f"add its growth rates, or remove it from scenarios.names")
-    regions = pyogrio.read_dataframe(path_regions, layer="regions", read_geometry=False)
+                                 fix="add its growth rates, or remove it from scenarios.names")
+    regions = read_finest_table(path_regions)
     em = load_emissions_config(emissions_cfg, sorted(set(drivers["year"])),
                                require_all_years=False)
-    derive = regions_cfg.get("derive_parents", "none")
-    em = match_emission_codes(em, regions, levels, derive_parents=None if derive == "none"
-                              else derive, unmatched=emissions_cfg.get("unmatched", "error"),
+    em = match_emission_codes(em, regions, levels,
+                              derive_parents=config_derive_parents(regions_cfg),
+                              unmatched=emissions_cfg.get("unmatched", "error"),
                               path=emissions_cfg["path"])
     em["region"] = "all" if level == "study_area" else em[f"{level}_code"]
     ce_hist = em.groupby(["region", "year"])["ce_tgco2"].sum()
@@ -249,8 +248,8 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
                                       right_index=True, how="left")
             observed["ecs_source"] = np.where(observed["ecs_tgco2"].notna(), "observed", "none")
         rows.append(observed)
+        last = dr.set_index("year").loc[last_obs, list(model.drivers)]
         for name in sc_cfg["names"]:
-            last = dr.set_index("year").loc[last_obs, list(model.drivers)]
             fut = project_drivers(last, growth[growth["scenario"] == name], start_year=last_obs,
                                   end_year=horizon)
             ce = model.predict(fut)

@@ -95,9 +95,7 @@ def config_sections(cfg: dict, *keys: str) -> dict:
 
 def run_info(cfg: dict) -> dict:
     """What the GeoPackage's metadata layer records about a run (no timestamps)."""
-    from .config import config_digest
-
-    from .config import skipped_stages
+    from .config import config_digest, skipped_stages
 
     return {"config_digest": config_digest(cfg), "years": cfg["years"],
             "skipped_stages": skipped_stages(cfg),

@@ -91,10 +91,24 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
     return out.sort_values(finest).reset_index(drop=True)
 
 
+def config_derive_parents(reg: dict) -> str | None:
+    """``regions.derive_parents`` of the config as the functions take it (None for 'none')."""
+    derive = reg.get("derive_parents", "none")
+    return None if derive == "none" else derive
+
+
+def read_finest_table(path: str):
+    """The finest-level code/name columns of the ``regions`` layer, without geometry (reading
+    1.5 million vertices to drop them costs seconds at country size)."""
+    import pyogrio
+
+    return pyogrio.read_dataframe(path, layer="regions", read_geometry=False)
+
+
 def read_config_regions(reg: dict):
     """:func:`read_regions` with the ``regions`` section of the config; returns
     (polygons, level names finest first, derive_parents or None)."""
-    derive = None if reg.get("derive_parents", "none") == "none" else reg["derive_parents"]
+    derive = config_derive_parents(reg)
     regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
                            layer=reg.get("layer"),
                            invalid_geometries=reg.get("invalid_geometries", "repair"))
@@ -128,9 +142,13 @@ def level_layer(level: str) -> str:
 
 
 def read_level_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
-    """Polygons of ``level`` with a ``code`` column, from the layer ``build_regions`` wrote
+    """Polygons of ``level`` with a ``code`` column, from the layer ``level_polygons`` wrote
     (dissolved once there; dissolving the provinces of ~2,800 counties takes seconds)."""
-    gdf = gpd.read_file(path, layer=level_layer(level), engine="pyogrio")
+    return _read_level_layer(path, level_layer(level), level)
+
+
+def _read_level_layer(path: str, layer: str, level: str) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
     return gdf.rename(columns={f"{level}_code": "code"})
 
 
@@ -155,9 +173,8 @@ def display_geometries(polys: gpd.GeoDataFrame, resolution: float) -> gpd.GeoDat
 
 
 def read_display_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
-    """The map-drawing polygons of ``level`` (``code`` column), from ``build_regions``."""
-    gdf = gpd.read_file(path, layer=display_layer(level), engine="pyogrio")
-    return gdf.rename(columns={f"{level}_code": "code"})
+    """The map-drawing polygons of ``level`` (``code`` column), from ``level_polygons``."""
+    return _read_level_layer(path, display_layer(level), level)
 
 
 def read_finest(path: str) -> gpd.GeoDataFrame:
