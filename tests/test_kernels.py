@@ -85,3 +85,32 @@ def test_wrong_band_count_is_an_input_error():
 
     with pytest.raises(InputDataError, match="12 band"):
         one_pixel([10.0] * 11, [50.0] * 11)
+
+
+
+def test_rh_log_of_product_equals_month_by_month_sum():
+    """The kernel takes Σ ln(0.3145 P + 1) as ln of the product (kernels.rh_from_sums): over the
+    whole plausible climate range the float32 RH is the month-by-month float64 sum rounded
+    once (relative error <= 2**-24), and absurd precipitation, whose product of twelve terms
+    overflows float64, still gives the finite month-by-month value."""
+    rng = np.random.default_rng(3)
+    n = 20_000
+    t = rng.uniform(-45.0, 50.0, (12, 1, n)).astype("float32")
+    p = rng.uniform(0.0, 2000.0, (12, 1, n)).astype("float32")
+    p[:, 0, :200] = 0.0
+    p[:, 0, 200:300] = 1e30                     # (0.3145e30)**12 = 1e354 > float64 max
+    ones = np.ones((1, n), "float32")
+    out = kernels.carbon_fluxes(t, p, ones, ones, ones, np.ones((1, n), "uint8"), False)
+    t64, p64 = t.astype("float64"), p.astype("float64")
+    ref = (0.22 * (np.exp(0.0913 * t64) + np.log(0.3145 * p64 + 1.0)) * 30 * 0.465).sum(axis=0)
+    assert np.isfinite(out[0]).all() and out.dtype == np.float32
+    rel = np.abs(out[0].astype("float64") / ref - 1.0)
+    assert rel.max() <= 2.0 ** -24 + 1e-12
+
+
+def test_nan_precipitation_month_gives_nan():
+    p = [50.0] * 12
+    p[3] = float("nan")
+    out = one_pixel([10.0] * 12, p)
+    assert math.isnan(out["rh"]) and math.isnan(out["nep"]) and math.isnan(out["ecs"])
+    assert out["rcs"] == pytest.approx(0.012 * 0.152 * 300.0, rel=1e-6)
