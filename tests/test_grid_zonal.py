@@ -139,6 +139,38 @@ def test_gdal_cache_bounded_from_environment(monkeypatch):
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 256
 
 
+@pytest.mark.parametrize("dtype,nodata", [("float32", np.nan), ("float32", None),
+                                           ("float32", -9999.0), ("uint8", 255), ("uint8", None)])
+def test_open_raster_reads_nodata_as_nan_and_returns_float(small_grid, tmp_path, dtype, nodata):
+    """Float rasters with NaN or no nodata are read without CF masking (it copies every block);
+    the values seen are the same either way: NaN where nodata, float, never the fill value."""
+    from carbonbudget.io import open_raster
+
+    data = np.arange(small_grid.height * small_grid.width, dtype="float64").reshape(
+        small_grid.shape) % 200
+    fill = 255 if dtype == "uint8" else -9999.0
+    data[0, 0] = fill if nodata is not None and not np.isnan(nodata) else data[0, 0]
+    if dtype == "float32" and nodata is not None and np.isnan(nodata):
+        data[0, 1] = np.nan
+    path = write_raster(tmp_path / "r.tif", data, small_grid, dtype=dtype, nodata=nodata)
+    got = open_raster(path, chunk_size=4).isel(band=0).values
+    assert got.dtype.kind == "f"
+    expected = data.astype(dtype).astype("float64")
+    if nodata is not None and not np.isnan(nodata):
+        expected[0, 0] = np.nan
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_overview_factors_until_one_tile():
+    from carbonbudget.io import overview_factors
+
+    assert overview_factors(5000, 4000) == [2, 4, 8, 16, 32]     # 5000/32 = 156.25 <= 256
+    assert overview_factors(256, 100) == []
+    assert overview_factors(100, 257) == [2]
+    assert overview_factors(512, 512) == [2]
+    assert overview_factors(513, 10) == [2, 4]                    # ceil(513/2) = 257 > 256
+
+
 def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     """Each level is dissolved from the next finer one (same union as from the finest level);
     drawing shapes are simplified within their tolerance and never vanish."""

@@ -58,10 +58,16 @@ def test_distributed_cluster_gives_identical_results_to_threads(aligned_year, ca
         assert np.isfinite(threads[v]).mean() > 0.9
         np.testing.assert_array_equal(dist[v], threads[v])
     assert "local distributed cluster" in caplog.text
-    # one progress line per row group of chunks (150 rows / 64 -> 3), with timings
-    progress = [r.getMessage() for r in caplog.records if "rows" in r.getMessage()]
-    assert "fluxes 2001: rows 150/150 (100 %) computed in" in progress[-1]
-    assert sum("fluxes 2001: rows" in m for m in progress) == 2 * 3
+    # threads: blocks written as they come, a progress line about every 10 % of them;
+    # distributed: one line per row group of chunks (150 rows / 64 -> 3); both with timings
+    messages = [r.getMessage() for r in caplog.records]
+    blocks = [m for m in messages if "fluxes 2001:" in m and "of the blocks computed in" in m]
+    rows = [m for m in messages if "fluxes 2001: rows" in m]
+    assert blocks[-1].startswith("fluxes 2001: 100 % of the blocks computed in")
+    percents = [float(m.split(": ")[1].split(" %")[0]) for m in blocks]
+    assert percents == sorted(percents) and 8 <= len(blocks) <= 11
+    assert len(rows) == 3 and "fluxes 2001: rows 150/150 (100 %) computed in" in rows[-1]
+    assert messages.index(rows[0]) > messages.index(blocks[-1])  # threads ran first
 
 
 def test_distributed_cluster_at_an_address(aligned_year):
