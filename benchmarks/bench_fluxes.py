@@ -9,7 +9,8 @@ fresh child process so its peak RSS is its own:
 - ``numpy``: the same formulas on whole float32 arrays read with rasterio, written as four
   plain GeoTIFFs (no overviews) — what a user's script would do.
 
-Prints seconds, throughput, peak RSS and the ratios. Not part of ``make test``.
+Each method runs ``--repeat`` times (alternating, dirty pages flushed before each run); the
+median run is reported: seconds, throughput, peak RSS and the ratios. Not part of ``make test``.
 
     python benchmarks/bench_fluxes.py --sizes 2000x2500 4000x5000
 """
@@ -124,6 +125,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", nargs="+", default=["2000x2500", "4000x5000"])
     ap.add_argument("--threads", type=int, default=os.cpu_count())
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each method (median shown)")
     ap.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.child:
@@ -137,12 +139,25 @@ def main():
             t0 = time.perf_counter()
             write_inputs(folder, rows, cols)
             print(f"{size}: inputs written in {time.perf_counter() - t0:.0f} s", flush=True)
-            # warm numba's cache so compilation is not timed
-            child_run = lambda m: json.loads(subprocess.run(  # noqa: E731
-                [sys.executable, __file__, "--threads", str(a.threads), "--child", m, folder,
-                 str(rows), str(cols)], capture_output=True, text=True, check=True
-            ).stdout.strip().splitlines()[-1])
-            res = {m: child_run(m) for m in ("numpy", "carbonbudget")}
+            def child_run(method):
+                # Flush dirty pages first (the inputs just written, the previous run's outputs):
+                # their write-back would otherwise land in whichever run comes next.
+                os.sync()
+                return json.loads(subprocess.run(
+                    [sys.executable, __file__, "--threads", str(a.threads), "--child", method,
+                     folder, str(rows), str(cols)], capture_output=True, text=True, check=True
+                ).stdout.strip().splitlines()[-1])
+
+            child_run("carbonbudget")    # warm numba's on-disk cache: compilation is not timed
+            # the two methods alternate, a.repeat times; the median run of each is reported
+            runs = {m: [] for m in ("numpy", "carbonbudget")}
+            for _ in range(a.repeat):
+                for m in runs:
+                    runs[m].append(child_run(m))
+            res = {m: sorted(r, key=lambda x: x["seconds"])[len(r) // 2] for m, r in runs.items()}
+            for m, r in runs.items():
+                print(f"{size} {m}: " + " ".join(f"{x['seconds']:.1f}" for x in r) + " s",
+                      flush=True)
             rows_out.append((size, rows * cols, res))
 
     print(f"\n{'grid':>10s} {'method':>13s} {'seconds':>8s} {'Mpix/s':>7s} {'peak RSS MiB':>13s}")

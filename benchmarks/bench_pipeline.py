@@ -63,6 +63,7 @@ def run(data: str, years: list[int], out: str, cores: int) -> dict:
     with open(cfg_path, "w") as fh:
         yaml.safe_dump(country_config(data, years, ROWS, COLS, out), fh, sort_keys=False)
     env = dict(os.environ, GDAL_CACHEMAX="256")
+    os.sync()   # write back dirty pages (inputs, the previous run) before the clock starts
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     t0 = time.perf_counter()
     proc = subprocess.Popen([snakemake, "--cores", str(cores), "--configfile", cfg_path, "-q"],
