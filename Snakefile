@@ -58,6 +58,8 @@ for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 CROSSWALK = (f"{OUT}/tables/code_crosswalk.csv"
              if "old_codes" in config["emissions"].get("crosswalk", {}) else None)
+# the crosswalk every rule that matches emission codes reads: a given table, the built one, none
+CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]
 BUDGET_LEVELS = budget_levels(config)

@@ -72,3 +72,59 @@ def test_fewer_usable_years_than_inputs_is_refused():
     with pytest.raises(InsufficientDataError, match="9 usable years .* for 7 inputs") as exc:
         fit_emission_model(h, holdout=3, label="province 450000")
     assert "province 450000" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
+    """A code that reaches its region only through the emissions crosswalk (renamed county, no
+    parents derivable from codes) counts in the scenario stage's CE history, as in the budget;
+    without the crosswalk the same table is refused (emissions.unmatched: error)."""
+    import geopandas as gpd
+    import shapely
+
+    from carbonbudget.errors import InputDataError as _InputDataError
+    from carbonbudget.forecast import write_scenarios
+    from carbonbudget.io import write_gpkg_layer
+
+    regions = gpd.GeoDataFrame(
+        {"county_code": ["A1", "A2"], "province_code": ["P", "P"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)], crs="EPSG:3857")
+    write_gpkg_layer(regions, tmp_path / "regions.gpkg", "regions")
+    hist = _history(n=20)
+    years = hist["year"].tolist()
+    # A1 carries 40 % of the CE, the renamed county "OLD" (now A2) the other 60 %
+    em = pd.concat([pd.DataFrame({"county_code": "A1", "year": years,
+                                  "co2_mt": 0.4 * hist["ce_tgco2"]}),
+                    pd.DataFrame({"county_code": "OLD", "year": years,
+                                  "co2_mt": 0.6 * hist["ce_tgco2"]})])
+    em.to_csv(tmp_path / "em.csv", index=False)
+    pd.DataFrame({"old_code": ["OLD"], "new_code": ["A2"]}).to_csv(tmp_path / "cw.csv",
+                                                                   index=False)
+    hist.drop(columns="ce_tgco2").assign(region="all").to_csv(tmp_path / "drivers.csv",
+                                                              index=False)
+    pd.DataFrame([{"scenario": "S", "driver": d, "start_year": 2000, "end_year": 2030,
+                   "rate": 0.01} for d in DRIVERS]).to_csv(tmp_path / "growth.csv", index=False)
+    pd.DataFrame({"code": "all", "year": years, "ecs_tgco2": 5.0}).to_parquet(
+        tmp_path / "budget.parquet")
+    em_cfg = {"path": str(tmp_path / "em.csv"), "region_col": "county_code", "year_col": "year",
+              "value_col": "co2_mt", "units": "Mt CO2", "unmatched": "error"}
+    sc_cfg = {"level": "study_area", "drivers": str(tmp_path / "drivers.csv"),
+              "growth": str(tmp_path / "growth.csv"), "names": ["S"], "horizon": 2030,
+              "holdout": 3, "n_seeds": 2}
+    regions_cfg = {"levels": ["county", "province"], "derive_parents": "none"}
+    outputs = {k: str(tmp_path / f"{k}.csv") for k in ("table", "model", "summary")}
+    kwargs = dict(sc_cfg=sc_cfg, regions_cfg=regions_cfg, path_regions=str(tmp_path /
+                  "regions.gpkg"), path_budget=str(tmp_path / "budget.parquet"), zonal_paths={},
+                  outputs=outputs)
+
+    with pytest.raises(_InputDataError, match="OLD"):
+        write_scenarios(emissions_cfg=em_cfg, **kwargs)
+    table = write_scenarios(emissions_cfg=em_cfg | {"crosswalk": {"table": str(tmp_path /
+                                                                              "cw.csv")}},
+                            **kwargs)
+    observed = table[table["scenario"] == "observed"].set_index("year")["ce_tgco2"]
+    np.testing.assert_allclose(observed.loc[years].to_numpy(), hist["ce_tgco2"].to_numpy(),
+                               rtol=1e-12)
+    # the built crosswalk (emissions.crosswalk.old_codes) arrives as path_crosswalk
+    built = write_scenarios(emissions_cfg=em_cfg | {"crosswalk": {"old_codes": "list.tsv"}},
+                            path_crosswalk=str(tmp_path / "cw.csv"), **kwargs)
+    pd.testing.assert_frame_equal(built, table)

@@ -184,15 +184,18 @@ def _level_totals(zonal: pd.DataFrame, regions: pd.DataFrame, level: str, finest
 
 
 def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, path_regions: str,
-                    path_budget: str, zonal_paths: dict, outputs: dict) -> pd.DataFrame:
+                    path_budget: str, zonal_paths: dict, outputs: dict,
+                    path_crosswalk: str | None = None) -> pd.DataFrame:
     """Stage entry point: fit the emission model per region of ``sc_cfg['level']`` on the
     drivers and the emission table's CE history, project CE to the horizon under each scenario,
     add ECS (observed, scenario rasters and interpolation) and CNC.
 
     ``zonal_paths``: {scenario: {year: finest-level zonal parquet of its rasters}};
     ``outputs``: paths for ``table``, ``model`` (skill per region) and ``summary`` (peak year,
-    CNC change) CSVs."""
-    from .balance import CO2_PER_C, load_emissions_config, match_emission_codes
+    CNC change) CSVs. Emission codes reach the regions exactly as in the budget (same
+    crosswalk, ``path_crosswalk`` when the pipeline built it, same parent rule)."""
+    from .balance import (CO2_PER_C, load_crosswalk_config, load_emissions_config,
+                          match_emission_codes)
     from .io import atomic_output
     from .regions import config_derive_parents, read_finest_table
 
@@ -212,7 +215,8 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
     em = match_emission_codes(em, regions, levels,
                               derive_parents=config_derive_parents(regions_cfg),
                               unmatched=emissions_cfg.get("unmatched", "error"),
-                              path=emissions_cfg["path"])
+                              path=emissions_cfg["path"],
+                              crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk))
     em["region"] = "all" if level == "study_area" else em[f"{level}_code"]
     ce_hist = em.groupby(["region", "year"])["ce_tgco2"].sum()
 

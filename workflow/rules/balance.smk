@@ -7,7 +7,7 @@ rule budget:
         regions=rules.build_regions.output.regions,
         emissions=config["emissions"]["path"],
         check=rules.check_emissions.output.report,
-        crosswalk=config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or [],
+        crosswalk=CROSSWALK_INPUT,
     output:
         csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
         parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),

@@ -54,7 +54,7 @@ rule check_emissions:
     input:
         emissions=config["emissions"]["path"],
         regions=config["regions"]["path"],
-        crosswalk=config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or [],
+        crosswalk=CROSSWALK_INPUT,
     output:
         report=f"{OUT}/checks/emissions.json",
         match=f"{OUT}/tables/emission_code_match.csv",

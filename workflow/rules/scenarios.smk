@@ -128,6 +128,7 @@ rule scenario_projection:
         emissions=config["emissions"]["path"],
         check=rules.check_emissions.output.report,
         regions=rules.build_regions.output.regions,
+        crosswalk=CROSSWALK_INPUT,
         budget=f"{OUT}/tables/budget_{{level}}.parquet",
         zonal=[p for by_year in scenario_zonal(config, OUT).values() for p in by_year.values()],
     output:

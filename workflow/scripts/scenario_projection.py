@@ -6,4 +6,5 @@ if __name__ == "__main__":
         write_scenarios(sc_cfg=snakemake.params.scenarios, emissions_cfg=snakemake.params.emissions,
                         regions_cfg=snakemake.params.regions, path_regions=snakemake.input.regions,
                         path_budget=snakemake.input.budget, zonal_paths=snakemake.params.zonal,
+                        path_crosswalk=snakemake.input.crosswalk or None,
                         outputs={k: snakemake.output[k] for k in ("table", "model", "summary")})
