@@ -127,6 +127,41 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
     return out
 
 
+# --- DESIGN §2: zonal totals from the sparse coverage matrix ------------------------------------
+@njit(nogil=True, cache=True)
+def zonal_accumulate(indptr, indices, fractions, row_area_m2, width, first_pixel, x, acc):
+    """Add one block of pixels to the per-region sums (one pass over the stored coverages).
+
+    indptr, indices, fractions: the coverage matrix (regions × pixels) in CSC form, pixel p =
+    row · width + col; fractions in [0, 1]. row_area_m2: float64 (height,) area of a pixel of
+    each grid row. x: float32 values of pixels first_pixel … first_pixel + x.size − 1 (a block of
+    whole rows, ravelled). acc: float64 (n_regions, 2), updated in place with
+    Σ w·a·x and Σ w·a over the pixels where x is finite (NaN and ±inf are left out)."""
+    for jj in range(x.size):
+        v = x[jj]
+        if not math.isfinite(v):
+            continue
+        p = first_pixel + jj
+        a = row_area_m2[p // width]
+        for k in range(indptr[p], indptr[p + 1]):
+            wa = fractions[k] * a
+            r = indices[k]
+            acc[r, 0] += wa * v
+            acc[r, 1] += wa
+    return acc
+
+
+@njit(nogil=True, cache=True)
+def zonal_area(indptr, indices, fractions, row_area_m2, width, n_regions):
+    """Σ w·a (m²) per region over all its pixels (see :func:`zonal_accumulate`)."""
+    out = np.zeros(n_regions, dtype=np.float64)
+    for p in range(indptr.size - 1):
+        a = row_area_m2[p // width]
+        for k in range(indptr[p], indptr[p + 1]):
+            out[indices[k]] += fractions[k] * a
+    return out
+
+
 # --- DESIGN §4: time-series statistics --------------------------------------------------------
 N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of trend_stats)
 

