@@ -80,6 +80,32 @@ def test_zonal_geographic_grid_rows_differ(tmp_path):
     assert df.loc["n", "ecs_tgc"] == pytest.approx(3 * rows[0] / 1e12)
 
 
+def test_zonal_kernel_equals_sparse_product_on_random_matrix(tmp_path):
+    """The numba pass over the coverages (kernels.zonal_accumulate) against the plain sparse
+    algebra Σ_p w[r,p]·a[p]·x[p] (scipy), on a geographic grid (areas differ by row), with
+    overlapping regions, NaN and inf pixels and blocks of rows that do not divide the height."""
+    import scipy.sparse as sp
+
+    g = Grid.from_bounds("EPSG:4326", 0.5, [100, 30, 115, 41])   # 22 × 30 cells
+    rng = np.random.default_rng(5)
+    n_regions, n_pix = 7, g.height * g.width
+    dense = rng.uniform(0, 1, (n_regions, n_pix)) * (rng.uniform(size=(n_regions, n_pix)) < 0.3)
+    m = sp.csr_matrix(dense)
+    x = rng.uniform(-50, 400, g.shape)
+    x[rng.uniform(size=g.shape) < 0.1] = np.nan
+    x[0, 0], x[5, 7] = np.inf, -np.inf
+    path = write_raster(tmp_path / "x.tif", x, g)
+    codes = [f"r{i}" for i in range(n_regions)]
+    df = zonal_totals(m, codes, g, {"x": path}, block_rows=5)
+    x32 = x.astype("float32").astype("float64").ravel()
+    ok = np.isfinite(x32)
+    wa = dense * g.pixel_areas_m2().ravel()[None, :]
+    np.testing.assert_allclose(df["x_tgc"], wa @ np.where(ok, x32, 0.0) / 1e12, rtol=1e-12)
+    np.testing.assert_allclose(df["area_km2"], wa.sum(axis=1) / 1e6, rtol=1e-12)
+    np.testing.assert_allclose(df["x_valid_fraction"], (wa * ok).sum(axis=1) / wa.sum(axis=1),
+                               rtol=1e-12)
+
+
 def _layer():
     boxes = [shapely.box(500, 500, 2250, 3000), shapely.box(2250, 0, 5000, 4000)]
     return gpd.GeoDataFrame({"code": ["a", "b"]}, geometry=boxes, crs=AEA)
