@@ -199,3 +199,44 @@ def test_gdal_source_names_a_netcdf_variable_and_refuses_other_files():
     with pytest.raises(InputDataError, match="not NetCDF") as exc:
         gdal_source("a/runoff.tif", "R")
     assert "a/runoff.tif" in str(exc.value) and "Fix:" in str(exc.value)
+
+
+@pytest.mark.parametrize("dtype,nodata", [("float32", np.nan), ("float32", -9999.0),
+                                          ("float32", -3.4e38), ("float32", None),
+                                          ("float64", -1.0), ("int16", -32768),
+                                          ("uint8", 255), ("uint8", None), ("uint16", 0)])
+def test_on_grid_read_equals_gdal_masked_read(small_grid, tmp_path, dtype, nodata):
+    """The on-grid reader compares with the nodata value in the band's own type instead of
+    building a masked array; it must give exactly what GDAL's masked read gives (float32, NaN
+    where masked), including a float32 nodata not representable in float32 (-3.4e38)."""
+    from carbonbudget.align import _read_valid
+
+    rng = np.random.default_rng(2)
+    data = rng.integers(1, 200, small_grid.shape).astype(dtype)
+    if nodata is not None:
+        data[::3, ::2] = np.asarray(nodata).astype(dtype)
+    path = write_raster(tmp_path / "r.tif", data, small_grid, dtype=dtype, nodata=nodata)
+    with rasterio.open(path) as src:
+        got = _read_valid(src, None, None)
+        ref = src.read(masked=True).astype("float32").filled(np.nan)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, ref)
+    if nodata is not None:
+        assert np.isnan(got[0, ::3, ::2]).all()
+
+
+def test_on_grid_read_honours_a_mask_band(small_grid, tmp_path):
+    from carbonbudget.align import _read_valid
+
+    path = tmp_path / "masked.tif"
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(
+            path, "w", driver="GTiff", width=small_grid.width, height=small_grid.height,
+            count=1, dtype="float32", crs=small_grid.crs,
+            transform=small_grid.transform) as dst:
+        dst.write(np.ones((1,) + small_grid.shape, "float32"))
+        mask = np.full(small_grid.shape, 255, "uint8")
+        mask[0, :] = 0
+        dst.write_mask(mask)
+    with rasterio.open(path) as src:
+        got = _read_valid(src, None, None)
+    assert np.isnan(got[0, 0]).all() and (got[0, 1:] == 1).all()

@@ -16,7 +16,7 @@ import os
 
 import numpy as np
 import rasterio
-from rasterio.enums import Resampling
+from rasterio.enums import MaskFlags, Resampling
 from rasterio.errors import RasterioIOError
 from rasterio.vrt import WarpedVRT
 from rasterio.warp import calculate_default_transform
@@ -90,7 +90,21 @@ def on_grid(src, crs, grid) -> bool:
 def _read_valid(src, window, valid_range) -> np.ndarray:
     """All bands of ``window`` (None: the whole raster) as float32 with the file's nodata and values outside
     ``valid_range`` set to NaN (what the warped path gets from GDAL and _masked_source)."""
-    data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
+    if all(flags in ([MaskFlags.all_valid], [MaskFlags.nodata]) for flags in src.mask_flag_enums):
+        # No mask band, at most a nodata value: compare with it in the band's own type (as GDAL's
+        # nodata mask does) instead of building a masked array — 0.4 s instead of 2.4 s for a
+        # 12-band 4,000 x 5,000 float32 stack, most of align_year's time at country scale.
+        raw = src.read(window=window)
+        data = raw.astype("float32", copy=False)
+        nodata = src.nodata
+        if nodata is not None and not np.isnan(nodata):
+            if raw.dtype.kind == "f":
+                data[raw == np.asarray(nodata).astype(raw.dtype)] = np.nan
+            elif (nodata == int(nodata)
+                  and np.iinfo(raw.dtype).min <= nodata <= np.iinfo(raw.dtype).max):
+                data[raw == int(nodata)] = np.nan     # (else it can never match)
+    else:   # an internal/external mask band or alpha: let GDAL apply it
+        data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
     if valid_range:
         data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
     return data
