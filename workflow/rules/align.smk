@@ -66,6 +66,9 @@ rule build_regions:
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
+    # head of the longest chain (coverage -> fluxes -> zonal -> budget -> spatial statistics):
+    # start it before the per-year alignment and the input digests when cores are short
+    priority: 50
     resources:
         mem_mb=4000,
     params:

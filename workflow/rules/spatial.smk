@@ -16,6 +16,7 @@ rule spatial_statistics:
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
+    priority: 20  # the longest job near the end; the maps wait for it
     resources:
         mem_mb=2000,
     params:
