@@ -68,16 +68,13 @@ def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.Data
 
     t = temperature_c.data.astype(np.float32)
     p = precipitation_mm.data.astype(np.float32)
-    npp = npp_gc.data.astype(np.float32)
-    q = runoff_mm.data.astype(np.float32)
-    a = gem_coefficient.data.astype(np.float32)
-    m = region_mask.data.astype(np.uint8)
+    yx_chunks = t.chunks[1:] if isinstance(t, da.Array) else None
+    npp, q, a, m = _fields(npp_gc, runoff_mm, gem_coefficient, mask=region_mask,
+                           chunks=yx_chunks)
 
-    if isinstance(t, da.Array):
-        ychunks, xchunks = t.chunks[1:]
+    if yx_chunks is not None:
         t = t.rechunk({0: -1})
-        p = p.rechunk({0: -1, 1: ychunks, 2: xchunks})
-        npp, q, a, m = (da.asarray(v).rechunk((ychunks, xchunks)) for v in (npp, q, a, m))
+        p = p.rechunk({0: -1, 1: yx_chunks[0], 2: yx_chunks[1]})
         out = da.blockwise(
             kernels.carbon_fluxes, "vyx",
             t, "myx", p, "myx", npp, "yx", q, "yx", a, "yx", m, "yx", annual, None,
@@ -88,13 +85,26 @@ def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.Data
                                     np.ascontiguousarray(npp), np.ascontiguousarray(q),
                                     np.ascontiguousarray(a), np.ascontiguousarray(m), annual)
 
-    dims = temperature_c.dims[-2:]
-    coords = {d: temperature_c.coords[d] for d in dims if d in temperature_c.coords}
-    ds = xr.Dataset(coords=coords)
-    for k, var in enumerate(FLUX_VARS):
-        ds[var] = xr.DataArray(out[k], dims=dims,
-                               attrs={"units": FLUX_UNITS, "long_name": LONG_NAMES[var]})
-    return ds
+    return _flux_dataset(out, FLUX_VARS, temperature_c)
+
+
+def _fields(*arrays: xr.DataArray, mask: xr.DataArray, chunks=None) -> list:
+    """The (y, x) inputs of a kernel as float32 arrays and the mask as uint8; with dask
+    ``chunks`` ((y, x) chunks of the reference input) all on those chunks."""
+    out = [v.data.astype(np.float32) for v in arrays] + [mask.data.astype(np.uint8)]
+    if chunks is not None:
+        out = [da.asarray(v).rechunk(chunks) for v in out]
+    return out
+
+
+def _flux_dataset(out, names, ref: xr.DataArray) -> xr.Dataset:
+    """Kernel output (variable, y, x) as a Dataset on ``ref``'s (y, x) dims and coords, with
+    units and long names set here (input attributes are never copied)."""
+    dims = ref.dims[-2:]
+    coords = {d: ref.coords[d] for d in dims if d in ref.coords}
+    return xr.Dataset({var: xr.DataArray(out[k], dims=dims, attrs={
+        "units": FLUX_UNITS, "long_name": LONG_NAMES[var]}) for k, var in enumerate(names)},
+        coords=coords)
 
 
 def compute_rock_weathering(runoff_mm: xr.DataArray, gem_coefficient: xr.DataArray,
@@ -105,22 +115,17 @@ def compute_rock_weathering(runoff_mm: xr.DataArray, gem_coefficient: xr.DataArr
     shape = runoff_mm.shape
     for name, arr in (("gem_coefficient", gem_coefficient), ("region_mask", region_mask)):
         _check(name, arr, 2, shape)
-    q = runoff_mm.data.astype(np.float32)
-    a = gem_coefficient.data.astype(np.float32)
-    m = region_mask.data.astype(np.uint8)
-    if isinstance(q, da.Array):
-        ychunks, xchunks = q.chunks
-        a, m = (da.asarray(v).rechunk((ychunks, xchunks)) for v in (a, m))
+    lazy = isinstance(runoff_mm.data, da.Array)
+    q, a, m = _fields(runoff_mm, gem_coefficient, mask=region_mask,
+                      chunks=runoff_mm.data.chunks if lazy else None)
+    if lazy:
         out = da.blockwise(kernels.rock_weathering, "vyx", q, "yx", a, "yx", m, "yx",
                            new_axes={"v": 1}, concatenate=True, dtype=np.float32,
                            meta=np.empty((0, 0, 0), dtype=np.float32))
     else:
         out = kernels.rock_weathering(np.ascontiguousarray(q), np.ascontiguousarray(a),
                                       np.ascontiguousarray(m))
-    dims = runoff_mm.dims
-    coords = {d: runoff_mm.coords[d] for d in dims if d in runoff_mm.coords}
-    return xr.Dataset({"rcs": xr.DataArray(out[0], dims=dims, attrs={
-        "units": FLUX_UNITS, "long_name": LONG_NAMES["rcs"]})}, coords=coords)
+    return _flux_dataset(out, ("rcs",), runoff_mm)
 
 
 def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str | None,
