@@ -121,6 +121,11 @@ def test_example_run_says_what_it_skips_and_why(china_run):
     for name in ("rcs_province", "ce_province", "ce_trend_county"):
         assert (run / f"figures/maps/{name}.png").stat().st_size > 10_000
     assert not (run / "pixels/ecs").exists() and (run / "pixels/rcs/rcs_2010.tif").exists()
+    import geopandas as gpd
+
+    layer = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="province")
+    assert {"ce_tgco2_1997", "ce_tgco2_2010", "ce_tgco2_2017"} <= set(layer.columns)
+    assert not any(c.startswith("cnc_tgco2") for c in layer.columns)   # per-year series is CE
 
 
 def test_example_province_emissions_reproduce_seed_table1(china_run):

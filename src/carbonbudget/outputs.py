@@ -59,12 +59,14 @@ SUMMARY_VARS = ["area_km2", "valid_fraction", "rcs_tgco2", "ecs_tgco2", "ce_tgco
 
 def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict,
                      trend_paths: dict, path_out: str, spatial_paths: dict | None = None,
-                     run_info: dict | None = None) -> None:
+                     run_info: dict | None = None, series: str = "cnc_tgco2") -> None:
     """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
     Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
     non-spatial ``column_units`` layer describing every column and a ``metadata`` layer (key,
     value) with the package version, the config digest and what ``run_info`` gives (years,
-    grid CRS, input files); the run time stays in provenance.json so the file is reproducible."""
+    grid CRS, input files); the run time stays in provenance.json so the file is reproducible.
+    ``series``: the yearly column given per year (:func:`carbonbudget.plots.trend_variable`:
+    CNC, or CE in a run without NPP and climate)."""
     spatial_paths = spatial_paths or {}
     from .regions import read_level_polygons
 
@@ -76,8 +78,6 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             budget = pd.read_parquet(budget_paths[level])
             budget = budget[budget["in_region_layer"]]
             last = budget["year"].max()
-            # CNC where the run has it; CE in a run without NPP and climate
-            series = "cnc_tgco2" if "cnc_tgco2" in budget else "ce_tgco2"
             summary = [c for c in SUMMARY_VARS if c in budget]
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
             means = means.rename(columns={"area_km2_mean": "area_km2"})

@@ -23,6 +23,7 @@ rule geopackage:
         budget_levels=BUDGET_LEVELS,
         spatial_levels=SPATIAL_LEVELS,
         run_info=run_info(config),
+        series=trend_variable(FLUXES),
     script:
         "../scripts/geopackage.py"
 

@@ -9,5 +9,5 @@ if __name__ == "__main__":
                          trend_paths=dict(zip(levels, snakemake.input.trends)),
                          spatial_paths=dict(zip(snakemake.params.spatial_levels,
                                                 snakemake.input.spatial)),
-                         run_info=snakemake.params.run_info,
+                         run_info=snakemake.params.run_info, series=snakemake.params.series,
                          path_out=snakemake.output[0])
