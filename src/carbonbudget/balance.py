@@ -21,6 +21,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from .config import FLUX_VARS
 from .errors import ConfigError, InputDataError, RegionError
 from .io import read_table
 
@@ -28,7 +29,6 @@ log = logging.getLogger(__name__)
 
 CO2_PER_C = 44.0 / 12.0
 STUDY_AREA = "study_area"
-FLUX_VARS = ("rh", "nep", "rcs", "ecs")
 
 # Emission units -> factor to Tg CO2.
 EMISSION_UNITS = {

@@ -71,7 +71,9 @@ def validate_config(config: dict) -> dict:
     return cfg
 
 
-FULL_FLUXES = ("rh", "nep", "rcs", "ecs")
+# the per-pixel fluxes of DESIGN §1, in kernel output order (the one definition; config is
+# imported by the light modules and the Snakefile, so it lives here)
+FLUX_VARS = ("rh", "nep", "rcs", "ecs")
 # Budget columns that exist only when ECS is computed.
 NEEDS_ECS = {"cnc_tgco2", "cnc_flux_tco2_km2", "ecs_tgco2", "rh_tgc", "nep_tgc", "ecs_tgc", "cer",
              "source_sink_ratio", "imbalance_risk_index"}
@@ -91,7 +93,7 @@ def enough_years_for_trends(cfg: dict) -> bool:
 
 def computed_fluxes(cfg: dict) -> tuple[str, ...]:
     """The per-pixel fluxes the inputs of ``cfg`` support (DESIGN §1)."""
-    return ("rcs",) if rcs_only(cfg) else FULL_FLUXES
+    return ("rcs",) if rcs_only(cfg) else FLUX_VARS
 
 
 def skipped_stages(cfg: dict) -> dict[str, str]:

@@ -12,10 +12,10 @@ import numpy as np
 import xarray as xr
 
 from . import kernels
+from .config import FLUX_VARS
 from .errors import InputDataError
 
 FLUX_UNITS = "g C m-2 yr-1"
-FLUX_VARS = ("rh", "nep", "rcs", "ecs")
 LONG_NAMES = {
     "rh": "heterotrophic respiration (Pei et al. 2009)",
     "nep": "net ecosystem productivity, NPP - RH",

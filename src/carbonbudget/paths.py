@@ -6,9 +6,8 @@ Kept here (not in the Snakefile) so that rules stay declarative and tests can im
 from __future__ import annotations
 
 from .align import month_paths
-from .config import computed_fluxes
+from .config import rcs_only
 
-FLUXES = ("rh", "nep", "rcs", "ecs")
 # aligned per-year inputs: name -> file name under interim/aligned/{year}/
 ALIGNED = {"temperature": "tmean_degC.tif", "precipitation": "prcp_mm.tif", "npp": "npp_gc.tif",
            "runoff": "runoff_mm.tif"}
@@ -38,7 +37,7 @@ def year_input_files(cfg: dict, year: int) -> list[str]:
 
 def aligned_outputs(cfg: dict, out_dir: str) -> dict:
     """The aligned rasters of one year (``{year}`` wildcard left in) that the config's inputs give."""
-    keys = ["runoff"] if computed_fluxes(cfg) == ("rcs",) else list(ALIGNED)
+    keys = ["runoff"] if rcs_only(cfg) else list(ALIGNED)
     return {k: f"{out_dir}/interim/aligned/{{year}}/{ALIGNED[k]}" for k in keys}
 
 
