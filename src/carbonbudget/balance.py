@@ -197,6 +197,19 @@ def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, level
     return merged
 
 
+def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
+                        levels: list[str], *, derive_parents: str | None,
+                        crosswalk: dict[str, str] | None,
+                        require_all_years: bool = True) -> pd.DataFrame:
+    """The emission table of the ``emissions`` section with the region of every level attached
+    (:func:`match_emission_codes`): the one path by which the budget and the scenario stage turn
+    emission codes into regions, so they cannot diverge."""
+    em = load_emissions_config(em_cfg, years, require_all_years=require_all_years)
+    return match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
+                                unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
+                                crosswalk=crosswalk)
+
+
 def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> dict | None:
     """The crosswalk of the ``emissions`` section: a given table, or the one the pipeline built
     (``path_crosswalk``) from an official code list; None without one."""
@@ -239,10 +252,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                         on=f"{finest}_code", how="left", validate="many_to_one")
     zonal[f"{STUDY_AREA}_code"] = "all"
 
-    em = load_emissions_config(emissions_cfg, years)
-    em = match_emission_codes(em, regions_table, levels, derive_parents=derive_parents,
-                              unmatched=emissions_cfg.get("unmatched", "error"),
-                              path=emissions_cfg["path"], crosswalk=crosswalk)
+    em = emissions_by_region(emissions_cfg, years, regions_table, levels,
+                             derive_parents=derive_parents, crosswalk=crosswalk)
     em[f"{STUDY_AREA}_code"] = "all"
     with_balance = "ecs" in fluxes
 

@@ -194,8 +194,7 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
     ``outputs``: paths for ``table``, ``model`` (skill per region) and ``summary`` (peak year,
     CNC change) CSVs. Emission codes reach the regions exactly as in the budget (same
     crosswalk, ``path_crosswalk`` when the pipeline built it, same parent rule)."""
-    from .balance import (CO2_PER_C, load_crosswalk_config, load_emissions_config,
-                          match_emission_codes)
+    from .balance import CO2_PER_C, emissions_by_region, load_crosswalk_config
     from .io import atomic_output
     from .regions import config_derive_parents, read_finest_table
 
@@ -210,13 +209,10 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
                                  path=sc_cfg["growth"], variable="scenarios.growth",
                                  fix="add its growth rates, or remove it from scenarios.names")
     regions = read_finest_table(path_regions)
-    em = load_emissions_config(emissions_cfg, sorted(set(drivers["year"])),
-                               require_all_years=False)
-    em = match_emission_codes(em, regions, levels,
-                              derive_parents=config_derive_parents(regions_cfg),
-                              unmatched=emissions_cfg.get("unmatched", "error"),
-                              path=emissions_cfg["path"],
-                              crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk))
+    em = emissions_by_region(emissions_cfg, sorted(set(drivers["year"])), regions, levels,
+                             derive_parents=config_derive_parents(regions_cfg),
+                             crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk),
+                             require_all_years=False)
     em["region"] = "all" if level == "study_area" else em[f"{level}_code"]
     ce_hist = em.groupby(["region", "year"])["ce_tgco2"].sum()
 
