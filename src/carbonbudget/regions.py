@@ -105,12 +105,12 @@ def read_finest_table(path: str):
     return pyogrio.read_dataframe(path, layer="regions", read_geometry=False)
 
 
-def read_config_regions(reg: dict):
-    """:func:`read_regions` with the ``regions`` section of the config; returns
-    (polygons, level names finest first, derive_parents or None)."""
+def read_config_regions(reg: dict, crs=None):
+    """:func:`read_regions` with the ``regions`` section of the config (in ``crs`` if given);
+    returns (polygons, level names finest first, derive_parents or None)."""
     derive = config_derive_parents(reg)
-    regions = read_regions(reg["path"], reg["levels"], reg.get("names"), derive_parents=derive,
-                           layer=reg.get("layer"),
+    regions = read_regions(reg["path"], reg["levels"], reg.get("names"), crs=crs,
+                           derive_parents=derive, layer=reg.get("layer"),
                            invalid_geometries=reg.get("invalid_geometries", "repair"))
     return regions, list(reg["levels"]), derive
 

@@ -199,15 +199,11 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
     (:func:`carbonbudget.regions.write_level_polygons`), off the path to the per-pixel stage."""
     from .grid import Grid
     from .io import write_cogs
-    from .regions import read_regions
+    from .regions import read_config_regions
 
     grid = Grid.from_config(grid_spec)
-    derive = regions_cfg.get("derive_parents", "none")
-    regions = read_regions(regions_cfg["path"], regions_cfg["levels"], regions_cfg.get("names"),
-                           crs=grid.crs.to_wkt(), derive_parents=None if derive == "none" else derive,
-                           layer=regions_cfg.get("layer"),
-                           invalid_geometries=regions_cfg.get("invalid_geometries", "repair"))
-    finest = list(regions_cfg["levels"])[0]
+    regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
+    finest = levels[0]
     codes, matrix, key, _ = cached_coverage(regions, f"{finest}_code", grid, cache_dir,
                                             regions_cfg.get("simplify_to_pixel", False))
     if matrix.nnz == 0:
