@@ -172,11 +172,10 @@ def write_tier1(*, acc_cfg: dict, path_budget: str, path_per_fuel: str,
         inv = load_emissions(ic["path"], region_col=ic["region_col"], year_col=ic["year_col"],
                              value_col=ic["value_col"], units=ic["units"], years=years,
                              require_all_years=False)
-        inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
     else:                          # the emission table rolled up to the level
         budget = pd.read_parquet(path_budget)
         inv = budget.loc[budget["year"].isin(years), ["code", "year", "ce_tgco2"]]
-        inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
+    inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
     table = compare_inventory(tier1_totals(per_fuel), inv, ours_label="tier1",
                               reference_label="inventory")
     for frame, out in ((per_fuel, path_per_fuel), (table, path_comparison)):
