@@ -102,7 +102,7 @@ def test_unmatched_emission_codes_listed_with_share():
     assert derived.set_index("code").loc["999999", "province_code"] == "990000"
 
 
-def _tiny_budget(tmp_path, cv):
+def _tiny_budget(tmp_path, cv, socio_csv=None):
     from carbonbudget.balance import build_budget
 
     # two counties in one city/province; ECS 1 and 3 Tg C; CE 2 and 4 Mt CO2
@@ -117,6 +117,8 @@ def _tiny_budget(tmp_path, cv):
     # GDP per capita: county 1 = 30/10 = 3, county 2 = 10/10 = 1, all = 40/20 = 2
     pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "gdp": [30.0, 10.0],
                   "pop": [10.0, 10.0]}).to_csv(tmp_path / "s.csv", index=False)
+    if socio_csv is not None:
+        (tmp_path / "s.csv").write_text(socio_csv)
     regions = pd.DataFrame({"county_code": ["910101", "910102"], "county_name": ["a", "b"],
                             "city_code": ["910100"] * 2, "city_name": ["c"] * 2,
                             "province_code": ["910000"] * 2, "province_name": ["p"] * 2})
@@ -146,3 +148,113 @@ def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
     np.testing.assert_allclose(county["cer"], [2.0 / k * 1.5, 4.0 / (3 * k) * 0.5])
     assert rel["province"]["cv"].iloc[0] == pytest.approx(1.0)     # the province is the whole area
     assert list(rel["study_area"]["code"]) == ["all"]
+
+
+# --- issue 15: no emission value becomes a silent zero, no parent a silent partial sum ------
+@pytest.mark.parametrize("cell", ["n/a", "", "NA", "-", "abc", "inf"])
+def test_empty_or_non_numeric_emission_value_is_an_error_naming_line_and_code(tmp_path, cell):
+    p = tmp_path / "e.csv"
+    p.write_text("c,y,v\n910101,2001,1.5\n910102,2001,2.0\n910101,2002,1.6\n"
+                 f"910102,2002,{cell}\n910102,1999,n/a\n")        # 1999 is not a requested year
+    with pytest.raises(InputDataError) as exc:
+        load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2",
+                       years=[2001, 2002])
+    msg = str(exc.value)
+    assert str(p) in msg and "line 5 (code 910102, year 2002" in msg and "1 value(s)" in msg
+    assert "emissions.empty_values: missing" in msg            # the fix names a real key
+    assert "1999" not in msg
+
+
+def test_wide_table_empty_cell_named_by_line_code_and_year(tmp_path):
+    p = tmp_path / "w.csv"
+    p.write_text("distcode,C2001,C2002\n320211,1.0,2.0\n\n340102,,2.5\n")
+    with pytest.raises(InputDataError, match=r"line 4 \(code 340102, year 2001: ''\)"):
+        load_emissions(str(p), region_col="distcode", units="Mt CO2", years=[2001, 2002],
+                       layout="wide", year_columns="C{year}")
+    with pytest.raises(InputDataError, match=r"not integers: line 2 \(code 1: '2001.5'\)"):
+        (tmp_path / "y.csv").write_text("c,y,v\n1,2001.5,1\n")
+        load_emissions(str(tmp_path / "y.csv"), region_col="c", year_col="y", value_col="v",
+                       units="Mt CO2", years=[2001])
+
+
+def _gap_budget(tmp_path, emissions_csv, **em_options):
+    """Three counties (two in city 910100, one in 910200) of one province over 2001-2002; every
+    county's ECS is 1 Tg C each year."""
+    from carbonbudget.balance import build_budget
+
+    codes = ["910101", "910102", "910201"]
+    z = pd.DataFrame({"code": codes * 2, "year": [2001] * 3 + [2002] * 3, "area_km2": 100.0})
+    for v in ("rh", "nep", "rcs", "ecs"):
+        z[f"{v}_tgc"] = 1.0
+        z[f"{v}_valid_fraction"] = 1.0
+    z.to_parquet(tmp_path / "z.parquet")
+    (tmp_path / "e.csv").write_text(emissions_csv)
+    regions = pd.DataFrame({"county_code": codes, "county_name": ["a", "b", "c"],
+                            "city_code": ["910100", "910100", "910200"], "city_name": "x",
+                            "province_code": "910000", "province_name": "p"})
+    return build_budget(
+        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=regions,
+        levels=["county", "city", "province"],
+        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2", **em_options},
+        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none"}, derive_parents=None)
+
+
+GAP_TABLE = ("c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n"
+             "910101,2002,1\n910201,2002,4\n")        # 910102 has no 2002 row
+
+
+def test_a_missing_county_year_makes_every_parent_missing_that_year(tmp_path, caplog):
+    tabs = _gap_budget(tmp_path, GAP_TABLE)
+    assert "910102 in 2002" in caplog.text
+    county = tabs["county"].set_index(["code", "year"])
+    assert np.isnan(county.loc[("910102", 2002), "ce_tgco2"])
+    assert county.loc[("910102", 2002), "status"] == "missing"
+    assert county.loc[("910201", 2002), "ce_tgco2"] == 4.0        # a sibling elsewhere is fine
+    city = tabs["city"].set_index(["code", "year"])
+    assert city.loc[("910100", 2001), "ce_tgco2"] == 3.0
+    assert np.isnan(city.loc[("910100", 2002), "ce_tgco2"])
+    assert city.loc[("910100", 2002), "status"] == "missing"
+    assert city.loc[("910200", 2002), "ce_tgco2"] == 4.0
+    for level in ("province", "study_area"):
+        t = tabs[level].set_index("year")
+        assert t.loc[2001, "ce_tgco2"] == 7.0 and np.isnan(t.loc[2002, "ce_tgco2"]), level
+        assert t.loc[2002, "status"] == "missing" and np.isnan(t.loc[2002, "cnc_tgco2"])
+        assert "ce_missing_members" not in t
+
+
+def test_gaps_sum_adds_the_known_members_and_counts_the_gap(tmp_path):
+    tabs = _gap_budget(tmp_path, GAP_TABLE, gaps="sum")
+    prov = tabs["province"].set_index("year")
+    assert prov.loc[2002, "ce_tgco2"] == 5.0 and prov.loc[2002, "ce_missing_members"] == 1
+    assert prov.loc[2001, "ce_missing_members"] == 0 and prov.loc[2002, "status"] != "missing"
+    county = tabs["county"].set_index(["code", "year"])
+    assert np.isnan(county.loc[("910102", 2002), "ce_tgco2"])    # the county itself is unknown
+
+
+def test_empty_values_missing_is_an_explicit_gap(tmp_path):
+    table = GAP_TABLE + "910102,2002,n/a\n"
+    with pytest.raises(InputDataError, match="line 7"):
+        _gap_budget(tmp_path, table)
+    tabs = _gap_budget(tmp_path, table, empty_values="missing")
+    assert np.isnan(tabs["province"].set_index("year").loc[2002, "ce_tgco2"])
+    assert tabs["province"].set_index("year").loc[2001, "ce_tgco2"] == 7.0
+
+
+def test_socioeconomic_values_that_are_not_numbers_are_an_error(tmp_path):
+    bad = "c,y,gdp,pop\n910101,2001,30,10\n910102,2001,n/a,10\n"
+    with pytest.raises(InputDataError, match=r"line 3 \(code 910102, year 2001, column gdp"):
+        _tiny_budget(tmp_path, "gdp_per_capita_relative", bad)
+
+
+def test_a_socioeconomic_gap_leaves_every_total_it_belongs_to_unknown(tmp_path):
+    from carbonbudget.balance import load_socioeconomic, sum_known
+
+    p = tmp_path / "s.csv"
+    p.write_text("c,y,gdp,pop\n910101,2001,30,10\n910102,2001,10,10\n910101,2002,33,10\n")
+    cfg = {"path": str(p), "region_col": "c", "year_col": "y"}
+    socio = load_socioeconomic(cfg, ["gdp", "pop"], [2001, 2002])
+    assert len(socio) == 4 and socio.set_index(["code", "year"]).loc[("910102", 2002)].isna().all()
+    tot = sum_known(socio, ["year"], ["gdp", "pop"]).set_index("year")
+    assert tot.loc[2001, "gdp"] == 40.0 and tot.loc[2001, "pop"] == 20.0
+    assert tot.loc[2002].isna().all()                  # never 33 from one of the two counties

@@ -23,7 +23,6 @@ import pandas as pd
 
 from .config import FLUX_VARS
 from .errors import ConfigError, InputDataError, RegionError
-from .io import read_table
 
 log = logging.getLogger(__name__)
 
@@ -68,19 +67,27 @@ def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.
 def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
                    year_col: str | None = None, value_col: str | None = None,
                    layout: str = "long", year_columns: str = "{year}",
-                   duplicates: str = "error", require_all_years: bool = True) -> pd.DataFrame:
+                   duplicates: str = "error", require_all_years: bool = True,
+                   empty_values: str = "error") -> pd.DataFrame:
     """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates.
 
     ``layout: long`` has one row per region and year (``year_col``, ``value_col``); ``wide`` has
     one row per region and one column per year named by ``year_columns`` (e.g. ``C{year}`` for the
     CEADs county table). Several rows for one region and year are an error unless
     ``duplicates`` says how to combine them: ``sum`` (e.g. a development zone reported beside its
-    district under the same code) or ``first`` (keep the first row, drop the others)."""
+    district under the same code) or ``first`` (keep the first row, drop the others).
+
+    A value of a requested year that is empty or not a number (``n/a``, ``-``, text) is an error
+    naming its line and code: read as pandas reads by default it would become NaN and then 0 in
+    every sum. With ``empty_values: missing`` such cells are kept as NaN (an unknown region-year,
+    which :func:`sum_emissions` never counts as 0) and listed in the log."""
+    from .io import parse_numbers, read_text_table
+
     if units not in EMISSION_UNITS:
         raise InputDataError(f"unknown emission units '{units}'", path=path,
                              variable="emissions.units",
                              fix=f"declare one of {sorted(EMISSION_UNITS)}")
-    df = read_table(path, "emissions", dtype={region_col: str})
+    df = read_text_table(path, "emissions")
     if layout == "wide":
         pattern = re.compile(re.escape(year_columns).replace(r"\{year\}", r"(\d{4})"))
         ycols = {c: int(m.group(1)) for c in df.columns if (m := pattern.fullmatch(str(c)))}
@@ -90,8 +97,9 @@ def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
                                  path=path, variable="emissions",
                                  fix="set emissions.region_col and emissions.year_columns "
                                      "(e.g. 'C{year}')")
-        df = df[[region_col] + list(ycols)].melt(id_vars=region_col, var_name="_column",
-                                                 value_name="_value")
+        df = df[[region_col] + list(ycols)].rename_axis("_line").reset_index().melt(
+            id_vars=["_line", region_col], var_name="_column", value_name="_value")
+        df = df.set_index("_line").rename_axis(None)
         df["_year"] = df["_column"].map(ycols)
         year_col, value_col = "_year", "_value"
     missing = [c for c in (region_col, year_col, value_col) if c is None or c not in df.columns]
@@ -100,10 +108,26 @@ def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
                              path=path, variable="emissions",
                              fix="set emissions.region_col/year_col/value_col to existing "
                                  "columns (or emissions.layout: wide for one column per year)")
-    df = pd.DataFrame({"code": df[region_col].astype(str).str.strip(),
-                       "year": df[year_col].astype(int),
-                       "ce_tgco2": df[value_col].astype(float) * EMISSION_UNITS[units]})
-    df = df[df["year"].isin(years)]
+    code = df[region_col].astype(str).str.strip()
+    year = parse_numbers(df[year_col], pd.DataFrame({"code": code}), path=path,
+                         variable="emissions", integer=True,
+                         fix=f"write a 4-digit year in column '{year_col}' of every row")
+    keep = year.isin(years)
+    context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
+    value = parse_numbers(df.loc[keep, value_col], context, path=path, variable="emissions",
+                          allow_missing=empty_values == "missing",
+                          fix="write a number in every cell of the years you run (0 where a "
+                              "region emits nothing), drop the years you do not run from the "
+                              "table, or set emissions.empty_values: missing to treat such cells "
+                              "as unknown (their parents are then missing in that year)")
+    if value.isna().any():
+        gaps = context[value.isna()]
+        log.warning("%s: %d emission values are empty or not numbers and are treated as "
+                    "unknown (emissions.empty_values: missing): %s", path, len(gaps),
+                    "; ".join(f"line {i} ({c}, {y})" for i, c, y in
+                              zip(gaps.index[:10], gaps["code"], gaps["year"])))
+    df = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int),
+                       "ce_tgco2": value * EMISSION_UNITS[units]})
     dup = df[df.duplicated(["code", "year"], keep=False)]
     if len(dup):
         codes = sorted(dup["code"].unique())
@@ -115,9 +139,8 @@ def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
         share = dup["ce_tgco2"].sum() / max(df["ce_tgco2"].sum(), 1e-300)
         log.warning("%s: %d codes with several rows (%s, %.2f%% of emissions): %s", path,
                     len(codes), duplicates, 100 * share, codes[:10])
-        if duplicates == "sum":
-            df = df.groupby(["code", "year"], as_index=False, sort=False)["ce_tgco2"].sum(
-                min_count=1)
+        if duplicates == "sum":     # an unknown row makes the sum unknown, never a partial one
+            df = sum_emissions(df, "code")
         else:
             df = df.drop_duplicates(["code", "year"], keep="first")
     if (df["ce_tgco2"] < 0).any():
@@ -132,6 +155,111 @@ def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
     return df.sort_values(["code", "year"]).reset_index(drop=True)
 
 
+GAP_RULES = {
+    "missing": "their regions and every parent are missing in those years (emissions.gaps: "
+               "missing)",
+    "sum": "their parents are summed without them, the number left out given in "
+           "ce_missing_members (emissions.gaps: sum)",
+}
+
+
+def emission_gaps(em: pd.DataFrame, years: list[int], key: str = "code") -> pd.DataFrame:
+    """(``key``, year) of every region of the table and requested year without a known value:
+    no row at all (the region has rows in other years) or an unknown cell. ``key`` is the
+    region column (after :func:`match_emission_codes`, the finest level's, so that an old and a
+    new code of one region count as one region)."""
+    full = pd.MultiIndex.from_product([sorted(em[key].unique()), sorted(years)],
+                                      names=[key, "year"])
+    known = em.dropna(subset=["ce_tgco2"]).set_index([key, "year"]).index
+    return full.difference(known).to_frame(index=False)
+
+
+def report_gaps(em: pd.DataFrame, years: list[int], em_cfg: dict,
+                key: str = "code") -> pd.DataFrame:
+    """:func:`emission_gaps`, logged with what happens to them (``emissions.gaps``)."""
+    gaps = emission_gaps(em, years, key)
+    if len(gaps):
+        log.warning("%s: %d region-years have no emission value (%s); %s", em_cfg["path"],
+                    len(gaps), ", ".join(f"{c} in {y}" for c, y in
+                                         gaps.head(10).itertuples(index=False)),
+                    GAP_RULES[em_cfg.get("gaps", "missing")])
+    return gaps
+
+
+def fill_gaps(em: pd.DataFrame, years: list[int], key: str) -> pd.DataFrame:
+    """The matched emission table (:func:`match_emission_codes`) with a row of unknown CE
+    (NaN) for every region-year it lacks, so that such a region-year is missing from its region
+    and its parents too instead of being left out of their sums."""
+    full = pd.MultiIndex.from_product([sorted(em[key].unique()), sorted(years)],
+                                      names=[key, "year"])
+    absent = full.difference(em.set_index([key, "year"]).index).to_frame(index=False)
+    if absent.empty:
+        return em
+    same = [c for c in em.columns if c.endswith("_code")]      # the region and its parents
+    fill = absent.merge(em.drop_duplicates(key)[same], on=key, how="left")
+    fill["code"], fill["ce_tgco2"], fill["match"] = fill[key], np.nan, "gap"
+    return (pd.concat([em, fill[em.columns]], ignore_index=True)
+            .sort_values(["code", "year"]).reset_index(drop=True))
+
+
+def sum_emissions(em: pd.DataFrame, key: str, gaps: str = "missing") -> pd.DataFrame:
+    """CE per (``key``, year), summed over the emission rows of each region.
+
+    A region-year with an unknown member (NaN CE) is NaN with ``gaps: missing`` (the default:
+    never a silent partial sum), or the sum of the known members with ``gaps: sum``, the number
+    of unknown members then given in ``ce_missing_members``."""
+    if gaps != "sum":
+        return sum_known(em, [key, "year"], ["ce_tgco2"])
+    g = em.groupby([key, "year"], sort=True)
+    out = g["ce_tgco2"].sum(min_count=1).to_frame()     # no known member: unknown
+    out["ce_missing_members"] = g["ce_tgco2"].size() - g["ce_tgco2"].count()
+    return out.reset_index()
+
+
+def sum_known(df: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Sums of ``columns`` by ``keys`` that are NaN wherever a member is NaN (pandas' ``sum``
+    skips NaN, which turns an unknown member into a partial sum)."""
+    g = df.groupby(keys, sort=True)[columns]
+    out = g.sum()
+    return out.where(g.count() == g.size().to_numpy()[:, None]).reset_index()
+
+
+def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) -> pd.DataFrame:
+    """The ``socioeconomic`` table as (code, year, *columns) for ``years``: values that are
+    empty or not numbers are an error naming their line; a code without a row in one of the
+    years gets NaN there (so its parents' sums are unknown, never partial)."""
+    from .io import parse_numbers, read_text_table
+
+    path, rcol, ycol = socio_cfg["path"], socio_cfg["region_col"], socio_cfg["year_col"]
+    df = read_text_table(path, "socioeconomic")
+    absent = [c for c in [rcol, ycol, *columns] if c not in df.columns]
+    if absent:
+        raise InputDataError(f"columns {absent} not found (columns: {list(df.columns)})",
+                             path=path, variable="socioeconomic",
+                             fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
+                                 "(or balance.cv.column) to existing columns")
+    code = df[rcol].astype(str).str.strip()
+    year = parse_numbers(df[ycol], pd.DataFrame({"code": code}), path=path,
+                         variable="socioeconomic", integer=True,
+                         fix=f"write a 4-digit year in column '{ycol}' of every row")
+    keep = year.isin(years)
+    context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
+    out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
+    for c in columns:
+        out[c] = parse_numbers(df.loc[keep, c], context.assign(column=c), path=path,
+                               variable="socioeconomic",
+                               fix=f"write a number in every cell of column '{c}' for the "
+                                   "years you run")
+    dup = out.duplicated(["code", "year"])
+    if dup.any():
+        raise InputDataError(f"several rows for one region and year: "
+                             f"{sorted(out.loc[dup, 'code'].unique())[:10]}", path=path,
+                             variable="socioeconomic", fix="keep one row per region and year")
+    full = pd.MultiIndex.from_product([sorted(out["code"].unique()), sorted(years)],
+                                      names=["code", "year"])
+    return out.set_index(["code", "year"]).reindex(full).reset_index()
+
+
 def load_emissions_config(em_cfg: dict, years: list[int],
                           require_all_years: bool = True) -> pd.DataFrame:
     """:func:`load_emissions` with the ``emissions`` section of the config."""
@@ -141,7 +269,8 @@ def load_emissions_config(em_cfg: dict, years: list[int],
                           layout=em_cfg.get("layout", "long"),
                           year_columns=em_cfg.get("year_columns", "{year}"),
                           duplicates=em_cfg.get("duplicates", "error"),
-                          require_all_years=require_all_years)
+                          require_all_years=require_all_years,
+                          empty_values=em_cfg.get("empty_values", "error"))
 
 
 def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
@@ -205,9 +334,11 @@ def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
     (:func:`match_emission_codes`): the one path by which the budget and the scenario stage turn
     emission codes into regions, so they cannot diverge."""
     em = load_emissions_config(em_cfg, years, require_all_years=require_all_years)
-    return match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
-                                unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
-                                crosswalk=crosswalk)
+    em = match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
+                              unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
+                              crosswalk=crosswalk)
+    report_gaps(em, years, em_cfg, f"{levels[0]}_code")
+    return fill_gaps(em, years, f"{levels[0]}_code")
 
 
 def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> dict | None:
@@ -262,9 +393,10 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     if cv_mode != "none":
         if not socio_cfg:
             raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
-        socio = read_table(socio_cfg["path"], "socioeconomic", dtype={socio_cfg["region_col"]: str})
-        socio = socio.rename(columns={socio_cfg["region_col"]: f"{finest}_code",
-                                      socio_cfg["year_col"]: "year"})
+        columns = ([socio_cfg["gdp_col"], socio_cfg["population_col"]]
+                   if cv_mode == "gdp_per_capita_relative" else [cv_mode["column"]])
+        socio = load_socioeconomic(socio_cfg, columns, years)
+        socio = socio.rename(columns={"code": f"{finest}_code"})
         socio = socio.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
                             on=f"{finest}_code", how="inner")
         socio[f"{STUDY_AREA}_code"] = "all"
@@ -279,7 +411,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             if level != STUDY_AREA else []
         fl = _rollup(zonal, key, sum_cols, frac_cols)
         fl["in_region_layer"] = True
-        ce = em.groupby([key, "year"], sort=True)["ce_tgco2"].sum().reset_index()
+        ce = sum_emissions(em, key, emissions_cfg.get("gaps", "missing"))
         t = fl.merge(ce, on=[key, "year"], how="outer")
         t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
@@ -291,8 +423,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             cv = 1.0
             if cv_mode == "gdp_per_capita_relative":
                 cols = [socio_cfg["gdp_col"], socio_cfg["population_col"]]
-                g = socio.groupby([key, "year"])[cols].sum()
-                tot = socio.groupby("year")[cols].sum()
+                g = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
+                tot = sum_known(socio, ["year"], cols).set_index("year")
                 pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
                 pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
                 rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
@@ -300,7 +432,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                                             how="left")["cv"].values
             elif isinstance(cv_mode, dict):
                 col = cv_mode["column"]
-                g = socio.groupby([key, "year"])[col].mean().rename("cv").reset_index()
+                g = socio.groupby([key, "year"])[col]
+                g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
                 cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
             ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol)
             t = pd.concat([t, ind], axis=1)

@@ -20,7 +20,8 @@ from rasterio.windows import Window
 
 from . import units as units_mod
 from .align import gdal_source, grid_coverage, month_paths, open_source, source_crs
-from .balance import load_crosswalk_config, load_emissions_config, match_emission_codes
+from .balance import (load_crosswalk_config, load_emissions_config, match_emission_codes,
+                      report_gaps)
 from .errors import InputDataError, UnitError
 from .grid import Grid
 from .io import atomic_output, gdal_env
@@ -193,16 +194,21 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None,
     finest = f"{levels[0]}_code"
     rep = match_report(em, regions[finest], crosswalk)
     summary = match_summary(rep)
+    matched = match_emission_codes(em, regions.drop(columns="geometry"), levels,
+                                   derive_parents=derive, unmatched=em_cfg["unmatched"],
+                                   path=em_cfg["path"], crosswalk=crosswalk)
+    gaps = report_gaps(matched, years, em_cfg, finest)
     report = {"emissions": {
         "codes": int(em["code"].nunique()),
         "matches": summary,
         "unmatched_codes": rep.loc[rep["match"] == "unmatched", "code"].tolist(),
+        "gaps": {"count": len(gaps), "rule": em_cfg.get("gaps", "missing"),
+                 "region_years": [f"{c} {y}" for c, y in gaps.itertuples(index=False)][:1000]},
     }}
+
     log.info("emission codes: %s", "; ".join(
         f"{k} {v['codes']} codes ({100 * v['share']:.1f} % of emissions)"
         for k, v in summary.items()))
-    match_emission_codes(em, regions.drop(columns="geometry"), levels, derive_parents=derive,
-                         unmatched=em_cfg["unmatched"], path=em_cfg["path"], crosswalk=crosswalk)
     if path_match:
         with atomic_output(path_match) as tmp:
             rep.to_csv(tmp, index=False)

@@ -105,6 +105,52 @@ def read_table(path: str | os.PathLike, variable: str, dtype: dict | str | None 
                              fix="check that the file is a valid CSV or Parquet table") from exc
 
 
+def read_text_table(path: str | os.PathLike, variable: str) -> pd.DataFrame:
+    """Read a CSV or Parquet table without guessing which cells are missing.
+
+    pandas reads ``n/a``, ``NA``, ``-`` and empty cells as NaN, and a NaN summed with ``sum()``
+    counts as 0: a table read that way turns a typo into a silent zero. Here every CSV cell is
+    kept as the text the file holds ('' for an empty cell) until :func:`parse_numbers` converts
+    the value columns and names every cell that is not a number. The index is the line number
+    of each row in the file (header = line 1; blank lines are skipped but counted), or the
+    1-based row number of a Parquet table."""
+    path = str(path)
+    if not path.endswith(".parquet"):
+        df = read_table(path, variable, dtype=str, keep_default_na=False, na_values=[],
+                        skip_blank_lines=False)
+        df.index = df.index + 2
+        return df[(df != "").any(axis=1)]
+    df = read_table(path, variable)
+    df.index = df.index + 1
+    return df
+
+
+def parse_numbers(values: pd.Series, context: pd.DataFrame, *, path: str, variable: str,
+                  fix: str, allow_missing: bool = False, integer: bool = False) -> pd.Series:
+    """``values`` (text or numbers, indexed by line as :func:`read_text_table` gives) as float.
+
+    Empty cells, text that is not a number and non-finite numbers are an
+    :class:`~carbonbudget.errors.InputDataError` listing each cell's line and ``context``
+    (e.g. region code and year), or NaN with ``allow_missing`` (the caller reports them).
+    ``integer`` also refuses numbers with a fractional part (years)."""
+    if not pd.api.types.is_numeric_dtype(values):
+        values = values.astype(str).str.strip()
+    num = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = ~np.isfinite(num)
+    if integer:
+        bad |= num.ne(np.round(num))
+    if bad.any() and not allow_missing:
+        where = "line" if not path.endswith(".parquet") else "row"
+        cells = [f"{where} {i} ({', '.join(f'{k} {v}' for k, v in ctx.items())}: {raw!r})"
+                 for i, ctx, raw in zip(values.index[bad],
+                                        context.loc[bad].to_dict("records"), values[bad])]
+        kind = "integers" if integer else "numbers"
+        raise InputDataError(f"{int(bad.sum())} value(s) are empty or not {kind}: "
+                             + "; ".join(cells[:10]) + ("; ..." if len(cells) > 10 else ""),
+                             path=path, variable=variable, fix=fix)
+    return num.where(~bad)
+
+
 def open_raster(path: str | os.PathLike, chunk_size: int | None = 512,
                 band_dim: str = "band") -> "xr.DataArray":
     """Open a raster lazily as (band, y, x) float with NaN for nodata, chunked spatially only."""
