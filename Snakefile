@@ -66,6 +66,8 @@ BUDGET_LEVELS = budget_levels(config)
 CHUNK = config["processing"]["chunk_size"]
 SPATIAL_LEVELS = list(config["spatial"]["levels"])
 SPATIAL_VARS = list(config["spatial"]["variables"])
+# the fraction of each pixel inside the region polygons (rule build_regions): the study area
+REGION_FRACTION = f"{OUT}/interim/regions/region_fraction.tif"
 GINI_TABLE = ([f"{OUT}/tables/gini_{config['spatial']['gini_parent']}.csv"]
               if "gini_parent" in config["spatial"] else [])
 

@@ -130,7 +130,8 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
     out = {k: str(tmp_path / f"{k}_out.tif") for k in ("t", "p", "n", "q")}
     align_year(grid=small_grid, year=2003,
                climate={"temperature": str(tmp_path / "t_{year}{month}.tif"), "temperature_units": "K",
-                        "precipitation": str(tmp_path / "p_{year}{month}.tif")},
+                        "precipitation": str(tmp_path / "p_{year}{month}.tif"),
+                        "precipitation_units": "mm"},
                npp={"path": str(tmp_path / "npp_{year}.tif"), "units": "kg C m-2 yr-1"},
                runoff={"path": str(tmp_path / "q_{year}.tif")},
                path_temperature=out["t"], path_precipitation=out["p"], path_npp=out["n"],

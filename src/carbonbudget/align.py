@@ -43,6 +43,13 @@ def open_source(path: str, variable: str, crs: str | None = None):
         raise InputDataError(f"cannot open raster ({exc})", path=path, variable=variable,
                              fix="check the path pattern in the config and that the file is a "
                                  "complete GeoTIFF (re-download or re-export it)") from exc
+    if str(path).lower().endswith((".tif", ".tiff")) and src.driver not in ("GTiff", "COG"):
+        driver = src.driver
+        src.close()
+        raise InputDataError(f"the file is a {driver} file, not a GeoTIFF", path=path,
+                             variable=variable,
+                             fix="point the config at the GeoTIFF, or convert the file to one "
+                                 "with its georeferencing (gdal_translate -of GTiff)")
     if src.crs is None and crs is None:
         src.close()
         raise InputDataError("the raster has no CRS", path=path, variable=variable,
@@ -124,31 +131,45 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                  kind: str = CONTINUOUS, scale: float = 1.0, offset: float = 0.0,
                  units: str | None = None, block_rows: int = 512,
                  band_descriptions: list[str] | None = None, valid_range=None,
-                 crs: str | None = None, negative_tolerance: float = 0.0) -> None:
+                 crs: str | None = None, negative_tolerance: float = 0.0,
+                 timestep: str = "monthly", year: int | None = None,
+                 limits: tuple[float | None, float | None] | None = None) -> None:
     """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
 
     The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
-    convert the declared ``units`` to the canonical units of ``variable``. Raw values outside
-    ``valid_range`` (e.g. MOD17A3's fill codes 32761–32767) are nodata: they are masked in the
-    source before resampling, so they never leak into neighbours. ``crs`` declares the CRS of
-    files that carry none. Values in [-negative_tolerance, 0) (in the declared units: e.g. the
-    -0.0007 mm/yr a bilinear regridding leaves where runoff is zero) become 0; the checks refuse
+    convert the declared ``units`` to the canonical units of ``variable`` (per band: a daily
+    precipitation rate is multiplied by the days of each band's month of ``year``, or of an
+    average month for a climatology, ``year`` None). Raw values outside ``valid_range`` (e.g.
+    MOD17A3's fill codes 32761–32767) are nodata: they are masked in the source before
+    resampling, so they never leak into neighbours. ``crs`` declares the CRS of files that
+    carry none. Values in [-negative_tolerance, 0) (in the declared units: e.g. the -0.0007
+    mm/yr a bilinear regridding leaves where runoff is zero) become 0; the checks refuse
     anything more negative before alignment runs.
+
+    ``limits`` (canonical units, :func:`carbonbudget.units.plausible`) are checked on every
+    pixel as it passes: an infinite value or one outside them is an error naming the file (the
+    input checks look at a sample; this catches what the sample missed before any flux is
+    computed).
     """
     paths = [src_paths] if isinstance(src_paths, str) else list(src_paths)
-    factor, unit_offset = (1.0, 0.0) if units is None else units_mod.conversion(variable, units)
     with gdal_env(), contextlib.ExitStack() as stack:
         sources = [open_source(p, variable, crs) for p in paths]
         try:
             count = sum(s.count for s in sources)
+            conv = ([(1.0, 0.0)] * count if units is None else
+                    units_mod.band_conversions(variable, units, count, timestep=timestep,
+                                               year=year))
             profile = grid.profile(count=count)
             with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                 band = 0
-                identity = (scale, offset, factor, unit_offset) == (1.0, 0.0, 1.0, 0.0)
-                for src in sources:
-                    read = _block_reader(src, source_crs(src, crs), grid, kind=kind,
+                for path, src in zip(paths, sources):
+                    read = block_reader(src, source_crs(src, crs), grid, kind=kind,
                                          valid_range=valid_range, stack=stack, variable=variable)
                     indexes = list(range(band + 1, band + src.count + 1))
+                    factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
+                    unit_offset = np.array([conv[i - 1][1] for i in indexes])[:, None, None]
+                    identity = (scale == 1.0 and offset == 0.0 and (factor == 1.0).all()
+                                and (unit_offset == 0.0).all())
                     for r0 in range(0, grid.height, block_rows):
                         win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
                         data = read(win)
@@ -156,6 +177,8 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                             data = (data.astype("float64") * scale + offset) * factor + unit_offset
                         if kind == CONTINUOUS and negative_tolerance > 0:
                             data[(data < 0) & (data >= -negative_tolerance * factor)] = 0.0
+                        if kind == CONTINUOUS and limits is not None:
+                            _check_limits(data, limits, path=path, variable=variable)
                         dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
                 dst.update_tags(variable=variable, source=";".join(paths),
@@ -169,7 +192,27 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
     log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
 
 
-def _block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
+def _check_limits(data: np.ndarray, limits, *, path: str, variable: str) -> None:
+    """Raise when ``data`` holds ±inf or finite values outside ``limits`` (NaN is nodata)."""
+    lo, hi = limits
+    top, bottom = np.fmax.reduce(data, axis=None), np.fmin.reduce(data, axis=None)
+    if not (np.isinf(top) or np.isinf(bottom) or (hi is not None and top > hi)
+            or (lo is not None and bottom < lo)):
+        return
+    inf = int(np.isinf(data).sum())
+    finite = data[np.isfinite(data)]
+    out = (np.count_nonzero(finite > hi) if hi is not None else 0) + (
+        np.count_nonzero(finite < lo) if lo is not None else 0)
+    units = units_mod.CANONICAL[variable]
+    raise InputDataError(
+        f"{inf} infinite value(s) and {out} value(s) outside the physically possible range "
+        f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'} {units} "
+        f"after scale and unit conversion (min {finite.min() if finite.size else np.nan:.4g}, "
+        f"max {finite.max() if finite.size else np.nan:.4g})", path=path, variable=variable,
+        fix=units_mod.units_fix(variable))
+
+
+def block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
     """A function window -> float32 (bands, rows, cols) of ``src`` on ``grid``, NaN as nodata.
 
     A source already on the grid is read directly (pre-aligned products: no resampling);
@@ -246,6 +289,18 @@ def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, g
         dst.update_tags(1, units="mm yr-1")
 
 
+def is_climatology(pattern: str) -> bool:
+    """An input path without ``{year}``: the same file (a climatology) serves every year."""
+    return "{year}" not in pattern
+
+
+def climate_sources(climate: dict, var: str, year: int) -> list[str]:
+    """What GDAL opens for one year's ``var`` (temperature or precipitation): the files of
+    :func:`month_paths`, or one variable of a NetCDF file (``{var}_subdataset``)."""
+    return [gdal_source(p, climate.get(f"{var}_subdataset"))
+            for p in month_paths(climate[var], year)]
+
+
 def align_year(*, grid, year: int, climate: dict | None, npp: dict | None, runoff: dict,
                path_temperature: str | None, path_precipitation: str | None,
                path_npp: str | None, path_runoff: str) -> None:
@@ -254,26 +309,30 @@ def align_year(*, grid, year: int, climate: dict | None, npp: dict | None, runof
     With ``runoff.source: water_balance`` the ET raster is aligned and runoff is computed as
     max(P_annual − ET_annual, 0). Without ``climate`` and ``npp`` (a run on lithology and runoff
     only) only the runoff is aligned; a runoff path without ``{year}`` is a climatology used for
-    every year."""
+    every year. Every pixel is checked against the physically possible range of its variable
+    (:func:`carbonbudget.units.plausible`)."""
     if climate:
-        desc = MONTHS if climate.get("timestep", "monthly") == "monthly" else ["annual"]
-        align_raster(month_paths(climate["temperature"], year), path_temperature, grid,
-                     variable="temperature", units=climate.get("temperature_units", "degC"),
-                     band_descriptions=desc, crs=climate.get("crs"))
-        align_raster(month_paths(climate["precipitation"], year), path_precipitation, grid,
-                     variable="precipitation", units=climate.get("precipitation_units", "mm"),
-                     band_descriptions=desc, crs=climate.get("crs"))
+        timestep = climate.get("timestep", "monthly")
+        desc = MONTHS if timestep == "monthly" else ["annual"]
+        for var, path in (("temperature", path_temperature),
+                          ("precipitation", path_precipitation)):
+            align_raster(climate_sources(climate, var, year), path, grid, variable=var,
+                         units=climate[f"{var}_units"], scale=climate.get(f"{var}_scale", 1.0),
+                         offset=climate.get(f"{var}_offset", 0.0), band_descriptions=desc,
+                         crs=climate.get("crs"), timestep=timestep,
+                         year=None if is_climatology(climate[var]) else year,
+                         limits=units_mod.plausible(var, timestep).hard)
     if npp:
         align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
                      scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
                      units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
-                     crs=npp.get("crs"))
+                     crs=npp.get("crs"), limits=units_mod.plausible("npp").hard)
     if runoff.get("source", "raster") == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
             align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
                          scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"),
-                         crs=runoff.get("crs"))
+                         crs=runoff.get("crs"), limits=units_mod.plausible("et").hard)
             water_balance_runoff(path_precipitation, path_et, path_runoff, grid)
         finally:
             if os.path.exists(path_et):
@@ -283,4 +342,5 @@ def align_year(*, grid, year: int, climate: dict | None, npp: dict | None, runof
                  path_runoff, grid, variable="runoff",
                  scale=runoff.get("scale", 1.0), offset=runoff.get("offset", 0.0),
                  units=runoff.get("units", "mm yr-1"), valid_range=runoff.get("valid_range"),
-                 crs=runoff.get("crs"), negative_tolerance=runoff.get("negative_tolerance", 0.0))
+                 crs=runoff.get("crs"), negative_tolerance=runoff.get("negative_tolerance", 0.0),
+                 limits=units_mod.plausible("runoff").hard)

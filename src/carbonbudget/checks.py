@@ -10,6 +10,7 @@ sampled check.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -19,7 +20,8 @@ import rasterio
 from rasterio.windows import Window
 
 from . import units as units_mod
-from .align import gdal_source, grid_coverage, month_paths, open_source, source_crs
+from .align import (gdal_source, grid_coverage, is_climatology, month_paths, open_source,
+                    source_crs)
 from .balance import (load_crosswalk_config, load_emissions_config, match_emission_codes,
                       report_gaps)
 from .errors import InputDataError, UnitError
@@ -31,6 +33,7 @@ from .regions import read_config_regions
 log = logging.getLogger(__name__)
 
 KELVIN_THRESHOLD = 100.0   # a median above this cannot be a near-surface °C temperature
+KELVIN_MIN = 150.0         # no near-surface temperature is below 150 K (-123 °C)
 SAMPLE_SIZE = 512          # rasters up to 512² pixels are read whole for the value checks
 SAMPLE_WINDOWS = 8         # else 8 × 8 windows of 64² pixels on a lattice
 
@@ -64,29 +67,95 @@ def _sample(src, path: str, variable: str, scale=1.0, offset=0.0,
 
 
 def check_temperature_units(values: np.ndarray, declared: str, path: str) -> None:
+    """A median above 100 cannot be a near-surface temperature in °C: Kelvin, or tenths of a
+    degree (int16 products); the reverse for values declared in K."""
     unit = units_mod.normalise_unit("temperature", declared)
-    med = float(np.nanmedian(values)) if np.isfinite(values).any() else np.nan
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    med, low = float(np.median(finite)), float(finite.min())
     if unit == "degC" and med > KELVIN_THRESHOLD:
-        raise UnitError(f"median temperature {med:.1f} looks like Kelvin but °C is declared",
-                        path=path, variable="temperature",
-                        fix="set climate.temperature_units: K (converted at alignment)")
+        if low >= KELVIN_MIN:
+            raise UnitError(f"median temperature {med:.1f} looks like Kelvin but °C is declared",
+                            path=path, variable="temperature",
+                            fix="set climate.temperature_units: K (converted at alignment); if "
+                                "the values are tenths of a degree Celsius, set "
+                                "climate.temperature_scale: 0.1 instead")
+        raise UnitError(f"median temperature {med:.1f} (min {low:.1f}) looks like tenths of a "
+                        "degree Celsius", path=path, variable="temperature",
+                        fix="set climate.temperature_scale: 0.1")
     if unit == "K" and med < KELVIN_THRESHOLD:
         raise UnitError(f"median temperature {med:.1f} looks like °C but K is declared",
                         path=path, variable="temperature",
                         fix="set climate.temperature_units: degC")
 
 
+def check_plausible(values: np.ndarray, variable: str, path: str,
+                    timestep: str | None = None) -> None:
+    """``values`` (canonical units) hold no ±inf and nothing outside the physically possible
+    range of ``variable`` (:data:`carbonbudget.units.PLAUSIBLE`: an error); values outside the
+    usual range are a warning (real products can reach them)."""
+    rng = units_mod.plausible(variable, timestep)
+    unit = units_mod.CANONICAL[variable] + (" per month" if variable == "precipitation"
+                                            and timestep != "annual" else "")
+    n_inf = int(np.isinf(values).sum())
+    if n_inf:
+        raise InputDataError(f"{n_inf} infinite value(s) in the sample of pixels read",
+                             path=path, variable=variable,
+                             fix="an infinity is never a measurement: declare the file's nodata "
+                                 "value (gdal_edit.py -a_nodata) or set the valid_range of this "
+                                 "input; " + units_mod.units_fix(variable))
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    (hlo, hhi), (slo, shi) = rng.hard, rng.soft
+    if (hhi is not None and high > hhi) or (hlo is not None and low < hlo):
+        hint = ""
+        if variable == "temperature" and max(abs(low), abs(high)) <= 600:
+            hint = " (tenths of a degree? then set climate.temperature_scale: 0.1)"
+        raise InputDataError(
+            f"values from {low:.4g} to {high:.4g} {unit} after scale and unit conversion: "
+            f"outside the physically possible range {_span(rng.hard)} {unit}{hint}",
+            path=path, variable=variable, fix=units_mod.units_fix(variable))
+    if (shi is not None and high > shi) or (slo is not None and low < slo):
+        log.warning("%s: %s values from %.4g to %.4g %s are outside the usual range %s %s (%s): "
+                    "check the units if this is not expected", path, variable, low, high, unit,
+                    _span(rng.soft), unit, rng.source)
+
+
+def _span(bounds) -> str:
+    lo, hi = bounds
+    return f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
+
+
+def check_precipitation_magnitude(annual_mm: np.ndarray, path: str, minimum: float) -> None:
+    """A study-area median annual precipitation below ``minimum`` mm (default 10: drier than any
+    region but the core of the Atacama) means the values are not in the declared unit, most
+    often metres declared as mm (RH would be about halved, ECS too high)."""
+    finite = annual_mm[np.isfinite(annual_mm)]
+    if finite.size and float(np.median(finite)) < minimum:
+        raise UnitError(f"median annual precipitation {float(np.median(finite)):.3g} mm: the "
+                        "values look like metres (or another unit) declared as mm",
+                        path=path, variable="precipitation",
+                        fix="set climate.precipitation_units (m, cm, mm day-1) or "
+                            "climate.precipitation_scale to what the file holds; for a "
+                            "hyper-arid study area lower "
+                            "checks.min_median_annual_precipitation_mm")
+
+
 def check_non_negative(values: np.ndarray, variable: str, path: str,
-                       tolerance: float = 0.0) -> None:
+                       tolerance: float | None = None) -> None:
     """Values below -``tolerance`` are an error (a tolerance admits regridding artefacts, which
-    the alignment sets to 0)."""
-    if np.nanmin(values, initial=0.0) < -tolerance:
+    the alignment sets to 0; ``None``: the variable has no tolerance key)."""
+    if np.nanmin(values, initial=0.0) < -(tolerance or 0.0):
+        key = {"runoff": "runoff.negative_tolerance"}.get(variable)
         raise InputDataError(f"negative {variable} values (min {np.nanmin(values):.3g})",
                              path=path, variable=variable,
                              fix=f"{variable} cannot be negative: check the nodata value "
-                                 "(declare it in the file) and the scale/offset in the config; "
-                                 "if tiny negatives are regridding artefacts of zero, set "
-                                 f"{variable}.negative_tolerance")
+                                 "(declare it in the file) and " + units_mod.units_fix(variable)
+                                 + (f"; if tiny negatives are regridding artefacts of zero, set "
+                                    f"{key}" if key else ""))
 
 
 def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
@@ -107,47 +176,144 @@ def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
     return share
 
 
-def check_year_inputs(*, config: dict, year: int, path_report: str | None = None) -> dict:
-    """Check one year's rasters (climate, NPP, runoff or ET): files present and readable, CRS,
-    coverage of the grid, declared units against the values, non-negative water fluxes."""
+def grid_windows(grid) -> list[Window]:
+    """Windows of the target grid read by the value checks: the whole grid when it has at most
+    SAMPLE_SIZE² pixels, else SAMPLE_WINDOWS² windows of 64 × 64 pixels on a regular lattice."""
+    if grid.height * grid.width <= SAMPLE_SIZE ** 2:
+        return [Window(0, 0, grid.width, grid.height)]
+    hw, ww = min(64, grid.height), min(64, grid.width)
+    rows = np.unique(np.linspace(0, grid.height - hw, SAMPLE_WINDOWS).astype(int))
+    cols = np.unique(np.linspace(0, grid.width - ww, SAMPLE_WINDOWS).astype(int))
+    return [Window(int(c), int(r), ww, hw) for r in rows for c in cols]
+
+
+def valid_share_in_regions(src, grid, fraction, *, crs=None, valid_range=None,
+                           variable: str) -> float:
+    """Share of the study area (pixels weighted by the fraction inside the region polygons,
+    ``fraction`` an open raster on the grid) where every band of ``src``, put on the grid as
+    the alignment puts it, holds a value: exact on grids up to SAMPLE_SIZE² pixels, else from
+    the windows of :func:`grid_windows`. NaN when the windows hold no region."""
+    import contextlib
+
+    from .align import CONTINUOUS, block_reader
+
+    weight = known = 0.0
+    with contextlib.ExitStack() as stack:
+        read = block_reader(src, source_crs(src, crs), grid, kind=CONTINUOUS,
+                            valid_range=valid_range, stack=stack, variable=variable)
+        for win in grid_windows(grid):
+            w = np.nan_to_num(fraction.read(1, window=win).astype("float64"))
+            valid = np.isfinite(read(win)).all(axis=0)
+            weight += w.sum()
+            known += w[valid].sum()
+    return known / weight if weight > 0 else float("nan")
+
+
+def expected_bands(variable: str, pattern: str, timestep: str) -> tuple[int, str]:
+    """Bands one input file must have, and why."""
+    if variable in ("temperature", "precipitation"):
+        if "{month}" in pattern:
+            return 1, "one file per month ({month} in the path) holds one band"
+        if timestep == "annual":
+            return 1, "annual climate (climate.timestep: annual) holds one band per year"
+        return 12, "monthly climate in one file holds 12 bands, January first"
+    return 1, f"{variable} holds one band per year (or one for a climatology)"
+
+
+def check_year_inputs(*, config: dict, year: int, path_report: str | None = None,
+                      path_fraction: str | None = None) -> dict:
+    """Check one year's rasters (climate, NPP, runoff or ET): files present and readable, band
+    counts, CRS, coverage of the grid, declared units against the values, physically possible
+    values, non-negative water fluxes, and (with ``path_fraction``, the study area's fraction
+    raster) the share of the study area where each file holds values."""
     clim, npp, runoff = config.get("climate"), config.get("npp"), config["runoff"]
     grid = Grid.from_config(config)
-    min_share = _min_share(config)
-    report = {"year": year, "files": {}, "grid_coverage": {}}
+    checks = config["checks"]
+    min_share = checks["min_grid_coverage"]
+    report = {"year": year, "files": {}, "grid_coverage": {}, "valid_share_in_regions": {}}
 
-    def raster(path, variable, sec, scale=1.0, offset=0.0, subdataset=None):
-        """Open once: coverage of the grid and a scaled sample of the values."""
+    def raster(path, variable, sec, *, pattern, scale=1.0, offset=0.0, subdataset=None,
+               timestep="monthly"):
+        """Open once: bands, coverage of the grid and of the study area, a scaled sample."""
         _require(path, variable, year)
         report["files"][path] = variable
         with open_source(gdal_source(path, subdataset), variable, sec.get("crs")) as src:
+            bands, why = expected_bands(variable, pattern, timestep)
+            if src.count != bands:
+                raise InputDataError(f"the file has {src.count} band(s): {why}", path=path,
+                                     variable=variable,
+                                     fix="give the expected bands, or change the path pattern "
+                                         "or climate.timestep in the config")
             report["grid_coverage"][path] = round(
                 check_grid_coverage(src, path, variable, grid, min_share, sec.get("crs")), 4)
+            if fraction is not None:
+                _check_valid_share(src, path, variable, sec)
             return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
 
-    with gdal_env():
+    def _check_valid_share(src, path, variable, sec):
+        share = valid_share_in_regions(src, grid, fraction, crs=sec.get("crs"),
+                                       valid_range=sec.get("valid_range"), variable=variable)
+        report["valid_share_in_regions"][path] = round(share, 4)
+        need = checks["min_valid_share"][variable]
+        if not share >= need:
+            raise InputDataError(
+                f"values exist on only {share:.1%} of the study area (the area inside the "
+                f"region polygons; checks.min_valid_share.{variable} = {need:.0%})", path=path,
+                variable=variable,
+                fix="check the file's nodata value and valid_range and that the file covers "
+                    "every region (an empty year, a missing tile); if the product leaves such "
+                    "pixels empty by design (MOD17A3 has no NPP over water, built-up and barren "
+                    f"land) lower checks.min_valid_share.{variable}")
+
+    with gdal_env(), contextlib.ExitStack() as stack:
+        fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
         for var in ("temperature", "precipitation") if clim else ():
-            units = clim[f"{var}_units"]
+            units, timestep = clim[f"{var}_units"], clim["timestep"]
             units_mod.normalise_unit(var, units)
-            for p in month_paths(clim[var], year):
-                vals = raster(p, var, clim)
+            pattern, annual, n_bands = clim[var], None, 0
+            for p in month_paths(pattern, year):
+                vals = raster(p, var, clim, pattern=pattern, timestep=timestep,
+                              scale=clim[f"{var}_scale"], offset=clim[f"{var}_offset"],
+                              subdataset=clim.get(f"{var}_subdataset"))
                 if var == "temperature":
                     check_temperature_units(vals, units, p)
                 else:
                     check_non_negative(vals, var, p)
+                conv = np.array(units_mod.band_conversions(
+                    var, units, len(vals), timestep=timestep,
+                    year=None if is_climatology(pattern) else year))
+                vals = vals * conv[:, :1] + conv[:, 1:]
+                check_plausible(vals, var, p, timestep)
+                if var == "precipitation":        # the year's total per sampled pixel
+                    n_bands += len(vals)
+                    total = vals.sum(axis=0)
+                    same = annual is None or annual.shape == total.shape
+                    annual = (total if annual is None else annual + total) if same else None
+            if annual is not None and (timestep == "annual" or n_bands == 12):
+                check_precipitation_magnitude(annual, pattern,
+                                              checks["min_median_annual_precipitation_mm"])
         if npp:
             units_mod.normalise_unit("npp", npp["units"])
-            raster(npp["path"].format(year=year), "npp", npp, npp["scale"], npp["offset"])
+            p = npp["path"].format(year=year)
+            vals = raster(p, "npp", npp, pattern=npp["path"], scale=npp["scale"],
+                          offset=npp["offset"])
+            factor, off = units_mod.conversion("npp", npp["units"])
+            check_plausible(vals * factor + off, "npp", p)
         if runoff["source"] == "water_balance":
             var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
                                                runoff["et_units"])
-            subdataset, tolerance = None, 0.0
+            subdataset, tolerance = None, None
         else:
             var, path, scale, offset, units = ("runoff", runoff["path"], runoff["scale"],
                                                runoff["offset"], runoff["units"])
             subdataset, tolerance = runoff.get("subdataset"), runoff.get("negative_tolerance", 0.0)
         units_mod.normalise_unit(var, units)
         p = path.format(year=year)
-        check_non_negative(raster(p, var, runoff, scale, offset, subdataset), var, p, tolerance)
+        vals = raster(p, var, runoff, pattern=path, scale=scale, offset=offset,
+                      subdataset=subdataset)
+        check_non_negative(vals, var, p, tolerance)
+        factor, off = units_mod.conversion(var, units)
+        check_plausible(vals * factor + off, var, p)
     _write_report(report, path_report)
     return report
 
@@ -163,7 +329,7 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
         with open_source(lith["path"], "lithology", lith.get("crs")) as src:
             codes = src.read(1, masked=True).astype("float64").filled(np.nan)
             report["grid_coverage"][lith["path"]] = round(check_grid_coverage(
-                src, lith["path"], "lithology", grid, _min_share(config), lith.get("crs")), 4)
+                src, lith["path"], "lithology", grid, config["checks"]["min_grid_coverage"], lith.get("crs")), 4)
         codes_to_coefficient(codes, lookup, path=lith["path"])
         report["files"][lith["path"]] = "lithology"
 
@@ -171,10 +337,6 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
     report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
     _write_report(report, path_report)
     return report
-
-
-def _min_share(config: dict) -> float:
-    return config.get("checks", {}).get("min_grid_coverage", 0.95)
 
 
 def check_emission_inputs(*, config: dict, path_report: str | None = None,

@@ -52,6 +52,9 @@ def validate_config(config: dict) -> dict:
         for e in errors[:10]:
             where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
             msg = e.message
+            expected = _error_message(schema, list(e.absolute_path))
+            if expected and e.validator in ("oneOf", "anyOf", "type", "minItems", "items"):
+                msg = f"{expected} (got {e.instance!r})"
             if e.validator == "additionalProperties":
                 msg += " — a misspelt key? See the schema in src/carbonbudget/config.schema.yaml"
             lines.append(f"  {where}: {msg}")
@@ -69,6 +72,20 @@ def validate_config(config: dict) -> dict:
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
     return cfg
+
+
+def _error_message(schema: dict, path: list) -> str | None:
+    """The ``errorMessage`` of the schema node at ``path`` or of its nearest parent: what a
+    key must hold, in words (jsonschema's own message for a failed ``oneOf`` is "not valid under
+    any of the given schemas")."""
+    node, found = schema, schema.get("errorMessage")
+    for key in path:
+        props = node.get("properties", {}) if isinstance(node, dict) else {}
+        if key not in props:
+            break
+        node = props[key]
+        found = node.get("errorMessage", found)
+    return found
 
 
 # the per-pixel fluxes of DESIGN §1, in kernel output order (the one definition; config is

@@ -80,7 +80,7 @@ def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS, holdout: int =
     missing = [c for c in ("year", "ce_tgco2", *drivers) if c not in history.columns]
     if missing:
         raise InputDataError(f"{label} driver table lacks columns {missing}",
-                             variable="scenarios.history", fix=f"give year, ce_tgco2 and {drivers}")
+                             variable="scenarios.drivers", fix=f"give year, ce_tgco2 and {drivers}")
     h = history.sort_values("year")
     usable = h.dropna(subset=["ce_tgco2", *drivers])
     n_in = len(drivers)
@@ -88,7 +88,7 @@ def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS, holdout: int =
         raise InsufficientDataError(
             f"{label}: {len(usable)} usable years ({len(usable) - holdout} for training after "
             f"{holdout} held out) for {n_in} inputs: the network cannot be fitted",
-            variable="scenarios.history",
+            variable="scenarios.drivers",
             fix=f"give at least {n_in + holdout + 1} years with every driver and CE, use fewer "
                 "drivers, or fit a larger region (e.g. national instead of one province)")
     x_all = usable[list(drivers)].to_numpy(dtype="float64")

@@ -58,7 +58,7 @@ rule build_regions:
     output:
         regions=f"{OUT}/interim/regions/regions.gpkg",
         coverage=f"{OUT}/interim/regions/coverage_{FINEST}.npz",
-        fraction=f"{OUT}/interim/regions/region_fraction.tif",
+        fraction=REGION_FRACTION,
     log:
         f"{OUT}/logs/build_regions.log",
     benchmark:

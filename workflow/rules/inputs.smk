@@ -7,7 +7,8 @@
 
 rule check_year:
     input:
-        lambda wildcards: year_input_files(config, int(wildcards.year)),
+        files=lambda wildcards: year_input_files(config, int(wildcards.year)),
+        fraction=REGION_FRACTION,
     output:
         report=f"{OUT}/checks/year_{{year}}.json",
     log:

@@ -28,8 +28,9 @@ rule tier1_emissions:
 
 rule check_scenario_year:
     input:
-        lambda wildcards: year_input_files(scenario_config(config, wildcards.scenario),
-                                           int(wildcards.year)),
+        files=lambda wildcards: year_input_files(scenario_config(config, wildcards.scenario),
+                                                 int(wildcards.year)),
+        fraction=REGION_FRACTION,
     output:
         report=f"{OUT}/scenarios/{{scenario}}/checks/year_{{year}}.json",
     log:

@@ -1,0 +1,278 @@
+"""No silent wrong numbers (issue 15): values the input checks must refuse before any compute,
+each with an error naming the file, the variable and a fix that names a real config key."""
+
+import re
+import shutil
+import tokenize
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+
+from carbonbudget.checks import check_inputs, check_year_inputs
+from carbonbudget.config import load_schema, validate_config
+from carbonbudget.demo import build_demo, demo_config
+from carbonbudget.errors import ConfigError, InputDataError, UnitError
+
+from conftest import REPO, write_raster
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory):
+    """The demo inputs, and the study-area fraction raster build_regions makes for them."""
+    from carbonbudget.zonal import build_regions
+
+    root = tmp_path_factory.mktemp("demo_src")
+    build_demo(str(root / "data/demo"))
+    shutil.copytree(REPO / "config", root / "config")
+    cfg = validate_config(demo_config())
+    regions = dict(cfg["regions"], path=str(root / cfg["regions"]["path"]))
+    build_regions(grid_spec=cfg["grid"], regions_cfg=regions, path_regions=str(root / "r.gpkg"),
+                  path_coverage=str(root / "c.npz"), path_region_fraction=str(root / "f.tif"))
+    return root
+
+
+@pytest.fixture
+def setup(demo_root, tmp_path, monkeypatch):
+    shutil.copytree(demo_root, tmp_path / "w")
+    monkeypatch.chdir(tmp_path / "w")
+    return validate_config(demo_config())
+
+
+def _edit(path, fn, dtype=None):
+    """Rewrite a raster with fn(data) (optionally in another dtype)."""
+    with rasterio.open(path) as src:
+        data, profile = src.read(), src.profile
+    if dtype:
+        profile.update(dtype=dtype, nodata=None)
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(fn(data.astype(dtype or data.dtype)))
+
+
+def _check_year(cfg, year, tmp_path):
+    return check_year_inputs(config=cfg, year=year, path_report=str(tmp_path / "y.json"),
+                             path_fraction="f.tif")
+
+
+def test_demo_year_passes_and_reports_its_study_area_coverage(setup, tmp_path):
+    rep = _check_year(setup, 2003, tmp_path)
+    shares = rep["valid_share_in_regions"]
+    assert set(shares) == set(rep["files"])
+    assert shares[setup["runoff"]["path"].format(year=2003)] == 1.0
+    # the demo's lakes have no NPP: 5 % of the study area, below the 0.8 of checks.min_valid_share
+    assert 0.93 < shares[setup["npp"]["path"].format(year=2003)] < 0.97
+
+
+@pytest.mark.parametrize("var,value", [("temperature", np.inf), ("temperature", -np.inf),
+                                       ("runoff", np.inf)])
+def test_infinite_values_are_refused(setup, tmp_path, var, value):
+    path = (setup["climate"] if var == "temperature" else setup["runoff"])[
+        "temperature" if var == "temperature" else "path"].format(year=2004)
+
+    def put(d):
+        d[..., 100, 100] = value
+        return d
+    _edit(path, put)
+    with pytest.raises(InputDataError, match="infinite value") as exc:
+        _check_year(setup, 2004, tmp_path)
+    assert path in str(exc.value) and f"[{var}]" in str(exc.value)
+
+
+def test_absurd_precipitation_is_refused_float32_and_float64(setup, tmp_path):
+    path = setup["climate"]["precipitation"].format(year=2005)
+
+    def huge(d):
+        d[3, 50:60, 50:60] = 1e38
+        return d
+    _edit(path, huge)
+    with pytest.raises(InputDataError, match="outside the physically possible range") as exc:
+        _check_year(setup, 2005, tmp_path)
+    assert "precipitation_units" in str(exc.value)
+
+    def huger(d):
+        d[3, 50:60, 50:60] = 1e300
+        return d
+    _edit(path, huger, dtype="float64")
+    with pytest.raises(InputDataError, match="outside the physically possible range"):
+        _check_year(setup, 2005, tmp_path)
+
+
+def test_precipitation_in_metres_declared_as_mm(setup, tmp_path):
+    _edit(setup["climate"]["precipitation"].format(year=2006), lambda d: d / 1000.0)
+    with pytest.raises(UnitError, match="look like metres") as exc:
+        _check_year(setup, 2006, tmp_path)
+    assert "precipitation_units" in str(exc.value)
+    setup["climate"]["precipitation_units"] = "m"
+    _check_year(setup, 2006, tmp_path)                    # declared right, it passes
+
+
+def test_tenths_of_a_degree(setup, tmp_path):
+    _edit(setup["climate"]["temperature"].format(year=2007), lambda d: np.round(d * 10))
+    with pytest.raises(UnitError, match="tenths of a degree") as exc:
+        _check_year(setup, 2007, tmp_path)
+    assert "temperature_scale: 0.1" in str(exc.value)
+    setup["climate"]["temperature_scale"] = 0.1
+    _check_year(setup, 2007, tmp_path)
+
+
+def test_npp_year_entirely_nodata(setup, tmp_path):
+    _edit(setup["npp"]["path"].format(year=2008), lambda d: np.full_like(d, 65535))
+    with pytest.raises(InputDataError, match=r"values exist on only 0\.0% of the study area") as e:
+        _check_year(setup, 2008, tmp_path)
+    assert "npp_2008.tif" in str(e.value) and "checks.min_valid_share.npp" in str(e.value)
+
+
+def test_npp_with_its_western_half_nodata(setup, tmp_path):
+    def west(d):
+        d[..., : d.shape[-1] // 2] = 65535
+        return d
+    _edit(setup["npp"]["path"].format(year=2009), west)
+    with pytest.raises(InputDataError, match=r"values exist on only [345]\d\.\d% of the study"):
+        _check_year(setup, 2009, tmp_path)
+
+
+def test_eleven_band_climate_file_fails_in_the_check_naming_it(setup, tmp_path):
+    path = setup["climate"]["temperature"].format(year=2002)
+    with rasterio.open(path) as src:
+        data, profile = src.read(), src.profile
+    profile["count"] = 11
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(data[:11])
+    with pytest.raises(InputDataError, match="11 band.*12 bands") as exc:
+        _check_year(setup, 2002, tmp_path)
+    assert "tmean_2002.tif" in str(exc.value)
+
+
+def test_png_renamed_tif_is_not_a_geotiff(setup, tmp_path):
+    path = setup["runoff"]["path"].format(year=2003)
+    with rasterio.open(path) as src:
+        data = src.read(1)
+    png = tmp_path / "x.png"
+    with rasterio.open(png, "w", driver="PNG", width=data.shape[1], height=data.shape[0],
+                       count=1, dtype="uint8") as dst:
+        dst.write(np.clip(data, 0, 255).astype("uint8"), 1)
+    shutil.copy(png, path)
+    with pytest.raises(InputDataError, match="is a PNG file, not a GeoTIFF") as exc:
+        _check_year(setup, 2003, tmp_path)
+    assert "no CRS" not in str(exc.value)
+
+
+def test_alignment_catches_what_the_sample_missed(small_grid, tmp_path):
+    from carbonbudget.align import align_raster
+    from carbonbudget.units import plausible
+
+    data = np.full(small_grid.shape, 20.0)
+    data[3, 4] = np.inf
+    src = write_raster(tmp_path / "q.tif", data, small_grid)
+    with pytest.raises(InputDataError, match="1 infinite value") as exc:
+        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="runoff",
+                     units="mm yr-1", limits=plausible("runoff").hard)
+    assert "q.tif" in str(exc.value) and "runoff.units" in str(exc.value)
+    data[3, 4] = 4e4                                          # more than any rain on record
+    write_raster(tmp_path / "q.tif", data, small_grid)
+    with pytest.raises(InputDataError, match="1 value\\(s\\) outside"):
+        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="runoff",
+                     units="mm yr-1", limits=plausible("runoff").hard)
+    assert not (tmp_path / "o.tif").exists()
+
+
+def test_daily_precipitation_rates_times_the_days_of_each_month(small_grid, tmp_path):
+    from carbonbudget.align import align_raster
+
+    src = write_raster(tmp_path / "p.tif", np.ones((12,) + small_grid.shape), small_grid)
+    for year, feb in ((2004, 29.0), (2003, 28.0), (None, 28.25)):
+        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="precipitation",
+                     units="mm day-1", year=year)
+        with rasterio.open(tmp_path / "o.tif") as r:
+            month = r.read()[:, 0, 0]
+        assert month[1] == feb and month[0] == 31 and month[3] == 30, year
+        assert month.sum() == pytest.approx(365.25 if year is None else 337 + feb)
+
+
+# --- config messages ----------------------------------------------------------------------
+@pytest.mark.parametrize("years", [["2001", "2002"], [], "2001", [2001.5]])
+def test_years_that_are_not_a_list_of_integers_get_a_plain_message(years):
+    cfg = demo_config() | {"years": years}
+    with pytest.raises(ConfigError) as exc:
+        validate_config(cfg)
+    msg = str(exc.value)
+    assert "years:" in msg and "non-empty list of integer years" in msg
+    assert "{discover: true}" in msg and "not valid under any of the given schemas" not in msg
+
+
+def _schema_keys():
+    """Every dotted key path of the config schema (section.key and section.key.sub)."""
+    keys = set()
+
+    def walk(node, prefix):
+        for name, sub in (node.get("properties") or {}).items():
+            path = f"{prefix}.{name}" if prefix else name
+            keys.add(path)
+            walk(sub, path)
+            for alt in sub.get("oneOf", []) + sub.get("anyOf", []):
+                walk(alt, path)
+    walk(load_schema(), "")
+    return keys
+
+
+def test_every_config_key_named_in_a_message_exists():
+    """Every 'section.key' spelt in the package's strings (messages and their fixes) is a key
+    of the schema, so no "Fix:" sends a user to a key that does not exist."""
+    keys = _schema_keys()
+    sections = {k for k in keys if "." not in k}
+    pattern = re.compile(r"(?<![\w/.{])(" + "|".join(sorted(sections, key=len, reverse=True))
+                         + r")\.([a-z_0-9]+)(?:\.([a-z_0-9]+))?")
+    bad = []
+    for path in sorted((REPO / "src/carbonbudget").glob("*.py")):
+        with tokenize.open(path) as fh:
+            for tok in tokenize.generate_tokens(fh.readline):
+                if tok.type != tokenize.STRING:
+                    continue
+                for m in pattern.finditer(tok.string):
+                    key = f"{m.group(1)}.{m.group(2)}"
+                    if m.group(2) in ("csv", "tsv", "gpkg", "tif", "parquet", "json", "yaml"):
+                        continue
+                    full = f"{key}.{m.group(3)}" if m.group(3) else key
+                    if full.startswith(("dask.array", "dask.distributed")):    # modules
+                        continue
+                    if key not in keys or (m.group(3) and full not in keys
+                                           and m.group(3) not in ("tif", "csv")):
+                        bad.append(f"{path.name}:{tok.start[0]}: {full}")
+    assert not bad, bad
+
+
+def assert_fix_names_real_keys(message: str) -> None:
+    """The config keys a message's "Fix:" names exist in the schema (checked on the message as
+    the user sees it, with every placeholder filled)."""
+    assert "Fix:" in message, message
+    keys = _schema_keys()
+    sections = {k for k in keys if "." not in k}
+    named = re.findall(r"\b((?:" + "|".join(sections) + r")(?:\.[a-z_0-9]+)+)", message.split(
+        "Fix:", 1)[1])
+    assert named, message
+    for key in named:
+        assert key in keys or key.rsplit(".", 1)[0] in keys and key.endswith(("tif", "csv")), (
+            key, message)
+
+
+@pytest.mark.parametrize("var", ["precipitation", "runoff"])
+def test_negative_values_fix_names_a_key_that_exists(setup, tmp_path, var):
+    path = (setup["climate"]["precipitation"] if var == "precipitation"
+            else setup["runoff"]["path"]).format(year=2003)
+    _edit(path, lambda d: d - 1e4)
+    with pytest.raises(InputDataError, match=f"negative {var}") as exc:
+        _check_year(setup, 2003, tmp_path)
+    assert_fix_names_real_keys(str(exc.value))
+    assert ("runoff.negative_tolerance" in str(exc.value)) == (var == "runoff")
+
+
+def test_errors_of_this_file_name_real_keys(setup, tmp_path):
+    _edit(setup["npp"]["path"].format(year=2008), lambda d: np.full_like(d, 65535))
+    with pytest.raises(InputDataError) as exc:
+        _check_year(setup, 2008, tmp_path)
+    assert_fix_names_real_keys(str(exc.value))
+    _edit(setup["climate"]["temperature"].format(year=2007), lambda d: np.round(d * 10))
+    with pytest.raises(UnitError) as exc:
+        _check_year(setup, 2007, tmp_path)
+    assert_fix_names_real_keys(str(exc.value))
