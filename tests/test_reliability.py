@@ -276,3 +276,74 @@ def test_errors_of_this_file_name_real_keys(setup, tmp_path):
     with pytest.raises(UnitError) as exc:
         _check_year(setup, 2007, tmp_path)
     assert_fix_names_real_keys(str(exc.value))
+
+
+# --- polygons -------------------------------------------------------------------------------
+def _static(cfg):
+    from carbonbudget.checks import check_static_inputs
+
+    return check_static_inputs(config=cfg)
+
+
+def test_demo_counties_cut_by_the_grid_edge_are_reported(setup, caplog):
+    rep = _static(setup)
+    cut = rep["regions_outside_grid"]
+    assert set(cut) == {"930302", "930304"}
+    assert cut["930302"] == pytest.approx(0.0966, abs=1e-3)
+    assert cut["930304"] == pytest.approx(0.0545, abs=1e-3)
+    assert "930302 9.7 %" in caplog.text
+
+
+def test_a_region_mostly_outside_the_grid_is_an_error(setup):
+    xmin, ymin, xmax, ymax = setup["grid"]["bounds"]
+    setup["grid"]["bounds"] = [xmin, ymin + 120000, xmax, ymax]      # the southern half gone
+    with pytest.raises(InputDataError, match="more than 25% outside the grid") as exc:
+        _static(setup)
+    assert_fix_names_real_keys(str(exc.value))
+
+
+def test_a_layer_entirely_outside_the_grid_is_an_error(setup):
+    import geopandas as gpd
+
+    path = setup["regions"]["path"]
+    gdf = gpd.read_file(path)
+    gdf.geometry = gdf.geometry.translate(5_000_000, 0)
+    gdf.to_file(path, driver="GPKG")
+    with pytest.raises(InputDataError, match="no region polygon overlaps the target grid"):
+        _static(setup)
+
+
+def test_empty_geometry_is_an_error_or_dropped_by_config(setup):
+    import geopandas as gpd
+    import shapely
+
+    path = setup["regions"]["path"]
+    gdf = gpd.read_file(path)
+    gdf.loc[3, "geometry"] = shapely.Polygon()
+    code = gdf.loc[3, "county_code"]
+    gdf.to_file(path, driver="GPKG")
+    with pytest.raises(InputDataError, match=f"1 features have an empty or missing geometry "
+                                             f"\\(codes \\['{code}'\\]"):
+        _static(setup)
+    setup["regions"]["empty_geometries"] = "drop"
+    with pytest.warns(UserWarning, match=f"dropped 1 features .*{code}"):
+        rep = _static(setup)
+    assert rep["regions"]["county"] == 35
+
+
+def test_geojson_in_projected_metres_without_crs(setup, tmp_path):
+    import json
+
+    import geopandas as gpd
+
+    gdf = gpd.read_file(setup["regions"]["path"])          # Albers metres
+    data = json.loads(gdf.to_json(drop_id=True))
+    data.pop("crs", None)
+    path = tmp_path / "counties.geojson"
+    path.write_text(json.dumps(data))
+    setup["regions"]["path"] = str(path)
+    with pytest.raises(InputDataError, match="not longitudes and latitudes") as exc:
+        _static(setup)
+    assert_fix_names_real_keys(str(exc.value))
+    setup["regions"]["crs"] = setup["grid"]["crs"]
+    assert _static(setup)["regions"]["county"] == 36

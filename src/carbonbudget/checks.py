@@ -33,6 +33,7 @@ from .regions import read_config_regions
 log = logging.getLogger(__name__)
 
 KELVIN_THRESHOLD = 100.0   # a median above this cannot be a near-surface °C temperature
+CUT_TOLERANCE = 1e-3       # a region losing less of its area at the grid edge is not reported
 KELVIN_MIN = 150.0         # no near-surface temperature is below 150 K (-123 °C)
 SAMPLE_SIZE = 512          # rasters up to 512² pixels are read whole for the value checks
 SAMPLE_WINDOWS = 8         # else 8 × 8 windows of 64² pixels on a lattice
@@ -335,8 +336,49 @@ def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict
 
     regions, levels, _ = read_config_regions(config["regions"])
     report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
+    report["regions_outside_grid"] = check_regions_inside_grid(
+        regions, f"{levels[0]}_code", grid, config["regions"]["path"],
+        config["checks"]["max_outside_grid_share"])
     _write_report(report, path_report)
     return report
+
+
+def check_regions_inside_grid(regions, code_col: str, grid, path: str,
+                              max_share: float) -> dict[str, float]:
+    """Share of each region's polygon outside the grid's bounds (in the grid CRS): regions cut by
+    the grid edge are a warning naming them (their sinks cover only the part inside, while their
+    emissions are the whole region's); a region more than ``max_share`` outside, or a layer
+    that misses the grid, is an error. Returns {code: share outside} of the cut regions."""
+    import shapely
+
+    from .zonal import in_grid_crs
+
+    geoms = in_grid_crs(regions, grid).geometry.values
+    area = shapely.area(geoms)
+    inside = shapely.area(shapely.clip_by_rect(geoms, *grid.bounds))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        outside = np.where(area > 0, 1.0 - inside / area, 1.0)
+    if (outside >= 1.0 - 1e-9).all():
+        raise InputDataError("no region polygon overlaps the target grid", path=path,
+                             variable="regions",
+                             fix="check grid.bounds and grid.crs, and the CRS of the polygons "
+                                 "(regions.crs for a file whose coordinates are not in the CRS "
+                                 "it declares)")
+    cut = {str(c): round(float(o), 4) for c, o in zip(regions[code_col], outside)
+           if o > CUT_TOLERANCE}
+    if cut:
+        log.warning("%s: %d regions reach past the grid edge; the share of their area outside "
+                    "the grid (no sink computed there): %s", path, len(cut),
+                    ", ".join(f"{c} {100 * o:.1f} %" for c, o in sorted(
+                        cut.items(), key=lambda kv: -kv[1])[:20]))
+    over = {c: o for c, o in cut.items() if o > max_share}
+    if over:
+        raise InputDataError(f"{len(over)} regions lie more than {max_share:.0%} outside the "
+                             f"grid: {dict(list(over.items())[:10])}", path=path,
+                             variable="regions",
+                             fix="widen grid.bounds to cover the study area, drop those regions "
+                                 "from the layer, or raise checks.max_outside_grid_share")
+    return cut
 
 
 def check_emission_inputs(*, config: dict, path_report: str | None = None,

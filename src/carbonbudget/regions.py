@@ -32,8 +32,14 @@ def derive_adcode_parent(codes: pd.Series, level_index: int) -> pd.Series:
 
 def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None,
                  derive_parents: str | None = None, layer: str | None = None,
-                 invalid_geometries: str = "repair") -> gpd.GeoDataFrame:
-    """Read the finest-level polygon layer and return standard code/name columns per level."""
+                 invalid_geometries: str = "repair", empty_geometries: str = "error",
+                 source_crs: str | None = None) -> gpd.GeoDataFrame:
+    """Read the finest-level polygon layer and return standard code/name columns per level.
+
+    ``source_crs`` (``regions.crs``) is the CRS of the coordinates when the file carries none
+    or a wrong one (GeoJSON is read as WGS84). Coordinates that cannot be longitudes and
+    latitudes in a geographic CRS, and features without geometry (unless ``empty_geometries:
+    drop``), are errors naming the fix; ``crs`` reprojects the result."""
     if not os.path.exists(path):
         raise InputDataError("file not found", path=path, variable="regions",
                              fix="check regions.path in the config")
@@ -42,9 +48,22 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
     except Exception as exc:
         raise InputDataError(f"cannot read polygons ({exc})", path=path, variable="regions",
                              fix="check that the file is a valid vector layer") from exc
+    if source_crs:
+        gdf = gdf.set_crs(source_crs, allow_override=True)
     if gdf.crs is None:
         raise InputDataError("the polygon layer has no CRS", path=path, variable="regions",
-                             fix="write the layer with its CRS (e.g. EPSG:4326)")
+                             fix="write the layer with its CRS (e.g. EPSG:4326), or declare it "
+                                 "with regions.crs")
+    if gdf.crs.is_geographic and len(gdf) and not gdf.geometry.isna().all():
+        x0, y0, x1, y1 = gdf.total_bounds
+        if not (-360.0 <= x0 <= x1 <= 360.0 and -90.0 <= y0 <= y1 <= 90.0):
+            raise InputDataError(
+                f"coordinates reach {max(abs(x0), abs(x1)):.4g}, {max(abs(y0), abs(y1)):.4g}: "
+                f"not longitudes and latitudes, but the layer's CRS ({gdf.crs.name}) is "
+                "geographic (a GeoJSON file is always read as WGS84)", path=path,
+                variable="regions",
+                fix="declare the CRS of the coordinates with regions.crs (e.g. the projected CRS "
+                    "they were written in), or write the layer as a GeoPackage with its CRS")
     level_names = list(levels)
     names = names or {}
     out = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
@@ -63,6 +82,18 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
         out[f"{level}_name"] = (gdf[ncol].astype(str).values if ncol and ncol in gdf.columns
                                 else out[f"{level}_code"].values)
     finest = f"{level_names[0]}_code"
+    empty = out.geometry.isna() | out.geometry.is_empty
+    if empty.any():
+        bad = sorted(out.loc[empty, finest])
+        if empty_geometries != "drop":
+            raise RegionError(f"{len(bad)} features have an empty or missing geometry (codes "
+                              f"{bad[:20]})", path=path, variable="regions",
+                              fix="give them their polygons, or set regions.empty_geometries: "
+                                  "drop to leave them out (their emissions then reach no "
+                                  "polygon)")
+        warnings.warn(f"{path}: dropped {len(bad)} features with an empty geometry (codes "
+                      f"{bad[:20]}; regions.empty_geometries: drop)")
+        out = out[~empty]
     dup = out.loc[out[finest].duplicated(keep=False), finest]
     if len(dup):
         raise RegionError(f"duplicate {level_names[0]} codes {sorted(dup.unique())[:20]}",
@@ -111,7 +142,9 @@ def read_config_regions(reg: dict, crs=None):
     derive = config_derive_parents(reg)
     regions = read_regions(reg["path"], reg["levels"], reg.get("names"), crs=crs,
                            derive_parents=derive, layer=reg.get("layer"),
-                           invalid_geometries=reg.get("invalid_geometries", "repair"))
+                           invalid_geometries=reg.get("invalid_geometries", "repair"),
+                           empty_geometries=reg.get("empty_geometries", "error"),
+                           source_crs=reg.get("crs"))
     return regions, list(reg["levels"]), derive
 
 

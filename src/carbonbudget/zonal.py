@@ -42,7 +42,7 @@ def regions_digest(regions: "gpd.GeoDataFrame", code_col: str) -> str:
     return h.hexdigest()[:16]
 
 
-def _in_grid_crs(regions: "gpd.GeoDataFrame", grid) -> "gpd.GeoDataFrame":
+def in_grid_crs(regions: "gpd.GeoDataFrame", grid) -> "gpd.GeoDataFrame":
     """The regions reprojected to the grid CRS (unchanged if they already are in it)."""
     if regions.crs is None or not regions.crs.equals(grid.crs.to_wkt()):
         return regions.to_crs(grid.crs.to_wkt())
@@ -63,7 +63,7 @@ def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[l
     from exactextract import exact_extract
     from exactextract.raster import NumPyRasterSource
 
-    regions = _in_grid_crs(regions, grid)
+    regions = in_grid_crs(regions, grid)
     xmin, ymin, xmax, ymax = grid.bounds
     dummy = NumPyRasterSource(np.zeros(grid.shape, dtype=np.uint8), xmin=xmin, ymin=ymin,
                               xmax=xmax, ymax=ymax, srs_wkt=grid.crs.to_wkt())
@@ -131,7 +131,7 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     simplification setting, so any change to polygons or grid gives a new entry; identical
     inputs reuse the matrix for every variable, year and level. Returns
     (codes, matrix, key, from_cache)."""
-    regions = _in_grid_crs(regions, grid)
+    regions = in_grid_crs(regions, grid)
     key = hashlib.sha256(f"{regions_digest(regions, code_col)}|{grid.digest()}|"
                          f"simplify={bool(simplify)}|{COVERAGE_FORMAT}".encode()).hexdigest()[:20]
     path = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
