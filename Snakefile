@@ -12,7 +12,9 @@ from carbonbudget.config import (
 )
 from carbonbudget.demo import demo_files, demo_root
 from carbonbudget.io import export_gdal_cache
+from carbonbudget.logs import log_to
 from carbonbudget.plots import map_kinds, trend_variable
+from carbonbudget.publish import publish, release_lock, start_run, work_dir
 from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     aligned_outputs,
@@ -48,7 +50,11 @@ config.update(_validated)
 # Bounded GDAL block cache for every job (inherited by the script processes).
 export_gdal_cache(config["processing"]["gdal_cachemax_mb"])
 
-OUT = config["outputs"]["dir"]
+# Every rule writes into a working tree; rule publish links the deliverables into RESULTS once
+# every job has succeeded, so a failed or killed rerun never leaves RESULTS half-updated.
+RESULTS = config["outputs"]["dir"]
+OUT = work_dir(RESULTS)
+LOGS = f"{RESULTS}/logs"
 YEARS = config["years"]
 # The per-pixel fluxes the inputs support: all four, or RCS alone without NPP and climate.
 FLUXES = computed_fluxes(config)
@@ -61,6 +67,7 @@ CROSSWALK = (f"{OUT}/tables/code_crosswalk.csv"
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
 CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
 LEVELS = list(config["regions"]["levels"])
+SCENARIOS = (config.get("scenarios") or {}).get("names", [])
 FINEST = LEVELS[0]
 BUDGET_LEVELS = budget_levels(config)
 CHUNK = config["processing"]["chunk_size"]
@@ -93,20 +100,53 @@ include: "workflow/rules/report.smk"
 include: "workflow/rules/scenarios.smk"
 
 
-rule all:
+# What a run delivers: published into RESULTS (same relative paths) by rule publish.
+DELIVERABLES = [
+    expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
+    expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
+    expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=TREND_VARS, stat=PIXEL_STATS),
+    expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"], level=BUDGET_LEVELS),
+    [f"{OUT}/figures/trends_{LEVELS[-1]}"] if enough_years_for_trends(config) else [],
+    rules.spatial_statistics.output,
+    expand(f"{OUT}/figures/maps/{{kind}}_{{level}}.png", kind=MAP_KINDS, level=LEVELS),
+    expand(f"{OUT}/figures/{{kind}}_{{variable}}_{{level}}.png", kind=["lisa", "hotspots"],
+           variable=SPATIAL_VARS, level=SPATIAL_LEVELS),
+    f"{OUT}/gis/carbon_budget.gpkg",
+    f"{OUT}/provenance.json",
+    f"{OUT}/tables/emission_code_match.csv",
+    [CROSSWALK] if CROSSWALK else [],
+    expand(f"{OUT}/checks/year_{{year}}.json", year=YEARS),
+    [f"{OUT}/checks/static.json", f"{OUT}/checks/emissions.json"],
+    scenario_outputs(config, OUT),
+    [f"{OUT}/scenarios/{name}/pixels/{v}/{v}_{y}.tif" for name in SCENARIOS for v in FLUXES
+     for y in (config.get("scenarios") or {}).get("years", [])],
+]
+
+
+onstart:
+    start_run(RESULTS)
+
+
+onsuccess:
+    release_lock(RESULTS)
+
+
+onerror:
+    release_lock(RESULTS)
+
+
+localrules:
+    publish,
+
+
+# The default target. Without an output it runs on every invocation (it is cheap: links that are
+# already in place are skipped), so RESULTS always matches the working tree after a success.
+rule publish:
     input:
-        expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
-        expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
-        expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=TREND_VARS, stat=PIXEL_STATS),
-        expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"],
-               level=BUDGET_LEVELS),
-        [f"{OUT}/figures/trends_{LEVELS[-1]}"] if enough_years_for_trends(config) else [],
-        rules.spatial_statistics.output,
-        expand(f"{OUT}/figures/maps/{{kind}}_{{level}}.png", kind=MAP_KINDS, level=LEVELS),
-        expand(f"{OUT}/figures/{{kind}}_{{variable}}_{{level}}.png", kind=["lisa", "hotspots"],
-               variable=SPATIAL_VARS, level=SPATIAL_LEVELS),
-        f"{OUT}/gis/carbon_budget.gpkg",
-        f"{OUT}/provenance.json",
-        f"{OUT}/tables/emission_code_match.csv",
-        scenario_outputs(config, OUT),
+        DELIVERABLES,
+    log:
+        f"{LOGS}/publish.log",
     default_target: True
+    run:
+        with log_to(log[0], "publish"):
+            publish(list(input), results_dir=RESULTS)

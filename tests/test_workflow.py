@@ -62,7 +62,7 @@ def test_pixel_cogs(demo_run):
     with rasterio.open(demo_run / "results/pixels/nep/nep_2005.tif") as r:
         nep = r.read(1)
     assert np.nanmin(nep) < 0 < np.nanmax(nep)         # NEP has both signs somewhere
-    with rasterio.open(demo_run / "results/interim/regions/region_fraction.tif") as r:
+    with rasterio.open(demo_run / "results/.work/interim/regions/region_fraction.tif") as r:
         outside = r.read(1) == 0
     assert outside.any() and np.isnan(nep[outside]).all()   # outside every region: nodata
     for var in ("nep", "rcs", "ecs"):
@@ -78,7 +78,7 @@ def test_pixel_cogs(demo_run):
 
 
 def test_budget_tables_one_row_per_region_year(demo_run):
-    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg", layer="regions")
+    regions = gpd.read_file(demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions")
     n = {"county": 36, "city": 8, "province": 3, "study_area": 1}
     for level in LEVELS:
         csv = pd.read_csv(demo_run / f"results/tables/budget_{level}.csv", dtype={"code": str})
@@ -115,7 +115,7 @@ def test_rollup_agrees_with_parent_polygons(demo_run):
 
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     grid = Grid.from_config(cfg)
-    regions = gpd.read_file(demo_run / "results/interim/regions/regions.gpkg", layer="regions")
+    regions = gpd.read_file(demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions")
     prov = dissolve_level(regions, ["county", "city", "province"], "province")
     codes, m = coverage_matrix(prov, "province_code", grid)
     direct = zonal_totals(m, codes, grid, {"ecs": str(demo_run / "results/pixels/ecs/ecs_2006.tif")})
@@ -290,23 +290,26 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
         assert rule not in jobs, jobs
     # run what the assertion needs (every year's pixels): the all-year jobs were planned above
     proc = _snakemake(work, *(p.relative_to(work).as_posix()
-                              for p in sorted(work.glob("results/pixels/**/*.tif"))))
+                              for p in sorted(work.glob("results/.work/pixels/**/*.tif"))))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    final = _digests(work, "results/pixels/**/*.tif")
-    changed = {k for k in final if final[k] != before[k]}
-    assert changed == {f"results/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
+    final = _digests(work, "results/.work/pixels/**/*.tif")
+    changed = {k for k in final if final[k] != before[k.replace(".work/", "")]}
+    assert changed == {f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
+    # the deliverables stay those of the last complete run until rule publish runs
+    assert _digests(work, "results/pixels/**/*.tif") == {
+        k: v for k, v in before.items() if k.startswith("results/pixels/")}
 
 
 # One target of each all-year stage: forcing these reruns each rule once (not the whole DAG).
 # The per-year stages (alignment, fluxes, zonal totals) are checked for the same bytes from a
 # second run in test_new_year_reruns_only_its_jobs_and_the_all_year_ones.
 ONE_JOB_PER_RULE = [
-    "results/tables/budget_county.csv",                     # budget
-    "results/tables/trends_county.csv",                     # region_trends
-    "results/tables/spatial_county.csv",                    # spatial_statistics
-    "results/gis/carbon_budget.gpkg",                       # geopackage
-    "results/tables/scenarios_study_area.csv",              # scenario_projection
-    "results/tables/tier1_comparison_province.csv",         # tier1_emissions
+    "results/.work/tables/budget_county.csv",               # budget
+    "results/.work/tables/trends_county.csv",               # region_trends
+    "results/.work/tables/spatial_county.csv",              # spatial_statistics
+    "results/.work/gis/carbon_budget.gpkg",                 # geopackage
+    "results/.work/tables/scenarios_study_area.csv",        # scenario_projection
+    "results/.work/tables/tier1_comparison_province.csv",   # tier1_emissions
 ]
 
 
@@ -317,9 +320,10 @@ def test_rerun_with_same_inputs_gives_identical_outputs(demo_run, tmp_path):
 
     work = tmp_path / "w"
     shutil.copytree(demo_run, work, symlinks=True)
-    patterns = ("results/tables/*", "results/pixels/**/*.tif", "results/trends/*.tif",
-                "results/interim/**/*.tif", "results/interim/**/*.parquet",
-                "results/interim/**/*.npz", "results/gis/*.gpkg")
+    patterns = ("results/.work/tables/*", "results/.work/pixels/**/*.tif",
+                "results/.work/trends/*.tif", "results/.work/interim/**/*.tif",
+                "results/.work/interim/**/*.parquet", "results/.work/interim/**/*.npz",
+                "results/.work/gis/*.gpkg")
     before = {}
     for pat in patterns:
         before |= _digests(work, pat)
@@ -361,7 +365,7 @@ def test_a_users_configfile_replaces_the_demo_config(tmp_path):
     proc = subprocess.run([snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
                           cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "out/tables/moran_province.csv" in proc.stdout
+    assert "out/.work/tables/moran_province.csv" in proc.stdout
 
 
 def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path):
@@ -402,12 +406,13 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
         cfg[key]["path"] = mine[key]
     (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))   # levels: finest first
     # the per-year chains of 2007-2009 (the all-year jobs would only be planned again below)
-    zonal = [f"results/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
+    zonal = [f"results/.work/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
     proc = _snakemake(work, *zonal, "--configfile", str(work / "mine.yaml"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     # same inputs in another place give the same bytes as the 10-year demo run
     for y in (2007, 2008, 2009):
-        for rel in (f"results/pixels/ecs/ecs_{y}.tif", f"results/interim/zonal/county_{y}.parquet"):
+        for rel in (f"results/.work/pixels/ecs/ecs_{y}.tif",
+                    f"results/.work/interim/zonal/county_{y}.parquet"):
             assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
 
     add_year(2010)
@@ -467,7 +472,7 @@ def test_scenarios_to_2060(demo_run):
         assert set(s.loc[[2030, 2060], "ecs_source"]) == {"scenario_raster"}
         assert set(s.drop([2030, 2060])["ecs_source"]) == {"interpolated"}
         # ECS of a raster year = the zonal total of that scenario's ECS raster, in CO2
-        z = pd.read_parquet(res / f"scenarios/{name}/interim/zonal/county_2060.parquet")
+        z = pd.read_parquet(res / f".work/scenarios/{name}/interim/zonal/county_2060.parquet")
         assert s.loc[2060, "ecs_tgco2"] == pytest.approx(z["ecs_tgc"].sum() * 44 / 12, rel=1e-12)
         # interpolation is linear between the last observed year and 2030
         e10, e30 = sa.loc[2010, "ecs_tgco2"], s.loc[2030, "ecs_tgco2"]
@@ -481,3 +486,112 @@ def test_scenarios_to_2060(demo_run):
     assert set(summ["scenario"]) == {"A2", "B1"} and summ["cnc_change_pct"].notna().all()
     figs = list((res / "figures/scenarios_study_area").glob("*.png"))
     assert [f.name for f in figs] == ["scenarios_all.png"]
+
+
+def _published(work):
+    """Digests of everything a user sees in results/ (not the working tree, not the logs)."""
+    import hashlib
+
+    root = work / "results"
+    return {p.relative_to(work).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()
+            and p.relative_to(root).parts[0] not in (".work", "logs")
+            and p.name not in (".carbonbudget.lock", ".published.json")}
+
+
+def _wait_for(predicate, timeout=300.0, proc=None):
+    import time
+
+    t0 = time.monotonic()
+    while not predicate():
+        if proc is not None and proc.poll() is not None:
+            return False
+        if time.monotonic() - t0 > timeout:
+            return False
+        time.sleep(0.005)
+    return True
+
+
+def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
+    """Issue 15.8: after a complete run, change one year's runoff and kill the rerun while that
+    year's fluxes are being written: every published file is still there with the same bytes;
+    the next run clears the leftovers, takes over the dead run's lock and completes."""
+    import os
+    import shutil
+    import signal
+
+    import rasterio
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    before = _published(work)
+    assert len(before) > 100
+    with rasterio.open(work / "data/demo/runoff/runoff_2002.tif", "r+") as ds:
+        ds.write(ds.read() * 1.02)
+    pixels = work / "results/.work/pixels"
+    proc = subprocess.Popen([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
+                             str(work / "Snakefile")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        writing = _wait_for(lambda: any(pixels.rglob(".*_2002.*.blocks.tif")), proc=proc)
+        assert writing, "the rerun ended before fluxes_year 2002 wrote a block"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert _published(work) == before                     # nothing lost, nothing half-new
+    assert (work / "results/.carbonbudget.lock").exists()  # the killed run's lock
+
+    # Snakemake's own lock of the working directory outlives a kill -9: it says so and asks for
+    # --unlock once (documented in the README); ours on the results folder is taken over
+    assert _snakemake(work).returncode != 0
+    assert _snakemake(work, "--unlock").returncode == 0
+    proc = _snakemake(work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "no longer running" in proc.stderr             # the stale lock was taken over
+    assert not (work / "results/.carbonbudget.lock").exists()
+    leftovers = [p for pat in (".*.partial*", ".*.blocks.tif", ".*.publish-*")
+                 for p in (work / "results").rglob(pat)]
+    assert not leftovers, leftovers
+    after = _published(work)
+    assert set(after) == set(before)
+    changed = {k for k in after if after[k] != before[k]}
+    assert {"results/pixels/rcs/rcs_2002.tif", "results/pixels/ecs/ecs_2002.tif"} <= changed
+    assert not {k for k in changed if k.startswith("results/pixels/")} - {
+        "results/pixels/rcs/rcs_2002.tif", "results/pixels/ecs/ecs_2002.tif"}
+
+
+def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
+    """Issue 15.9: a second snakemake from another working directory, writing into the same
+    outputs.dir while a first run is going, stops at once and names the running one."""
+    import shutil
+
+    import rasterio
+    import yaml
+
+    first = tmp_path / "first"
+    shutil.copytree(demo_run, first, symlinks=True)
+    with rasterio.open(first / "data/demo/runoff/runoff_2003.tif", "r+") as ds:
+        ds.write(ds.read() * 1.01)
+    second = tmp_path / "second"
+    second.mkdir()
+    for item in ("Snakefile", "workflow", "config"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, second / item)
+    (second / "data").symlink_to(first / "data")
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["outputs"]["dir"] = str(first / "results")
+    (second / "same_results.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+
+    lock = first / "results/.carbonbudget.lock"
+    proc = subprocess.Popen([snakemake_bin(), "--cores", "2", "--directory", str(first), "-s",
+                             str(first / "Snakefile")], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lock.exists, proc=proc), "the first run never took the lock"
+    other = _snakemake(second, "--configfile", str(second / "same_results.yaml"))
+    assert other.returncode != 0
+    msg = other.stdout + other.stderr
+    assert "is being written by another run" in msg and f"pid {proc.pid}" in msg, msg[-3000:]
+    assert f"rm {lock}" in msg
+    _, err = proc.communicate(timeout=900)
+    assert proc.returncode == 0, err[-3000:]
+    assert not lock.exists()

@@ -9,9 +9,9 @@ rule align_year:
     output:
         **aligned_outputs(config, OUT),
     log:
-        f"{OUT}/logs/align_year/{{year}}.log",
+        f"{LOGS}/align_year/{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/align_year/{{year}}.tsv"
+        f"{LOGS}/benchmarks/align_year/{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -36,9 +36,9 @@ rule align_lithology:
         codes=f"{OUT}/interim/aligned/lithology_codes.tif",
         coefficient=f"{OUT}/interim/aligned/gem_coefficient.tif",
     log:
-        f"{OUT}/logs/align_lithology.log",
+        f"{LOGS}/align_lithology.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/align_lithology.tsv"
+        f"{LOGS}/benchmarks/align_lithology.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -60,9 +60,9 @@ rule build_regions:
         coverage=f"{OUT}/interim/regions/coverage_{FINEST}.npz",
         fraction=REGION_FRACTION,
     log:
-        f"{OUT}/logs/build_regions.log",
+        f"{LOGS}/build_regions.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/build_regions.tsv"
+        f"{LOGS}/benchmarks/build_regions.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -87,9 +87,9 @@ rule level_polygons:
     output:
         f"{OUT}/interim/regions/levels.gpkg",
     log:
-        f"{OUT}/logs/level_polygons.log",
+        f"{LOGS}/level_polygons.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/level_polygons.tsv"
+        f"{LOGS}/benchmarks/level_polygons.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -12,9 +12,9 @@ rule budget:
         csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
         parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),
     log:
-        f"{OUT}/logs/budget.log",
+        f"{LOGS}/budget.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/budget.tsv"
+        f"{LOGS}/benchmarks/budget.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -5,9 +5,9 @@ rule build_demo:
     output:
         demo_files("data/demo"),
     log:
-        "logs/build_demo.log",
+        f"{LOGS}/build_demo.log",
     benchmark:
-        "logs/benchmarks/build_demo.tsv"
+        f"{LOGS}/benchmarks/build_demo.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -9,9 +9,9 @@ rule fluxes_year:
     output:
         **{v: f"{OUT}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
     log:
-        f"{OUT}/logs/fluxes_year/{{year}}.log",
+        f"{LOGS}/fluxes_year/{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/fluxes_year/{{year}}.tsv"
+        f"{LOGS}/benchmarks/fluxes_year/{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 2

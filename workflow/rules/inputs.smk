@@ -12,9 +12,9 @@ rule check_year:
     output:
         report=f"{OUT}/checks/year_{{year}}.json",
     log:
-        f"{OUT}/logs/check_year/{{year}}.log",
+        f"{LOGS}/check_year/{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/check_year/{{year}}.tsv"
+        f"{LOGS}/benchmarks/check_year/{{year}}.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -36,9 +36,9 @@ rule check_static:
     output:
         report=f"{OUT}/checks/static.json",
     log:
-        f"{OUT}/logs/check_static.log",
+        f"{LOGS}/check_static.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/check_static.tsv"
+        f"{LOGS}/benchmarks/check_static.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -60,9 +60,9 @@ rule check_emissions:
         report=f"{OUT}/checks/emissions.json",
         match=f"{OUT}/tables/emission_code_match.csv",
     log:
-        f"{OUT}/logs/check_emissions.log",
+        f"{LOGS}/check_emissions.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/check_emissions.tsv"
+        f"{LOGS}/benchmarks/check_emissions.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -84,9 +84,9 @@ rule build_crosswalk:
     output:
         f"{OUT}/tables/code_crosswalk.csv",
     log:
-        f"{OUT}/logs/build_crosswalk.log",
+        f"{LOGS}/build_crosswalk.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/build_crosswalk.tsv"
+        f"{LOGS}/benchmarks/build_crosswalk.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -108,9 +108,9 @@ rule convert_lithology:
     output:
         f"{OUT}/interim/lithology_source.tif",
     log:
-        f"{OUT}/logs/convert_lithology.log",
+        f"{LOGS}/convert_lithology.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/convert_lithology.tsv"
+        f"{LOGS}/benchmarks/convert_lithology.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"

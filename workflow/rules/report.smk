@@ -10,9 +10,9 @@ rule geopackage:
     output:
         f"{OUT}/gis/carbon_budget.gpkg",
     log:
-        f"{OUT}/logs/geopackage.log",
+        f"{LOGS}/geopackage.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/geopackage.tsv"
+        f"{LOGS}/benchmarks/geopackage.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -34,9 +34,9 @@ rule provenance:
     output:
         f"{OUT}/provenance.json",
     log:
-        f"{OUT}/logs/provenance.log",
+        f"{LOGS}/provenance.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/provenance.tsv"
+        f"{LOGS}/benchmarks/provenance.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -60,9 +60,9 @@ rule plot_budget_maps:
             for k in MAP_KINDS
         },
     log:
-        f"{OUT}/logs/plot_budget_maps/{{level}}.log",
+        f"{LOGS}/plot_budget_maps/{{level}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/plot_budget_maps/{{level}}.tsv"
+        f"{LOGS}/benchmarks/plot_budget_maps/{{level}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

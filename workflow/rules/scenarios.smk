@@ -12,9 +12,9 @@ rule tier1_emissions:
         per_fuel=f"{OUT}/tables/tier1_{{level}}_by_fuel.csv",
         comparison=f"{OUT}/tables/tier1_comparison_{{level}}.csv",
     log:
-        f"{OUT}/logs/tier1_emissions/{{level}}.log",
+        f"{LOGS}/tier1_emissions/{{level}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/tier1_emissions/{{level}}.tsv"
+        f"{LOGS}/benchmarks/tier1_emissions/{{level}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -34,9 +34,9 @@ rule check_scenario_year:
     output:
         report=f"{OUT}/scenarios/{{scenario}}/checks/year_{{year}}.json",
     log:
-        f"{OUT}/logs/check_scenario_year/{{scenario}}_{{year}}.log",
+        f"{LOGS}/check_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/check_scenario_year/{{scenario}}_{{year}}.tsv"
+        f"{LOGS}/benchmarks/check_scenario_year/{{scenario}}_{{year}}.tsv"
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -57,9 +57,9 @@ rule align_scenario_year:
     output:
         **aligned_outputs(config, f"{OUT}/scenarios/{{scenario}}"),
     log:
-        f"{OUT}/logs/align_scenario_year/{{scenario}}_{{year}}.log",
+        f"{LOGS}/align_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/align_scenario_year/{{scenario}}_{{year}}.tsv"
+        f"{LOGS}/benchmarks/align_scenario_year/{{scenario}}_{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -82,9 +82,9 @@ rule fluxes_scenario_year:
     output:
         **{v: f"{OUT}/scenarios/{{scenario}}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
     log:
-        f"{OUT}/logs/fluxes_scenario_year/{{scenario}}_{{year}}.log",
+        f"{LOGS}/fluxes_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/fluxes_scenario_year/{{scenario}}_{{year}}.tsv"
+        f"{LOGS}/benchmarks/fluxes_scenario_year/{{scenario}}_{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 2
@@ -107,9 +107,9 @@ rule zonal_scenario_year:
     output:
         f"{OUT}/scenarios/{{scenario}}/interim/zonal/{FINEST}_{{year}}.parquet",
     log:
-        f"{OUT}/logs/zonal_scenario_year/{{scenario}}_{{year}}.log",
+        f"{LOGS}/zonal_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/zonal_scenario_year/{{scenario}}_{{year}}.tsv"
+        f"{LOGS}/benchmarks/zonal_scenario_year/{{scenario}}_{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -137,9 +137,9 @@ rule scenario_projection:
         model=f"{OUT}/tables/emission_model_{{level}}.csv",
         summary=f"{OUT}/tables/scenario_summary_{{level}}.csv",
     log:
-        f"{OUT}/logs/scenario_projection/{{level}}.log",
+        f"{LOGS}/scenario_projection/{{level}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/scenario_projection/{{level}}.tsv"
+        f"{LOGS}/benchmarks/scenario_projection/{{level}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -161,9 +161,9 @@ rule plot_scenarios:
         report(directory(f"{OUT}/figures/scenarios_{{level}}"), patterns=["{name}.png"],
                caption="../report/scenarios.rst", category="Scenarios"),
     log:
-        f"{OUT}/logs/plot_scenarios/{{level}}.log",
+        f"{LOGS}/plot_scenarios/{{level}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/plot_scenarios/{{level}}.tsv"
+        f"{LOGS}/benchmarks/plot_scenarios/{{level}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -10,9 +10,9 @@ rule spatial_statistics:
         moran=expand(f"{OUT}/tables/moran_{{level}}.csv", level=SPATIAL_LEVELS),
         gini=GINI_TABLE,
     log:
-        f"{OUT}/logs/spatial_statistics.log",
+        f"{LOGS}/spatial_statistics.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/spatial_statistics.tsv"
+        f"{LOGS}/benchmarks/spatial_statistics.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -41,9 +41,9 @@ rule plot_spatial_maps:
                   caption="../report/hotspots.rst", category="Spatial statistics",
                   subcategory="{level}", labels={"map": "Gi* {variable}", "level": "{level}"}),
     log:
-        f"{OUT}/logs/plot_spatial_maps/{{variable}}_{{level}}.log",
+        f"{LOGS}/plot_spatial_maps/{{variable}}_{{level}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/plot_spatial_maps/{{variable}}_{{level}}.tsv"
+        f"{LOGS}/benchmarks/plot_spatial_maps/{{variable}}_{{level}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -8,9 +8,9 @@ rule pixel_trends:
     output:
         **{s: f"{OUT}/trends/{{var}}_{s}.tif" for s in PIXEL_STATS},
     log:
-        f"{OUT}/logs/pixel_trends/{{var}}.log",
+        f"{LOGS}/pixel_trends/{{var}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/pixel_trends/{{var}}.tsv"
+        f"{LOGS}/benchmarks/pixel_trends/{{var}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 2
@@ -35,9 +35,9 @@ rule region_trends:
         trends=expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
         sqmk=expand(f"{OUT}/tables/sqmk_{{level}}.csv", level=BUDGET_LEVELS),
     log:
-        f"{OUT}/logs/region_trends.log",
+        f"{LOGS}/region_trends.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/region_trends.tsv"
+        f"{LOGS}/benchmarks/region_trends.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -62,9 +62,9 @@ rule plot_region_trends:
         report(directory(f"{OUT}/figures/trends_{LEVELS[-1]}"), patterns=["{name}.png"],
                caption="../report/trends_figures.rst", category="Trends"),
     log:
-        f"{OUT}/logs/plot_region_trends.log",
+        f"{LOGS}/plot_region_trends.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/plot_region_trends.tsv"
+        f"{LOGS}/benchmarks/plot_region_trends.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

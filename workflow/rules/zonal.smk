@@ -8,9 +8,9 @@ rule zonal_year:
     output:
         f"{OUT}/interim/zonal/{FINEST}_{{year}}.parquet",
     log:
-        f"{OUT}/logs/zonal_year/{{year}}.log",
+        f"{LOGS}/zonal_year/{{year}}.log",
     benchmark:
-        f"{OUT}/logs/benchmarks/zonal_year/{{year}}.tsv"
+        f"{LOGS}/benchmarks/zonal_year/{{year}}.tsv"
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
