@@ -5,8 +5,10 @@ from snakemake.utils import min_version
 min_version("8.0")
 
 from carbonbudget.config import (
+    CLIMATOLOGY,
     computed_fluxes,
     enough_years_for_trends,
+    flux_periods,
     skipped_stages,
     validate_config,
 )
@@ -18,6 +20,11 @@ from carbonbudget.publish import publish, release_lock, start_run, work_dir
 from carbonbudget.trends import PIXEL_STATS
 from carbonbudget.paths import (
     aligned_outputs,
+    aligned_precipitation_for_runoff,
+    climatology_input_files,
+    climatology_raw_inputs,
+    flux_path,
+    flux_year_inputs,
     budget_levels,
     config_sections,
     lithology_source,
@@ -58,6 +65,8 @@ LOGS = f"{RESULTS}/logs"
 YEARS = config["years"]
 # The per-pixel fluxes the inputs support: all four, or RCS alone without NPP and climate.
 FLUXES = computed_fluxes(config)
+# those computed every year, and those computed once from climatologies (no {year} in a path)
+YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 MAP_KINDS = map_kinds(FLUXES)
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 for _stage, _why in skipped_stages(config).items():
@@ -69,6 +78,10 @@ CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSS
 LEVELS = list(config["regions"]["levels"])
 SCENARIOS = (config.get("scenarios") or {}).get("names", [])
 FINEST = LEVELS[0]
+# finest-level zonal totals: one table per year, or one for all years when nothing is yearly
+YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))     # any input with {year} in its path
+ZONAL = (expand(f"{OUT}/interim/zonal/{{finest}}_{{year}}.parquet", finest=FINEST, year=YEARS)
+         if YEARLY_FLUXES else [f"{OUT}/interim/zonal/{FINEST}_{CLIMATOLOGY}.parquet"])
 BUDGET_LEVELS = budget_levels(config)
 CHUNK = config["processing"]["chunk_size"]
 SPATIAL_LEVELS = list(config["spatial"]["levels"])
@@ -102,7 +115,8 @@ include: "workflow/rules/scenarios.smk"
 
 # What a run delivers: published into RESULTS (same relative paths) by rule publish.
 DELIVERABLES = [
-    expand(f"{OUT}/pixels/{{var}}/{{var}}_{{year}}.tif", var=FLUXES, year=YEARS),
+    [flux_path(OUT, v, y) for v in YEARLY_FLUXES for y in YEARS],
+    [flux_path(OUT, v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES],
     expand(f"{OUT}/tables/budget_{{level}}.{{ext}}", level=BUDGET_LEVELS, ext=["csv", "parquet"]),
     expand(f"{OUT}/trends/{{var}}_{{stat}}.tif", var=TREND_VARS, stat=PIXEL_STATS),
     expand(f"{OUT}/tables/{{kind}}_{{level}}.csv", kind=["trends", "sqmk"], level=BUDGET_LEVELS),
@@ -115,10 +129,11 @@ DELIVERABLES = [
     f"{OUT}/provenance.json",
     f"{OUT}/tables/emission_code_match.csv",
     [CROSSWALK] if CROSSWALK else [],
-    expand(f"{OUT}/checks/year_{{year}}.json", year=YEARS),
+    expand(f"{OUT}/checks/year_{{year}}.json", year=YEARS if YEARLY_INPUTS else []),
+    [f"{OUT}/checks/{CLIMATOLOGY}.json"] if climatology_input_files(config) else [],
     [f"{OUT}/checks/static.json", f"{OUT}/checks/emissions.json"],
     scenario_outputs(config, OUT),
-    [f"{OUT}/scenarios/{name}/pixels/{v}/{v}_{y}.tif" for name in SCENARIOS for v in FLUXES
+    [flux_path(f"{OUT}/scenarios/{name}", v, y) for name in SCENARIOS for v in FLUXES
      for y in (config.get("scenarios") or {}).get("years", [])],
 ]
 

@@ -4,7 +4,7 @@ Inputs are written once per grid size (block by block, uncompressed tiled GeoTIF
 temperature and precipitation, NPP, runoff, GEM-CO2 coefficient, region mask. Then, each in a
 fresh child process so its peak RSS is its own:
 
-- ``carbonbudget``: ``compute_year_fluxes`` (numba kernel over dask chunks, reads lazily,
+- ``carbonbudget``: ``compute_fluxes`` (numba kernel over dask chunks, reads lazily,
   writes four COGs with overviews);
 - ``numpy``: the same formulas on whole float32 arrays read with rasterio, written as four
   plain GeoTIFFs (no overviews) — what a user's script would do.
@@ -67,15 +67,14 @@ def write_inputs(folder, rows, cols, block=500):
 
 
 def run_ours(folder, rows, cols, threads):
-    from carbonbudget.fluxes import compute_year_fluxes
+    from carbonbudget.fluxes import compute_fluxes
 
     p = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     out = {v: os.path.join(folder, f"ours_{v}.tif") for v in ("rh", "nep", "rcs", "ecs")}
-    compute_year_fluxes(grid_spec=grid_spec(rows, cols), timestep="monthly",
-                        path_temperature=p["tmean"], path_precipitation=p["prcp"],
-                        path_npp=p["npp"], path_runoff=p["runoff"], path_coefficient=p["coef"],
-                        path_region_fraction=p["fraction"], outputs=out, year=2000,
-                        chunk_size=1000, threads=threads)
+    inputs = {"temperature": p["tmean"], "precipitation": p["prcp"], "npp": p["npp"],
+              "runoff": p["runoff"], "coefficient": p["coef"], "fraction": p["fraction"]}
+    compute_fluxes(grid_spec=grid_spec(rows, cols), timestep="monthly", inputs=inputs,
+                   outputs=out, period=2000, chunk_size=1000, threads=threads)
 
 
 def run_numpy(folder, rows, cols):

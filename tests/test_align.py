@@ -120,7 +120,7 @@ def test_declared_crs_for_files_without_one(small_grid, tmp_path):
 
 
 def test_align_year_with_one_file_per_month(small_grid, tmp_path):
-    from carbonbudget.align import align_year
+    from carbonbudget.align import align_inputs
 
     for m in range(1, 13):
         write_raster(tmp_path / f"t_2003{m:02d}.tif", np.full(small_grid.shape, m + 273.15), small_grid)
@@ -128,14 +128,14 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
     write_raster(tmp_path / "npp_2003.tif", np.full(small_grid.shape, 0.5), small_grid)
     write_raster(tmp_path / "q_2003.tif", np.full(small_grid.shape, 200.0), small_grid)
     out = {k: str(tmp_path / f"{k}_out.tif") for k in ("t", "p", "n", "q")}
-    align_year(grid=small_grid, year=2003,
+    align_inputs(grid=small_grid, year=2003,
                climate={"temperature": str(tmp_path / "t_{year}{month}.tif"), "temperature_units": "K",
                         "precipitation": str(tmp_path / "p_{year}{month}.tif"),
                         "precipitation_units": "mm"},
                npp={"path": str(tmp_path / "npp_{year}.tif"), "units": "kg C m-2 yr-1"},
                runoff={"path": str(tmp_path / "q_{year}.tif")},
-               path_temperature=out["t"], path_precipitation=out["p"], path_npp=out["n"],
-               path_runoff=out["q"])
+               outputs={"temperature": out["t"], "precipitation": out["p"], "npp": out["n"],
+                        "runoff": out["q"]})
     with rasterio.open(out["t"]) as r:
         t = r.read()
         assert r.count == 12 and r.descriptions[0] == "Jan" and r.descriptions[11] == "Dec"

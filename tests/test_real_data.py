@@ -120,7 +120,14 @@ def test_example_run_says_what_it_skips_and_why(china_run):
     assert "cnc_tgco2" not in budget and "ecs_tgc" not in budget
     for name in ("rcs_province", "ce_province", "ce_trend_county"):
         assert (run / f"figures/maps/{name}.png").stat().st_size > 10_000
-    assert not (run / "pixels/ecs").exists() and (run / "pixels/rcs/rcs_2010.tif").exists()
+    assert not (run / "pixels/ecs").exists()
+    # the runoff is a climatology: RCS is computed once, not once per year
+    assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
+    for rule in ("check_climatology", "align_climatology", "fluxes_climatology",
+                 "zonal_climatology"):
+        assert f"{rule}  " in log or f"rule {rule}" in log, rule
+    assert "rule fluxes_year" not in log and "check_year" not in log
+    assert "yearly rasters and trends of RCS: computed once from climatologies" in log
     import geopandas as gpd
 
     layer = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="province")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from carbonbudget.fluxes import FLUX_VARS, compute_year_fluxes
+from carbonbudget.fluxes import FLUX_VARS, compute_fluxes
 from carbonbudget.grid import Grid
 
 from conftest import AEA, write_raster
@@ -36,12 +36,9 @@ def aligned_year(tmp_path_factory):
 def _run(grid, paths, out_dir, dask_spec):
     outputs = {v: str(out_dir / f"{v}.tif") for v in FLUX_VARS}
     out_dir.mkdir()
-    compute_year_fluxes(grid_spec={"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)},
-                        timestep="monthly", path_temperature=paths["temperature"],
-                        path_precipitation=paths["precipitation"], path_npp=paths["npp"],
-                        path_runoff=paths["runoff"], path_coefficient=paths["coefficient"],
-                        path_region_fraction=paths["fraction"], outputs=outputs, year=2001,
-                        chunk_size=64, threads=2, dask_spec=dask_spec)
+    compute_fluxes(grid_spec={"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)},
+                   timestep="monthly", inputs=paths, outputs=outputs, period=2001,
+                   chunk_size=64, threads=2, dask_spec=dask_spec)
     out = {}
     for v, path in outputs.items():
         with rasterio.open(path) as r:

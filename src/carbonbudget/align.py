@@ -23,6 +23,7 @@ from rasterio.warp import calculate_default_transform
 from rasterio.windows import Window
 
 from . import units as units_mod
+from .config import is_climatology
 from .errors import InputDataError
 from .io import atomic_output, gdal_env
 
@@ -289,11 +290,6 @@ def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, g
         dst.update_tags(1, units="mm yr-1")
 
 
-def is_climatology(pattern: str) -> bool:
-    """An input path without ``{year}``: the same file (a climatology) serves every year."""
-    return "{year}" not in pattern
-
-
 def climate_sources(climate: dict, var: str, year: int) -> list[str]:
     """What GDAL opens for one year's ``var`` (temperature or precipitation): the files of
     :func:`month_paths`, or one variable of a NetCDF file (``{var}_subdataset``)."""
@@ -301,39 +297,45 @@ def climate_sources(climate: dict, var: str, year: int) -> list[str]:
             for p in month_paths(climate[var], year)]
 
 
-def align_year(*, grid, year: int, climate: dict | None, npp: dict | None, runoff: dict,
-               path_temperature: str | None, path_precipitation: str | None,
-               path_npp: str | None, path_runoff: str) -> None:
-    """Align one year's temperature, precipitation, NPP and runoff (config sections of DESIGN §7).
+def align_inputs(*, grid, year: int | None, climate: dict | None, npp: dict | None,
+                 runoff: dict, outputs: dict, path_precipitation: str | None = None) -> None:
+    """Align the inputs named in ``outputs`` (of temperature, precipitation, npp, runoff: name ->
+    aligned path) for one ``year``, or, ``year`` None, the climatologies (paths without
+    ``{year}``, aligned once for every year). Config sections as in the config.
 
     With ``runoff.source: water_balance`` the ET raster is aligned and runoff is computed as
-    max(P_annual − ET_annual, 0). Without ``climate`` and ``npp`` (a run on lithology and runoff
-    only) only the runoff is aligned; a runoff path without ``{year}`` is a climatology used for
-    every year. Every pixel is checked against the physically possible range of its variable
+    max(P_annual − ET_annual, 0) from the aligned precipitation (``outputs['precipitation']``,
+    or ``path_precipitation`` when precipitation is a climatology aligned before). Every pixel
+    is checked against the physically possible range of its variable
     (:func:`carbonbudget.units.plausible`)."""
     if climate:
         timestep = climate.get("timestep", "monthly")
         desc = MONTHS if timestep == "monthly" else ["annual"]
-        for var, path in (("temperature", path_temperature),
-                          ("precipitation", path_precipitation)):
-            align_raster(climate_sources(climate, var, year), path, grid, variable=var,
+        for var in ("temperature", "precipitation"):
+            if var not in outputs:
+                continue
+            align_raster(climate_sources(climate, var, year), outputs[var], grid, variable=var,
                          units=climate[f"{var}_units"], scale=climate.get(f"{var}_scale", 1.0),
                          offset=climate.get(f"{var}_offset", 0.0), band_descriptions=desc,
                          crs=climate.get("crs"), timestep=timestep,
                          year=None if is_climatology(climate[var]) else year,
                          limits=units_mod.plausible(var, timestep).hard)
-    if npp:
-        align_raster(npp["path"].format(year=year), path_npp, grid, variable="npp",
+    if npp and "npp" in outputs:
+        align_raster(npp["path"].format(year=year), outputs["npp"], grid, variable="npp",
                      scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
                      units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
                      crs=npp.get("crs"), limits=units_mod.plausible("npp").hard)
+    if "runoff" not in outputs:
+        return
+    path_runoff = outputs["runoff"]
     if runoff.get("source", "raster") == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
             align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
                          scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"),
                          crs=runoff.get("crs"), limits=units_mod.plausible("et").hard)
-            water_balance_runoff(path_precipitation, path_et, path_runoff, grid)
+            water_balance_runoff(outputs.get("precipitation") or path_precipitation, path_et,
+                                 path_runoff, grid)
         finally:
             if os.path.exists(path_et):
                 os.remove(path_et)

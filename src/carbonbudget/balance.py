@@ -363,6 +363,15 @@ def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str
     return g.reset_index()
 
 
+def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """A finest-level zonal table of one year, or of the climatology fluxes (no year column:
+    the same totals for every year)."""
+    if "year" in zonal:
+        return zonal
+    return pd.concat([zonal.assign(year=y) for y in years], ignore_index=True)[
+        ["code", "year"] + [c for c in zonal.columns if c != "code"]]
+
+
 def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.DataFrame,
                  levels: list[str], emissions_cfg: dict, socio_cfg: dict | None,
                  balance_cfg: dict, derive_parents: str | None,
@@ -376,7 +385,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
     hierarchy without loss."""
     finest = levels[0]
-    zonal = pd.concat([pd.read_parquet(p) for p in zonal_paths], ignore_index=True)
+    zonal = pd.concat([_zonal_years(pd.read_parquet(p), years) for p in zonal_paths],
+                      ignore_index=True)
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
     hier_cols = [f"{lv}_code" for lv in levels]
     zonal = zonal.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),

@@ -20,8 +20,8 @@ import rasterio
 from rasterio.windows import Window
 
 from . import units as units_mod
-from .align import (gdal_source, grid_coverage, is_climatology, month_paths, open_source,
-                    source_crs)
+from .align import gdal_source, grid_coverage, month_paths, open_source, source_crs
+from .config import climatology_inputs, is_climatology
 from .balance import (load_crosswalk_config, load_emissions_config, match_emission_codes,
                       report_gaps)
 from .errors import InputDataError, UnitError
@@ -221,17 +221,22 @@ def expected_bands(variable: str, pattern: str, timestep: str) -> tuple[int, str
     return 1, f"{variable} holds one band per year (or one for a climatology)"
 
 
-def check_year_inputs(*, config: dict, year: int, path_report: str | None = None,
+def check_year_inputs(*, config: dict, year: int | None, path_report: str | None = None,
                       path_fraction: str | None = None) -> dict:
-    """Check one year's rasters (climate, NPP, runoff or ET): files present and readable, band
-    counts, CRS, coverage of the grid, declared units against the values, physically possible
-    values, non-negative water fluxes, and (with ``path_fraction``, the study area's fraction
-    raster) the share of the study area where each file holds values."""
+    """Check one year's rasters (climate, NPP, runoff or ET), or with ``year`` None the
+    climatologies (inputs without ``{year}`` in their path, checked once): files present and
+    readable, band counts, CRS, coverage of the grid, declared units against the values,
+    physically possible values, non-negative water fluxes, and (with ``path_fraction``, the
+    study area's fraction raster) the share of the study area where each file holds values."""
+    names = climatology_inputs(config)
+    if year is not None:
+        names = {"temperature", "precipitation", "npp", "runoff"} - names
     clim, npp, runoff = config.get("climate"), config.get("npp"), config["runoff"]
     grid = Grid.from_config(config)
     checks = config["checks"]
     min_share = checks["min_grid_coverage"]
-    report = {"year": year, "files": {}, "grid_coverage": {}, "valid_share_in_regions": {}}
+    report = {"year": year if year is not None else "climatology", "files": {},
+              "grid_coverage": {}, "valid_share_in_regions": {}}
 
     def raster(path, variable, sec, *, pattern, scale=1.0, offset=0.0, subdataset=None,
                timestep="monthly"):
@@ -269,6 +274,8 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
     with gdal_env(), contextlib.ExitStack() as stack:
         fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
         for var in ("temperature", "precipitation") if clim else ():
+            if var not in names:
+                continue
             units, timestep = clim[f"{var}_units"], clim["timestep"]
             units_mod.normalise_unit(var, units)
             pattern, annual, n_bands = clim[var], None, 0
@@ -293,28 +300,29 @@ def check_year_inputs(*, config: dict, year: int, path_report: str | None = None
             if annual is not None and (timestep == "annual" or n_bands == 12):
                 check_precipitation_magnitude(annual, pattern,
                                               checks["min_median_annual_precipitation_mm"])
-        if npp:
+        if npp and "npp" in names:
             units_mod.normalise_unit("npp", npp["units"])
             p = npp["path"].format(year=year)
             vals = raster(p, "npp", npp, pattern=npp["path"], scale=npp["scale"],
                           offset=npp["offset"])
             factor, off = units_mod.conversion("npp", npp["units"])
             check_plausible(vals * factor + off, "npp", p)
-        if runoff["source"] == "water_balance":
-            var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
-                                               runoff["et_units"])
-            subdataset, tolerance = None, None
-        else:
-            var, path, scale, offset, units = ("runoff", runoff["path"], runoff["scale"],
-                                               runoff["offset"], runoff["units"])
-            subdataset, tolerance = runoff.get("subdataset"), runoff.get("negative_tolerance", 0.0)
-        units_mod.normalise_unit(var, units)
-        p = path.format(year=year)
-        vals = raster(p, var, runoff, pattern=path, scale=scale, offset=offset,
-                      subdataset=subdataset)
-        check_non_negative(vals, var, p, tolerance)
-        factor, off = units_mod.conversion(var, units)
-        check_plausible(vals * factor + off, var, p)
+        if "runoff" in names:
+            if runoff["source"] == "water_balance":
+                var, path, scale, offset, units = ("et", runoff["et"], runoff["et_scale"], 0.0,
+                                                   runoff["et_units"])
+                subdataset, tolerance = None, None
+            else:
+                var, path, scale, offset, units = ("runoff", runoff["path"], runoff["scale"],
+                                                   runoff["offset"], runoff["units"])
+                subdataset, tolerance = runoff.get("subdataset"), runoff["negative_tolerance"]
+            units_mod.normalise_unit(var, units)
+            p = path.format(year=year)
+            vals = raster(p, var, runoff, pattern=path, scale=scale, offset=offset,
+                          subdataset=subdataset)
+            check_non_negative(vals, var, p, tolerance)
+            factor, off = units_mod.conversion(var, units)
+            check_plausible(vals * factor + off, var, p)
     _write_report(report, path_report)
     return report
 
@@ -422,7 +430,8 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None,
 
 def check_inputs(*, config: dict, path_report: str | None = None) -> dict:
     """Every check of every year and of the shared inputs; raise the first failure."""
-    report = {"years": {y: check_year_inputs(config=config, year=y) for y in config["years"]}}
+    report = {"years": {y: check_year_inputs(config=config, year=y) for y in config["years"]},
+              "climatology": check_year_inputs(config=config, year=None)}
     report.update(check_static_inputs(config=config))
     report.update(check_emission_inputs(config=config))
     report["grid_coverage"].update({k: v for y in report["years"].values()
@@ -439,8 +448,9 @@ def _write_report(report: dict, path: str | None) -> None:
             json.dump(report, fh, indent=2, sort_keys=True, default=str)
 
 
-def _require(path: str, variable: str, year: int) -> None:
+def _require(path: str, variable: str, year: int | None) -> None:
     if not os.path.exists(path):
-        raise InputDataError(f"file for year {year} not found", path=path, variable=variable,
+        what = f"file for year {year}" if year is not None else "climatology file"
+        raise InputDataError(f"{what} not found", path=path, variable=variable,
                              fix="add the file, fix the path pattern, or drop the year from "
                                  "'years' (or use years: {discover: true})")

@@ -98,6 +98,52 @@ RCS_ONLY_REASON = ("the config has no 'npp' and 'climate' sections: NEP = NPP - 
                    "NPP and monthly climate")
 
 
+CLIMATOLOGY = "climatology"     # the period name of what does not change between years
+
+
+def is_climatology(pattern: str) -> bool:
+    """An input path without ``{year}``: the same file (a climatology) serves every year."""
+    return "{year}" not in pattern
+
+
+def climatology_inputs(cfg: dict) -> set[str]:
+    """The aligned inputs (of :data:`ALIGNED`) that are climatologies: their path has no
+    ``{year}``, so one file serves every year; they are checked, aligned and used once. Runoff
+    from the water balance is one when both its precipitation and its ET are."""
+    out = set()
+    clim = cfg.get("climate")
+    for var in ("temperature", "precipitation") if clim else ():
+        if is_climatology(clim[var]):
+            out.add(var)
+    if cfg.get("npp") and is_climatology(cfg["npp"]["path"]):
+        out.add("npp")
+    ro = cfg["runoff"]
+    if ro.get("source", "raster") == "water_balance":
+        if is_climatology(ro["et"]) and "precipitation" in out:
+            out.add("runoff")
+    elif is_climatology(ro["path"]):
+        out.add("runoff")
+    return out
+
+
+def flux_periods(cfg: dict) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(yearly fluxes, climatology fluxes): a flux whose inputs are all climatologies is the
+    same every year and is computed once (RCS from a runoff climatology, RH from climate
+    normals, NEP when NPP is one too, ECS when NEP and RCS are)."""
+    fluxes = computed_fluxes(cfg)
+    clim = climatology_inputs(cfg)
+    static = set()
+    if "runoff" in clim:
+        static.add("rcs")
+    if {"temperature", "precipitation"} <= clim:
+        static.add("rh")
+        if "npp" in clim:
+            static.add("nep")
+    if {"nep", "rcs"} <= static:
+        static.add("ecs")
+    return (tuple(v for v in fluxes if v not in static), tuple(v for v in fluxes if v in static))
+
+
 def rcs_only(cfg: dict) -> bool:
     """A run on lithology and runoff alone (no NPP, no climate): RCS and emissions only."""
     return not cfg.get("npp") and not cfg.get("climate")
@@ -122,6 +168,13 @@ def skipped_stages(cfg: dict) -> dict[str, str]:
         out["per-pixel trend rasters and region trend figures"] = (
             f"{len(cfg['years'])} year(s) < trends.min_valid_years = {need}: no trend can be "
             "estimated (the trend tables are written, with empty statistics)")
+    yearly, static = flux_periods(cfg)
+    if static:
+        out[f"yearly rasters and trends of {', '.join(static).upper()}"] = (
+            f"computed once from climatologies ({', '.join(sorted(climatology_inputs(cfg)))}: "
+            "no {year} in their paths), so the same every year: one raster "
+            f"pixels/<var>/<var>_{CLIMATOLOGY}.tif, the same regional totals in every year, no "
+            "trend")
     if not rcs_only(cfg):
         return out
     return out | {
@@ -144,11 +197,18 @@ def _resolve_stages(cfg: dict) -> None:
         raise ConfigError("runoff.source: water_balance needs climate.precipitation; give a "
                           "runoff raster (runoff.path) in a run without climate")
     tr = cfg["trends"]
-    tr.setdefault("variables", ["rcs"] if rcs_only(cfg) else ["nep", "rcs", "ecs"])
+    yearly, static = flux_periods(cfg)
+    tr.setdefault("variables", [v for v in ("nep", "rcs", "ecs") if v in yearly])
     bad = [v for v in tr["variables"] if v not in fluxes]
     if bad:
         raise ConfigError(f"trends.variables: {bad} are not computed in this run ({RCS_ONLY_REASON}); "
                           f"use a subset of {list(fluxes)}")
+    same = [v for v in tr["variables"] if v in static]
+    if same:
+        raise ConfigError(f"trends.variables: {same} come from climatologies only "
+                          f"({', '.join(sorted(climatology_inputs(cfg)))} without {{year}} in "
+                          "their paths), so they are the same every year and have no trend; "
+                          f"use a subset of {list(yearly)}")
     levels = list(cfg["regions"]["levels"])
     acc = cfg.get("emissions_accounting")
     if acc:
@@ -165,6 +225,12 @@ def _resolve_stages(cfg: dict) -> None:
         if sc.get("years") and len(sink) < 3:
             raise ConfigError("scenarios.years needs scenario rasters for climate, npp and runoff "
                               f"(given: {sink}): ECS = NPP - RH + RCS")
+        undated = [f"scenarios.{k}" for k in ("climate", "npp", "runoff") if k in sc
+                   for key in (("temperature", "precipitation") if k == "climate" else ("path",))
+                   if is_climatology(sc[k][key])]
+        if sc.get("years") and undated:
+            raise ConfigError(f"{sorted(set(undated))}: scenario raster paths need {{year}} (one "
+                              "raster per scenario year)")
         if sc.get("years") and rcs_only(cfg):
             raise ConfigError("scenario sinks need the observed ECS as well: give 'npp' and "
                               "'climate' for the historical years, or drop scenarios.years")
@@ -208,11 +274,12 @@ def discover_years(cfg: dict) -> list[int]:
         patterns["climate.precipitation"] = cfg["climate"]["precipitation"]
     if cfg.get("npp"):
         patterns["npp.path"] = cfg["npp"]["path"]
+    patterns = {k: p for k, p in patterns.items() if not is_climatology(p)}
+    if not patterns:
+        raise ConfigError("years: {discover: true} needs an input with {year} in its path; every "
+                          "input is a climatology: list the years under 'years'")
     found = {}
     for key, pat in patterns.items():
-        if "{year}" not in pat:
-            raise ConfigError(f"{key}: '{pat}' has no {{year}} placeholder, so years cannot be "
-                              "discovered; list them under 'years'")
         regex = re.compile(re.escape(pat).replace(r"\{year\}", r"(\d{4})")
                            .replace(r"\{month\}", r"\d{2}") + "$")
         g = pat.replace("{year}", "[0-9][0-9][0-9][0-9]").replace("{month}", "[0-9][0-9]")

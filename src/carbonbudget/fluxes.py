@@ -128,46 +128,124 @@ def compute_rock_weathering(runoff_mm: xr.DataArray, gem_coefficient: xr.DataArr
     return _flux_dataset(out, ("rcs",), runoff_mm)
 
 
-def compute_year_fluxes(*, grid_spec: dict, timestep: str, path_temperature: str | None,
-                        path_precipitation: str | None, path_npp: str | None, path_runoff: str,
-                        path_coefficient: str, path_region_fraction: str, outputs: dict,
-                        year: int, chunk_size: int = 512, threads: int = 1,
-                        dask_spec: dict | None = None) -> None:
-    """Stage entry point: one year's aligned inputs -> RH, NEP, RCS, ECS COGs.
+def compute_respiration(temperature_c: xr.DataArray, precipitation_mm: xr.DataArray,
+                        region_mask: xr.DataArray, timestep: str = "monthly") -> xr.Dataset:
+    """Per-pixel RH alone (g C m-2 yr-1) from (month, y, x) climate: the RH of
+    :func:`compute_carbon_fluxes` (same kernel code), for climate normals that serve every
+    year and are computed once."""
+    _check("temperature", temperature_c, 3)
+    _check("precipitation", precipitation_mm, 3, temperature_c.shape[-2:])
+    _check("region_mask", region_mask, 2, temperature_c.shape[-2:])
+    t = temperature_c.data.astype(np.float32)
+    p = precipitation_mm.data.astype(np.float32)
+    annual = timestep == "annual"
+    lazy = isinstance(t, da.Array)
+    (m,) = _fields(mask=region_mask, chunks=t.chunks[1:] if lazy else None)
+    if lazy:
+        t = t.rechunk({0: -1})
+        p = p.rechunk({0: -1, 1: t.chunks[1], 2: t.chunks[2]})
+        out = da.blockwise(kernels.respiration, "vyx", t, "myx", p, "myx", m, "yx", annual, None,
+                           new_axes={"v": 1}, concatenate=True, dtype=np.float32,
+                           meta=np.empty((0, 0, 0), dtype=np.float32))
+    else:
+        out = kernels.respiration(np.ascontiguousarray(t), np.ascontiguousarray(p),
+                                  np.ascontiguousarray(m), annual)
+    return _flux_dataset(out, ("rh",), temperature_c)
 
-    ``outputs`` maps each of rh/nep/rcs/ecs to its path. Reads lazily in ``chunk_size`` blocks,
-    runs the numba kernel per block under dask, writes all four COGs in one pass. Without
-    climate and NPP (``path_temperature``, ``path_precipitation``, ``path_npp`` None: a run on
-    lithology and runoff only), ``outputs`` names RCS alone.
-    """
+
+def compute_sink_balance(npp_gc: xr.DataArray, rh: xr.DataArray, rcs: xr.DataArray,
+                         region_mask: xr.DataArray) -> xr.Dataset:
+    """Per-pixel NEP = NPP − RH and ECS = NEP + RCS (g C m-2 yr-1) from RH and RCS computed
+    before (once, from climatologies); (y, x) inputs."""
+    _check("npp", npp_gc, 2)
+    for name, arr in (("rh", rh), ("rcs", rcs), ("region_mask", region_mask)):
+        _check(name, arr, 2, npp_gc.shape)
+    lazy = isinstance(npp_gc.data, da.Array)
+    n, r, c, m = _fields(npp_gc, rh, rcs, mask=region_mask,
+                         chunks=npp_gc.data.chunks if lazy else None)
+    if lazy:
+        out = da.blockwise(kernels.sink_balance, "vyx", n, "yx", r, "yx", c, "yx", m, "yx",
+                           new_axes={"v": 2}, concatenate=True, dtype=np.float32,
+                           meta=np.empty((0, 0, 0), dtype=np.float32))
+    else:
+        out = kernels.sink_balance(*(np.ascontiguousarray(v) for v in (n, r, c, m)))
+    return _flux_dataset(out, ("nep", "ecs"), npp_gc)
+
+
+def plan_fluxes(inputs: set[str], wanted: set[str]) -> str:
+    """Which kernel gives the ``wanted`` fluxes from the ``inputs`` at hand (names of
+    :func:`compute_fluxes`): ``fused`` (RH, NEP, RCS, ECS from climate, NPP and runoff),
+    ``respiration`` (RH from climate, with RCS from runoff if wanted), ``balance`` (NEP and ECS
+    from a year's NPP and RH, and RCS, computed before) or ``rock_weathering`` (RCS alone)."""
+    climate = {"temperature", "precipitation"} <= inputs
+    if climate and wanted & {"nep", "ecs"}:
+        return "fused"
+    if climate:
+        return "respiration"
+    if wanted & {"nep", "ecs"}:
+        if "rh" not in inputs or "npp" not in inputs:
+            raise ValueError(f"NEP and ECS need NPP and RH (climate or an RH raster): {inputs}")
+        return "balance"
+    if wanted - {"rcs"}:
+        raise ValueError(f"cannot compute {sorted(wanted)} from {sorted(inputs)}")
+    return "rock_weathering"
+
+
+def compute_fluxes(*, grid_spec: dict, timestep: str, inputs: dict, outputs: dict, period: str,
+                   chunk_size: int = 512, threads: int = 1,
+                   dask_spec: dict | None = None) -> None:
+    """Stage entry point: per-pixel fluxes of one year (or of the climatologies) -> COGs.
+
+    ``inputs`` maps names to aligned rasters: ``temperature``, ``precipitation``, ``npp``,
+    ``runoff`` (those the run has), ``coefficient`` (GEM-CO2 a) and ``fraction`` (inside the
+    regions), and ``rh``/``rcs`` when they were computed once from climatologies. ``outputs``
+    maps each flux to write (of rh, nep, rcs, ecs) to its path; :func:`plan_fluxes` picks the
+    kernel. Reads lazily in ``chunk_size`` blocks, runs the numba kernel per block under dask,
+    writes every output in one pass. ``period``: the year, or "climatology"."""
     from .grid import Grid
     from .io import dask_scheduler, gdal_env, open_raster, write_cogs
 
     grid = Grid.from_config(grid_spec)
-    rcs_only = path_temperature is None and path_precipitation is None and path_npp is None
-    expected = {"rcs"} if rcs_only else set(FLUX_VARS)
-    if set(outputs) != expected:
-        raise ValueError(f"outputs must name {sorted(expected)}, got {sorted(outputs)}")
+    unknown = set(outputs) - set(FLUX_VARS)
+    if unknown:
+        raise ValueError(f"outputs must be among {FLUX_VARS}, got {sorted(outputs)}")
+    plan = plan_fluxes(set(inputs), set(outputs))
+
+    def field(name):
+        return open_raster(inputs[name], chunk_size).isel(band=0, drop=True)
+
+    def stack(name):
+        return open_raster(inputs[name], chunk_size, "month")
+
     with gdal_env():
-        q = open_raster(path_runoff, chunk_size).isel(band=0, drop=True)
-        a = open_raster(path_coefficient, chunk_size).isel(band=0, drop=True)
-        frac = open_raster(path_region_fraction, chunk_size).isel(band=0, drop=True)
-        mask = (frac > 0).astype("uint8")
-        if rcs_only:
-            ds = compute_rock_weathering(q, a, mask)
+        mask = (field("fraction") > 0).astype("uint8")
+        if plan == "fused":
+            ds = compute_carbon_fluxes(stack("temperature"), stack("precipitation"), field("npp"),
+                                       field("runoff"), field("coefficient"), mask,
+                                       timestep=timestep)
         else:
-            t = open_raster(path_temperature, chunk_size, "month")
-            p = open_raster(path_precipitation, chunk_size, "month")
-            npp = open_raster(path_npp, chunk_size).isel(band=0, drop=True)
-            ds = compute_carbon_fluxes(t, p, npp, q, a, mask, timestep=timestep)
+            rcs = None
+            if "rcs" in outputs or plan == "balance":
+                rcs = (field("rcs") if "rcs" in inputs else compute_rock_weathering(
+                    field("runoff"), field("coefficient"), mask)["rcs"])
+            if plan == "respiration":
+                ds = compute_respiration(stack("temperature"), stack("precipitation"), mask,
+                                         timestep=timestep)
+            elif plan == "balance":
+                ds = compute_sink_balance(field("npp"), field("rh"), rcs, mask)
+            else:
+                ds = xr.Dataset()
+            if "rcs" in outputs:
+                ds = ds.assign(rcs=rcs)
         layers = {outputs[v]: ds[v] for v in outputs}
-        with dask_scheduler(dask_spec, threads), _name_kernel_errors(path_precipitation,
-                                                                     path_runoff):
+        when = "climatology (the same every year)" if period == "climatology" else str(period)
+        with dask_scheduler(dask_spec, threads), _name_kernel_errors(
+                inputs.get("precipitation"), inputs.get("runoff")):
             write_cogs(layers, grid,
-                       descriptions={outputs[v]: f"{v} {year} ({LONG_NAMES[v]})" for v in outputs},
+                       descriptions={outputs[v]: f"{v} {when} ({LONG_NAMES[v]})" for v in outputs},
                        units={outputs[v]: FLUX_UNITS for v in outputs},
-                       tags={outputs[v]: {"variable": v, "year": str(year)} for v in outputs},
-                       threads=threads, label=f"fluxes {year}")
+                       tags={outputs[v]: {"variable": v, "year": str(period)} for v in outputs},
+                       threads=threads, label=f"fluxes {period}")
 
 
 class _name_kernel_errors:

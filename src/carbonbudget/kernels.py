@@ -69,6 +69,31 @@ def rock_weathering(q, a, mask):
 
 
 @njit(nogil=True, cache=True)
+def _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row):
+    """Fill the RH sums of image row ``i``: exp_row = Σ exp(0.0913 T_m), log_row + ln(prod_row)
+    = Σ ln(0.3145 P_m + 1) (the product folded into log_row before it could overflow).
+    Raises ValueError on negative precipitation (an input error, never a silent NaN)."""
+    nt, _, nx = t.shape
+    # months outer, pixels inner: each month's row is read contiguously (the (month, y, x)
+    # layout puts a pixel's 12 months ny*nx apart); the sum still runs over months in order
+    exp_row[:] = 0.0
+    prod_row[:] = 1.0
+    log_row[:] = 0.0
+    for m in range(nt):
+        for j in range(nx):
+            if mask[i, j] == 0:
+                continue
+            pm = p[m, i, j]
+            if pm < 0.0:
+                raise ValueError("negative precipitation in a block passed to carbon_fluxes")
+            exp_row[j] += math.exp(RH_TEMP_EXP * t[m, i, j])
+            prod_row[j] *= RH_PRCP_COEF * (pm * p_scale) + 1.0
+            if prod_row[j] > _PRODUCT_FOLD:
+                log_row[j] += math.log(prod_row[j])
+                prod_row[j] = 1.0
+
+
+@njit(nogil=True, cache=True)
 def carbon_fluxes(t, p, npp, q, a, mask, annual):
     """RH, NEP, RCS and ECS of one block.
 
@@ -89,23 +114,7 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
     log_row = np.empty(nx, dtype=np.float64)     # Σ ln(0.3145 P_m + 1) folded so far
     p_scale = 1.0 / 12.0 if annual else 1.0      # annual: RH = 12 · RH_month(T, P / 12)
     for i in range(ny):
-        # months outer, pixels inner: each month's row is read contiguously (the (month, y, x)
-        # layout puts a pixel's 12 months ny*nx apart); the sum still runs over months in order
-        exp_row[:] = 0.0
-        prod_row[:] = 1.0
-        log_row[:] = 0.0
-        for m in range(nt):
-            for j in range(nx):
-                if mask[i, j] == 0:
-                    continue
-                pm = p[m, i, j]
-                if pm < 0.0:
-                    raise ValueError("negative precipitation in a block passed to carbon_fluxes")
-                exp_row[j] += math.exp(RH_TEMP_EXP * t[m, i, j])
-                prod_row[j] *= RH_PRCP_COEF * (pm * p_scale) + 1.0
-                if prod_row[j] > _PRODUCT_FOLD:
-                    log_row[j] += math.log(prod_row[j])
-                    prod_row[j] = 1.0
+        _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row)
         for j in range(nx):
             if mask[i, j] == 0:
                 for k in range(N_FLUX):
@@ -124,6 +133,46 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
             out[1, i, j] = nep
             out[2, i, j] = rcs
             out[3, i, j] = nep + rcs
+    return out
+
+
+@njit(nogil=True, cache=True)
+def respiration(t, p, mask, annual):
+    """RH alone (g C m-2 yr-1), for climate normals that serve every year: the same sums as
+    :func:`carbon_fluxes`. Returns float32 (1, ny, nx)."""
+    nt, ny, nx = t.shape
+    out = np.empty((1, ny, nx), dtype=np.float32)
+    exp_row = np.empty(nx, dtype=np.float64)
+    prod_row = np.empty(nx, dtype=np.float64)
+    log_row = np.empty(nx, dtype=np.float64)
+    p_scale = 1.0 / 12.0 if annual else 1.0
+    for i in range(ny):
+        _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row)
+        for j in range(nx):
+            if mask[i, j] == 0:
+                out[0, i, j] = np.nan
+                continue
+            rh = rh_from_sums(exp_row[j], log_row[j] + math.log(prod_row[j]))
+            out[0, i, j] = rh * 12.0 if annual else rh
+    return out
+
+
+@njit(nogil=True, cache=True)
+def sink_balance(npp, rh, rcs, mask):
+    """NEP = NPP − RH and ECS = NEP + RCS of one block from RH and RCS already computed (e.g.
+    once from climatologies). All float32 (ny, nx); returns float32 (2, ny, nx), NaN outside
+    the regions and where an input is NaN."""
+    ny, nx = npp.shape
+    out = np.empty((2, ny, nx), dtype=np.float32)
+    for i in range(ny):
+        for j in range(nx):
+            if mask[i, j] == 0:
+                out[0, i, j] = np.nan
+                out[1, i, j] = np.nan
+                continue
+            nep = np.float64(npp[i, j]) - np.float64(rh[i, j])
+            out[0, i, j] = nep
+            out[1, i, j] = nep + np.float64(rcs[i, j])
     return out
 
 

@@ -6,39 +6,100 @@ Kept here (not in the Snakefile) so that rules stay declarative and tests can im
 from __future__ import annotations
 
 from .align import month_paths
-from .config import rcs_only
+from .config import CLIMATOLOGY, climatology_inputs, flux_periods, rcs_only
 
-# aligned per-year inputs: name -> file name under interim/aligned/{year}/
+# aligned inputs: name -> file name under interim/aligned/{year}/ (or .../climatology/)
 ALIGNED = {"temperature": "tmean_degC.tif", "precipitation": "prcp_mm.tif", "npp": "npp_gc.tif",
            "runoff": "runoff_mm.tif"}
 
 
+def _aligned_names(cfg: dict) -> list[str]:
+    return ["runoff"] if rcs_only(cfg) else list(ALIGNED)
+
+
 def year_inputs(cfg: dict, year: int) -> dict:
     """Raw per-year inputs: temperature and precipitation (lists), npp and runoff (paths); only
-    those the config has (a run without NPP and climate needs the runoff alone)."""
+    those the config has and that change from year to year (climatologies are
+    :func:`climatology_raw_inputs`)."""
+    return _raw_inputs(cfg, year, yearly=True)
+
+
+def climatology_raw_inputs(cfg: dict) -> dict:
+    """The raw inputs that are climatologies (see :func:`climatology_inputs`)."""
+    return _raw_inputs(cfg, None, yearly=False)
+
+
+def _raw_inputs(cfg: dict, year: int | None, *, yearly: bool) -> dict:
+    clim = climatology_inputs(cfg)
     out = {}
     if cfg.get("climate"):
-        out["temperature"] = month_paths(cfg["climate"]["temperature"], year)
-        out["precipitation"] = month_paths(cfg["climate"]["precipitation"], year)
-    if cfg.get("npp"):
+        for var in ("temperature", "precipitation"):
+            if (var in clim) != yearly:
+                out[var] = month_paths(cfg["climate"][var], year)
+    if cfg.get("npp") and ("npp" in clim) != yearly:
         out["npp"] = cfg["npp"]["path"].format(year=year)
-    out["runoff"] = (cfg["runoff"]["et"] if cfg["runoff"].get("source") == "water_balance"
-                     else cfg["runoff"]["path"]).format(year=year)
+    if ("runoff" in clim) != yearly:
+        ro = cfg["runoff"]
+        out["runoff"] = (ro["et"] if ro.get("source") == "water_balance" else ro["path"]).format(
+            year=year)
     return out
 
 
 def year_input_files(cfg: dict, year: int) -> list[str]:
-    """Flat list of one year's raw input files."""
+    """Flat list of one year's raw input files (climatologies excluded)."""
+    return _flat(year_inputs(cfg, year))
+
+
+def climatology_input_files(cfg: dict) -> list[str]:
+    """Flat list of the raw climatology files."""
+    return _flat(climatology_raw_inputs(cfg))
+
+
+def _flat(inputs: dict) -> list[str]:
     files = []
-    for v in year_inputs(cfg, year).values():
+    for v in inputs.values():
         files.extend(v if isinstance(v, list) else [v])
     return files
 
 
-def aligned_outputs(cfg: dict, out_dir: str) -> dict:
-    """The aligned rasters of one year (``{year}`` wildcard left in) that the config's inputs give."""
-    keys = ["runoff"] if rcs_only(cfg) else list(ALIGNED)
-    return {k: f"{out_dir}/interim/aligned/{{year}}/{ALIGNED[k]}" for k in keys}
+def aligned_outputs(cfg: dict, out_dir: str, period: str = "{year}") -> dict:
+    """The aligned rasters the config's inputs give, of one year (``period`` "{year}", the
+    wildcard left in) or the climatologies (``period`` :data:`CLIMATOLOGY`)."""
+    clim = climatology_inputs(cfg)
+    names = [n for n in _aligned_names(cfg) if (n in clim) == (period == CLIMATOLOGY)]
+    return {k: f"{out_dir}/interim/aligned/{period}/{ALIGNED[k]}" for k in names}
+
+
+def aligned_precipitation_for_runoff(cfg: dict, out_dir: str) -> dict:
+    """The aligned precipitation climatology a yearly water-balance runoff needs (when ET is
+    yearly and precipitation a climatology), as an input of the per-year alignment."""
+    clim = climatology_inputs(cfg)
+    if (cfg["runoff"].get("source") == "water_balance" and "runoff" not in clim
+            and "precipitation" in clim):
+        return {"precipitation_aligned":
+                aligned_outputs(cfg, out_dir, CLIMATOLOGY)["precipitation"]}
+    return {}
+
+
+def flux_path(out_dir: str, var: str, period: str = "{year}") -> str:
+    """The per-pixel raster of one flux for a year (or the wildcard) or the climatology."""
+    return f"{out_dir}/pixels/{var}/{var}_{period}.tif"
+
+
+def flux_year_inputs(cfg: dict, out_dir: str) -> dict:
+    """What the per-year flux job reads: the year's aligned inputs, the aligned climatologies
+    the fused kernel needs, and the climatology fluxes it combines with the year's NPP (RH from
+    climate normals is computed once, not once per year)."""
+    yearly, static = flux_periods(cfg)
+    inputs = {**aligned_outputs(cfg, out_dir), **aligned_outputs(cfg, out_dir, CLIMATOLOGY)}
+    if "rh" in static:
+        inputs.pop("temperature", None)
+        inputs.pop("precipitation", None)
+        inputs["rh"] = flux_path(out_dir, "rh", CLIMATOLOGY)
+        if "rcs" in static:
+            inputs.pop("runoff", None)
+            inputs["rcs"] = flux_path(out_dir, "rcs", CLIMATOLOGY)
+    return inputs
 
 
 def static_inputs(cfg: dict) -> list[str]:
@@ -52,7 +113,8 @@ def static_inputs(cfg: dict) -> list[str]:
 
 def raw_inputs(cfg: dict) -> list[str]:
     """Every input file the config names (provenance digests them all)."""
-    files = [f for y in cfg["years"] for f in year_input_files(cfg, y)] + static_inputs(cfg)
+    files = ([f for y in cfg["years"] for f in year_input_files(cfg, y)]
+             + climatology_input_files(cfg) + static_inputs(cfg))
     acc = cfg.get("emissions_accounting")
     if acc:
         files += [acc["consumption"], acc["factors"]]

@@ -5,6 +5,7 @@
 rule align_year:
     input:
         unpack(lambda wildcards: year_inputs(config, int(wildcards.year))),
+        unpack(lambda wildcards: aligned_precipitation_for_runoff(config, OUT)),
         report=rules.check_year.output.report,
     output:
         **aligned_outputs(config, OUT),
@@ -22,6 +23,33 @@ rule align_year:
         climate=config.get("climate"),
         npp=config.get("npp"),
         runoff=config["runoff"],
+        period=lambda wildcards: int(wildcards.year),
+    script:
+        "../scripts/align_year.py"
+
+
+# The climatologies (inputs without {year}): aligned once for every year.
+rule align_climatology:
+    input:
+        **climatology_raw_inputs(config),
+        report=rules.check_climatology.output.report,
+    output:
+        **aligned_outputs(config, OUT, CLIMATOLOGY),
+    log:
+        f"{LOGS}/align_climatology.log",
+    benchmark:
+        f"{LOGS}/benchmarks/align_climatology.tsv"
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1500,
+    params:
+        grid=config["grid"],
+        climate=config.get("climate"),
+        npp=config.get("npp"),
+        runoff=config["runoff"],
+        period=CLIMATOLOGY,
     script:
         "../scripts/align_year.py"
 

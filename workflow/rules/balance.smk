@@ -3,7 +3,7 @@
 
 rule budget:
     input:
-        zonal=expand(f"{OUT}/interim/zonal/{FINEST}_{{year}}.parquet", year=YEARS),
+        zonal=ZONAL,
         regions=rules.build_regions.output.regions,
         emissions=config["emissions"]["path"],
         check=rules.check_emissions.output.report,

@@ -23,6 +23,31 @@ rule check_year:
         mem_mb=1000,
     params:
         config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
+        period=lambda wildcards: int(wildcards.year),
+    script:
+        "../scripts/check_year.py"
+
+
+# Inputs without {year} in their path (climatologies): checked once for every year.
+rule check_climatology:
+    input:
+        files=climatology_input_files(config),
+        fraction=REGION_FRACTION,
+    output:
+        report=f"{OUT}/checks/{CLIMATOLOGY}.json",
+    log:
+        f"{LOGS}/check_climatology.log",
+    benchmark:
+        f"{LOGS}/benchmarks/check_climatology.tsv"
+    priority: 100
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
+        period=CLIMATOLOGY,
     script:
         "../scripts/check_year.py"
 

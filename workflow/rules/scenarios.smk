@@ -26,6 +26,11 @@ rule tier1_emissions:
         "../scripts/tier1_emissions.py"
 
 
+# the sections the scenario rules read (the same for every scenario but for the {scenario} in
+# their paths, which the rules fill from their wildcard)
+SCENARIO_CONFIG = scenario_config(config, SCENARIOS[0]) if SCENARIOS else config
+
+
 rule check_scenario_year:
     input:
         files=lambda wildcards: year_input_files(scenario_config(config, wildcards.scenario),
@@ -45,6 +50,7 @@ rule check_scenario_year:
         mem_mb=1000,
     params:
         config=lambda wildcards: scenario_config(config, wildcards.scenario),
+        period=lambda wildcards: int(wildcards.year),
     script:
         "../scripts/check_year.py"
 
@@ -55,7 +61,7 @@ rule align_scenario_year:
                                              int(wildcards.year))),
         report=rules.check_scenario_year.output.report,
     output:
-        **aligned_outputs(config, f"{OUT}/scenarios/{{scenario}}"),
+        **aligned_outputs(SCENARIO_CONFIG, f"{OUT}/scenarios/{{scenario}}"),
     log:
         f"{LOGS}/align_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
@@ -70,17 +76,18 @@ rule align_scenario_year:
         climate=lambda wildcards: scenario_config(config, wildcards.scenario)["climate"],
         npp=lambda wildcards: scenario_config(config, wildcards.scenario)["npp"],
         runoff=lambda wildcards: scenario_config(config, wildcards.scenario)["runoff"],
+        period=lambda wildcards: int(wildcards.year),
     script:
         "../scripts/align_year.py"
 
 
 rule fluxes_scenario_year:
     input:
-        **aligned_outputs(config, f"{OUT}/scenarios/{{scenario}}"),
+        **aligned_outputs(SCENARIO_CONFIG, f"{OUT}/scenarios/{{scenario}}"),
         coefficient=rules.align_lithology.output.coefficient,
-        fraction=rules.build_regions.output.fraction,
+        fraction=REGION_FRACTION,
     output:
-        **{v: f"{OUT}/scenarios/{{scenario}}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
+        **{v: flux_path(f"{OUT}/scenarios/{{scenario}}", v) for v in FLUXES},
     log:
         f"{LOGS}/fluxes_scenario_year/{{scenario}}_{{year}}.log",
     benchmark:
@@ -96,6 +103,7 @@ rule fluxes_scenario_year:
         fluxes=list(FLUXES),
         chunk_size=CHUNK,
         dask=config["dask"],
+        period=lambda wildcards: int(wildcards.year),
     script:
         "../scripts/fluxes_year.py"
 
@@ -103,7 +111,7 @@ rule fluxes_scenario_year:
 rule zonal_scenario_year:
     input:
         coverage=rules.build_regions.output.coverage,
-        **{v: f"{OUT}/scenarios/{{scenario}}/pixels/{v}/{v}_{{year}}.tif" for v in FLUXES},
+        **{v: flux_path(f"{OUT}/scenarios/{{scenario}}", v) for v in FLUXES},
     output:
         f"{OUT}/scenarios/{{scenario}}/interim/zonal/{FINEST}_{{year}}.parquet",
     log:
@@ -118,6 +126,7 @@ rule zonal_scenario_year:
     params:
         grid=config["grid"],
         fluxes=list(FLUXES),
+        period=lambda wildcards: int(wildcards.year),
     script:
         "../scripts/zonal_year.py"
 

@@ -4,7 +4,7 @@
 
 rule pixel_trends:
     input:
-        expand(f"{OUT}/pixels/{{{{var}}}}/{{{{var}}}}_{{year}}.tif", year=YEARS),
+        expand(flux_path(OUT, "{{var}}", "{year}"), year=YEARS),
     output:
         **{s: f"{OUT}/trends/{{var}}_{s}.tif" for s in PIXEL_STATS},
     log:
