@@ -129,7 +129,7 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
                        "value_col": "v", "units": "Mt CO2"},
         socio_cfg={"path": str(tmp_path / "s.csv"), "region_col": "c", "year_col": "y",
                    "gdp_col": "gdp", "population_col": "pop"},
-        balance_cfg={"tolerance_tgco2": 0.0, "cv": cv}, derive_parents=None)
+        balance_cfg={"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}, derive_parents=None)
 
 
 def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
@@ -197,7 +197,7 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
         levels=["county", "city", "province"],
         emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
                        "value_col": "v", "units": "Mt CO2", **em_options},
-        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none"}, derive_parents=None)
+        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}, derive_parents=None)
 
 
 GAP_TABLE = ("c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n"
@@ -258,3 +258,66 @@ def test_a_socioeconomic_gap_leaves_every_total_it_belongs_to_unknown(tmp_path):
     tot = sum_known(socio, ["year"], ["gdp", "pop"]).set_index("year")
     assert tot.loc[2001, "gdp"] == 40.0 and tot.loc[2001, "pop"] == 20.0
     assert tot.loc[2002].isna().all()                  # never 33 from one of the two counties
+
+
+# --- issue 16.3: partial coverage is never silent ---------------------------------------------
+def test_a_sink_known_on_too_little_of_the_area_gives_no_balance():
+    out = balance_indicators([10.0, 10.0, 10.0, np.nan], [4.0, 4.0, np.nan, 4.0], [100] * 4,
+                             valid_fraction=[1.0, 0.3, 0.3, 0.0], min_valid_fraction=0.5)
+    assert list(out["status"]) == ["surplus", "incomplete", "missing", "missing"]
+    assert out["cnc_tgco2"].iloc[0] == 6.0 and out["cnc_tgco2"].iloc[1:].isna().all()
+    for col in ("cnc_flux_tco2_km2", "source_sink_ratio", "cer"):
+        assert out[col].iloc[1:].isna().all(), col
+    assert out["status_note"].iloc[0] == ""
+    assert out["status_note"].iloc[1] == ("sink known on 30.0 % of the area (below "
+                                          "balance.min_valid_fraction 50 %)")
+    assert "no emission value" in out["status_note"].iloc[2]
+    assert "no sink" in out["status_note"].iloc[3]
+
+
+def _cut_budget(tmp_path, valid, inside):
+    """Two counties of 100 km² on the grid, ECS 1 Tg C each, CE 1 Mt CO2 each; ``valid``: the
+    share of each county's grid area with a known sink, ``inside``: the share of each county's
+    polygon inside the grid."""
+    from carbonbudget.balance import build_budget
+
+    z = pd.DataFrame({"code": ["910101", "910102"], "year": 2001, "area_km2": 100.0})
+    for v in ("rh", "nep", "rcs", "ecs"):
+        z[f"{v}_tgc"] = 1.0
+        z[f"{v}_valid_fraction"] = valid
+    z.to_parquet(tmp_path / "z.parquet")
+    (tmp_path / "e.csv").write_text("c,y,v\n910101,2001,1\n910102,2001,1\n")
+    regions = pd.DataFrame({"county_code": ["910101", "910102"], "county_name": ["a", "b"],
+                            "city_code": "910100", "city_name": "c", "province_code": "910000",
+                            "province_name": "p", "inside_grid_share": inside})
+    return build_budget(
+        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
+        levels=["county", "city", "province"],
+        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2"}, socio_cfg=None,
+        balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5},
+        derive_parents=None)
+
+
+def test_valid_fraction_counts_the_area_outside_the_grid_as_unknown(tmp_path):
+    tabs = _cut_budget(tmp_path, valid=[1.0, 1.0], inside=[1.0, 0.4])
+    county = tabs["county"].set_index("code")
+    # county b: 100 km² on the grid are 40 % of its 250 km²
+    assert county.loc["910102", "outside_grid_share"] == pytest.approx(0.6)
+    assert county.loc["910102", "valid_fraction"] == pytest.approx(0.4)
+    assert county.loc["910102", "status"] == "incomplete"
+    assert county.loc["910101", "outside_grid_share"] == 0.0
+    assert county.loc["910101", "status"] == "surplus" and county.loc["910101", "valid_fraction"] == 1
+    prov = tabs["province"].iloc[0]
+    assert prov["valid_fraction"] == pytest.approx(200 / 350)          # Σ known / Σ whole
+    assert prov["outside_grid_share"] == pytest.approx(150 / 350)
+    assert prov["status"] != "incomplete"
+    assert prov["area_km2"] == 200.0                                   # the area on the grid
+
+
+def test_a_parent_of_children_with_little_coverage_is_incomplete(tmp_path):
+    tabs = _cut_budget(tmp_path, valid=[0.45, 0.4], inside=[1.0, 1.0])
+    for level in ("county", "city", "province", "study_area"):
+        t = tabs[level]
+        assert (t["status"] == "incomplete").all() and t["cnc_tgco2"].isna().all(), level
+        assert t["ecs_tgc"].notna().all()            # the partial sink itself is still reported

@@ -126,7 +126,7 @@ def _zonal(tmp_path, fluxes):
         zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=HIER,
         levels=LEVELS, emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c",
                                       "year_col": "y", "value_col": "v", "units": "Mt CO2"},
-        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none"},
+        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5},
         derive_parents="adcode", fluxes=fluxes, crosswalk={"340222": "340212"})
 
 

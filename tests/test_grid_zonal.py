@@ -62,6 +62,30 @@ def test_zonal_hand_case_with_edge_fractions(small_grid, tmp_path):
     assert frac[0, 0] == 0.0 and frac[3, 0] == pytest.approx(0.25) and frac[0, 4] == 1.0
 
 
+def test_every_flux_is_summed_over_the_same_pixels_and_no_data_is_nan(small_grid, tmp_path):
+    """RH known over a lake where NPP, NEP and ECS are not: each total is over the pixels where
+    every flux is known, so NPP = NEP + RH holds for the totals; a region without one known
+    pixel has NaN totals, never 0."""
+    regions = gpd.GeoDataFrame({"code": ["a", "b"]},
+                               geometry=[shapely.box(0, 0, 3000, 4000),
+                                         shapely.box(3000, 0, 5000, 4000)], crs=AEA)
+    codes, m = coverage_matrix(regions, "code", small_grid)
+    rh = np.full(small_grid.shape, 300.0)
+    npp = np.full(small_grid.shape, 500.0)
+    npp[1, 1] = np.nan                                      # the lake of region a
+    npp[:, 3:] = np.nan                                     # region b: no NPP anywhere
+    paths = {"rh": write_raster(tmp_path / "rh.tif", rh, small_grid),
+             "nep": write_raster(tmp_path / "nep.tif", npp - rh, small_grid),
+             "npp": write_raster(tmp_path / "npp.tif", npp, small_grid)}
+    df = zonal_totals(m, codes, small_grid, paths).set_index("code")
+    a = df.loc["a"]
+    assert a["rh_tgc"] == pytest.approx(300 * 11e6 / 1e12)      # 11 of the 12 km²
+    assert a["npp_tgc"] == pytest.approx(a["nep_tgc"] + a["rh_tgc"], rel=1e-12)
+    assert a["rh_valid_fraction"] == a["npp_valid_fraction"] == pytest.approx(11 / 12)
+    b = df.loc["b"]
+    assert np.isnan(b["rh_tgc"]) and np.isnan(b["npp_tgc"]) and b["rh_valid_fraction"] == 0
+
+
 def test_zonal_geographic_grid_rows_differ(tmp_path):
     g = Grid.from_bounds("EPSG:4326", 1.0, [100, 40, 103, 44])   # 3 × 4 one-degree cells
     rows = g.row_areas_m2()

@@ -36,29 +36,48 @@ EMISSION_UNITS = {
 }
 
 
-def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.0) -> pd.DataFrame:
-    """CNC, its flux, status, source/sink ratio, ecosystem-source flag and CER (arrays in, frame out)."""
+def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.0, *,
+                       valid_fraction=None, min_valid_fraction: float = 0.0) -> pd.DataFrame:
+    """CNC, its flux, status, source/sink ratio, ecosystem-source flag, CER and a note per
+    region-year (arrays in, frame out).
+
+    A region-year whose sink is known on less than ``min_valid_fraction`` of its area
+    (``valid_fraction``) gets none of them: a sink of part of the region set against the whole
+    region's emissions would be wrong, so its status is ``incomplete``, the values NaN and the
+    note says why; a region-year without ECS or CE is ``missing``."""
     ecs = np.asarray(ecs_tgco2, dtype="float64")
     ce = np.asarray(ce_tgco2, dtype="float64")
     area = np.asarray(area_km2, dtype="float64")
     cv = np.broadcast_to(np.asarray(cv, dtype="float64"), ecs.shape)
-    cnc = ecs - ce
+    valid = (np.ones_like(ecs) if valid_fraction is None
+             else np.asarray(valid_fraction, dtype="float64"))
+    incomplete = np.isfinite(ecs) & np.isfinite(ce) & ~(valid >= min_valid_fraction)
+    cnc = np.where(incomplete, np.nan, ecs - ce)
     with np.errstate(divide="ignore", invalid="ignore"):
         flux = np.where(area > 0, cnc * 1e6 / area, np.nan)   # Tg -> t, per km²
         ratio = np.where(ecs > 0, ce / ecs, np.inf)
-    known = np.isfinite(ecs) & np.isfinite(ce)
+    known = np.isfinite(ecs) & np.isfinite(ce) & ~incomplete
     ratio = np.where(known, ratio, np.nan)
     with np.errstate(invalid="ignore"):
         cer = ratio * cv
-    status = np.where(~known, "missing",
-                      np.where(cnc > tolerance_tgco2, "surplus",
-                               np.where(cnc < -tolerance_tgco2, "deficit", "neutral")))
+    status = np.where(incomplete, "incomplete", np.where(
+        ~known, "missing", np.where(cnc > tolerance_tgco2, "surplus",
+                                    np.where(cnc < -tolerance_tgco2, "deficit", "neutral"))))
+    note = np.full(ecs.shape, "", dtype=object)
+    note[~np.isfinite(ce)] = "no emission value for this region-year"
+    note[~np.isfinite(ecs)] = "no sink: no pixel of the region has every input"
+    note[~np.isfinite(ce) & ~np.isfinite(ecs)] = "no sink and no emission value"
+    with np.errstate(invalid="ignore"):
+        note[incomplete] = [f"sink known on {100 * v:.1f} % of the area (below "
+                            f"balance.min_valid_fraction {100 * min_valid_fraction:.0f} %)"
+                            for v in valid[incomplete]]
     return pd.DataFrame({
         "cnc_tgco2": cnc,
         "cnc_flux_tco2_km2": flux,
         "status": status,
+        "status_note": note,
         "source_sink_ratio": ratio,
-        "ecosystem_source": np.where(np.isfinite(ecs), ecs <= 0, False),
+        "ecosystem_source": np.where(known, ecs <= 0, False),
         "cv": cv,
         "cer": cer,
     })
@@ -353,14 +372,20 @@ def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> di
 
 
 def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str]) -> pd.DataFrame:
-    """Sum ``sum_cols`` by (key, year); area-weight ``frac_cols`` (NaN-aware, min_count=1)."""
+    """Sum ``sum_cols`` by (key, year); ``frac_cols`` (shares of the area inside the grid,
+    ``area_km2``) become shares of the whole region (``region_area_km2``, the polygons' area
+    including any part outside the grid): the sum of the known area over the sum of the whole
+    area (NaN-aware, min_count=1). ``outside_grid_share`` is the share of the region outside
+    the grid."""
     tmp = df.copy()
     for c in frac_cols:
         tmp[c] = tmp[c] * tmp["area_km2"]
-    g = tmp.groupby([key, "year"], sort=True)[sum_cols + frac_cols].sum(min_count=1)
+    g = tmp.groupby([key, "year"], sort=True)[sum_cols + ["region_area_km2"] + frac_cols].sum(
+        min_count=1)
     for c in frac_cols:
-        g[c] = g[c] / g["area_km2"]
-    return g.reset_index()
+        g[c] = g[c] / g["region_area_km2"]
+    g["outside_grid_share"] = 1.0 - g["area_km2"] / g["region_area_km2"]
+    return g.drop(columns="region_area_km2").reset_index()
 
 
 def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
@@ -392,6 +417,11 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     zonal = zonal.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
                         on=f"{finest}_code", how="left", validate="many_to_one")
     zonal[f"{STUDY_AREA}_code"] = "all"
+    # the whole area of a region cut by the grid edge: what is outside has no known sink
+    inside = (regions_table.drop_duplicates(f"{finest}_code").set_index(f"{finest}_code")
+              .get("inside_grid_share"))
+    zonal["region_area_km2"] = zonal["area_km2"] / (
+        1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64"))
 
     em = emissions_by_region(emissions_cfg, years, regions_table, levels,
                              derive_parents=derive_parents, crosswalk=crosswalk)
@@ -427,6 +457,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
         # without NPP and climate) and hence every input it needs is known
         t["valid_fraction"] = t[f"{fluxes[-1]}_valid_fraction"]
+        min_valid = balance_cfg["min_valid_fraction"]
         t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
         if with_balance:
             t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
@@ -445,7 +476,9 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                 g = socio.groupby([key, "year"])[col]
                 g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
                 cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
-            ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol)
+            ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol,
+                                     valid_fraction=t["valid_fraction"],
+                                     min_valid_fraction=min_valid)
             t = pd.concat([t, ind], axis=1)
             t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
         if level != STUDY_AREA:
@@ -460,7 +493,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             t = t.rename(columns={key: "code"})
             t["name"] = "study area"
         t.insert(0, "level", level)
-        front = ["level", "code", "name", "year", "area_km2", "valid_fraction"]
+        front = ["level", "code", "name", "year", "area_km2", "valid_fraction",
+                 "outside_grid_share"]
         parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
         rest = [c for c in t.columns if c not in front + parents]
         tables[level] = t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)

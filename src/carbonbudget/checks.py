@@ -357,16 +357,10 @@ def check_regions_inside_grid(regions, code_col: str, grid, path: str,
     the grid edge are a warning naming them (their sinks cover only the part inside, while their
     emissions are the whole region's); a region more than ``max_share`` outside, or a layer
     that misses the grid, is an error. Returns {code: share outside} of the cut regions."""
-    import shapely
+    from .zonal import inside_grid_share
 
-    from .zonal import in_grid_crs
-
-    geoms = in_grid_crs(regions, grid).geometry.values
-    area = shapely.area(geoms)
-    inside = shapely.area(shapely.clip_by_rect(geoms, *grid.bounds))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        outside = np.where(area > 0, 1.0 - inside / area, 1.0)
-    if (outside >= 1.0 - 1e-9).all():
+    outside = 1.0 - inside_grid_share(regions, grid)
+    if (outside >= 1.0).all():
         raise InputDataError("no region polygon overlaps the target grid", path=path,
                              variable="regions",
                              fix="check grid.bounds and grid.crs, and the CRS of the polygons "

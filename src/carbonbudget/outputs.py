@@ -20,8 +20,11 @@ from .trends import read_region_trends
 # Units and meaning of every column users see in the tables and the GeoPackage.
 COLUMN_UNITS = {
     "area_km2": ("km2", "region area on the grid's CRS (pixel areas × coverage fractions)"),
-    "valid_fraction": ("1", "share of the region area where ECS (every input; RCS in a run "
-                            "without NPP and climate) is known"),
+    "valid_fraction": ("1", "share of the region's whole area (part outside the grid "
+                            "included) where ECS (every input; RCS in a run without NPP and "
+                            "climate) is known"),
+    "outside_grid_share": ("1", "share of the region's polygon outside the grid (no sink "
+                                "computed there)"),
     "rh_tgc": ("Tg C yr-1", "heterotrophic respiration"),
     "nep_tgc": ("Tg C yr-1", "net ecosystem productivity NPP - RH"),
     "rcs_tgc": ("Tg C yr-1", "rock-weathering carbon sink (GEM-CO2)"),
@@ -33,7 +36,12 @@ COLUMN_UNITS = {
     "ce_tgco2": ("Tg CO2 yr-1", "carbon emissions (Mt CO2 = Tg CO2)"),
     "cnc_tgco2": ("Tg CO2 yr-1", "carbon neutral capacity ECS - CE"),
     "cnc_flux_tco2_km2": ("t CO2 km-2 yr-1", "CNC per unit area"),
-    "status": ("class", "surplus / deficit / neutral / missing against balance.tolerance_tgco2"),
+    "status": ("class", "surplus / deficit / neutral against balance.tolerance_tgco2; missing "
+                        "(no ECS or CE); incomplete (sink known on less than "
+                        "balance.min_valid_fraction of the area)"),
+    "status_note": ("text", "why a region-year is missing or incomplete"),
+    "ce_missing_members": ("count", "members without an emission value left out of CE "
+                                    "(emissions.gaps: sum)"),
     "source_sink_ratio": ("1", "CE / ECS; +inf where ECS <= 0 (ecosystem source)"),
     "ecosystem_source": ("bool", "ECS <= 0: the land itself is a net source"),
     "cv": ("1", "vulnerability coefficient of CER (balance.cv)"),

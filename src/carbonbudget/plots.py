@@ -186,6 +186,7 @@ BUDGET_MAPS = {
     "rcs": ("rcs_gc_m2", "YlGn", None, "rock-weathering carbon sink RCS (g C m⁻² yr⁻¹)"),
 }
 MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
+SINK_COLUMNS = ("ecs_tgco2", "rcs_gc_m2")     # partial sums where coverage is partial
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")   # a run without NPP and climate (no ECS)
 
 
@@ -195,15 +196,20 @@ def map_kinds(fluxes) -> tuple[str, ...]:
 
 
 def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str,
-                   label: str, path: str) -> None:
+                   label: str, path: str, incomplete=None, incomplete_label: str = "") -> None:
     """A north-up choropleth with a colour bar; a diverging scale is centred on ``centre``;
-    +inf (e.g. CER where ECS ≤ 0) and missing values get their own legend entries."""
+    +inf (e.g. CER where ECS ≤ 0), missing values and the regions of ``incomplete`` (a boolean
+    mask: a sink known on too little of the area, drawn as no value and labelled
+    ``incomplete_label``) get their own legend entries."""
     from matplotlib.colors import Normalize, TwoSlopeNorm
     from matplotlib.patches import Patch
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 6))
     vals = gdf[column].astype("float64")
+    partial = (np.zeros(len(gdf), dtype=bool) if incomplete is None
+               else np.asarray(incomplete, dtype=bool))
+    vals = vals.where(~partial)
     finite = np.isfinite(vals)
     if finite.any():
         lo, hi = float(vals[finite].min()), float(vals[finite].max())
@@ -222,7 +228,12 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
     if inf.any():
         gdf[inf].plot(ax=ax, color="#67001f", edgecolor="#555555", linewidth=0.3)
         handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
-    missing = vals.isna()
+    if partial.any():
+        gdf[partial].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.3,
+                          hatch="..")
+        handles.append(Patch(facecolor="#d9d9d9", hatch="..", edgecolor="#555555",
+                             label=f"{incomplete_label} ({int(partial.sum())})"))
+    missing = vals.isna() & ~partial
     if missing.any():
         gdf[missing].plot(ax=ax, color="white", edgecolor="#555555", linewidth=0.3, hatch="//")
         handles.append(Patch(facecolor="white", hatch="//", edgecolor="#555555",
@@ -233,10 +244,12 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
 
 
 def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget_path: str,
-                     trends_path: str, out_paths: dict) -> None:
+                     trends_path: str, out_paths: dict, min_valid_fraction: float) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
     without ECS, of CE and the RCS flux density and the CE trend class). ``out_paths`` maps
-    each kind of :func:`map_kinds` to a PNG path."""
+    each kind of :func:`map_kinds` to a PNG path. A sink known on less than
+    ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
+    such, not as a low value."""
     from .regions import read_display_polygons
 
     log = logging.getLogger(__name__)
@@ -249,11 +262,15 @@ def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget
     cols = [BUDGET_MAPS[k][0] for k in kinds]
     grouped = budget.groupby("code")[cols]
     means = grouped.mean().where(grouped.count() == budget["year"].nunique())
+    means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
+    partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
     for kind in kinds:
         col, cmap, centre, label = BUDGET_MAPS[kind]
         continuous_map(gdf, col, cmap, centre, f"{label.split(' (')[0]}, mean {years}, by {level}",
-                       label, out_paths[kind])
+                       label, out_paths[kind], incomplete=partial if col in SINK_COLUMNS else None,
+                       incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % "
+                                        "of the area")
         log.info("map %s of %s written", kind, level)
     for kind in (k for k in out_paths if k.endswith("_trend")):
         var = f"{kind[:-len('_trend')]}_tgco2"

@@ -148,6 +148,18 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     return codes, matrix, key, False
 
 
+def inside_grid_share(regions: "gpd.GeoDataFrame", grid) -> np.ndarray:
+    """Share of each region's polygon area inside the grid's bounds (in the grid CRS; 1.0 when
+    less than a millionth is outside). A region cut by the grid edge gets sinks for its inside
+    part only; the budget counts the rest as area without a known sink."""
+    geoms = in_grid_crs(regions, grid).geometry.values
+    area = shapely.area(geoms)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.where(area > 0, shapely.area(shapely.clip_by_rect(geoms, *grid.bounds)) / area,
+                         0.0)
+    return np.where(share > 1.0 - 1e-6, 1.0, share)
+
+
 def in_region_fraction(matrix: sp.spmatrix, grid) -> np.ndarray:
     """Fraction of each pixel covered by any region, (height, width) float32."""
     frac = np.asarray(matrix.sum(axis=0)).ravel().reshape(grid.shape)
@@ -226,6 +238,7 @@ def build_regions(*, grid_spec: dict, regions_cfg: dict, path_regions: str, path
             shutil.copyfile(cached, tmp)
     else:
         save_coverage(path_coverage, codes, matrix, grid, key)
+    regions = regions.assign(inside_grid_share=inside_grid_share(regions, grid))
     with atomic_output(path_regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
     write_cogs({path_region_fraction: in_region_fraction(matrix, grid)}, grid,

@@ -71,5 +71,6 @@ rule plot_budget_maps:
     params:
         levels=LEVELS,
         kinds=list(MAP_KINDS),
+        min_valid_fraction=config["balance"]["min_valid_fraction"],
     script:
         "../scripts/plot_budget_maps.py"

@@ -6,4 +6,5 @@ if __name__ == "__main__":
         plot_budget_maps(path_regions=snakemake.input.regions, levels=snakemake.params.levels,
                          level=snakemake.wildcards.level, budget_path=snakemake.input.budget,
                          trends_path=snakemake.input.trends,
-                         out_paths={k: snakemake.output[k] for k in snakemake.params.kinds})
+                         out_paths={k: snakemake.output[k] for k in snakemake.params.kinds},
+                         min_valid_fraction=snakemake.params.min_valid_fraction)
