@@ -221,8 +221,13 @@ def test_region_trends_figures_and_provenance(demo_run):
 
     t = pd.read_csv(demo_run / "results/tables/trends_province.csv", dtype={"code": str})
     assert len(t) == 3 and t["cnc_tgco2_slope_per_yr"].notna().all()
-    for col in ("cnc_tgco2_sen_per_yr", "cnc_tgco2_mk_z", "cnc_tgco2_hurst", "ce_tgco2_mk_p"):
+    for col in ("cnc_tgco2_sen_per_yr", "cnc_tgco2_mk_z", "ce_tgco2_mk_p"):
         assert t[col].notna().all(), col
+    # Hurst of 10 years: in [0, 1], or NaN with the note saying why (issue 16.4)
+    for var in ("cnc_tgco2", "ecs_tgco2", "ce_tgco2"):
+        h, note = t[f"{var}_hurst"], t[f"{var}_hurst_note"].fillna("")
+        assert h.dropna().between(0, 1).all()
+        assert (h.isna() == note.str.contains("outside")).all(), var
     assert set(t["cnc_tgco2_trend_class"]) <= {"increase", "no change", "slight decrease",
                                                 "significant decrease", "sharp decrease"}
     sq = pd.read_csv(demo_run / "results/tables/sqmk_county.csv", dtype={"code": str})

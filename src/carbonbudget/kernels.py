@@ -216,7 +216,7 @@ N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of 
 
 
 @njit(nogil=True, cache=True)
-def _series_stats(xv, yv, n, min_blocks, logvar_bias, out):
+def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
     """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
     # OLS slope (seed 003 Eq. 9 with x = year) and its t statistic
     mx = 0.0
@@ -284,10 +284,29 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, out):
         z = 0.0
     out[4] = z
     out[5] = math.erfc(abs(z) / math.sqrt(2.0))   # two-sided normal p-value
-    # Hurst exponent, aggregated variance (seed 003 Eq. 7-8): block sizes m = 1 .. n // min_blocks,
-    # V(m) = sample variance (ddof 1) of the means of the n // m leading blocks of length m,
-    # H = 1 + slope(log V, log m) / 2, with log V(m) minus logvar_bias[n // m - 1] (the expected
-    # bias of the log of a sample variance with that many degrees of freedom; zeros = plain form)
+    # Hurst exponent of the detrended series: a trend is not long memory, and the aggregated
+    # variance of a trending series grows like m^2 (H near or above 1 for any linear trend)
+    resid = np.empty(n, dtype=np.float64)
+    q2 = np.empty(n, dtype=np.float64)
+    for k in range(n):
+        resid[k] = yv[k] - (icpt + slope * xv[k])
+        q2[k] = (xv[k] - mx) / math.sqrt(sxx)
+    out[6] = hurst_aggregated_variance(resid, q2, n, min_blocks, logvar_bias, correct)
+
+
+@njit(nogil=True, cache=True)
+def hurst_aggregated_variance(y, q2, n, min_blocks, logvar_bias, correct):
+    """Hurst exponent of the OLS residuals y[:n] by aggregated variance (seed 003 Eq. 7-8):
+    block sizes m = 1 .. n // min_blocks, V(m) = sample variance (ddof 1) of the means of the
+    n // m leading blocks of length m, H = 1 + slope(log V, log m) / 2.
+
+    Removing the trend takes variance from the block means, the more the longer the blocks:
+    for white noise E[V(m)] = σ²/m · κ(m) with κ(m) = 1 − m·S(m)/(nb − 1), S(m) the sum of
+    squares of the centred block means of q2 (the centred, unit-norm regressor; the constant
+    falls out with the centring). With ``correct``, V(m) is divided by κ(m) (so white noise gives
+    H ≈ 0.5) and ln V(m) corrected by logvar_bias[nb − 1], the expected bias of the log of a
+    sample variance with that many degrees of freedom; without, the plain form. NaN with fewer
+    than two usable block sizes."""
     mmax = n // min_blocks
     lm = np.empty(max(mmax, 1), dtype=np.float64)
     lv = np.empty(max(mmax, 1), dtype=np.float64)
@@ -298,32 +317,42 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, out):
         for b in range(nb):
             acc = 0.0
             for k in range(b * m, (b + 1) * m):
-                acc += yv[k]
+                acc += y[k]
             means[b] = acc / m
         mu = means.mean()
         v = 0.0
         for b in range(nb):
             v += (means[b] - mu) * (means[b] - mu)
         v /= nb - 1
-        if v > 0.0:
+        qm = np.empty(nb, dtype=np.float64)
+        for b in range(nb):
+            acc = 0.0
+            for k in range(b * m, (b + 1) * m):
+                acc += q2[k]
+            qm[b] = acc / m
+        qmu = qm.mean()
+        ss = 0.0
+        for b in range(nb):
+            ss += (qm[b] - qmu) * (qm[b] - qmu)
+        kappa = 1.0 - m * ss / (nb - 1) if correct else 1.0
+        if v > 0.0 and kappa > 0.0:
             lm[npt] = math.log(m)
-            lv[npt] = math.log(v) - logvar_bias[nb - 1]
+            lv[npt] = math.log(v / kappa) - logvar_bias[nb - 1]
             npt += 1
     if npt < 2:
-        out[6] = np.nan
-    else:
-        a = lm[:npt].mean()
-        b = lv[:npt].mean()
-        num = 0.0
-        den = 0.0
-        for k in range(npt):
-            num += (lm[k] - a) * (lv[k] - b)
-            den += (lm[k] - a) * (lm[k] - a)
-        out[6] = 1.0 + 0.5 * num / den
+        return np.nan
+    a = lm[:npt].mean()
+    b = lv[:npt].mean()
+    num = 0.0
+    den = 0.0
+    for k in range(npt):
+        num += (lm[k] - a) * (lv[k] - b)
+        den += (lm[k] - a) * (lm[k] - a)
+    return 1.0 + 0.5 * num / den
 
 
 @njit(nogil=True, cache=True)
-def trend_stats(stack, x, min_valid, min_blocks, logvar_bias):
+def trend_stats(stack, x, min_valid, min_blocks, logvar_bias, correct):
     """Per-pixel trend statistics of stack[:, i, j] against x (years), NaN years skipped.
 
     stack : (n, ny, nx) float; x : float64 (n,); logvar_bias : float64 (n,), entry k the bias
@@ -352,7 +381,7 @@ def trend_stats(stack, x, min_valid, min_blocks, logvar_bias):
                 for k in range(N_TREND):
                     out[k, i, j] = np.nan
                 continue
-            _series_stats(xv, yv, cnt, min_blocks, logvar_bias, res)
+            _series_stats(xv, yv, cnt, min_blocks, logvar_bias, correct, res)
             for k in range(N_TREND):
                 out[k, i, j] = res[k]
     return out

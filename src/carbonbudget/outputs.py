@@ -52,13 +52,15 @@ COLUMN_UNITS = {
     "cnc_tgco2_sen_per_yr": ("Tg CO2 yr-2", "Theil-Sen trend of CNC"),
     "cnc_tgco2_mk_z": ("1", "Mann-Kendall Z of CNC (tie-corrected)"),
     "cnc_tgco2_mk_p": ("1", "two-sided p-value of the Mann-Kendall Z"),
-    "cnc_tgco2_hurst": ("1", "Hurst exponent of CNC (aggregated variance)"),
+    "cnc_tgco2_hurst": ("1", "Hurst exponent of CNC around its trend (aggregated variance of "
+                             "the detrended series; NaN outside [0, 1])"),
+    "cnc_tgco2_hurst_note": ("text", "why the Hurst exponent is NaN (an estimate outside [0, 1])"),
     "cnc_tgco2_trend_class": ("class", "seed 003 trend class of CNC (trends.class_thresholds_tgco2)"),
     "cnc_tgco2_abrupt_change_years": ("year", "years where the sequential MK UF and UB cross inside +-1.96"),
 }
 
-TREND_STATS = ["slope_per_yr", "slope_p", "sen_per_yr", "mk_z", "mk_p", "hurst", "trend_class",
-               "abrupt_change_years"]
+TREND_STATS = ["slope_per_yr", "slope_p", "sen_per_yr", "mk_z", "mk_p", "hurst", "hurst_note",
+               "trend_class", "abrupt_change_years"]
 TREND_COLUMNS = [f"cnc_tgco2_{s}" for s in TREND_STATS]
 
 SUMMARY_VARS = ["area_km2", "valid_fraction", "rcs_tgco2", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",

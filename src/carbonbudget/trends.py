@@ -5,13 +5,15 @@
 - Theil–Sen slope: median of all pairwise slopes (per year).
 - Mann–Kendall Z with the tie-corrected variance and the ±1 continuity correction, two-sided
   normal p-value (as ``pymannkendall.original_test``).
-- Hurst exponent by aggregated variance (seed Eq. 7–8): block sizes m = 1 … n // min_blocks
-  (each V(m) from at least ``min_blocks`` blocks), V(m) the sample variance (ddof 1) of the block
-  means, H = 1 + slope(log V, log m) / 2. The log of a variance estimated from few blocks is
-  biased low (E[ln χ²_k/k] = ψ(k/2) − ln(k/2), −0.58 for k = 2), which drags the plain estimator
-  down: white noise gives mean H 0.38 at 21 years and still 0.42 at 512. By default ln V(m) is
-  corrected by that expected bias (``hurst_bias_correction``; off = the seed's plain form).
-  Short series give noisy H either way: read it with the block sizes reported.
+- Hurst exponent by aggregated variance (seed Eq. 7–8) of the series minus its OLS trend (a
+  trend is not long memory: on a trending series the plain estimator exceeds 1): block sizes
+  m = 1 … n // min_blocks (each V(m) from at least ``min_blocks`` blocks), V(m) the sample
+  variance (ddof 1) of the block means, H = 1 + slope(log V, log m) / 2. By default
+  (``hurst_bias_correction``) V(m) is divided by its expected shrinkage from the detrending and
+  ln V(m) corrected by the expected bias of the log of a variance from few blocks
+  (ψ(k/2) − ln(k/2)), so white noise gives H ≈ 0.5; off = the plain form. Estimates outside
+  [0, 1] are NaN (rasters) or NaN with a note (tables). Short series give noisy H: read it
+  with the block sizes reported.
 - Sequential Mann–Kendall UF/UB per region; abrupt-change years where UF and UB cross inside ±1.96.
 - Trend classes of seed 003 for region series: increase, slight / significant / sharp decrease.
 
@@ -51,13 +53,20 @@ def logvar_bias(n: int, correct: bool = True) -> np.ndarray:
     return out
 
 
-def _stats_block(stack, x, min_valid, min_blocks, bias_correction=True):
+def _stats_block(stack, x, min_valid, min_blocks, bias_correction=True, raw_hurst=False):
+    """The :data:`PIXEL_STATS` of a (year, y, x) block. A Hurst exponent outside [0, 1] (short
+    or non-stationary series: a quarter of white-noise series of 10 years) is NaN; with
+    ``raw_hurst`` the unmasked estimate is appended as a last layer, for the notes."""
     res = kernels.trend_stats(np.ascontiguousarray(stack), x, min_valid, min_blocks,
-                              logvar_bias(len(x), bias_correction))
-    out = np.empty((len(PIXEL_STATS),) + res.shape[1:], dtype=np.float64)
+                              logvar_bias(len(x), bias_correction), bool(bias_correction))
+    out = np.empty((len(PIXEL_STATS) + raw_hurst,) + res.shape[1:], dtype=np.float64)
     out[0] = res[0]
     out[1] = _p_from_t(res[1], res[2])
-    out[2:] = res[3:]
+    out[2:6] = res[3:7]
+    with np.errstate(invalid="ignore"):
+        out[5] = np.where((res[6] >= 0.0) & (res[6] <= 1.0), res[6], np.nan)
+    if raw_hurst:
+        out[6] = res[6]
     return out
 
 
@@ -90,7 +99,8 @@ def trend_statistics(stack: xr.DataArray, years, min_valid_years: int = 3,
         "sen": (f"({units}) yr-1", "Theil-Sen slope per year"),
         "mk_z": ("1", "Mann-Kendall Z (tie-corrected)"),
         "mk_p": ("1", "two-sided p-value of Mann-Kendall Z"),
-        "hurst": ("1", "Hurst exponent (aggregated variance)"),
+        "hurst": ("1", "Hurst exponent of the detrended series (aggregated variance; NaN where "
+                       "the estimate falls outside [0, 1])"),
     }
     return xr.Dataset({s: xr.DataArray(out[k], dims=dims,
                                        attrs={"units": meta[s][0], "long_name": meta[s][1]})
@@ -151,10 +161,15 @@ def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int 
             index=stats["code"], columns=years.astype(int))
         values = wide.to_numpy(dtype=np.float64)
         res = _stats_block(values.T[:, None, :], years, min_valid_years, hurst_min_blocks,
-                           hurst_bias_correction)
+                           hurst_bias_correction, raw_hurst=True)
         for k, s in enumerate(PIXEL_STATS):
             name = {"slope": "slope_per_yr", "p": "slope_p", "sen": "sen_per_yr"}.get(s, s)
             stats[f"{col}_{name}"] = res[k, 0]
+        raw = res[-1, 0]
+        stats[f"{col}_hurst_note"] = np.where(
+            np.isfinite(raw) & np.isnan(res[5, 0]),
+            [f"estimate {h:.2f} outside [0, 1]: the series is too short or not stationary"
+             for h in raw], "")
         stats[f"{col}_trend_class"] = classify_trend(res[0, 0], class_thresholds)
         abrupt = []
         for code, series in zip(stats["code"], values):
@@ -210,7 +225,8 @@ REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
 
 def read_region_trends(path: str) -> pd.DataFrame:
     """Read a ``trends_{level}.csv`` back with codes and abrupt-change years as text."""
-    years_cols = [f"{c}_abrupt_change_years" for c in REGION_TREND_COLUMNS]
+    years_cols = [f"{c}_{s}" for c in REGION_TREND_COLUMNS
+                  for s in ("abrupt_change_years", "hurst_note")]
     df = pd.read_csv(path, dtype={"code": str} | dict.fromkeys(years_cols, str))
     for col in years_cols:
         if col in df:
