@@ -9,7 +9,7 @@ from carbonbudget.align import CATEGORICAL, CONTINUOUS, align_raster, choose_res
 from carbonbudget.errors import InputDataError, UnitError
 from carbonbudget.grid import Grid
 
-from conftest import write_raster
+from conftest import AEA, write_raster
 
 
 def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
@@ -241,3 +241,25 @@ def test_on_grid_read_honours_a_mask_band(small_grid, tmp_path):
     with rasterio.open(path) as src:
         got = _read_valid(src, None, None)
     assert np.isnan(got[0, 0]).all() and (got[0, 1:] == 1).all()
+
+
+def test_nan_without_a_declared_nodata_does_not_blank_its_neighbours(tmp_path):
+    """A 500 m float raster with NaN gaps and no nodata tag (as the MODIS extract of the Huaihai
+    example, an Earth Engine export), averaged onto a 1 km grid: a target pixel is known when
+    any of its source pixels is, and the average is over the known ones only."""
+    from carbonbudget.align import align_raster
+    from carbonbudget.grid import Grid
+
+    fine = Grid.from_bounds(AEA, 500.0, [0.0, 0.0, 4000.0, 4000.0])
+    coarse = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 4000.0, 4000.0])
+    data = np.full(fine.shape, 100.0)
+    data[::2, ::2] = np.nan                                  # one of every 2 x 2 block
+    data[4:6, 4:6] = np.nan                                  # one whole block
+    src = write_raster(tmp_path / "npp.tif", data, fine, nodata=None)
+    with rasterio.open(src) as r:
+        assert r.nodata is None
+    align_raster(src, str(tmp_path / "out.tif"), coarse, variable="npp")
+    with rasterio.open(tmp_path / "out.tif") as r:
+        out = r.read(1)
+    assert np.isnan(out[2, 2]) and np.isfinite(out).sum() == 15
+    np.testing.assert_array_equal(out[np.isfinite(out)], 100.0)

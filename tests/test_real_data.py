@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from carbonbudget.balance import load_emissions
@@ -206,3 +207,110 @@ def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
     # Guangxi is about a tenth of the national sink (seed 003: 10 %)
     share = prov.loc["450000", "rcs_tgc"] / prov["rcs_tgc"].sum()
     assert 0.07 < share < 0.15, share
+
+
+# --- issue 16: the whole method on real NPP (the Huaihai example) -----------------------------
+NPP_DIR = REAL / "modis_npp_huaihai"
+HUAIHAI_YEARS = [2001, 2009, 2017]
+HUAIHAI_CITIES = ["320300", "320700", "321300", "340600", "341300", "370400", "370800",
+                  "371300", "371700", "411400"]
+
+
+@pytest.fixture(scope="module")
+def huaihai_run(tmp_path_factory):
+    """config/examples/huaihai_real.yaml run end to end by Snakemake for three of its years."""
+    import os
+    import shutil
+    import subprocess
+
+    from conftest import snakemake_bin
+
+    if not NPP_DIR.exists():
+        pytest.skip(f"MODIS NPP extract not found at {NPP_DIR}")
+    base = tmp_path_factory.mktemp("huaihai")
+    work = base / "repo"
+    work.mkdir()
+    for item in ("Snakefile", "workflow", "config"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    os.symlink(REAL.parent, base / "shared")
+    (work / "years.yaml").write_text(f"years: {HUAIHAI_YEARS}\n")
+    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
+                           str(work / "Snakefile"), "--configfile",
+                           str(work / "config/examples/huaihai_real.yaml"),
+                           str(work / "years.yaml")],
+                          capture_output=True, text=True, timeout=1200,
+                          env=dict(os.environ, GDAL_CACHEMAX="256"))
+    if proc.returncode != 0:
+        pytest.fail(f"huaihai_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return work / "results/huaihai_real", proc.stdout + proc.stderr
+
+
+def test_huaihai_selection_rule_holds_on_the_data():
+    """The ten cities the example selects are exactly where the MODIS extract has NPP: each of
+    their counties has NPP on at least 46 % of its area, every other county on at most 7 %."""
+    import geopandas as gpd
+    import rasterio
+    import rasterio.features
+
+    with rasterio.open(NPP_DIR / "NPP_2001.tif") as src:
+        npp, transform, bounds = src.read(1), src.transform, src.bounds
+    counties = gpd.read_file(REAL / "cn_admin_boundaries_cnmaps/counties_wgs84_simplified.geojson",
+                             bbox=tuple(bounds))
+    labels = rasterio.features.rasterize(
+        [(g, i + 1) for i, g in enumerate(counties.geometry)], out_shape=npp.shape,
+        transform=transform)
+    share = {}
+    for i, code in enumerate(counties["adcode"]):
+        inside = labels == i + 1
+        if inside.any():
+            share[code] = float(np.isfinite(npp[inside]).mean())
+    selected = {c: s for c, s in share.items() if c[:4] + "00" in HUAIHAI_CITIES}
+    others = {c: s for c, s in share.items() if c not in selected}
+    assert len(selected) == 77 and min(selected.values()) >= 0.46
+    assert max(others.values()) <= 0.07
+
+
+def test_huaihai_full_budget_from_real_npp(huaihai_run):
+    import json
+
+    import geopandas as gpd
+
+    run, log = huaihai_run
+    sa = _table(run, "study_area").set_index("year")
+    assert list(sa.index) == HUAIHAI_YEARS
+    # NPP from the rasters: mean 350-450 g C m-2 yr-1 (PROVENANCE.md) over the known area
+    npp = (sa["nep_tgc"] + sa["rh_tgc"]) * 1e6 / (sa["area_km2"] * sa["valid_fraction"])
+    assert npp.between(330, 470).all(), npp
+    assert (sa["ecs_tgc"] > 0).all() and (sa["cnc_tgco2"] < 0).all()
+    np.testing.assert_allclose(sa["ecs_tgc"], sa["nep_tgc"] + sa["rcs_tgc"], rtol=1e-6)
+    np.testing.assert_allclose(sa["ecs_tgco2"] - sa["ce_tgco2"], sa["cnc_tgco2"], rtol=1e-12)
+    # climate and runoff are climatologies: RH and RCS are computed once, and RH per unit of
+    # known area does not change from year to year
+    assert [p.name for p in (run / "pixels/rh").iterdir()] == ["rh_climatology.tif"]
+    assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
+    assert sorted(p.name for p in (run / "pixels/nep").iterdir()) == [
+        f"nep_{y}.tif" for y in HUAIHAI_YEARS]
+    rh_density = sa["rh_tgc"] / (sa["area_km2"] * sa["valid_fraction"])
+    assert rh_density.max() / rh_density.min() < 1.001
+    assert "rule check_climatology" in log and "rule align_climatology" in log
+    # 77 counties in 10 cities of 4 provinces; CE reaches every level unchanged
+    county, city, prov = (_table(run, lv) for lv in ("county", "city", "province"))
+    assert county.loc[county["in_region_layer"], "code"].nunique() == 77
+    assert sorted(city.loc[city["in_region_layer"], "code"].unique()) == HUAIHAI_CITIES
+    assert sorted(prov["code"].unique()) == ["320000", "340000", "370000", "410000"]
+    for t in (county, city, prov):
+        np.testing.assert_allclose(t.groupby("year")["ce_tgco2"].sum().to_numpy(),
+                                   sa["ce_tgco2"].to_numpy(), rtol=1e-12)
+    assert set(county["status"]) <= {"surplus", "deficit", "neutral", "incomplete", "missing"}
+    partial = county[county["status"] == "incomplete"]
+    assert (partial["valid_fraction"] < 0.5).all() and partial["cnc_tgco2"].isna().all()
+    # which inputs were climatologies is said in the GeoPackage and provenance.json
+    meta = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="metadata")
+    info = json.loads(dict(zip(meta["key"], meta["value"]))["climatologies"])
+    assert set(info) == {"temperature", "precipitation", "runoff"}
+    assert "cru_ts4.06" in info["temperature"] and "the same values every year" in info["runoff"]
+    prov_json = json.loads((run / "provenance.json").read_text())
+    assert set(prov_json["climatologies"]) == {"temperature", "precipitation", "runoff"}
+    trends = pd.read_csv(run / "tables/trends_study_area.csv")
+    assert np.isfinite(trends["cnc_tgco2_slope_per_yr"]).all()

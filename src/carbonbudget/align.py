@@ -224,10 +224,16 @@ def block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
     res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
                             abs(grid.transform.a))
     reader = _masked_source(src, valid_range, stack) if valid_range else src
+    # A float raster that marks nodata with NaN but declares no nodata value (a common Earth
+    # Engine export) would have GDAL average and interpolate the NaN as a value, so one NaN
+    # source pixel blanks every target pixel it touches: NaN is declared its nodata here.
+    src_nodata = reader.nodata
+    if src_nodata is None and np.dtype(reader.dtypes[0]).kind == "f":
+        src_nodata = np.nan
     vrt = stack.enter_context(WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
                                         transform=grid.transform, width=grid.width,
                                         height=grid.height, resampling=res, dtype="float32",
-                                        nodata=np.nan, src_nodata=reader.nodata))
+                                        nodata=np.nan, src_nodata=src_nodata))
     return lambda window: vrt.read(window=window)
 
 
@@ -256,13 +262,21 @@ def month_paths(pattern: str, year: int) -> list[str]:
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def grid_coverage(src, grid, crs=None, n: int = 64) -> float:
-    """Share of the target grid inside the raster's extent, from an n × n lattice of grid pixel
-    centres transformed to the raster's CRS (robust for global sources and regional grids)."""
+def lattice_shape(grid, n: int = 64) -> tuple[int, int]:
+    """Rows and columns of the lattice of grid points :func:`grid_coverage` looks at."""
+    return min(n, grid.height), min(n, grid.width)
+
+
+def grid_coverage(src, grid, crs=None, n: int = 64, weights=None) -> float:
+    """Share of the target grid inside the raster's extent, from a lattice of n × n grid points
+    (the centres of an n × n decimation of the grid) transformed to the raster's CRS (robust for
+    global sources and regional grids). ``weights`` (the lattice's shape, e.g. the fraction of
+    each point inside the regions) makes it the share of the study area instead."""
     from rasterio.warp import transform as warp_transform
 
-    rows = np.linspace(0, grid.height - 1, min(n, grid.height)) + 0.5
-    cols = np.linspace(0, grid.width - 1, min(n, grid.width)) + 0.5
+    nr, nc = lattice_shape(grid, n)
+    rows = (np.arange(nr) + 0.5) * grid.height / nr
+    cols = (np.arange(nc) + 0.5) * grid.width / nc
     cc, rr = np.meshgrid(cols, rows)
     xs, ys = grid.transform @ (cc.ravel(), rr.ravel())
     crs = crs or src.crs
@@ -271,7 +285,10 @@ def grid_coverage(src, grid, crs=None, n: int = 64) -> float:
     xs, ys = np.asarray(xs), np.asarray(ys)
     left, bottom, right, top = src.bounds
     inside = (xs >= left) & (xs <= right) & (ys >= bottom) & (ys <= top) & np.isfinite(xs)
-    return float(inside.mean())
+    if weights is None:
+        return float(inside.mean())
+    w = np.nan_to_num(np.asarray(weights, dtype="float64").ravel())
+    return float((w * inside).sum() / w.sum()) if w.sum() > 0 else float(inside.mean())
 
 
 def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, grid,

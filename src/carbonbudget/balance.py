@@ -294,7 +294,8 @@ def load_emissions_config(em_cfg: dict, years: list[int],
 
 def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
                          *, derive_parents: str | None, unmatched: str, path: str = "",
-                         crosswalk: dict[str, str] | None = None) -> pd.DataFrame:
+                         crosswalk: dict[str, str] | None = None,
+                         select: dict | None = None) -> pd.DataFrame:
     """Attach the region of every level to each emission row.
 
     A code that is a finest-level region (``match = direct``), or that the optional ``crosswalk``
@@ -304,7 +305,9 @@ def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, level
     emissions still reach its city and province, so nothing is lost when a county polygon was
     renamed or merged; it appears in the finest-level table as a row without polygon. Codes that
     reach no region at all are an error, or with ``unmatched: warn`` a warning that lists them
-    with their share of total emissions, and they are dropped.
+    with their share of total emissions, and they are dropped. With ``select``
+    (``regions.select``) the rows whose region lies outside the selection are left out (logged
+    with their share).
     """
     finest = levels[0]
     fcol = f"{finest}_code"
@@ -342,12 +345,19 @@ def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, level
                                   "code, or set emissions.unmatched: warn to drop them")
         log.warning("%s: %s; dropped", path, msg)
         merged = merged[~lost]
+    if select:
+        inside = merged[f"{select['level']}_code"].isin([str(c) for c in select["codes"]])
+        share = merged.loc[~inside, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        log.info("%s: %d emission codes (%.2f%% of the table's emissions) lie outside the "
+                 "selected regions (regions.select) and are left out", path,
+                 merged.loc[~inside, "code"].nunique(), 100 * share)
+        merged = merged[inside]
     return merged
 
 
 def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
                         levels: list[str], *, derive_parents: str | None,
-                        crosswalk: dict[str, str] | None,
+                        crosswalk: dict[str, str] | None, select: dict | None = None,
                         require_all_years: bool = True) -> pd.DataFrame:
     """The emission table of the ``emissions`` section with the region of every level attached
     (:func:`match_emission_codes`): the one path by which the budget and the scenario stage turn
@@ -355,7 +365,7 @@ def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
     em = load_emissions_config(em_cfg, years, require_all_years=require_all_years)
     em = match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
                               unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
-                              crosswalk=crosswalk)
+                              crosswalk=crosswalk, select=select)
     report_gaps(em, years, em_cfg, f"{levels[0]}_code")
     return fill_gaps(em, years, f"{levels[0]}_code")
 
@@ -401,7 +411,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                  levels: list[str], emissions_cfg: dict, socio_cfg: dict | None,
                  balance_cfg: dict, derive_parents: str | None,
                  fluxes: tuple[str, ...] = FLUX_VARS,
-                 crosswalk: dict[str, str] | None = None) -> dict[str, pd.DataFrame]:
+                 crosswalk: dict[str, str] | None = None,
+                 select: dict | None = None) -> dict[str, pd.DataFrame]:
     """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
 
     ``fluxes`` are the per-pixel fluxes of the run; without ECS (a run on lithology and runoff
@@ -424,7 +435,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
         1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64"))
 
     em = emissions_by_region(emissions_cfg, years, regions_table, levels,
-                             derive_parents=derive_parents, crosswalk=crosswalk)
+                             derive_parents=derive_parents, crosswalk=crosswalk, select=select)
     em[f"{STUDY_AREA}_code"] = "all"
     with_balance = "ecs" in fluxes
 
@@ -480,6 +491,8 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
                                      valid_fraction=t["valid_fraction"],
                                      min_valid_fraction=min_valid)
             t = pd.concat([t, ind], axis=1)
+            t.loc[~t["in_region_layer"], "status_note"] = (
+                "an emission code without a polygon: CE only (tables/emission_code_match.csv)")
             t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
         if level != STUDY_AREA:
             info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
@@ -515,6 +528,7 @@ def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
                           emissions_cfg=emissions_cfg, socio_cfg=socio_cfg, balance_cfg=balance_cfg,
                           derive_parents=config_derive_parents(regions_cfg),
                           fluxes=tuple(fluxes),
-                          crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk))
+                          crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk),
+                          select=regions_cfg.get("select"))
     for level, (csv, parquet) in outputs.items():
         write_table(tables[level], csv, parquet)

@@ -160,21 +160,32 @@ def check_non_negative(values: np.ndarray, variable: str, path: str,
 
 
 def check_grid_coverage(src, path: str, variable: str, grid, min_share: float,
-                        crs=None) -> float:
-    """Share of the target grid covered by the open raster's extent; below ``min_share`` is an
-    error."""
-    share = grid_coverage(src, grid, source_crs(src, crs))
+                        crs=None, weights=None) -> float:
+    """Share of the target grid (with ``weights``, the lattice's fractions inside the regions:
+    of the study area) covered by the open raster's extent; below ``min_share`` is an error."""
+    share = grid_coverage(src, grid, source_crs(src, crs), weights=weights)
+    where = "the target grid" if weights is None else "the study area (the region polygons)"
     if share == 0.0:
-        raise InputDataError("the raster does not overlap the target grid", path=path,
+        raise InputDataError(f"the raster does not overlap {where}", path=path,
                              variable=variable,
                              fix="check the raster's CRS and the grid bounds/CRS in the config")
     if share < min_share:
-        raise InputDataError(f"the raster covers only {share:.1%} of the target grid "
+        raise InputDataError(f"the raster covers only {share:.1%} of {where} "
                              f"(checks.min_grid_coverage = {min_share:.0%})", path=path,
                              variable=variable,
                              fix="use a raster covering the study area, shrink grid.bounds, or "
                                  "lower checks.min_grid_coverage")
     return share
+
+
+def lattice_weights(fraction, grid):
+    """The fraction inside the regions at the lattice points of :func:`grid_coverage` (a
+    decimated read: the study-area raster has overviews)."""
+    from rasterio.enums import Resampling
+
+    from .align import lattice_shape
+
+    return fraction.read(1, out_shape=lattice_shape(grid), resampling=Resampling.nearest)
 
 
 def grid_windows(grid) -> list[Window]:
@@ -251,7 +262,8 @@ def check_year_inputs(*, config: dict, year: int | None, path_report: str | None
                                      fix="give the expected bands, or change the path pattern "
                                          "or climate.timestep in the config")
             report["grid_coverage"][path] = round(
-                check_grid_coverage(src, path, variable, grid, min_share, sec.get("crs")), 4)
+                check_grid_coverage(src, path, variable, grid, min_share, sec.get("crs"),
+                                    weights=weights), 4)
             if fraction is not None:
                 _check_valid_share(src, path, variable, sec)
             return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
@@ -273,6 +285,7 @@ def check_year_inputs(*, config: dict, year: int | None, path_report: str | None
 
     with gdal_env(), contextlib.ExitStack() as stack:
         fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
+        weights = lattice_weights(fraction, grid) if fraction is not None else None
         for var in ("temperature", "precipitation") if clim else ():
             if var not in names:
                 continue
@@ -400,9 +413,14 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None,
     finest = f"{levels[0]}_code"
     rep = match_report(em, regions[finest], crosswalk)
     summary = match_summary(rep)
+    select = config["regions"].get("select")
     matched = match_emission_codes(em, regions.drop(columns="geometry"), levels,
                                    derive_parents=derive, unmatched=em_cfg["unmatched"],
-                                   path=em_cfg["path"], crosswalk=crosswalk)
+                                   path=em_cfg["path"], crosswalk=crosswalk, select=select)
+    if select:      # codes whose region lies outside regions.select
+        rep.loc[~rep["code"].isin(matched["code"]), "match"] = "outside_selection"
+        rep.loc[rep["match"] == "outside_selection", "region_code"] = ""
+        summary = match_summary(rep)
     gaps = report_gaps(matched, years, em_cfg, finest)
     report = {"emissions": {
         "codes": int(em["code"].nunique()),

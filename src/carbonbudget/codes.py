@@ -43,7 +43,7 @@ GENERIC_NAMES = {"市辖区", "城区", "郊区", "矿区", "新区", "开发区
 _SUFFIXES = ("自治县", "自治旗", "特区", "林区", "县", "区", "市", "旗")
 _SUFFIX_RE = re.compile("(" + "|".join(_SUFFIXES) + ")$")
 
-MATCH_KINDS = ("direct", "crosswalk", "unmatched")
+MATCH_KINDS = ("direct", "crosswalk", "unmatched", "outside_selection")
 
 
 def name_stem(name: str) -> str:

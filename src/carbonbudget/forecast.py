@@ -212,7 +212,7 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
     em = emissions_by_region(emissions_cfg, sorted(set(drivers["year"])), regions, levels,
                              derive_parents=config_derive_parents(regions_cfg),
                              crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk),
-                             require_all_years=False)
+                             select=regions_cfg.get("select"), require_all_years=False)
     em["region"] = "all" if level == "study_area" else em[f"{level}_code"]
     ce_hist = em.groupby(["region", "year"])["ce_tgco2"].sum()
 

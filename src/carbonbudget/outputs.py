@@ -14,6 +14,7 @@ import pandas as pd
 from . import __version__
 from .balance import STUDY_AREA
 from .config import config_digest, skipped_stages
+from .paths import climatology_note
 from .io import atomic_output, write_gpkg_layer
 from .trends import read_region_trends
 
@@ -159,6 +160,7 @@ def write_provenance(*, config: dict, input_paths: list[str], path_out: str) -> 
         "config_digest": config_digest(config),
         "config": config,
         "skipped_stages": skipped_stages(config),
+        "climatologies": climatology_note(config),
         "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
                    for p in sorted(set(input_paths))},
         "software": {"python": platform.python_version(), "numpy": numpy.__version__,

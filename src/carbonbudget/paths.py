@@ -160,8 +160,17 @@ def run_info(cfg: dict) -> dict:
 
     return {"config_digest": config_digest(cfg), "years": cfg["years"],
             "skipped_stages": skipped_stages(cfg),
+            "climatologies": climatology_note(cfg),
             "emissions": cfg["emissions"]["path"], "regions": cfg["regions"]["path"],
             "grid": cfg["grid"]}
+
+
+def climatology_note(cfg: dict) -> dict[str, str]:
+    """{input: file} of the inputs that are climatologies (the same values every year): what
+    the GeoPackage metadata and provenance.json say about them."""
+    raw = climatology_raw_inputs(cfg)
+    return {name: ", ".join(sorted(set(files if isinstance(files, list) else [files])))
+            + " (a climatology: the same values every year)" for name, files in raw.items()}
 
 
 def scenario_config(cfg: dict, scenario: str) -> dict:

@@ -33,13 +33,15 @@ def derive_adcode_parent(codes: pd.Series, level_index: int) -> pd.Series:
 def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None,
                  derive_parents: str | None = None, layer: str | None = None,
                  invalid_geometries: str = "repair", empty_geometries: str = "error",
-                 source_crs: str | None = None) -> gpd.GeoDataFrame:
+                 source_crs: str | None = None, select: dict | None = None) -> gpd.GeoDataFrame:
     """Read the finest-level polygon layer and return standard code/name columns per level.
 
     ``source_crs`` (``regions.crs``) is the CRS of the coordinates when the file carries none
     or a wrong one (GeoJSON is read as WGS84). Coordinates that cannot be longitudes and
     latitudes in a geographic CRS, and features without geometry (unless ``empty_geometries:
-    drop``), are errors naming the fix; ``crs`` reprojects the result."""
+    drop``), are errors naming the fix; ``crs`` reprojects the result. ``select``
+    (``regions.select``: ``{level, codes}``) keeps the regions whose code at that level is one
+    of ``codes`` (a study area made of administrative units of a larger layer)."""
     if not os.path.exists(path):
         raise InputDataError("file not found", path=path, variable="regions",
                              fix="check regions.path in the config")
@@ -82,6 +84,8 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
         out[f"{level}_name"] = (gdf[ncol].astype(str).values if ncol and ncol in gdf.columns
                                 else out[f"{level}_code"].values)
     finest = f"{level_names[0]}_code"
+    if select:
+        out = select_regions(out, select, level_names, path)
     empty = out.geometry.isna() | out.geometry.is_empty
     if empty.any():
         bad = sorted(out.loc[empty, finest])
@@ -122,6 +126,27 @@ def read_regions(path: str, levels: dict, names: dict | None = None, *, crs=None
     return out.sort_values(finest).reset_index(drop=True)
 
 
+def select_regions(regions: pd.DataFrame, select: dict, levels: list[str], path: str):
+    """The rows of ``regions`` whose ``{select.level}_code`` is in ``select.codes``; a code that
+    matches no region is an error naming it."""
+    level = select["level"]
+    if level not in levels:
+        raise RegionError(f"regions.select.level '{level}' is not one of regions.levels {levels}",
+                          path=path, variable="regions.select",
+                          fix="name one of the configured levels")
+    codes = [str(c) for c in select["codes"]]
+    col = regions[f"{level}_code"]
+    absent = sorted(set(codes) - set(col))
+    if absent:
+        raise RegionError(f"regions.select names {level} codes {absent[:10]} that no region of "
+                          "the layer has", path=path, variable="regions.select",
+                          fix=f"give codes of the layer's {level} level (regions.levels)")
+    kept = regions[col.isin(codes)]
+    log.info("%s: %d of %d regions selected (%s %s)", path, len(kept), len(regions), level,
+             ", ".join(codes))
+    return kept
+
+
 def config_derive_parents(reg: dict) -> str | None:
     """``regions.derive_parents`` of the config as the functions take it (None for 'none')."""
     derive = reg.get("derive_parents", "none")
@@ -144,7 +169,7 @@ def read_config_regions(reg: dict, crs=None):
                            derive_parents=derive, layer=reg.get("layer"),
                            invalid_geometries=reg.get("invalid_geometries", "repair"),
                            empty_geometries=reg.get("empty_geometries", "error"),
-                           source_crs=reg.get("crs"))
+                           source_crs=reg.get("crs"), select=reg.get("select"))
     return regions, list(reg["levels"]), derive
 
 
