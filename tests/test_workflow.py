@@ -600,3 +600,27 @@ def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     assert not lock.exists()
+
+
+def test_demo_coverage_is_reported_and_fluxes_share_their_pixels(demo_run):
+    """Issue 16.3 on the demo: the two counties the grid edge cuts carry the lost share and a
+    valid_fraction that counts it as unknown; every flux of a region is summed over the same
+    pixels, so NPP (summed here from the aligned NPP) = NEP + RH in the tables."""
+    from carbonbudget.zonal import load_coverage
+
+    county = pd.read_parquet(demo_run / "results/tables/budget_county.parquet")
+    cut = county[county["year"] == 2005].set_index("code")
+    assert cut.loc["930302", "outside_grid_share"] == pytest.approx(0.0966, abs=1e-3)
+    assert cut.loc["930304", "outside_grid_share"] == pytest.approx(0.0545, abs=1e-3)
+    assert cut.loc["930302", "valid_fraction"] <= 1 - 0.0966 + 1e-9
+    assert (cut.drop(["930302", "930304"])["outside_grid_share"] == 0).all()
+    for v in ("rh", "nep", "rcs"):
+        np.testing.assert_array_equal(county[f"{v}_valid_fraction"], county["ecs_valid_fraction"])
+    grid = Grid.from_config(__import__("yaml").safe_load((REPO / "config/config.yaml").read_text()))
+    work = demo_run / "results/.work"
+    codes, m = load_coverage(work / "interim/regions/coverage_county.npz", grid)
+    npp = zonal_totals(m, codes, grid, {"npp": str(work / "interim/aligned/2005/npp_gc.tif"),
+                                        "ecs": str(demo_run / "results/pixels/ecs/ecs_2005.tif")})
+    npp = npp.set_index("code")["npp_tgc"]
+    # NEP and RH are float32 rasters: their sum matches NPP to float32 rounding
+    np.testing.assert_allclose(cut["nep_tgc"] + cut["rh_tgc"], npp.reindex(cut.index), rtol=1e-5)
