@@ -5,7 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.balance import build_budget, match_emission_codes
+from carbonbudget.balance import build_budget
+from carbonbudget.emissions import match_emission_codes
 from carbonbudget.codes import (build_crosswalk, match_report, match_summary, name_stem,
                                 read_code_list, read_crosswalk)
 from carbonbudget.errors import InputDataError, RegionError

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.balance import load_emissions
+from carbonbudget.emissions import load_emissions
 from carbonbudget.regions import derive_adcode_parent
 
 from conftest import REPO

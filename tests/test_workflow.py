@@ -9,7 +9,7 @@ import pyogrio
 import pytest
 import rasterio
 
-from carbonbudget.balance import CO2_PER_C
+from carbonbudget.units import CO2_PER_C
 from carbonbudget.demo import DEMO_YEARS
 from carbonbudget.grid import Grid
 from carbonbudget.regions import dissolve_level

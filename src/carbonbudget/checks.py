@@ -22,8 +22,8 @@ from rasterio.windows import Window
 from . import units as units_mod
 from .align import gdal_source, grid_coverage, month_paths, open_source, source_crs
 from .config import climatology_inputs, is_climatology
-from .balance import (load_crosswalk_config, load_emissions_config, match_emission_codes,
-                      report_gaps)
+from .emissions import (load_crosswalk_config, load_emissions_config, match_emission_codes,
+                        report_gaps)
 from .errors import InputDataError, UnitError
 from .grid import Grid
 from .io import atomic_output, gdal_env

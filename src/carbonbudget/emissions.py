@@ -1,184 +1,291 @@
-"""Emission accounting by the IPCC Tier 1 method and comparison with an inventory (DESIGN §6).
+"""Emission tables: read, check, match to the region layer and sum up the hierarchy.
 
-    CO2 = Σ_fuels E_i · NCV_i · EF_i        (seed 003 Eq. 1; IPCC 2006 GL Vol. 2 Ch. 1)
-
-E_i: fuel consumption in physical units; NCV_i: net calorific value, TJ per unit of fuel;
-EF_i: CO2 emission factor, kg CO2 per TJ. The shipped factor table
-(``config/ipcc_tier1_factors.csv``) has the IPCC 2006 defaults (Vol. 2 Tables 1.2 and 1.4) for
-the seed's 14 fuels, each with its source; users may give their own (e.g. China-specific NCVs,
-or factors per volume for gases). A fuel missing from the factor table, or consumption in a unit
-that cannot be converted to the unit the NCV is given per (mass against volume), is an error.
+The emission table of the config (``emissions`` section) is read with every value checked (an
+empty cell or a typo is an error, never a silent 0), its codes are matched to the finest-level
+polygons (directly, through a crosswalk, or by their own code; :mod:`carbonbudget.codes`), and
+region-years without a value are kept as unknown so that no parent is a partial sum
+(docs/method.md, "Emissions").
 """
 
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import pandas as pd
 
-from .errors import InputDataError
-from .io import read_table
+from .errors import InputDataError, RegionError
+from .units import CO2_PER_C
 
-# consumption units -> factor to the base unit of their kind (mass: Gg = kt; volume: 10^8 m3)
-MASS_UNITS = {"t": 1e-3, "kt": 1.0, "Gg": 1.0, "10^4 t": 10.0, "Mt": 1e3, "Tg": 1e3}
-VOLUME_UNITS = {"m3": 1e-8, "10^4 m3": 1e-4, "10^8 m3": 1.0, "Mm3": 1e-2, "bcm": 10.0}
-FACTOR_COLUMNS = ["fuel", "ncv_tj", "ncv_per", "ef_co2_kg_per_tj", "source"]
+log = logging.getLogger(__name__)
 
-
-def _unit_kind(unit: str):
-    if unit in MASS_UNITS:
-        return "mass", MASS_UNITS[unit]
-    if unit in VOLUME_UNITS:
-        return "volume", VOLUME_UNITS[unit]
-    return None, None
+# Emission units -> factor to Tg CO2.
+EMISSION_UNITS = {
+    "Mt CO2": 1.0, "Tg CO2": 1.0, "kt CO2": 1e-3, "Gg CO2": 1e-3, "t CO2": 1e-6,
+    "Mt C": CO2_PER_C, "Tg C": CO2_PER_C,
+}
 
 
-def read_factors(path: str) -> pd.DataFrame:
-    """A Tier 1 factor table: one row per fuel with ``ncv_tj`` (TJ per ``ncv_per`` of fuel),
-    ``ef_co2_kg_per_tj`` and a non-empty ``source``."""
-    tab = read_table(path, "emissions_accounting.factors", dtype={"fuel": str, "ncv_per": str,
-                                                                   "source": str})
-    missing = [c for c in FACTOR_COLUMNS if c not in tab.columns]
+def load_emissions(path: str, *, region_col: str, units: str, years: list[int],
+                   year_col: str | None = None, value_col: str | None = None,
+                   layout: str = "long", year_columns: str = "{year}",
+                   duplicates: str = "error", require_all_years: bool = True,
+                   empty_values: str = "error") -> pd.DataFrame:
+    """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates.
+
+    ``layout: long`` has one row per region and year (``year_col``, ``value_col``); ``wide`` has
+    one row per region and one column per year named by ``year_columns`` (e.g. ``C{year}`` for the
+    CEADs county table). Several rows for one region and year are an error unless
+    ``duplicates`` says how to combine them: ``sum`` (e.g. a development zone reported beside its
+    district under the same code) or ``first`` (keep the first row, drop the others).
+
+    A value of a requested year that is empty or not a number (``n/a``, ``-``, text) is an error
+    naming its line and code: read as pandas reads by default it would become NaN and then 0 in
+    every sum. With ``empty_values: missing`` such cells are kept as NaN (an unknown region-year,
+    which :func:`sum_emissions` never counts as 0) and listed in the log."""
+    from .io import parse_numbers, read_text_table
+
+    if units not in EMISSION_UNITS:
+        raise InputDataError(f"unknown emission units '{units}'", path=path,
+                             variable="emissions.units",
+                             fix=f"declare one of {sorted(EMISSION_UNITS)}")
+    df = read_text_table(path, "emissions")
+    if layout == "wide":
+        pattern = re.compile(re.escape(year_columns).replace(r"\{year\}", r"(\d{4})"))
+        ycols = {c: int(m.group(1)) for c in df.columns if (m := pattern.fullmatch(str(c)))}
+        if region_col not in df.columns or not ycols:
+            raise InputDataError(f"wide table needs column '{region_col}' and year columns "
+                                 f"matching '{year_columns}' (columns: {list(df.columns)[:15]})",
+                                 path=path, variable="emissions",
+                                 fix="set emissions.region_col and emissions.year_columns "
+                                     "(e.g. 'C{year}')")
+        df = df[[region_col] + list(ycols)].rename_axis("_line").reset_index().melt(
+            id_vars=["_line", region_col], var_name="_column", value_name="_value")
+        df = df.set_index("_line").rename_axis(None)
+        df["_year"] = df["_column"].map(ycols)
+        year_col, value_col = "_year", "_value"
+    missing = [c for c in (region_col, year_col, value_col) if c is None or c not in df.columns]
     if missing:
-        raise InputDataError(f"factor table lacks columns {missing} (has {list(tab.columns)})",
-                             path=path, variable="emissions_accounting.factors",
-                             fix=f"give columns {FACTOR_COLUMNS}")
-    no_source = tab.loc[tab["source"].fillna("").str.strip() == "", "fuel"].tolist()
-    if no_source:
-        raise InputDataError(f"fuels {no_source} have no source", path=path,
-                             variable="emissions_accounting.factors",
-                             fix="say where every factor comes from in the 'source' column")
-    bad_unit = tab.loc[tab["ncv_per"].map(lambda u: _unit_kind(u)[0] is None), "ncv_per"]
-    if len(bad_unit):
-        raise InputDataError(f"unknown units {sorted(set(bad_unit))} in ncv_per", path=path,
-                             variable="emissions_accounting.factors",
-                             fix=f"use one of {sorted(MASS_UNITS) + sorted(VOLUME_UNITS)}")
-    if tab["fuel"].duplicated().any():
-        raise InputDataError(f"fuels listed twice: {sorted(tab.loc[tab['fuel'].duplicated(), 'fuel'])}",
-                             path=path, variable="emissions_accounting.factors",
-                             fix="one row per fuel")
-    if (tab[["ncv_tj", "ef_co2_kg_per_tj"]] <= 0).any().any():
-        raise InputDataError("NCV and EF must be positive", path=path,
-                             variable="emissions_accounting.factors", fix="check the values")
-    return tab
+        raise InputDataError(f"columns {missing} not found (columns: {list(df.columns)})",
+                             path=path, variable="emissions",
+                             fix="set emissions.region_col/year_col/value_col to existing "
+                                 "columns (or emissions.layout: wide for one column per year)")
+    code = df[region_col].astype(str).str.strip()
+    year = parse_numbers(df[year_col], pd.DataFrame({"code": code}), path=path,
+                         variable="emissions", integer=True,
+                         fix=f"write a 4-digit year in column '{year_col}' of every row")
+    keep = year.isin(years)
+    context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
+    value = parse_numbers(df.loc[keep, value_col], context, path=path, variable="emissions",
+                          allow_missing=empty_values == "missing",
+                          fix="write a number in every cell of the years you run (0 where a "
+                              "region emits nothing), drop the years you do not run from the "
+                              "table, or set emissions.empty_values: missing to treat such cells "
+                              "as unknown (their parents are then missing in that year)")
+    if value.isna().any():
+        gaps = context[value.isna()]
+        log.warning("%s: %d emission values are empty or not numbers and are treated as "
+                    "unknown (emissions.empty_values: missing): %s", path, len(gaps),
+                    "; ".join(f"line {i} ({c}, {y})" for i, c, y in
+                              zip(gaps.index[:10], gaps["code"], gaps["year"])))
+    df = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int),
+                       "ce_tgco2": value * EMISSION_UNITS[units]})
+    dup = df[df.duplicated(["code", "year"], keep=False)]
+    if len(dup):
+        codes = sorted(dup["code"].unique())
+        if duplicates == "error":
+            raise InputDataError(f"{len(codes)} region codes have several rows for one year: "
+                                 f"{codes[:10]}", path=path, variable="emissions",
+                                 fix="keep one row per region and year, or set "
+                                     "emissions.duplicates: sum (add them up) or first")
+        share = dup["ce_tgco2"].sum() / max(df["ce_tgco2"].sum(), 1e-300)
+        log.warning("%s: %d codes with several rows (%s, %.2f%% of emissions): %s", path,
+                    len(codes), duplicates, 100 * share, codes[:10])
+        if duplicates == "sum":     # an unknown row makes the sum unknown, never a partial one
+            df = sum_emissions(df, "code")
+        else:
+            df = df.drop_duplicates(["code", "year"], keep="first")
+    if (df["ce_tgco2"] < 0).any():
+        bad = df.loc[df["ce_tgco2"] < 0, "code"].unique()[:10].tolist()
+        raise InputDataError(f"negative emissions for regions {bad}", path=path,
+                             variable="emissions", fix="check the value column and units")
+    absent = sorted(set(years) - set(df["year"]))
+    if absent and require_all_years:
+        raise InputDataError(f"no emission rows for years {absent}", path=path,
+                             variable="emissions",
+                             fix="add those years or remove them from config 'years'")
+    return df.sort_values(["code", "year"]).reset_index(drop=True)
 
 
-def tier1_co2(consumption: pd.DataFrame, factors: pd.DataFrame, *, path: str = "") -> pd.DataFrame:
-    """Tier 1 CO2 per region, year and fuel.
-
-    ``consumption``: columns region, year, fuel, amount, unit (physical units of
-    :data:`MASS_UNITS` or :data:`VOLUME_UNITS`). Returns the rows with ``energy_tj`` and
-    ``co2_tgco2`` added (kg → Tg: × 1e-9)."""
-    need = ["region", "year", "fuel", "amount", "unit"]
-    missing = [c for c in need if c not in consumption.columns]
-    if missing:
-        raise InputDataError(f"consumption table lacks columns {missing}", path=path,
-                             variable="emissions_accounting.consumption",
-                             fix=f"give columns {need}")
-    unknown = sorted(set(consumption["fuel"]) - set(factors["fuel"]))
-    if unknown:
-        raise InputDataError(f"fuels {unknown} are not in the factor table (it has "
-                             f"{sorted(factors['fuel'])})", path=path,
-                             variable="emissions_accounting.consumption",
-                             fix="rename them to a fuel of the factor table, or add their NCV "
-                                 "and EF (with a source) to your own factor table")
-    df = consumption.merge(factors[["fuel", "ncv_tj", "ncv_per", "ef_co2_kg_per_tj"]], on="fuel",
-                           how="left")
-    kind_in = df["unit"].map(lambda u: _unit_kind(u)[0])
-    kind_base = df["ncv_per"].map(lambda u: _unit_kind(u)[0])
-    bad = df[kind_in.isna()]
-    if len(bad):
-        raise InputDataError(f"unknown consumption units {sorted(set(bad['unit']))}", path=path,
-                             variable="emissions_accounting.consumption",
-                             fix=f"use one of {sorted(MASS_UNITS) + sorted(VOLUME_UNITS)}")
-    clash = df[kind_in != kind_base]
-    if len(clash):
-        pairs = sorted({(f, u, p) for f, u, p in zip(clash["fuel"], clash["unit"],
-                                                     clash["ncv_per"])})
-        raise InputDataError(
-            "unit mismatch: " + "; ".join(f"{f} given in {u}, NCV per {p}" for f, u, p in pairs),
-            path=path, variable="emissions_accounting.consumption",
-            fix="convert the amounts (a gas volume to mass with its density), or supply a "
-                "factor table whose NCV is per that unit")
-    if (df["amount"] < 0).any():
-        raise InputDataError("negative fuel consumption", path=path,
-                             variable="emissions_accounting.consumption",
-                             fix="check the amount column")
-    to_base = df["unit"].map(lambda u: _unit_kind(u)[1]) / df["ncv_per"].map(
-        lambda u: _unit_kind(u)[1])
-    out = df[need].copy()
-    out["energy_tj"] = df["amount"] * to_base * df["ncv_tj"]
-    out["co2_tgco2"] = out["energy_tj"] * df["ef_co2_kg_per_tj"] * 1e-9
-    return out.sort_values(["region", "year", "fuel"]).reset_index(drop=True)
+GAP_RULES = {
+    "missing": "their regions and every parent are missing in those years (emissions.gaps: "
+               "missing)",
+    "sum": "their parents are summed without them, the number left out given in "
+           "ce_missing_members (emissions.gaps: sum)",
+}
 
 
-def tier1_totals(per_fuel: pd.DataFrame) -> pd.DataFrame:
-    """Tier 1 CO2 per region and year (sum over fuels)."""
-    return (per_fuel.groupby(["region", "year"], sort=True)["co2_tgco2"].sum().reset_index())
+def emission_gaps(em: pd.DataFrame, years: list[int], key: str = "code") -> pd.DataFrame:
+    """(``key``, year) of every region of the table and requested year without a known value:
+    no row at all (the region has rows in other years) or an unknown cell. ``key`` is the
+    region column (after :func:`match_emission_codes`, the finest level's, so that an old and a
+    new code of one region count as one region)."""
+    full = pd.MultiIndex.from_product([sorted(em[key].unique()), sorted(years)],
+                                      names=[key, "year"])
+    known = em.dropna(subset=["ce_tgco2"]).set_index([key, "year"]).index
+    return full.difference(known).to_frame(index=False)
 
 
-def compare_inventory(ours: pd.DataFrame, reference: pd.DataFrame, *,
-                      ours_label: str = "tier1", reference_label: str = "inventory") -> pd.DataFrame:
-    """Side by side per region and year (as seed 003 Table 1): both values (Tg CO2), absolute
-    error (ours − reference) and relative error (÷ reference), plus a summary row per year
-    (region ``all``: the totals, and ``mean_abs_rel_error`` over the regions). Both frames have
-    region, year, co2_tgco2; regions present in only one of them are kept with NaN errors."""
-    a = ours.rename(columns={"co2_tgco2": f"{ours_label}_tgco2"})
-    b = reference.rename(columns={"co2_tgco2": f"{reference_label}_tgco2"})
-    t = a.merge(b, on=["region", "year"], how="outer")
-    x, y = t[f"{ours_label}_tgco2"], t[f"{reference_label}_tgco2"]
-    t["abs_error_tgco2"] = x - y
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t["rel_error"] = np.where(y > 0, (x - y) / y, np.nan)
-    t = t.sort_values(["year", "region"]).reset_index(drop=True)
-    summary = []
-    for year, g in t.groupby("year", sort=True):
-        both = g.dropna(subset=[f"{ours_label}_tgco2", f"{reference_label}_tgco2"])
-        sx, sy = both[f"{ours_label}_tgco2"].sum(), both[f"{reference_label}_tgco2"].sum()
-        summary.append({"region": "all", "year": year, f"{ours_label}_tgco2": sx,
-                        f"{reference_label}_tgco2": sy, "abs_error_tgco2": sx - sy,
-                        "rel_error": (sx - sy) / sy if sy > 0 else np.nan,
-                        "mean_abs_rel_error": float(np.nanmean(np.abs(both["rel_error"])))
-                        if len(both) else np.nan, "n_regions": len(both)})
-    return pd.concat([t, pd.DataFrame(summary)], ignore_index=True)
+def report_gaps(em: pd.DataFrame, years: list[int], em_cfg: dict,
+                key: str = "code") -> pd.DataFrame:
+    """:func:`emission_gaps`, logged with what happens to them (``emissions.gaps``)."""
+    gaps = emission_gaps(em, years, key)
+    if len(gaps):
+        log.warning("%s: %d region-years have no emission value (%s); %s", em_cfg["path"],
+                    len(gaps), ", ".join(f"{c} in {y}" for c, y in
+                                         gaps.head(10).itertuples(index=False)),
+                    GAP_RULES[em_cfg.get("gaps", "missing")])
+    return gaps
 
 
-def write_tier1(*, acc_cfg: dict, path_budget: str, path_per_fuel: str,
-                path_comparison: str) -> pd.DataFrame:
-    """Stage entry point: Tier 1 CO2 per region, year and fuel from the consumption table of the
-    ``emissions_accounting`` section, and its comparison with the inventory the section names,
-    or else with the emission table rolled up to the same level (``path_budget``: the level's
-    budget table), for the years of the consumption table. Returns the comparison."""
-    from .io import atomic_output
+def fill_gaps(em: pd.DataFrame, years: list[int], key: str) -> pd.DataFrame:
+    """The matched emission table (:func:`match_emission_codes`) with a row of unknown CE
+    (NaN) for every region-year it lacks, so that such a region-year is missing from its region
+    and its parents too instead of being left out of their sums."""
+    full = pd.MultiIndex.from_product([sorted(em[key].unique()), sorted(years)],
+                                      names=[key, "year"])
+    absent = full.difference(em.set_index([key, "year"]).index).to_frame(index=False)
+    if absent.empty:
+        return em
+    same = [c for c in em.columns if c.endswith("_code")]      # the region and its parents
+    fill = absent.merge(em.drop_duplicates(key)[same], on=key, how="left")
+    fill["code"], fill["ce_tgco2"], fill["match"] = fill[key], np.nan, "gap"
+    return (pd.concat([em, fill[em.columns]], ignore_index=True)
+            .sort_values(["code", "year"]).reset_index(drop=True))
 
-    path = acc_cfg["consumption"]
-    raw = read_table(path, "emissions_accounting.consumption",
-                     dtype={acc_cfg["region_col"]: str})
-    cols = {acc_cfg["region_col"]: "region", acc_cfg["year_col"]: "year",
-            acc_cfg.get("fuel_col", "fuel"): "fuel", acc_cfg.get("amount_col", "amount"): "amount",
-            acc_cfg.get("unit_col", "unit"): "unit"}
-    missing = [c for c in cols if c not in raw.columns]
-    if missing:
-        raise InputDataError(f"columns {missing} not found (columns: {list(raw.columns)})",
-                             path=path, variable="emissions_accounting",
-                             fix="set emissions_accounting.region_col/year_col/fuel_col/"
-                                 "amount_col/unit_col")
-    cons = raw.rename(columns=cols)[list(cols.values())]
-    per_fuel = tier1_co2(cons, read_factors(acc_cfg["factors"]), path=path)
-    years = sorted(set(cons["year"]))
-    if acc_cfg.get("inventory"):
-        from .balance import load_emissions
 
-        ic = acc_cfg["inventory"]
-        inv = load_emissions(ic["path"], region_col=ic["region_col"], year_col=ic["year_col"],
-                             value_col=ic["value_col"], units=ic["units"], years=years,
-                             require_all_years=False)
-    else:                          # the emission table rolled up to the level
-        budget = pd.read_parquet(path_budget)
-        inv = budget.loc[budget["year"].isin(years), ["code", "year", "ce_tgco2"]]
-    inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
-    table = compare_inventory(tier1_totals(per_fuel), inv, ours_label="tier1",
-                              reference_label="inventory")
-    for frame, out in ((per_fuel, path_per_fuel), (table, path_comparison)):
-        with atomic_output(out) as tmp:
-            frame.to_csv(tmp, index=False)
-    return table
+def sum_emissions(em: pd.DataFrame, key: str, gaps: str = "missing") -> pd.DataFrame:
+    """CE per (``key``, year), summed over the emission rows of each region.
+
+    A region-year with an unknown member (NaN CE) is NaN with ``gaps: missing`` (the default:
+    never a silent partial sum), or the sum of the known members with ``gaps: sum``, the number
+    of unknown members then given in ``ce_missing_members``."""
+    if gaps != "sum":
+        return sum_known(em, [key, "year"], ["ce_tgco2"])
+    g = em.groupby([key, "year"], sort=True)
+    out = g["ce_tgco2"].sum(min_count=1).to_frame()     # no known member: unknown
+    out["ce_missing_members"] = g["ce_tgco2"].size() - g["ce_tgco2"].count()
+    return out.reset_index()
+
+
+def sum_known(df: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataFrame:
+    """Sums of ``columns`` by ``keys`` that are NaN wherever a member is NaN (pandas' ``sum``
+    skips NaN, which turns an unknown member into a partial sum)."""
+    g = df.groupby(keys, sort=True)[columns]
+    out = g.sum()
+    return out.where(g.count() == g.size().to_numpy()[:, None]).reset_index()
+
+
+def load_emissions_config(em_cfg: dict, years: list[int],
+                          require_all_years: bool = True) -> pd.DataFrame:
+    """:func:`load_emissions` with the ``emissions`` section of the config."""
+    return load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
+                          year_col=em_cfg.get("year_col"), value_col=em_cfg.get("value_col"),
+                          units=em_cfg["units"], years=years,
+                          layout=em_cfg.get("layout", "long"),
+                          year_columns=em_cfg.get("year_columns", "{year}"),
+                          duplicates=em_cfg.get("duplicates", "error"),
+                          require_all_years=require_all_years,
+                          empty_values=em_cfg.get("empty_values", "error"))
+
+
+def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
+                         *, derive_parents: str | None, unmatched: str, path: str = "",
+                         crosswalk: dict[str, str] | None = None,
+                         select: dict | None = None) -> pd.DataFrame:
+    """Attach the region of every level to each emission row.
+
+    A code that is a finest-level region (``match = direct``), or that the optional ``crosswalk``
+    (old code → region code) maps to one (``crosswalk``), takes that region and its parents from
+    the region layer. Any other code keeps its own code at the finest level and, with
+    ``derive_parents == 'adcode'``, takes its parents from the code itself (``own_code``): its
+    emissions still reach its city and province, so nothing is lost when a county polygon was
+    renamed or merged; it appears in the finest-level table as a row without polygon. Codes that
+    reach no region at all are an error, or with ``unmatched: warn`` a warning that lists them
+    with their share of total emissions, and they are dropped. With ``select``
+    (``regions.select``) the rows whose region lies outside the selection are left out (logged
+    with their share).
+    """
+    finest = levels[0]
+    fcol = f"{finest}_code"
+    h = hierarchy.drop_duplicates(fcol)[[f"{lv}_code" for lv in levels]]
+    from .codes import classify_codes
+
+    em = emissions.copy()
+    match, em["region"] = classify_codes(em["code"], h[fcol], crosswalk)
+    em["match"] = match.replace("unmatched", "own_code")   # may still reach parents by its code
+    merged = em.merge(h, left_on="region", right_on=fcol, how="left")
+    merged[fcol] = merged["region"]
+    merged = merged.drop(columns="region")
+    lost = merged[f"{levels[-1]}_code"].isna()
+    if lost.any() and derive_parents == "adcode" and len(levels) > 1:
+        from .regions import derive_adcode_parent
+
+        for i, lv in enumerate(levels[1:], start=1):
+            merged.loc[lost, f"{lv}_code"] = derive_adcode_parent(merged.loc[lost, "code"], i)
+        lost = merged[f"{levels[-1]}_code"].isna()
+    own = merged["match"].eq("own_code") & ~lost
+    if own.any():
+        share = merged.loc[own, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        log.warning("%s: %d emission codes match no polygon (%.2f%% of emissions); rolled up to "
+                    "their parents by their own code: %s", path, merged.loc[own, "code"].nunique(),
+                    100 * share, sorted(merged.loc[own, "code"].unique())[:20])
+    if lost.any():
+        codes = sorted(merged.loc[lost, "code"].unique())
+        share = merged.loc[lost, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        msg = (f"{len(codes)} emission region codes are not in the region layer "
+               f"({share:.2%} of total emissions): {codes[:20]}")
+        if unmatched == "error":
+            raise RegionError(msg, path=path, variable="emissions",
+                              fix="correct the codes, add a crosswalk (emissions.crosswalk), set "
+                                  "regions.derive_parents: adcode to roll them up by their own "
+                                  "code, or set emissions.unmatched: warn to drop them")
+        log.warning("%s: %s; dropped", path, msg)
+        merged = merged[~lost]
+    if select:
+        inside = merged[f"{select['level']}_code"].isin([str(c) for c in select["codes"]])
+        share = merged.loc[~inside, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        log.info("%s: %d emission codes (%.2f%% of the table's emissions) lie outside the "
+                 "selected regions (regions.select) and are left out", path,
+                 merged.loc[~inside, "code"].nunique(), 100 * share)
+        merged = merged[inside]
+    return merged
+
+
+def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
+                        levels: list[str], *, derive_parents: str | None,
+                        crosswalk: dict[str, str] | None, select: dict | None = None,
+                        require_all_years: bool = True) -> pd.DataFrame:
+    """The emission table of the ``emissions`` section with the region of every level attached
+    (:func:`match_emission_codes`): the one path by which the budget and the scenario stage turn
+    emission codes into regions, so they cannot diverge."""
+    em = load_emissions_config(em_cfg, years, require_all_years=require_all_years)
+    em = match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
+                              unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
+                              crosswalk=crosswalk, select=select)
+    report_gaps(em, years, em_cfg, f"{levels[0]}_code")
+    return fill_gaps(em, years, f"{levels[0]}_code")
+
+
+def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> dict | None:
+    """The crosswalk of the ``emissions`` section: a given table, or the one the pipeline built
+    (``path_crosswalk``) from an official code list; None without one."""
+    from .codes import read_crosswalk
+
+    cw = em_cfg.get("crosswalk")
+    if not cw:
+        return None
+    return read_crosswalk(cw.get("table") or path_crosswalk)
+
+

@@ -194,7 +194,8 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
     ``outputs``: paths for ``table``, ``model`` (skill per region) and ``summary`` (peak year,
     CNC change) CSVs. Emission codes reach the regions exactly as in the budget (same
     crosswalk, ``path_crosswalk`` when the pipeline built it, same parent rule)."""
-    from .balance import CO2_PER_C, emissions_by_region, load_crosswalk_config
+    from .emissions import emissions_by_region, load_crosswalk_config
+    from .units import CO2_PER_C
     from .io import atomic_output
     from .regions import config_derive_parents, read_finest_table
 

@@ -18,6 +18,10 @@ from dataclasses import dataclass
 
 from .errors import UnitError
 
+# One mol of CO2 per mol of C: Tg CO2 = Tg C x 44.0095 / 12.011, written as the ratio of the
+# rounded molar masses 44/12 as the seed papers and the IPCC guidelines use it.
+CO2_PER_C = 44.0 / 12.0
+
 # Days per year used to turn a daily rate climatology into an annual total: the mean Gregorian
 # year, because the inputs this is meant for (e.g. GRUN mm/day) are multi-decade means.
 DAYS_PER_YEAR = 365.25

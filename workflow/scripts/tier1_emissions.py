@@ -1,4 +1,4 @@
-from carbonbudget.emissions import write_tier1
+from carbonbudget.tier1 import write_tier1
 from carbonbudget.logs import log_to
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.emissions import compare_inventory, read_factors, tier1_co2, tier1_totals
+from carbonbudget.tier1 import compare_inventory, read_factors, tier1_co2, tier1_totals
 from carbonbudget.errors import InputDataError
 
 from conftest import REPO
@@ -83,7 +83,7 @@ def test_comparison_table_like_seed_table1():
 
 
 def test_write_tier1_against_a_given_inventory(tmp_path):
-    from carbonbudget.emissions import write_tier1
+    from carbonbudget.tier1 import write_tier1
 
     (tmp_path / "cons.csv").write_text("prov,yr,fuel,amount,unit\n"
                                        "p1,2010,coal,100,kt\np1,2010,natural_gas,10,kt\n"
