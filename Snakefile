@@ -13,7 +13,6 @@ from carbonbudget.config import (
     validate_config,
 )
 from carbonbudget.demo import demo_files, demo_root
-from carbonbudget.io import export_gdal_cache
 from carbonbudget.logs import log_to
 from carbonbudget.plots import map_kinds, trend_variable
 from carbonbudget.publish import publish, release_lock, start_run, work_dir
@@ -53,9 +52,6 @@ report: "workflow/report/workflow.rst"
 _validated = validate_config(config)
 config.clear()
 config.update(_validated)
-
-# Bounded GDAL block cache for every job (inherited by the script processes).
-export_gdal_cache(config["processing"]["gdal_cachemax_mb"])
 
 # Every rule writes into a working tree; rule publish links the deliverables into RESULTS once
 # every job has succeeded, so a failed or killed rerun never leaves RESULTS half-updated.

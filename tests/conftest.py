@@ -54,3 +54,37 @@ def demo_run(tmp_path_factory):
     if proc.returncode != 0:
         pytest.fail(f"demo DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return work
+
+
+class Named(list):
+    """A list whose items also have names, as Snakemake's ``input``/``output``/``params``."""
+
+    def __init__(self, *items, **named):
+        super().__init__([*items, *named.values()])
+        self._names = dict(named)
+        for k, v in named.items():
+            setattr(self, k, v)
+
+    def items(self):
+        return self._names.items()
+
+    def get(self, key, default=None):
+        return self._names.get(key, default)
+
+    def __getitem__(self, key):
+        return self._names[key] if isinstance(key, str) else super().__getitem__(key)
+
+
+def job(rule, *, input=None, output=None, params=None, wildcards=None, threads=1):
+    """A stand-in for Snakemake's ``snakemake`` object, to call a stage of
+    :mod:`carbonbudget.stages` without Snakemake."""
+    from types import SimpleNamespace
+
+    def named(v):
+        if isinstance(v, Named):
+            return v
+        return Named(*v) if isinstance(v, list) else Named(**(v or {}))
+
+    return SimpleNamespace(rule=rule, input=named(input), output=named(output),
+                           params=named(params), wildcards=named(wildcards), threads=threads,
+                           log=[])

@@ -82,8 +82,10 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
     import shapely
 
     from carbonbudget.errors import InputDataError as _InputDataError
-    from carbonbudget.forecast import write_scenarios
     from carbonbudget.io import write_gpkg_layer
+    from carbonbudget.stages import scenario_projection
+
+    from conftest import job
 
     regions = gpd.GeoDataFrame(
         {"county_code": ["A1", "A2"], "province_code": ["P", "P"]},
@@ -106,25 +108,28 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
     pd.DataFrame({"code": "all", "year": years, "ecs_tgco2": 5.0}).to_parquet(
         tmp_path / "budget.parquet")
     em_cfg = {"path": str(tmp_path / "em.csv"), "region_col": "county_code", "year_col": "year",
-              "value_col": "co2_mt", "units": "Mt CO2", "unmatched": "error"}
+              "value_col": "co2_mt", "units": "Mt CO2", "unmatched": "error", "gaps": "missing"}
     sc_cfg = {"level": "study_area", "drivers": str(tmp_path / "drivers.csv"),
               "growth": str(tmp_path / "growth.csv"), "names": ["S"], "horizon": 2030,
               "holdout": 3, "n_seeds": 2}
     regions_cfg = {"levels": ["county", "province"], "derive_parents": "none"}
     outputs = {k: str(tmp_path / f"{k}.csv") for k in ("table", "model", "summary")}
-    kwargs = dict(sc_cfg=sc_cfg, regions_cfg=regions_cfg, path_regions=str(tmp_path /
-                  "regions.gpkg"), path_budget=str(tmp_path / "budget.parquet"), zonal_paths={},
-                  outputs=outputs)
+
+    def write_scenarios(emissions_cfg, path_crosswalk=[]):
+        return scenario_projection(job(
+            "scenario_projection", output=outputs,
+            input={"regions": str(tmp_path / "regions.gpkg"), "crosswalk": path_crosswalk,
+                   "budget": str(tmp_path / "budget.parquet")},
+            params={"scenarios": sc_cfg, "emissions": emissions_cfg, "regions": regions_cfg,
+                    "zonal": {}}))
 
     with pytest.raises(_InputDataError, match="OLD"):
-        write_scenarios(emissions_cfg=em_cfg, **kwargs)
-    table = write_scenarios(emissions_cfg=em_cfg | {"crosswalk": {"table": str(tmp_path /
-                                                                              "cw.csv")}},
-                            **kwargs)
+        write_scenarios(em_cfg)
+    table = write_scenarios(em_cfg | {"crosswalk": {"table": str(tmp_path / "cw.csv")}})
     observed = table[table["scenario"] == "observed"].set_index("year")["ce_tgco2"]
     np.testing.assert_allclose(observed.loc[years].to_numpy(), hist["ce_tgco2"].to_numpy(),
                                rtol=1e-12)
     # the built crosswalk (emissions.crosswalk.old_codes) arrives as path_crosswalk
-    built = write_scenarios(emissions_cfg=em_cfg | {"crosswalk": {"old_codes": "list.tsv"}},
-                            path_crosswalk=str(tmp_path / "cw.csv"), **kwargs)
+    built = write_scenarios(em_cfg | {"crosswalk": {"old_codes": "list.tsv"}},
+                            path_crosswalk=str(tmp_path / "cw.csv"))
     pd.testing.assert_frame_equal(built, table)

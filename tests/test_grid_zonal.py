@@ -175,18 +175,24 @@ def test_simplify_keeps_shared_edges(small_grid):
     assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)
 
 
-def test_gdal_cache_bounded_from_environment(monkeypatch):
+def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
     import rasterio
 
-    from carbonbudget.io import export_gdal_cache, gdal_env
+    from carbonbudget.io import configure_gdal_cache, gdal_env
 
-    monkeypatch.setenv("GDAL_CACHEMAX", "1")
-    export_gdal_cache(64)
+    monkeypatch.setenv("GDAL_CACHEMAX", "64")
+    configure_gdal_cache(None)
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 64
     monkeypatch.setenv("GDAL_CACHEMAX", "5%")          # not a number of MB: the bounded default
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 256
+    configure_gdal_cache(32)                           # processing.gdal_cachemax_mb of a job
+    try:
+        with gdal_env():
+            assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 32
+    finally:
+        configure_gdal_cache(None)
 
 
 @pytest.mark.parametrize("dtype,nodata", [("float32", np.nan), ("float32", None),
@@ -230,7 +236,10 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     from carbonbudget.demo import DEMO_CRS, make_regions
     from carbonbudget.io import write_gpkg_layer
     from carbonbudget.regions import (display_geometries, dissolve_level, read_display_polygons,
-                                      read_level_polygons, write_level_polygons)
+                                      read_level_polygons)
+    from carbonbudget.stages import level_polygons
+
+    from conftest import job
 
     regions = make_regions()
     levels = ["county", "city", "province"]
@@ -239,13 +248,13 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     write_gpkg_layer(regions, str(tmp_path / "r.gpkg"), "regions")
     grid = {"crs": DEMO_CRS, "resolution": 1000.0, "bounds": [200000.0, 2900000.0, 520000.0,
                                                               3140000.0]}
-    write_level_polygons(path_regions=str(tmp_path / "r.gpkg"), levels=levels, grid_spec=grid,
-                         path_out=str(tmp_path / "l.gpkg"))
-    prov = read_level_polygons(str(tmp_path / "l.gpkg"), levels, "province").set_index("code")
+    level_polygons(job("level_polygons", input={"regions": str(tmp_path / "r.gpkg")},
+                       output=[str(tmp_path / "l.gpkg")], params={"levels": levels, "grid": grid}))
+    prov = read_level_polygons(str(tmp_path / "l.gpkg"), "province").set_index("code")
     direct = dissolve_level(regions, levels, "province").set_index("province_code")
     sym = prov.geometry.symmetric_difference(direct.geometry.reindex(prov.index))
     assert float(sym.area.max()) < 1e-3 * float(prov.area.min())
-    shown = read_display_polygons(str(tmp_path / "l.gpkg"), levels, "county")
+    shown = read_display_polygons(str(tmp_path / "l.gpkg"), "county")
     assert len(shown) == len(regions) and not shown.geometry.is_empty.any()
     n_before = shapely.get_num_coordinates(regions.geometry.values).sum()
     assert shapely.get_num_coordinates(shown.geometry.values).sum() < n_before / 3

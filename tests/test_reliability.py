@@ -21,15 +21,19 @@ from conftest import REPO, write_raster
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory):
     """The demo inputs, and the study-area fraction raster build_regions makes for them."""
-    from carbonbudget.zonal import build_regions
+    from carbonbudget.stages import build_regions
+
+    from conftest import job
 
     root = tmp_path_factory.mktemp("demo_src")
     build_demo(str(root / "data/demo"))
     shutil.copytree(REPO / "config", root / "config")
     cfg = validate_config(demo_config())
     regions = dict(cfg["regions"], path=str(root / cfg["regions"]["path"]))
-    build_regions(grid_spec=cfg["grid"], regions_cfg=regions, path_regions=str(root / "r.gpkg"),
-                  path_coverage=str(root / "c.npz"), path_region_fraction=str(root / "f.tif"))
+    build_regions(job("build_regions", params={"grid": cfg["grid"], "regions": regions,
+                                               "cache_dir": None},
+                      output={"regions": str(root / "r.gpkg"), "coverage": str(root / "c.npz"),
+                              "fraction": str(root / "f.tif")}))
     return root
 
 

@@ -82,19 +82,24 @@ def test_comparison_table_like_seed_table1():
     assert np.isnan(compare_inventory(ours, ref.iloc[:3])["rel_error"].iloc[-3])
 
 
-def test_write_tier1_against_a_given_inventory(tmp_path):
-    from carbonbudget.tier1 import write_tier1
+def test_tier1_stage_against_a_given_inventory(tmp_path):
+    from carbonbudget.stages import tier1_emissions
+
+    from conftest import job
 
     (tmp_path / "cons.csv").write_text("prov,yr,fuel,amount,unit\n"
                                        "p1,2010,coal,100,kt\np1,2010,natural_gas,10,kt\n"
                                        "p2,2010,diesel,1000,t\n")
     (tmp_path / "inv.csv").write_text("code,year,co2\np1,2010,250\np2,2010,3.0\np2,2011,9\n")
     cfg = {"consumption": str(tmp_path / "cons.csv"), "region_col": "prov", "year_col": "yr",
+           "fuel_col": "fuel", "amount_col": "amount", "unit_col": "unit",
            "factors": str(FACTORS),
            "inventory": {"path": str(tmp_path / "inv.csv"), "region_col": "code",
                          "year_col": "year", "value_col": "co2", "units": "kt CO2"}}
-    comp = write_tier1(acc_cfg=cfg, path_budget="unused", path_per_fuel=str(tmp_path / "f.csv"),
-                       path_comparison=str(tmp_path / "c.csv")).set_index(["region", "year"])
+    comp = tier1_emissions(job("tier1_emissions", input={"budget": "unused"},
+                               output={"per_fuel": str(tmp_path / "f.csv"),
+                                       "comparison": str(tmp_path / "c.csv")},
+                               params={"accounting": cfg})).set_index(["region", "year"])
     # p1: 0.270996 Tg (hand example) vs 250 kt = 0.25 Tg; p2: 1 Gg x 43.0 x 74,100 = 3.1863 kt
     assert comp.loc[("p1", 2010), "tier1_tgco2"] == pytest.approx(0.270996)
     assert comp.loc[("p1", 2010), "rel_error"] == pytest.approx(0.270996 / 0.25 - 1)

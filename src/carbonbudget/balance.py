@@ -243,23 +243,3 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
         rest = [c for c in t.columns if c not in front + parents]
         tables[level] = t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
     return tables
-
-
-def write_budget(*, zonal_paths: list[str], years: list[int], path_regions: str,
-                 regions_cfg: dict, emissions_cfg: dict, socio_cfg: dict | None,
-                 balance_cfg: dict, outputs: dict, fluxes: tuple[str, ...] = FLUX_VARS,
-                 path_crosswalk: str | None = None) -> None:
-    """Stage entry point: budget tables per level -> ``outputs[level] = (csv, parquet)``."""
-    from .io import write_table
-    from .regions import config_derive_parents, read_finest_table
-
-    levels = list(regions_cfg["levels"])
-    table = read_finest_table(path_regions)
-    tables = build_budget(zonal_paths=zonal_paths, years=years, regions_table=table, levels=levels,
-                          emissions_cfg=emissions_cfg, socio_cfg=socio_cfg, balance_cfg=balance_cfg,
-                          derive_parents=config_derive_parents(regions_cfg),
-                          fluxes=tuple(fluxes),
-                          crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk),
-                          select=regions_cfg.get("select"))
-    for level, (csv, parquet) in outputs.items():
-        write_table(tables[level], csv, parquet)

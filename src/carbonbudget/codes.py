@@ -104,29 +104,6 @@ def read_code_list(path: str, code_col: str, name_col: str) -> pd.DataFrame:
     return out[out["code"].str.fullmatch(r"\d{6}") & ~out["code"].str.endswith("00")]
 
 
-def write_crosswalk(*, path_old_codes: str, code_col: str, name_col: str, regions_cfg: dict,
-                    path_out: str) -> pd.DataFrame:
-    """Stage entry point: crosswalk from the old official list to the finest-level regions of
-    the ``regions`` config section (codes and names), as CSV."""
-    from .io import atomic_output
-    from .regions import read_config_regions
-
-    old = read_code_list(path_old_codes, code_col, name_col)
-    reg, levels, _ = read_config_regions(regions_cfg)
-    finest = levels[0]
-    if not regions_cfg.get("names", {}).get(finest):
-        raise InputDataError("a crosswalk from a code list matches names, but regions.names has "
-                             f"no name column for '{finest}'", path=regions_cfg["path"],
-                             variable="regions.names", fix=f"set regions.names.{finest}")
-    new = pd.DataFrame({"code": reg[f"{finest}_code"], "name": reg[f"{finest}_name"]})
-    cw = build_crosswalk(old, new)
-    counts = cw["method"].value_counts().sort_index().to_dict()
-    log.info("crosswalk %s -> %s: %s", path_old_codes, regions_cfg["path"], counts)
-    with atomic_output(path_out) as tmp:
-        cw.to_csv(tmp, index=False)
-    return cw
-
-
 def read_crosswalk(path: str) -> dict[str, str]:
     """old code → new code from a crosswalk CSV (columns old_code, new_code; rows with an empty
     new_code are unmatched and left out). An old code with two new codes is an error."""

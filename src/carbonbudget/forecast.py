@@ -183,25 +183,9 @@ def _level_totals(zonal: pd.DataFrame, regions: pd.DataFrame, level: str, finest
     return z.rename(columns={f"{level}_code": "region"}).groupby(["region", "year"])[column].sum()
 
 
-def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, path_regions: str,
-                    path_budget: str, zonal_paths: dict, outputs: dict,
-                    path_crosswalk: str | None = None) -> pd.DataFrame:
-    """Stage entry point: fit the emission model per region of ``sc_cfg['level']`` on the
-    drivers and the emission table's CE history, project CE to the horizon under each scenario,
-    add ECS (observed, scenario rasters and interpolation) and CNC.
-
-    ``zonal_paths``: {scenario: {year: finest-level zonal parquet of its rasters}};
-    ``outputs``: paths for ``table``, ``model`` (skill per region) and ``summary`` (peak year,
-    CNC change) CSVs. Emission codes reach the regions exactly as in the budget (same
-    crosswalk, ``path_crosswalk`` when the pipeline built it, same parent rule)."""
-    from .emissions import emissions_by_region, load_crosswalk_config
-    from .units import CO2_PER_C
-    from .io import atomic_output
-    from .regions import config_derive_parents, read_finest_table
-
-    level = sc_cfg["level"]
-    levels = list(regions_cfg["levels"])
-    finest = levels[0]
+def read_scenario_tables(sc_cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The drivers and growth-rate tables of the ``scenarios`` section; a scenario without
+    growth rates is an error."""
     drivers = read_table(sc_cfg["drivers"], "scenarios.drivers", dtype={"region": str})
     growth = read_table(sc_cfg["growth"], "scenarios.growth")
     for name in sc_cfg["names"]:
@@ -209,30 +193,43 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
             raise InputDataError(f"scenario '{name}' has no rows in the growth table",
                                  path=sc_cfg["growth"], variable="scenarios.growth",
                                  fix="add its growth rates, or remove it from scenarios.names")
-    regions = read_finest_table(path_regions)
-    em = emissions_by_region(emissions_cfg, sorted(set(drivers["year"])), regions, levels,
-                             derive_parents=config_derive_parents(regions_cfg),
-                             crosswalk=load_crosswalk_config(emissions_cfg, path_crosswalk),
-                             select=regions_cfg.get("select"), require_all_years=False)
-    em["region"] = "all" if level == "study_area" else em[f"{level}_code"]
-    ce_hist = em.groupby(["region", "year"])["ce_tgco2"].sum()
+    return drivers, growth
 
-    budget = pd.read_parquet(path_budget)
-    budget["region"] = budget["code"]
+
+def project_scenarios(sc_cfg: dict, *, drivers: pd.DataFrame, growth: pd.DataFrame,
+                      emissions: pd.DataFrame, gaps: str, budget: pd.DataFrame,
+                      scenario_zonal: dict[str, pd.DataFrame], regions: pd.DataFrame,
+                      levels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Fit the emission model per region of ``sc_cfg['level']`` on the drivers and the emission
+    table's CE history, project CE to the horizon under each scenario, add ECS (observed, the
+    scenario rasters' zonal totals and interpolation) and CNC.
+
+    ``emissions``: the emission table matched to the regions
+    (:func:`carbonbudget.emissions.emissions_by_region`, the budget's own path; a region-year
+    without a value is unknown under ``gaps: missing``); ``budget``: the level's budget table;
+    ``scenario_zonal``: {scenario: finest-level zonal totals of its rasters, with a year
+    column}. Returns (table, skill per region, summary per scenario and region)."""
+    from .emissions import sum_emissions
+    from .units import CO2_PER_C
+
+    level = sc_cfg["level"]
+    finest = levels[0]
+    em = emissions.assign(region="all" if level == "study_area" else emissions[f"{level}_code"])
+    ce_hist = sum_emissions(em, "region", gaps).set_index(["region", "year"])["ce_tgco2"]
+
+    budget = budget.assign(region=budget["code"])
     ecs_obs = budget.set_index(["region", "year"])["ecs_tgco2"]
-    ecs_sc = {}
-    for name, by_year in zonal_paths.items():
-        z = pd.concat([pd.read_parquet(p).assign(year=int(y)) for y, p in by_year.items()])
-        ecs_sc[name] = _level_totals(z, regions, level, finest, "ecs_tgc") * CO2_PER_C
+    ecs_sc = {name: _level_totals(z, regions, level, finest, "ecs_tgc") * CO2_PER_C
+              for name, z in scenario_zonal.items()}
 
     rows, skill, summary = [], [], []
-    seeds = tuple(range(sc_cfg.get("n_seeds", 10)))
-    horizon = sc_cfg.get("horizon", 2060)
+    seeds = tuple(range(sc_cfg["n_seeds"]))
+    horizon = sc_cfg["horizon"]
     for region, dr in drivers.groupby("region", sort=True):
         hist = dr.merge(ce_hist.loc[region].rename("ce_tgco2") if region in ce_hist.index
                         .get_level_values(0) else pd.Series(dtype=float, name="ce_tgco2"),
                         left_on="year", right_index=True, how="left")
-        model = fit_emission_model(hist, holdout=sc_cfg.get("holdout", 3), seeds=seeds,
+        model = fit_emission_model(hist, holdout=sc_cfg["holdout"], seeds=seeds,
                                    label=f"{level} {region}")
         m = model.metrics
         skill.append({"region": region, "n_years": m["n_years"], "n_train": m["n_train"],
@@ -290,7 +287,4 @@ def write_scenarios(*, sc_cfg: dict, emissions_cfg: dict, regions_cfg: dict, pat
             summ.loc[i, "cnc_last_observed_tgco2"] = c0
             summ.loc[i, f"cnc_{horizon}_tgco2"] = c1
             summ.loc[i, "cnc_change_pct"] = 100.0 * (c1 - c0) / abs(c0) if c0 else np.nan
-    for frame, key in ((table, "table"), (pd.DataFrame(skill), "model"), (summ, "summary")):
-        with atomic_output(outputs[key]) as tmp:
-            frame.to_csv(tmp, index=False)
-    return table
+    return table, pd.DataFrame(skill), summ

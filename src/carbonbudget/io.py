@@ -34,24 +34,33 @@ PINNED_OGR_DATE = "2000-01-01T00:00:00.000Z"
 
 def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
     """Write (or add) one layer of a GeoPackage with a pinned timestamp; ``df`` may have no
-    geometry (an attribute table)."""
+    geometry (an attribute table). The option is set for the write and restored after it."""
     import pyogrio
 
+    before = pyogrio.get_gdal_config_option("OGR_CURRENT_DATE")
     pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": PINNED_OGR_DATE})
-    pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG")
+    try:
+        pyogrio.write_dataframe(df, path, layer=layer, driver="GPKG")
+    finally:
+        pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
-def export_gdal_cache(cachemax_mb: int) -> None:
-    """Set ``GDAL_CACHEMAX`` (MB) in this process's environment, so every job started from it
-    (Snakemake's script processes inherit it) bounds GDAL's block cache the same way."""
-    os.environ["GDAL_CACHEMAX"] = str(int(cachemax_mb))
+_GDAL_CACHEMAX_MB: list[int] = []     # set once per job process by configure_gdal_cache
+
+
+def configure_gdal_cache(cachemax_mb: int | None) -> None:
+    """The block cache (MB) every :func:`gdal_env` of this process uses: the job's
+    ``processing.gdal_cachemax_mb`` (:func:`carbonbudget.stages.run` sets it before a stage)."""
+    _GDAL_CACHEMAX_MB[:] = [] if cachemax_mb is None else [int(cachemax_mb)]
 
 
 def gdal_env(cachemax_mb: int | None = None) -> rasterio.Env:
     """A rasterio/GDAL environment with a bounded block cache (GDAL's default, 5 % of RAM, hides
-    real memory use). The size is ``cachemax_mb``, else the ``GDAL_CACHEMAX`` environment
-    variable when it is a number of MB (the Snakefile sets it from
-    ``processing.gdal_cachemax_mb``), else 256 MB."""
+    real memory use). The size is ``cachemax_mb``, else what :func:`configure_gdal_cache` set
+    for this process, else the ``GDAL_CACHEMAX`` environment variable when it is a number of
+    MB, else 256 MB."""
+    if cachemax_mb is None and _GDAL_CACHEMAX_MB:
+        cachemax_mb = _GDAL_CACHEMAX_MB[0]
     if cachemax_mb is None:
         env = os.environ.get("GDAL_CACHEMAX", "")
         cachemax_mb = int(env) if env.isdigit() else DEFAULT_GDAL_CACHEMAX_MB
@@ -74,11 +83,12 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None):
 
 
 def write_table(df: pd.DataFrame, path_csv: str | os.PathLike | None = None,
-                path_parquet: str | os.PathLike | None = None) -> None:
+                path_parquet: str | os.PathLike | None = None, *,
+                float_format: str | None = None) -> None:
     """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input."""
     if path_csv is not None:
         with atomic_output(path_csv) as tmp:
-            df.to_csv(tmp, index=False, lineterminator="\n")
+            df.to_csv(tmp, index=False, lineterminator="\n", float_format=float_format)
     if path_parquet is not None:
         with atomic_output(path_parquet) as tmp:
             df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")

@@ -9,9 +9,10 @@ import time
 
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step"):
-    """Send package logs to ``path`` (and stderr) for the duration of a step; log its duration
-    and any exception with its traceback before re-raising it."""
-    root = logging.getLogger()
+    """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
+    stderr for the duration of a step; log its duration and any exception with its traceback
+    before re-raising it. Other loggers are left as they are."""
+    root = logging.getLogger("carbonbudget")
     handlers = [logging.StreamHandler()]
     if path:
         handlers.append(logging.FileHandler(path, mode="w"))

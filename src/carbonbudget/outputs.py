@@ -84,7 +84,7 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
     crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
     with atomic_output(path_out) as tmp:
         for level in levels:
-            geo = read_level_polygons(path_regions, levels, level).rename(
+            geo = read_level_polygons(path_regions, level).rename(
                 columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
             budget = budget[budget["in_region_layer"]]
@@ -146,28 +146,3 @@ def file_digest(path: str) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
-
-
-def write_provenance(*, config: dict, input_paths: list[str], path_out: str) -> None:
-    """Package version, config digest, input digests and the run time (the only timestamp)."""
-    import numba
-    import numpy
-    import rasterio
-
-    record = {
-        "carbonbudget_version": __version__,
-        "run_time_utc": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "config_digest": config_digest(config),
-        "config": config,
-        "skipped_stages": skipped_stages(config),
-        "climatologies": climatology_note(config),
-        "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
-                   for p in sorted(set(input_paths))},
-        "software": {"python": platform.python_version(), "numpy": numpy.__version__,
-                     "numba": numba.__version__, "rasterio": rasterio.__version__,
-                     "gdal": rasterio.__gdal_version__},
-        "levels_note": f"'{STUDY_AREA}' is the sum of all regions",
-    }
-    with atomic_output(path_out) as tmp:
-        with open(tmp, "w") as fh:
-            json.dump(record, fh, indent=2, sort_keys=True, default=str)

@@ -147,13 +147,13 @@ def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> N
     _save_map(fig, ax, gdf, title, path)
 
 
-def plot_spatial_maps(*, path_regions: str, levels: list[str], level: str, local_path: str,
+def plot_spatial_maps(*, path_regions: str, level: str, local_path: str,
                       moran_path: str, variable: str, path_lisa: str, path_gi: str,
                       lisa_p: float = 0.05) -> None:
     """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``."""
     from .regions import read_display_polygons
 
-    polys = read_display_polygons(path_regions, levels, level)
+    polys = read_display_polygons(path_regions, level)
     local = pd.read_csv(local_path, dtype={"code": str})
     local = local[local["variable"] == variable]
     gdf = polys.merge(local, on="code", how="left")
@@ -243,7 +243,7 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
     _save_map(fig, ax, gdf, title, path)
 
 
-def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget_path: str,
+def plot_budget_maps(*, path_regions: str, level: str, budget_path: str,
                      trends_path: str, out_paths: dict, min_valid_fraction: float) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
     without ECS, of CE and the RCS flux density and the CE trend class). ``out_paths`` maps
@@ -253,7 +253,7 @@ def plot_budget_maps(*, path_regions: str, levels: list[str], level: str, budget
     from .regions import read_display_polygons
 
     log = logging.getLogger(__name__)
-    polys = read_display_polygons(path_regions, levels, level)
+    polys = read_display_polygons(path_regions, level)
     budget = pd.read_parquet(budget_path)
     budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]   # Tg/km² -> g/m²
     years = f"{budget['year'].min()}–{budget['year'].max()}"

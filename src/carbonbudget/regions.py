@@ -199,7 +199,7 @@ def level_layer(level: str) -> str:
     return f"level_{level}"
 
 
-def read_level_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
+def read_level_polygons(path: str, level: str) -> gpd.GeoDataFrame:
     """Polygons of ``level`` with a ``code`` column, from the layer ``level_polygons`` wrote
     (dissolved once there; dissolving the provinces of ~2,800 counties takes seconds)."""
     return _read_level_layer(path, level_layer(level), level)
@@ -230,7 +230,7 @@ def display_geometries(polys: gpd.GeoDataFrame, resolution: float) -> gpd.GeoDat
     return out
 
 
-def read_display_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDataFrame:
+def read_display_polygons(path: str, level: str) -> gpd.GeoDataFrame:
     """The map-drawing polygons of ``level`` (``code`` column), from ``level_polygons``."""
     return _read_level_layer(path, display_layer(level), level)
 
@@ -238,27 +238,3 @@ def read_display_polygons(path: str, levels: list[str], level: str) -> gpd.GeoDa
 def read_finest(path: str) -> gpd.GeoDataFrame:
     """The finest-level polygons with every level's code and name columns."""
     return gpd.read_file(path, layer="regions", engine="pyogrio")
-
-
-def write_level_polygons(*, path_regions: str, levels: list[str], grid_spec: dict,
-                         path_out: str) -> None:
-    """Stage entry point: a GeoPackage with the finest-level polygons (layer ``regions``), the
-    polygons of every level (``level_<level>``: dissolved once here, each level from the next
-    finer one) and their simplified drawing shapes (``display_<level>``). Read by the spatial
-    statistics, the maps and the GeoPackage."""
-    from .grid import Grid
-    from .io import atomic_output, write_gpkg_layer
-
-    resolution = abs(Grid.from_config(grid_spec).transform.a)
-    regions = read_finest(path_regions)
-    polys = None
-    with atomic_output(path_out) as tmp:
-        write_gpkg_layer(regions, tmp, "regions")
-        for i, level in enumerate(levels):
-            polys = (level_table(regions, levels, level).merge(
-                regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
-                else dissolve_level(regions, levels, level, members=polys))
-            polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
-            write_gpkg_layer(polys, tmp, level_layer(level))
-            write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(level))
-            log.info("level %s: %d polygons", level, len(polys))

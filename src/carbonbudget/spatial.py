@@ -443,38 +443,6 @@ def _full_local_table(budget, names, variables, local_rows) -> pd.DataFrame:
     return out[cols]
 
 
-def write_spatial_statistics(*, path_regions: str, levels: list[str], spatial_levels: list[str],
-                             budget_paths: dict, spatial_cfg: dict, tolerance_tgco2: float,
-                             local_paths: dict, moran_paths: dict, path_gini: str | None) -> None:
-    """The rule's entry point: spatial_<level>.csv and moran_<level>.csv per spatial level and
-    gini_<parent>.csv."""
-    from .io import atomic_output
-    from .regions import read_finest, read_level_polygons
-
-    regions = read_finest(path_regions)
-    for level in spatial_levels:
-        log.info("spatial statistics: level %s", level)
-        polys = read_level_polygons(path_regions, levels, level)
-        budget = pd.read_parquet(budget_paths[level])
-        if "in_region_layer" in budget:      # emission codes without polygon have no neighbours
-            budget = budget[budget["in_region_layer"]]
-        local, moran = spatial_level(
-            polys, budget, level=level, variables=spatial_cfg["variables"],
-            permutations=spatial_cfg["permutations"], seed=spatial_cfg["seed"],
-            lisa_p=spatial_cfg["lisa_p"], islands=spatial_cfg["islands"],
-            min_regions=spatial_cfg["min_regions"])
-        for df, path in ((local, local_paths[level]), (moran, moran_paths[level])):
-            with atomic_output(path) as tmp:
-                df.to_csv(tmp, index=False, float_format="%.10g")
-    if path_gini:
-        parent, members = spatial_cfg["gini_parent"], spatial_cfg["gini_members"]
-        table = gini_by_parent(regions, levels, pd.read_parquet(budget_paths[members]),
-                               parent=parent, members=members,
-                               variables=spatial_cfg["variables"], tolerance=tolerance_tgco2)
-        with atomic_output(path_gini) as tmp:
-            table.to_csv(tmp, index=False, float_format="%.10g")
-
-
 def gini_by_parent(regions, levels: list[str], member_budget: pd.DataFrame, *, parent: str,
                    members: str, variables: list[str], tolerance: float) -> pd.DataFrame:
     """Gini tables of each variable inside every ``parent`` region over its ``members``, for the

@@ -142,43 +142,19 @@ def compare_inventory(ours: pd.DataFrame, reference: pd.DataFrame, *,
     return pd.concat([t, pd.DataFrame(summary)], ignore_index=True)
 
 
-def write_tier1(*, acc_cfg: dict, path_budget: str, path_per_fuel: str,
-                path_comparison: str) -> pd.DataFrame:
-    """Stage entry point: Tier 1 CO2 per region, year and fuel from the consumption table of the
-    ``emissions_accounting`` section, and its comparison with the inventory the section names,
-    or else with the emission table rolled up to the same level (``path_budget``: the level's
-    budget table), for the years of the consumption table. Returns the comparison."""
-    from .io import atomic_output
-
+def read_consumption(acc_cfg: dict) -> pd.DataFrame:
+    """The fuel-use table of the ``emissions_accounting`` section as (region, year, fuel,
+    amount, unit), the columns named as the section says."""
     path = acc_cfg["consumption"]
     raw = read_table(path, "emissions_accounting.consumption",
                      dtype={acc_cfg["region_col"]: str})
     cols = {acc_cfg["region_col"]: "region", acc_cfg["year_col"]: "year",
-            acc_cfg.get("fuel_col", "fuel"): "fuel", acc_cfg.get("amount_col", "amount"): "amount",
-            acc_cfg.get("unit_col", "unit"): "unit"}
+            acc_cfg["fuel_col"]: "fuel", acc_cfg["amount_col"]: "amount",
+            acc_cfg["unit_col"]: "unit"}
     missing = [c for c in cols if c not in raw.columns]
     if missing:
         raise InputDataError(f"columns {missing} not found (columns: {list(raw.columns)})",
                              path=path, variable="emissions_accounting",
                              fix="set emissions_accounting.region_col/year_col/fuel_col/"
                                  "amount_col/unit_col")
-    cons = raw.rename(columns=cols)[list(cols.values())]
-    per_fuel = tier1_co2(cons, read_factors(acc_cfg["factors"]), path=path)
-    years = sorted(set(cons["year"]))
-    if acc_cfg.get("inventory"):
-        from .emissions import load_emissions
-
-        ic = acc_cfg["inventory"]
-        inv = load_emissions(ic["path"], region_col=ic["region_col"], year_col=ic["year_col"],
-                             value_col=ic["value_col"], units=ic["units"], years=years,
-                             require_all_years=False)
-    else:                          # the emission table rolled up to the level
-        budget = pd.read_parquet(path_budget)
-        inv = budget.loc[budget["year"].isin(years), ["code", "year", "ce_tgco2"]]
-    inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
-    table = compare_inventory(tier1_totals(per_fuel), inv, ours_label="tier1",
-                              reference_label="inventory")
-    for frame, out in ((per_fuel, path_per_fuel), (table, path_comparison)):
-        with atomic_output(out) as tmp:
-            frame.to_csv(tmp, index=False)
-    return table
+    return raw.rename(columns=cols)[list(cols.values())]

@@ -189,37 +189,6 @@ def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int 
     return stats, sqmk
 
 
-def write_pixel_trends(*, grid_spec: dict, paths_by_year: dict, variable: str, outputs: dict,
-                       min_valid_years: int = 3, hurst_min_blocks: int = 3,
-                       hurst_bias_correction: bool = True, chunk_size: int = 512,
-                       threads: int = 1, dask_spec: dict | None = None) -> None:
-    """Stage entry point: per-pixel trend statistic COGs of one variable over the years.
-
-    ``outputs`` maps each statistic of :data:`PIXEL_STATS` to its path."""
-    from .grid import Grid
-    from .io import dask_scheduler, gdal_env, open_raster, write_cogs
-
-    grid = Grid.from_config(grid_spec)
-    years = sorted(int(y) for y in paths_by_year)
-    with gdal_env():
-        layers = [open_raster(paths_by_year[y], chunk_size).isel(band=0, drop=True) for y in years]
-        stack = xr.concat(layers, dim="year").assign_attrs(units="g C m-2 yr-1")
-        ds = trend_statistics(stack, years, min_valid_years, hurst_min_blocks,
-                              hurst_bias_correction)
-        span = f"{years[0]}-{years[-1]}"
-        blocks = " ".join(map(str, hurst_block_sizes(len(years), hurst_min_blocks)))
-        with dask_scheduler(dask_spec, threads):
-            write_cogs({outputs[s]: ds[s] for s in PIXEL_STATS}, grid,
-                       descriptions={outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
-                                     for s in PIXEL_STATS},
-                       units={outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1",
-                                                                       "g C m-2 yr-2")
-                              for s in PIXEL_STATS},
-                       tags={outputs[s]: {"variable": variable, "years": span,
-                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS},
-                       threads=threads, label=f"trends of {variable}")
-
-
 REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
 
 
@@ -232,22 +201,3 @@ def read_region_trends(path: str) -> pd.DataFrame:
         if col in df:
             df[col] = df[col].fillna("")
     return df
-
-
-def write_region_trends(*, budget_paths: dict, outputs: dict, sqmk_outputs: dict,
-                        min_valid_years: int = 3, hurst_min_blocks: int = 3,
-                        class_thresholds=(-10.0, -20.0), hurst_bias_correction: bool = True) -> None:
-    """Stage entry point: per-region statistics of CNC, ECS and CE for each level -> CSV, plus
-    the sequential Mann–Kendall UF/UB series in long format."""
-    from .io import write_table
-
-    for level, path in budget_paths.items():
-        table = pd.read_parquet(path)
-        columns = [c for c in REGION_TREND_COLUMNS if c in table]   # no CNC/ECS without NPP
-        stats, sqmk = region_trends(table, columns, min_valid_years,
-                                    hurst_min_blocks, tuple(class_thresholds),
-                                    hurst_bias_correction)
-        stats.insert(0, "level", level)
-        sqmk.insert(0, "level", level)
-        write_table(stats, outputs[level])
-        write_table(sqmk, sqmk_outputs[level])

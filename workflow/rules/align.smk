@@ -25,7 +25,7 @@ rule align_year:
         runoff=config["runoff"],
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/align_year.py"
+        "../scripts/stage.py"
 
 
 # The climatologies (inputs without {year}): aligned once for every year.
@@ -51,7 +51,7 @@ rule align_climatology:
         runoff=config["runoff"],
         period=CLIMATOLOGY,
     script:
-        "../scripts/align_year.py"
+        "../scripts/stage.py"
 
 
 rule align_lithology:
@@ -76,7 +76,7 @@ rule align_lithology:
         grid=config["grid"],
         crs=static_check_config(config, OUT)["lithology"].get("crs"),
     script:
-        "../scripts/align_lithology.py"
+        "../scripts/stage.py"
 
 
 rule build_regions:
@@ -104,7 +104,7 @@ rule build_regions:
         regions=config["regions"],
         cache_dir=f"{OUT}/{config['processing']['coverage_cache']}",
     script:
-        "../scripts/build_regions.py"
+        "../scripts/stage.py"
 
 
 # Polygons of every level (dissolved once) and their drawing shapes: needed only by the spatial
@@ -127,4 +127,4 @@ rule level_polygons:
         levels=LEVELS,
         grid=config["grid"],
     script:
-        "../scripts/level_polygons.py"
+        "../scripts/stage.py"

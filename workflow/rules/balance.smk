@@ -29,4 +29,4 @@ rule budget:
         balance=config["balance"],
         fluxes=list(FLUXES),
     script:
-        "../scripts/budget.py"
+        "../scripts/stage.py"

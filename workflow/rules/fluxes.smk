@@ -26,7 +26,7 @@ rule fluxes_year:
         dask=config["dask"],
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/fluxes_year.py"
+        "../scripts/stage.py"
 
 
 rule fluxes_climatology:
@@ -53,4 +53,4 @@ rule fluxes_climatology:
         dask=config["dask"],
         period=CLIMATOLOGY,
     script:
-        "../scripts/fluxes_year.py"
+        "../scripts/stage.py"

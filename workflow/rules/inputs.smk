@@ -25,7 +25,7 @@ rule check_year:
         config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/check_year.py"
+        "../scripts/stage.py"
 
 
 # Inputs without {year} in their path (climatologies): checked once for every year.
@@ -49,7 +49,7 @@ rule check_climatology:
         config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
         period=CLIMATOLOGY,
     script:
-        "../scripts/check_year.py"
+        "../scripts/stage.py"
 
 
 rule check_static:
@@ -73,7 +73,7 @@ rule check_static:
     params:
         config=static_check_config(config, OUT),
     script:
-        "../scripts/check_static.py"
+        "../scripts/stage.py"
 
 
 rule check_emissions:
@@ -97,7 +97,7 @@ rule check_emissions:
     params:
         config=config_sections(config, "years", "regions", "emissions"),
     script:
-        "../scripts/check_emissions.py"
+        "../scripts/stage.py"
 
 
 # Only with emissions.crosswalk.old_codes: old code -> region code from the official code list of
@@ -122,7 +122,7 @@ rule build_crosswalk:
         crosswalk=config["emissions"].get("crosswalk", {}),
         regions=config["regions"],
     script:
-        "../scripts/build_crosswalk.py"
+        "../scripts/stage.py"
 
 
 # Only with lithology.ascii_matrix: a headerless ASCII matrix of class codes (e.g. the 0.5° GLiM
@@ -146,4 +146,4 @@ rule convert_lithology:
         geometry=config["lithology"].get("ascii_matrix", {}),
         crs=config["lithology"].get("crs", "EPSG:4326"),
     script:
-        "../scripts/convert_lithology.py"
+        "../scripts/stage.py"

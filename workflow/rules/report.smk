@@ -25,7 +25,7 @@ rule geopackage:
         run_info=run_info(config),
         series=trend_variable(FLUXES),
     script:
-        "../scripts/geopackage.py"
+        "../scripts/stage.py"
 
 
 rule provenance:
@@ -45,7 +45,7 @@ rule provenance:
     params:
         config=config,
     script:
-        "../scripts/provenance.py"
+        "../scripts/stage.py"
 
 
 rule plot_budget_maps:
@@ -69,8 +69,7 @@ rule plot_budget_maps:
     resources:
         mem_mb=1000,
     params:
-        levels=LEVELS,
         kinds=list(MAP_KINDS),
         min_valid_fraction=config["balance"]["min_valid_fraction"],
     script:
-        "../scripts/plot_budget_maps.py"
+        "../scripts/stage.py"

@@ -23,7 +23,7 @@ rule tier1_emissions:
     params:
         accounting=config.get("emissions_accounting", {}),
     script:
-        "../scripts/tier1_emissions.py"
+        "../scripts/stage.py"
 
 
 # the sections the scenario rules read (the same for every scenario but for the {scenario} in
@@ -52,7 +52,7 @@ rule check_scenario_year:
         config=lambda wildcards: scenario_config(config, wildcards.scenario),
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/check_year.py"
+        "../scripts/stage.py"
 
 
 rule align_scenario_year:
@@ -78,7 +78,7 @@ rule align_scenario_year:
         runoff=lambda wildcards: scenario_config(config, wildcards.scenario)["runoff"],
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/align_year.py"
+        "../scripts/stage.py"
 
 
 rule fluxes_scenario_year:
@@ -105,7 +105,7 @@ rule fluxes_scenario_year:
         dask=config["dask"],
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/fluxes_year.py"
+        "../scripts/stage.py"
 
 
 rule zonal_scenario_year:
@@ -128,7 +128,7 @@ rule zonal_scenario_year:
         fluxes=list(FLUXES),
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/zonal_year.py"
+        "../scripts/stage.py"
 
 
 rule scenario_projection:
@@ -160,7 +160,7 @@ rule scenario_projection:
         regions=config["regions"],
         zonal=scenario_zonal(config, OUT),
     script:
-        "../scripts/scenario_projection.py"
+        "../scripts/stage.py"
 
 
 rule plot_scenarios:
@@ -179,4 +179,4 @@ rule plot_scenarios:
     resources:
         mem_mb=1000,
     script:
-        "../scripts/plot_scenarios.py"
+        "../scripts/stage.py"

@@ -25,7 +25,7 @@ rule spatial_statistics:
         spatial=config["spatial"],
         tolerance_tgco2=config["balance"]["tolerance_tgco2"],
     script:
-        "../scripts/spatial_statistics.py"
+        "../scripts/stage.py"
 
 
 rule plot_spatial_maps:
@@ -50,7 +50,6 @@ rule plot_spatial_maps:
     resources:
         mem_mb=1000,
     params:
-        levels=LEVELS,
         lisa_p=config["spatial"]["lisa_p"],
     script:
-        "../scripts/plot_spatial_maps.py"
+        "../scripts/stage.py"

@@ -25,7 +25,7 @@ rule pixel_trends:
         chunk_size=CHUNK,
         dask=config["dask"],
     script:
-        "../scripts/pixel_trends.py"
+        "../scripts/stage.py"
 
 
 rule region_trends:
@@ -50,7 +50,7 @@ rule region_trends:
         class_thresholds=config["trends"]["class_thresholds_tgco2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
     script:
-        "../scripts/region_trends.py"
+        "../scripts/stage.py"
 
 
 rule plot_region_trends:
@@ -73,4 +73,4 @@ rule plot_region_trends:
     params:
         variable=trend_variable(FLUXES),
     script:
-        "../scripts/plot_region_trends.py"
+        "../scripts/stage.py"

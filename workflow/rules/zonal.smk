@@ -24,7 +24,7 @@ rule zonal_year:
         fluxes=list(FLUXES),
         period=lambda wildcards: int(wildcards.year),
     script:
-        "../scripts/zonal_year.py"
+        "../scripts/stage.py"
 
 
 rule zonal_climatology:
@@ -47,4 +47,4 @@ rule zonal_climatology:
         fluxes=list(CLIMATOLOGY_FLUXES),
         period=CLIMATOLOGY,
     script:
-        "../scripts/zonal_year.py"
+        "../scripts/stage.py"

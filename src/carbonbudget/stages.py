@@ -1,0 +1,507 @@
+"""One function per rule of the workflow, named after the rule, in the order of the DAG.
+
+Every rule runs the one shim ``workflow/scripts/stage.py``, which calls :func:`run`; ``run``
+calls the function of this module that has the rule's name with the job (Snakemake's
+``snakemake`` object, or any object with ``input``, ``output``, ``params``, ``wildcards``,
+``threads``, ``log`` and ``rule``). A stage reads the files its rule names, calls the domain
+modules, which compute, and writes the rule's outputs (through :mod:`carbonbudget.io`). So a
+reader goes from a rule to its code in one hop: rule ``budget`` is :func:`budget`.
+
+The method each stage implements is described in docs/method.md; the files in docs/data.md.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import platform
+import shutil
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import pandas as pd
+
+from .config import CLIMATOLOGY
+
+log = logging.getLogger(__name__)
+
+
+class Job(Protocol):
+    """What a stage reads of a job: Snakemake's ``snakemake`` object has these attributes."""
+
+    rule: str
+    input: Any
+    output: Any
+    params: Any
+    wildcards: Any
+    threads: int
+    log: Any
+
+
+STAGES: dict[str, Callable[[Job], object]] = {}
+
+
+def stage(*rules: str):
+    """Register a function as the stage of the rule of its name (and of ``rules``: the
+    scenario rules, defined by the same rule definition as the observed ones)."""
+    def register(fn):
+        for name in (fn.__name__, *rules):
+            STAGES[name] = fn
+        return fn
+    return register
+
+
+def run(job: Job) -> None:
+    """Run the stage of ``job.rule`` with its log file (timings, and the error once, as one
+    block, if it fails)."""
+    from .io import configure_gdal_cache
+    from .logs import log_to
+
+    label = job.rule + "".join(f" {v}" for v in dict(job.wildcards.items()).values())
+    config = getattr(job, "config", None) or {}
+    configure_gdal_cache(config.get("processing", {}).get("gdal_cachemax_mb"))
+    with log_to(job.log[0] if job.log else None, label):
+        STAGES[job.rule](job)
+
+
+def _period(job: Job):
+    """The year of a per-year job (its ``year`` wildcard), or "climatology"."""
+    return int(job.wildcards.year) if "year" in dict(job.wildcards.items()) else CLIMATOLOGY
+
+
+def _optional(value):
+    """A Snakemake input that may be an empty list: the path, or None."""
+    return value if value else None
+
+
+# --- demo and inputs ------------------------------------------------------------------------
+@stage()
+def build_demo(job: Job) -> None:
+    from .demo import build_demo as build
+
+    build(root=job.params.root)
+
+
+@stage("check_climatology", "check_scenario_year")
+def check_year(job: Job) -> None:
+    from .checks import check_year_inputs
+
+    period = _period(job)
+    check_year_inputs(config=job.params.config,
+                      year=None if period == CLIMATOLOGY else period,
+                      path_report=job.output.report, path_fraction=job.input.fraction)
+
+
+@stage()
+def check_static(job: Job) -> None:
+    from .checks import check_static_inputs
+
+    check_static_inputs(config=job.params.config, path_report=job.output.report)
+
+
+@stage()
+def check_emissions(job: Job) -> None:
+    from .checks import check_emission_inputs
+
+    check_emission_inputs(config=job.params.config, path_report=job.output.report,
+                          path_crosswalk=_optional(job.input.crosswalk),
+                          path_match=job.output.match)
+
+
+@stage()
+def build_crosswalk(job: Job) -> pd.DataFrame:
+    """Old official code list -> finest-level regions (codes and names), as CSV."""
+    from .codes import build_crosswalk as crosswalk
+    from .codes import read_code_list
+    from .errors import InputDataError
+    from .io import write_table
+    from .regions import read_config_regions
+
+    cw_cfg, regions_cfg = job.params.crosswalk, job.params.regions
+    old = read_code_list(job.input.old_codes, cw_cfg["code_col"], cw_cfg["name_col"])
+    reg, levels, _ = read_config_regions(regions_cfg)
+    finest = levels[0]
+    if not regions_cfg["names"].get(finest):
+        raise InputDataError("a crosswalk from a code list matches names, but regions.names has "
+                             f"no name column for '{finest}'", path=regions_cfg["path"],
+                             variable="regions.names", fix=f"set regions.names.{finest}")
+    new = pd.DataFrame({"code": reg[f"{finest}_code"], "name": reg[f"{finest}_name"]})
+    cw = crosswalk(old, new)
+    log.info("crosswalk %s -> %s: %s", job.input.old_codes, regions_cfg["path"],
+             cw["method"].value_counts().sort_index().to_dict())
+    write_table(cw, job.output[0], float_format=None)
+    return cw
+
+
+@stage()
+def convert_lithology(job: Job) -> None:
+    from .lithology import ascii_matrix_to_geotiff
+
+    g = job.params.geometry
+    ascii_matrix_to_geotiff(job.input[0], job.output[0], west=g["west"], north=g["north"],
+                            resolution=g["resolution"], nodata=g["nodata"], crs=job.params.crs)
+
+
+# --- alignment and regions --------------------------------------------------------------------
+@stage("align_climatology", "align_scenario_year")
+def align_year(job: Job) -> None:
+    from .align import align_inputs
+    from .grid import Grid
+
+    period = _period(job)
+    align_inputs(grid=Grid.from_config(job.params.grid),
+                 year=None if period == CLIMATOLOGY else period, climate=job.params.climate,
+                 npp=job.params.npp, runoff=job.params.runoff, outputs=dict(job.output.items()),
+                 path_precipitation=job.input.get("precipitation_aligned"))
+
+
+@stage()
+def align_lithology(job: Job) -> None:
+    from .grid import Grid
+    from .lithology import align_lithology as align
+
+    align(grid=Grid.from_config(job.params.grid), path_lithology=job.input.lithology,
+          classes_csv=job.input.classes, coefficients_csv=job.input.coefficients,
+          path_codes=job.output.codes, path_coefficient=job.output.coefficient,
+          crs=job.params.crs)
+
+
+@stage()
+def build_regions(job: Job) -> None:
+    """Region polygons in the grid CRS (with the share of each inside the grid), the
+    finest-level coverage matrix (from the digest-keyed cache when polygons and grid are
+    unchanged) and a raster of the fraction of each pixel inside the study area."""
+    from .errors import GridError
+    from .grid import Grid
+    from .io import atomic_output, write_cogs, write_gpkg_layer
+    from .regions import read_config_regions
+    from .zonal import cached_coverage, in_region_fraction, inside_grid_share, save_coverage
+
+    grid = Grid.from_config(job.params.grid)
+    regions_cfg, cache_dir = job.params.regions, job.params.cache_dir
+    regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
+    codes, matrix, key, _ = cached_coverage(regions, f"{levels[0]}_code", grid, cache_dir,
+                                            regions_cfg["simplify_to_pixel"])
+    if matrix.nnz == 0:
+        raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
+                        "grid.bounds and the CRS of the polygons")
+    cached = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
+    if cached and os.path.exists(cached):
+        with atomic_output(job.output.coverage) as tmp:   # the same bytes: copy, not re-encode
+            shutil.copyfile(cached, tmp)
+    else:
+        save_coverage(job.output.coverage, codes, matrix, grid, key)
+    regions = regions.assign(inside_grid_share=inside_grid_share(regions, grid))
+    with atomic_output(job.output.regions) as tmp:
+        write_gpkg_layer(regions, tmp, "regions")
+    path = job.output.fraction
+    write_cogs({path: in_region_fraction(matrix, grid)}, grid,
+               descriptions={path: "fraction of the pixel inside the study area"},
+               units={path: "1"})
+
+
+@stage()
+def level_polygons(job: Job) -> None:
+    """The finest-level polygons (layer ``regions``), the polygons of every level
+    (``level_<level>``: dissolved once, each level from the next finer one) and their drawing
+    shapes (``display_<level>``), for the spatial statistics, maps and GeoPackage."""
+    import geopandas as gpd
+
+    from .grid import Grid
+    from .io import atomic_output, write_gpkg_layer
+    from .regions import (display_geometries, display_layer, dissolve_level, level_layer,
+                          level_table, read_finest)
+
+    levels = job.params.levels
+    resolution = abs(Grid.from_config(job.params.grid).transform.a)
+    regions = read_finest(job.input.regions)
+    polys = None
+    with atomic_output(job.output[0]) as tmp:
+        write_gpkg_layer(regions, tmp, "regions")
+        for i, level in enumerate(levels):
+            polys = (level_table(regions, levels, level).merge(
+                regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
+                else dissolve_level(regions, levels, level, members=polys))
+            polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
+            write_gpkg_layer(polys, tmp, level_layer(level))
+            write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(level))
+            log.info("level %s: %d polygons", level, len(polys))
+
+
+# --- per-pixel fluxes and zonal totals --------------------------------------------------------
+@stage("fluxes_climatology", "fluxes_scenario_year")
+def fluxes_year(job: Job) -> None:
+    from .fluxes import compute_fluxes
+
+    compute_fluxes(grid_spec=job.params.grid, timestep=job.params.timestep,
+                   inputs=dict(job.input.items()),
+                   outputs={v: job.output[v] for v in job.params.fluxes}, period=_period(job),
+                   chunk_size=job.params.chunk_size, threads=job.threads,
+                   dask_spec=job.params.dask)
+
+
+@stage("zonal_climatology", "zonal_scenario_year")
+def zonal_year(job: Job) -> None:
+    """Finest-level totals of each flux of one year -> Parquet; of the fluxes that are the same
+    every year (no year column: the budget gives them to every year) for zonal_climatology."""
+    from .grid import Grid
+    from .io import atomic_output
+    from .zonal import load_coverage, zonal_totals
+
+    grid = Grid.from_config(job.params.grid)
+    codes, matrix = load_coverage(job.input.coverage, grid)
+    df = zonal_totals(matrix, codes, grid, {v: job.input[v] for v in job.params.fluxes})
+    period = _period(job)
+    if period != CLIMATOLOGY:
+        df.insert(1, "year", int(period))
+    with atomic_output(job.output[0]) as tmp:
+        df.to_parquet(tmp, index=False)
+
+
+# --- budgets and trends -----------------------------------------------------------------------
+@stage()
+def budget(job: Job) -> None:
+    """Budget tables per level (CSV and Parquet), one row per region-year."""
+    from .balance import build_budget
+    from .emissions import load_crosswalk_config
+    from .io import write_table
+    from .regions import config_derive_parents, read_finest_table
+
+    p = job.params
+    tables = build_budget(zonal_paths=list(job.input.zonal), years=p.years,
+                          regions_table=read_finest_table(job.input.regions),
+                          levels=list(p.regions["levels"]), emissions_cfg=p.emissions,
+                          socio_cfg=p.socioeconomic, balance_cfg=p.balance,
+                          derive_parents=config_derive_parents(p.regions),
+                          fluxes=tuple(p.fluxes),
+                          crosswalk=load_crosswalk_config(p.emissions,
+                                                          _optional(job.input.crosswalk)),
+                          select=p.regions.get("select"))
+    for level, csv, parquet in zip(p.levels, job.output.csv, job.output.parquet):
+        write_table(tables[level], csv, parquet)
+
+
+@stage()
+def pixel_trends(job: Job) -> None:
+    """Per-pixel trend statistic COGs of one flux over the years."""
+    import xarray as xr
+
+    from .grid import Grid
+    from .io import dask_scheduler, gdal_env, open_raster, write_cogs
+    from .trends import PIXEL_STATS, hurst_block_sizes, trend_statistics
+
+    p, variable = job.params, job.wildcards.var
+    grid = Grid.from_config(p.grid)
+    paths = dict(zip(p.years, job.input))
+    years = sorted(int(y) for y in paths)
+    outputs = {s: job.output[s] for s in PIXEL_STATS}
+    with gdal_env():
+        layers = [open_raster(paths[y], p.chunk_size).isel(band=0, drop=True) for y in years]
+        stack = xr.concat(layers, dim="year").assign_attrs(units="g C m-2 yr-1")
+        ds = trend_statistics(stack, years, p.min_valid_years, p.hurst_min_blocks,
+                              p.hurst_bias_correction)
+        span = f"{years[0]}-{years[-1]}"
+        blocks = " ".join(map(str, hurst_block_sizes(len(years), p.hurst_min_blocks)))
+        with dask_scheduler(p.dask, job.threads):
+            write_cogs({outputs[s]: ds[s] for s in PIXEL_STATS}, grid,
+                       descriptions={outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
+                                     for s in PIXEL_STATS},
+                       units={outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1",
+                                                                       "g C m-2 yr-2")
+                              for s in PIXEL_STATS},
+                       tags={outputs[s]: {"variable": variable, "years": span,
+                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS},
+                       threads=job.threads, label=f"trends of {variable}")
+
+
+@stage()
+def region_trends(job: Job) -> None:
+    """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
+    Mann–Kendall UF/UB series in long format."""
+    from .io import write_table
+    from .trends import REGION_TREND_COLUMNS, region_trends as statistics
+
+    p = job.params
+    for level, path, out, out_sqmk in zip(p.levels, job.input.budget, job.output.trends,
+                                          job.output.sqmk):
+        table = pd.read_parquet(path)
+        columns = [c for c in REGION_TREND_COLUMNS if c in table]   # no CNC/ECS without NPP
+        stats, sqmk = statistics(table, columns, p.min_valid_years, p.hurst_min_blocks,
+                                 tuple(p.class_thresholds), p.hurst_bias_correction)
+        stats.insert(0, "level", level)
+        sqmk.insert(0, "level", level)
+        write_table(stats, out)
+        write_table(sqmk, out_sqmk)
+
+
+@stage()
+def plot_region_trends(job: Job) -> None:
+    from .plots import plot_region_trends as plot
+
+    plot(budget_path=job.input.budget, trends_path=job.input.trends, sqmk_path=job.input.sqmk,
+         out_dir=job.output[0], variable=job.params.variable)
+
+
+# --- spatial statistics and deliverables ------------------------------------------------------
+@stage()
+def spatial_statistics(job: Job) -> None:
+    """spatial_<level>.csv and moran_<level>.csv per spatial level, and gini_<parent>.csv."""
+    from .io import write_table
+    from .regions import read_finest, read_level_polygons
+    from .spatial import gini_by_parent, spatial_level
+
+    p, cfg = job.params, job.params.spatial
+    budgets = dict(zip(p.levels, job.input.budget))
+    for level, out_local, out_moran in zip(p.spatial_levels, job.output.local, job.output.moran):
+        log.info("spatial statistics: level %s", level)
+        polys = read_level_polygons(job.input.regions, level)
+        table = pd.read_parquet(budgets[level])
+        if "in_region_layer" in table:      # emission codes without polygon have no neighbours
+            table = table[table["in_region_layer"]]
+        local, moran = spatial_level(
+            polys, table, level=level, variables=cfg["variables"],
+            permutations=cfg["permutations"], seed=cfg["seed"], lisa_p=cfg["lisa_p"],
+            islands=cfg["islands"], min_regions=cfg["min_regions"])
+        write_table(local, out_local, float_format="%.10g")
+        write_table(moran, out_moran, float_format="%.10g")
+    if job.output.gini:
+        parent, members = cfg["gini_parent"], cfg["gini_members"]
+        table = gini_by_parent(read_finest(job.input.regions), p.levels,
+                               pd.read_parquet(budgets[members]), parent=parent, members=members,
+                               variables=cfg["variables"], tolerance=p.tolerance_tgco2)
+        write_table(table, job.output.gini[0], float_format="%.10g")
+
+
+@stage()
+def plot_spatial_maps(job: Job) -> None:
+    from .plots import plot_spatial_maps as plot
+
+    plot(path_regions=job.input.regions, level=job.wildcards.level, local_path=job.input.local,
+         moran_path=job.input.moran, variable=job.wildcards.variable,
+         path_lisa=job.output.lisa, path_gi=job.output.gi, lisa_p=job.params.lisa_p)
+
+
+@stage()
+def geopackage(job: Job) -> None:
+    from .outputs import write_geopackage
+
+    levels = job.params.budget_levels
+    write_geopackage(path_regions=job.input.regions, levels=job.params.levels,
+                     budget_paths=dict(zip(levels, job.input.budget)),
+                     trend_paths=dict(zip(levels, job.input.trends)),
+                     spatial_paths=dict(zip(job.params.spatial_levels, job.input.spatial)),
+                     run_info=job.params.run_info, series=job.params.series,
+                     path_out=job.output[0])
+
+
+@stage()
+def provenance(job: Job) -> None:
+    """Package version, config digest, input digests and the run time (the only timestamp)."""
+    import datetime as dt
+
+    import numba
+    import numpy
+    import rasterio
+
+    from . import __version__
+    from .balance import STUDY_AREA
+    from .config import config_digest, skipped_stages
+    from .io import atomic_output
+    from .outputs import file_digest
+    from .paths import climatology_note
+
+    config = job.params.config
+    record = {
+        "carbonbudget_version": __version__,
+        "run_time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "config_digest": config_digest(config),
+        "config": config,
+        "skipped_stages": skipped_stages(config),
+        "climatologies": climatology_note(config),
+        "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
+                   for p in sorted(set(job.input.raw))},
+        "software": {"python": platform.python_version(), "numpy": numpy.__version__,
+                     "numba": numba.__version__, "rasterio": rasterio.__version__,
+                     "gdal": rasterio.__gdal_version__},
+        "levels_note": f"'{STUDY_AREA}' is the sum of all regions",
+    }
+    with atomic_output(job.output[0]) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(record, fh, indent=2, sort_keys=True, default=str)
+
+
+@stage()
+def plot_budget_maps(job: Job) -> None:
+    from .plots import plot_budget_maps as plot
+
+    plot(path_regions=job.input.regions, level=job.wildcards.level,
+         budget_path=job.input.budget, trends_path=job.input.trends,
+         out_paths={k: job.output[k] for k in job.params.kinds},
+         min_valid_fraction=job.params.min_valid_fraction)
+
+
+# --- emissions accounting and scenarios -------------------------------------------------------
+@stage()
+def tier1_emissions(job: Job) -> pd.DataFrame:
+    """IPCC Tier 1 CO2 per region, year and fuel from the fuel-use table, and its comparison
+    with the inventory the section names, or else with the emission table rolled up to the
+    same level (the level's budget table), for the years of the fuel-use table."""
+    from .emissions import load_emissions
+    from .io import write_table
+    from .tier1 import compare_inventory, read_consumption, read_factors, tier1_co2, tier1_totals
+
+    acc = job.params.accounting
+    cons = read_consumption(acc)
+    per_fuel = tier1_co2(cons, read_factors(acc["factors"]), path=acc["consumption"])
+    years = sorted(set(cons["year"]))
+    if acc.get("inventory"):
+        ic = acc["inventory"]
+        inv = load_emissions(ic["path"], region_col=ic["region_col"], year_col=ic["year_col"],
+                             value_col=ic["value_col"], units=ic["units"], years=years,
+                             require_all_years=False)
+    else:                          # the emission table rolled up to the level
+        table = pd.read_parquet(job.input.budget)
+        inv = table.loc[table["year"].isin(years), ["code", "year", "ce_tgco2"]]
+    inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
+    comparison = compare_inventory(tier1_totals(per_fuel), inv, ours_label="tier1",
+                                   reference_label="inventory")
+    write_table(per_fuel, job.output.per_fuel, float_format=None)
+    write_table(comparison, job.output.comparison, float_format=None)
+    return comparison
+
+
+@stage()
+def scenario_projection(job: Job) -> pd.DataFrame:
+    """The emission model per region of ``scenarios.level``, CE to the horizon under each
+    scenario, ECS (observed, scenario rasters, interpolated) and CNC -> three CSV tables."""
+    from .emissions import emissions_by_region, load_crosswalk_config
+    from .forecast import project_scenarios, read_scenario_tables
+    from .io import write_table
+    from .regions import config_derive_parents, read_finest_table
+
+    sc, em_cfg, regions_cfg = job.params.scenarios, job.params.emissions, job.params.regions
+    drivers, growth = read_scenario_tables(sc)
+    regions = read_finest_table(job.input.regions)
+    em = emissions_by_region(em_cfg, sorted(set(drivers["year"])), regions,
+                             list(regions_cfg["levels"]),
+                             derive_parents=config_derive_parents(regions_cfg),
+                             crosswalk=load_crosswalk_config(em_cfg, _optional(job.input.crosswalk)),
+                             select=regions_cfg.get("select"), require_all_years=False)
+    zonal = {name: pd.concat([pd.read_parquet(p).assign(year=int(y)) for y, p in by_year.items()])
+             for name, by_year in job.params.zonal.items()}
+    table, skill, summary = project_scenarios(
+        sc, drivers=drivers, growth=growth, emissions=em, gaps=em_cfg["gaps"],
+        budget=pd.read_parquet(job.input.budget), scenario_zonal=zonal, regions=regions,
+        levels=list(regions_cfg["levels"]))
+    for frame, out in ((table, job.output.table), (skill, job.output.model),
+                       (summary, job.output.summary)):
+        write_table(frame, out, float_format=None)
+    return table
+
+
+@stage()
+def plot_scenarios(job: Job) -> None:
+    from .plots import plot_scenarios as plot
+
+    plot(table_path=job.input.table, out_dir=job.output[0])

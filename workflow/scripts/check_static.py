@@ -1,6 +1,0 @@
-from carbonbudget.checks import check_static_inputs
-from carbonbudget.logs import log_to
-
-if __name__ == "__main__":
-    with log_to(snakemake.log[0], "check_static"):
-        check_static_inputs(config=snakemake.params.config, path_report=snakemake.output.report)
