@@ -9,7 +9,7 @@ from carbonbudget import kernels
 from carbonbudget.config import flux_periods, validate_config
 from carbonbudget.demo import demo_config
 from carbonbudget.fluxes import compute_fluxes, plan_fluxes
-from carbonbudget.paths import aligned_outputs, climatology_raw_inputs, flux_year_inputs
+from carbonbudget.paths import Layout, aligned_outputs, climatology_raw_inputs, flux_year_inputs
 
 from conftest import AEA, write_raster
 
@@ -30,13 +30,14 @@ def test_flux_periods_follow_which_inputs_have_a_year():
                    runoff__path="r/normal.tif")
     assert flux_periods(climate) == (("nep", "ecs"), ("rh", "rcs"))
     # the Huaihai case: yearly NPP against climate and runoff normals
-    assert set(aligned_outputs(climate, "o")) == {"npp"}
-    assert set(aligned_outputs(climate, "o", "climatology")) == {"temperature", "precipitation",
-                                                                 "runoff"}
+    layout = Layout("o", "county")
+    assert set(aligned_outputs(climate, layout)) == {"npp"}
+    assert set(aligned_outputs(climate, layout, "climatology")) == {
+        "temperature", "precipitation", "runoff"}
     assert set(climatology_raw_inputs(climate)) == {"temperature", "precipitation", "runoff"}
-    inputs = flux_year_inputs(climate, "o")
+    inputs = flux_year_inputs(climate, layout)
     assert set(inputs) == {"npp", "rh", "rcs"}                 # RH and RCS read, not recomputed
-    assert inputs["rh"] == "o/pixels/rh/rh_climatology.tif"
+    assert inputs["rh"] == "o/.work/pixels/rh/rh_climatology.tif"
     everything = _cfg(climate__temperature="t.nc", climate__precipitation="p.nc",
                       runoff__path="r/normal.tif", npp__path="npp_mean.tif")
     assert flux_periods(everything) == ((), ("rh", "nep", "rcs", "ecs"))

@@ -1,12 +1,13 @@
-"""File names of the DAG: raw inputs named by the config and the outputs of each stage.
-
-Kept here (not in the Snakefile) so that rules stay declarative and tests can import them.
+"""Every file of the workflow, named once: the raw inputs the config names, and the
+outputs of each stage (:class:`Layout`), so that the rules, the stages and the tests spell each
+path in one place (docs/data.md lists them).
 """
 
 from __future__ import annotations
 
 from .align import month_paths
 from .config import CLIMATOLOGY, climatology_inputs, flux_periods, rcs_only
+from .publish import WORK_DIR
 
 # aligned inputs: name -> file name under interim/aligned/{year}/ (or .../climatology/)
 ALIGNED = {"temperature": "tmean_degC.tif", "precipitation": "prcp_mm.tif", "npp": "npp_gc.tif",
@@ -62,46 +63,6 @@ def _flat(inputs: dict) -> list[str]:
     return files
 
 
-def aligned_outputs(cfg: dict, out_dir: str, period: str = "{year}") -> dict:
-    """The aligned rasters the config's inputs give, of one year (``period`` "{year}", the
-    wildcard left in) or the climatologies (``period`` :data:`CLIMATOLOGY`)."""
-    clim = climatology_inputs(cfg)
-    names = [n for n in _aligned_names(cfg) if (n in clim) == (period == CLIMATOLOGY)]
-    return {k: f"{out_dir}/interim/aligned/{period}/{ALIGNED[k]}" for k in names}
-
-
-def aligned_precipitation_for_runoff(cfg: dict, out_dir: str) -> dict:
-    """The aligned precipitation climatology a yearly water-balance runoff needs (when ET is
-    yearly and precipitation a climatology), as an input of the per-year alignment."""
-    clim = climatology_inputs(cfg)
-    if (cfg["runoff"].get("source") == "water_balance" and "runoff" not in clim
-            and "precipitation" in clim):
-        return {"precipitation_aligned":
-                aligned_outputs(cfg, out_dir, CLIMATOLOGY)["precipitation"]}
-    return {}
-
-
-def flux_path(out_dir: str, var: str, period: str = "{year}") -> str:
-    """The per-pixel raster of one flux for a year (or the wildcard) or the climatology."""
-    return f"{out_dir}/pixels/{var}/{var}_{period}.tif"
-
-
-def flux_year_inputs(cfg: dict, out_dir: str) -> dict:
-    """What the per-year flux job reads: the year's aligned inputs, the aligned climatologies
-    the fused kernel needs, and the climatology fluxes it combines with the year's NPP (RH from
-    climate normals is computed once, not once per year)."""
-    yearly, static = flux_periods(cfg)
-    inputs = {**aligned_outputs(cfg, out_dir), **aligned_outputs(cfg, out_dir, CLIMATOLOGY)}
-    if "rh" in static:
-        inputs.pop("temperature", None)
-        inputs.pop("precipitation", None)
-        inputs["rh"] = flux_path(out_dir, "rh", CLIMATOLOGY)
-        if "rcs" in static:
-            inputs.pop("runoff", None)
-            inputs["rcs"] = flux_path(out_dir, "rcs", CLIMATOLOGY)
-    return inputs
-
-
 def static_inputs(cfg: dict) -> list[str]:
     """Inputs shared by all years: lithology and its tables, regions, emissions, socio-economics."""
     files = [cfg["lithology"]["path"], cfg["lithology"]["classes"],
@@ -124,23 +85,6 @@ def raw_inputs(cfg: dict) -> list[str]:
         files += [f for name in sc["names"] for y in sc.get("years", [])
                   for f in year_input_files(scenario_config(cfg, name), y)]
     return list(dict.fromkeys(files))      # a climatology named once, not once per year
-
-
-def lithology_source(cfg: dict, out_dir: str) -> str:
-    """The lithology raster the checks and the alignment read: the configured file, or the
-    GeoTIFF the pipeline converts a headerless ASCII matrix to (``lithology.ascii_matrix``)."""
-    if cfg["lithology"].get("ascii_matrix"):
-        return f"{out_dir}/interim/lithology_source.tif"
-    return cfg["lithology"]["path"]
-
-
-def static_check_config(cfg: dict, out_dir: str) -> dict:
-    """The config sections ``check_static`` reads, with the lithology path it must open."""
-    sec = config_sections(cfg, "grid", "lithology", "regions", "checks")
-    sec["lithology"] = dict(sec["lithology"], path=lithology_source(cfg, out_dir))
-    if cfg["lithology"].get("ascii_matrix"):
-        sec["lithology"]["crs"] = sec["lithology"].get("crs", "EPSG:4326")
-    return sec
 
 
 def budget_levels(cfg: dict) -> list[str]:
@@ -188,25 +132,206 @@ def scenario_config(cfg: dict, scenario: str) -> dict:
             "runoff": fill(sc["runoff"])}
 
 
-def scenario_zonal(cfg: dict, out_dir: str) -> dict:
+
+
+class Layout:
+    """The files a run writes under ``results_dir`` (``outputs.dir``). Every job writes into the
+    working tree ``<results_dir>/.work`` (rule ``publish`` links the deliverables into
+    ``results_dir``); logs go to ``<results_dir>/logs``. ``run`` is the prefix of the per-year
+    files of a scenario (``scenarios/<name>/``; empty for the observed years). Arguments left as
+    ``"{year}"``, ``"{level}"`` ... stay Snakemake wildcards."""
+
+    def __init__(self, results_dir: str, finest: str = "{finest}"):
+        self.results = results_dir
+        self.work = f"{results_dir}/{WORK_DIR}"
+        self.logs = f"{results_dir}/logs"
+        self.finest = finest
+
+    # logs and benchmarks: one per job, named by the rule and the job's wildcards
+    def log(self, rule: str, *keys: str) -> str:
+        return f"{self.logs}/{rule}" + (f"/{'_'.join(keys)}" if keys else "") + ".log"
+
+    def benchmark(self, rule: str, *keys: str) -> str:
+        return f"{self.logs}/benchmarks/{rule}" + (f"/{'_'.join(keys)}" if keys else "") + ".tsv"
+
+    # input checks
+    def check_report(self, period: str = "{year}", run: str = "") -> str:
+        name = CLIMATOLOGY if period == CLIMATOLOGY else f"year_{period}"
+        return f"{self.work}/{run}checks/{name}.json"
+
+    @property
+    def static_report(self) -> str:
+        return f"{self.work}/checks/static.json"
+
+    @property
+    def emissions_report(self) -> str:
+        return f"{self.work}/checks/emissions.json"
+
+    @property
+    def emission_match(self) -> str:
+        return f"{self.work}/tables/emission_code_match.csv"
+
+    @property
+    def crosswalk(self) -> str:
+        return f"{self.work}/tables/code_crosswalk.csv"
+
+    # aligned inputs, lithology, regions
+    def aligned(self, name: str, period: str = "{year}", run: str = "") -> str:
+        return f"{self.work}/{run}interim/aligned/{period}/{ALIGNED[name]}"
+
+    @property
+    def lithology_converted(self) -> str:
+        return f"{self.work}/interim/lithology_source.tif"
+
+    @property
+    def lithology_codes(self) -> str:
+        return f"{self.work}/interim/aligned/lithology_codes.tif"
+
+    @property
+    def gem_coefficient(self) -> str:
+        return f"{self.work}/interim/aligned/gem_coefficient.tif"
+
+    @property
+    def regions(self) -> str:
+        return f"{self.work}/interim/regions/regions.gpkg"
+
+    @property
+    def coverage(self) -> str:
+        return f"{self.work}/interim/regions/coverage_{self.finest}.npz"
+
+    @property
+    def region_fraction(self) -> str:
+        """The fraction of each pixel inside the region polygons: the study area."""
+        return f"{self.work}/interim/regions/region_fraction.tif"
+
+    @property
+    def level_polygons(self) -> str:
+        return f"{self.work}/interim/regions/levels.gpkg"
+
+    def coverage_cache(self, folder: str) -> str:
+        return f"{self.work}/{folder}"
+
+    # per-pixel fluxes and zonal totals
+    def flux(self, var: str, period: str = "{year}", run: str = "") -> str:
+        return f"{self.work}/{run}pixels/{var}/{var}_{period}.tif"
+
+    def zonal(self, period: str = "{year}", run: str = "") -> str:
+        return f"{self.work}/{run}interim/zonal/{self.finest}_{period}.parquet"
+
+    def pixel_trend(self, var: str = "{var}", stat: str = "{stat}") -> str:
+        return f"{self.work}/trends/{var}_{stat}.tif"
+
+    # tables
+    def budget(self, level: str = "{level}", ext: str = "parquet") -> str:
+        return f"{self.work}/tables/budget_{level}.{ext}"
+
+    def table(self, kind: str, level: str = "{level}") -> str:
+        """tables/<kind>_<level>.csv: trends, sqmk, spatial, moran, gini, tier1_comparison,
+        scenarios, emission_model, scenario_summary."""
+        return f"{self.work}/tables/{kind}_{level}.csv"
+
+    def tier1_by_fuel(self, level: str = "{level}") -> str:
+        return f"{self.work}/tables/tier1_{level}_by_fuel.csv"
+
+    # figures and deliverables
+    def budget_map(self, kind: str, level: str = "{level}") -> str:
+        return f"{self.work}/figures/maps/{kind}_{level}.png"
+
+    def spatial_map(self, kind: str, variable: str = "{variable}", level: str = "{level}") -> str:
+        return f"{self.work}/figures/{kind}_{variable}_{level}.png"
+
+    def figure_folder(self, kind: str, level: str = "{level}") -> str:
+        """figures/trends_<level>/ and figures/scenarios_<level>/ (one PNG per region)."""
+        return f"{self.work}/figures/{kind}_{level}"
+
+    @property
+    def geopackage(self) -> str:
+        return f"{self.work}/gis/carbon_budget.gpkg"
+
+    @property
+    def provenance(self) -> str:
+        return f"{self.work}/provenance.json"
+
+
+def run_config(cfg: dict, run: str, wildcards) -> dict:
+    """The config sections a per-year job of ``run`` reads: the scenario's (``{scenario}``
+    filled from the job's wildcards) for a scenario run, else the config itself."""
+    return scenario_config(cfg, wildcards.scenario) if run else cfg
+
+
+def scenario_run(scenario: str = "{scenario}") -> str:
+    """The prefix of a scenario's per-year files in the :class:`Layout`."""
+    return f"scenarios/{scenario}/"
+
+
+def aligned_outputs(cfg: dict, layout: Layout, period: str = "{year}", run: str = "") -> dict:
+    """The aligned rasters the config's inputs give, of one year (``period`` "{year}", the
+    wildcard left in) or the climatologies (``period`` :data:`CLIMATOLOGY`)."""
+    clim = climatology_inputs(cfg)
+    names = [n for n in _aligned_names(cfg) if (n in clim) == (period == CLIMATOLOGY)]
+    return {k: layout.aligned(k, period, run) for k in names}
+
+
+def aligned_precipitation_for_runoff(cfg: dict, layout: Layout) -> dict:
+    """The aligned precipitation climatology a yearly water-balance runoff needs (when ET is
+    yearly and precipitation a climatology), as an input of the per-year alignment."""
+    clim = climatology_inputs(cfg)
+    if (cfg["runoff"].get("source") == "water_balance" and "runoff" not in clim
+            and "precipitation" in clim):
+        return {"precipitation_aligned": layout.aligned("precipitation", CLIMATOLOGY)}
+    return {}
+
+
+def flux_year_inputs(cfg: dict, layout: Layout, run: str = "") -> dict:
+    """What the per-year flux job reads: the year's aligned inputs, the aligned climatologies
+    the fused kernel needs, and the climatology fluxes it combines with the year's NPP (RH from
+    climate normals is computed once, not once per year)."""
+    yearly, static = flux_periods(cfg)
+    inputs = {**aligned_outputs(cfg, layout, run=run),
+              **aligned_outputs(cfg, layout, CLIMATOLOGY, run)}
+    if "rh" in static:
+        inputs.pop("temperature", None)
+        inputs.pop("precipitation", None)
+        inputs["rh"] = layout.flux("rh", CLIMATOLOGY, run)
+        if "rcs" in static:
+            inputs.pop("runoff", None)
+            inputs["rcs"] = layout.flux("rcs", CLIMATOLOGY, run)
+    return inputs
+
+
+def lithology_source(cfg: dict, layout: Layout) -> str:
+    """The lithology raster the checks and the alignment read: the configured file, or the
+    GeoTIFF the pipeline converts a headerless ASCII matrix to (``lithology.ascii_matrix``)."""
+    if cfg["lithology"].get("ascii_matrix"):
+        return layout.lithology_converted
+    return cfg["lithology"]["path"]
+
+
+def static_check_config(cfg: dict, layout: Layout) -> dict:
+    """The config sections ``check_static`` reads, with the lithology path it must open."""
+    sec = config_sections(cfg, "grid", "lithology", "regions", "checks")
+    sec["lithology"] = dict(sec["lithology"], path=lithology_source(cfg, layout))
+    return sec
+
+
+def scenario_zonal(cfg: dict, layout: Layout) -> dict:
     """{scenario: {year: finest-level zonal table of its sink rasters}}."""
-    finest = list(cfg["regions"]["levels"])[0]
     sc = cfg.get("scenarios") or {}
-    return {name: {y: f"{out_dir}/scenarios/{name}/interim/zonal/{finest}_{y}.parquet"
-                   for y in sc.get("years", [])} for name in sc.get("names", [])}
+    return {name: {y: layout.zonal(str(y), scenario_run(name)) for y in sc.get("years", [])}
+            for name in sc.get("names", [])}
 
 
-def scenario_outputs(cfg: dict, out_dir: str) -> list[str]:
-    """What rule all asks of the emission accounting and scenario stages (if configured)."""
+def scenario_outputs(cfg: dict, layout: Layout) -> list[str]:
+    """What the emission accounting and scenario stages deliver (if configured)."""
     files = []
     acc = cfg.get("emissions_accounting")
     if acc:
-        files += [f"{out_dir}/tables/tier1_{acc['level']}_by_fuel.csv",
-                  f"{out_dir}/tables/tier1_comparison_{acc['level']}.csv"]
+        files += [layout.tier1_by_fuel(acc["level"]),
+                  layout.table("tier1_comparison", acc["level"])]
     sc = cfg.get("scenarios")
     if sc:
         lv = sc["level"]
-        files += [f"{out_dir}/tables/{k}_{lv}.csv"
-                  for k in ("scenarios", "emission_model", "scenario_summary")]
-        files.append(f"{out_dir}/figures/scenarios_{lv}")
+        files += [layout.table(k, lv) for k in ("scenarios", "emission_model",
+                                                 "scenario_summary")]
+        files.append(layout.figure_folder("scenarios", lv))
     return files

@@ -1,44 +1,46 @@
 # Put every input on the target grid with the resampling its kind needs; units converted here.
 # Each alignment job is gated by the check of its own inputs (rules in inputs.smk).
 
+for _run, (_kind, _cfg) in RUNS.items():
 
-rule align_year:
-    input:
-        unpack(lambda wildcards: year_inputs(config, int(wildcards.year))),
-        unpack(lambda wildcards: aligned_precipitation_for_runoff(config, OUT)),
-        report=rules.check_year.output.report,
-    output:
-        **aligned_outputs(config, OUT),
-    log:
-        f"{LOGS}/align_year/{{year}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/align_year/{{year}}.tsv"
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 1
-    resources:
-        mem_mb=1500,
-    params:
-        grid=config["grid"],
-        climate=config.get("climate"),
-        npp=config.get("npp"),
-        runoff=config["runoff"],
-        period=lambda wildcards: int(wildcards.year),
-    script:
-        "../scripts/stage.py"
+    rule:
+        name:
+            f"align_{_kind}"
+        input:
+            unpack(lambda w, run=_run: year_inputs(run_config(config, run, w), int(w.year))),
+            unpack(lambda w, run=_run: {} if run else aligned_precipitation_for_runoff(config, L)),
+            report=L.check_report("{year}", _run),
+        output:
+            **aligned_outputs(_cfg, L, run=_run),
+        log:
+            L.log(f"align_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
+        benchmark:
+            L.benchmark(f"align_{_kind}", *(["{scenario}"] if _run else []), "{year}")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=1500,
+        params:
+            grid=config["grid"],
+            climate=lambda w, run=_run: run_config(config, run, w).get("climate"),
+            npp=lambda w, run=_run: run_config(config, run, w).get("npp"),
+            runoff=lambda w, run=_run: run_config(config, run, w)["runoff"],
+        script:
+            "../scripts/stage.py"
 
 
 # The climatologies (inputs without {year}): aligned once for every year.
 rule align_climatology:
     input:
         **climatology_raw_inputs(config),
-        report=rules.check_climatology.output.report,
+        report=L.check_report(CLIMATOLOGY),
     output:
-        **aligned_outputs(config, OUT, CLIMATOLOGY),
+        **aligned_outputs(config, L, CLIMATOLOGY),
     log:
-        f"{LOGS}/align_climatology.log",
+        L.log("align_climatology"),
     benchmark:
-        f"{LOGS}/benchmarks/align_climatology.tsv"
+        L.benchmark("align_climatology")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -49,24 +51,23 @@ rule align_climatology:
         climate=config.get("climate"),
         npp=config.get("npp"),
         runoff=config["runoff"],
-        period=CLIMATOLOGY,
     script:
         "../scripts/stage.py"
 
 
 rule align_lithology:
     input:
-        lithology=lithology_source(config, OUT),
+        lithology=lithology_source(config, L),
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
-        report=rules.check_static.output.report,
+        report=L.static_report,
     output:
-        codes=f"{OUT}/interim/aligned/lithology_codes.tif",
-        coefficient=f"{OUT}/interim/aligned/gem_coefficient.tif",
+        codes=L.lithology_codes,
+        coefficient=L.gem_coefficient,
     log:
-        f"{LOGS}/align_lithology.log",
+        L.log("align_lithology"),
     benchmark:
-        f"{LOGS}/benchmarks/align_lithology.tsv"
+        L.benchmark("align_lithology")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -74,7 +75,7 @@ rule align_lithology:
         mem_mb=1500,
     params:
         grid=config["grid"],
-        crs=static_check_config(config, OUT)["lithology"].get("crs"),
+        crs=static_check_config(config, L)["lithology"].get("crs"),
     script:
         "../scripts/stage.py"
 
@@ -82,15 +83,15 @@ rule align_lithology:
 rule build_regions:
     input:
         regions=config["regions"]["path"],
-        report=rules.check_static.output.report,
+        report=L.static_report,
     output:
-        regions=f"{OUT}/interim/regions/regions.gpkg",
-        coverage=f"{OUT}/interim/regions/coverage_{FINEST}.npz",
-        fraction=REGION_FRACTION,
+        regions=L.regions,
+        coverage=L.coverage,
+        fraction=L.region_fraction,
     log:
-        f"{LOGS}/build_regions.log",
+        L.log("build_regions"),
     benchmark:
-        f"{LOGS}/benchmarks/build_regions.tsv"
+        L.benchmark("build_regions")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -102,7 +103,7 @@ rule build_regions:
     params:
         grid=config["grid"],
         regions=config["regions"],
-        cache_dir=f"{OUT}/{config['processing']['coverage_cache']}",
+        cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
     script:
         "../scripts/stage.py"
 
@@ -111,13 +112,13 @@ rule build_regions:
 # statistics, maps and GeoPackage, so this runs beside the per-pixel stage, not before it.
 rule level_polygons:
     input:
-        regions=rules.build_regions.output.regions,
+        regions=L.regions,
     output:
-        f"{OUT}/interim/regions/levels.gpkg",
+        L.level_polygons,
     log:
-        f"{LOGS}/level_polygons.log",
+        L.log("level_polygons"),
     benchmark:
-        f"{LOGS}/benchmarks/level_polygons.tsv"
+        L.benchmark("level_polygons")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

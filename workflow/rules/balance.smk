@@ -1,20 +1,21 @@
-# Roll-up to every level, emissions, CNC, status, source/sink ratio, CER (DESIGN §2-3).
+# Roll-up to every level, emissions, CNC, status, source/sink ratio, CER (docs/method.md,
+# "Regional budgets" and "Balance indicators").
 
 
 rule budget:
     input:
         zonal=ZONAL,
-        regions=rules.build_regions.output.regions,
+        regions=L.regions,
         emissions=config["emissions"]["path"],
-        check=rules.check_emissions.output.report,
+        check=L.emissions_report,
         crosswalk=CROSSWALK_INPUT,
     output:
-        csv=expand(f"{OUT}/tables/budget_{{level}}.csv", level=BUDGET_LEVELS),
-        parquet=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=BUDGET_LEVELS),
+        csv=expand(L.budget("{level}", "csv"), level=BUDGET_LEVELS),
+        parquet=expand(L.budget("{level}", "parquet"), level=BUDGET_LEVELS),
     log:
-        f"{LOGS}/budget.log",
+        L.log("budget"),
     benchmark:
-        f"{LOGS}/benchmarks/budget.tsv"
+        L.benchmark("budget")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

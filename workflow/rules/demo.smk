@@ -5,9 +5,9 @@ rule build_demo:
     output:
         demo_files("data/demo"),
     log:
-        f"{LOGS}/build_demo.log",
+        L.log("build_demo"),
     benchmark:
-        f"{LOGS}/benchmarks/build_demo.tsv"
+        L.benchmark("build_demo")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -1,45 +1,48 @@
-# Per-pixel RH, NEP, RCS, ECS (DESIGN §1): numba kernel mapped over dask chunks. Fluxes whose
-# inputs are all climatologies are computed once (fluxes_climatology); the others every year.
+# Per-pixel RH, NEP, RCS, ECS (docs/method.md): numba kernels mapped over dask chunks. Fluxes
+# whose inputs are all climatologies are computed once (fluxes_climatology); the others every
+# year, and for every scenario raster year.
 
+for _run, (_kind, _cfg) in RUNS.items():
 
-rule fluxes_year:
-    input:
-        **flux_year_inputs(config, OUT),
-        coefficient=rules.align_lithology.output.coefficient,
-        fraction=REGION_FRACTION,
-    output:
-        **{v: flux_path(OUT, v) for v in YEARLY_FLUXES},
-    log:
-        f"{LOGS}/fluxes_year/{{year}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/fluxes_year/{{year}}.tsv"
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 2
-    resources:
-        mem_mb=2000,
-    params:
-        grid=config["grid"],
-        timestep=config.get("climate", {}).get("timestep", "monthly"),
-        fluxes=list(YEARLY_FLUXES),
-        chunk_size=CHUNK,
-        dask=config["dask"],
-        period=lambda wildcards: int(wildcards.year),
-    script:
-        "../scripts/stage.py"
+    rule:
+        name:
+            f"fluxes_{_kind}"
+        input:
+            **flux_year_inputs(_cfg, L, _run),
+            coefficient=L.gem_coefficient,
+            fraction=L.region_fraction,
+        output:
+            **{v: L.flux(v, "{year}", _run) for v in flux_periods(_cfg)[0]},
+        log:
+            L.log(f"fluxes_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
+        benchmark:
+            L.benchmark(f"fluxes_{_kind}", *(["{scenario}"] if _run else []), "{year}")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 2
+        resources:
+            mem_mb=2000,
+        params:
+            grid=config["grid"],
+            timestep=(_cfg.get("climate") or {}).get("timestep", "monthly"),
+            fluxes=list(flux_periods(_cfg)[0]),
+            chunk_size=CHUNK,
+            dask=config["dask"],
+        script:
+            "../scripts/stage.py"
 
 
 rule fluxes_climatology:
     input:
-        **aligned_outputs(config, OUT, CLIMATOLOGY),
-        coefficient=rules.align_lithology.output.coefficient,
-        fraction=REGION_FRACTION,
+        **aligned_outputs(config, L, CLIMATOLOGY),
+        coefficient=L.gem_coefficient,
+        fraction=L.region_fraction,
     output:
-        **{v: flux_path(OUT, v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
+        **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
     log:
-        f"{LOGS}/fluxes_climatology.log",
+        L.log("fluxes_climatology"),
     benchmark:
-        f"{LOGS}/benchmarks/fluxes_climatology.tsv"
+        L.benchmark("fluxes_climatology")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 2
@@ -47,10 +50,9 @@ rule fluxes_climatology:
         mem_mb=2000,
     params:
         grid=config["grid"],
-        timestep=config.get("climate", {}).get("timestep", "monthly"),
+        timestep=(config.get("climate") or {}).get("timestep", "monthly"),
         fluxes=list(CLIMATOLOGY_FLUXES),
         chunk_size=CHUNK,
         dask=config["dask"],
-        period=CLIMATOLOGY,
     script:
         "../scripts/stage.py"

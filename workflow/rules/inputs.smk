@@ -1,44 +1,48 @@
-# Every input is checked before any compute: one job per year, one for the shared rasters and
-# polygons, one for the emission table. High priority makes the scheduler run all checks first;
-# each compute job depends only on the check of its own inputs, and each check gets only the
-# config sections it reads, so fixing one year's file, or adding a year, reruns only that
-# year's chain plus the jobs that combine all years.
+# Every input is checked before any compute: one job per year (and per scenario raster year),
+# one for the climatologies, one for the shared rasters and polygons, one for the emission
+# table. High priority makes the scheduler run the checks first; each compute job depends only
+# on the check of its own inputs, and each check gets only the config sections it reads, so
+# fixing one year's file, or adding a year, reruns only that year's chain plus the jobs that
+# combine all years.
 
+for _run, (_kind, _cfg) in RUNS.items():
 
-rule check_year:
-    input:
-        files=lambda wildcards: year_input_files(config, int(wildcards.year)),
-        fraction=REGION_FRACTION,
-    output:
-        report=f"{OUT}/checks/year_{{year}}.json",
-    log:
-        f"{LOGS}/check_year/{{year}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/check_year/{{year}}.tsv"
-    priority: 100
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-    params:
-        config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
-        period=lambda wildcards: int(wildcards.year),
-    script:
-        "../scripts/stage.py"
+    rule:
+        name:
+            f"check_{_kind}"
+        input:
+            files=lambda w, run=_run: year_input_files(run_config(config, run, w), int(w.year)),
+            fraction=L.region_fraction,
+        output:
+            report=L.check_report("{year}", _run),
+        log:
+            L.log(f"check_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
+        benchmark:
+            L.benchmark(f"check_{_kind}", *(["{scenario}"] if _run else []), "{year}")
+        priority: 100
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+        params:
+            config=lambda w, run=_run: config_sections(run_config(config, run, w), "grid", "climate",
+                                                       "npp", "runoff", "checks"),
+        script:
+            "../scripts/stage.py"
 
 
 # Inputs without {year} in their path (climatologies): checked once for every year.
 rule check_climatology:
     input:
         files=climatology_input_files(config),
-        fraction=REGION_FRACTION,
+        fraction=L.region_fraction,
     output:
-        report=f"{OUT}/checks/{CLIMATOLOGY}.json",
+        report=L.check_report(CLIMATOLOGY),
     log:
-        f"{LOGS}/check_climatology.log",
+        L.log("check_climatology"),
     benchmark:
-        f"{LOGS}/benchmarks/check_climatology.tsv"
+        L.benchmark("check_climatology")
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -47,23 +51,22 @@ rule check_climatology:
         mem_mb=1000,
     params:
         config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
-        period=CLIMATOLOGY,
     script:
         "../scripts/stage.py"
 
 
 rule check_static:
     input:
-        lithology=lithology_source(config, OUT),
+        lithology=lithology_source(config, L),
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
         regions=config["regions"]["path"],
     output:
-        report=f"{OUT}/checks/static.json",
+        report=L.static_report,
     log:
-        f"{LOGS}/check_static.log",
+        L.log("check_static"),
     benchmark:
-        f"{LOGS}/benchmarks/check_static.tsv"
+        L.benchmark("check_static")
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -71,7 +74,7 @@ rule check_static:
     resources:
         mem_mb=2000,
     params:
-        config=static_check_config(config, OUT),
+        config=static_check_config(config, L),
     script:
         "../scripts/stage.py"
 
@@ -82,12 +85,12 @@ rule check_emissions:
         regions=config["regions"]["path"],
         crosswalk=CROSSWALK_INPUT,
     output:
-        report=f"{OUT}/checks/emissions.json",
-        match=f"{OUT}/tables/emission_code_match.csv",
+        report=L.emissions_report,
+        match=L.emission_match,
     log:
-        f"{LOGS}/check_emissions.log",
+        L.log("check_emissions"),
     benchmark:
-        f"{LOGS}/benchmarks/check_emissions.tsv"
+        L.benchmark("check_emissions")
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -107,11 +110,11 @@ rule build_crosswalk:
         old_codes=config["emissions"].get("crosswalk", {}).get("old_codes", []),
         regions=config["regions"]["path"],
     output:
-        f"{OUT}/tables/code_crosswalk.csv",
+        L.crosswalk,
     log:
-        f"{LOGS}/build_crosswalk.log",
+        L.log("build_crosswalk"),
     benchmark:
-        f"{LOGS}/benchmarks/build_crosswalk.tsv"
+        L.benchmark("build_crosswalk")
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -131,11 +134,11 @@ rule convert_lithology:
     input:
         config["lithology"]["path"],
     output:
-        f"{OUT}/interim/lithology_source.tif",
+        L.lithology_converted,
     log:
-        f"{LOGS}/convert_lithology.log",
+        L.log("convert_lithology"),
     benchmark:
-        f"{LOGS}/benchmarks/convert_lithology.tsv"
+        L.benchmark("convert_lithology")
     priority: 100
     conda:
         "../envs/carbonbudget.yaml"
@@ -144,6 +147,6 @@ rule convert_lithology:
         mem_mb=1000,
     params:
         geometry=config["lithology"].get("ascii_matrix", {}),
-        crs=config["lithology"].get("crs", "EPSG:4326"),
+        crs=config["lithology"].get("crs"),
     script:
         "../scripts/stage.py"

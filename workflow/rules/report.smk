@@ -1,18 +1,18 @@
-# Deliverables: the GeoPackage for GIS users and provenance.json (DESIGN §8).
+# Deliverables: the GeoPackage for GIS users, provenance.json and the maps (docs/data.md).
 
 
 rule geopackage:
     input:
-        regions=rules.level_polygons.output[0],
+        regions=L.level_polygons,
         budget=rules.budget.output.parquet,
         trends=rules.region_trends.output.trends,
         spatial=rules.spatial_statistics.output.local,
     output:
-        f"{OUT}/gis/carbon_budget.gpkg",
+        L.geopackage,
     log:
-        f"{LOGS}/geopackage.log",
+        L.log("geopackage"),
     benchmark:
-        f"{LOGS}/benchmarks/geopackage.tsv"
+        L.benchmark("geopackage")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -32,11 +32,11 @@ rule provenance:
     input:
         raw=raw_inputs(config),
     output:
-        f"{OUT}/provenance.json",
+        L.provenance,
     log:
-        f"{LOGS}/provenance.log",
+        L.log("provenance"),
     benchmark:
-        f"{LOGS}/benchmarks/provenance.tsv"
+        L.benchmark("provenance")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -50,19 +50,19 @@ rule provenance:
 
 rule plot_budget_maps:
     input:
-        regions=rules.level_polygons.output[0],
-        budget=f"{OUT}/tables/budget_{{level}}.parquet",
-        trends=f"{OUT}/tables/trends_{{level}}.csv",
+        regions=L.level_polygons,
+        budget=L.budget(),
+        trends=L.table("trends"),
     output:
         **{
-            k: report(f"{OUT}/figures/maps/{k}_{{level}}.png", caption=f"../report/map_{k}.rst",
-                      category="Maps", subcategory="{level}", labels={"map": k, "level": "{level}"})
+            k: report(L.budget_map(k), caption=f"../report/map_{k}.rst", category="Maps",
+                      subcategory="{level}", labels={"map": k, "level": "{level}"})
             for k in MAP_KINDS
         },
     log:
-        f"{LOGS}/plot_budget_maps/{{level}}.log",
+        L.log("plot_budget_maps", "{level}"),
     benchmark:
-        f"{LOGS}/benchmarks/plot_budget_maps/{{level}}.tsv"
+        L.benchmark("plot_budget_maps", "{level}")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

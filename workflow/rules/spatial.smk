@@ -1,18 +1,19 @@
-# Spatial statistics of the region tables (DESIGN §5): Moran's I, LISA, Gi*, Gini; and maps.
+# Spatial statistics of the region tables (docs/method.md, "Spatial statistics"): Moran's I,
+# LISA, Gi*, Gini; and their maps.
 
 
 rule spatial_statistics:
     input:
-        regions=rules.level_polygons.output[0],
-        budget=expand(f"{OUT}/tables/budget_{{level}}.parquet", level=LEVELS),
+        regions=L.level_polygons,
+        budget=expand(L.budget("{level}"), level=LEVELS),
     output:
-        local=expand(f"{OUT}/tables/spatial_{{level}}.csv", level=SPATIAL_LEVELS),
-        moran=expand(f"{OUT}/tables/moran_{{level}}.csv", level=SPATIAL_LEVELS),
+        local=expand(L.table("spatial"), level=SPATIAL_LEVELS),
+        moran=expand(L.table("moran"), level=SPATIAL_LEVELS),
         gini=GINI_TABLE,
     log:
-        f"{LOGS}/spatial_statistics.log",
+        L.log("spatial_statistics"),
     benchmark:
-        f"{LOGS}/benchmarks/spatial_statistics.tsv"
+        L.benchmark("spatial_statistics")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -30,20 +31,20 @@ rule spatial_statistics:
 
 rule plot_spatial_maps:
     input:
-        regions=rules.level_polygons.output[0],
-        local=f"{OUT}/tables/spatial_{{level}}.csv",
-        moran=f"{OUT}/tables/moran_{{level}}.csv",
+        regions=L.level_polygons,
+        local=L.table("spatial"),
+        moran=L.table("moran"),
     output:
-        lisa=report(f"{OUT}/figures/lisa_{{variable}}_{{level}}.png",
-                    caption="../report/lisa.rst", category="Spatial statistics",
-                    subcategory="{level}", labels={"map": "LISA {variable}", "level": "{level}"}),
-        gi=report(f"{OUT}/figures/hotspots_{{variable}}_{{level}}.png",
-                  caption="../report/hotspots.rst", category="Spatial statistics",
-                  subcategory="{level}", labels={"map": "Gi* {variable}", "level": "{level}"}),
+        lisa=report(L.spatial_map("lisa"), caption="../report/lisa.rst",
+                    category="Spatial statistics", subcategory="{level}",
+                    labels={"map": "LISA {variable}", "level": "{level}"}),
+        gi=report(L.spatial_map("hotspots"), caption="../report/hotspots.rst",
+                  category="Spatial statistics", subcategory="{level}",
+                  labels={"map": "Gi* {variable}", "level": "{level}"}),
     log:
-        f"{LOGS}/plot_spatial_maps/{{variable}}_{{level}}.log",
+        L.log("plot_spatial_maps", "{variable}", "{level}"),
     benchmark:
-        f"{LOGS}/benchmarks/plot_spatial_maps/{{variable}}_{{level}}.tsv"
+        L.benchmark("plot_spatial_maps", "{variable}", "{level}")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -1,16 +1,16 @@
-# Time-series statistics (DESIGN §4): per pixel for the configured fluxes, per region for CNC,
-# ECS and CE, and one figure per province.
+# Time-series statistics (docs/method.md, "Trends"): per pixel for the configured fluxes, per
+# region for CNC, ECS and CE, and one figure per region of the coarsest level.
 
 
 rule pixel_trends:
     input:
-        expand(flux_path(OUT, "{{var}}", "{year}"), year=YEARS),
+        expand(L.flux("{{var}}", "{year}"), year=YEARS),
     output:
-        **{s: f"{OUT}/trends/{{var}}_{s}.tif" for s in PIXEL_STATS},
+        **{s: L.pixel_trend("{var}", s) for s in PIXEL_STATS},
     log:
-        f"{LOGS}/pixel_trends/{{var}}.log",
+        L.log("pixel_trends", "{var}"),
     benchmark:
-        f"{LOGS}/benchmarks/pixel_trends/{{var}}.tsv"
+        L.benchmark("pixel_trends", "{var}")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 2
@@ -32,12 +32,12 @@ rule region_trends:
     input:
         budget=rules.budget.output.parquet,
     output:
-        trends=expand(f"{OUT}/tables/trends_{{level}}.csv", level=BUDGET_LEVELS),
-        sqmk=expand(f"{OUT}/tables/sqmk_{{level}}.csv", level=BUDGET_LEVELS),
+        trends=expand(L.table("trends"), level=BUDGET_LEVELS),
+        sqmk=expand(L.table("sqmk"), level=BUDGET_LEVELS),
     log:
-        f"{LOGS}/region_trends.log",
+        L.log("region_trends"),
     benchmark:
-        f"{LOGS}/benchmarks/region_trends.tsv"
+        L.benchmark("region_trends")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -55,16 +55,16 @@ rule region_trends:
 
 rule plot_region_trends:
     input:
-        budget=f"{OUT}/tables/budget_{LEVELS[-1]}.parquet",
-        trends=f"{OUT}/tables/trends_{LEVELS[-1]}.csv",
-        sqmk=f"{OUT}/tables/sqmk_{LEVELS[-1]}.csv",
+        budget=L.budget(LEVELS[-1]),
+        trends=L.table("trends", LEVELS[-1]),
+        sqmk=L.table("sqmk", LEVELS[-1]),
     output:
-        report(directory(f"{OUT}/figures/trends_{LEVELS[-1]}"), patterns=["{name}.png"],
+        report(directory(L.figure_folder("trends", LEVELS[-1])), patterns=["{name}.png"],
                caption="../report/trends_figures.rst", category="Trends"),
     log:
-        f"{LOGS}/plot_region_trends.log",
+        L.log("plot_region_trends"),
     benchmark:
-        f"{LOGS}/benchmarks/plot_region_trends.tsv"
+        L.benchmark("plot_region_trends")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

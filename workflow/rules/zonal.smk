@@ -1,42 +1,44 @@
-# Finest-level totals from the cached coverage matrix (DESIGN §2): per year over the year's
-# fluxes and the climatology ones (every flux summed over the same pixels); once when every flux
-# is a climatology.
+# Finest-level totals from the cached coverage matrix (docs/method.md, "Zonal totals"): per year
+# over the year's fluxes and the climatology ones (every flux summed over the same pixels); once
+# when every flux is a climatology.
 
+for _run, (_kind, _cfg) in RUNS.items():
 
-rule zonal_year:
-    input:
-        coverage=rules.build_regions.output.coverage,
-        **{v: flux_path(OUT, v) for v in YEARLY_FLUXES},
-        **{v: flux_path(OUT, v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
-    output:
-        f"{OUT}/interim/zonal/{FINEST}_{{year}}.parquet",
-    log:
-        f"{LOGS}/zonal_year/{{year}}.log",
-    benchmark:
-        f"{LOGS}/benchmarks/zonal_year/{{year}}.tsv"
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 1
-    resources:
-        mem_mb=2000,
-    params:
-        grid=config["grid"],
-        fluxes=list(FLUXES),
-        period=lambda wildcards: int(wildcards.year),
-    script:
-        "../scripts/stage.py"
+    rule:
+        name:
+            f"zonal_{_kind}"
+        input:
+            coverage=L.coverage,
+            **{v: L.flux(v, "{year}", _run) for v in flux_periods(_cfg)[0]},
+            **{v: L.flux(v, CLIMATOLOGY, _run) for v in flux_periods(_cfg)[1]},
+        output:
+            L.zonal("{year}", _run),
+        log:
+            L.log(f"zonal_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
+        benchmark:
+            L.benchmark(f"zonal_{_kind}", *(["{scenario}"] if _run else []), "{year}")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+        params:
+            grid=config["grid"],
+            fluxes=list(computed_fluxes(_cfg)),
+        script:
+            "../scripts/stage.py"
 
 
 rule zonal_climatology:
     input:
-        coverage=rules.build_regions.output.coverage,
-        **{v: flux_path(OUT, v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
+        coverage=L.coverage,
+        **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
     output:
-        f"{OUT}/interim/zonal/{FINEST}_{CLIMATOLOGY}.parquet",
+        L.zonal(CLIMATOLOGY),
     log:
-        f"{LOGS}/zonal_climatology.log",
+        L.log("zonal_climatology"),
     benchmark:
-        f"{LOGS}/benchmarks/zonal_climatology.tsv"
+        L.benchmark("zonal_climatology")
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -45,6 +47,5 @@ rule zonal_climatology:
     params:
         grid=config["grid"],
         fluxes=list(CLIMATOLOGY_FLUXES),
-        period=CLIMATOLOGY,
     script:
         "../scripts/stage.py"
