@@ -41,7 +41,6 @@ from carbonbudget.plots import map_kinds, trend_variable
 from carbonbudget.publish import publish, release_lock, start_run
 from carbonbudget.trends import PIXEL_STATS
 
-
 # The demo config applies only when no --configfile is given: a user's config is complete by
 # itself (defaults come from the schema), so no demo setting leaks into a real run.
 if not workflow.config_settings.configfiles:
@@ -80,12 +79,19 @@ TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) el
 for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
-CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
-CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
+CROSSWALK = (
+    L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
+)
+CROSSWALK_INPUT = (
+    config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
+)
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
-GINI_TABLE = ([L.table("gini", config["spatial"]["gini_parent"])]
-              if "gini_parent" in config["spatial"] else [])
+GINI_TABLE = (
+    [L.table("gini", config["spatial"]["gini_parent"])]
+    if "gini_parent" in config["spatial"]
+    else []
+)
 # The per-year rules serve the observed years (run "") and the scenario rasters (run
 # "scenarios/<name>/", one config section per scenario): one definition, two rule sets.
 RUNS = {"": ("year", config)}
@@ -124,8 +130,12 @@ DELIVERABLES = [
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
     expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=LEVELS),
-    expand(L.spatial_map("{kind}"), kind=["lisa", "hotspots"], variable=SPATIAL_VARS,
-           level=SPATIAL_LEVELS),
+    expand(
+        L.spatial_map("{kind}"),
+        kind=["lisa", "hotspots"],
+        variable=SPATIAL_VARS,
+        level=SPATIAL_LEVELS,
+    ),
     L.geopackage,
     L.provenance,
     L.emission_match,
@@ -134,8 +144,12 @@ DELIVERABLES = [
     [L.check_report(CLIMATOLOGY)] if climatology_input_files(config) else [],
     [L.static_report, L.emissions_report],
     scenario_outputs(config, L),
-    [L.flux(v, str(y), scenario_run(name)) for name in SCENARIOS for v in FLUXES
-     for y in SCENARIO_YEARS],
+    [
+        L.flux(v, str(y), scenario_run(name))
+        for name in SCENARIOS
+        for v in FLUXES
+        for y in SCENARIO_YEARS
+    ],
 ]
 
 
@@ -158,11 +172,11 @@ localrules:
 # The default target. Without an output it runs on every invocation (it is cheap: links that are
 # already in place are skipped), so the results always match the working tree after a success.
 rule publish:
+    default_target: True
     input:
         DELIVERABLES,
     log:
         L.log("publish"),
-    default_target: True
     run:
         with log_to(log[0], "publish"):
             publish(list(input), results_dir=L.results)

@@ -78,7 +78,7 @@ def run_ours(folder, rows, cols, threads):
 
 
 def run_numpy(folder, rows, cols):
-    """The plain-numpy reference: whole arrays, float32, same formulas (DESIGN §1)."""
+    """The plain-numpy reference: whole arrays, float32, same formulas (docs/method.md)."""
     p = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     read = lambda n: rasterio.open(p[n]).read()  # noqa: E731
     t, pr = read("tmean"), read("prcp")

@@ -128,12 +128,16 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
     write_raster(tmp_path / "npp_2003.tif", np.full(small_grid.shape, 0.5), small_grid)
     write_raster(tmp_path / "q_2003.tif", np.full(small_grid.shape, 200.0), small_grid)
     out = {k: str(tmp_path / f"{k}_out.tif") for k in ("t", "p", "n", "q")}
+    from carbonbudget.config import fill_section
+
     align_inputs(grid=small_grid, year=2003,
-               climate={"temperature": str(tmp_path / "t_{year}{month}.tif"), "temperature_units": "K",
-                        "precipitation": str(tmp_path / "p_{year}{month}.tif"),
-                        "precipitation_units": "mm"},
-               npp={"path": str(tmp_path / "npp_{year}.tif"), "units": "kg C m-2 yr-1"},
-               runoff={"path": str(tmp_path / "q_{year}.tif")},
+               climate=fill_section("climate", {
+                   "temperature": str(tmp_path / "t_{year}{month}.tif"),
+                   "temperature_units": "K",
+                   "precipitation": str(tmp_path / "p_{year}{month}.tif")}),
+               npp=fill_section("npp", {"path": str(tmp_path / "npp_{year}.tif"),
+                                        "units": "kg C m-2 yr-1"}),
+               runoff=fill_section("runoff", {"path": str(tmp_path / "q_{year}.tif")}),
                outputs={"temperature": out["t"], "precipitation": out["p"], "npp": out["n"],
                         "runoff": out["q"]})
     with rasterio.open(out["t"]) as r:

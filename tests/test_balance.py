@@ -1,8 +1,10 @@
-"""CNC, status, source/sink ratio, CER on hand cases (DESIGN §3)."""
+"""CNC, status, source/sink ratio, CER on hand cases (docs/method.md, "Balance indicators")."""
 
 import numpy as np
 import pandas as pd
 import pytest
+
+from carbonbudget.config import fill_section
 
 from carbonbudget.balance import balance_indicators
 from carbonbudget.emissions import load_emissions, match_emission_codes
@@ -126,11 +128,11 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2"},
+        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2"}),
         socio_cfg={"path": str(tmp_path / "s.csv"), "region_col": "c", "year_col": "y",
                    "gdp_col": "gdp", "population_col": "pop"},
-        balance_cfg={"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}, derive_parents=None)
+        balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}), derive_parents=None)
 
 
 def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
@@ -196,9 +198,9 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2", **em_options},
-        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}, derive_parents=None)
+        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2", **em_options}),
+        socio_cfg=None, balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}), derive_parents=None)
 
 
 GAP_TABLE = ("c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n"
@@ -295,9 +297,9 @@ def _cut_budget(tmp_path, valid, inside):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2"}, socio_cfg=None,
-        balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5},
+        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
+                       "value_col": "v", "units": "Mt CO2"}), socio_cfg=None,
+        balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}),
         derive_parents=None)
 
 

@@ -5,6 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from carbonbudget.config import fill_section
+
 from carbonbudget.balance import build_budget
 from carbonbudget.emissions import match_emission_codes
 from carbonbudget.codes import (build_crosswalk, match_report, match_summary, name_stem,
@@ -125,9 +127,9 @@ def _zonal(tmp_path, fluxes):
         tmp_path / "e.csv", index=False)
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=HIER,
-        levels=LEVELS, emissions_cfg={"path": str(tmp_path / "e.csv"), "region_col": "c",
-                                      "year_col": "y", "value_col": "v", "units": "Mt CO2"},
-        socio_cfg=None, balance_cfg={"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5},
+        levels=LEVELS, emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c",
+                                      "year_col": "y", "value_col": "v", "units": "Mt CO2"}),
+        socio_cfg=None, balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}),
         derive_parents="adcode", fluxes=fluxes, crosswalk={"340222": "340212"})
 
 

@@ -1,4 +1,4 @@
-"""Emission model and scenarios (DESIGN §6): a known relation is recovered, runs are repeatable,
+"""Emission model and scenarios (docs/method.md, "Emissions accounting" and "Scenarios"): a known relation is recovered, runs are repeatable,
 constant drivers give flat emissions, peaks are found, too few years are refused."""
 
 import numpy as np
@@ -107,12 +107,17 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
                    "rate": 0.01} for d in DRIVERS]).to_csv(tmp_path / "growth.csv", index=False)
     pd.DataFrame({"code": "all", "year": years, "ecs_tgco2": 5.0}).to_parquet(
         tmp_path / "budget.parquet")
-    em_cfg = {"path": str(tmp_path / "em.csv"), "region_col": "county_code", "year_col": "year",
-              "value_col": "co2_mt", "units": "Mt CO2", "unmatched": "error", "gaps": "missing"}
+    from carbonbudget.config import fill_section
+
+    em_cfg = fill_section("emissions", {"path": str(tmp_path / "em.csv"),
+                                        "region_col": "county_code", "year_col": "year",
+                                        "value_col": "co2_mt", "units": "Mt CO2"})
     sc_cfg = {"level": "study_area", "drivers": str(tmp_path / "drivers.csv"),
               "growth": str(tmp_path / "growth.csv"), "names": ["S"], "horizon": 2030,
               "holdout": 3, "n_seeds": 2}
-    regions_cfg = {"levels": ["county", "province"], "derive_parents": "none"}
+    regions_cfg = fill_section("regions", {"path": str(tmp_path / "regions.gpkg"),
+                                           "levels": {"county": "county_code",
+                                                      "province": "province_code"}})
     outputs = {k: str(tmp_path / f"{k}.csv") for k in ("table", "model", "summary")}
 
     def write_scenarios(emissions_cfg, path_crosswalk=[]):

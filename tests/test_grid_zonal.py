@@ -1,4 +1,4 @@
-"""Pixel areas from the CRS and exact zonal totals with edge fractions (DESIGN §2)."""
+"""Pixel areas from the CRS and exact zonal totals with edge fractions (docs/method.md, "Zonal totals")."""
 
 import geopandas as gpd
 import numpy as np

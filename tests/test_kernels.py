@@ -1,4 +1,4 @@
-"""RH, NEP, RCS, ECS against hand-computed values (DESIGN §1)."""
+"""RH, NEP, RCS, ECS against hand-computed values (docs/method.md)."""
 
 import math
 

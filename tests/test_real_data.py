@@ -77,7 +77,7 @@ JIANGSU_ZONES = (3.94, 16.39, 15.73)       # the three "(2)" development zones, 
 @pytest.fixture(scope="module")
 def china_run(tmp_path_factory):
     """The shipped example config/examples/china_real.yaml run end to end by Snakemake, for the
-    three years of seed 003's Table 1 (the example itself runs 1997-2017). The working copy sits
+    three years of Table 1 of Zhang et al. 2022 (the example itself runs 1997-2017). The working copy sits
     beside a link to ../shared, as the repository does. Returns (work dir, stdout+stderr)."""
     import os
     import shutil
@@ -138,7 +138,7 @@ def test_example_run_says_what_it_skips_and_why(china_run):
 
 def test_example_province_emissions_reproduce_seed_table1(china_run):
     """Province CE of the run (emission codes rolled up by their own codes, crosswalk or not)
-    = seed 003 Table 1, except Jiangsu (the example sums the three development zones the paper
+    = Zhang et al. 2022, Table 1, except Jiangsu (the example sums the three development zones the paper
     left out) and Hainan (another CEADs release, see above)."""
     run, _ = china_run
     prov = _table(run, "province").set_index(["code", "year"])["ce_tgco2"]
@@ -186,7 +186,7 @@ def test_example_code_match_report(china_run):
 def test_national_rock_weathering_sink_in_published_range(china_run):
     run, _ = china_run
     total = _table(run, "study_area").groupby("year")["rcs_tgc"].first()
-    # seed 003: 10 Tg C/yr; Qiu et al. 2004: 14; Gong et al. 2020: 17.6
+    # Zhang et al. 2022: 10 Tg C/yr; Qiu et al. 2004: 14; Gong et al. 2020: 17.6
     assert ((10.0 <= total) & (total <= 18.0)).all(), total
     # province layer on the equal-area grid: 9.5 million km2 within 1 %
     prov = _table(run, "province")
@@ -204,7 +204,7 @@ def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
     assert "450000" in top[:3], top       # Guangxi
     assert "520000" in top[:3], top       # Guizhou
     assert set(top) <= south_west_karst, top
-    # Guangxi is about a tenth of the national sink (seed 003: 10 %)
+    # Guangxi is about a tenth of the national sink (Zhang et al. 2022: 10 %)
     share = prov.loc["450000", "rcs_tgc"] / prov["rcs_tgc"].sum()
     assert 0.07 < share < 0.15, share
 

@@ -1,4 +1,4 @@
-"""Spatial statistics (DESIGN §5): Gini forms by hand, esda wiring, Gi* sign, islands, tables."""
+"""Spatial statistics (docs/method.md, "Spatial statistics"): Gini forms by hand, esda wiring, Gi* sign, islands, tables."""
 
 import geopandas as gpd
 import numpy as np

@@ -1,4 +1,4 @@
-"""IPCC Tier 1 accounting (DESIGN §6): hand-worked example, the shipped factor table, errors."""
+"""IPCC Tier 1 accounting (docs/method.md, "Emissions accounting" and "Scenarios"): hand-worked example, the shipped factor table, errors."""
 
 import numpy as np
 import pandas as pd
@@ -14,7 +14,7 @@ FACTORS = REPO / "config/ipcc_tier1_factors.csv"
 
 def test_shipped_factors_are_the_ipcc_defaults_and_every_row_has_a_source():
     f = read_factors(str(FACTORS)).set_index("fuel")
-    assert len(f) == 14                                # the seed's 14 fuels
+    assert len(f) == 14                                # the 14 fuels of Zhang et al. 2022
     # spot checks against IPCC 2006 Vol. 2 Table 1.2 (NCV, TJ/Gg) and Table 1.4 (EF, kg/TJ)
     expected = {"coal": (25.8, 94600), "coke": (28.2, 107000), "coke_oven_gas": (38.7, 44400),
                 "blast_furnace_gas": (2.47, 260000), "converter_gas": (7.06, 182000),

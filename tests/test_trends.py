@@ -1,4 +1,4 @@
-"""Time-series statistics (DESIGN §4) per pixel and per region."""
+"""Time-series statistics (docs/method.md, "Trends") per pixel and per region."""
 
 import numpy as np
 import pandas as pd
@@ -53,7 +53,7 @@ def test_ols_equals_eq9_and_scipy_linregress():
 
 def test_agrees_with_pymannkendall_on_200_random_series():
     rng = np.random.default_rng(2024)
-    years = np.arange(1997, 2018)                       # 21 years, as in seed 003
+    years = np.arange(1997, 2018)                       # 21 years, as in Zhang et al. 2022
     for case in range(200):
         y = rng.normal(0, 1, 21) + rng.uniform(-0.2, 0.2) * np.arange(21)
         if case % 2:

@@ -1,7 +1,8 @@
 """carbonbudget: per-pixel and regional carbon budgets from yearly rasters and emission tables.
 
-The method, units and data contract are in DESIGN.md (shipped in the repository's docs); every
-public function carries units in its argument and column names.
+The method, units and sources are in docs/method.md, the files in docs/data.md, the
+configuration in docs/config.md; every public function carries units in its argument and column
+names. Each rule of the workflow runs the function of :mod:`carbonbudget.stages` named after it.
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -294,7 +294,7 @@ def grid_coverage(src, grid, crs=None, n: int = 64, weights=None) -> float:
 def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, grid,
                          block_rows: int = 512) -> None:
     """Q = max(P_annual − ET_annual, 0) in mm yr-1 from aligned precipitation (all bands summed)
-    and aligned annual ET (DESIGN §1.3, ``runoff.source: water_balance``). NaN stays NaN."""
+    and aligned annual ET (docs/method.md, "Rock-weathering sink", ``runoff.source: water_balance``). NaN stays NaN."""
     with gdal_env(), rasterio.open(path_precipitation) as pr, rasterio.open(path_et) as et, \
             atomic_output(path_out) as tmp, rasterio.open(tmp, "w", **grid.profile()) as dst:
         for r0 in range(0, grid.height, block_rows):
@@ -326,30 +326,30 @@ def align_inputs(*, grid, year: int | None, climate: dict | None, npp: dict | No
     is checked against the physically possible range of its variable
     (:func:`carbonbudget.units.plausible`)."""
     if climate:
-        timestep = climate.get("timestep", "monthly")
+        timestep = climate["timestep"]
         desc = MONTHS if timestep == "monthly" else ["annual"]
         for var in ("temperature", "precipitation"):
             if var not in outputs:
                 continue
             align_raster(climate_sources(climate, var, year), outputs[var], grid, variable=var,
-                         units=climate[f"{var}_units"], scale=climate.get(f"{var}_scale", 1.0),
-                         offset=climate.get(f"{var}_offset", 0.0), band_descriptions=desc,
+                         units=climate[f"{var}_units"], scale=climate[f"{var}_scale"],
+                         offset=climate[f"{var}_offset"], band_descriptions=desc,
                          crs=climate.get("crs"), timestep=timestep,
                          year=None if is_climatology(climate[var]) else year,
                          limits=units_mod.plausible(var, timestep).hard)
     if npp and "npp" in outputs:
         align_raster(npp["path"].format(year=year), outputs["npp"], grid, variable="npp",
-                     scale=npp.get("scale", 1.0), offset=npp.get("offset", 0.0),
-                     units=npp.get("units", "g C m-2 yr-1"), valid_range=npp.get("valid_range"),
+                     scale=npp["scale"], offset=npp["offset"],
+                     units=npp["units"], valid_range=npp.get("valid_range"),
                      crs=npp.get("crs"), limits=units_mod.plausible("npp").hard)
     if "runoff" not in outputs:
         return
     path_runoff = outputs["runoff"]
-    if runoff.get("source", "raster") == "water_balance":
+    if runoff["source"] == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
             align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
-                         scale=runoff.get("et_scale", 1.0), units=runoff.get("et_units", "mm yr-1"),
+                         scale=runoff["et_scale"], units=runoff["et_units"],
                          crs=runoff.get("crs"), limits=units_mod.plausible("et").hard)
             water_balance_runoff(outputs.get("precipitation") or path_precipitation, path_et,
                                  path_runoff, grid)
@@ -359,7 +359,7 @@ def align_inputs(*, grid, year: int | None, climate: dict | None, npp: dict | No
         return
     align_raster(gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
                  path_runoff, grid, variable="runoff",
-                 scale=runoff.get("scale", 1.0), offset=runoff.get("offset", 0.0),
-                 units=runoff.get("units", "mm yr-1"), valid_range=runoff.get("valid_range"),
-                 crs=runoff.get("crs"), negative_tolerance=runoff.get("negative_tolerance", 0.0),
+                 scale=runoff["scale"], offset=runoff["offset"],
+                 units=runoff["units"], valid_range=runoff.get("valid_range"),
+                 crs=runoff.get("crs"), negative_tolerance=runoff["negative_tolerance"],
                  limits=units_mod.plausible("runoff").hard)

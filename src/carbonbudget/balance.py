@@ -1,4 +1,4 @@
-"""Regional budgets and balance indicators (DESIGN §2–3).
+"""Regional budgets and balance indicators (docs/method.md, "Regional budgets" and "Balance indicators").
 
 County (finest-level) flux totals come from :mod:`carbonbudget.zonal`; parents are the sums of
 their children. Emissions (CE) are summed up the hierarchy by the emission table's own codes.
@@ -8,9 +8,9 @@ Indicators per region-year:
 - ``status``: surplus / deficit / neutral against ``tolerance_tgco2`` ("missing" if CNC is NaN);
 - ``source_sink_ratio = ce / ecs`` where ECS > 0; where ECS ≤ 0 the land is itself a net
   source: ratio = +inf and ``ecosystem_source = True`` (never NaN, never negative);
-- ``cer = ce / ecs × cv`` (seed 000) with the same ECS ≤ 0 rule;
+- ``cer = ce / ecs × cv`` (Shi et al. 2022) with the same ECS ≤ 0 rule;
 - ``imbalance_risk_index``: percentile rank in [0, 1] of the ratio among all region-years of
-  the level (this project's definition; seed 001 gives no formula).
+  the level (this project's definition; Ji et al. 2024 gives no formula).
 """
 
 from __future__ import annotations
@@ -171,7 +171,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     with_balance = "ecs" in fluxes
 
     socio = None
-    cv_mode = balance_cfg.get("cv", "none") if with_balance else "none"
+    cv_mode = balance_cfg["cv"] if with_balance else "none"
     if cv_mode != "none":
         if not socio_cfg:
             raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
@@ -185,7 +185,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
 
     sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes]
     frac_cols = [f"{v}_valid_fraction" for v in fluxes]
-    tol = float(balance_cfg.get("tolerance_tgco2", 0.0))
+    tol = float(balance_cfg["tolerance_tgco2"])
     tables = {}
     for level in list(levels) + [STUDY_AREA]:
         key = f"{level}_code"
@@ -193,7 +193,7 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             if level != STUDY_AREA else []
         fl = _rollup(zonal, key, sum_cols, frac_cols)
         fl["in_region_layer"] = True
-        ce = sum_emissions(em, key, emissions_cfg.get("gaps", "missing"))
+        ce = sum_emissions(em, key, emissions_cfg["gaps"])
         t = fl.merge(ce, on=[key, "year"], how="outer")
         t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run

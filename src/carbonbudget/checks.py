@@ -1,4 +1,4 @@
-"""Checks of every input before any compute (DESIGN §7), with errors a researcher can act on.
+"""Checks of every input before any compute (docs/data.md), with errors a researcher can act on.
 
 :func:`check_year_inputs` (one job per year), :func:`check_static_inputs` (lithology, regions)
 and :func:`check_emission_inputs` open every configured file, check CRS, grid coverage, declared
@@ -426,7 +426,7 @@ def check_emission_inputs(*, config: dict, path_report: str | None = None,
         "codes": int(em["code"].nunique()),
         "matches": summary,
         "unmatched_codes": rep.loc[rep["match"] == "unmatched", "code"].tolist(),
-        "gaps": {"count": len(gaps), "rule": em_cfg.get("gaps", "missing"),
+        "gaps": {"count": len(gaps), "rule": em_cfg["gaps"],
                  "region_years": [f"{c} {y}" for c, y in gaps.itertuples(index=False)][:1000]},
     }}
 

@@ -1,8 +1,9 @@
-"""Configuration: JSON-schema validation with defaults, and derived settings (DESIGN §7)."""
+"""Configuration: JSON-schema validation with defaults, and derived settings (docs/data.md)."""
 
 from __future__ import annotations
 
 import copy
+import functools
 import glob
 import hashlib
 import json
@@ -19,8 +20,24 @@ SCHEMA_FILE = "config.schema.yaml"
 log = logging.getLogger(__name__)
 
 
+@functools.cache
+def _schema_text() -> str:
+    return resources.files(__package__).joinpath(SCHEMA_FILE).read_text()
+
+
 def load_schema() -> dict:
-    return yaml.safe_load(resources.files(__package__).joinpath(SCHEMA_FILE).read_text())
+    """The configuration schema (a fresh copy: validation fills defaults into what it gets)."""
+    return yaml.safe_load(_schema_text())
+
+
+def schema_default(*path: str):
+    """The default the schema gives the key at ``path`` (e.g. ``("trends", "min_valid_years")``):
+    the one place a default is written, so that library functions called without a config use
+    the same value as a run."""
+    node = load_schema()
+    for key in path:
+        node = node["properties"][key]
+    return copy.deepcopy(node["default"])
 
 
 def _with_defaults(validator_class):
@@ -36,6 +53,20 @@ def _with_defaults(validator_class):
         yield from validate_properties(validator, properties, instance, schema)
 
     return jsonschema.validators.extend(validator_class, {"properties": set_defaults})
+
+
+def fill_section(name: str, section: dict) -> dict:
+    """A copy of one config ``section`` (e.g. ``"npp"``) validated against its schema, with the
+    schema's defaults filled in: what the library's functions expect when they are called
+    without a whole config (the functions never re-state a default)."""
+    schema = load_schema()
+    sub = dict(schema["properties"][name], **{"$schema": schema["$schema"]})
+    out = copy.deepcopy(section)
+    validator = _with_defaults(jsonschema.Draft202012Validator)(sub)
+    errors = list(validator.iter_errors(out))
+    if errors:
+        raise ConfigError(f"{name}: " + "; ".join(e.message for e in errors[:5]))
+    return out
 
 
 def validate_config(config: dict) -> dict:
@@ -88,7 +119,7 @@ def _error_message(schema: dict, path: list) -> str | None:
     return found
 
 
-# the per-pixel fluxes of DESIGN §1, in kernel output order (the one definition; config is
+# the per-pixel fluxes of docs/method.md, in kernel output order (the one definition; config is
 # imported by the light modules and the Snakefile, so it lives here)
 FLUX_VARS = ("rh", "nep", "rcs", "ecs")
 # Budget columns that exist only when ECS is computed.
@@ -118,7 +149,7 @@ def climatology_inputs(cfg: dict) -> set[str]:
     if cfg.get("npp") and is_climatology(cfg["npp"]["path"]):
         out.add("npp")
     ro = cfg["runoff"]
-    if ro.get("source", "raster") == "water_balance":
+    if ro["source"] == "water_balance":
         if is_climatology(ro["et"]) and "precipitation" in out:
             out.add("runoff")
     elif is_climatology(ro["path"]):
@@ -151,11 +182,11 @@ def rcs_only(cfg: dict) -> bool:
 
 def enough_years_for_trends(cfg: dict) -> bool:
     """At least ``trends.min_valid_years`` years: trend rasters and figures are worth drawing."""
-    return len(cfg["years"]) >= cfg.get("trends", {}).get("min_valid_years", 3)
+    return len(cfg["years"]) >= cfg["trends"]["min_valid_years"]
 
 
 def computed_fluxes(cfg: dict) -> tuple[str, ...]:
-    """The per-pixel fluxes the inputs of ``cfg`` support (DESIGN §1)."""
+    """The per-pixel fluxes the inputs of ``cfg`` support (docs/method.md)."""
     return ("rcs",) if rcs_only(cfg) else FLUX_VARS
 
 
@@ -164,7 +195,7 @@ def skipped_stages(cfg: dict) -> dict[str, str]:
     provenance.json and the GeoPackage metadata)."""
     out = {}
     if not enough_years_for_trends(cfg):
-        need = cfg.get("trends", {}).get("min_valid_years", 3)
+        need = cfg["trends"]["min_valid_years"]
         out["per-pixel trend rasters and region trend figures"] = (
             f"{len(cfg['years'])} year(s) < trends.min_valid_years = {need}: no trend can be "
             "estimated (the trend tables are written, with empty statistics)")
@@ -266,7 +297,7 @@ def _resolve_spatial(cfg: dict) -> None:
 
 
 def discover_years(cfg: dict) -> list[int]:
-    """Years for which every per-year input exists (DESIGN §7 ``years: {discover: true}``)."""
+    """Years for which every per-year input exists (docs/config.md, ``years: {discover: true}``)."""
     runoff_key = "runoff.et" if cfg["runoff"].get("source") == "water_balance" else "runoff.path"
     patterns = {runoff_key: cfg["runoff"][runoff_key.split(".")[1]]}
     if cfg.get("climate"):

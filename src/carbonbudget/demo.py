@@ -394,7 +394,8 @@ def _write_fuel_consumption(em: pd.DataFrame, regions: gpd.GeoDataFrame, path: s
 
 
 def _write_drivers(em: pd.DataFrame, se: pd.DataFrame, path: str) -> None:
-    """Study-area drivers of the emission model (DESIGN §6), 1991-2010: population and GDP from
+    """Study-area drivers of the emission model (docs/method.md, "Scenarios"), 1991-2010:
+    population and GDP from
     the county table (extended back at 0.5 % and 8 % a year), energy use consistent with the
     emissions through a slowly falling coal share, smooth urbanisation and industry shares."""
     rng = np.random.default_rng(SEED + 10)

@@ -4,7 +4,7 @@ The emission table of the config (``emissions`` section) is read with every valu
 empty cell or a typo is an error, never a silent 0), its codes are matched to the finest-level
 polygons (directly, through a crosswalk, or by their own code; :mod:`carbonbudget.codes`), and
 region-years without a value are kept as unknown so that no parent is a partial sum
-(docs/method.md, "Emissions").
+(docs/method.md, "Regional budgets").
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ def report_gaps(em: pd.DataFrame, years: list[int], em_cfg: dict,
         log.warning("%s: %d region-years have no emission value (%s); %s", em_cfg["path"],
                     len(gaps), ", ".join(f"{c} in {y}" for c, y in
                                          gaps.head(10).itertuples(index=False)),
-                    GAP_RULES[em_cfg.get("gaps", "missing")])
+                    GAP_RULES[em_cfg["gaps"]])
     return gaps
 
 
@@ -193,11 +193,10 @@ def load_emissions_config(em_cfg: dict, years: list[int],
     return load_emissions(em_cfg["path"], region_col=em_cfg["region_col"],
                           year_col=em_cfg.get("year_col"), value_col=em_cfg.get("value_col"),
                           units=em_cfg["units"], years=years,
-                          layout=em_cfg.get("layout", "long"),
-                          year_columns=em_cfg.get("year_columns", "{year}"),
-                          duplicates=em_cfg.get("duplicates", "error"),
+                          layout=em_cfg["layout"], year_columns=em_cfg.get("year_columns"),
+                          duplicates=em_cfg["duplicates"],
                           require_all_years=require_all_years,
-                          empty_values=em_cfg.get("empty_values", "error"))
+                          empty_values=em_cfg["empty_values"])
 
 
 def match_emission_codes(emissions: pd.DataFrame, hierarchy: pd.DataFrame, levels: list[str],
@@ -272,7 +271,7 @@ def emissions_by_region(em_cfg: dict, years: list[int], hierarchy: pd.DataFrame,
     emission codes into regions, so they cannot diverge."""
     em = load_emissions_config(em_cfg, years, require_all_years=require_all_years)
     em = match_emission_codes(em, hierarchy, levels, derive_parents=derive_parents,
-                              unmatched=em_cfg.get("unmatched", "error"), path=em_cfg["path"],
+                              unmatched=em_cfg["unmatched"], path=em_cfg["path"],
                               crosswalk=crosswalk, select=select)
     report_gaps(em, years, em_cfg, f"{levels[0]}_code")
     return fill_gaps(em, years, f"{levels[0]}_code")

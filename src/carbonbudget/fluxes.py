@@ -1,4 +1,4 @@
-"""xarray/dask wrappers around :func:`carbonbudget.kernels.carbon_fluxes` (DESIGN §1).
+"""xarray/dask wrappers around :func:`carbonbudget.kernels.carbon_fluxes` (docs/method.md).
 
 Inputs are checked here (dims, shapes, chunk alignment); outputs get ``units`` and ``long_name``
 and nothing else: input attributes are never copied. The same kernel serves numpy-backed and
@@ -12,7 +12,7 @@ import numpy as np
 import xarray as xr
 
 from . import kernels
-from .config import FLUX_VARS
+from .config import FLUX_VARS, schema_default
 from .errors import InputDataError
 
 FLUX_UNITS = "g C m-2 yr-1"
@@ -39,7 +39,7 @@ def compute_carbon_fluxes(temperature_c: xr.DataArray, precipitation_mm: xr.Data
                           npp_gc: xr.DataArray, runoff_mm: xr.DataArray,
                           gem_coefficient: xr.DataArray, region_mask: xr.DataArray,
                           timestep: str = "monthly") -> xr.Dataset:
-    """Per-pixel RH, NEP, RCS, ECS in g C m-2 yr-1 (DESIGN §1.1–1.4).
+    """Per-pixel RH, NEP, RCS, ECS in g C m-2 yr-1 (docs/method.md).
 
     temperature_c, precipitation_mm: (month, y, x), 12 monthly values in °C and mm month-1,
     or with ``timestep='annual'`` a single annual mean T and annual total P (mm yr-1).
@@ -109,7 +109,7 @@ def _flux_dataset(out, names, ref: xr.DataArray) -> xr.Dataset:
 
 def compute_rock_weathering(runoff_mm: xr.DataArray, gem_coefficient: xr.DataArray,
                             region_mask: xr.DataArray) -> xr.Dataset:
-    """Per-pixel RCS alone (g C m-2 yr-1), for runs without NPP and climate (DESIGN §1.3).
+    """Per-pixel RCS alone (g C m-2 yr-1), for runs without NPP and climate (docs/method.md, "Rock-weathering sink").
     Same kernel layer and formula as :func:`compute_carbon_fluxes`; (y, x) inputs."""
     _check("runoff", runoff_mm, 2)
     shape = runoff_mm.shape
@@ -192,7 +192,8 @@ def plan_fluxes(inputs: set[str], wanted: set[str]) -> str:
 
 
 def compute_fluxes(*, grid_spec: dict, timestep: str, inputs: dict, outputs: dict, period: str,
-                   chunk_size: int = 512, threads: int = 1,
+                   chunk_size: int = schema_default("processing", "chunk_size"),
+                   threads: int = 1,
                    dask_spec: dict | None = None) -> None:
     """Stage entry point: per-pixel fluxes of one year (or of the climatologies) -> COGs.
 

@@ -1,6 +1,7 @@
-"""Emission model and driver scenarios to 2060 (DESIGN §6; seed 003 §2.2.4).
+"""Emission model and driver scenarios to 2060 (docs/method.md, "Scenarios"; Zhang et al.
+2022, §2.2.4).
 
-The seed's back-propagation network: CE from seven drivers, one hidden layer of four ReLU units,
+The back-propagation network of Zhang et al. (2022): CE from seven drivers, one hidden layer of four ReLU units,
 a linear output (scikit-learn ``MLPRegressor``), inputs standardised on the training years, an
 ensemble over fixed seeds (the mean is the forecast, the spread is reported). Its skill is
 measured on held-out years (the last ``holdout`` years: a forecast, not an interpolation) with R²
@@ -19,12 +20,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .config import schema_default
 from .errors import InputDataError
 from .io import read_table
 
 DRIVERS = ("population", "urbanisation_rate", "gdp", "secondary_share", "energy_intensity",
            "energy_use", "energy_structure")
-DEFAULT_SEEDS = tuple(range(10))
+DEFAULT_SEEDS = tuple(range(schema_default("scenarios", "n_seeds")))
 
 
 class InsufficientDataError(InputDataError):
@@ -67,7 +69,8 @@ def _standardise(x):
     return mean, np.where(std > 0, std, 1.0)
 
 
-def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS, holdout: int = 3,
+def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS,
+                       holdout: int = schema_default("scenarios", "holdout"),
                        seeds=DEFAULT_SEEDS, max_iter: int = 5000, label: str = "") -> EmissionModel:
     """Fit the ensemble on ``history`` (columns year, ce_tgco2 and the drivers).
 
@@ -277,7 +280,7 @@ def project_scenarios(sc_cfg: dict, *, drivers: pd.DataFrame, growth: pd.DataFra
     table = table[SCENARIO_COLUMNS].sort_values(["region", "scenario", "year"]).reset_index(
         drop=True)
     summ = pd.DataFrame(summary)
-    # CNC change from the last observed year with ECS to the horizon (seed 003: -44.6 % / +15.5 %)
+    # CNC change from the last observed year with ECS to the horizon (Zhang et al. 2022: -44.6 % / +15.5 %)
     for i, r in summ.iterrows():
         sel = table[(table["region"] == r["region"])]
         obs = sel[(sel["scenario"] == "observed") & sel["cnc_tgco2"].notna()]

@@ -1,4 +1,4 @@
-"""The target grid: CRS, transform, shape, and the area of every pixel (DESIGN §2).
+"""The target grid: CRS, transform, shape, and the area of every pixel (docs/method.md, "Zonal totals").
 
 Pixel areas come from the grid's CRS, never from counting pixels:
 - equal-area projections: the constant |det(transform)| in m²;
@@ -126,7 +126,7 @@ class Grid:
     def from_config(cls, cfg: dict) -> "Grid":
         """From a full config (``cfg['grid']``) or from the grid section itself."""
         g = cfg["grid"] if "grid" in cfg else cfg
-        allow = bool(g.get("allow_non_equal_area", False))
+        allow = bool(g.get("allow_non_equal_area"))
         if "template" in g:
             return cls.from_template(g["template"], allow)
         return cls.from_bounds(g["crs"], g["resolution"], g["bounds"], allow)

@@ -264,7 +264,7 @@ def dask_scheduler(spec: dict | None, threads: int = 1):
     import dask
 
     spec = spec or {}
-    if spec.get("scheduler", "threads") == "threads":
+    if spec.get("scheduler") in (None, "threads"):
         with dask.config.set(scheduler="threads", num_workers=max(1, threads)):
             yield None
         return

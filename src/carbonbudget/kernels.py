@@ -14,20 +14,20 @@ import math
 import numpy as np
 from numba import njit
 
-# --- DESIGN §1.1: heterotrophic respiration (Pei et al. 2009; seed 003 Eq. 3) -------------------
+# --- docs/method.md, "Heterotrophic respiration": heterotrophic respiration (Pei et al. 2009; Zhang et al. 2022, Eq. 3) -------------------
 RH_COEF = 0.22          # g C m-2 day-1 scale of the regression
 RH_TEMP_EXP = 0.0913    # °C-1
 RH_PRCP_COEF = 0.3145   # mm-1
 DAYS_PER_MONTH = 30.0   # daily rate -> monthly total
 CARBON_FRACTION = 0.465  # carbon fraction of respired dry matter
-# --- DESIGN §1.3: GEM-CO2 rock weathering, F[1e3 mol CO2 km-2 yr-1] = a * Q[mm yr-1] ----------
+# --- docs/method.md, "Rock-weathering sink": GEM-CO2 rock weathering, F[1e3 mol CO2 km-2 yr-1] = a * Q[mm yr-1] ----------
 # 1e3 mol km-2 = 1e-3 mol m-2; one mol CO2 fixes one mol C = 12.0 g C  =>  g C m-2 yr-1 = 0.012 a Q
 RCS_FACTOR = 0.012
 
 N_FLUX = 4  # rh, nep, rcs, ecs (order of the first axis returned by carbon_fluxes)
 
 
-# RH of a month (seed 003 Eq. 3) is 0.22 · (exp(0.0913 T_m) + ln(0.3145 P_m + 1)) · 30 · 0.465;
+# RH of a month (Zhang et al. 2022, Eq. 3) is 0.22 · (exp(0.0913 T_m) + ln(0.3145 P_m + 1)) · 30 · 0.465;
 # summed over the months it is 0.22 · 30 · 0.465 · (Σ exp(0.0913 T_m) + Σ ln x_m) with
 # x_m = 0.3145 P_m + 1. The kernel evaluates Σ ln x_m as ln Π x_m: one logarithm per pixel instead
 # of twelve, the same value to float64 rounding (each x_m >= 1, so the product only grows; it is
@@ -51,7 +51,7 @@ def rcs_pixel(a, q):
 
 @njit(nogil=True, cache=True)
 def rock_weathering(q, a, mask):
-    """RCS alone, for runs without NPP and climate (DESIGN §1.3; same formula as
+    """RCS alone, for runs without NPP and climate (docs/method.md, "Rock-weathering sink"; same formula as
     :func:`carbon_fluxes`). q, a: float32 (ny, nx); mask: uint8 (ny, nx), 0 = outside every
     region. Returns float32 (1, ny, nx). Raises ValueError on negative runoff."""
     ny, nx = q.shape
@@ -99,7 +99,7 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
 
     t, p : float32 (nt, ny, nx) monthly temperature (°C) and precipitation (mm month-1); with
            ``annual`` true, nt == 1 and they are annual mean T and annual total P (mm yr-1), and
-           RH = 12 · RH_month(T, P/12) (DESIGN §1.1, an approximation).
+           RH = 12 · RH_month(T, P/12) (docs/method.md, "Heterotrophic respiration", an approximation).
     npp  : float32 (ny, nx) g C m-2 yr-1
     q    : float32 (ny, nx) runoff, mm yr-1
     a    : float32 (ny, nx) GEM-CO2 coefficient of the pixel's lithology
@@ -176,7 +176,7 @@ def sink_balance(npp, rh, rcs, mask):
     return out
 
 
-# --- DESIGN §2: zonal totals from the sparse coverage matrix ------------------------------------
+# --- docs/method.md, "Zonal totals": zonal totals from the sparse coverage matrix ------------------------------------
 @njit(nogil=True, cache=True)
 def zonal_accumulate(indptr, indices, fractions, row_area_m2, width, first_pixel, x, acc):
     """Add one block of pixels to the per-region sums (one pass over the stored coverages).
@@ -211,14 +211,14 @@ def zonal_area(indptr, indices, fractions, row_area_m2, width, n_regions):
     return out
 
 
-# --- DESIGN §4: time-series statistics --------------------------------------------------------
+# --- docs/method.md, "Trends": time-series statistics --------------------------------------------------------
 N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of trend_stats)
 
 
 @njit(nogil=True, cache=True)
 def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
     """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
-    # OLS slope (seed 003 Eq. 9 with x = year) and its t statistic
+    # OLS slope (Zhang et al. 2022, Eq. 9 with x = year) and its t statistic
     mx = 0.0
     my = 0.0
     for k in range(n):
@@ -296,7 +296,7 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
 
 @njit(nogil=True, cache=True)
 def hurst_aggregated_variance(y, q2, n, min_blocks, logvar_bias, correct):
-    """Hurst exponent of the OLS residuals y[:n] by aggregated variance (seed 003 Eq. 7-8):
+    """Hurst exponent of the OLS residuals y[:n] by aggregated variance (Zhang et al. 2022, Eq. 7-8):
     block sizes m = 1 .. n // min_blocks, V(m) = sample variance (ddof 1) of the means of the
     n // m leading blocks of length m, H = 1 + slope(log V, log m) / 2.
 

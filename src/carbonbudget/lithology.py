@@ -1,4 +1,4 @@
-"""Lithology classes to GEM-CO2 coefficients (DESIGN §1.3).
+"""Lithology classes to GEM-CO2 coefficients (docs/method.md, "Rock-weathering sink").
 
 Two shipped tables, both data, not code: ``config/glim_classes.csv`` maps the integer codes of a
 lithology raster to GLiM classes and GEM-CO2 classes; ``config/gem_co2_coefficients.csv`` gives

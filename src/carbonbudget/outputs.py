@@ -1,4 +1,4 @@
-"""Deliverables for GIS users: the GeoPackage (DESIGN §8) and provenance.json."""
+"""Deliverables for GIS users: the GeoPackage (docs/data.md) and provenance.json."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ COLUMN_UNITS = {
     "cnc_tgco2_hurst": ("1", "Hurst exponent of CNC around its trend (aggregated variance of "
                              "the detrended series; NaN outside [0, 1])"),
     "cnc_tgco2_hurst_note": ("text", "why the Hurst exponent is NaN (an estimate outside [0, 1])"),
-    "cnc_tgco2_trend_class": ("class", "seed 003 trend class of CNC (trends.class_thresholds_tgco2)"),
+    "cnc_tgco2_trend_class": ("class", "Zhang et al. 2022 trend class of CNC (trends.class_thresholds_tgco2)"),
     "cnc_tgco2_abrupt_change_years": ("year", "years where the sequential MK UF and UB cross inside +-1.96"),
 }
 

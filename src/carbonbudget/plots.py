@@ -280,14 +280,14 @@ def plot_budget_maps(*, path_regions: str, level: str, budget_path: str,
         gdf[col] = gdf[col].fillna("undetermined")
         categorical_map(gdf, col, TREND_CLASS_COLOURS,
                         f"trend class of {SERIES_LABELS[var][0]} {years} by {level} "
-                        "(OLS slope, Tg CO2 yr⁻²; seed 003)", out_paths[kind])
+                        "(OLS slope, Tg CO2 yr⁻²; Zhang et al. 2022)", out_paths[kind])
 
 
 SCENARIO_COLOURS = {"observed": "black"}
 
 
 def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
-    """One PNG per region (as seed 003 Fig. 7): CE, ECS and CNC per year, observed and under
+    """One PNG per region (as Zhang et al. 2022, Fig. 7): CE, ECS and CNC per year, observed and under
     each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
     plt = _pyplot()
     table = pd.read_csv(table_path, dtype={"region": str})

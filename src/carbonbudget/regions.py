@@ -1,4 +1,4 @@
-"""The region hierarchy: read the finest-level polygons, derive parents, check codes (DESIGN §2).
+"""The region hierarchy: read the finest-level polygons, derive parents, check codes (docs/method.md, "Zonal totals").
 
 Standard columns after :func:`read_regions`: ``{level}_code`` (str) and ``{level}_name`` for each
 configured level, finest first, plus geometry in the grid CRS.
@@ -149,7 +149,7 @@ def select_regions(regions: pd.DataFrame, select: dict, levels: list[str], path:
 
 def config_derive_parents(reg: dict) -> str | None:
     """``regions.derive_parents`` of the config as the functions take it (None for 'none')."""
-    derive = reg.get("derive_parents", "none")
+    derive = reg["derive_parents"]
     return None if derive == "none" else derive
 
 
@@ -167,8 +167,8 @@ def read_config_regions(reg: dict, crs=None):
     derive = config_derive_parents(reg)
     regions = read_regions(reg["path"], reg["levels"], reg.get("names"), crs=crs,
                            derive_parents=derive, layer=reg.get("layer"),
-                           invalid_geometries=reg.get("invalid_geometries", "repair"),
-                           empty_geometries=reg.get("empty_geometries", "error"),
+                           invalid_geometries=reg["invalid_geometries"],
+                           empty_geometries=reg["empty_geometries"],
                            source_crs=reg.get("crs"), select=reg.get("select"))
     return regions, list(reg["levels"]), derive
 

@@ -1,4 +1,4 @@
-"""Spatial statistics of the region tables (DESIGN §5).
+"""Spatial statistics of the region tables (docs/method.md, "Spatial statistics").
 
 * Weights: queen contiguity from the polygons of a level (libpysal), row-standardised for Moran's I
   and LISA. Regions without a queen neighbour (islands) are joined to their nearest neighbour
@@ -7,7 +7,7 @@
   p-value; LISA clusters HH/LL/HL/LH (esda ``Moran_Local``) and Getis–Ord Gi* hot and cold spots at
   90/95/99 % (esda ``G_Local``) for the period mean.
 * Gini of a variable inside each parent region over its members, with negative values handled
-  three ways side by side (the seed's segmented form, Chen–Tsaur–Rhai with the Berrebi–Silber
+  three ways side by side (the segmented form of Zhang et al. 2022, Chen–Tsaur–Rhai with the Berrebi–Silber
   correction, Raffinetti–Siletti–Vernizzi). These are a few lines of numpy each and exist in no
   Python package we depend on (the reference implementation is the R package GiniWegNeg), so they
   are written here and tested against hand-worked values.
@@ -137,7 +137,7 @@ def gini_rsv(y, w=None) -> float:
 
 
 def gini_segmented(y, tolerance: float = 0.0) -> dict:
-    """The seed's segmented Gini (Eq. 13–16 as DESIGN §5 fixes them): ordinary Gini of |y| over
+    """The segmented Gini of Zhang et al. 2022 (Eq. 13–16, as docs/method.md, "Spatial statistics" reads them): ordinary Gini of |y| over
     the members in deficit (y < −tolerance), ordinary Gini over the members in surplus
     (y > tolerance), neutral members contribute 0; ``gini_segmented = g_deficit + g_surplus``
     exactly as Eq. 16 writes it, so it can exceed 1."""

@@ -1,11 +1,12 @@
-"""Emission accounting by the IPCC Tier 1 method and comparison with an inventory (DESIGN §6).
+"""Emission accounting by the IPCC Tier 1 method and comparison with an inventory
+(docs/method.md, "Emissions accounting").
 
-    CO2 = Σ_fuels E_i · NCV_i · EF_i        (seed 003 Eq. 1; IPCC 2006 GL Vol. 2 Ch. 1)
+    CO2 = Σ_fuels E_i · NCV_i · EF_i        (Zhang et al. 2022, Eq. 1; IPCC 2006 GL Vol. 2 Ch. 1)
 
 E_i: fuel consumption in physical units; NCV_i: net calorific value, TJ per unit of fuel;
 EF_i: CO2 emission factor, kg CO2 per TJ. The shipped factor table
 (``config/ipcc_tier1_factors.csv``) has the IPCC 2006 defaults (Vol. 2 Tables 1.2 and 1.4) for
-the seed's 14 fuels, each with its source; users may give their own (e.g. China-specific NCVs,
+the 14 fuels of Zhang et al. 2022, each with its source; users may give their own (e.g. China-specific NCVs,
 or factors per volume for gases). A fuel missing from the factor table, or consumption in a unit
 that cannot be converted to the unit the NCV is given per (mass against volume), is an error.
 """
@@ -118,7 +119,7 @@ def tier1_totals(per_fuel: pd.DataFrame) -> pd.DataFrame:
 
 def compare_inventory(ours: pd.DataFrame, reference: pd.DataFrame, *,
                       ours_label: str = "tier1", reference_label: str = "inventory") -> pd.DataFrame:
-    """Side by side per region and year (as seed 003 Table 1): both values (Tg CO2), absolute
+    """Side by side per region and year (as Zhang et al. 2022, Table 1): both values (Tg CO2), absolute
     error (ours − reference) and relative error (÷ reference), plus a summary row per year
     (region ``all``: the totals, and ``mean_abs_rel_error`` over the regions). Both frames have
     region, year, co2_tgco2; regions present in only one of them are kept with NaN errors."""

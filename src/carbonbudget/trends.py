@@ -1,11 +1,11 @@
-"""Time-series statistics per pixel and per region (DESIGN §4, seed 003 §2.2.5–2.2.6).
+"""Time-series statistics per pixel and per region (docs/method.md, "Trends", Zhang et al. 2022, §2.2.5–2.2.6).
 
-- OLS slope (seed Eq. 9) regressed on the calendar year, so it is in (unit) per year and gaps in
+- OLS slope (Zhang et al. 2022, Eq. 9) regressed on the calendar year, so it is in (unit) per year and gaps in
   the years are handled; with consecutive years it equals Eq. 9 exactly. Two-sided t-test p.
 - Theil–Sen slope: median of all pairwise slopes (per year).
 - Mann–Kendall Z with the tie-corrected variance and the ±1 continuity correction, two-sided
   normal p-value (as ``pymannkendall.original_test``).
-- Hurst exponent by aggregated variance (seed Eq. 7–8) of the series minus its OLS trend (a
+- Hurst exponent by aggregated variance (Zhang et al. 2022, Eq. 7–8) of the series minus its OLS trend (a
   trend is not long memory: on a trending series the plain estimator exceeds 1): block sizes
   m = 1 … n // min_blocks (each V(m) from at least ``min_blocks`` blocks), V(m) the sample
   variance (ddof 1) of the block means, H = 1 + slope(log V, log m) / 2. By default
@@ -15,7 +15,7 @@
   [0, 1] are NaN (rasters) or NaN with a note (tables). Short series give noisy H: read it
   with the block sizes reported.
 - Sequential Mann–Kendall UF/UB per region; abrupt-change years where UF and UB cross inside ±1.96.
-- Trend classes of seed 003 for region series: increase, slight / significant / sharp decrease.
+- Trend classes of Zhang et al. 2022 for region series: increase, slight / significant / sharp decrease.
 
 NaN years are skipped; a pixel or region with fewer than ``min_valid_years`` valid years is NaN.
 """
@@ -29,9 +29,13 @@ import xarray as xr
 from scipy.special import digamma, stdtr
 
 from . import kernels
+from .config import schema_default
 from .errors import InputDataError
 
 PIXEL_STATS = ("slope", "p", "sen", "mk_z", "mk_p", "hurst")
+# the defaults of the functions below are the config's (the schema is their one source)
+_DEFAULT = {k: schema_default("trends", k) for k in (
+    "min_valid_years", "hurst_min_blocks", "hurst_bias_correction", "class_thresholds_tgco2")}
 CRITICAL_Z = 1.96
 
 
@@ -75,8 +79,10 @@ def hurst_block_sizes(n_valid: int, min_blocks: int = 3) -> list[int]:
     return list(range(1, n_valid // min_blocks + 1))
 
 
-def trend_statistics(stack: xr.DataArray, years, min_valid_years: int = 3,
-                     hurst_min_blocks: int = 3, hurst_bias_correction: bool = True) -> xr.Dataset:
+def trend_statistics(stack: xr.DataArray, years, min_valid_years: int = _DEFAULT["min_valid_years"],
+                     hurst_min_blocks: int = _DEFAULT["hurst_min_blocks"],
+                     hurst_bias_correction: bool = _DEFAULT["hurst_bias_correction"]
+                     ) -> xr.Dataset:
     """OLS slope and p, Sen slope, MK Z and p, Hurst of a (year, y, x) stack (numpy or dask)."""
     years = np.asarray(years, dtype=np.float64)
     if stack.ndim != 3 or stack.shape[0] != len(years):
@@ -107,7 +113,7 @@ def trend_statistics(stack: xr.DataArray, years, min_valid_years: int = 3,
                        for k, s in enumerate(PIXEL_STATS)}, coords=coords)
 
 
-def classify_trend(slope, thresholds=(-10.0, -20.0)) -> np.ndarray:
+def classify_trend(slope, thresholds=tuple(_DEFAULT["class_thresholds_tgco2"])) -> np.ndarray:
     """Seed 003 classes of a slope (Tg yr-1): increase (> 0), no change (0), slight decrease
     (t1 < s < 0), significant decrease (t2 ≤ s ≤ t1), sharp decrease (s < t2); NaN ->
     'undetermined'. A slope exactly at a threshold takes the stronger class."""
@@ -140,9 +146,11 @@ def abrupt_change_years(years, uf, ub, critical: float = CRITICAL_Z) -> list[int
     return found
 
 
-def region_trends(table: pd.DataFrame, columns: list[str], min_valid_years: int = 3,
-                  hurst_min_blocks: int = 3, class_thresholds=(-10.0, -20.0),
-                  hurst_bias_correction: bool = True):
+def region_trends(table: pd.DataFrame, columns: list[str],
+                  min_valid_years: int = _DEFAULT["min_valid_years"],
+                  hurst_min_blocks: int = _DEFAULT["hurst_min_blocks"],
+                  class_thresholds=tuple(_DEFAULT["class_thresholds_tgco2"]),
+                  hurst_bias_correction: bool = _DEFAULT["hurst_bias_correction"]):
     """Per-region statistics of each column of a long (code, year) table.
 
     Returns (stats, sqmk): ``stats`` has one row per region with ``{col}_slope_per_yr``,

@@ -1,4 +1,4 @@
-"""Unit conversions applied once, at alignment, to the canonical units of DESIGN §1, and the
+"""Unit conversions applied once, at alignment, to the canonical units of docs/method.md, and the
 range of values each variable can physically take in those units.
 
 Canonical units:
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .errors import UnitError
 
 # One mol of CO2 per mol of C: Tg CO2 = Tg C x 44.0095 / 12.011, written as the ratio of the
-# rounded molar masses 44/12 as the seed papers and the IPCC guidelines use it.
+# rounded molar masses 44/12 as the method papers and the IPCC guidelines use it.
 CO2_PER_C = 44.0 / 12.0
 
 # Days per year used to turn a daily rate climatology into an annual total: the mean Gregorian

@@ -1,4 +1,4 @@
-"""Exact zonal totals from a cached sparse region × pixel coverage matrix (DESIGN §2).
+"""Exact zonal totals from a cached sparse region × pixel coverage matrix (docs/method.md, "Zonal totals").
 
 The fraction of every pixel covered by every region is computed once per (region layer, grid)
 with exactextract (exact at polygon edges) and stored as a sparse matrix. Totals of any variable

@@ -7,8 +7,16 @@ for _run, (_kind, _cfg) in RUNS.items():
         name:
             f"align_{_kind}"
         input:
-            unpack(lambda w, run=_run: year_inputs(run_config(config, run, w), int(w.year))),
-            unpack(lambda w, run=_run: {} if run else aligned_precipitation_for_runoff(config, L)),
+            unpack(
+                lambda w, run=_run: year_inputs(
+                    run_config(config, run, w), int(w.year)
+                )
+            ),
+            unpack(
+                lambda w, run=_run: (
+                    {} if run else aligned_precipitation_for_runoff(config, L)
+                )
+            ),
             report=L.check_report("{year}", _run),
         output:
             **aligned_outputs(_cfg, L, run=_run),
@@ -92,12 +100,12 @@ rule build_regions:
         L.log("build_regions"),
     benchmark:
         L.benchmark("build_regions")
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 1
     # head of the longest chain (coverage -> fluxes -> zonal -> budget -> spatial statistics):
     # start it before the per-year alignment and the input digests when cores are short
     priority: 50
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
     resources:
         mem_mb=4000,
     params:

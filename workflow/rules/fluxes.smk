@@ -24,7 +24,7 @@ for _run, (_kind, _cfg) in RUNS.items():
             mem_mb=2000,
         params:
             grid=config["grid"],
-            timestep=(_cfg.get("climate") or {}).get("timestep", "monthly"),
+            timestep=_cfg["climate"]["timestep"] if _cfg.get("climate") else None,
             fluxes=list(flux_periods(_cfg)[0]),
             chunk_size=CHUNK,
             dask=config["dask"],
@@ -50,7 +50,7 @@ rule fluxes_climatology:
         mem_mb=2000,
     params:
         grid=config["grid"],
-        timestep=(config.get("climate") or {}).get("timestep", "monthly"),
+        timestep=config["climate"]["timestep"] if config.get("climate") else None,
         fluxes=list(CLIMATOLOGY_FLUXES),
         chunk_size=CHUNK,
         dask=config["dask"],

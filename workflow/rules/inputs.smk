@@ -11,7 +11,9 @@ for _run, (_kind, _cfg) in RUNS.items():
         name:
             f"check_{_kind}"
         input:
-            files=lambda w, run=_run: year_input_files(run_config(config, run, w), int(w.year)),
+            files=lambda w, run=_run: year_input_files(
+                run_config(config, run, w), int(w.year)
+            ),
             fraction=L.region_fraction,
         output:
             report=L.check_report("{year}", _run),
@@ -26,8 +28,14 @@ for _run, (_kind, _cfg) in RUNS.items():
         resources:
             mem_mb=1000,
         params:
-            config=lambda w, run=_run: config_sections(run_config(config, run, w), "grid", "climate",
-                                                       "npp", "runoff", "checks"),
+            config=lambda w, run=_run: config_sections(
+                run_config(config, run, w),
+                "grid",
+                "climate",
+                "npp",
+                "runoff",
+                "checks",
+            ),
         script:
             "../scripts/stage.py"
 

@@ -55,8 +55,13 @@ rule plot_budget_maps:
         trends=L.table("trends"),
     output:
         **{
-            k: report(L.budget_map(k), caption=f"../report/map_{k}.rst", category="Maps",
-                      subcategory="{level}", labels={"map": k, "level": "{level}"})
+            k: report(
+                L.budget_map(k),
+                caption=f"../report/map_{k}.rst",
+                category="Maps",
+                subcategory="{level}",
+                labels={"map": k, "level": "{level}"},
+            )
             for k in MAP_KINDS
         },
     log:

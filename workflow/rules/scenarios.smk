@@ -1,6 +1,6 @@
-# Emissions accounting (IPCC Tier 1) and scenarios to the horizon (docs/method.md, "Emissions
-# accounting" and "Scenarios"). The scenario sink rasters go through the per-year rules of the
-# observed years (check_, align_, fluxes_, zonal_scenario_year: the same definitions, see
+# Emissions accounting (IPCC Tier 1) and scenarios to the horizon: docs/method.md, sections
+# "Emissions accounting" and "Scenarios". The scenario sink rasters go through the per-year rules
+# of the observed years (check_, align_, fluxes_, zonal_scenario_year: the same definitions, see
 # inputs.smk and the others); these rules run only when the config has these sections.
 
 
@@ -36,7 +36,11 @@ rule scenario_projection:
         regions=L.regions,
         crosswalk=CROSSWALK_INPUT,
         budget=L.budget(),
-        zonal=[p for by_year in scenario_zonal(config, L).values() for p in by_year.values()],
+        zonal=[
+            p
+            for by_year in scenario_zonal(config, L).values()
+            for p in by_year.values()
+        ],
     output:
         table=L.table("scenarios"),
         model=L.table("emission_model"),
@@ -63,8 +67,12 @@ rule plot_scenarios:
     input:
         table=rules.scenario_projection.output.table,
     output:
-        report(directory(L.figure_folder("scenarios")), patterns=["{name}.png"],
-               caption="../report/scenarios.rst", category="Scenarios"),
+        report(
+            directory(L.figure_folder("scenarios")),
+            patterns=["{name}.png"],
+            caption="../report/scenarios.rst",
+            category="Scenarios",
+        ),
     log:
         L.log("plot_scenarios", "{level}"),
     benchmark:

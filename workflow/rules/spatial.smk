@@ -14,10 +14,10 @@ rule spatial_statistics:
         L.log("spatial_statistics"),
     benchmark:
         L.benchmark("spatial_statistics")
+    priority: 20  # the longest job near the end; the maps wait for it
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
-    priority: 20  # the longest job near the end; the maps wait for it
     resources:
         mem_mb=2000,
     params:
@@ -35,12 +35,20 @@ rule plot_spatial_maps:
         local=L.table("spatial"),
         moran=L.table("moran"),
     output:
-        lisa=report(L.spatial_map("lisa"), caption="../report/lisa.rst",
-                    category="Spatial statistics", subcategory="{level}",
-                    labels={"map": "LISA {variable}", "level": "{level}"}),
-        gi=report(L.spatial_map("hotspots"), caption="../report/hotspots.rst",
-                  category="Spatial statistics", subcategory="{level}",
-                  labels={"map": "Gi* {variable}", "level": "{level}"}),
+        lisa=report(
+            L.spatial_map("lisa"),
+            caption="../report/lisa.rst",
+            category="Spatial statistics",
+            subcategory="{level}",
+            labels={"map": "LISA {variable}", "level": "{level}"},
+        ),
+        gi=report(
+            L.spatial_map("hotspots"),
+            caption="../report/hotspots.rst",
+            category="Spatial statistics",
+            subcategory="{level}",
+            labels={"map": "Gi* {variable}", "level": "{level}"},
+        ),
     log:
         L.log("plot_spatial_maps", "{variable}", "{level}"),
     benchmark:

@@ -59,8 +59,12 @@ rule plot_region_trends:
         trends=L.table("trends", LEVELS[-1]),
         sqmk=L.table("sqmk", LEVELS[-1]),
     output:
-        report(directory(L.figure_folder("trends", LEVELS[-1])), patterns=["{name}.png"],
-               caption="../report/trends_figures.rst", category="Trends"),
+        report(
+            directory(L.figure_folder("trends", LEVELS[-1])),
+            patterns=["{name}.png"],
+            caption="../report/trends_figures.rst",
+            category="Trends",
+        ),
     log:
         L.log("plot_region_trends"),
     benchmark:

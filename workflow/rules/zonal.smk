@@ -8,9 +8,9 @@ for _run, (_kind, _cfg) in RUNS.items():
         name:
             f"zonal_{_kind}"
         input:
-            coverage=L.coverage,
             **{v: L.flux(v, "{year}", _run) for v in flux_periods(_cfg)[0]},
             **{v: L.flux(v, CLIMATOLOGY, _run) for v in flux_periods(_cfg)[1]},
+            coverage=L.coverage,
         output:
             L.zonal("{year}", _run),
         log:
@@ -31,8 +31,8 @@ for _run, (_kind, _cfg) in RUNS.items():
 
 rule zonal_climatology:
     input:
-        coverage=L.coverage,
         **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
+        coverage=L.coverage,
     output:
         L.zonal(CLIMATOLOGY),
     log:
