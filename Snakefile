@@ -79,12 +79,8 @@ TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) el
 for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
-CROSSWALK = (
-    L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
-)
-CROSSWALK_INPUT = (
-    config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
-)
+CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
+CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
 GINI_TABLE = (

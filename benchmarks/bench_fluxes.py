@@ -35,8 +35,11 @@ NAMES = ("tmean", "prcp", "npp", "runoff", "coef", "fraction")
 
 
 def grid_spec(rows, cols):
-    return {"crs": AEA, "resolution": 1000.0,
-            "bounds": [0.0, 3_000_000.0, cols * 1000.0, 3_000_000.0 + rows * 1000.0]}
+    return {
+        "crs": AEA,
+        "resolution": 1000.0,
+        "bounds": [0.0, 3_000_000.0, cols * 1000.0, 3_000_000.0 + rows * 1000.0],
+    }
 
 
 def write_inputs(folder, rows, cols, block=500):
@@ -46,8 +49,10 @@ def write_inputs(folder, rows, cols, block=500):
     prof = grid.profile(compress=None)
     paths = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     rng = np.random.default_rng(0)
-    dsts = {n: rasterio.open(paths[n], "w", **(prof | {"count": 12 if n in ("tmean", "prcp") else 1}))
-            for n in NAMES}
+    dsts = {
+        n: rasterio.open(paths[n], "w", **(prof | {"count": 12 if n in ("tmean", "prcp") else 1}))
+        for n in NAMES
+    }
     months = np.arange(12)[:, None, None]
     for r0 in range(0, rows, block):
         for c0 in range(0, cols, block):
@@ -58,8 +63,9 @@ def write_inputs(folder, rows, cols, block=500):
             dsts["prcp"].write(rng.uniform(0, 250, (12, h, w)).astype("float32"), window=win)
             dsts["npp"].write(rng.uniform(100, 1200, (1, h, w)).astype("float32"), window=win)
             dsts["runoff"].write(rng.uniform(20, 1500, (1, h, w)).astype("float32"), window=win)
-            dsts["coef"].write(rng.choice([0.095, 0.152, 0.672, 1.586], (1, h, w)).astype("float32"),
-                               window=win)
+            dsts["coef"].write(
+                rng.choice([0.095, 0.152, 0.672, 1.586], (1, h, w)).astype("float32"), window=win
+            )
             dsts["fraction"].write(np.ones((1, h, w), "float32"), window=win)
     for d in dsts.values():
         d.close()
@@ -71,10 +77,23 @@ def run_ours(folder, rows, cols, threads):
 
     p = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     out = {v: os.path.join(folder, f"ours_{v}.tif") for v in ("rh", "nep", "rcs", "ecs")}
-    inputs = {"temperature": p["tmean"], "precipitation": p["prcp"], "npp": p["npp"],
-              "runoff": p["runoff"], "coefficient": p["coef"], "fraction": p["fraction"]}
-    compute_fluxes(grid_spec=grid_spec(rows, cols), timestep="monthly", inputs=inputs,
-                   outputs=out, period=2000, chunk_size=1000, threads=threads)
+    inputs = {
+        "temperature": p["tmean"],
+        "precipitation": p["prcp"],
+        "npp": p["npp"],
+        "runoff": p["runoff"],
+        "coefficient": p["coef"],
+        "fraction": p["fraction"],
+    }
+    compute_fluxes(
+        grid_spec=grid_spec(rows, cols),
+        timestep="monthly",
+        inputs=inputs,
+        outputs=out,
+        period=2000,
+        chunk_size=1000,
+        threads=threads,
+    )
 
 
 def run_numpy(folder, rows, cols):
@@ -82,8 +101,11 @@ def run_numpy(folder, rows, cols):
     p = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     read = lambda n: rasterio.open(p[n]).read()  # noqa: E731
     t, pr = read("tmean"), read("prcp")
-    rh = (np.float32(0.22) * (np.exp(np.float32(0.0913) * t) + np.log(np.float32(0.3145) * pr + 1))
-          * np.float32(30 * 0.465)).sum(axis=0)
+    rh = (
+        np.float32(0.22)
+        * (np.exp(np.float32(0.0913) * t) + np.log(np.float32(0.3145) * pr + 1))
+        * np.float32(30 * 0.465)
+    ).sum(axis=0)
     del t, pr
     nep = read("npp")[0] - rh
     rcs = np.float32(0.012) * read("coef")[0] * read("runoff")[0]
@@ -138,16 +160,33 @@ def main():
             t0 = time.perf_counter()
             write_inputs(folder, rows, cols)
             print(f"{size}: inputs written in {time.perf_counter() - t0:.0f} s", flush=True)
-            def child_run(method):
+
+            def child_run(method, rows=rows, cols=cols):
                 # Flush dirty pages first (the inputs just written, the previous run's outputs):
                 # their write-back would otherwise land in whichever run comes next.
                 os.sync()
-                return json.loads(subprocess.run(
-                    [sys.executable, __file__, "--threads", str(a.threads), "--child", method,
-                     folder, str(rows), str(cols)], capture_output=True, text=True, check=True
-                ).stdout.strip().splitlines()[-1])
+                return json.loads(
+                    subprocess.run(
+                        [
+                            sys.executable,
+                            __file__,
+                            "--threads",
+                            str(a.threads),
+                            "--child",
+                            method,
+                            folder,
+                            str(rows),
+                            str(cols),
+                        ],
+                        capture_output=True,
+                        text=True,
+                        check=True,
+                    )
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
 
-            child_run("carbonbudget")    # warm numba's on-disk cache: compilation is not timed
+            child_run("carbonbudget")  # warm numba's on-disk cache: compilation is not timed
             # the two methods alternate, a.repeat times; the median run of each is reported
             runs = {m: [] for m in ("numpy", "carbonbudget")}
             for _ in range(a.repeat):
@@ -155,23 +194,28 @@ def main():
                     runs[m].append(child_run(m))
             res = {m: sorted(r, key=lambda x: x["seconds"])[len(r) // 2] for m, r in runs.items()}
             for m, r in runs.items():
-                print(f"{size} {m}: " + " ".join(f"{x['seconds']:.1f}" for x in r) + " s",
-                      flush=True)
+                print(
+                    f"{size} {m}: " + " ".join(f"{x['seconds']:.1f}" for x in r) + " s", flush=True
+                )
             rows_out.append((size, rows * cols, res))
 
     print(f"\n{'grid':>10s} {'method':>13s} {'seconds':>8s} {'Mpix/s':>7s} {'peak RSS MiB':>13s}")
     for size, npix, res in rows_out:
         for m, r in res.items():
-            print(f"{size:>10s} {m:>13s} {r['seconds']:8.1f} {npix / r['seconds'] / 1e6:7.2f} "
-                  f"{r['peak_rss_mib']:13.0f}")
+            print(
+                f"{size:>10s} {m:>13s} {r['seconds']:8.1f} {npix / r['seconds'] / 1e6:7.2f} "
+                f"{r['peak_rss_mib']:13.0f}"
+            )
     print()
-    for size, npix, res in rows_out:
+    for size, _npix, res in rows_out:
         ratio = res["numpy"]["seconds"] / res["carbonbudget"]["seconds"]
         print(f"{size}: throughput carbonbudget / numpy = {ratio:.2f}x")
     if len(rows_out) >= 2:
         small, big = rows_out[0][2]["carbonbudget"], rows_out[-1][2]["carbonbudget"]
-        print(f"peak RSS {rows_out[-1][0]} / {rows_out[0][0]} (carbonbudget) = "
-              f"{big['peak_rss_mib'] / small['peak_rss_mib']:.2f}")
+        print(
+            f"peak RSS {rows_out[-1][0]} / {rows_out[0][0]} (carbonbudget) = "
+            f"{big['peak_rss_mib'] / small['peak_rss_mib']:.2f}"
+        )
 
 
 if __name__ == "__main__":

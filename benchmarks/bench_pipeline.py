@@ -27,7 +27,6 @@ from pathlib import Path
 import pandas as pd
 import psutil
 import yaml
-
 from country import country_config, paths, write_static, write_year
 
 ROWS, COLS = 4000, 5000
@@ -58,20 +57,26 @@ class TreeRSS(threading.Thread):
             time.sleep(self.interval)
 
 
-def run(data: str, years: list[int], out: str, cores: int, rows: int = ROWS,
-        cols: int = COLS) -> dict:
+def run(
+    data: str, years: list[int], out: str, cores: int, rows: int = ROWS, cols: int = COLS
+) -> dict:
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     cfg_path = os.path.join(out, "config.yaml")
     with open(cfg_path, "w") as fh:
         yaml.safe_dump(country_config(data, years, rows, cols, out), fh, sort_keys=False)
     env = dict(os.environ, GDAL_CACHEMAX="256")
-    os.sync()   # write back dirty pages (inputs, the previous run) before the clock starts
+    os.sync()  # write back dirty pages (inputs, the previous run) before the clock starts
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     t0 = time.perf_counter()
-    proc = subprocess.Popen([snakemake, "--cores", str(cores), "--configfile", cfg_path, "-q"],
-                            cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
+    proc = subprocess.Popen(
+        [snakemake, "--cores", str(cores), "--configfile", cfg_path, "-q"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     sampler = TreeRSS(proc.pid)
     sampler.start()
     log, _ = proc.communicate()
@@ -83,8 +88,13 @@ def run(data: str, years: list[int], out: str, cores: int, rows: int = ROWS,
     jobs = []
     for f in glob.glob(os.path.join(out, "logs/benchmarks/**/*.tsv"), recursive=True):
         b = pd.read_csv(f, sep="\t")
-        jobs.append((os.path.relpath(f, os.path.join(out, "logs/benchmarks")), b["s"].iloc[0],
-                     b["max_rss"].iloc[0]))
+        jobs.append(
+            (
+                os.path.relpath(f, os.path.join(out, "logs/benchmarks")),
+                b["s"].iloc[0],
+                b["max_rss"].iloc[0],
+            )
+        )
     jobs = pd.DataFrame(jobs, columns=["job", "s", "max_rss_mib"])
     return {"years": len(years), "wall": wall, "tree_peak_mib": sampler.peak / 2**20, "jobs": jobs}
 
@@ -114,19 +124,28 @@ def main():
             write_year(small, y, 400, 500)
     t0 = time.perf_counter()
     run(small, YEARS, f"{args.out}/warmup", args.cores, rows=400, cols=500)
-    print(f"numba caches warmed by a 400 x 500 run in {time.perf_counter() - t0:.0f} s "
-          "(not counted)")
+    print(
+        f"numba caches warmed by a 400 x 500 run in {time.perf_counter() - t0:.0f} s (not counted)"
+    )
 
-    results = [run(args.data, YEARS[:1], f"{args.out}/y1", args.cores),
-               run(args.data, YEARS, f"{args.out}/y3", args.cores)]
-    print(f"\n{'years':>5s} {'wall s':>8s} {'s/year':>8s} {'tree peak RSS MiB':>18s} "
-          f"{'largest job RSS MiB':>20s}")
+    results = [
+        run(args.data, YEARS[:1], f"{args.out}/y1", args.cores),
+        run(args.data, YEARS, f"{args.out}/y3", args.cores),
+    ]
+    print(
+        f"\n{'years':>5s} {'wall s':>8s} {'s/year':>8s} {'tree peak RSS MiB':>18s} "
+        f"{'largest job RSS MiB':>20s}"
+    )
     for r in results:
         j = r["jobs"].sort_values("max_rss_mib").iloc[-1]
-        print(f"{r['years']:5d} {r['wall']:8.0f} {r['wall'] / r['years']:8.0f} "
-              f"{r['tree_peak_mib']:18.0f} {j['max_rss_mib']:14.0f} ({j['job']})")
-    print(f"\n3-year / 1-year time ratio: {results[1]['wall'] / results[0]['wall']:.2f} "
-          "(target <= 3.3); targets: <= 90 s per year, peak RSS < 3 GB")
+        print(
+            f"{r['years']:5d} {r['wall']:8.0f} {r['wall'] / r['years']:8.0f} "
+            f"{r['tree_peak_mib']:18.0f} {j['max_rss_mib']:14.0f} ({j['job']})"
+        )
+    print(
+        f"\n3-year / 1-year time ratio: {results[1]['wall'] / results[0]['wall']:.2f} "
+        "(target <= 3.3); targets: <= 90 s per year, peak RSS < 3 GB"
+    )
     slow = results[1]["jobs"].groupby(results[1]["jobs"]["job"].str.split("/").str[0])["s"].sum()
     print("\n3-year run, seconds by rule (summed over jobs; 2 jobs can run at once):")
     print(slow.sort_values(ascending=False).round(1).to_string())

@@ -44,15 +44,21 @@ def main():
     a = ap.parse_args()
 
     ny, nx = a.rows // a.chunk, a.cols // a.chunk
-    stack = da.map_blocks(synthetic_block, chunk=a.chunk, years=a.years, dtype=np.float32,
-                          chunks=((a.years,), (a.chunk,) * ny, (a.chunk,) * nx))
+    stack = da.map_blocks(
+        synthetic_block,
+        chunk=a.chunk,
+        years=a.years,
+        dtype=np.float32,
+        chunks=((a.years,), (a.chunk,) * ny, (a.chunk,) * nx),
+    )
     years = np.arange(2000, 2000 + a.years)
     ds = trend_statistics(xr.DataArray(stack, dims=("year", "y", "x")), years)
     summary = da.stack([da.nanmean(ds[s].data) for s in PIXEL_STATS])
 
     # warm the numba cache on a small block so compile time is not counted
-    trend_statistics(xr.DataArray(synthetic_block(chunk=8, years=a.years), dims=("year", "y", "x")),
-                     years)
+    trend_statistics(
+        xr.DataArray(synthetic_block(chunk=8, years=a.years), dims=("year", "y", "x")), years
+    )
     proc = psutil.Process()
     t0 = time.perf_counter()
     with dask.config.set(scheduler="threads", num_workers=a.threads):
@@ -62,8 +68,9 @@ def main():
 
     import pymannkendall as pmk
 
-    sample = synthetic_block(block_id=(0, 0, 0), chunk=int(np.ceil(np.sqrt(a.sample))),
-                             years=a.years).reshape(a.years, -1)[:, :a.sample]
+    sample = synthetic_block(
+        block_id=(0, 0, 0), chunk=int(np.ceil(np.sqrt(a.sample))), years=a.years
+    ).reshape(a.years, -1)[:, : a.sample]
     t0 = time.perf_counter()
     for j in range(sample.shape[1]):
         pmk.original_test(sample[:, j].astype(np.float64))

@@ -23,7 +23,6 @@ import os
 import time
 
 import numpy as np
-
 from country import CRS, paths, write_static, write_year
 
 ROWS, COLS = 4000, 5000
@@ -42,7 +41,7 @@ def main():
         if not os.path.exists(p["npp"].format(year=y)):
             write_year(args.data, y, ROWS, COLS)
     bands = [p[k].format(year=y) for y in (2001, 2002, 2003) for k in ("npp", "runoff")]
-    bands = bands[:args.bands]
+    bands = bands[: args.bands]
 
     import geopandas as gpd
     from exactextract import exact_extract
@@ -50,8 +49,11 @@ def main():
     from carbonbudget.grid import Grid
     from carbonbudget.zonal import coverage_matrix, zonal_totals
 
-    grid = Grid.from_bounds(CRS, 1000.0, [-2_500_000.0, 5_900_000.0 - ROWS * 1000.0,
-                                          -2_500_000.0 + COLS * 1000.0, 5_900_000.0])
+    grid = Grid.from_bounds(
+        CRS,
+        1000.0,
+        [-2_500_000.0, 5_900_000.0 - ROWS * 1000.0, -2_500_000.0 + COLS * 1000.0, 5_900_000.0],
+    )
     t0 = time.perf_counter()
     regions = gpd.read_file(p["regions"], engine="pyogrio")
     codes, matrix = coverage_matrix(regions, "county_code", grid)
@@ -84,22 +86,34 @@ def main():
         rel.append(np.abs(o_sum[big] - r_sum[big]) / np.abs(r_sum[big]))
     rel = np.concatenate(rel)
 
-    print(f"\n{len(codes)} counties ({int(big.sum())} of > 100 pixels), {n_vertices:,} vertices, "
-          f"grid {ROWS} x {COLS}")
+    print(
+        f"\n{len(codes)} counties ({int(big.sum())} of > 100 pixels), {n_vertices:,} vertices, "
+        f"grid {ROWS} x {COLS}"
+    )
     print(f"{'':32s}{'seconds':>10s}")
     print(f"{'one-time coverage matrix':32s}{one_time:10.1f}   (nnz {matrix.nnz:,})")
-    print(f"{'carbonbudget, one call per band':32s}{np.mean(t_ours):10.2f}   (bands: "
-          f"{', '.join(f'{t:.2f}' for t in t_ours)})")
-    print(f"{'carbonbudget, all bands at once':32s}{t_all / len(bands):10.2f}   per band "
-          f"({t_all:.2f} s for {len(bands)} bands)")
-    print(f"{'exactextract sum, per band':32s}{np.mean(t_ee):10.2f}   (bands: "
-          f"{', '.join(f'{t:.2f}' for t in t_ee)})")
-    print(f"\nper-band speed-up after the one-time cost: {np.mean(t_ee) / np.mean(t_ours):.1f}x "
-          f"one call per band, {np.mean(t_ee) / (t_all / len(bands)):.1f}x all bands at once "
-          "(target >= 10x)")
+    print(
+        f"{'carbonbudget, one call per band':32s}{np.mean(t_ours):10.2f}   (bands: "
+        f"{', '.join(f'{t:.2f}' for t in t_ours)})"
+    )
+    print(
+        f"{'carbonbudget, all bands at once':32s}{t_all / len(bands):10.2f}   per band "
+        f"({t_all:.2f} s for {len(bands)} bands)"
+    )
+    print(
+        f"{'exactextract sum, per band':32s}{np.mean(t_ee):10.2f}   (bands: "
+        f"{', '.join(f'{t:.2f}' for t in t_ee)})"
+    )
+    print(
+        f"\nper-band speed-up after the one-time cost: {np.mean(t_ee) / np.mean(t_ours):.1f}x "
+        f"one call per band, {np.mean(t_ee) / (t_all / len(bands)):.1f}x all bands at once "
+        "(target >= 10x)"
+    )
     print(f"break-even after {one_time / max(np.mean(t_ee) - np.mean(t_ours), 1e-9):.1f} bands")
-    print(f"agreement, counties > 100 px: max rel. diff {rel.max():.2e}, median {np.median(rel):.1e} "
-          "(target <= 1e-4)")
+    print(
+        f"agreement, counties > 100 px: max rel. diff {rel.max():.2e}, median {np.median(rel):.1e} "
+        "(target <= 1e-4)"
+    )
 
 
 if __name__ == "__main__":

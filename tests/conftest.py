@@ -11,8 +11,9 @@ import rasterio
 from carbonbudget.grid import Grid
 
 REPO = Path(__file__).resolve().parents[1]
-AEA = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
-       "+ellps=WGS84 +units=m +no_defs")
+AEA = (
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+)
 
 
 @pytest.fixture
@@ -25,8 +26,15 @@ def write_raster(path, data, grid, dtype="float32", nodata=np.nan, crs="grid"):
     data = np.asarray(data)
     if data.ndim == 2:
         data = data[None]
-    profile = dict(driver="GTiff", width=grid.width, height=grid.height, count=data.shape[0],
-                   dtype=dtype, nodata=nodata, transform=grid.transform)
+    profile = dict(
+        driver="GTiff",
+        width=grid.width,
+        height=grid.height,
+        count=data.shape[0],
+        dtype=dtype,
+        nodata=nodata,
+        transform=grid.transform,
+    )
     if crs == "grid":
         profile["crs"] = grid.crs
     elif crs is not None:
@@ -48,9 +56,13 @@ def demo_run(tmp_path_factory):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     env = dict(os.environ, GDAL_CACHEMAX="256")
-    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
-                           str(work / "Snakefile")], capture_output=True, text=True, env=env,
-                          timeout=900)
+    proc = subprocess.run(
+        [snakemake_bin(), "--cores", "2", "--directory", str(work), "-s", str(work / "Snakefile")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
     if proc.returncode != 0:
         pytest.fail(f"demo DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     return work
@@ -85,6 +97,31 @@ def job(rule, *, input=None, output=None, params=None, wildcards=None, threads=1
             return v
         return Named(*v) if isinstance(v, list) else Named(**(v or {}))
 
-    return SimpleNamespace(rule=rule, input=named(input), output=named(output),
-                           params=named(params), wildcards=named(wildcards), threads=threads,
-                           log=[])
+    return SimpleNamespace(
+        rule=rule,
+        input=named(input),
+        output=named(output),
+        params=named(params),
+        wildcards=named(wildcards),
+        threads=threads,
+        log=[],
+    )
+
+
+# Fixtures that run a whole Snakemake DAG; a test using one is a workflow test, so that
+# `make test-fast` (-m "not workflow") leaves it out wherever it lives.
+DAG_FIXTURES = {"demo_run", "china_run", "huaihai_run"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if DAG_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.workflow)
+
+
+def demo_config() -> dict:
+    """The demo's configuration as a user has it (config/config.yaml, paths relative to the
+    working directory)."""
+    import yaml
+
+    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())

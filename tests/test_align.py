@@ -3,13 +3,12 @@
 import numpy as np
 import pytest
 import rasterio
+from conftest import AEA, write_raster
 from rasterio.enums import Resampling
 
 from carbonbudget.align import CATEGORICAL, CONTINUOUS, align_raster, choose_resampling
 from carbonbudget.errors import InputDataError, UnitError
 from carbonbudget.grid import Grid
-
-from conftest import AEA, write_raster
 
 
 def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
@@ -61,8 +60,11 @@ def test_categorical_codes_survive_reprojection(tmp_path):
     rng = np.random.default_rng(0)
     codes = rng.choice([1, 3, 6, 11], size=src_grid.shape).astype("int16")
     src = write_raster(tmp_path / "lith.tif", codes, src_grid, dtype="int16", nodata=-9999)
-    target = Grid.from_bounds("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84",
-                              2000.0, [-80000, 2960000, 80000, 3120000])
+    target = Grid.from_bounds(
+        "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84",
+        2000.0,
+        [-80000, 2960000, 80000, 3120000],
+    )
     out = tmp_path / "lith_out.tif"
     align_raster(src, str(out), target, variable="lithology", kind=CATEGORICAL)
     with rasterio.open(out) as r:
@@ -81,10 +83,10 @@ def test_water_balance_runoff(small_grid, tmp_path):
     from carbonbudget.align import water_balance_runoff
 
     p = np.zeros((12,) + small_grid.shape)
-    p[:, :, :] = 50.0                                  # 600 mm yr-1
+    p[:, :, :] = 50.0  # 600 mm yr-1
     p[0, 0, 0] = np.nan
-    et = np.full(small_grid.shape, 0.45)                # m yr-1 -> 450 mm
-    et[1, 1] = 0.9                                     # ET > P -> runoff 0, not negative
+    et = np.full(small_grid.shape, 0.45)  # m yr-1 -> 450 mm
+    et[1, 1] = 0.9  # ET > P -> runoff 0, not negative
     pr = write_raster(tmp_path / "p.tif", p, small_grid)
     etp = write_raster(tmp_path / "et.tif", et, small_grid)
     align_raster(etp, str(tmp_path / "et_mm.tif"), small_grid, variable="et", units="m yr-1")
@@ -102,8 +104,15 @@ def test_valid_range_masks_fill_codes_before_resampling(small_grid, tmp_path):
     raw[2, 2] = 32767
     src = write_raster(tmp_path / "npp.tif", raw, small_grid, dtype="uint16", nodata=65535)
     out = tmp_path / "o.tif"
-    align_raster(src, str(out), small_grid, variable="npp", scale=1e-4, units="kg C m-2 yr-1",
-                 valid_range=(0, 32700))
+    align_raster(
+        src,
+        str(out),
+        small_grid,
+        variable="npp",
+        scale=1e-4,
+        units="kg C m-2 yr-1",
+        valid_range=(0, 32700),
+    )
     with rasterio.open(out) as r:
         a = r.read(1)
     assert np.isnan(a[2, 2]) and np.isfinite(a).sum() == a.size - 1
@@ -113,8 +122,9 @@ def test_valid_range_masks_fill_codes_before_resampling(small_grid, tmp_path):
 def test_declared_crs_for_files_without_one(small_grid, tmp_path):
     src = write_raster(tmp_path / "nocrs.tif", np.full(small_grid.shape, 3.0), small_grid, crs=None)
     out = tmp_path / "o.tif"
-    align_raster(src, str(out), small_grid, variable="runoff", units="mm yr-1",
-                 crs=small_grid.crs.to_wkt())
+    align_raster(
+        src, str(out), small_grid, variable="runoff", units="mm yr-1", crs=small_grid.crs.to_wkt()
+    )
     with rasterio.open(out) as r:
         np.testing.assert_allclose(r.read(1), 3.0)
 
@@ -123,27 +133,43 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
     from carbonbudget.align import align_inputs
 
     for m in range(1, 13):
-        write_raster(tmp_path / f"t_2003{m:02d}.tif", np.full(small_grid.shape, m + 273.15), small_grid)
-        write_raster(tmp_path / f"p_2003{m:02d}.tif", np.full(small_grid.shape, 10.0 * m), small_grid)
+        write_raster(
+            tmp_path / f"t_2003{m:02d}.tif", np.full(small_grid.shape, m + 273.15), small_grid
+        )
+        write_raster(
+            tmp_path / f"p_2003{m:02d}.tif", np.full(small_grid.shape, 10.0 * m), small_grid
+        )
     write_raster(tmp_path / "npp_2003.tif", np.full(small_grid.shape, 0.5), small_grid)
     write_raster(tmp_path / "q_2003.tif", np.full(small_grid.shape, 200.0), small_grid)
     out = {k: str(tmp_path / f"{k}_out.tif") for k in ("t", "p", "n", "q")}
     from carbonbudget.config import fill_section
 
-    align_inputs(grid=small_grid, year=2003,
-               climate=fill_section("climate", {
-                   "temperature": str(tmp_path / "t_{year}{month}.tif"),
-                   "temperature_units": "K",
-                   "precipitation": str(tmp_path / "p_{year}{month}.tif")}),
-               npp=fill_section("npp", {"path": str(tmp_path / "npp_{year}.tif"),
-                                        "units": "kg C m-2 yr-1"}),
-               runoff=fill_section("runoff", {"path": str(tmp_path / "q_{year}.tif")}),
-               outputs={"temperature": out["t"], "precipitation": out["p"], "npp": out["n"],
-                        "runoff": out["q"]})
+    align_inputs(
+        grid=small_grid,
+        year=2003,
+        climate=fill_section(
+            "climate",
+            {
+                "temperature": str(tmp_path / "t_{year}{month}.tif"),
+                "temperature_units": "K",
+                "precipitation": str(tmp_path / "p_{year}{month}.tif"),
+            },
+        ),
+        npp=fill_section(
+            "npp", {"path": str(tmp_path / "npp_{year}.tif"), "units": "kg C m-2 yr-1"}
+        ),
+        runoff=fill_section("runoff", {"path": str(tmp_path / "q_{year}.tif")}),
+        outputs={
+            "temperature": out["t"],
+            "precipitation": out["p"],
+            "npp": out["n"],
+            "runoff": out["q"],
+        },
+    )
     with rasterio.open(out["t"]) as r:
         t = r.read()
         assert r.count == 12 and r.descriptions[0] == "Jan" and r.descriptions[11] == "Dec"
-    np.testing.assert_allclose(t[:, 0, 0], np.arange(1, 13), rtol=1e-5)   # months in order, °C
+    np.testing.assert_allclose(t[:, 0, 0], np.arange(1, 13), rtol=1e-5)  # months in order, °C
     with rasterio.open(out["p"]) as r:
         np.testing.assert_allclose(r.read()[:, 1, 1], 10.0 * np.arange(1, 13))
     with rasterio.open(out["n"]) as r:
@@ -151,15 +177,16 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
 
 
 def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
-        small_grid, tmp_path, monkeypatch, caplog):
+    small_grid, tmp_path, monkeypatch, caplog
+):
     import logging
 
     import carbonbudget.align as align_mod
 
     rng = np.random.default_rng(8)
     raw = rng.uniform(0, 30000, (3,) + small_grid.shape).round().astype("uint16")
-    raw[1, 0, 0] = 65535          # nodata
-    raw[2, 1, 1] = 32767          # fill code outside valid_range
+    raw[1, 0, 0] = 65535  # nodata
+    raw[2, 1, 1] = 32767  # fill code outside valid_range
     src = write_raster(tmp_path / "on_grid.tif", raw, small_grid, dtype="uint16", nodata=65535)
     kwargs = dict(variable="npp", scale=1e-4, units="kg C m-2 yr-1", valid_range=(0, 32700))
     fast, warped = tmp_path / "fast.tif", tmp_path / "warped.tif"
@@ -173,7 +200,7 @@ def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
     np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
     assert np.isnan(a[1, 0, 0]) and np.isnan(a[2, 1, 1]) and np.isnan(a).sum() == 2
     np.testing.assert_allclose(a, b, rtol=1e-6)
-    np.testing.assert_allclose(a[0], raw[0] * 1e-4 * 1000.0, rtol=1e-6)   # kg -> g C m-2 yr-1
+    np.testing.assert_allclose(a[0], raw[0] * 1e-4 * 1000.0, rtol=1e-6)  # kg -> g C m-2 yr-1
 
 
 def test_ascii_matrix_to_geotiff_places_the_first_row_north(tmp_path):
@@ -206,10 +233,20 @@ def test_gdal_source_names_a_netcdf_variable_and_refuses_other_files():
     assert "a/runoff.tif" in str(exc.value) and "Fix:" in str(exc.value)
 
 
-@pytest.mark.parametrize("dtype,nodata", [("float32", np.nan), ("float32", -9999.0),
-                                          ("float32", -3.4e38), ("float32", None),
-                                          ("float64", -1.0), ("int16", -32768),
-                                          ("uint8", 255), ("uint8", None), ("uint16", 0)])
+@pytest.mark.parametrize(
+    "dtype,nodata",
+    [
+        ("float32", np.nan),
+        ("float32", -9999.0),
+        ("float32", -3.4e38),
+        ("float32", None),
+        ("float64", -1.0),
+        ("int16", -32768),
+        ("uint8", 255),
+        ("uint8", None),
+        ("uint16", 0),
+    ],
+)
 def test_on_grid_read_equals_gdal_masked_read(small_grid, tmp_path, dtype, nodata):
     """The on-grid reader compares with the nodata value in the band's own type instead of
     building a masked array; it must give exactly what GDAL's masked read gives (float32, NaN
@@ -234,10 +271,20 @@ def test_on_grid_read_honours_a_mask_band(small_grid, tmp_path):
     from carbonbudget.align import _read_valid
 
     path = tmp_path / "masked.tif"
-    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True), rasterio.open(
-            path, "w", driver="GTiff", width=small_grid.width, height=small_grid.height,
-            count=1, dtype="float32", crs=small_grid.crs,
-            transform=small_grid.transform) as dst:
+    with (
+        rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True),
+        rasterio.open(
+            path,
+            "w",
+            driver="GTiff",
+            width=small_grid.width,
+            height=small_grid.height,
+            count=1,
+            dtype="float32",
+            crs=small_grid.crs,
+            transform=small_grid.transform,
+        ) as dst,
+    ):
         dst.write(np.ones((1,) + small_grid.shape, "float32"))
         mask = np.full(small_grid.shape, 255, "uint8")
         mask[0, :] = 0
@@ -257,8 +304,8 @@ def test_nan_without_a_declared_nodata_does_not_blank_its_neighbours(tmp_path):
     fine = Grid.from_bounds(AEA, 500.0, [0.0, 0.0, 4000.0, 4000.0])
     coarse = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 4000.0, 4000.0])
     data = np.full(fine.shape, 100.0)
-    data[::2, ::2] = np.nan                                  # one of every 2 x 2 block
-    data[4:6, 4:6] = np.nan                                  # one whole block
+    data[::2, ::2] = np.nan  # one of every 2 x 2 block
+    data[4:6, 4:6] = np.nan  # one whole block
     src = write_raster(tmp_path / "npp.tif", data, fine, nodata=None)
     with rasterio.open(src) as r:
         assert r.nodata is None

@@ -4,17 +4,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.config import fill_section
-
 from carbonbudget.balance import balance_indicators
+from carbonbudget.config import fill_section
 from carbonbudget.emissions import load_emissions, match_emission_codes
 from carbonbudget.errors import InputDataError, RegionError
 
 
 def test_hand_cases():
     # ecs, ce (Tg CO2): ordinary sink, exact balance, zero sink, ecosystem source, zero emissions
-    out = balance_indicators([10, 5, 0, -2, 4], [4, 5, 3, 1, 0], [100] * 5, cv=2.0,
-                             tolerance_tgco2=0.1)
+    out = balance_indicators(
+        [10, 5, 0, -2, 4], [4, 5, 3, 1, 0], [100] * 5, cv=2.0, tolerance_tgco2=0.1
+    )
     np.testing.assert_allclose(out["cnc_tgco2"], [6, 0, -3, -3, 4])
     np.testing.assert_allclose(out["cnc_flux_tco2_km2"], [60000, 0, -30000, -30000, 40000])
     assert list(out["status"]) == ["surplus", "neutral", "deficit", "deficit", "surplus"]
@@ -42,34 +42,50 @@ def test_cer_with_cv_array():
 
 def test_emission_units_and_duplicates(tmp_path):
     p = tmp_path / "e.csv"
-    pd.DataFrame({"c": ["010101", "010102"], "y": [2001, 2001], "v": [1500.0, 20.0]}).to_csv(p, index=False)
-    em = load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="kt CO2",
-                        years=[2001])
-    assert list(em["code"]) == ["010101", "010102"]       # leading zeros kept
+    pd.DataFrame({"c": ["010101", "010102"], "y": [2001, 2001], "v": [1500.0, 20.0]}).to_csv(
+        p, index=False
+    )
+    em = load_emissions(
+        str(p), region_col="c", year_col="y", value_col="v", units="kt CO2", years=[2001]
+    )
+    assert list(em["code"]) == ["010101", "010102"]  # leading zeros kept
     np.testing.assert_allclose(em["ce_tgco2"], [1.5, 0.02])
     pd.DataFrame({"c": ["1", "1"], "y": [2001, 2001], "v": [1, 2]}).to_csv(p, index=False)
     with pytest.raises(InputDataError, match="several rows for one year.*duplicates: sum"):
-        load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2",
-                       years=[2001])
+        load_emissions(
+            str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2", years=[2001]
+        )
     with pytest.raises(InputDataError, match="unknown emission units"):
-        load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt",
-                       years=[2001])
+        load_emissions(
+            str(p), region_col="c", year_col="y", value_col="v", units="Mt", years=[2001]
+        )
 
 
 def test_wide_emission_table_and_duplicate_rules(tmp_path):
     # the CEADs county layout: one row per county, one column per year, a development zone
     # reported beside its district under the same code
     p = tmp_path / "wide.csv"
-    pd.DataFrame({"distcode": ["320211", "320211", "340102"], "name": ["a", "a (2)", "b"],
-                  "C2001": [1.0, 0.25, 2.0], "C2002": [1.5, 0.5, 2.5], "C2003": [9, 9, 9]}
-                 ).to_csv(p, index=False)
-    kw = dict(region_col="distcode", units="Mt CO2", years=[2001, 2002], layout="wide",
-              year_columns="C{year}")
+    pd.DataFrame(
+        {
+            "distcode": ["320211", "320211", "340102"],
+            "name": ["a", "a (2)", "b"],
+            "C2001": [1.0, 0.25, 2.0],
+            "C2002": [1.5, 0.5, 2.5],
+            "C2003": [9, 9, 9],
+        }
+    ).to_csv(p, index=False)
+    kw = dict(
+        region_col="distcode",
+        units="Mt CO2",
+        years=[2001, 2002],
+        layout="wide",
+        year_columns="C{year}",
+    )
     with pytest.raises(InputDataError, match="several rows"):
         load_emissions(str(p), **kw)
     summed = load_emissions(str(p), duplicates="sum", **kw).set_index(["code", "year"])["ce_tgco2"]
     assert summed[("320211", 2001)] == 1.25 and summed[("320211", 2002)] == 2.0
-    assert summed[("340102", 2002)] == 2.5 and len(summed) == 4      # 2003 not requested
+    assert summed[("340102", 2002)] == 2.5 and len(summed) == 4  # 2003 not requested
     first = load_emissions(str(p), duplicates="first", **kw).set_index(["code", "year"])["ce_tgco2"]
     assert first[("320211", 2001)] == 1.0
     with pytest.raises(InputDataError, match="year columns matching 'CO2_{year}'"):
@@ -83,8 +99,12 @@ def test_wide_layout_needs_year_columns_in_the_config():
     from carbonbudget.errors import ConfigError
 
     cfg = yaml.safe_load(open("config/config.yaml"))
-    cfg["emissions"] = {"path": "x.csv", "layout": "wide", "region_col": "distcode",
-                        "units": "Mt CO2"}
+    cfg["emissions"] = {
+        "path": "x.csv",
+        "layout": "wide",
+        "region_col": "distcode",
+        "units": "Mt CO2",
+    }
     with pytest.raises(ConfigError, match="year_columns"):
         validate_config(cfg)
     cfg["emissions"]["year_columns"] = "C{year}"
@@ -92,8 +112,9 @@ def test_wide_layout_needs_year_columns_in_the_config():
 
 
 def test_unmatched_emission_codes_listed_with_share():
-    hier = pd.DataFrame({"county_code": ["910101"], "city_code": ["910100"],
-                         "province_code": ["910000"]})
+    hier = pd.DataFrame(
+        {"county_code": ["910101"], "city_code": ["910100"], "province_code": ["910000"]}
+    )
     em = pd.DataFrame({"code": ["910101", "999999"], "year": [2001, 2001], "ce_tgco2": [3.0, 1.0]})
     levels = ["county", "city", "province"]
     with pytest.raises(RegionError, match=r"999999.*|25\.00%") as exc:
@@ -109,30 +130,68 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
     from carbonbudget.balance import build_budget
 
     # two counties in one city/province; ECS 1 and 3 Tg C; CE 2 and 4 Mt CO2
-    z = pd.DataFrame({"code": ["910101", "910102"], "year": [2001, 2001],
-                      "area_km2": [100.0, 300.0], "rh_tgc": [0.5, 0.5], "nep_tgc": [1.0, 3.0],
-                      "rcs_tgc": [0.0, 0.0], "ecs_tgc": [1.0, 3.0],
-                      "rh_valid_fraction": [1.0, 1.0], "nep_valid_fraction": [1.0, 0.5],
-                      "rcs_valid_fraction": [1.0, 1.0], "ecs_valid_fraction": [1.0, 0.5]})
+    z = pd.DataFrame(
+        {
+            "code": ["910101", "910102"],
+            "year": [2001, 2001],
+            "area_km2": [100.0, 300.0],
+            "rh_tgc": [0.5, 0.5],
+            "nep_tgc": [1.0, 3.0],
+            "rcs_tgc": [0.0, 0.0],
+            "ecs_tgc": [1.0, 3.0],
+            "rh_valid_fraction": [1.0, 1.0],
+            "nep_valid_fraction": [1.0, 0.5],
+            "rcs_valid_fraction": [1.0, 1.0],
+            "ecs_valid_fraction": [1.0, 0.5],
+        }
+    )
     z.to_parquet(tmp_path / "z.parquet")
     pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "v": [2.0, 4.0]}).to_csv(
-        tmp_path / "e.csv", index=False)
+        tmp_path / "e.csv", index=False
+    )
     # GDP per capita: county 1 = 30/10 = 3, county 2 = 10/10 = 1, all = 40/20 = 2
-    pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "gdp": [30.0, 10.0],
-                  "pop": [10.0, 10.0]}).to_csv(tmp_path / "s.csv", index=False)
+    pd.DataFrame(
+        {"c": ["910101", "910102"], "y": [2001, 2001], "gdp": [30.0, 10.0], "pop": [10.0, 10.0]}
+    ).to_csv(tmp_path / "s.csv", index=False)
     if socio_csv is not None:
         (tmp_path / "s.csv").write_text(socio_csv)
-    regions = pd.DataFrame({"county_code": ["910101", "910102"], "county_name": ["a", "b"],
-                            "city_code": ["910100"] * 2, "city_name": ["c"] * 2,
-                            "province_code": ["910000"] * 2, "province_name": ["p"] * 2})
+    regions = pd.DataFrame(
+        {
+            "county_code": ["910101", "910102"],
+            "county_name": ["a", "b"],
+            "city_code": ["910100"] * 2,
+            "city_name": ["c"] * 2,
+            "province_code": ["910000"] * 2,
+            "province_name": ["p"] * 2,
+        }
+    )
     return build_budget(
-        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
+        zonal_paths=[str(tmp_path / "z.parquet")],
+        years=[2001],
+        regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2"}),
-        socio_cfg={"path": str(tmp_path / "s.csv"), "region_col": "c", "year_col": "y",
-                   "gdp_col": "gdp", "population_col": "pop"},
-        balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}), derive_parents=None)
+        emissions_cfg=fill_section(
+            "emissions",
+            {
+                "path": str(tmp_path / "e.csv"),
+                "region_col": "c",
+                "year_col": "y",
+                "value_col": "v",
+                "units": "Mt CO2",
+            },
+        ),
+        socio_cfg={
+            "path": str(tmp_path / "s.csv"),
+            "region_col": "c",
+            "year_col": "y",
+            "gdp_col": "gdp",
+            "population_col": "pop",
+        },
+        balance_cfg=fill_section(
+            "balance", {"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}
+        ),
+        derive_parents=None,
+    )
 
 
 def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
@@ -149,7 +208,7 @@ def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
     county = rel["county"].set_index("code")
     np.testing.assert_allclose(county["cv"], [3.0 / 2.0, 1.0 / 2.0])
     np.testing.assert_allclose(county["cer"], [2.0 / k * 1.5, 4.0 / (3 * k) * 0.5])
-    assert rel["province"]["cv"].iloc[0] == pytest.approx(1.0)     # the province is the whole area
+    assert rel["province"]["cv"].iloc[0] == pytest.approx(1.0)  # the province is the whole area
     assert list(rel["study_area"]["code"]) == ["all"]
 
 
@@ -157,14 +216,17 @@ def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
 @pytest.mark.parametrize("cell", ["n/a", "", "NA", "-", "abc", "inf"])
 def test_empty_or_non_numeric_emission_value_is_an_error_naming_line_and_code(tmp_path, cell):
     p = tmp_path / "e.csv"
-    p.write_text("c,y,v\n910101,2001,1.5\n910102,2001,2.0\n910101,2002,1.6\n"
-                 f"910102,2002,{cell}\n910102,1999,n/a\n")        # 1999 is not a requested year
+    p.write_text(
+        "c,y,v\n910101,2001,1.5\n910102,2001,2.0\n910101,2002,1.6\n"
+        f"910102,2002,{cell}\n910102,1999,n/a\n"
+    )  # 1999 is not a requested year
     with pytest.raises(InputDataError) as exc:
-        load_emissions(str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2",
-                       years=[2001, 2002])
+        load_emissions(
+            str(p), region_col="c", year_col="y", value_col="v", units="Mt CO2", years=[2001, 2002]
+        )
     msg = str(exc.value)
     assert str(p) in msg and "line 5 (code 910102, year 2002" in msg and "1 value(s)" in msg
-    assert "emissions.empty_values: missing" in msg            # the fix names a real key
+    assert "emissions.empty_values: missing" in msg  # the fix names a real key
     assert "1999" not in msg
 
 
@@ -172,12 +234,24 @@ def test_wide_table_empty_cell_named_by_line_code_and_year(tmp_path):
     p = tmp_path / "w.csv"
     p.write_text("distcode,C2001,C2002\n320211,1.0,2.0\n\n340102,,2.5\n")
     with pytest.raises(InputDataError, match=r"line 4 \(code 340102, year 2001: ''\)"):
-        load_emissions(str(p), region_col="distcode", units="Mt CO2", years=[2001, 2002],
-                       layout="wide", year_columns="C{year}")
+        load_emissions(
+            str(p),
+            region_col="distcode",
+            units="Mt CO2",
+            years=[2001, 2002],
+            layout="wide",
+            year_columns="C{year}",
+        )
     with pytest.raises(InputDataError, match=r"not integers: line 2 \(code 1: '2001.5'\)"):
         (tmp_path / "y.csv").write_text("c,y,v\n1,2001.5,1\n")
-        load_emissions(str(tmp_path / "y.csv"), region_col="c", year_col="y", value_col="v",
-                       units="Mt CO2", years=[2001])
+        load_emissions(
+            str(tmp_path / "y.csv"),
+            region_col="c",
+            year_col="y",
+            value_col="v",
+            units="Mt CO2",
+            years=[2001],
+        )
 
 
 def _gap_budget(tmp_path, emissions_csv, **em_options):
@@ -192,19 +266,44 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
         z[f"{v}_valid_fraction"] = 1.0
     z.to_parquet(tmp_path / "z.parquet")
     (tmp_path / "e.csv").write_text(emissions_csv)
-    regions = pd.DataFrame({"county_code": codes, "county_name": ["a", "b", "c"],
-                            "city_code": ["910100", "910100", "910200"], "city_name": "x",
-                            "province_code": "910000", "province_name": "p"})
+    regions = pd.DataFrame(
+        {
+            "county_code": codes,
+            "county_name": ["a", "b", "c"],
+            "city_code": ["910100", "910100", "910200"],
+            "city_name": "x",
+            "province_code": "910000",
+            "province_name": "p",
+        }
+    )
     return build_budget(
-        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=regions,
+        zonal_paths=[str(tmp_path / "z.parquet")],
+        years=[2001, 2002],
+        regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2", **em_options}),
-        socio_cfg=None, balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}), derive_parents=None)
+        emissions_cfg=fill_section(
+            "emissions",
+            {
+                "path": str(tmp_path / "e.csv"),
+                "region_col": "c",
+                "year_col": "y",
+                "value_col": "v",
+                "units": "Mt CO2",
+                **em_options,
+            },
+        ),
+        socio_cfg=None,
+        balance_cfg=fill_section(
+            "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
+        ),
+        derive_parents=None,
+    )
 
 
-GAP_TABLE = ("c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n"
-             "910101,2002,1\n910201,2002,4\n")        # 910102 has no 2002 row
+GAP_TABLE = (
+    "c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n"
+    "910101,2002,1\n910201,2002,4\n"
+)  # 910102 has no 2002 row
 
 
 def test_a_missing_county_year_makes_every_parent_missing_that_year(tmp_path, caplog):
@@ -213,7 +312,7 @@ def test_a_missing_county_year_makes_every_parent_missing_that_year(tmp_path, ca
     county = tabs["county"].set_index(["code", "year"])
     assert np.isnan(county.loc[("910102", 2002), "ce_tgco2"])
     assert county.loc[("910102", 2002), "status"] == "missing"
-    assert county.loc[("910201", 2002), "ce_tgco2"] == 4.0        # a sibling elsewhere is fine
+    assert county.loc[("910201", 2002), "ce_tgco2"] == 4.0  # a sibling elsewhere is fine
     city = tabs["city"].set_index(["code", "year"])
     assert city.loc[("910100", 2001), "ce_tgco2"] == 3.0
     assert np.isnan(city.loc[("910100", 2002), "ce_tgco2"])
@@ -232,7 +331,7 @@ def test_gaps_sum_adds_the_known_members_and_counts_the_gap(tmp_path):
     assert prov.loc[2002, "ce_tgco2"] == 5.0 and prov.loc[2002, "ce_missing_members"] == 1
     assert prov.loc[2001, "ce_missing_members"] == 0 and prov.loc[2002, "status"] != "missing"
     county = tabs["county"].set_index(["code", "year"])
-    assert np.isnan(county.loc[("910102", 2002), "ce_tgco2"])    # the county itself is unknown
+    assert np.isnan(county.loc[("910102", 2002), "ce_tgco2"])  # the county itself is unknown
 
 
 def test_empty_values_missing_is_an_explicit_gap(tmp_path):
@@ -261,20 +360,26 @@ def test_a_socioeconomic_gap_leaves_every_total_it_belongs_to_unknown(tmp_path):
     assert len(socio) == 4 and socio.set_index(["code", "year"]).loc[("910102", 2002)].isna().all()
     tot = sum_known(socio, ["year"], ["gdp", "pop"]).set_index("year")
     assert tot.loc[2001, "gdp"] == 40.0 and tot.loc[2001, "pop"] == 20.0
-    assert tot.loc[2002].isna().all()                  # never 33 from one of the two counties
+    assert tot.loc[2002].isna().all()  # never 33 from one of the two counties
 
 
 # --- issue 16.3: partial coverage is never silent ---------------------------------------------
 def test_a_sink_known_on_too_little_of_the_area_gives_no_balance():
-    out = balance_indicators([10.0, 10.0, 10.0, np.nan], [4.0, 4.0, np.nan, 4.0], [100] * 4,
-                             valid_fraction=[1.0, 0.3, 0.3, 0.0], min_valid_fraction=0.5)
+    out = balance_indicators(
+        [10.0, 10.0, 10.0, np.nan],
+        [4.0, 4.0, np.nan, 4.0],
+        [100] * 4,
+        valid_fraction=[1.0, 0.3, 0.3, 0.0],
+        min_valid_fraction=0.5,
+    )
     assert list(out["status"]) == ["surplus", "incomplete", "missing", "missing"]
     assert out["cnc_tgco2"].iloc[0] == 6.0 and out["cnc_tgco2"].iloc[1:].isna().all()
     for col in ("cnc_flux_tco2_km2", "source_sink_ratio", "cer"):
         assert out[col].iloc[1:].isna().all(), col
     assert out["status_note"].iloc[0] == ""
-    assert out["status_note"].iloc[1] == ("sink known on 30.0 % of the area (below "
-                                          "balance.min_valid_fraction 50 %)")
+    assert out["status_note"].iloc[1] == (
+        "sink known on 30.0 % of the area (below balance.min_valid_fraction 50 %)"
+    )
     assert "no emission value" in out["status_note"].iloc[2]
     assert "no sink" in out["status_note"].iloc[3]
 
@@ -291,16 +396,38 @@ def _cut_budget(tmp_path, valid, inside):
         z[f"{v}_valid_fraction"] = valid
     z.to_parquet(tmp_path / "z.parquet")
     (tmp_path / "e.csv").write_text("c,y,v\n910101,2001,1\n910102,2001,1\n")
-    regions = pd.DataFrame({"county_code": ["910101", "910102"], "county_name": ["a", "b"],
-                            "city_code": "910100", "city_name": "c", "province_code": "910000",
-                            "province_name": "p", "inside_grid_share": inside})
+    regions = pd.DataFrame(
+        {
+            "county_code": ["910101", "910102"],
+            "county_name": ["a", "b"],
+            "city_code": "910100",
+            "city_name": "c",
+            "province_code": "910000",
+            "province_name": "p",
+            "inside_grid_share": inside,
+        }
+    )
     return build_budget(
-        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001], regions_table=regions,
+        zonal_paths=[str(tmp_path / "z.parquet")],
+        years=[2001],
+        regions_table=regions,
         levels=["county", "city", "province"],
-        emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c", "year_col": "y",
-                       "value_col": "v", "units": "Mt CO2"}), socio_cfg=None,
-        balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}),
-        derive_parents=None)
+        emissions_cfg=fill_section(
+            "emissions",
+            {
+                "path": str(tmp_path / "e.csv"),
+                "region_col": "c",
+                "year_col": "y",
+                "value_col": "v",
+                "units": "Mt CO2",
+            },
+        ),
+        socio_cfg=None,
+        balance_cfg=fill_section(
+            "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
+        ),
+        derive_parents=None,
+    )
 
 
 def test_valid_fraction_counts_the_area_outside_the_grid_as_unknown(tmp_path):
@@ -311,12 +438,14 @@ def test_valid_fraction_counts_the_area_outside_the_grid_as_unknown(tmp_path):
     assert county.loc["910102", "valid_fraction"] == pytest.approx(0.4)
     assert county.loc["910102", "status"] == "incomplete"
     assert county.loc["910101", "outside_grid_share"] == 0.0
-    assert county.loc["910101", "status"] == "surplus" and county.loc["910101", "valid_fraction"] == 1
+    assert (
+        county.loc["910101", "status"] == "surplus" and county.loc["910101", "valid_fraction"] == 1
+    )
     prov = tabs["province"].iloc[0]
-    assert prov["valid_fraction"] == pytest.approx(200 / 350)          # Σ known / Σ whole
+    assert prov["valid_fraction"] == pytest.approx(200 / 350)  # Σ known / Σ whole
     assert prov["outside_grid_share"] == pytest.approx(150 / 350)
     assert prov["status"] != "incomplete"
-    assert prov["area_km2"] == 200.0                                   # the area on the grid
+    assert prov["area_km2"] == 200.0  # the area on the grid
 
 
 def test_a_parent_of_children_with_little_coverage_is_incomplete(tmp_path):
@@ -324,4 +453,4 @@ def test_a_parent_of_children_with_little_coverage_is_incomplete(tmp_path):
     for level in ("county", "city", "province", "study_area"):
         t = tabs[level]
         assert (t["status"] == "incomplete").all() and t["cnc_tgco2"].isna().all(), level
-        assert t["ecs_tgc"].notna().all()            # the partial sink itself is still reported
+        assert t["ecs_tgc"].notna().all()  # the partial sink itself is still reported

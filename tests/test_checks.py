@@ -2,18 +2,17 @@
 
 import shutil
 
-import numpy as np
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pytest
 import rasterio
+from conftest import REPO, demo_config
 
 from carbonbudget.checks import check_inputs
 from carbonbudget.config import validate_config
-from carbonbudget.demo import build_demo, demo_config
+from carbonbudget.demo import build_demo
 from carbonbudget.errors import InputDataError, RegionError, UnitError
-
-from conftest import REPO
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +39,10 @@ def _add(path, delta):
 
 def test_demo_inputs_pass(setup, tmp_path):
     rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
-    assert rep["emissions"]["matches"]["direct"] == {"codes": rep["emissions"]["codes"], "share": 1.0}
+    assert rep["emissions"]["matches"]["direct"] == {
+        "codes": rep["emissions"]["codes"],
+        "share": 1.0,
+    }
     assert rep["regions"] == {"county": 36, "city": 8, "province": 3}
 
 
@@ -156,8 +158,14 @@ def test_runoff_negative_tolerance_admits_regridding_artefacts_only(setup, tmp_p
     setup["runoff"]["negative_tolerance"] = 0.001
     check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     grid = Grid.from_config(setup["grid"])
-    align_raster(path, str(tmp_path / "q.tif"), grid, variable="runoff", units="mm yr-1",
-                 negative_tolerance=0.001)
+    align_raster(
+        path,
+        str(tmp_path / "q.tif"),
+        grid,
+        variable="runoff",
+        units="mm yr-1",
+        negative_tolerance=0.001,
+    )
     with rasterio.open(tmp_path / "q.tif") as ds:
         q = ds.read(1)
     assert (q[:3, :3] == 0.0).all() and np.nanmin(q) >= 0.0
@@ -185,7 +193,7 @@ def test_raster_not_overlapping_grid(setup, tmp_path):
 
 def test_raster_covering_too_little_of_grid(setup, tmp_path):
     path = setup["npp"]["path"].format(year=2009)
-    _shift_raster(path, 160_000, 0)           # half of the 320 km wide grid
+    _shift_raster(path, 160_000, 0)  # half of the 320 km wide grid
     with pytest.raises(InputDataError, match=r"covers only 5\d\.\d% of the target grid") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "min_grid_coverage" in str(exc.value)
@@ -203,10 +211,11 @@ def _bowtie_first_county(path):
     gdf.to_file(path, driver="GPKG")
 
 
-def test_invalid_geometry_repaired_with_warning(setup, tmp_path):
+def test_invalid_geometry_repaired_with_warning(setup, tmp_path, caplog):
     _bowtie_first_county(setup["regions"]["path"])
-    with pytest.warns(UserWarning, match="repaired 1 invalid geometries"):
+    with caplog.at_level("WARNING", logger="carbonbudget"):
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert "repaired 1 invalid geometries" in caplog.text
 
 
 def test_invalid_geometry_refused(setup, tmp_path):

@@ -4,18 +4,17 @@ yearly fluxes combine them with each year's inputs (issue 16.2)."""
 import numpy as np
 import pytest
 import rasterio
+from conftest import AEA, demo_config, write_raster
 
 from carbonbudget import kernels
 from carbonbudget.config import flux_periods, validate_config
-from carbonbudget.demo import demo_config
 from carbonbudget.fluxes import compute_fluxes, plan_fluxes
 from carbonbudget.paths import Layout, aligned_outputs, climatology_raw_inputs, flux_year_inputs
-
-from conftest import AEA, write_raster
 
 
 def _cfg(**paths):
     cfg = demo_config()
+    del cfg["trends"]["variables"]  # the default follows which fluxes can have a trend
     for key, value in paths.items():
         section, name = key.split("__")
         cfg[section][name] = value
@@ -26,20 +25,28 @@ def test_flux_periods_follow_which_inputs_have_a_year():
     assert flux_periods(_cfg()) == (("rh", "nep", "rcs", "ecs"), ())
     runoff = _cfg(runoff__path="r/normal.tif")
     assert flux_periods(runoff) == (("rh", "nep", "ecs"), ("rcs",))
-    climate = _cfg(climate__temperature="t.nc", climate__precipitation="p.nc",
-                   runoff__path="r/normal.tif")
+    climate = _cfg(
+        climate__temperature="t.nc", climate__precipitation="p.nc", runoff__path="r/normal.tif"
+    )
     assert flux_periods(climate) == (("nep", "ecs"), ("rh", "rcs"))
     # the Huaihai case: yearly NPP against climate and runoff normals
     layout = Layout("o", "county")
     assert set(aligned_outputs(climate, layout)) == {"npp"}
     assert set(aligned_outputs(climate, layout, "climatology")) == {
-        "temperature", "precipitation", "runoff"}
+        "temperature",
+        "precipitation",
+        "runoff",
+    }
     assert set(climatology_raw_inputs(climate)) == {"temperature", "precipitation", "runoff"}
     inputs = flux_year_inputs(climate, layout)
-    assert set(inputs) == {"npp", "rh", "rcs"}                 # RH and RCS read, not recomputed
+    assert set(inputs) == {"npp", "rh", "rcs"}  # RH and RCS read, not recomputed
     assert inputs["rh"] == "o/.work/pixels/rh/rh_climatology.tif"
-    everything = _cfg(climate__temperature="t.nc", climate__precipitation="p.nc",
-                      runoff__path="r/normal.tif", npp__path="npp_mean.tif")
+    everything = _cfg(
+        climate__temperature="t.nc",
+        climate__precipitation="p.nc",
+        runoff__path="r/normal.tif",
+        npp__path="npp_mean.tif",
+    )
     assert flux_periods(everything) == ((), ("rh", "nep", "rcs", "ecs"))
     only_temperature = _cfg(climate__temperature="t.nc")
     assert flux_periods(only_temperature) == (("rh", "nep", "rcs", "ecs"), ())
@@ -57,14 +64,17 @@ def test_a_climatology_flux_cannot_have_a_trend():
     assert validate_config(cfg)["trends"]["variables"] == ["nep", "ecs"]
 
 
-@pytest.mark.parametrize("inputs,wanted,plan", [
-    ({"temperature", "precipitation", "npp", "runoff"}, {"rh", "nep", "rcs", "ecs"}, "fused"),
-    ({"temperature", "precipitation", "npp", "runoff"}, {"rh", "nep", "ecs"}, "fused"),
-    ({"temperature", "precipitation", "runoff"}, {"rh", "rcs"}, "respiration"),
-    ({"npp", "rh", "rcs"}, {"nep", "ecs"}, "balance"),
-    ({"npp", "rh", "runoff"}, {"nep", "rcs", "ecs"}, "balance"),
-    ({"runoff"}, {"rcs"}, "rock_weathering"),
-])
+@pytest.mark.parametrize(
+    "inputs,wanted,plan",
+    [
+        ({"temperature", "precipitation", "npp", "runoff"}, {"rh", "nep", "rcs", "ecs"}, "fused"),
+        ({"temperature", "precipitation", "npp", "runoff"}, {"rh", "nep", "ecs"}, "fused"),
+        ({"temperature", "precipitation", "runoff"}, {"rh", "rcs"}, "respiration"),
+        ({"npp", "rh", "rcs"}, {"nep", "ecs"}, "balance"),
+        ({"npp", "rh", "runoff"}, {"nep", "rcs", "ecs"}, "balance"),
+        ({"runoff"}, {"rcs"}, "rock_weathering"),
+    ],
+)
 def test_plan_fluxes(inputs, wanted, plan):
     assert plan_fluxes(inputs | {"coefficient", "fraction"}, wanted) == plan
 
@@ -114,26 +124,45 @@ def test_climatology_then_yearly_stage_equals_the_all_yearly_stage(tmp_path):
 
     grid = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 23000.0, 17000.0])
     t, p, npp, q, a, mask = _random_inputs()
-    src = {"temperature": write_raster(tmp_path / "t.tif", t, grid),
-           "precipitation": write_raster(tmp_path / "p.tif", p, grid),
-           "npp": write_raster(tmp_path / "n.tif", npp, grid),
-           "runoff": write_raster(tmp_path / "q.tif", q, grid),
-           "coefficient": write_raster(tmp_path / "a.tif", a, grid),
-           "fraction": write_raster(tmp_path / "f.tif", mask.astype("float32"), grid)}
+    src = {
+        "temperature": write_raster(tmp_path / "t.tif", t, grid),
+        "precipitation": write_raster(tmp_path / "p.tif", p, grid),
+        "npp": write_raster(tmp_path / "n.tif", npp, grid),
+        "runoff": write_raster(tmp_path / "q.tif", q, grid),
+        "coefficient": write_raster(tmp_path / "a.tif", a, grid),
+        "fraction": write_raster(tmp_path / "f.tif", mask.astype("float32"), grid),
+    }
     spec = {"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)}
     every = {v: str(tmp_path / f"all_{v}.tif") for v in ("rh", "nep", "rcs", "ecs")}
-    compute_fluxes(grid_spec=spec, timestep="monthly", inputs=src, outputs=every, period=2001,
-                   chunk_size=64)
+    compute_fluxes(
+        grid_spec=spec, timestep="monthly", inputs=src, outputs=every, period=2001, chunk_size=64
+    )
     once = {v: str(tmp_path / f"clim_{v}.tif") for v in ("rh", "rcs")}
-    compute_fluxes(grid_spec=spec, timestep="monthly",
-                   inputs={k: src[k] for k in ("temperature", "precipitation", "runoff",
-                                               "coefficient", "fraction")},
-                   outputs=once, period="climatology", chunk_size=8)
+    compute_fluxes(
+        grid_spec=spec,
+        timestep="monthly",
+        inputs={
+            k: src[k] for k in ("temperature", "precipitation", "runoff", "coefficient", "fraction")
+        },
+        outputs=once,
+        period="climatology",
+        chunk_size=8,
+    )
     yearly = {v: str(tmp_path / f"y_{v}.tif") for v in ("nep", "ecs")}
-    compute_fluxes(grid_spec=spec, timestep="monthly",
-                   inputs={"npp": src["npp"], "rh": once["rh"], "rcs": once["rcs"],
-                           "coefficient": src["coefficient"], "fraction": src["fraction"]},
-                   outputs=yearly, period=2001, chunk_size=8)
+    compute_fluxes(
+        grid_spec=spec,
+        timestep="monthly",
+        inputs={
+            "npp": src["npp"],
+            "rh": once["rh"],
+            "rcs": once["rcs"],
+            "coefficient": src["coefficient"],
+            "fraction": src["fraction"],
+        },
+        outputs=yearly,
+        period=2001,
+        chunk_size=8,
+    )
 
     def read(path):
         with rasterio.open(path) as r:

@@ -5,19 +5,24 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.config import fill_section
-
 from carbonbudget.balance import build_budget
+from carbonbudget.codes import (
+    build_crosswalk,
+    match_report,
+    match_summary,
+    name_stem,
+    read_code_list,
+    read_crosswalk,
+)
+from carbonbudget.config import fill_section
 from carbonbudget.emissions import match_emission_codes
-from carbonbudget.codes import (build_crosswalk, match_report, match_summary, name_stem,
-                                read_code_list, read_crosswalk)
 from carbonbudget.errors import InputDataError, RegionError
 
 
 def test_name_stem_drops_unit_suffixes_but_keeps_one_character_names():
     assert name_stem("繁昌县") == name_stem("繁昌区") == "繁昌"
     assert name_stem("玉屏侗族自治县") == "玉屏侗族"
-    assert name_stem("和县") == "和县"            # '和' alone would match unrelated names
+    assert name_stem("和县") == "和县"  # '和' alone would match unrelated names
     assert name_stem(" 万山特区 ") == "万山"
 
 
@@ -25,10 +30,18 @@ def _old_new():
     # 2010 list: a county that became a district (same city), a county moved to another city,
     # a district merged away, a generic name, an unchanged code, and a name that now exists
     # only as an *old* unit elsewhere in the province (must not match it).
-    old = pd.DataFrame({"code": ["340222", "341421", "340208", "410201", "340102", "130103"],
-                        "name": ["繁昌县", "庐江县", "三山区", "市辖区", "瑶海区", "桥东区"]})
-    new = pd.DataFrame({"code": ["340212", "340124", "340102", "130702", "410205"],
-                        "name": ["繁昌区", "庐江县", "瑶海区", "桥东区", "市辖区"]})
+    old = pd.DataFrame(
+        {
+            "code": ["340222", "341421", "340208", "410201", "340102", "130103"],
+            "name": ["繁昌县", "庐江县", "三山区", "市辖区", "瑶海区", "桥东区"],
+        }
+    )
+    new = pd.DataFrame(
+        {
+            "code": ["340212", "340124", "340102", "130702", "410205"],
+            "name": ["繁昌区", "庐江县", "瑶海区", "桥东区", "市辖区"],
+        }
+    )
     return old, new
 
 
@@ -40,7 +53,7 @@ def test_build_crosswalk_rules():
     assert cw.loc["340222", ["new_code", "method"]].tolist() == ["340212", "same_name_city"]
     assert cw.loc["341421", ["new_code", "method"]].tolist() == ["340124", "same_name_province"]
     assert cw.loc["340208", "method"] == "unmatched" and cw.loc["340208", "new_code"] == ""
-    assert cw.loc["410201", "method"] == "unmatched"        # generic name never matched
+    assert cw.loc["410201", "method"] == "unmatched"  # generic name never matched
     # Shijiazhuang's 桥东区 (merged in 2014) is not Zhangjiakou's 桥东区, which existed in 2010
     assert cw.loc["130103", "method"] == "unmatched"
     assert list(cw.index) == sorted(cw.index)
@@ -54,10 +67,15 @@ def test_build_crosswalk_ambiguous_name_is_unmatched():
 
 def test_read_code_list_keeps_county_level_rows(tmp_path):
     p = tmp_path / "mca.tsv"
-    p.write_text("Source\tRevision\tCode\tName\nmca\t201012\t340000\t安徽省\n"
-                 "mca\t201012\t340100\t合肥市\nmca\t201012\t340102\t瑶海区\n", encoding="utf-8")
-    assert read_code_list(str(p), "Code", "Name").to_dict("list") == {"code": ["340102"],
-                                                                      "name": ["瑶海区"]}
+    p.write_text(
+        "Source\tRevision\tCode\tName\nmca\t201012\t340000\t安徽省\n"
+        "mca\t201012\t340100\t合肥市\nmca\t201012\t340102\t瑶海区\n",
+        encoding="utf-8",
+    )
+    assert read_code_list(str(p), "Code", "Name").to_dict("list") == {
+        "code": ["340102"],
+        "name": ["瑶海区"],
+    }
     with pytest.raises(InputDataError, match="columns \\['Kode'\\] not found") as exc:
         read_code_list(str(p), "Kode", "Name")
     assert "code_col" in str(exc.value)
@@ -77,15 +95,22 @@ def test_read_crosswalk_many_to_one_ok_one_to_many_refused(tmp_path):
 
 def _emissions():
     # four codes: direct (6), crosswalked (3), own code only (1): shares 0.6 / 0.3 / 0.1
-    return pd.DataFrame({"code": ["340102", "340222", "340208", "340102", "340222", "340208"],
-                         "year": [2001, 2001, 2001, 2002, 2002, 2002],
-                         "ce_tgco2": [3.0, 1.0, 0.5, 3.0, 2.0, 0.5]})
+    return pd.DataFrame(
+        {
+            "code": ["340102", "340222", "340208", "340102", "340222", "340208"],
+            "year": [2001, 2001, 2001, 2002, 2002, 2002],
+            "ce_tgco2": [3.0, 1.0, 0.5, 3.0, 2.0, 0.5],
+        }
+    )
 
 
 def test_match_report_and_summary():
     rep = match_report(_emissions(), {"340102", "340212"}, {"340222": "340212"})
     assert rep.set_index("code")["match"].to_dict() == {
-        "340102": "direct", "340208": "unmatched", "340222": "crosswalk"}
+        "340102": "direct",
+        "340208": "unmatched",
+        "340222": "crosswalk",
+    }
     summ = match_summary(rep)
     assert summ["direct"] == {"codes": 1, "share": pytest.approx(0.6)}
     assert summ["crosswalk"] == {"codes": 1, "share": pytest.approx(0.3)}
@@ -93,9 +118,16 @@ def test_match_report_and_summary():
     assert sum(v["share"] for v in summ.values()) == pytest.approx(1.0)
 
 
-HIER = pd.DataFrame({"county_code": ["340102", "340212"], "county_name": ["瑶海区", "繁昌区"],
-                     "city_code": ["340100", "340200"], "city_name": ["合肥市", "芜湖市"],
-                     "province_code": ["340000", "340000"], "province_name": ["安徽省"] * 2})
+HIER = pd.DataFrame(
+    {
+        "county_code": ["340102", "340212"],
+        "county_name": ["瑶海区", "繁昌区"],
+        "city_code": ["340100", "340200"],
+        "city_name": ["合肥市", "芜湖市"],
+        "province_code": ["340000", "340000"],
+        "province_name": ["安徽省"] * 2,
+    }
+)
 LEVELS = ["county", "city", "province"]
 
 
@@ -103,34 +135,66 @@ def test_crosswalk_and_own_code_roll_up():
     em = _emissions()
     with pytest.raises(RegionError, match="2 emission region codes are not in the region layer"):
         match_emission_codes(em, HIER, LEVELS, derive_parents=None, unmatched="error")
-    with pytest.raises(RegionError, match="340208"):     # crosswalk alone leaves 340208
-        match_emission_codes(em, HIER, LEVELS, derive_parents=None, unmatched="error",
-                             crosswalk={"340222": "340212"})
-    out = match_emission_codes(em, HIER, LEVELS, derive_parents="adcode", unmatched="error",
-                               crosswalk={"340222": "340212"}).drop_duplicates("code")
+    with pytest.raises(RegionError, match="340208"):  # crosswalk alone leaves 340208
+        match_emission_codes(
+            em, HIER, LEVELS, derive_parents=None, unmatched="error", crosswalk={"340222": "340212"}
+        )
+    out = match_emission_codes(
+        em, HIER, LEVELS, derive_parents="adcode", unmatched="error", crosswalk={"340222": "340212"}
+    ).drop_duplicates("code")
     out = out.set_index("code")
     assert out.loc["340222", ["county_code", "city_code", "match"]].tolist() == [
-        "340212", "340200", "crosswalk"]
+        "340212",
+        "340200",
+        "crosswalk",
+    ]
     # no polygon: keeps its own code, parents from the code (Wuhu 340200)
     assert out.loc["340208", ["county_code", "city_code", "province_code", "match"]].tolist() == [
-        "340208", "340200", "340000", "own_code"]
+        "340208",
+        "340200",
+        "340000",
+        "own_code",
+    ]
 
 
 def _zonal(tmp_path, fluxes):
-    z = pd.DataFrame({"code": ["340102", "340212"] * 2, "year": [2001, 2001, 2002, 2002],
-                      "area_km2": [100.0, 300.0] * 2})
+    z = pd.DataFrame(
+        {
+            "code": ["340102", "340212"] * 2,
+            "year": [2001, 2001, 2002, 2002],
+            "area_km2": [100.0, 300.0] * 2,
+        }
+    )
     for v in fluxes:
         z[f"{v}_tgc"] = [1.0, 3.0, 1.5, 3.5]
         z[f"{v}_valid_fraction"] = 1.0
     z.to_parquet(tmp_path / "z.parquet")
     _emissions().rename(columns={"code": "c", "year": "y", "ce_tgco2": "v"}).to_csv(
-        tmp_path / "e.csv", index=False)
+        tmp_path / "e.csv", index=False
+    )
     return build_budget(
-        zonal_paths=[str(tmp_path / "z.parquet")], years=[2001, 2002], regions_table=HIER,
-        levels=LEVELS, emissions_cfg=fill_section("emissions", {"path": str(tmp_path / "e.csv"), "region_col": "c",
-                                      "year_col": "y", "value_col": "v", "units": "Mt CO2"}),
-        socio_cfg=None, balance_cfg=fill_section("balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}),
-        derive_parents="adcode", fluxes=fluxes, crosswalk={"340222": "340212"})
+        zonal_paths=[str(tmp_path / "z.parquet")],
+        years=[2001, 2002],
+        regions_table=HIER,
+        levels=LEVELS,
+        emissions_cfg=fill_section(
+            "emissions",
+            {
+                "path": str(tmp_path / "e.csv"),
+                "region_col": "c",
+                "year_col": "y",
+                "value_col": "v",
+                "units": "Mt CO2",
+            },
+        ),
+        socio_cfg=None,
+        balance_cfg=fill_section(
+            "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
+        ),
+        derive_parents="adcode",
+        fluxes=fluxes,
+        crosswalk={"340222": "340212"},
+    )
 
 
 def test_no_emission_lost_and_ce_sums_up_every_level(tmp_path):
@@ -140,14 +204,14 @@ def test_no_emission_lost_and_ce_sums_up_every_level(tmp_path):
     row = county.loc[("340208", 2001)]
     assert not row["in_region_layer"] and np.isnan(row["area_km2"]) and row["ce_tgco2"] == 0.5
     assert row["city_code"] == "340200" and row["status"] == "missing"
-    assert county.loc[("340212", 2002), "ce_tgco2"] == 2.0          # crosswalked
+    assert county.loc[("340212", 2002), "ce_tgco2"] == 2.0  # crosswalked
     total = _emissions().groupby("year")["ce_tgco2"].sum()
     for level in ("county", "city", "province", "study_area"):
         got = tabs[level].groupby("year")["ce_tgco2"].sum()
         np.testing.assert_allclose(got.values, total.values, err_msg=level)
     city = tabs["city"].set_index(["code", "year"])
-    assert city.loc[("340200", 2001), "ce_tgco2"] == 1.5            # crosswalk + own code
-    assert city.loc[("340200", 2001), "area_km2"] == 300.0          # area from polygons only
+    assert city.loc[("340200", 2001), "ce_tgco2"] == 1.5  # crosswalk + own code
+    assert city.loc[("340200", 2001), "area_km2"] == 300.0  # area from polygons only
     assert tabs["province"]["in_region_layer"].all()
 
 

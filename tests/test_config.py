@@ -4,11 +4,10 @@ import copy
 
 import pytest
 import yaml
+from conftest import REPO
 
 from carbonbudget.config import validate_config
 from carbonbudget.errors import ConfigError
-
-from conftest import REPO
 
 
 @pytest.fixture
@@ -19,14 +18,19 @@ def cfg():
 def test_default_config_valid_and_defaults_filled(cfg):
     del cfg["processing"], cfg["trends"]
     out = validate_config(cfg)
-    assert out["processing"] == {"chunk_size": 512, "gdal_cachemax_mb": 256,
-                                 "coverage_cache": "cache/coverage"}
+    assert out["processing"] == {
+        "chunk_size": 512,
+        "gdal_cachemax_mb": 256,
+        "coverage_cache": "cache/coverage",
+    }
     assert out["trends"]["min_valid_years"] == 3
     assert out["regions"]["derive_parents"] == "none"
     assert out["years"] == list(range(2001, 2011))
 
 
-@pytest.mark.parametrize("path,key", [((), "grdi"), (("npp",), "scael"), (("balance",), "tolerance")])
+@pytest.mark.parametrize(
+    "path,key", [((), "grdi"), (("npp",), "scael"), (("balance",), "tolerance")]
+)
 def test_misspelt_key_fails(cfg, path, key):
     bad = copy.deepcopy(cfg)
     sec = bad
@@ -64,7 +68,7 @@ def test_discover_years(cfg, tmp_path):
 
 def test_real_products_example_is_valid():
     cfg = yaml.safe_load((REPO / "config/examples/real_products.yaml").read_text())
-    cfg["years"] = [2001]            # discovery needs the files; the rest must validate as is
+    cfg["years"] = [2001]  # discovery needs the files; the rest must validate as is
     out = validate_config(cfg)
     assert out["npp"]["valid_range"] == [0, 32700]
     assert out["regions"]["derive_parents"] == "adcode"
@@ -76,7 +80,7 @@ def test_discover_reports_incomplete_years(cfg, tmp_path, caplog):
     for y in (2003, 2004):
         for m in range(1, 13):
             if y == 2004 and m == 7:
-                continue                        # one month missing in 2004
+                continue  # one month missing in 2004
             (tmp_path / f"t_{y}{m:02d}.tif").write_bytes(b"")
             (tmp_path / f"p_{y}{m:02d}.tif").write_bytes(b"")
         (tmp_path / f"n_{y}.tif").write_bytes(b"")
@@ -144,11 +148,17 @@ def test_scenario_and_accounting_sections(cfg):
     out = validate_config(cfg)
     assert out["emissions_accounting"]["fuel_col"] == "fuel"
     assert out["scenarios"]["holdout"] == 3 and out["scenarios"]["npp"]["scale"] == 1.0
-    _refused(cfg, lambda c: c["scenarios"].pop("runoff"),
-             "needs scenario rasters for climate, npp and runoff")
+    _refused(
+        cfg,
+        lambda c: c["scenarios"].pop("runoff"),
+        "needs scenario rasters for climate, npp and runoff",
+    )
     _refused(cfg, lambda c: c["scenarios"].update(level="district"), "scenarios.level: 'district'")
-    _refused(cfg, lambda c: c["emissions_accounting"].update(level="nation"),
-             "emissions_accounting.level: 'nation'")
+    _refused(
+        cfg,
+        lambda c: c["emissions_accounting"].update(level="nation"),
+        "emissions_accounting.level: 'nation'",
+    )
     _refused(cfg, lambda c: c["scenarios"].update(names=["A 2"]), "scenarios/names/0")
 
 
@@ -158,7 +168,7 @@ def test_trend_outputs_skipped_with_too_few_years(cfg):
     cfg["years"] = [2001, 2002]
     out = validate_config(cfg)
     assert not enough_years_for_trends(out)
-    (stage, why), = skipped_stages(out).items()
+    ((stage, why),) = skipped_stages(out).items()
     assert "trend" in stage and "2 year(s) < trends.min_valid_years = 3" in why
     cfg["years"] = [2001, 2002, 2003]
     assert enough_years_for_trends(validate_config(cfg))

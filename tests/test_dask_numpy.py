@@ -41,8 +41,10 @@ def test_trend_dask_equals_numpy(chunks):
     stack = rng.normal(0, 1, (10, 45, 52)).astype("float32")
     stack[2, :5] = np.nan
     ref = trend_statistics(xr.DataArray(stack, dims=("year", "y", "x")), range(2001, 2011))
-    got = trend_statistics(xr.DataArray(stack, dims=("year", "y", "x")).chunk({"y": chunks, "x": chunks}),
-                    range(2001, 2011))
+    got = trend_statistics(
+        xr.DataArray(stack, dims=("year", "y", "x")).chunk({"y": chunks, "x": chunks}),
+        range(2001, 2011),
+    )
     for v in PIXEL_STATS:
         np.testing.assert_array_equal(got[v].values, ref[v].values)
     # 10 years of white noise: about a quarter of the Hurst estimates fall outside [0, 1] and
@@ -65,9 +67,12 @@ def test_rock_weathering_alone_equals_the_full_kernel(chunks):
     np.testing.assert_array_equal(got["rcs"].values, ref["rcs"].values)
     np.testing.assert_array_equal(ref["rcs"].values, full["rcs"].values)
     # hand value: a = 1.586 (carbonate), Q = 500 mm/yr -> 0.012 * 1.586 * 500 = 9.516 g C m-2 yr-1
-    one = compute_rock_weathering(*(xr.DataArray(np.full((1, 1), v, dtype=d), dims=("y", "x"))
-                                    for v, d in ((500.0, "float32"), (1.586, "float32"),
-                                                 (1, "uint8"))))
+    one = compute_rock_weathering(
+        *(
+            xr.DataArray(np.full((1, 1), v, dtype=d), dims=("y", "x"))
+            for v, d in ((500.0, "float32"), (1.586, "float32"), (1, "uint8"))
+        )
+    )
     assert one["rcs"].values[0, 0] == pytest.approx(9.516, rel=1e-6)
 
 

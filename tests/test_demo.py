@@ -6,12 +6,20 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from carbonbudget.demo import (DEMO_YEARS, HISTORY_YEARS, NPP_SCALE, build_demo, demo_files,
-                              demo_paths)
+from carbonbudget.demo import (
+    DEMO_YEARS,
+    HISTORY_YEARS,
+    NPP_SCALE,
+    build_demo,
+    demo_files,
+    demo_paths,
+)
 
 
 def _digests(root):
-    return {f[len(root):]: hashlib.sha256(open(f, "rb").read()).hexdigest() for f in demo_files(root)}
+    return {
+        f[len(root) :]: hashlib.sha256(open(f, "rb").read()).hexdigest() for f in demo_files(root)
+    }
 
 
 def test_same_bytes_every_run_and_plausible(tmp_path):
@@ -27,21 +35,25 @@ def test_same_bytes_every_run_and_plausible(tmp_path):
     assert regions["county_code"].str.fullmatch(r"\d{6}").all()
     assert regions.crs.is_projected
     with rasterio.open(p["npp"].format(year=2005)) as r:
-        npp = r.read(1, masked=True).compressed() * NPP_SCALE * 1000   # g C m-2 yr-1
+        npp = r.read(1, masked=True).compressed() * NPP_SCALE * 1000  # g C m-2 yr-1
     assert npp.min() >= 100 and npp.max() <= 1200
     with rasterio.open(p["runoff"].format(year=2005)) as r:
         q = r.read(1)
     assert q.min() >= 20 and q.max() <= 1500
     with rasterio.open(p["temperature"].format(year=2005)) as r:
         t = r.read()
-    assert r.count == 12 and t[6].mean() > t[0].mean() + 5     # July warmer than January
+    assert r.count == 12 and t[6].mean() > t[0].mean() + 5  # July warmer than January
     em = pd.read_csv(p["emissions"], dtype={"county_code": str})
     tot = em.groupby("year")["co2_mt"].sum()
-    assert list(tot.index) == HISTORY_YEARS + DEMO_YEARS    # earlier years train the CE model
-    assert tot[DEMO_YEARS[-1]] > 1.3 * tot[DEMO_YEARS[0]] > 1.3 ** 2 * tot[HISTORY_YEARS[0]]
+    assert list(tot.index) == HISTORY_YEARS + DEMO_YEARS  # earlier years train the CE model
+    assert tot[DEMO_YEARS[-1]] > 1.3 * tot[DEMO_YEARS[0]] > 1.3**2 * tot[HISTORY_YEARS[0]]
     # scenario rasters: coarse WGS84 grids with the units the config declares
     with rasterio.open(p["scenario_npp"].format(scenario="A2", year=2060)) as r:
-        assert r.crs.to_epsg() == 4326 and r.res == (0.1, 0.1) and r.tags(1)["units"] == "kg C m-2 yr-1"
+        assert (
+            r.crs.to_epsg() == 4326
+            and r.res == (0.1, 0.1)
+            and r.tags(1)["units"] == "kg C m-2 yr-1"
+        )
     drivers = pd.read_csv(p["drivers"])
     assert list(drivers["year"]) == HISTORY_YEARS + DEMO_YEARS and drivers.notna().all().all()
     assert set(em["county_code"]) == set(regions["county_code"])

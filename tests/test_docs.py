@@ -4,22 +4,47 @@ schema (issue 18)."""
 import re
 from pathlib import Path
 
+from conftest import REPO
+
 from carbonbudget.config import load_schema
 from carbonbudget.docs import render_config_reference
 
-from conftest import REPO
-
-SOURCES = [*sorted((REPO / "src/carbonbudget").glob("*.py")),
-           *sorted((REPO / "workflow/rules").glob("*.smk")), REPO / "Snakefile",
-           *sorted((REPO / "config").rglob("*.yaml")), *sorted((REPO / "config").glob("*.csv")),
-           *sorted((REPO / "workflow/report").glob("*.rst")), REPO / "README.md",
-           REPO / "src/carbonbudget/config.schema.yaml"]
+SOURCES = [
+    *sorted((REPO / "src/carbonbudget").glob("*.py")),
+    *sorted((REPO / "workflow/rules").glob("*.smk")),
+    REPO / "Snakefile",
+    *sorted((REPO / "config").rglob("*.yaml")),
+    *sorted((REPO / "config").glob("*.csv")),
+    *sorted((REPO / "workflow/report").glob("*.rst")),
+    REPO / "README.md",
+    REPO / "CHANGELOG.md",
+    REPO / "src/carbonbudget/config.schema.yaml",
+    *sorted((REPO / "docs").glob("*.md")),
+    *sorted((REPO / "tests").glob("*.py")),
+    *sorted((REPO / "benchmarks").glob("*.py")),
+    *sorted((REPO / "workflow/scripts").glob("*.py")),
+]
+# how the project's founding notes were cited; nothing in a clone can resolve them
+OUTSIDE_REFERENCE = re.compile(
+    "|".join(
+        [
+            "DESIGN" + r"\.md",
+            "DESIGN" + " §",
+            r"\bseed" + r" 00\d",
+            "seed" + r" Eq\.",
+            "seed" + " Table",
+            r"\.\./shared" + "/seeds",
+        ]
+    ),
+    re.IGNORECASE,
+)
 
 
 def test_config_reference_is_generated_from_the_schema():
     page = (REPO / "docs/config.md").read_text()
     assert page == render_config_reference(), (
-        "docs/config.md is out of date: python -m carbonbudget.docs > docs/config.md")
+        "docs/config.md is out of date: python -m carbonbudget.docs > docs/config.md"
+    )
 
 
 def test_every_schema_key_has_a_description():
@@ -33,6 +58,7 @@ def test_every_schema_key_has_a_description():
             walk(sub, full)
             for alt in sub.get("oneOf", []):
                 walk(alt, full)
+
     walk(load_schema(), "")
     assert not missing, missing
 
@@ -43,15 +69,15 @@ def test_no_reference_to_files_outside_the_repository():
     bad = []
     for path in SOURCES:
         for i, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.search(r"DESIGN\.md|DESIGN §|\bseed 00\d|seed Eq\.|seed Table|\.\./shared/seeds",
-                         line):
+            if OUTSIDE_REFERENCE.search(line):
                 bad.append(f"{path.relative_to(REPO)}:{i}: {line.strip()}")
     assert not bad, bad
 
 
 def test_cited_method_sections_exist():
-    headings = {m.group(1) for m in re.finditer(r"^## (.+)$", (REPO / "docs/method.md").read_text(),
-                                                re.M)}
+    headings = {
+        m.group(1) for m in re.finditer(r"^## (.+)$", (REPO / "docs/method.md").read_text(), re.M)
+    }
     cited = set()
     for path in SOURCES:
         text = " ".join(path.read_text(encoding="utf-8").split())
@@ -66,3 +92,58 @@ def test_docs_index_lists_every_page():
     for page in sorted(Path(REPO / "docs").glob("*.md")):
         if page.name != "README.md":
             assert f"({page.name})" in index, page.name
+
+
+# conda-forge names of PyPI packages whose names differ
+CONDA_NAMES = {"matplotlib": "matplotlib-base"}
+
+
+def _requirement(spec: str) -> tuple[str, str]:
+    """'dask[array]>=2024.1' -> ('dask', '>=2024.1')."""
+    m = re.fullmatch(r"\s*([A-Za-z0-9_.-]+)(?:\[[^\]]*\])?\s*(.*?)\s*", spec)
+    assert m, spec
+    name = m.group(1).lower()
+    return CONDA_NAMES.get(name, name), m.group(2).replace(" ", "")
+
+
+def _conda_env(path: Path) -> dict[str, str]:
+    import yaml
+
+    env = yaml.safe_load(path.read_text())
+    return dict(
+        _requirement(s)
+        for s in env["dependencies"]
+        if isinstance(s, str) and not s.startswith(("python=", "pip"))
+    )
+
+
+def test_conda_environments_list_the_pyproject_dependencies_with_the_same_bounds():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    runtime = dict(_requirement(s) for s in project["dependencies"] + extras["cluster"])
+    everything = dict(runtime)
+    for extra in extras.values():
+        everything.update(_requirement(s) for s in extra)
+    # environment.yml: development (tests and lint included); the rules' env: what jobs import
+    assert _conda_env(REPO / "environment.yml") == everything
+    assert _conda_env(REPO / "workflow/envs/carbonbudget.yaml") == runtime
+
+
+def test_the_lock_pins_every_dependency_to_one_version():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    specs = list(project["dependencies"])
+    for extra in project["optional-dependencies"].values():
+        specs += extra
+    pinned = {}
+    for line in (REPO / "requirements.lock").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, version = line.split("==")
+            pinned[re.sub(r"[-_.]+", "-", name.lower())] = version
+    names = {
+        re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", s).group(0).lower()) for s in specs
+    }
+    assert sorted(names - set(pinned)) == []

@@ -1,16 +1,16 @@
-"""Pixel areas from the CRS and exact zonal totals with edge fractions (docs/method.md, "Zonal totals")."""
+"""Pixel areas from the CRS and exact zonal totals with edge fractions (docs/method.md, "Zonal
+totals")."""
 
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from conftest import AEA, write_raster
 from pyproj import Geod
 
 from carbonbudget.errors import GridError
 from carbonbudget.grid import Grid, ellipsoid_row_areas_m2
 from carbonbudget.zonal import coverage_matrix, in_region_fraction, zonal_totals
-
-from conftest import AEA, write_raster
 
 
 def test_equal_area_pixel_area_constant(small_grid):
@@ -32,24 +32,27 @@ def test_ellipsoid_areas_whole_earth_and_small_cell():
     assert total / 1e6 == pytest.approx(510_065_621.7, rel=1e-9)
     # a 0.01° cell: the geodesic polygon area converges to the parallel-bounded cell area
     a = ellipsoid_row_areas_m2(np.array([40.01]), np.array([40.0]), 0.01, 6378137.0, 298.257223563)
-    geod_area, _ = Geod(ellps="WGS84").polygon_area_perimeter([100, 100.01, 100.01, 100],
-                                                              [40, 40, 40.01, 40.01])
+    geod_area, _ = Geod(ellps="WGS84").polygon_area_perimeter(
+        [100, 100.01, 100.01, 100], [40, 40, 40.01, 40.01]
+    )
     assert a[0] == pytest.approx(abs(geod_area), rel=1e-7)
 
 
 def test_zonal_hand_case_with_edge_fractions(small_grid, tmp_path):
     # region a: x 500..2250 m, y 500..3000 m -> 1.75 km × 2.5 km = 4.375 km²
     # region b: x 2250..5000, whole height -> 2.75 × 4 = 11 km²
-    regions = gpd.GeoDataFrame({"code": ["a", "b"]},
-                               geometry=[shapely.box(500, 500, 2250, 3000),
-                                         shapely.box(2250, 0, 5000, 4000)], crs=AEA)
+    regions = gpd.GeoDataFrame(
+        {"code": ["a", "b"]},
+        geometry=[shapely.box(500, 500, 2250, 3000), shapely.box(2250, 0, 5000, 4000)],
+        crs=AEA,
+    )
     codes, m = coverage_matrix(regions, "code", small_grid)
     assert codes == ["a", "b"]
     # pixel (row 1, col 0) spans x 0..1000, y 2000..3000 -> half inside a
     assert m[0, 1 * 5 + 0] == pytest.approx(0.5)
-    assert m[0, 3 * 5 + 2] == pytest.approx(0.25 * 0.5)   # x 2000..2250, y 500..1000
-    data = np.full(small_grid.shape, 100.0)               # g C m-2 yr-1
-    data[0, 4] = np.nan                                    # a missing pixel inside b
+    assert m[0, 3 * 5 + 2] == pytest.approx(0.25 * 0.5)  # x 2000..2250, y 500..1000
+    data = np.full(small_grid.shape, 100.0)  # g C m-2 yr-1
+    data[0, 4] = np.nan  # a missing pixel inside b
     path = write_raster(tmp_path / "x.tif", data, small_grid)
     df = zonal_totals(m, codes, small_grid, {"ecs": path}).set_index("code")
     np.testing.assert_allclose(df["area_km2"], [4.375, 11.0])
@@ -66,20 +69,24 @@ def test_every_flux_is_summed_over_the_same_pixels_and_no_data_is_nan(small_grid
     """RH known over a lake where NPP, NEP and ECS are not: each total is over the pixels where
     every flux is known, so NPP = NEP + RH holds for the totals; a region without one known
     pixel has NaN totals, never 0."""
-    regions = gpd.GeoDataFrame({"code": ["a", "b"]},
-                               geometry=[shapely.box(0, 0, 3000, 4000),
-                                         shapely.box(3000, 0, 5000, 4000)], crs=AEA)
+    regions = gpd.GeoDataFrame(
+        {"code": ["a", "b"]},
+        geometry=[shapely.box(0, 0, 3000, 4000), shapely.box(3000, 0, 5000, 4000)],
+        crs=AEA,
+    )
     codes, m = coverage_matrix(regions, "code", small_grid)
     rh = np.full(small_grid.shape, 300.0)
     npp = np.full(small_grid.shape, 500.0)
-    npp[1, 1] = np.nan                                      # the lake of region a
-    npp[:, 3:] = np.nan                                     # region b: no NPP anywhere
-    paths = {"rh": write_raster(tmp_path / "rh.tif", rh, small_grid),
-             "nep": write_raster(tmp_path / "nep.tif", npp - rh, small_grid),
-             "npp": write_raster(tmp_path / "npp.tif", npp, small_grid)}
+    npp[1, 1] = np.nan  # the lake of region a
+    npp[:, 3:] = np.nan  # region b: no NPP anywhere
+    paths = {
+        "rh": write_raster(tmp_path / "rh.tif", rh, small_grid),
+        "nep": write_raster(tmp_path / "nep.tif", npp - rh, small_grid),
+        "npp": write_raster(tmp_path / "npp.tif", npp, small_grid),
+    }
     df = zonal_totals(m, codes, small_grid, paths).set_index("code")
     a = df.loc["a"]
-    assert a["rh_tgc"] == pytest.approx(300 * 11e6 / 1e12)      # 11 of the 12 km²
+    assert a["rh_tgc"] == pytest.approx(300 * 11e6 / 1e12)  # 11 of the 12 km²
     assert a["npp_tgc"] == pytest.approx(a["nep_tgc"] + a["rh_tgc"], rel=1e-12)
     assert a["rh_valid_fraction"] == a["npp_valid_fraction"] == pytest.approx(11 / 12)
     b = df.loc["b"]
@@ -87,20 +94,24 @@ def test_every_flux_is_summed_over_the_same_pixels_and_no_data_is_nan(small_grid
 
 
 def test_zonal_geographic_grid_rows_differ(tmp_path):
-    g = Grid.from_bounds("EPSG:4326", 1.0, [100, 40, 103, 44])   # 3 × 4 one-degree cells
+    g = Grid.from_bounds("EPSG:4326", 1.0, [100, 40, 103, 44])  # 3 × 4 one-degree cells
     rows = g.row_areas_m2()
-    assert rows[0] < rows[-1]                                    # northern rows are smaller
-    regions = gpd.GeoDataFrame({"code": ["n", "s"]},
-                               geometry=[shapely.box(100, 43, 103, 44), shapely.box(100, 40, 103, 41)],
-                               crs="EPSG:4326")
+    assert rows[0] < rows[-1]  # northern rows are smaller
+    regions = gpd.GeoDataFrame(
+        {"code": ["n", "s"]},
+        geometry=[shapely.box(100, 43, 103, 44), shapely.box(100, 40, 103, 41)],
+        crs="EPSG:4326",
+    )
     codes, m = coverage_matrix(regions, "code", g)
     path = write_raster(tmp_path / "ones.tif", np.ones(g.shape), g)
     df = zonal_totals(m, codes, g, {"ecs": path}).set_index("code")
     assert df.loc["n", "area_km2"] == pytest.approx(3 * rows[0] / 1e6)
     assert df.loc["s", "area_km2"] == pytest.approx(3 * rows[-1] / 1e6)
     assert df.loc["s", "area_km2"] / df.loc["n", "area_km2"] == pytest.approx(
-        (np.sin(np.deg2rad(41)) - np.sin(np.deg2rad(40))) /
-        (np.sin(np.deg2rad(44)) - np.sin(np.deg2rad(43))), rel=1e-2)
+        (np.sin(np.deg2rad(41)) - np.sin(np.deg2rad(40)))
+        / (np.sin(np.deg2rad(44)) - np.sin(np.deg2rad(43))),
+        rel=1e-2,
+    )
     assert df.loc["n", "ecs_tgc"] == pytest.approx(3 * rows[0] / 1e12)
 
 
@@ -110,7 +121,7 @@ def test_zonal_kernel_equals_sparse_product_on_random_matrix(tmp_path):
     overlapping regions, NaN and inf pixels and blocks of rows that do not divide the height."""
     import scipy.sparse as sp
 
-    g = Grid.from_bounds("EPSG:4326", 0.5, [100, 30, 115, 41])   # 22 × 30 cells
+    g = Grid.from_bounds("EPSG:4326", 0.5, [100, 30, 115, 41])  # 22 × 30 cells
     rng = np.random.default_rng(5)
     n_regions, n_pix = 7, g.height * g.width
     dense = rng.uniform(0, 1, (n_regions, n_pix)) * (rng.uniform(size=(n_regions, n_pix)) < 0.3)
@@ -126,8 +137,9 @@ def test_zonal_kernel_equals_sparse_product_on_random_matrix(tmp_path):
     wa = dense * g.pixel_areas_m2().ravel()[None, :]
     np.testing.assert_allclose(df["x_tgc"], wa @ np.where(ok, x32, 0.0) / 1e12, rtol=1e-12)
     np.testing.assert_allclose(df["area_km2"], wa.sum(axis=1) / 1e6, rtol=1e-12)
-    np.testing.assert_allclose(df["x_valid_fraction"], (wa * ok).sum(axis=1) / wa.sum(axis=1),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        df["x_valid_fraction"], (wa * ok).sum(axis=1) / wa.sum(axis=1), rtol=1e-12
+    )
 
 
 def _layer():
@@ -139,7 +151,7 @@ def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
     from carbonbudget.zonal import cached_coverage
 
     cache = str(tmp_path / "cache")
-    codes0, m0 = coverage_matrix(_layer(), "code", small_grid)           # uncached
+    codes0, m0 = coverage_matrix(_layer(), "code", small_grid)  # uncached
     codes1, m1, key1, hit1 = cached_coverage(_layer(), "code", small_grid, cache)
     codes2, m2, key2, hit2 = cached_coverage(_layer(), "code", small_grid, cache)
     assert (hit1, hit2) == (False, True) and key1 == key2
@@ -154,7 +166,7 @@ def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
     # grid changed -> new key
     other = Grid.from_bounds(AEA, 500.0, [0.0, 0.0, 5000.0, 4000.0])
     _, m4, key4, hit4 = cached_coverage(_layer(), "code", other, cache)
-    assert not hit4 and key4 != key1 and m4.shape[1] == 10 * 8     # 500 m pixels
+    assert not hit4 and key4 != key1 and m4.shape[1] == 10 * 8  # 500 m pixels
     # simplification is part of the key
     _, _, key5, hit5 = cached_coverage(_layer(), "code", small_grid, cache, simplify=True)
     assert not hit5 and key5 != key1
@@ -163,16 +175,21 @@ def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
 def test_simplify_keeps_shared_edges(small_grid):
     from carbonbudget.zonal import simplify_to_pixel
 
-    wiggly = shapely.Polygon([(0, 0)] + [(2500 + 40 * (i % 2), 400 * i) for i in range(11)]
-                             + [(0, 4000)])
+    wiggly = shapely.Polygon(
+        [(0, 0)] + [(2500 + 40 * (i % 2), 400 * i) for i in range(11)] + [(0, 4000)]
+    )
     right = shapely.box(0, 0, 5000, 4000).difference(wiggly)
     layer = gpd.GeoDataFrame({"code": ["l", "r"]}, geometry=[wiggly, right], crs=AEA)
     simple = simplify_to_pixel(layer, small_grid)
-    assert shapely.get_num_coordinates(simple.geometry.values).sum() < \
-        shapely.get_num_coordinates(layer.geometry.values).sum()
+    assert (
+        shapely.get_num_coordinates(simple.geometry.values).sum()
+        < shapely.get_num_coordinates(layer.geometry.values).sum()
+    )
     # no gap and no overlap between the two simplified regions
     assert simple.geometry.union_all().area == pytest.approx(20e6)
-    assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(0, abs=1e-6)
+    assert simple.geometry.iloc[0].intersection(simple.geometry.iloc[1]).area == pytest.approx(
+        0, abs=1e-6
+    )
 
 
 def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
@@ -184,10 +201,10 @@ def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
     configure_gdal_cache(None)
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 64
-    monkeypatch.setenv("GDAL_CACHEMAX", "5%")          # not a number of MB: the bounded default
+    monkeypatch.setenv("GDAL_CACHEMAX", "5%")  # not a number of MB: the bounded default
     with gdal_env():
         assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 256
-    configure_gdal_cache(32)                           # processing.gdal_cachemax_mb of a job
+    configure_gdal_cache(32)  # processing.gdal_cachemax_mb of a job
     try:
         with gdal_env():
             assert rasterio.env.get_gdal_config("GDAL_CACHEMAX") == 32
@@ -195,15 +212,19 @@ def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
         configure_gdal_cache(None)
 
 
-@pytest.mark.parametrize("dtype,nodata", [("float32", np.nan), ("float32", None),
-                                           ("float32", -9999.0), ("uint8", 255), ("uint8", None)])
+@pytest.mark.parametrize(
+    "dtype,nodata",
+    [("float32", np.nan), ("float32", None), ("float32", -9999.0), ("uint8", 255), ("uint8", None)],
+)
 def test_open_raster_reads_nodata_as_nan_and_returns_float(small_grid, tmp_path, dtype, nodata):
     """Float rasters with NaN or no nodata are read without CF masking (it copies every block);
     the values seen are the same either way: NaN where nodata, float, never the fill value."""
     from carbonbudget.io import open_raster
 
-    data = np.arange(small_grid.height * small_grid.width, dtype="float64").reshape(
-        small_grid.shape) % 200
+    data = (
+        np.arange(small_grid.height * small_grid.width, dtype="float64").reshape(small_grid.shape)
+        % 200
+    )
     fill = 255 if dtype == "uint8" else -9999.0
     data[0, 0] = fill if nodata is not None and not np.isnan(nodata) else data[0, 0]
     if dtype == "float32" and nodata is not None and np.isnan(nodata):
@@ -220,11 +241,11 @@ def test_open_raster_reads_nodata_as_nan_and_returns_float(small_grid, tmp_path,
 def test_overview_factors_until_one_tile():
     from carbonbudget.io import overview_factors
 
-    assert overview_factors(5000, 4000) == [2, 4, 8, 16, 32]     # 5000/32 = 156.25 <= 256
+    assert overview_factors(5000, 4000) == [2, 4, 8, 16, 32]  # 5000/32 = 156.25 <= 256
     assert overview_factors(256, 100) == []
     assert overview_factors(100, 257) == [2]
     assert overview_factors(512, 512) == [2]
-    assert overview_factors(513, 10) == [2, 4]                    # ceil(513/2) = 257 > 256
+    assert overview_factors(513, 10) == [2, 4]  # ceil(513/2) = 257 > 256
 
 
 def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
@@ -232,24 +253,36 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     drawing shapes are simplified within their tolerance and never vanish."""
     import geopandas as gpd
     import shapely
+    from conftest import job
 
     from carbonbudget.demo import DEMO_CRS, make_regions
     from carbonbudget.io import write_gpkg_layer
-    from carbonbudget.regions import (display_geometries, dissolve_level, read_display_polygons,
-                                      read_level_polygons)
+    from carbonbudget.regions import (
+        display_geometries,
+        dissolve_level,
+        read_display_polygons,
+        read_level_polygons,
+    )
     from carbonbudget.stages import level_polygons
-
-    from conftest import job
 
     regions = make_regions()
     levels = ["county", "city", "province"]
     # densify so that simplification has something to remove
     regions["geometry"] = shapely.segmentize(regions.geometry.values, 200.0)
     write_gpkg_layer(regions, str(tmp_path / "r.gpkg"), "regions")
-    grid = {"crs": DEMO_CRS, "resolution": 1000.0, "bounds": [200000.0, 2900000.0, 520000.0,
-                                                              3140000.0]}
-    level_polygons(job("level_polygons", input={"regions": str(tmp_path / "r.gpkg")},
-                       output=[str(tmp_path / "l.gpkg")], params={"levels": levels, "grid": grid}))
+    grid = {
+        "crs": DEMO_CRS,
+        "resolution": 1000.0,
+        "bounds": [200000.0, 2900000.0, 520000.0, 3140000.0],
+    }
+    level_polygons(
+        job(
+            "level_polygons",
+            input={"regions": str(tmp_path / "r.gpkg")},
+            output=[str(tmp_path / "l.gpkg")],
+            params={"levels": levels, "grid": grid},
+        )
+    )
     prov = read_level_polygons(str(tmp_path / "l.gpkg"), "province").set_index("code")
     direct = dissolve_level(regions, levels, "province").set_index("province_code")
     sym = prov.geometry.symmetric_difference(direct.geometry.reindex(prov.index))
@@ -258,9 +291,9 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     assert len(shown) == len(regions) and not shown.geometry.is_empty.any()
     n_before = shapely.get_num_coordinates(regions.geometry.values).sum()
     assert shapely.get_num_coordinates(shown.geometry.values).sum() < n_before / 3
-    tol = 500.0                                    # half a 1 km pixel (> width / 1500 here)
+    tol = 500.0  # half a 1 km pixel (> width / 1500 here)
     orig = regions.set_index("county_code").geometry
     for code, geom in zip(shown["code"], shown.geometry):
         assert shapely.hausdorff_distance(geom, orig[code]) <= tol + 1e-6
     tiny = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs=DEMO_CRS)
-    assert not display_geometries(tiny, 1000.0).geometry.is_empty.any()   # kept, not dropped
+    assert not display_geometries(tiny, 1000.0).geometry.is_empty.any()  # kept, not dropped

@@ -11,13 +11,12 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
+from conftest import AEA
 from rasterio.warp import transform as warp_transform
 
 from carbonbudget.align import CATEGORICAL, align_raster
 from carbonbudget.grid import Grid
 from carbonbudget.zonal import coverage_matrix, zonal_totals
-
-from conftest import AEA
 
 MODIS_SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 TARGET = Grid.from_bounds(AEA, 1000.0, [-40000, 2960000, 40000, 3020000])
@@ -35,23 +34,37 @@ def lith_class(lon, lat):
 
 
 def centres_lonlat(grid, crs):
-    rows, cols = np.mgrid[0:grid.height, 0:grid.width] + 0.5
+    rows, cols = np.mgrid[0 : grid.height, 0 : grid.width] + 0.5
     xs, ys = grid.transform @ (cols.ravel(), rows.ravel())
     lon, lat = warp_transform(crs, "EPSG:4326", xs, ys)
     return np.reshape(lon, grid.shape), np.reshape(lat, grid.shape)
 
 
 def write(path, data, crs, transform, dtype, nodata):
-    with rasterio.open(path, "w", driver="GTiff", width=data.shape[1], height=data.shape[0],
-                       count=1, dtype=dtype, crs=crs, transform=transform, nodata=nodata) as d:
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=data.shape[1],
+        height=data.shape[0],
+        count=1,
+        dtype=dtype,
+        crs=crs,
+        transform=transform,
+        nodata=nodata,
+    ) as d:
         d.write(data.astype(dtype), 1)
     return str(path)
 
 
 @pytest.fixture(scope="module")
 def regions():
-    boxes = [shapely.box(-38000, 2962000, 0, 2990000), shapely.box(0, 2962000, 38000, 2990000),
-             shapely.box(-38000, 2990000, 0, 3018000), shapely.box(0, 2990000, 38000, 3018000)]
+    boxes = [
+        shapely.box(-38000, 2962000, 0, 2990000),
+        shapely.box(0, 2962000, 38000, 2990000),
+        shapely.box(-38000, 2990000, 0, 3018000),
+        shapely.box(0, 2990000, 38000, 3018000),
+    ]
     gdf = gpd.GeoDataFrame({"code": ["a", "b", "c", "d"]}, geometry=boxes, crs=AEA)
     return coverage_matrix(gdf, "code", TARGET)
 
@@ -63,35 +76,47 @@ def _totals(regions, path):
 
 def test_wgs84_and_sinusoidal_sources_match_originals(regions, tmp_path):
     lon, lat = centres_lonlat(TARGET, TARGET.crs)
-    original = write(tmp_path / "orig.tif", field_gc(lon, lat), TARGET.crs, TARGET.transform,
-                     "float32", np.nan)
+    original = write(
+        tmp_path / "orig.tif", field_gc(lon, lat), TARGET.crs, TARGET.transform, "float32", np.nan
+    )
     ref = _totals(regions, original)
 
     # (a) geographic WGS84 at 0.01°
     res = 0.01
-    w0, s0, e0, n0 = 104.4, 27.9, 105.6, 28.9   # target spans 104.59-105.41 E, 28.11-28.65 N
+    w0, s0, e0, n0 = 104.4, 27.9, 105.6, 28.9  # target spans 104.59-105.41 E, 28.11-28.65 N
     ny, nx = int(round((n0 - s0) / res)), int(round((e0 - w0) / res))
     glon = w0 + (np.arange(nx) + 0.5) * res
     glat = n0 - (np.arange(ny) + 0.5) * res
-    a = write(tmp_path / "wgs84.tif", field_gc(*np.meshgrid(glon, glat)), "EPSG:4326",
-              Affine(res, 0, w0, 0, -res, n0), "float32", np.nan)
+    a = write(
+        tmp_path / "wgs84.tif",
+        field_gc(*np.meshgrid(glon, glat)),
+        "EPSG:4326",
+        Affine(res, 0, w0, 0, -res, n0),
+        "float32",
+        np.nan,
+    )
     align_raster(a, str(tmp_path / "a.tif"), TARGET, variable="npp", units="g C m-2 yr-1")
 
     # (b) MODIS sinusoidal, ~926.6 m, uint16 counts of 0.0001 kg C m-2 yr-1
     px = 926.625433
     xs0, ys0 = warp_transform("EPSG:4326", MODIS_SINU, [104.3], [28.8])
     x0, y0 = np.floor(xs0[0] / px) * px, np.ceil(ys0[0] / px) * px
-    nx, ny = 220, 130      # wide enough in x: sinusoidal metres per degree grow southwards
+    nx, ny = 220, 130  # wide enough in x: sinusoidal metres per degree grow southwards
     sx, sy = np.meshgrid(x0 + (np.arange(nx) + 0.5) * px, y0 - (np.arange(ny) + 0.5) * px)
     slon, slat = warp_transform(MODIS_SINU, "EPSG:4326", sx.ravel(), sy.ravel())
-    counts = np.round(field_gc(np.reshape(slon, sx.shape), np.reshape(slat, sx.shape)) / 1000 / 1e-4)
-    b = write(tmp_path / "sinu.tif", counts, MODIS_SINU, Affine(px, 0, x0, 0, -px, y0), "uint16", 65535)
-    align_raster(b, str(tmp_path / "b.tif"), TARGET, variable="npp", scale=1e-4,
-                 units="kg C m-2 yr-1")
+    counts = np.round(
+        field_gc(np.reshape(slon, sx.shape), np.reshape(slat, sx.shape)) / 1000 / 1e-4
+    )
+    b = write(
+        tmp_path / "sinu.tif", counts, MODIS_SINU, Affine(px, 0, x0, 0, -px, y0), "uint16", 65535
+    )
+    align_raster(
+        b, str(tmp_path / "b.tif"), TARGET, variable="npp", scale=1e-4, units="kg C m-2 yr-1"
+    )
 
     for path in (tmp_path / "a.tif", tmp_path / "b.tif"):
         got = _totals(regions, str(path))
-        np.testing.assert_allclose(got.values, ref.values, rtol=1e-3)   # measured: 9e-5
+        np.testing.assert_allclose(got.values, ref.values, rtol=1e-3)  # measured: 9e-5
 
 
 def test_half_degree_categorical_keeps_codes(tmp_path):
@@ -100,8 +125,9 @@ def test_half_degree_categorical_keeps_codes(tmp_path):
     glon = w0 + (np.arange(8) + 0.5) * res
     glat = n0 - (np.arange(8) + 0.5) * res
     codes = lith_class(*np.meshgrid(glon, glat))
-    src = write(tmp_path / "lith05.tif", codes, "EPSG:4326", Affine(res, 0, w0, 0, -res, n0),
-                "int16", -9999)
+    src = write(
+        tmp_path / "lith05.tif", codes, "EPSG:4326", Affine(res, 0, w0, 0, -res, n0), "int16", -9999
+    )
     align_raster(src, str(tmp_path / "lith.tif"), TARGET, variable="lithology", kind=CATEGORICAL)
     with rasterio.open(tmp_path / "lith.tif") as r:
         got = r.read(1)

@@ -11,17 +11,25 @@ from carbonbudget.fluxes import compute_carbon_fluxes
 
 
 def rh_by_hand(t, p):
-    """Seed 003 Eq. 3 written out: both terms inside the bracket, × 30 × 0.465, summed."""
-    return sum(0.22 * (math.exp(0.0913 * tm) + math.log(0.3145 * pm + 1.0)) * 30 * 0.465
-               for tm, pm in zip(t, p))
+    """Zhang et al. (2022), Eq. 3 written out: both terms in the bracket, × 30 × 0.465, summed."""
+    return sum(
+        0.22 * (math.exp(0.0913 * tm) + math.log(0.3145 * pm + 1.0)) * 30 * 0.465
+        for tm, pm in zip(t, p)
+    )
 
 
 def one_pixel(t, p, npp=500.0, q=300.0, a=0.152, timestep="monthly"):
     nt = len(t)
     da = lambda v, shape: xr.DataArray(np.asarray(v, dtype="float32").reshape(shape))  # noqa: E731
-    ds = compute_carbon_fluxes(da(t, (nt, 1, 1)), da(p, (nt, 1, 1)), da([npp], (1, 1)),
-                               da([q], (1, 1)), da([a], (1, 1)),
-                               xr.DataArray(np.ones((1, 1), "uint8")), timestep=timestep)
+    ds = compute_carbon_fluxes(
+        da(t, (nt, 1, 1)),
+        da(p, (nt, 1, 1)),
+        da([npp], (1, 1)),
+        da([q], (1, 1)),
+        da([a], (1, 1)),
+        xr.DataArray(np.ones((1, 1), "uint8")),
+        timestep=timestep,
+    )
     return {k: float(ds[k].values[0, 0]) for k in ds.data_vars}
 
 
@@ -41,8 +49,10 @@ def test_rh_twelve_different_months_matches_formula():
     p32 = np.float32(p).astype(float)
     assert out["rh"] == pytest.approx(rh_by_hand(t32, p32), rel=1e-6)
     # the known public bug (30·0.465 on the log term only) gives a clearly different value
-    buggy = sum(0.22 * (math.exp(0.0913 * a) + math.log(0.3145 * b + 1) * 30 * 0.465)
-                for a, b in zip(t32, p32))
+    buggy = sum(
+        0.22 * (math.exp(0.0913 * a) + math.log(0.3145 * b + 1) * 30 * 0.465)
+        for a, b in zip(t32, p32)
+    )
     assert abs(out["rh"] - buggy) > 10
 
 
@@ -87,7 +97,6 @@ def test_wrong_band_count_is_an_input_error():
         one_pixel([10.0] * 11, [50.0] * 11)
 
 
-
 def test_rh_log_of_product_equals_month_by_month_sum():
     """The kernel takes Σ ln(0.3145 P + 1) as ln of the product (kernels.rh_from_sums): over the
     whole plausible climate range the float32 RH is the month-by-month float64 sum rounded
@@ -98,14 +107,14 @@ def test_rh_log_of_product_equals_month_by_month_sum():
     t = rng.uniform(-45.0, 50.0, (12, 1, n)).astype("float32")
     p = rng.uniform(0.0, 2000.0, (12, 1, n)).astype("float32")
     p[:, 0, :200] = 0.0
-    p[:, 0, 200:300] = 1e30                     # (0.3145e30)**12 = 1e354 > float64 max
+    p[:, 0, 200:300] = 1e30  # (0.3145e30)**12 = 1e354 > float64 max
     ones = np.ones((1, n), "float32")
     out = kernels.carbon_fluxes(t, p, ones, ones, ones, np.ones((1, n), "uint8"), False)
     t64, p64 = t.astype("float64"), p.astype("float64")
     ref = (0.22 * (np.exp(0.0913 * t64) + np.log(0.3145 * p64 + 1.0)) * 30 * 0.465).sum(axis=0)
     assert np.isfinite(out[0]).all() and out.dtype == np.float32
     rel = np.abs(out[0].astype("float64") / ref - 1.0)
-    assert rel.max() <= 2.0 ** -24 + 1e-12
+    assert rel.max() <= 2.0**-24 + 1e-12
 
 
 def test_nan_precipitation_month_gives_nan():

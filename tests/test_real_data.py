@@ -5,29 +5,48 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import REPO
 
 from carbonbudget.emissions import load_emissions
 from carbonbudget.regions import derive_adcode_parent
 
-from conftest import REPO
-
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-data"
 CEADS = REAL / "ceads_county_co2" / "county_co2_1997_2017.csv"
-pytestmark = pytest.mark.skipif(not CEADS.exists(),
-                                reason=f"real data not found at {REAL} (shipped beside the repo)")
+pytestmark = pytest.mark.skipif(
+    not CEADS.exists(), reason=f"real data not found at {REAL} (shipped beside the repo)"
+)
 
 # Zhang et al. (2022) Table 1, "CEADs" columns (Mt CO2) for 1997, 2010, 2017, by province code.
 TABLE1_CEADS = {
-    "110000": (42.5, 90.9, 60.1), "120000": (52.9, 123.9, 150.0), "130000": (225.6, 594.8, 682.4),
-    "140000": (156.1, 374.1, 397.6), "150000": (117.0, 465.7, 573.5),
-    "210000": (174.6, 405.7, 433.5), "220000": (93.2, 213.8, 227.7), "230000": (86.3, 217.5, 225.4),
-    "310000": (109.1, 230.7, 192.5), "320000": (186.4, 583.8, 669.7), "330000": (117.3, 373.5, 369.6),
-    "340000": (105.7, 282.8, 322.9), "350000": (68.2, 188.4, 230.0), "360000": (57.8, 150.0, 212.5),
-    "370000": (320.4, 727.6, 766.6), "410000": (175.9, 475.9, 551.3), "420000": (130.4, 305.4, 329.0),
-    "430000": (82.9, 231.8, 311.5), "440000": (171.3, 469.0, 514.6), "450000": (59.5, 162.5, 231.8),
-    "460000": (13.0, 19.5, 39.6), "500000": (63.2, 141.0, 153.8), "510000": (106.9, 291.7, 331.1),
-    "520000": (87.3, 207.5, 253.6), "530000": (60.6, 167.9, 211.9), "610000": (69.6, 216.3, 275.4),
-    "620000": (54.0, 138.2, 171.4), "630000": (17.8, 28.3, 58.1), "640000": (32.0, 81.6, 168.6),
+    "110000": (42.5, 90.9, 60.1),
+    "120000": (52.9, 123.9, 150.0),
+    "130000": (225.6, 594.8, 682.4),
+    "140000": (156.1, 374.1, 397.6),
+    "150000": (117.0, 465.7, 573.5),
+    "210000": (174.6, 405.7, 433.5),
+    "220000": (93.2, 213.8, 227.7),
+    "230000": (86.3, 217.5, 225.4),
+    "310000": (109.1, 230.7, 192.5),
+    "320000": (186.4, 583.8, 669.7),
+    "330000": (117.3, 373.5, 369.6),
+    "340000": (105.7, 282.8, 322.9),
+    "350000": (68.2, 188.4, 230.0),
+    "360000": (57.8, 150.0, 212.5),
+    "370000": (320.4, 727.6, 766.6),
+    "410000": (175.9, 475.9, 551.3),
+    "420000": (130.4, 305.4, 329.0),
+    "430000": (82.9, 231.8, 311.5),
+    "440000": (171.3, 469.0, 514.6),
+    "450000": (59.5, 162.5, 231.8),
+    "460000": (13.0, 19.5, 39.6),
+    "500000": (63.2, 141.0, 153.8),
+    "510000": (106.9, 291.7, 331.1),
+    "520000": (87.3, 207.5, 253.6),
+    "530000": (60.6, 167.9, 211.9),
+    "610000": (69.6, 216.3, 275.4),
+    "620000": (54.0, 138.2, 171.4),
+    "630000": (17.8, 28.3, 58.1),
+    "640000": (32.0, 81.6, 168.6),
     "650000": (53.0, 190.5, 340.7),
 }
 YEARS = [1997, 2010, 2017]
@@ -41,8 +60,15 @@ DIFFERING = {"460000"}
 
 
 def _province_totals(duplicates: str):
-    em = load_emissions(str(CEADS), region_col="distcode", units="Mt CO2", years=YEARS,
-                        layout="wide", year_columns="C{year}", duplicates=duplicates)
+    em = load_emissions(
+        str(CEADS),
+        region_col="distcode",
+        units="Mt CO2",
+        years=YEARS,
+        layout="wide",
+        year_columns="C{year}",
+        duplicates=duplicates,
+    )
     em["province"] = derive_adcode_parent(em["code"], 2).values
     return em.groupby(["province", "year"])["ce_tgco2"].sum()
 
@@ -52,7 +78,7 @@ def test_ceads_province_totals_reproduce_seed_table1():
     assert sorted(totals.index.get_level_values(0).unique()) == sorted(TABLE1_CEADS)
     for prov, ref in TABLE1_CEADS.items():
         ours = np.array([totals[(prov, y)] for y in YEARS])
-        close = np.abs(ours - np.array(ref)) <= 0.051        # the paper rounds to 0.1 Mt
+        close = np.abs(ours - np.array(ref)) <= 0.051  # the paper rounds to 0.1 Mt
         assert close.all() == (prov not in DIFFERING), (prov, ours.round(2), ref)
     hainan = np.array([totals[("460000", y)] for y in YEARS]) - np.array(TABLE1_CEADS["460000"])
     np.testing.assert_allclose(hainan, [2.4, 4.6, 9.9], atol=0.06)
@@ -62,22 +88,30 @@ def test_summing_duplicate_codes_adds_exactly_the_three_jiangsu_zones():
     first, summed = _province_totals("first"), _province_totals("sum")
     diff = (summed - first).round(6)
     assert set(diff[diff != 0].index.get_level_values(0)) == {"320000"}
-    np.testing.assert_allclose([diff[("320000", y)] for y in YEARS], [3.94, 16.39, 15.73],
-                               atol=0.01)
+    np.testing.assert_allclose(
+        [diff[("320000", y)] for y in YEARS], [3.94, 16.39, 15.73], atol=0.01
+    )
     with pytest.raises(Exception, match="3 region codes have several rows"):
-        load_emissions(str(CEADS), region_col="distcode", units="Mt CO2", years=YEARS,
-                       layout="wide", year_columns="C{year}")
+        load_emissions(
+            str(CEADS),
+            region_col="distcode",
+            units="Mt CO2",
+            years=YEARS,
+            layout="wide",
+            year_columns="C{year}",
+        )
 
 
 GRID05 = REAL / "grid05_runoff_temp_lithology"
 PROVINCES = REAL / "cn_admin_boundaries_cnmaps" / "provinces_wgs84_simplified.geojson"
-JIANGSU_ZONES = (3.94, 16.39, 15.73)       # the three "(2)" development zones, Mt CO2
+JIANGSU_ZONES = (3.94, 16.39, 15.73)  # the three "(2)" development zones, Mt CO2
 
 
 @pytest.fixture(scope="module")
 def china_run(tmp_path_factory):
     """The shipped example config/examples/china_real.yaml run end to end by Snakemake, for the
-    three years of Table 1 of Zhang et al. 2022 (the example itself runs 1997-2017). The working copy sits
+    three years of Table 1 of Zhang et al. 2022 (the example itself runs 1997-2017). The working
+    copy sits
     beside a link to ../shared, as the repository does. Returns (work dir, stdout+stderr)."""
     import os
     import shutil
@@ -92,13 +126,25 @@ def china_run(tmp_path_factory):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     os.symlink(REAL.parent, base / "shared")
-    (work / "years.yaml").write_text(f"years: {YEARS}\n")      # merged over the example
-    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
-                           str(work / "Snakefile"), "--configfile",
-                           str(work / "config/examples/china_real.yaml"),
-                           str(work / "years.yaml")],
-                          capture_output=True, text=True, timeout=1200,
-                          env=dict(os.environ, GDAL_CACHEMAX="256"))
+    (work / "years.yaml").write_text(f"years: {YEARS}\n")  # merged over the example
+    proc = subprocess.run(
+        [
+            snakemake_bin(),
+            "--cores",
+            "2",
+            "--directory",
+            str(work),
+            "-s",
+            str(work / "Snakefile"),
+            "--configfile",
+            str(work / "config/examples/china_real.yaml"),
+            str(work / "years.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=dict(os.environ, GDAL_CACHEMAX="256"),
+    )
     if proc.returncode != 0:
         pytest.fail(f"china_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return work / "results/china_real", proc.stdout + proc.stderr
@@ -124,8 +170,12 @@ def test_example_run_says_what_it_skips_and_why(china_run):
     assert not (run / "pixels/ecs").exists()
     # the runoff is a climatology: RCS is computed once, not once per year
     assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
-    for rule in ("check_climatology", "align_climatology", "fluxes_climatology",
-                 "zonal_climatology"):
+    for rule in (
+        "check_climatology",
+        "align_climatology",
+        "fluxes_climatology",
+        "zonal_climatology",
+    ):
         assert f"{rule}  " in log or f"rule {rule}" in log, rule
     assert "rule fluxes_year" not in log and "check_year" not in log
     assert "yearly rasters and trends of RCS: computed once from climatologies" in log
@@ -133,12 +183,13 @@ def test_example_run_says_what_it_skips_and_why(china_run):
 
     layer = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="province")
     assert {"ce_tgco2_1997", "ce_tgco2_2010", "ce_tgco2_2017"} <= set(layer.columns)
-    assert not any(c.startswith("cnc_tgco2") for c in layer.columns)   # per-year series is CE
+    assert not any(c.startswith("cnc_tgco2") for c in layer.columns)  # per-year series is CE
 
 
 def test_example_province_emissions_reproduce_seed_table1(china_run):
     """Province CE of the run (emission codes rolled up by their own codes, crosswalk or not)
-    = Zhang et al. 2022, Table 1, except Jiangsu (the example sums the three development zones the paper
+    = Zhang et al. 2022, Table 1, except Jiangsu (the example sums the three development zones the
+    paper
     left out) and Hainan (another CEADs release, see above)."""
     run, _ = china_run
     prov = _table(run, "province").set_index(["code", "year"])["ce_tgco2"]
@@ -151,10 +202,18 @@ def test_example_province_emissions_reproduce_seed_table1(china_run):
         np.testing.assert_allclose(ours, ref, atol=0.051, err_msg=code)
     # nothing lost: counties (with the rows of codes without polygon) sum to the table's total
     county = _table(run, "county").groupby("year")["ce_tgco2"].sum()
-    table = load_emissions(str(CEADS), region_col="distcode", units="Mt CO2", years=YEARS,
-                           layout="wide", year_columns="C{year}", duplicates="sum")
-    np.testing.assert_allclose(county.values, table.groupby("year")["ce_tgco2"].sum().values,
-                               rtol=1e-12)
+    table = load_emissions(
+        str(CEADS),
+        region_col="distcode",
+        units="Mt CO2",
+        years=YEARS,
+        layout="wide",
+        year_columns="C{year}",
+        duplicates="sum",
+    )
+    np.testing.assert_allclose(
+        county.values, table.groupby("year")["ce_tgco2"].sum().values, rtol=1e-12
+    )
     np.testing.assert_allclose(prov.groupby(level=1).sum().values, county.values, rtol=1e-12)
 
 
@@ -165,18 +224,18 @@ def test_example_code_match_report(china_run):
     import pandas as pd
 
     run, _ = china_run
-    rep = pd.read_csv(run / "tables/emission_code_match.csv", dtype={"code": str,
-                                                                     "region_code": str})
+    rep = pd.read_csv(
+        run / "tables/emission_code_match.csv", dtype={"code": str, "region_code": str}
+    )
     share = rep.groupby("match")["share"].sum()
     assert share.sum() == pytest.approx(1.0)
     assert 0.85 < share["direct"] < 0.92 and 0.05 < share["crosswalk"] < 0.12
     assert share["unmatched"] < 0.05
     walked = rep[rep["match"] == "crosswalk"].set_index("code")["region_code"]
-    assert walked["341421"] == "340124"          # 庐江县: Chaohu (abolished 2011) -> Hefei
-    assert walked["110228"] == "110118"          # 密云县 -> 密云区
+    assert walked["341421"] == "340124"  # 庐江县: Chaohu (abolished 2011) -> Hefei
+    assert walked["110228"] == "110118"  # 密云县 -> 密云区
     cw = pd.read_csv(run / "tables/code_crosswalk.csv", dtype=str, keep_default_na=False)
-    assert set(cw["method"]) == {"same_code", "same_name_city", "same_name_province",
-                                 "unmatched"}
+    assert set(cw["method"]) == {"same_code", "same_name_city", "same_name_province", "unmatched"}
     county = _table(run, "county")
     no_polygon = set(county.loc[~county["in_region_layer"], "code"])
     assert no_polygon == set(rep.loc[rep["match"] == "unmatched", "code"])
@@ -201,8 +260,8 @@ def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
     flux = (prov["rcs_tgc"] * 1e6 / prov["area_km2"]).sort_values(ascending=False)  # g C m-2
     top = flux.index[:6].tolist()
     south_west_karst = {"450000", "520000", "530000", "500000", "510000", "430000"}
-    assert "450000" in top[:3], top       # Guangxi
-    assert "520000" in top[:3], top       # Guizhou
+    assert "450000" in top[:3], top  # Guangxi
+    assert "520000" in top[:3], top  # Guizhou
     assert set(top) <= south_west_karst, top
     # Guangxi is about a tenth of the national sink (Zhang et al. 2022: 10 %)
     share = prov.loc["450000", "rcs_tgc"] / prov["rcs_tgc"].sum()
@@ -212,8 +271,18 @@ def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
 # --- issue 16: the whole method on real NPP (the Huaihai example) -----------------------------
 NPP_DIR = REAL / "modis_npp_huaihai"
 HUAIHAI_YEARS = [2001, 2009, 2017]
-HUAIHAI_CITIES = ["320300", "320700", "321300", "340600", "341300", "370400", "370800",
-                  "371300", "371700", "411400"]
+HUAIHAI_CITIES = [
+    "320300",
+    "320700",
+    "321300",
+    "340600",
+    "341300",
+    "370400",
+    "370800",
+    "371300",
+    "371700",
+    "411400",
+]
 
 
 @pytest.fixture(scope="module")
@@ -235,12 +304,24 @@ def huaihai_run(tmp_path_factory):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     os.symlink(REAL.parent, base / "shared")
     (work / "years.yaml").write_text(f"years: {HUAIHAI_YEARS}\n")
-    proc = subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
-                           str(work / "Snakefile"), "--configfile",
-                           str(work / "config/examples/huaihai_real.yaml"),
-                           str(work / "years.yaml")],
-                          capture_output=True, text=True, timeout=1200,
-                          env=dict(os.environ, GDAL_CACHEMAX="256"))
+    proc = subprocess.run(
+        [
+            snakemake_bin(),
+            "--cores",
+            "2",
+            "--directory",
+            str(work),
+            "-s",
+            str(work / "Snakefile"),
+            "--configfile",
+            str(work / "config/examples/huaihai_real.yaml"),
+            str(work / "years.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        env=dict(os.environ, GDAL_CACHEMAX="256"),
+    )
     if proc.returncode != 0:
         pytest.fail(f"huaihai_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return work / "results/huaihai_real", proc.stdout + proc.stderr
@@ -255,11 +336,14 @@ def test_huaihai_selection_rule_holds_on_the_data():
 
     with rasterio.open(NPP_DIR / "NPP_2001.tif") as src:
         npp, transform, bounds = src.read(1), src.transform, src.bounds
-    counties = gpd.read_file(REAL / "cn_admin_boundaries_cnmaps/counties_wgs84_simplified.geojson",
-                             bbox=tuple(bounds))
+    counties = gpd.read_file(
+        REAL / "cn_admin_boundaries_cnmaps/counties_wgs84_simplified.geojson", bbox=tuple(bounds)
+    )
     labels = rasterio.features.rasterize(
-        [(g, i + 1) for i, g in enumerate(counties.geometry)], out_shape=npp.shape,
-        transform=transform)
+        [(g, i + 1) for i, g in enumerate(counties.geometry)],
+        out_shape=npp.shape,
+        transform=transform,
+    )
     share = {}
     for i, code in enumerate(counties["adcode"]):
         inside = labels == i + 1
@@ -290,7 +374,8 @@ def test_huaihai_full_budget_from_real_npp(huaihai_run):
     assert [p.name for p in (run / "pixels/rh").iterdir()] == ["rh_climatology.tif"]
     assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
     assert sorted(p.name for p in (run / "pixels/nep").iterdir()) == [
-        f"nep_{y}.tif" for y in HUAIHAI_YEARS]
+        f"nep_{y}.tif" for y in HUAIHAI_YEARS
+    ]
     rh_density = sa["rh_tgc"] / (sa["area_km2"] * sa["valid_fraction"])
     assert rh_density.max() / rh_density.min() < 1.001
     assert "rule check_climatology" in log and "rule align_climatology" in log
@@ -300,8 +385,9 @@ def test_huaihai_full_budget_from_real_npp(huaihai_run):
     assert sorted(city.loc[city["in_region_layer"], "code"].unique()) == HUAIHAI_CITIES
     assert sorted(prov["code"].unique()) == ["320000", "340000", "370000", "410000"]
     for t in (county, city, prov):
-        np.testing.assert_allclose(t.groupby("year")["ce_tgco2"].sum().to_numpy(),
-                                   sa["ce_tgco2"].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(
+            t.groupby("year")["ce_tgco2"].sum().to_numpy(), sa["ce_tgco2"].to_numpy(), rtol=1e-12
+        )
     assert set(county["status"]) <= {"surplus", "deficit", "neutral", "incomplete", "missing"}
     partial = county[county["status"] == "incomplete"]
     assert (partial["valid_fraction"] < 0.5).all() and partial["cnc_tgco2"].isna().all()

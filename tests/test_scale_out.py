@@ -5,11 +5,10 @@ import logging
 import numpy as np
 import pytest
 import rasterio
+from conftest import AEA, write_raster
 
 from carbonbudget.fluxes import FLUX_VARS, compute_fluxes
 from carbonbudget.grid import Grid
-
-from conftest import AEA, write_raster
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +35,16 @@ def aligned_year(tmp_path_factory):
 def _run(grid, paths, out_dir, dask_spec):
     outputs = {v: str(out_dir / f"{v}.tif") for v in FLUX_VARS}
     out_dir.mkdir()
-    compute_fluxes(grid_spec={"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)},
-                   timestep="monthly", inputs=paths, outputs=outputs, period=2001,
-                   chunk_size=64, threads=2, dask_spec=dask_spec)
+    compute_fluxes(
+        grid_spec={"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)},
+        timestep="monthly",
+        inputs=paths,
+        outputs=outputs,
+        period=2001,
+        chunk_size=64,
+        threads=2,
+        dask_spec=dask_spec,
+    )
     out = {}
     for v, path in outputs.items():
         with rasterio.open(path) as r:
@@ -72,9 +78,14 @@ def test_distributed_cluster_at_an_address(aligned_year):
 
     grid, paths, root = aligned_year
     reference = _run(grid, paths, root / "ref", None)
-    with LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
-                      dashboard_address=None) as cluster:
-        got = _run(grid, paths, root / "addr", {"scheduler": "distributed",
-                                                "address": cluster.scheduler_address})
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        got = _run(
+            grid,
+            paths,
+            root / "addr",
+            {"scheduler": "distributed", "address": cluster.scheduler_address},
+        )
     for v in FLUX_VARS:
         np.testing.assert_array_equal(got[v], reference[v])

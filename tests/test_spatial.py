@@ -1,4 +1,7 @@
-"""Spatial statistics (docs/method.md, "Spatial statistics"): Gini forms by hand, esda wiring, Gi* sign, islands, tables."""
+"""Spatial statistics (docs/method.md, "Spatial statistics"): Gini forms by hand, esda wiring, Gi*
+sign, islands, tables."""
+
+import math
 
 import geopandas as gpd
 import numpy as np
@@ -9,21 +12,23 @@ from shapely.geometry import box
 from carbonbudget import spatial
 from carbonbudget.config import validate_config
 from carbonbudget.errors import ConfigError
-from carbonbudget.spatial import (gini_ctr_bs, gini_ordinary, gini_rsv, gini_segmented,
-                                  gini_table)
+from carbonbudget.spatial import gini_ctr_bs, gini_ordinary, gini_rsv, gini_segmented, gini_table
 
 AEA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"
 
 
 def lattice(nrow: int, ncol: int, size: float = 1000.0) -> gpd.GeoDataFrame:
     """nrow × ncol square regions, codes 'r{row:02d}c{col:02d}' (row-major = sorted order)."""
-    rows = [(f"r{r:02d}c{c:02d}", box(c * size, -r * size, (c + 1) * size, -(r - 1) * size))
-            for r in range(nrow) for c in range(ncol)]
-    return gpd.GeoDataFrame({"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows],
-                            crs=AEA)
+    rows = [
+        (f"r{r:02d}c{c:02d}", box(c * size, -r * size, (c + 1) * size, -(r - 1) * size))
+        for r in range(nrow)
+        for c in range(ncol)
+    ]
+    return gpd.GeoDataFrame({"code": [r[0] for r in rows]}, geometry=[r[1] for r in rows], crs=AEA)
 
 
 # ---------------------------------------------------------------- Gini by hand
+
 
 def test_ordinary_gini_hand_value():
     # ΣΣ|yi-yj| = 2(1+2+3+1+2+1) = 20; 2 n² μ = 2·16·2.5 = 80
@@ -93,9 +98,15 @@ def test_normalised_ginis_stay_in_unit_interval_for_mixed_signs():
 
 
 def test_gini_table_counts_members_and_missing():
-    df = pd.DataFrame({"parent": ["A"] * 4 + ["B"] * 2, "code": list("abcdef"),
-                       "period": "mean", "value": [-2.0, 1.0, 3.0, np.nan, 4.0, 4.0]})
-    tab = gini_table(df, parent_col="parent", member_col="code", value_col="value")
+    df = pd.DataFrame(
+        {
+            "parent": ["A"] * 4 + ["B"] * 2,
+            "code": list("abcdef"),
+            "period": "mean",
+            "value": [-2.0, 1.0, 3.0, np.nan, 4.0, 4.0],
+        }
+    )
+    tab = gini_table(df, parent_col="parent", value_col="value")
     a = tab.set_index("parent").loc["A"]
     assert (a["n_members"], a["n_missing"]) == (3, 1)
     assert a["gini_ctr_bs"] == pytest.approx(15 / 17)
@@ -103,6 +114,7 @@ def test_gini_table_counts_members_and_missing():
 
 
 # ---------------------------------------------------------------- esda wiring
+
 
 def test_queen_weights_match_libpysal_lattice():
     from libpysal.weights import lat2W
@@ -122,8 +134,13 @@ def test_queen_weights_match_libpysal_queen_on_an_irregular_coverage():
     rng = np.random.default_rng(9)
     pts = shapely.MultiPoint(rng.uniform(0, 100_000, (80, 2)))
     frame = box(0, 0, 100_000, 100_000)
-    cells = [c.intersection(frame) for c in shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=frame))]
-    gdf = gpd.GeoDataFrame({"code": [f"c{i:03d}" for i in range(len(cells))]}, geometry=cells, crs=AEA)
+    cells = [
+        c.intersection(frame)
+        for c in shapely.get_parts(shapely.voronoi_polygons(pts, extend_to=frame))
+    ]
+    gdf = gpd.GeoDataFrame(
+        {"code": [f"c{i:03d}" for i in range(len(cells))]}, geometry=cells, crs=AEA
+    )
     ours, _ = spatial.queen_weights(gdf, "code")
     ref = Queen.from_dataframe(gdf, use_index=False, ids=gdf["code"].tolist())
     assert ours.id_order == ref.id_order
@@ -175,11 +192,27 @@ def test_lisa_labels_planted_clusters():
     w, _ = spatial.queen_weights(grid, "code")
     r, c = np.divmod(np.arange(64), 8)
     y = np.random.default_rng(2).normal(0, 0.2, 64)
-    y[(r < 3) & (c < 3)] += 5.0     # high block top-left
-    y[(r > 4) & (c > 4)] -= 5.0     # low block bottom-right
+    y[(r < 3) & (c < 3)] += 5.0  # high block top-left
+    y[(r > 4) & (c > 4)] -= 5.0  # low block bottom-right
     loc = spatial.local_moran(y, w, permutations=999, seed=3, alpha=0.05)
     assert loc["lisa_cluster"][(r == 1) & (c == 1)].item() == "HH"
     assert loc["lisa_cluster"][(r == 6) & (c == 6)].item() == "LL"
+
+
+def ord_getis_z(y, neighbours: dict, ids: list) -> np.ndarray:
+    """Closed-form Gi* z (Ord & Getis 1995) with binary weights including the region itself:
+    (Σ_j w_ij x_j − x̄ W_i) / (S √((n Σ_j w_ij² − W_i²)/(n − 1))), S the population SD.
+    The reference of :func:`carbonbudget.spatial.getis_ord_star`."""
+    y = np.asarray(y, dtype="float64")
+    n = len(y)
+    pos = {c: i for i, c in enumerate(ids)}
+    mean, sd = y.mean(), y.std()
+    z = np.empty(n)
+    for i, c in enumerate(ids):
+        members = [i] + [pos[j] for j in neighbours[c]]
+        wi = len(members)
+        z[i] = (y[members].sum() - mean * wi) / (sd * math.sqrt((n * wi - wi**2) / (n - 1)))
+    return z
 
 
 def test_gi_star_is_the_ord_getis_z_and_keeps_its_sign_for_negative_means():
@@ -188,10 +221,10 @@ def test_gi_star_is_the_ord_getis_z_and_keeps_its_sign_for_negative_means():
     grid = lattice(8, 8)
     w, _ = spatial.queen_weights(grid, "code")
     r, c = np.divmod(np.arange(64), 8)
-    y = -10.0 + np.random.default_rng(4).normal(0, 0.5, 64)   # a deficit everywhere (mean < 0)
-    y[(r < 3) & (c < 3)] += 4.0                               # ... but less so here: a hot spot
+    y = -10.0 + np.random.default_rng(4).normal(0, 0.5, 64)  # a deficit everywhere (mean < 0)
+    y[(r < 3) & (c < 3)] += 4.0  # ... but less so here: a hot spot
     gi = spatial.getis_ord_star(y, w, permutations=99, seed=1)
-    ref = spatial.ord_getis_z(y, w.neighbors, w.id_order)
+    ref = ord_getis_z(y, w.neighbors, w.id_order)
     np.testing.assert_allclose(gi["gi_z"], ref, rtol=1e-10)
     centre = (r == 1) & (c == 1)
     assert gi["gi_z"][centre].item() > 2.576
@@ -204,25 +237,36 @@ def test_gi_star_is_the_ord_getis_z_and_keeps_its_sign_for_negative_means():
 def test_gi_star_classes():
     z = np.array([3.0, 2.0, 1.7, 0.0, -1.7, -2.0, -3.0])
     assert list(spatial.gi_star_class(z)) == [
-        "hot spot 99%", "hot spot 95%", "hot spot 90%", "not significant",
-        "cold spot 90%", "cold spot 95%", "cold spot 99%"]
+        "hot spot 99%",
+        "hot spot 95%",
+        "hot spot 90%",
+        "not significant",
+        "cold spot 90%",
+        "cold spot 95%",
+        "cold spot 99%",
+    ]
 
 
 def test_islands_joined_to_nearest_or_dropped():
     grid = lattice(3, 3)
-    island = gpd.GeoDataFrame({"code": ["z_island"]}, geometry=[box(10_000, 0, 11_000, 1000)],
-                              crs=AEA)
+    island = gpd.GeoDataFrame(
+        {"code": ["z_island"]}, geometry=[box(10_000, 0, 11_000, 1000)], crs=AEA
+    )
     gdf = pd.concat([grid, island], ignore_index=True)
     w, report = spatial.queen_weights(gdf, "code", islands="nearest")
-    assert report == {"z_island": "r00c02"}   # the nearest region (right end of the top row)
+    assert report == {"z_island": "r00c02"}  # the nearest region (right end of the top row)
     assert w.neighbors["z_island"] == ["r00c02"] and not w.islands
     _, report = spatial.queen_weights(gdf, "code", islands="drop")
     assert report == {"z_island": None}
 
 
 def _budget(codes, years, values):
-    return pd.DataFrame([{"code": c, "name": c.upper(), "year": y, "cnc_tgco2": v}
-                         for (c, y), v in zip([(c, y) for c in codes for y in years], values)])
+    return pd.DataFrame(
+        [
+            {"code": c, "name": c.upper(), "year": y, "cnc_tgco2": v}
+            for (c, y), v in zip([(c, y) for c in codes for y in years], values)
+        ]
+    )
 
 
 def test_spatial_level_excludes_incomplete_regions_from_the_mean_and_skips_small_levels():
@@ -232,9 +276,17 @@ def test_spatial_level_excludes_incomplete_regions_from_the_mean_and_skips_small
     rng = np.random.default_rng(0)
     vals = rng.normal(size=len(codes) * len(years))
     vals[1] = np.nan  # first region, 2002
-    local, moran = spatial.spatial_level(grid, _budget(codes, years, vals), level="county",
-                                         variables=["cnc_tgco2"], permutations=99, seed=1,
-                                         lisa_p=0.05, islands="nearest", min_regions=8)
+    local, moran = spatial.spatial_level(
+        grid,
+        _budget(codes, years, vals),
+        level="county",
+        variables=["cnc_tgco2"],
+        permutations=99,
+        seed=1,
+        lisa_p=0.05,
+        islands="nearest",
+        min_regions=8,
+    )
     m = moran.set_index("period")
     assert list(m.index) == ["mean", "2001", "2002"]
     assert m.loc["mean", "n_excluded"] == 1 and m.loc["2001", "n_excluded"] == 0
@@ -242,9 +294,17 @@ def test_spatial_level_excludes_incomplete_regions_from_the_mean_and_skips_small
     first = local.set_index("code").loc[codes[0]]
     assert first["lisa_cluster"] == "not computed" and np.isnan(first["value_mean"])
     assert local.set_index("code").loc[codes[1], "value_mean"] == pytest.approx(vals[2:4].mean())
-    _, small = spatial.spatial_level(grid, _budget(codes, years, vals), level="county",
-                                     variables=["cnc_tgco2"], permutations=99, seed=1,
-                                     lisa_p=0.05, islands="nearest", min_regions=20)
+    _, small = spatial.spatial_level(
+        grid,
+        _budget(codes, years, vals),
+        level="county",
+        variables=["cnc_tgco2"],
+        permutations=99,
+        seed=1,
+        lisa_p=0.05,
+        islands="nearest",
+        min_regions=20,
+    )
     assert small["note"].str.startswith("skipped: 15 regions").iloc[0]
     assert small["moran_i"].isna().all()
 
@@ -254,9 +314,17 @@ def test_unknown_variable_is_a_clear_error():
 
     grid = lattice(3, 3)
     with pytest.raises(RegionError, match="spatial.variables.*'cnc_typo'.*Fix"):
-        spatial.spatial_level(grid, _budget(sorted(grid["code"]), [2001], np.arange(9.0)),
-                              level="county", variables=["cnc_typo"], permutations=99, seed=1,
-                              lisa_p=0.05, islands="nearest", min_regions=3)
+        spatial.spatial_level(
+            grid,
+            _budget(sorted(grid["code"]), [2001], np.arange(9.0)),
+            level="county",
+            variables=["cnc_typo"],
+            permutations=99,
+            seed=1,
+            lisa_p=0.05,
+            islands="nearest",
+            min_regions=3,
+        )
 
 
 def test_config_spatial_levels_are_checked(tmp_path):
@@ -282,10 +350,15 @@ def test_esda_kernels_with_function_arguments_are_not_cached():
     """numba cannot cache a kernel that takes a function: each process added a cache entry for
     esda's compute_chunk and saving one failed intermittently ("underlying object has
     vanished"), crashing spatial_statistics. Only the other kernels get the on-disk cache."""
-    esda = spatial._esda()
     import esda.crand
+    from numba.core.caching import NullCache
+    from numba.core.registry import CPUDispatcher
 
+    spatial.cache_esda_kernels()
     assert spatial._takes_function(esda.crand.compute_chunk)
-    assert type(esda.crand.compute_chunk._cache).__name__ == "NullCache"
     assert not spatial._takes_function(esda.crand.vec_permutations)
-    assert type(esda.crand.vec_permutations._cache).__name__ != "NullCache"
+    kernels = [obj for obj in vars(esda.crand).values() if isinstance(obj, CPUDispatcher)]
+    assert esda.crand.compute_chunk in kernels and esda.crand.vec_permutations in kernels
+    for kernel in kernels:
+        takes = spatial._takes_function(kernel)
+        assert isinstance(kernel._cache, NullCache) == takes, kernel.py_func.__name__

@@ -8,16 +8,24 @@ import xarray as xr
 from scipy import stats
 
 from carbonbudget import kernels
-from carbonbudget.trends import (abrupt_change_years, classify_trend, hurst_block_sizes,
-                                 region_trends, trend_statistics)
+from carbonbudget.trends import (
+    abrupt_change_years,
+    classify_trend,
+    hurst_block_sizes,
+    region_trends,
+    trend_statistics,
+)
 
 YEARS = np.arange(2001, 2011)
 
 
 def _stack(series):
-    return xr.DataArray(np.asarray(series, "float64").T[:, None, ...].reshape(len(series), 1, -1)
-                        if np.ndim(series) == 1 else np.asarray(series, "float64")[:, None, :],
-                        dims=("year", "y", "x"))
+    return xr.DataArray(
+        np.asarray(series, "float64").T[:, None, ...].reshape(len(series), 1, -1)
+        if np.ndim(series) == 1
+        else np.asarray(series, "float64")[:, None, :],
+        dims=("year", "y", "x"),
+    )
 
 
 def _one(series, years=YEARS, **kw):
@@ -37,7 +45,7 @@ def test_constant_series_slope_zero_z_zero_no_division_errors():
         out = _one(np.full(10, 7.0))
     assert out["slope"] == 0.0 and out["p"] == 1.0 and out["sen"] == 0.0
     assert out["mk_z"] == 0.0 and out["mk_p"] == 1.0
-    assert np.isnan(out["hurst"])          # no variance: H undefined, not a division error
+    assert np.isnan(out["hurst"])  # no variance: H undefined, not a division error
 
 
 def test_ols_equals_eq9_and_scipy_linregress():
@@ -45,7 +53,7 @@ def test_ols_equals_eq9_and_scipy_linregress():
     y = 2.0 * np.arange(10) + rng.normal(0, 3, 10)
     i = np.arange(1, 11)
     n = 10
-    eq9 = (n * (i * y).sum() - i.sum() * y.sum()) / (n * (i ** 2).sum() - i.sum() ** 2)
+    eq9 = (n * (i * y).sum() - i.sum() * y.sum()) / (n * (i**2).sum() - i.sum() ** 2)
     out = _one(y)
     assert out["slope"] == pytest.approx(eq9, rel=1e-10)
     assert out["p"] == pytest.approx(stats.linregress(YEARS, y).pvalue, rel=1e-8)
@@ -53,11 +61,11 @@ def test_ols_equals_eq9_and_scipy_linregress():
 
 def test_agrees_with_pymannkendall_on_200_random_series():
     rng = np.random.default_rng(2024)
-    years = np.arange(1997, 2018)                       # 21 years, as in Zhang et al. 2022
+    years = np.arange(1997, 2018)  # 21 years, as in Zhang et al. 2022
     for case in range(200):
         y = rng.normal(0, 1, 21) + rng.uniform(-0.2, 0.2) * np.arange(21)
         if case % 2:
-            y = np.round(y, 0)                           # ties
+            y = np.round(y, 0)  # ties
         if case % 3 == 0:
             y[rng.choice(21, size=rng.integers(1, 5), replace=False)] = np.nan
         out = _one(y, years)
@@ -112,7 +120,7 @@ def test_hurst_of_a_trend_plus_noise_is_that_of_the_noise():
     trended = 0.5 * t[:, None] + noise
     h_noise = trend_statistics(_stack(noise), t)["hurst"].values
     h_trend = trend_statistics(_stack(trended), t)["hurst"].values
-    np.testing.assert_allclose(h_trend, h_noise, atol=1e-9)     # the trend is removed exactly
+    np.testing.assert_allclose(h_trend, h_noise, atol=1e-9)  # the trend is removed exactly
     assert 0.44 < np.nanmean(h_trend) < 0.56
     short = trend_statistics(_stack(0.5 * t[:21, None] + noise[:21]), t[:21])["hurst"].values
     finite = short[np.isfinite(short)]
@@ -122,11 +130,14 @@ def test_hurst_of_a_trend_plus_noise_is_that_of_the_noise():
 def test_region_hurst_outside_the_unit_interval_is_nan_with_a_note():
     rng = np.random.default_rng(5)
     years = np.arange(2001, 2011)
-    rows = [{"code": f"r{i}", "name": f"r{i}", "year": y, "v": 2.0 * (y - 2000) + e}
-            for i in range(40) for y, e in zip(years, rng.normal(size=10))]
+    rows = [
+        {"code": f"r{i}", "name": f"r{i}", "year": y, "v": 2.0 * (y - 2000) + e}
+        for i in range(40)
+        for y, e in zip(years, rng.normal(size=10))
+    ]
     stats, _ = region_trends(pd.DataFrame(rows), ["v"])
     out = stats["v_hurst"].isna() & stats["v_hurst_note"].str.len().gt(0)
-    assert out.sum() >= 3                          # a quarter of 10-year series fall outside
+    assert out.sum() >= 3  # a quarter of 10-year series fall outside
     assert stats.loc[out, "v_hurst_note"].str.contains(r"outside \[0, 1\]").all()
     inside = stats["v_hurst"].notna()
     assert stats.loc[inside, "v_hurst"].between(0, 1).all()
@@ -157,13 +168,23 @@ def test_sequential_mk_definition_and_step_change():
 
 def test_trend_classes_of_seed_003():
     got = classify_trend([5.0, 0.0, -3.0, -10.0, -15.0, -25.0, np.nan])
-    assert list(got) == ["increase", "no change", "slight decrease", "significant decrease",
-                         "significant decrease", "sharp decrease", "undetermined"]
+    assert list(got) == [
+        "increase",
+        "no change",
+        "slight decrease",
+        "significant decrease",
+        "significant decrease",
+        "sharp decrease",
+        "undetermined",
+    ]
 
 
 def test_region_trends_table_and_sqmk():
-    rows = [{"code": c, "name": c, "year": y, "cnc_tgco2": k * (y - 2001) + 5}
-            for c, k in (("a", -1.5), ("b", -12.0)) for y in YEARS]
+    rows = [
+        {"code": c, "name": c, "year": y, "cnc_tgco2": k * (y - 2001) + 5}
+        for c, k in (("a", -1.5), ("b", -12.0))
+        for y in YEARS
+    ]
     st, sq = region_trends(pd.DataFrame(rows), ["cnc_tgco2"])
     assert list(st["code"]) == ["a", "b"]
     np.testing.assert_allclose(st["cnc_tgco2_slope_per_yr"], [-1.5, -12.0], rtol=1e-12)

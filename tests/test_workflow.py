@@ -8,15 +8,14 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
+from conftest import REPO, snakemake_bin
 
-from carbonbudget.units import CO2_PER_C
 from carbonbudget.demo import DEMO_YEARS
 from carbonbudget.grid import Grid
 from carbonbudget.regions import dissolve_level
 from carbonbudget.spatial import gini_rsv
+from carbonbudget.units import CO2_PER_C
 from carbonbudget.zonal import coverage_matrix, zonal_totals
-
-from conftest import REPO, snakemake_bin
 
 pytestmark = pytest.mark.workflow
 LEVELS = ["county", "city", "province", "study_area"]
@@ -33,7 +32,8 @@ def test_every_raster_output_is_a_valid_cog(demo_run):
     from rio_cogeo.cogeo import cog_validate
 
     tifs = sorted((demo_run / "results/pixels").rglob("*.tif")) + sorted(
-        (demo_run / "results/trends").glob("*.tif"))
+        (demo_run / "results/trends").glob("*.tif")
+    )
     assert len(tifs) == 4 * len(DEMO_YEARS) + 3 * 6
     for path in tifs:
         valid, errors, warnings = cog_validate(str(path), quiet=True)
@@ -61,10 +61,10 @@ def test_pixel_cogs(demo_run):
                 assert np.isfinite(a).mean() > 0.5
     with rasterio.open(demo_run / "results/pixels/nep/nep_2005.tif") as r:
         nep = r.read(1)
-    assert np.nanmin(nep) < 0 < np.nanmax(nep)         # NEP has both signs somewhere
+    assert np.nanmin(nep) < 0 < np.nanmax(nep)  # NEP has both signs somewhere
     with rasterio.open(demo_run / "results/.work/interim/regions/region_fraction.tif") as r:
         outside = r.read(1) == 0
-    assert outside.any() and np.isnan(nep[outside]).all()   # outside every region: nodata
+    assert outside.any() and np.isnan(nep[outside]).all()  # outside every region: nodata
     for var in ("nep", "rcs", "ecs"):
         for stat in ("slope", "p", "sen", "mk_z", "mk_p", "hurst"):
             with rasterio.open(demo_run / f"results/trends/{var}_{stat}.tif") as r:
@@ -78,7 +78,9 @@ def test_pixel_cogs(demo_run):
 
 
 def test_budget_tables_one_row_per_region_year(demo_run):
-    regions = gpd.read_file(demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions")
+    regions = gpd.read_file(
+        demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions"
+    )
     n = {"county": 36, "city": 8, "province": 3, "study_area": 1}
     for level in LEVELS:
         csv = pd.read_csv(demo_run / f"results/tables/budget_{level}.csv", dtype={"code": str})
@@ -91,11 +93,14 @@ def test_budget_tables_one_row_per_region_year(demo_run):
         np.testing.assert_allclose(csv["ecs_tgco2"], csv["ecs_tgc"] * CO2_PER_C, rtol=1e-9)
         assert set(csv["status"]) <= {"surplus", "deficit", "neutral"}
     assert set(regions["county_code"]) == set(
-        pd.read_csv(demo_run / "results/tables/budget_county.csv", dtype={"code": str})["code"])
+        pd.read_csv(demo_run / "results/tables/budget_county.csv", dtype={"code": str})["code"]
+    )
 
 
-@pytest.mark.parametrize("child,parent", [("county", "province"), ("county", "city"),
-                                          ("city", "province"), ("province", "study_area")])
+@pytest.mark.parametrize(
+    "child,parent",
+    [("county", "province"), ("county", "city"), ("city", "province"), ("province", "study_area")],
+)
 def test_parent_equals_sum_of_children(demo_run, child, parent):
     c = pd.read_csv(demo_run / f"results/tables/budget_{child}.csv", dtype=str)
     p = pd.read_csv(demo_run / f"results/tables/budget_{parent}.csv", dtype={"code": str})
@@ -105,8 +110,9 @@ def test_parent_equals_sum_of_children(demo_run, child, parent):
     c["year"] = c["year"].astype(int)
     sums = (c.groupby([key, "year"]) if key else c.groupby("year"))[SUMS].sum()
     p = p.set_index(["code", "year"] if key else "year")[SUMS]
-    pd.testing.assert_frame_equal(sums.sort_index(), p.sort_index(), check_names=False,
-                                  check_index_type=False, rtol=1e-10)
+    pd.testing.assert_frame_equal(
+        sums.sort_index(), p.sort_index(), check_names=False, check_index_type=False, rtol=1e-10
+    )
 
 
 def test_rollup_agrees_with_parent_polygons(demo_run):
@@ -115,10 +121,14 @@ def test_rollup_agrees_with_parent_polygons(demo_run):
 
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     grid = Grid.from_config(cfg)
-    regions = gpd.read_file(demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions")
+    regions = gpd.read_file(
+        demo_run / "results/.work/interim/regions/regions.gpkg", layer="regions"
+    )
     prov = dissolve_level(regions, ["county", "city", "province"], "province")
     codes, m = coverage_matrix(prov, "province_code", grid)
-    direct = zonal_totals(m, codes, grid, {"ecs": str(demo_run / "results/pixels/ecs/ecs_2006.tif")})
+    direct = zonal_totals(
+        m, codes, grid, {"ecs": str(demo_run / "results/pixels/ecs/ecs_2006.tif")}
+    )
     rolled = pd.read_csv(demo_run / "results/tables/budget_province.csv", dtype={"code": str})
     rolled = rolled[rolled["year"] == 2006].set_index("code")
     for _, row in direct.iterrows():
@@ -133,9 +143,21 @@ def test_geopackage_layers(demo_run):
     for level, n in (("county", 36), ("city", 8), ("province", 3)):
         g = gpd.read_file(path, layer=level)
         assert len(g) == n and g.crs is not None and g.geometry.notna().all()
-        for col in ("code", "name", "area_km2", "ecs_tgco2_mean", "ce_tgco2_mean", "cnc_tgco2_mean",
-                    "cer_mean", "status_2010", "cnc_tgco2_slope_per_yr", "cnc_tgco2_trend_class",
-                    "cnc_tgco2_mk_z", "cnc_tgco2_2001", "cnc_tgco2_2010"):
+        for col in (
+            "code",
+            "name",
+            "area_km2",
+            "ecs_tgco2_mean",
+            "ce_tgco2_mean",
+            "cnc_tgco2_mean",
+            "cer_mean",
+            "status_2010",
+            "cnc_tgco2_slope_per_yr",
+            "cnc_tgco2_trend_class",
+            "cnc_tgco2_mk_z",
+            "cnc_tgco2_2001",
+            "cnc_tgco2_2010",
+        ):
             assert col in g.columns, (level, col)
     meta = gpd.read_file(path, layer="column_units")
     assert {"column", "units", "description"} <= set(meta.columns)
@@ -144,7 +166,9 @@ def test_geopackage_layers(demo_run):
     spatial = spatial.set_index("code")
     assert (county["lisa_cnc_tgco2"] == spatial["lisa_cluster"].reindex(county.index)).all()
     assert (county["gi_cnc_tgco2"] == spatial["gi_class"].reindex(county.index)).all()
-    assert "lisa_cnc_tgco2" not in gpd.read_file(path, layer="province").columns  # not a spatial level
+    assert (
+        "lisa_cnc_tgco2" not in gpd.read_file(path, layer="province").columns
+    )  # not a spatial level
 
 
 def test_maps_and_report_with_captions(demo_run, tmp_path):
@@ -162,10 +186,15 @@ def test_maps_and_report_with_captions(demo_run, tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     html = (work / "results/report.html").read_text()
     # captions are embedded as JSON (non-ASCII escaped): look for ASCII parts
-    for caption in ("Carbon neutral capacity CNC = ECS", "of every county, mean over all",
-                    "LISA clusters of the period-mean cnc_tgco2", "Gi* hot and cold spots",
-                    "sequential Mann", "Trend class of CNC for every province",
-                    "illustrative placeholders, not published scenarios"):
+    for caption in (
+        "Carbon neutral capacity CNC = ECS",
+        "of every county, mean over all",
+        "LISA clusters of the period-mean cnc_tgco2",
+        "Gi* hot and cold spots",
+        "sequential Mann",
+        "Trend class of CNC for every province",
+        "illustrative placeholders, not published scenarios",
+    ):
         assert caption in html, caption
 
 
@@ -201,7 +230,7 @@ def test_spatial_statistics_tables_and_maps(demo_run):
     gini = pd.read_csv(res / "tables/gini_province.csv", dtype={"code": str, "period": str})
     assert len(gini) == 3 * (1 + len(DEMO_YEARS))
     assert (gini["member_level"] == "city").all()
-    assert gini.groupby("period")["n_members"].sum().eq(8).all()      # every city counted once
+    assert gini.groupby("period")["n_members"].sum().eq(8).all()  # every city counted once
     assert gini[["gini_ctr_bs", "gini_rsv"]].stack().between(0, 1).all()
     shares = gini["p_deficit"] + gini["p_surplus"] + gini["p_neutral"]
     assert shares.sub(1).abs().max() < 1e-12
@@ -228,8 +257,13 @@ def test_region_trends_figures_and_provenance(demo_run):
         h, note = t[f"{var}_hurst"], t[f"{var}_hurst_note"].fillna("")
         assert h.dropna().between(0, 1).all()
         assert (h.isna() == note.str.contains("outside")).all(), var
-    assert set(t["cnc_tgco2_trend_class"]) <= {"increase", "no change", "slight decrease",
-                                                "significant decrease", "sharp decrease"}
+    assert set(t["cnc_tgco2_trend_class"]) <= {
+        "increase",
+        "no change",
+        "slight decrease",
+        "significant decrease",
+        "sharp decrease",
+    }
     sq = pd.read_csv(demo_run / "results/tables/sqmk_county.csv", dtype={"code": str})
     assert len(sq) == 36 * 3 * len(DEMO_YEARS)
     figs = sorted((demo_run / "results/figures/trends_province").glob("*.png"))
@@ -242,14 +276,28 @@ def test_region_trends_figures_and_provenance(demo_run):
 def _digests(root, pattern):
     import hashlib
 
-    return {p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.glob(pattern))}
+    return {
+        p.relative_to(root).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.glob(pattern))
+    }
 
 
 def _snakemake(work, *args):
-    return subprocess.run([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
-                           str(work / "Snakefile"), *args], capture_output=True, text=True,
-                          timeout=900)
+    return subprocess.run(
+        [
+            snakemake_bin(),
+            "--cores",
+            "2",
+            "--directory",
+            str(work),
+            "-s",
+            str(work / "Snakefile"),
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
 
 
 def _planned_jobs(work, *args):
@@ -277,12 +325,12 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     before = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
     bad = work / "data/demo/runoff/runoff_2002.tif"
     good_bytes = bad.read_bytes()
-    bad.write_bytes(good_bytes[: len(good_bytes) // 3])          # truncated GeoTIFF
+    bad.write_bytes(good_bytes[: len(good_bytes) // 3])  # truncated GeoTIFF
     proc = _snakemake(work)
     assert proc.returncode != 0
     assert "runoff_2002.tif" in proc.stdout + proc.stderr
     after = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
-    assert after == before                                        # nothing lost or half-written
+    assert after == before  # nothing lost or half-written
 
     # fix it with corrected data (runoff 2 % higher): only 2002 and the all-years jobs rerun
     bad.write_bytes(good_bytes)
@@ -294,27 +342,33 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
         assert rule not in jobs, jobs
     # run what the assertion needs (every year's pixels): the all-year jobs were planned above
-    proc = _snakemake(work, *(p.relative_to(work).as_posix()
-                              for p in sorted(work.glob("results/.work/pixels/**/*.tif"))))
+    proc = _snakemake(
+        work,
+        *(
+            p.relative_to(work).as_posix()
+            for p in sorted(work.glob("results/.work/pixels/**/*.tif"))
+        ),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = _digests(work, "results/.work/pixels/**/*.tif")
     changed = {k for k in final if final[k] != before[k.replace(".work/", "")]}
     assert changed == {f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
     # the deliverables stay those of the last complete run until rule publish runs
     assert _digests(work, "results/pixels/**/*.tif") == {
-        k: v for k, v in before.items() if k.startswith("results/pixels/")}
+        k: v for k, v in before.items() if k.startswith("results/pixels/")
+    }
 
 
 # One target of each all-year stage: forcing these reruns each rule once (not the whole DAG).
 # The per-year stages (alignment, fluxes, zonal totals) are checked for the same bytes from a
 # second run in test_new_year_reruns_only_its_jobs_and_the_all_year_ones.
 ONE_JOB_PER_RULE = [
-    "results/.work/tables/budget_county.csv",               # budget
-    "results/.work/tables/trends_county.csv",               # region_trends
-    "results/.work/tables/spatial_county.csv",              # spatial_statistics
-    "results/.work/gis/carbon_budget.gpkg",                 # geopackage
-    "results/.work/tables/scenarios_study_area.csv",        # scenario_projection
-    "results/.work/tables/tier1_comparison_province.csv",   # tier1_emissions
+    "results/.work/tables/budget_county.csv",  # budget
+    "results/.work/tables/trends_county.csv",  # region_trends
+    "results/.work/tables/spatial_county.csv",  # spatial_statistics
+    "results/.work/gis/carbon_budget.gpkg",  # geopackage
+    "results/.work/tables/scenarios_study_area.csv",  # scenario_projection
+    "results/.work/tables/tier1_comparison_province.csv",  # tier1_emissions
 ]
 
 
@@ -325,22 +379,27 @@ def test_rerun_with_same_inputs_gives_identical_outputs(demo_run, tmp_path):
 
     work = tmp_path / "w"
     shutil.copytree(demo_run, work, symlinks=True)
-    patterns = ("results/.work/tables/*", "results/.work/pixels/**/*.tif",
-                "results/.work/trends/*.tif", "results/.work/interim/**/*.tif",
-                "results/.work/interim/**/*.parquet", "results/.work/interim/**/*.npz",
-                "results/.work/gis/*.gpkg")
+    patterns = (
+        "results/.work/tables/*",
+        "results/.work/pixels/**/*.tif",
+        "results/.work/trends/*.tif",
+        "results/.work/interim/**/*.tif",
+        "results/.work/interim/**/*.parquet",
+        "results/.work/interim/**/*.npz",
+        "results/.work/gis/*.gpkg",
+    )
     before = {}
     for pat in patterns:
         before |= _digests(work, pat)
     stamp = {t: (work / t).stat().st_mtime_ns for t in ONE_JOB_PER_RULE}
     proc = _snakemake(work, "--force", *ONE_JOB_PER_RULE)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    for t in ONE_JOB_PER_RULE:                      # each was rewritten ...
+    for t in ONE_JOB_PER_RULE:  # each was rewritten ...
         assert (work / t).stat().st_mtime_ns != stamp[t], t
     after = {}
     for pat in patterns:
         after |= _digests(work, pat)
-    assert after == before                          # ... with the same bytes
+    assert after == before  # ... with the same bytes
 
 
 def test_misspelt_config_key_fails_before_running(tmp_path):
@@ -350,8 +409,12 @@ def test_misspelt_config_key_fails_before_running(tmp_path):
     cfg["runoff"]["unitz"] = "mm yr-1"
     bad = tmp_path / "bad.yaml"
     bad.write_text(yaml.safe_dump(cfg))
-    proc = subprocess.run([snakemake_bin(), "-n", "--cores", "1", "--configfile", str(bad)],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(bad)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode != 0
     assert "'unitz' was unexpected" in proc.stdout + proc.stderr
 
@@ -367,8 +430,12 @@ def test_a_users_configfile_replaces_the_demo_config(tmp_path):
     cfg["outputs"]["dir"] = str(tmp_path / "out")
     user = tmp_path / "user.yaml"
     user.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    proc = subprocess.run([snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
-                          cwd=REPO, capture_output=True, text=True)
+    proc = subprocess.run(
+        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "out/.work/tables/moran_province.csv" in proc.stdout
 
@@ -403,21 +470,23 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
         shutil.copy2(src_paths[key], mine[key])
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["years"] = {"discover": True}
-    del cfg["scenarios"], cfg["emissions_accounting"]      # not part of a yearly update
+    del cfg["scenarios"], cfg["emissions_accounting"]  # not part of a yearly update
     cfg["climate"]["temperature"] = mine["temperature"]
     cfg["climate"]["precipitation"] = mine["precipitation"]
     cfg["npp"]["path"], cfg["runoff"]["path"] = mine["npp"], mine["runoff"]
     for key in ("lithology", "regions", "emissions", "socioeconomic"):
         cfg[key]["path"] = mine[key]
-    (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))   # levels: finest first
+    (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # levels: finest first
     # the per-year chains of 2007-2009 (the all-year jobs would only be planned again below)
     zonal = [f"results/.work/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
     proc = _snakemake(work, *zonal, "--configfile", str(work / "mine.yaml"))
     assert proc.returncode == 0, proc.stderr[-3000:]
     # same inputs in another place give the same bytes as the 10-year demo run
     for y in (2007, 2008, 2009):
-        for rel in (f"results/.work/pixels/ecs/ecs_{y}.tif",
-                    f"results/.work/interim/zonal/county_{y}.parquet"):
+        for rel in (
+            f"results/.work/pixels/ecs/ecs_{y}.tif",
+            f"results/.work/interim/zonal/county_{y}.parquet",
+        ):
             assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
 
     add_year(2010)
@@ -442,8 +511,9 @@ def test_tier1_accounting_against_the_emission_table(demo_run):
     assert len(body) == 3 * len(DEMO_YEARS)
     ref = prov.set_index(["code", "year"])["ce_tgco2"]
     np.testing.assert_allclose(body["inventory_tgco2"], ref.reindex(body.index), rtol=1e-12)
-    np.testing.assert_allclose(body["abs_error_tgco2"],
-                               body["tier1_tgco2"] - body["inventory_tgco2"], rtol=1e-12)
+    np.testing.assert_allclose(
+        body["abs_error_tgco2"], body["tier1_tgco2"] - body["inventory_tgco2"], rtol=1e-12
+    )
     summary = comp[comp["region"] == "all"]
     assert list(summary["year"]) == DEMO_YEARS
     assert summary["mean_abs_rel_error"].between(0.005, 0.15).all(), summary
@@ -465,14 +535,18 @@ def test_scenarios_to_2060(demo_run):
     assert model.loc[0, "r2_holdout"] > 0.5 and model.loc[0, "mean_abs_rel_error"] < 0.1
     t = pd.read_csv(res / "tables/scenarios_study_area.csv")
     obs = t[t["scenario"] == "observed"].set_index("year")
-    em = pd.read_csv(demo_run / "data/demo/emissions/county_co2.csv").groupby("year")["co2_mt"].sum()
+    em = (
+        pd.read_csv(demo_run / "data/demo/emissions/county_co2.csv").groupby("year")["co2_mt"].sum()
+    )
     np.testing.assert_allclose(obs["ce_tgco2"], em.reindex(obs.index), rtol=1e-12)
     sa = pd.read_parquet(res / "tables/budget_study_area.parquet").set_index("year")
     np.testing.assert_allclose(obs.loc[DEMO_YEARS, "ecs_tgco2"], sa.loc[DEMO_YEARS, "ecs_tgco2"])
     for name in ("A2", "B1"):
         s = t[t["scenario"] == name].set_index("year")
         assert list(s.index) == list(range(2011, 2061))
-        assert (s["ce_tgco2_min"] <= s["ce_tgco2"]).all() and (s["ce_tgco2"] <= s["ce_tgco2_max"]).all()
+        assert (s["ce_tgco2_min"] <= s["ce_tgco2"]).all() and (
+            s["ce_tgco2"] <= s["ce_tgco2_max"]
+        ).all()
         np.testing.assert_allclose(s["cnc_tgco2"], s["ecs_tgco2"] - s["ce_tgco2"], rtol=1e-12)
         assert set(s.loc[[2030, 2060], "ecs_source"]) == {"scenario_raster"}
         assert set(s.drop([2030, 2060])["ecs_source"]) == {"interpolated"}
@@ -485,8 +559,8 @@ def test_scenarios_to_2060(demo_run):
         with rasterio.open(res / f"scenarios/{name}/pixels/ecs/ecs_2060.tif") as ds:
             assert ds.tags(1).get("units") or ds.tags().get("units")
     a2, b1 = (t[(t["scenario"] == n) & (t["year"] == 2060)].iloc[0] for n in ("A2", "B1"))
-    assert a2["ce_tgco2"] > b1["ce_tgco2"]            # faster growth, more emissions
-    assert a2["ecs_tgco2"] < b1["ecs_tgco2"]          # warmer and drier: a weaker sink
+    assert a2["ce_tgco2"] > b1["ce_tgco2"]  # faster growth, more emissions
+    assert a2["ecs_tgco2"] < b1["ecs_tgco2"]  # warmer and drier: a weaker sink
     summ = pd.read_csv(res / "tables/scenario_summary_study_area.csv")
     assert set(summ["scenario"]) == {"A2", "B1"} and summ["cnc_change_pct"].notna().all()
     figs = list((res / "figures/scenarios_study_area").glob("*.png"))
@@ -498,10 +572,13 @@ def _published(work):
     import hashlib
 
     root = work / "results"
-    return {p.relative_to(work).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()
-            and p.relative_to(root).parts[0] not in (".work", "logs")
-            and p.name not in (".carbonbudget.lock", ".published.json")}
+    return {
+        p.relative_to(work).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+        and p.relative_to(root).parts[0] not in (".work", "logs")
+        and p.name not in (".carbonbudget.lock", ".published.json")
+    }
 
 
 def _wait_for(predicate, timeout=300.0, proc=None):
@@ -534,16 +611,19 @@ def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
     with rasterio.open(work / "data/demo/runoff/runoff_2002.tif", "r+") as ds:
         ds.write(ds.read() * 1.02)
     pixels = work / "results/.work/pixels"
-    proc = subprocess.Popen([snakemake_bin(), "--cores", "2", "--directory", str(work), "-s",
-                             str(work / "Snakefile")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [snakemake_bin(), "--cores", "2", "--directory", str(work), "-s", str(work / "Snakefile")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         writing = _wait_for(lambda: any(pixels.rglob(".*_2002.*.blocks.tif")), proc=proc)
         assert writing, "the rerun ended before fluxes_year 2002 wrote a block"
     finally:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-    assert _published(work) == before                     # nothing lost, nothing half-new
+    assert _published(work) == before  # nothing lost, nothing half-new
     assert (work / "results/.carbonbudget.lock").exists()  # the killed run's lock
 
     # Snakemake's own lock of the working directory outlives a kill -9: it says so and asks for
@@ -552,17 +632,22 @@ def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
     assert _snakemake(work, "--unlock").returncode == 0
     proc = _snakemake(work)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "no longer running" in proc.stderr             # the stale lock was taken over
+    assert "no longer running" in proc.stderr  # the stale lock was taken over
     assert not (work / "results/.carbonbudget.lock").exists()
-    leftovers = [p for pat in (".*.partial*", ".*.blocks.tif", ".*.publish-*")
-                 for p in (work / "results").rglob(pat)]
+    leftovers = [
+        p
+        for pat in (".*.partial*", ".*.blocks.tif", ".*.publish-*")
+        for p in (work / "results").rglob(pat)
+    ]
     assert not leftovers, leftovers
     after = _published(work)
     assert set(after) == set(before)
     changed = {k for k in after if after[k] != before[k]}
     assert {"results/pixels/rcs/rcs_2002.tif", "results/pixels/ecs/ecs_2002.tif"} <= changed
     assert not {k for k in changed if k.startswith("results/pixels/")} - {
-        "results/pixels/rcs/rcs_2002.tif", "results/pixels/ecs/ecs_2002.tif"}
+        "results/pixels/rcs/rcs_2002.tif",
+        "results/pixels/ecs/ecs_2002.tif",
+    }
 
 
 def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
@@ -588,9 +673,20 @@ def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
     (second / "same_results.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
 
     lock = first / "results/.carbonbudget.lock"
-    proc = subprocess.Popen([snakemake_bin(), "--cores", "2", "--directory", str(first), "-s",
-                             str(first / "Snakefile")], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            snakemake_bin(),
+            "--cores",
+            "2",
+            "--directory",
+            str(first),
+            "-s",
+            str(first / "Snakefile"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert _wait_for(lock.exists, proc=proc), "the first run never took the lock"
     other = _snakemake(second, "--configfile", str(second / "same_results.yaml"))
     assert other.returncode != 0
@@ -619,8 +715,15 @@ def test_demo_coverage_is_reported_and_fluxes_share_their_pixels(demo_run):
     grid = Grid.from_config(__import__("yaml").safe_load((REPO / "config/config.yaml").read_text()))
     work = demo_run / "results/.work"
     codes, m = load_coverage(work / "interim/regions/coverage_county.npz", grid)
-    npp = zonal_totals(m, codes, grid, {"npp": str(work / "interim/aligned/2005/npp_gc.tif"),
-                                        "ecs": str(demo_run / "results/pixels/ecs/ecs_2005.tif")})
+    npp = zonal_totals(
+        m,
+        codes,
+        grid,
+        {
+            "npp": str(work / "interim/aligned/2005/npp_gc.tif"),
+            "ecs": str(demo_run / "results/pixels/ecs/ecs_2005.tif"),
+        },
+    )
     npp = npp.set_index("code")["npp_tgc"]
     # NEP and RH are float32 rasters: their sum matches NPP to float32 rounding
     np.testing.assert_allclose(cut["nep_tgc"] + cut["rh_tgc"], npp.reindex(cut.index), rtol=1e-5)

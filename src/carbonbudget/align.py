@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
@@ -24,8 +25,16 @@ from rasterio.windows import Window
 
 from . import units as units_mod
 from .config import is_climatology
-from .errors import InputDataError
+from .errors import ConfigError, InputDataError
 from .io import atomic_output, gdal_env
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rasterio.crs import CRS
+    from rasterio.io import DatasetReader
+
+    from .grid import Grid
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +42,7 @@ CONTINUOUS = "continuous"
 CATEGORICAL = "categorical"
 
 
-def open_source(path: str, variable: str, crs: str | None = None):
+def open_source(path: str, variable: str, crs: str | None = None) -> rasterio.io.DatasetReader:
     """Open an input raster; a missing, truncated or corrupt file becomes an InputDataError.
 
     ``crs`` (from the config) declares the CRS of a file that has none (e.g. a NetCDF
@@ -41,21 +50,32 @@ def open_source(path: str, variable: str, crs: str | None = None):
     try:
         src = rasterio.open(path)
     except RasterioIOError as exc:
-        raise InputDataError(f"cannot open raster ({exc})", path=path, variable=variable,
-                             fix="check the path pattern in the config and that the file is a "
-                                 "complete GeoTIFF (re-download or re-export it)") from exc
+        raise InputDataError(
+            f"cannot open raster ({exc})",
+            path=path,
+            variable=variable,
+            fix="check the path pattern in the config and that the file is a "
+            "complete GeoTIFF (re-download or re-export it)",
+        ) from exc
     if str(path).lower().endswith((".tif", ".tiff")) and src.driver not in ("GTiff", "COG"):
         driver = src.driver
         src.close()
-        raise InputDataError(f"the file is a {driver} file, not a GeoTIFF", path=path,
-                             variable=variable,
-                             fix="point the config at the GeoTIFF, or convert the file to one "
-                                 "with its georeferencing (gdal_translate -of GTiff)")
+        raise InputDataError(
+            f"the file is a {driver} file, not a GeoTIFF",
+            path=path,
+            variable=variable,
+            fix="point the config at the GeoTIFF, or convert the file to one "
+            "with its georeferencing (gdal_translate -of GTiff)",
+        )
     if src.crs is None and crs is None:
         src.close()
-        raise InputDataError("the raster has no CRS", path=path, variable=variable,
-                             fix="assign the CRS the data is in (gdal_edit.py -a_srs EPSG:4326), "
-                                 "or declare it with 'crs:' in this input's config section")
+        raise InputDataError(
+            "the raster has no CRS",
+            path=path,
+            variable=variable,
+            fix="assign the CRS the data is in (gdal_edit.py -a_srs EPSG:4326), "
+            "or declare it with 'crs:' in this input's config section",
+        )
     return src
 
 
@@ -66,52 +86,60 @@ def gdal_source(path: str, subdataset: str | None = None) -> str:
     if not subdataset:
         return path
     if not str(path).endswith((".nc", ".nc4")):
-        raise InputDataError(f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
-                             path=path, variable="subdataset",
-                             fix="remove 'subdataset' or point 'path' at the .nc file")
+        raise InputDataError(
+            f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
+            path=path,
+            variable="subdataset",
+            fix="remove 'subdataset' or point 'path' at the .nc file",
+        )
     return f'NETCDF:"{path}":{subdataset}'
 
 
-def source_crs(src, declared: str | None):
+def source_crs(src: DatasetReader, declared: str | None) -> CRS:
     """The CRS to read ``src`` in: its own, else the declared one."""
     from rasterio.crs import CRS
 
     return src.crs if src.crs is not None else CRS.from_user_input(declared)
 
 
-def source_resolution_on_grid(src, grid, crs=None) -> float:
+def source_resolution_on_grid(src: DatasetReader, grid: Grid, crs: CRS | None = None) -> float:
     """Approximate source pixel size expressed in the grid CRS units."""
     crs = crs or src.crs
     if crs == grid.crs:
         return abs(src.transform.a)
-    transform, _, _ = calculate_default_transform(crs, grid.crs, src.width, src.height,
-                                                  *src.bounds)
+    transform, _, _ = calculate_default_transform(crs, grid.crs, src.width, src.height, *src.bounds)
     return abs(transform.a)
 
 
-def on_grid(src, crs, grid) -> bool:
+def on_grid(src: DatasetReader, crs: CRS, grid: Grid) -> bool:
     """True when ``src`` is exactly on the target grid (CRS, pixel size, origin, shape)."""
-    return (crs == grid.crs and (src.height, src.width) == grid.shape
-            and src.transform.almost_equals(grid.transform, precision=1e-9 * abs(grid.transform.a)))
+    return (
+        crs == grid.crs
+        and (src.height, src.width) == grid.shape
+        and src.transform.almost_equals(grid.transform, precision=1e-9 * abs(grid.transform.a))
+    )
 
 
 def _read_valid(src, window, valid_range) -> np.ndarray:
-    """All bands of ``window`` (None: the whole raster) as float32 with the file's nodata and values outside
-    ``valid_range`` set to NaN (what the warped path gets from GDAL and _masked_source)."""
+    """All bands of ``window`` (None: the whole raster) as float32 with the file's nodata and
+    values outside ``valid_range`` set to NaN (what the warped path gets from GDAL and
+    _masked_source)."""
     if all(flags in ([MaskFlags.all_valid], [MaskFlags.nodata]) for flags in src.mask_flag_enums):
         # No mask band, at most a nodata value: compare with it in the band's own type (as GDAL's
-        # nodata mask does) instead of building a masked array — 0.4 s instead of 2.4 s for a
-        # 12-band 4,000 x 5,000 float32 stack, most of align_year's time at country scale.
+        # nodata mask does). A masked array would copy every band several times, which made up
+        # most of the alignment's time at country scale (docs/performance.md).
         raw = src.read(window=window)
         data = raw.astype("float32", copy=False)
         nodata = src.nodata
         if nodata is not None and not np.isnan(nodata):
             if raw.dtype.kind == "f":
                 data[raw == np.asarray(nodata).astype(raw.dtype)] = np.nan
-            elif (nodata == int(nodata)
-                  and np.iinfo(raw.dtype).min <= nodata <= np.iinfo(raw.dtype).max):
-                data[raw == int(nodata)] = np.nan     # (else it can never match)
-    else:   # an internal/external mask band or alpha: let GDAL apply it
+            elif (
+                nodata == int(nodata)
+                and np.iinfo(raw.dtype).min <= nodata <= np.iinfo(raw.dtype).max
+            ):
+                data[raw == int(nodata)] = np.nan  # (else it can never match)
+    else:  # an internal/external mask band or alpha: let GDAL apply it
         data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
     if valid_range:
         data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
@@ -128,13 +156,25 @@ def choose_resampling(kind: str, src_res: float, dst_res: float) -> Resampling:
     raise ValueError(f"unknown variable kind {kind!r}")
 
 
-def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: str,
-                 kind: str = CONTINUOUS, scale: float = 1.0, offset: float = 0.0,
-                 units: str | None = None, block_rows: int = 512,
-                 band_descriptions: list[str] | None = None, valid_range=None,
-                 crs: str | None = None, negative_tolerance: float = 0.0,
-                 timestep: str = "monthly", year: int | None = None,
-                 limits: tuple[float | None, float | None] | None = None) -> None:
+def align_raster(
+    src_paths: str | list[str],
+    dst_path: str,
+    grid: Grid,
+    *,
+    variable: str,
+    kind: str = CONTINUOUS,
+    scale: float = 1.0,
+    offset: float = 0.0,
+    units: str | None = None,
+    block_rows: int = 512,
+    band_descriptions: list[str] | None = None,
+    valid_range: tuple[float, float] | None = None,
+    crs: str | None = None,
+    negative_tolerance: float = 0.0,
+    timestep: str = "monthly",
+    year: int | None = None,
+    limits: tuple[float | None, float | None] | None = None,
+) -> None:
     """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
 
     The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
@@ -157,20 +197,35 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
         sources = [open_source(p, variable, crs) for p in paths]
         try:
             count = sum(s.count for s in sources)
-            conv = ([(1.0, 0.0)] * count if units is None else
-                    units_mod.band_conversions(variable, units, count, timestep=timestep,
-                                               year=year))
+            conv = (
+                [(1.0, 0.0)] * count
+                if units is None
+                else units_mod.band_conversions(
+                    variable, units, count, timestep=timestep, year=year
+                )
+            )
             profile = grid.profile(count=count)
             with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                 band = 0
                 for path, src in zip(paths, sources):
-                    read = block_reader(src, source_crs(src, crs), grid, kind=kind,
-                                         valid_range=valid_range, stack=stack, variable=variable)
+                    read = block_reader(
+                        src,
+                        source_crs(src, crs),
+                        grid,
+                        kind=kind,
+                        valid_range=valid_range,
+                        stack=stack,
+                        variable=variable,
+                    )
                     indexes = list(range(band + 1, band + src.count + 1))
                     factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
                     unit_offset = np.array([conv[i - 1][1] for i in indexes])[:, None, None]
-                    identity = (scale == 1.0 and offset == 0.0 and (factor == 1.0).all()
-                                and (unit_offset == 0.0).all())
+                    identity = (
+                        scale == 1.0
+                        and offset == 0.0
+                        and (factor == 1.0).all()
+                        and (unit_offset == 0.0).all()
+                    )
                     for r0 in range(0, grid.height, block_rows):
                         win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
                         data = read(win)
@@ -182,8 +237,11 @@ def align_raster(src_paths: str | list[str], dst_path: str, grid, *, variable: s
                             _check_limits(data, limits, path=path, variable=variable)
                         dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
-                dst.update_tags(variable=variable, source=";".join(paths),
-                                units=units_mod.CANONICAL.get(variable, "class code"))
+                dst.update_tags(
+                    variable=variable,
+                    source=";".join(paths),
+                    units=units_mod.CANONICAL.get(variable, "class code"),
+                )
                 if band_descriptions:
                     for i, desc in enumerate(band_descriptions[:count], start=1):
                         dst.set_band_description(i, desc)
@@ -197,23 +255,40 @@ def _check_limits(data: np.ndarray, limits, *, path: str, variable: str) -> None
     """Raise when ``data`` holds ±inf or finite values outside ``limits`` (NaN is nodata)."""
     lo, hi = limits
     top, bottom = np.fmax.reduce(data, axis=None), np.fmin.reduce(data, axis=None)
-    if not (np.isinf(top) or np.isinf(bottom) or (hi is not None and top > hi)
-            or (lo is not None and bottom < lo)):
+    if not (
+        np.isinf(top)
+        or np.isinf(bottom)
+        or (hi is not None and top > hi)
+        or (lo is not None and bottom < lo)
+    ):
         return
     inf = int(np.isinf(data).sum())
     finite = data[np.isfinite(data)]
     out = (np.count_nonzero(finite > hi) if hi is not None else 0) + (
-        np.count_nonzero(finite < lo) if lo is not None else 0)
+        np.count_nonzero(finite < lo) if lo is not None else 0
+    )
     units = units_mod.CANONICAL[variable]
     raise InputDataError(
         f"{inf} infinite value(s) and {out} value(s) outside the physically possible range "
         f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'} {units} "
         f"after scale and unit conversion (min {finite.min() if finite.size else np.nan:.4g}, "
-        f"max {finite.max() if finite.size else np.nan:.4g})", path=path, variable=variable,
-        fix=units_mod.units_fix(variable))
+        f"max {finite.max() if finite.size else np.nan:.4g})",
+        path=path,
+        variable=variable,
+        fix=units_mod.units_fix(variable),
+    )
 
 
-def block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
+def block_reader(
+    src: DatasetReader,
+    s_crs: CRS,
+    grid: Grid,
+    *,
+    kind: str,
+    valid_range: tuple[float, float] | None,
+    stack: contextlib.ExitStack,
+    variable: str,
+) -> Callable[[Window | None], np.ndarray]:
     """A function window -> float32 (bands, rows, cols) of ``src`` on ``grid``, NaN as nodata.
 
     A source already on the grid is read directly (pre-aligned products: no resampling);
@@ -221,8 +296,9 @@ def block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
     if on_grid(src, s_crs, grid):
         log.info("%s: %s is on the target grid, copied without resampling", variable, src.name)
         return lambda window: _read_valid(src, window, valid_range)
-    res = choose_resampling(kind, source_resolution_on_grid(src, grid, s_crs),
-                            abs(grid.transform.a))
+    res = choose_resampling(
+        kind, source_resolution_on_grid(src, grid, s_crs), abs(grid.transform.a)
+    )
     reader = _masked_source(src, valid_range, stack) if valid_range else src
     # A float raster that marks nodata with NaN but declares no nodata value (a common Earth
     # Engine export) would have GDAL average and interpolate the NaN as a value, so one NaN
@@ -230,10 +306,20 @@ def block_reader(src, s_crs, grid, *, kind, valid_range, stack, variable):
     src_nodata = reader.nodata
     if src_nodata is None and np.dtype(reader.dtypes[0]).kind == "f":
         src_nodata = np.nan
-    vrt = stack.enter_context(WarpedVRT(reader, src_crs=s_crs, crs=grid.crs,
-                                        transform=grid.transform, width=grid.width,
-                                        height=grid.height, resampling=res, dtype="float32",
-                                        nodata=np.nan, src_nodata=src_nodata))
+    vrt = stack.enter_context(
+        WarpedVRT(
+            reader,
+            src_crs=s_crs,
+            crs=grid.crs,
+            transform=grid.transform,
+            width=grid.width,
+            height=grid.height,
+            resampling=res,
+            dtype="float32",
+            nodata=np.nan,
+            src_nodata=src_nodata,
+        )
+    )
     return lambda window: vrt.read(window=window)
 
 
@@ -252,7 +338,7 @@ def _masked_source(src, valid_range, stack):
     return stack.enter_context(mem.open())
 
 
-def month_paths(pattern: str, year: int) -> list[str]:
+def month_paths(pattern: str, year: int | None) -> list[str]:
     """The input files for one year: one 12-band file, or 12 files if ``{month}`` is in the path."""
     if "{month}" in pattern:
         return [pattern.format(year=year, month=f"{m:02d}") for m in range(1, 13)]
@@ -262,12 +348,18 @@ def month_paths(pattern: str, year: int) -> list[str]:
 MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
-def lattice_shape(grid, n: int = 64) -> tuple[int, int]:
+def lattice_shape(grid: Grid, n: int = 64) -> tuple[int, int]:
     """Rows and columns of the lattice of grid points :func:`grid_coverage` looks at."""
     return min(n, grid.height), min(n, grid.width)
 
 
-def grid_coverage(src, grid, crs=None, n: int = 64, weights=None) -> float:
+def grid_coverage(
+    src: DatasetReader,
+    grid: Grid,
+    crs: CRS | None = None,
+    n: int = 64,
+    weights: np.ndarray | None = None,
+) -> float:
     """Share of the target grid inside the raster's extent, from a lattice of n × n grid points
     (the centres of an n × n decimation of the grid) transformed to the raster's CRS (robust for
     global sources and regional grids). ``weights`` (the lattice's shape, e.g. the fraction of
@@ -278,11 +370,12 @@ def grid_coverage(src, grid, crs=None, n: int = 64, weights=None) -> float:
     rows = (np.arange(nr) + 0.5) * grid.height / nr
     cols = (np.arange(nc) + 0.5) * grid.width / nc
     cc, rr = np.meshgrid(cols, rows)
-    xs, ys = grid.transform @ (cc.ravel(), rr.ravel())
+    # affine's type hints cover single points; it maps arrays of points the same way
+    pts = grid.transform @ (cc.ravel(), rr.ravel())  # type: ignore[operator]
     crs = crs or src.crs
     if crs != grid.crs:
-        xs, ys = warp_transform(grid.crs, crs, xs, ys)
-    xs, ys = np.asarray(xs), np.asarray(ys)
+        pts = warp_transform(grid.crs, crs, *pts)
+    xs, ys = np.asarray(pts[0]), np.asarray(pts[1])
     left, bottom, right, top = src.bounds
     inside = (xs >= left) & (xs <= right) & (ys >= bottom) & (ys <= top) & np.isfinite(xs)
     if weights is None:
@@ -291,12 +384,19 @@ def grid_coverage(src, grid, crs=None, n: int = 64, weights=None) -> float:
     return float((w * inside).sum() / w.sum()) if w.sum() > 0 else float(inside.mean())
 
 
-def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, grid,
-                         block_rows: int = 512) -> None:
+def water_balance_runoff(
+    path_precipitation: str, path_et: str, path_out: str, grid: Grid, block_rows: int = 512
+) -> None:
     """Q = max(P_annual − ET_annual, 0) in mm yr-1 from aligned precipitation (all bands summed)
-    and aligned annual ET (docs/method.md, "Rock-weathering sink", ``runoff.source: water_balance``). NaN stays NaN."""
-    with gdal_env(), rasterio.open(path_precipitation) as pr, rasterio.open(path_et) as et, \
-            atomic_output(path_out) as tmp, rasterio.open(tmp, "w", **grid.profile()) as dst:
+    and aligned annual ET (docs/method.md, "Rock-weathering sink", ``runoff.source:
+    water_balance``). NaN stays NaN."""
+    with (
+        gdal_env(),
+        rasterio.open(path_precipitation) as pr,
+        rasterio.open(path_et) as et,
+        atomic_output(path_out) as tmp,
+        rasterio.open(tmp, "w", **grid.profile()) as dst,
+    ):
         for r0 in range(0, grid.height, block_rows):
             win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
             p_annual = pr.read(window=win).astype("float64").sum(axis=0)
@@ -307,15 +407,24 @@ def water_balance_runoff(path_precipitation: str, path_et: str, path_out: str, g
         dst.update_tags(1, units="mm yr-1")
 
 
-def climate_sources(climate: dict, var: str, year: int) -> list[str]:
+def climate_sources(climate: dict, var: str, year: int | None) -> list[str]:
     """What GDAL opens for one year's ``var`` (temperature or precipitation): the files of
     :func:`month_paths`, or one variable of a NetCDF file (``{var}_subdataset``)."""
-    return [gdal_source(p, climate.get(f"{var}_subdataset"))
-            for p in month_paths(climate[var], year)]
+    return [
+        gdal_source(p, climate.get(f"{var}_subdataset")) for p in month_paths(climate[var], year)
+    ]
 
 
-def align_inputs(*, grid, year: int | None, climate: dict | None, npp: dict | None,
-                 runoff: dict, outputs: dict, path_precipitation: str | None = None) -> None:
+def align_inputs(
+    *,
+    grid: Grid,
+    year: int | None,
+    climate: dict | None,
+    npp: dict | None,
+    runoff: dict,
+    outputs: dict,
+    path_precipitation: str | None = None,
+) -> None:
     """Align the inputs named in ``outputs`` (of temperature, precipitation, npp, runoff: name ->
     aligned path) for one ``year``, or, ``year`` None, the climatologies (paths without
     ``{year}``, aligned once for every year). Config sections as in the config.
@@ -331,35 +440,70 @@ def align_inputs(*, grid, year: int | None, climate: dict | None, npp: dict | No
         for var in ("temperature", "precipitation"):
             if var not in outputs:
                 continue
-            align_raster(climate_sources(climate, var, year), outputs[var], grid, variable=var,
-                         units=climate[f"{var}_units"], scale=climate[f"{var}_scale"],
-                         offset=climate[f"{var}_offset"], band_descriptions=desc,
-                         crs=climate.get("crs"), timestep=timestep,
-                         year=None if is_climatology(climate[var]) else year,
-                         limits=units_mod.plausible(var, timestep).hard)
+            align_raster(
+                climate_sources(climate, var, year),
+                outputs[var],
+                grid,
+                variable=var,
+                units=climate[f"{var}_units"],
+                scale=climate[f"{var}_scale"],
+                offset=climate[f"{var}_offset"],
+                band_descriptions=desc,
+                crs=climate.get("crs"),
+                timestep=timestep,
+                year=None if is_climatology(climate[var]) else year,
+                limits=units_mod.plausible(var, timestep).hard,
+            )
     if npp and "npp" in outputs:
-        align_raster(npp["path"].format(year=year), outputs["npp"], grid, variable="npp",
-                     scale=npp["scale"], offset=npp["offset"],
-                     units=npp["units"], valid_range=npp.get("valid_range"),
-                     crs=npp.get("crs"), limits=units_mod.plausible("npp").hard)
+        align_raster(
+            npp["path"].format(year=year),
+            outputs["npp"],
+            grid,
+            variable="npp",
+            scale=npp["scale"],
+            offset=npp["offset"],
+            units=npp["units"],
+            valid_range=npp.get("valid_range"),
+            crs=npp.get("crs"),
+            limits=units_mod.plausible("npp").hard,
+        )
     if "runoff" not in outputs:
         return
     path_runoff = outputs["runoff"]
     if runoff["source"] == "water_balance":
         path_et = f"{path_runoff}.et.tif"
         try:
-            align_raster(runoff["et"].format(year=year), path_et, grid, variable="et",
-                         scale=runoff["et_scale"], units=runoff["et_units"],
-                         crs=runoff.get("crs"), limits=units_mod.plausible("et").hard)
-            water_balance_runoff(outputs.get("precipitation") or path_precipitation, path_et,
-                                 path_runoff, grid)
+            align_raster(
+                runoff["et"].format(year=year),
+                path_et,
+                grid,
+                variable="et",
+                scale=runoff["et_scale"],
+                units=runoff["et_units"],
+                crs=runoff.get("crs"),
+                limits=units_mod.plausible("et").hard,
+            )
+            path_p = outputs.get("precipitation") or path_precipitation
+            if path_p is None:
+                raise ConfigError(
+                    "runoff.source: water_balance needs the aligned precipitation; "
+                    "set climate.precipitation"
+                )
+            water_balance_runoff(path_p, path_et, path_runoff, grid)
         finally:
             if os.path.exists(path_et):
                 os.remove(path_et)
         return
-    align_raster(gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
-                 path_runoff, grid, variable="runoff",
-                 scale=runoff["scale"], offset=runoff["offset"],
-                 units=runoff["units"], valid_range=runoff.get("valid_range"),
-                 crs=runoff.get("crs"), negative_tolerance=runoff["negative_tolerance"],
-                 limits=units_mod.plausible("runoff").hard)
+    align_raster(
+        gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
+        path_runoff,
+        grid,
+        variable="runoff",
+        scale=runoff["scale"],
+        offset=runoff["offset"],
+        units=runoff["units"],
+        valid_range=runoff.get("valid_range"),
+        crs=runoff.get("crs"),
+        negative_tolerance=runoff["negative_tolerance"],
+        limits=units_mod.plausible("runoff").hard,
+    )

@@ -1,4 +1,5 @@
-"""Regional budgets and balance indicators (docs/method.md, "Regional budgets" and "Balance indicators").
+"""Regional budgets and balance indicators (docs/method.md, "Regional budgets" and "Balance
+indicators").
 
 County (finest-level) flux totals come from :mod:`carbonbudget.zonal`; parents are the sums of
 their children. Emissions (CE) are summed up the hierarchy by the emission table's own codes.
@@ -16,21 +17,34 @@ Indicators per region-year:
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from .config import FLUX_VARS
-from .emissions import emissions_by_region, load_crosswalk_config, sum_emissions, sum_known
+from .emissions import emissions_by_region, sum_emissions, sum_known
 from .errors import ConfigError, InputDataError
 from .units import CO2_PER_C
+
+if TYPE_CHECKING:
+    from numpy.typing import ArrayLike
 
 log = logging.getLogger(__name__)
 
 STUDY_AREA = "study_area"
 
-def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.0, *,
-                       valid_fraction=None, min_valid_fraction: float = 0.0) -> pd.DataFrame:
+
+def balance_indicators(
+    ecs_tgco2: ArrayLike,
+    ce_tgco2: ArrayLike,
+    area_km2: ArrayLike,
+    cv: ArrayLike = 1.0,
+    tolerance_tgco2: float = 0.0,
+    *,
+    valid_fraction: ArrayLike | None = None,
+    min_valid_fraction: float = 0.0,
+) -> pd.DataFrame:
     """CNC, its flux, status, source/sink ratio, ecosystem-source flag, CER and a note per
     region-year (arrays in, frame out).
 
@@ -42,38 +56,53 @@ def balance_indicators(ecs_tgco2, ce_tgco2, area_km2, cv=1.0, tolerance_tgco2=0.
     ce = np.asarray(ce_tgco2, dtype="float64")
     area = np.asarray(area_km2, dtype="float64")
     cv = np.broadcast_to(np.asarray(cv, dtype="float64"), ecs.shape)
-    valid = (np.ones_like(ecs) if valid_fraction is None
-             else np.asarray(valid_fraction, dtype="float64"))
+    valid = (
+        np.ones_like(ecs) if valid_fraction is None else np.asarray(valid_fraction, dtype="float64")
+    )
     incomplete = np.isfinite(ecs) & np.isfinite(ce) & ~(valid >= min_valid_fraction)
     cnc = np.where(incomplete, np.nan, ecs - ce)
     with np.errstate(divide="ignore", invalid="ignore"):
-        flux = np.where(area > 0, cnc * 1e6 / area, np.nan)   # Tg -> t, per km²
+        flux = np.where(area > 0, cnc * 1e6 / area, np.nan)  # Tg -> t, per km²
         ratio = np.where(ecs > 0, ce / ecs, np.inf)
     known = np.isfinite(ecs) & np.isfinite(ce) & ~incomplete
     ratio = np.where(known, ratio, np.nan)
     with np.errstate(invalid="ignore"):
         cer = ratio * cv
-    status = np.where(incomplete, "incomplete", np.where(
-        ~known, "missing", np.where(cnc > tolerance_tgco2, "surplus",
-                                    np.where(cnc < -tolerance_tgco2, "deficit", "neutral"))))
+    status = np.where(
+        incomplete,
+        "incomplete",
+        np.where(
+            ~known,
+            "missing",
+            np.where(
+                cnc > tolerance_tgco2,
+                "surplus",
+                np.where(cnc < -tolerance_tgco2, "deficit", "neutral"),
+            ),
+        ),
+    )
     note = np.full(ecs.shape, "", dtype=object)
     note[~np.isfinite(ce)] = "no emission value for this region-year"
     note[~np.isfinite(ecs)] = "no sink: no pixel of the region has every input"
     note[~np.isfinite(ce) & ~np.isfinite(ecs)] = "no sink and no emission value"
     with np.errstate(invalid="ignore"):
-        note[incomplete] = [f"sink known on {100 * v:.1f} % of the area (below "
-                            f"balance.min_valid_fraction {100 * min_valid_fraction:.0f} %)"
-                            for v in valid[incomplete]]
-    return pd.DataFrame({
-        "cnc_tgco2": cnc,
-        "cnc_flux_tco2_km2": flux,
-        "status": status,
-        "status_note": note,
-        "source_sink_ratio": ratio,
-        "ecosystem_source": np.where(known, ecs <= 0, False),
-        "cv": cv,
-        "cer": cer,
-    })
+        note[incomplete] = [
+            f"sink known on {100 * v:.1f} % of the area (below "
+            f"balance.min_valid_fraction {100 * min_valid_fraction:.0f} %)"
+            for v in valid[incomplete]
+        ]
+    return pd.DataFrame(
+        {
+            "cnc_tgco2": cnc,
+            "cnc_flux_tco2_km2": flux,
+            "status": status,
+            "status_note": note,
+            "source_sink_ratio": ratio,
+            "ecosystem_source": np.where(known, ecs <= 0, False),
+            "cv": cv,
+            "cer": cer,
+        }
+    )
 
 
 def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) -> pd.DataFrame:
@@ -86,29 +115,44 @@ def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) ->
     df = read_text_table(path, "socioeconomic")
     absent = [c for c in [rcol, ycol, *columns] if c not in df.columns]
     if absent:
-        raise InputDataError(f"columns {absent} not found (columns: {list(df.columns)})",
-                             path=path, variable="socioeconomic",
-                             fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
-                                 "(or balance.cv.column) to existing columns")
+        raise InputDataError(
+            f"columns {absent} not found (columns: {list(df.columns)})",
+            path=path,
+            variable="socioeconomic",
+            fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
+            "(or balance.cv.column) to existing columns",
+        )
     code = df[rcol].astype(str).str.strip()
-    year = parse_numbers(df[ycol], pd.DataFrame({"code": code}), path=path,
-                         variable="socioeconomic", integer=True,
-                         fix=f"write a 4-digit year in column '{ycol}' of every row")
+    year = parse_numbers(
+        df[ycol],
+        pd.DataFrame({"code": code}),
+        path=path,
+        variable="socioeconomic",
+        integer=True,
+        fix=f"write a 4-digit year in column '{ycol}' of every row",
+    )
     keep = year.isin(years)
     context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
     out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
     for c in columns:
-        out[c] = parse_numbers(df.loc[keep, c], context.assign(column=c), path=path,
-                               variable="socioeconomic",
-                               fix=f"write a number in every cell of column '{c}' for the "
-                                   "years you run")
+        out[c] = parse_numbers(
+            df.loc[keep, c],
+            context.assign(column=c),
+            path=path,
+            variable="socioeconomic",
+            fix=f"write a number in every cell of column '{c}' for the years you run",
+        )
     dup = out.duplicated(["code", "year"])
     if dup.any():
-        raise InputDataError(f"several rows for one region and year: "
-                             f"{sorted(out.loc[dup, 'code'].unique())[:10]}", path=path,
-                             variable="socioeconomic", fix="keep one row per region and year")
-    full = pd.MultiIndex.from_product([sorted(out["code"].unique()), sorted(years)],
-                                      names=["code", "year"])
+        raise InputDataError(
+            f"several rows for one region and year: {sorted(out.loc[dup, 'code'].unique())[:10]}",
+            path=path,
+            variable="socioeconomic",
+            fix="keep one row per region and year",
+        )
+    full = pd.MultiIndex.from_product(
+        [sorted(out["code"].unique()), sorted(years)], names=["code", "year"]
+    )
     return out.set_index(["code", "year"]).reindex(full).reset_index()
 
 
@@ -122,7 +166,8 @@ def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str
     for c in frac_cols:
         tmp[c] = tmp[c] * tmp["area_km2"]
     g = tmp.groupby([key, "year"], sort=True)[sum_cols + ["region_area_km2"] + frac_cols].sum(
-        min_count=1)
+        min_count=1
+    )
     for c in frac_cols:
         g[c] = g[c] / g["region_area_km2"]
     g["outside_grid_share"] = 1.0 - g["area_km2"] / g["region_area_km2"]
@@ -135,15 +180,24 @@ def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     if "year" in zonal:
         return zonal
     return pd.concat([zonal.assign(year=y) for y in years], ignore_index=True)[
-        ["code", "year"] + [c for c in zonal.columns if c != "code"]]
+        ["code", "year"] + [c for c in zonal.columns if c != "code"]
+    ]
 
 
-def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.DataFrame,
-                 levels: list[str], emissions_cfg: dict, socio_cfg: dict | None,
-                 balance_cfg: dict, derive_parents: str | None,
-                 fluxes: tuple[str, ...] = FLUX_VARS,
-                 crosswalk: dict[str, str] | None = None,
-                 select: dict | None = None) -> dict[str, pd.DataFrame]:
+def build_budget(
+    *,
+    zonal_paths: list[str],
+    years: list[int],
+    regions_table: pd.DataFrame,
+    levels: list[str],
+    emissions_cfg: dict,
+    socio_cfg: dict | None,
+    balance_cfg: dict,
+    derive_parents: str | None,
+    fluxes: tuple[str, ...] = FLUX_VARS,
+    crosswalk: dict[str, str] | None = None,
+    select: dict | None = None,
+) -> dict[str, pd.DataFrame]:
     """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
 
     ``fluxes`` are the per-pixel fluxes of the run; without ECS (a run on lithology and runoff
@@ -152,35 +206,57 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
     hierarchy without loss."""
     finest = levels[0]
-    zonal = pd.concat([_zonal_years(pd.read_parquet(p), years) for p in zonal_paths],
-                      ignore_index=True)
+    zonal = pd.concat(
+        [_zonal_years(pd.read_parquet(p), years) for p in zonal_paths], ignore_index=True
+    )
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
     hier_cols = [f"{lv}_code" for lv in levels]
-    zonal = zonal.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
-                        on=f"{finest}_code", how="left", validate="many_to_one")
+    zonal = zonal.merge(
+        regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+        on=f"{finest}_code",
+        how="left",
+        validate="many_to_one",
+    )
     zonal[f"{STUDY_AREA}_code"] = "all"
     # the whole area of a region cut by the grid edge: what is outside has no known sink
-    inside = (regions_table.drop_duplicates(f"{finest}_code").set_index(f"{finest}_code")
-              .get("inside_grid_share"))
+    inside = (
+        regions_table.drop_duplicates(f"{finest}_code")
+        .set_index(f"{finest}_code")
+        .get("inside_grid_share")
+    )
     zonal["region_area_km2"] = zonal["area_km2"] / (
-        1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64"))
+        1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64")
+    )
 
-    em = emissions_by_region(emissions_cfg, years, regions_table, levels,
-                             derive_parents=derive_parents, crosswalk=crosswalk, select=select)
+    em = emissions_by_region(
+        emissions_cfg,
+        years,
+        regions_table,
+        levels,
+        derive_parents=derive_parents,
+        crosswalk=crosswalk,
+        select=select,
+    )
     em[f"{STUDY_AREA}_code"] = "all"
     with_balance = "ecs" in fluxes
 
     socio = None
-    cv_mode = balance_cfg["cv"] if with_balance else "none"
+    cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
     if cv_mode != "none":
         if not socio_cfg:
             raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
-        columns = ([socio_cfg["gdp_col"], socio_cfg["population_col"]]
-                   if cv_mode == "gdp_per_capita_relative" else [cv_mode["column"]])
+        columns = (
+            [socio_cfg["gdp_col"], socio_cfg["population_col"]]
+            if cv_mode == "gdp_per_capita_relative"
+            else [cv_mode["column"]]
+        )
         socio = load_socioeconomic(socio_cfg, columns, years)
         socio = socio.rename(columns={"code": f"{finest}_code"})
-        socio = socio.merge(regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
-                            on=f"{finest}_code", how="inner")
+        socio = socio.merge(
+            regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+            on=f"{finest}_code",
+            how="inner",
+        )
         socio[f"{STUDY_AREA}_code"] = "all"
 
     sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes]
@@ -189,8 +265,9 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
     tables = {}
     for level in list(levels) + [STUDY_AREA]:
         key = f"{level}_code"
-        parent_cols = [f"{p}_code" for p in levels[levels.index(level) + 1:]] \
-            if level != STUDY_AREA else []
+        parent_cols = (
+            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level != STUDY_AREA else []
+        )
         fl = _rollup(zonal, key, sum_cols, frac_cols)
         fl["in_region_layer"] = True
         ce = sum_emissions(em, key, emissions_cfg["gaps"])
@@ -205,25 +282,37 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
             cv = 1.0
             if cv_mode == "gdp_per_capita_relative":
+                assert socio_cfg is not None and socio is not None
                 cols = [socio_cfg["gdp_col"], socio_cfg["population_col"]]
                 g = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
                 tot = sum_known(socio, ["year"], cols).set_index("year")
                 pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
                 pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
                 rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
-                cv = t[[key, "year"]].merge(rel.reset_index(), on=[key, "year"],
-                                            how="left")["cv"].values
+                cv = (
+                    t[[key, "year"]]
+                    .merge(rel.reset_index(), on=[key, "year"], how="left")["cv"]
+                    .values
+                )
             elif isinstance(cv_mode, dict):
+                assert socio is not None
                 col = cv_mode["column"]
                 g = socio.groupby([key, "year"])[col]
                 g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
                 cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
-            ind = balance_indicators(t["ecs_tgco2"], t["ce_tgco2"], t["area_km2"], cv, tol,
-                                     valid_fraction=t["valid_fraction"],
-                                     min_valid_fraction=min_valid)
+            ind = balance_indicators(
+                t["ecs_tgco2"],
+                t["ce_tgco2"],
+                t["area_km2"],
+                cv,
+                tol,
+                valid_fraction=t["valid_fraction"],
+                min_valid_fraction=min_valid,
+            )
             t = pd.concat([t, ind], axis=1)
             t.loc[~t["in_region_layer"], "status_note"] = (
-                "an emission code without a polygon: CE only (tables/emission_code_match.csv)")
+                "an emission code without a polygon: CE only (tables/emission_code_match.csv)"
+            )
             t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
         if level != STUDY_AREA:
             info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
@@ -237,9 +326,18 @@ def build_budget(*, zonal_paths: list[str], years: list[int], regions_table: pd.
             t = t.rename(columns={key: "code"})
             t["name"] = "study area"
         t.insert(0, "level", level)
-        front = ["level", "code", "name", "year", "area_km2", "valid_fraction",
-                 "outside_grid_share"]
+        front = [
+            "level",
+            "code",
+            "name",
+            "year",
+            "area_km2",
+            "valid_fraction",
+            "outside_grid_share",
+        ]
         parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
         rest = [c for c in t.columns if c not in front + parents]
-        tables[level] = t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
+        tables[level] = (
+            t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
+        )
     return tables

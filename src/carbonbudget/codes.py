@@ -28,11 +28,15 @@ from __future__ import annotations
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .errors import InputDataError
 from .io import read_table
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,9 @@ def build_crosswalk(old: pd.DataFrame, new: pd.DataFrame) -> pd.DataFrame:
     new = new.assign(code=new["code"].astype(str).str.strip()).drop_duplicates("code")
     new_names = dict(zip(new["code"], new["name"]))
     cand = new[~new["code"].isin(set(old["code"])) & ~new["name"].isin(GENERIC_NAMES)]
-    cand = cand.assign(stem=cand["name"].map(name_stem), city=cand["code"].str[:4],
-                       province=cand["code"].str[:2])
+    cand = cand.assign(
+        stem=cand["name"].map(name_stem), city=cand["code"].str[:4], province=cand["code"].str[:2]
+    )
     by_city = cand.groupby(["city", "stem"])["code"].agg(list).to_dict()
     by_prov = cand.groupby(["province", "stem"])["code"].agg(list).to_dict()
     rows = []
@@ -96,37 +101,50 @@ def read_code_list(path: str, code_col: str, name_col: str) -> pd.DataFrame:
     tab = read_table(path, "emissions.crosswalk.old_codes", dtype=str, sep=sep)
     missing = [c for c in (code_col, name_col) if c not in tab.columns]
     if missing:
-        raise InputDataError(f"columns {missing} not found (columns: {list(tab.columns)})",
-                             path=path, variable="emissions.crosswalk",
-                             fix="set emissions.crosswalk.code_col and name_col")
-    out = pd.DataFrame({"code": tab[code_col].astype(str).str.strip(),
-                        "name": tab[name_col].astype(str).str.strip()})
+        raise InputDataError(
+            f"columns {missing} not found (columns: {list(tab.columns)})",
+            path=path,
+            variable="emissions.crosswalk",
+            fix="set emissions.crosswalk.code_col and name_col",
+        )
+    out = pd.DataFrame(
+        {
+            "code": tab[code_col].astype(str).str.strip(),
+            "name": tab[name_col].astype(str).str.strip(),
+        }
+    )
     return out[out["code"].str.fullmatch(r"\d{6}") & ~out["code"].str.endswith("00")]
 
 
 def read_crosswalk(path: str) -> dict[str, str]:
-    """old code → new code from a crosswalk CSV (columns old_code, new_code; rows with an empty
+    """Old code → new code from a crosswalk CSV (columns old_code, new_code; rows with an empty
     new_code are unmatched and left out). An old code with two new codes is an error."""
     tab = read_table(path, "emissions.crosswalk", dtype=str, keep_default_na=False)
     if not {"old_code", "new_code"} <= set(tab.columns):
-        raise InputDataError(f"a crosswalk needs columns old_code and new_code "
-                             f"(columns: {list(tab.columns)})", path=path,
-                             variable="emissions.crosswalk",
-                             fix="rename the columns, or build one from an official code list "
-                                 "(emissions.crosswalk.old_codes)")
+        raise InputDataError(
+            f"a crosswalk needs columns old_code and new_code (columns: {list(tab.columns)})",
+            path=path,
+            variable="emissions.crosswalk",
+            fix="rename the columns, or build one from an official code list "
+            "(emissions.crosswalk.old_codes)",
+        )
     tab = tab[tab["new_code"].str.strip() != ""]
     tab = tab.assign(old_code=tab["old_code"].str.strip(), new_code=tab["new_code"].str.strip())
     clash = tab.groupby("old_code")["new_code"].nunique()
     if (clash > 1).any():
-        raise InputDataError(f"old codes {sorted(clash[clash > 1].index)[:10]} map to more than "
-                             "one new code", path=path, variable="emissions.crosswalk",
-                             fix="a crosswalk is many-to-one: give each old code one new code "
-                                 "(split units cannot be crosswalked; leave them unmatched)")
+        raise InputDataError(
+            f"old codes {sorted(clash[clash > 1].index)[:10]} map to more than one new code",
+            path=path,
+            variable="emissions.crosswalk",
+            fix="a crosswalk is many-to-one: give each old code one new code "
+            "(split units cannot be crosswalked; leave them unmatched)",
+        )
     return dict(zip(tab["old_code"], tab["new_code"]))
 
 
-def classify_codes(codes: pd.Series, region_codes, crosswalk: dict[str, str] | None
-                   ) -> tuple[pd.Series, pd.Series]:
+def classify_codes(
+    codes: pd.Series, region_codes: Iterable[str], crosswalk: dict[str, str] | None
+) -> tuple[pd.Series, pd.Series]:
     """How each code reaches a region: ``direct`` (it is a region), ``crosswalk`` (the crosswalk
     maps it to a region) or ``unmatched``; and the region it reaches (its own code when
     unmatched). The one rule :func:`match_report` and
@@ -135,22 +153,29 @@ def classify_codes(codes: pd.Series, region_codes, crosswalk: dict[str, str] | N
     walked_to = codes.map(crosswalk or {})
     direct = codes.isin(region_codes)
     walked = ~direct & walked_to.isin(region_codes)
-    match = pd.Series("unmatched", index=codes.index).mask(walked, "crosswalk").mask(direct,
-                                                                                     "direct")
+    match = (
+        pd.Series("unmatched", index=codes.index).mask(walked, "crosswalk").mask(direct, "direct")
+    )
     return match, codes.where(~walked, walked_to)
 
 
-def match_report(emissions: pd.DataFrame, region_codes, crosswalk: dict[str, str] | None
-                 ) -> pd.DataFrame:
+def match_report(
+    emissions: pd.DataFrame, region_codes: Iterable[str], crosswalk: dict[str, str] | None
+) -> pd.DataFrame:
     """How each emission code reaches a polygon (:func:`classify_codes`), with its total
     emission over the years (``ce_tgco2``) and its share of the table's total (``share``);
     ``region_code`` is empty when unmatched. ``emissions`` has columns code, year, ce_tgco2."""
     tot = emissions.groupby("code", sort=True)["ce_tgco2"].sum()
     codes = pd.Series(tot.index, index=tot.index)
     match, region = classify_codes(codes, region_codes, crosswalk)
-    rep = pd.DataFrame({"code": tot.index, "match": match.values,
-                        "region_code": region.where(match != "unmatched", "").values,
-                        "ce_tgco2": tot.values})
+    rep = pd.DataFrame(
+        {
+            "code": tot.index,
+            "match": match.values,
+            "region_code": region.where(match != "unmatched", "").values,
+            "ce_tgco2": tot.values,
+        }
+    )
     rep["share"] = rep["ce_tgco2"] / max(float(rep["ce_tgco2"].sum()), 1e-300)
     return rep
 

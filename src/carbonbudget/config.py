@@ -7,14 +7,18 @@ import functools
 import glob
 import hashlib
 import json
+import logging
 import re
 from importlib import resources
+from typing import TYPE_CHECKING
 
 import jsonschema
-import logging
 import yaml
 
 from .errors import ConfigError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 SCHEMA_FILE = "config.schema.yaml"
 log = logging.getLogger(__name__)
@@ -30,7 +34,7 @@ def load_schema() -> dict:
     return yaml.safe_load(_schema_text())
 
 
-def schema_default(*path: str):
+def schema_default(*path: str) -> Any:
     """The default the schema gives the key at ``path`` (e.g. ``("trends", "min_valid_years")``):
     the one place a default is written, so that library functions called without a config use
     the same value as a run."""
@@ -98,8 +102,10 @@ def validate_config(config: dict) -> dict:
     lv = cfg["regions"]["levels"]
     for name in lv:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "study_area":
-            raise ConfigError(f"regions.levels: level name '{name}' must be lower-case letters, "
-                              "digits and '_' (and not 'study_area')")
+            raise ConfigError(
+                f"regions.levels: level name '{name}' must be lower-case letters, "
+                "digits and '_' (and not 'study_area')"
+            )
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
     return cfg
@@ -123,13 +129,24 @@ def _error_message(schema: dict, path: list) -> str | None:
 # imported by the light modules and the Snakefile, so it lives here)
 FLUX_VARS = ("rh", "nep", "rcs", "ecs")
 # Budget columns that exist only when ECS is computed.
-NEEDS_ECS = {"cnc_tgco2", "cnc_flux_tco2_km2", "ecs_tgco2", "rh_tgc", "nep_tgc", "ecs_tgc", "cer",
-             "source_sink_ratio", "imbalance_risk_index"}
-RCS_ONLY_REASON = ("the config has no 'npp' and 'climate' sections: NEP = NPP - RH needs yearly "
-                   "NPP and monthly climate")
+NEEDS_ECS = {
+    "cnc_tgco2",
+    "cnc_flux_tco2_km2",
+    "ecs_tgco2",
+    "rh_tgc",
+    "nep_tgc",
+    "ecs_tgc",
+    "cer",
+    "source_sink_ratio",
+    "imbalance_risk_index",
+}
+RCS_ONLY_REASON = (
+    "the config has no 'npp' and 'climate' sections: NEP = NPP - RH needs yearly "
+    "NPP and monthly climate"
+)
 
 
-CLIMATOLOGY = "climatology"     # the period name of what does not change between years
+CLIMATOLOGY = "climatology"  # the period name of what does not change between years
 
 
 def is_climatology(pattern: str) -> bool:
@@ -142,7 +159,7 @@ def climatology_inputs(cfg: dict) -> set[str]:
     ``{year}``, so one file serves every year; they are checked, aligned and used once. Runoff
     from the water balance is one when both its precipitation and its ET are."""
     out = set()
-    clim = cfg.get("climate")
+    clim = cfg.get("climate") or {}
     for var in ("temperature", "precipitation") if clim else ():
         if is_climatology(clim[var]):
             out.add(var)
@@ -198,14 +215,16 @@ def skipped_stages(cfg: dict) -> dict[str, str]:
         need = cfg["trends"]["min_valid_years"]
         out["per-pixel trend rasters and region trend figures"] = (
             f"{len(cfg['years'])} year(s) < trends.min_valid_years = {need}: no trend can be "
-            "estimated (the trend tables are written, with empty statistics)")
+            "estimated (the trend tables are written, with empty statistics)"
+        )
     yearly, static = flux_periods(cfg)
     if static:
         out[f"yearly rasters and trends of {', '.join(static).upper()}"] = (
             f"computed once from climatologies ({', '.join(sorted(climatology_inputs(cfg)))}: "
             "no {year} in their paths), so the same every year: one raster "
             f"pixels/<var>/<var>_{CLIMATOLOGY}.tif, the same regional totals in every year, no "
-            "trend")
+            "trend"
+        )
     if not rcs_only(cfg):
         return out
     return out | {
@@ -220,58 +239,81 @@ def _resolve_stages(cfg: dict) -> None:
     """Check the inputs support the requested stages; fill stage-dependent defaults."""
     if bool(cfg.get("npp")) != bool(cfg.get("climate")):
         given, absent = ("npp", "climate") if cfg.get("npp") else ("climate", "npp")
-        raise ConfigError(f"'{given}' is given without '{absent}': NEP = NPP - RH needs both. "
-                          f"Give both, or neither for a run on lithology and runoff alone "
-                          f"(rock-weathering sink and emissions)")
+        raise ConfigError(
+            f"'{given}' is given without '{absent}': NEP = NPP - RH needs both. "
+            f"Give both, or neither for a run on lithology and runoff alone "
+            f"(rock-weathering sink and emissions)"
+        )
     fluxes = computed_fluxes(cfg)
     if rcs_only(cfg) and cfg["runoff"].get("source") == "water_balance":
-        raise ConfigError("runoff.source: water_balance needs climate.precipitation; give a "
-                          "runoff raster (runoff.path) in a run without climate")
+        raise ConfigError(
+            "runoff.source: water_balance needs climate.precipitation; give a "
+            "runoff raster (runoff.path) in a run without climate"
+        )
     tr = cfg["trends"]
     yearly, static = flux_periods(cfg)
     tr.setdefault("variables", [v for v in ("nep", "rcs", "ecs") if v in yearly])
     bad = [v for v in tr["variables"] if v not in fluxes]
     if bad:
-        raise ConfigError(f"trends.variables: {bad} are not computed in this run ({RCS_ONLY_REASON}); "
-                          f"use a subset of {list(fluxes)}")
+        raise ConfigError(
+            f"trends.variables: {bad} are not computed in this run ({RCS_ONLY_REASON}); "
+            f"use a subset of {list(fluxes)}"
+        )
     same = [v for v in tr["variables"] if v in static]
     if same:
-        raise ConfigError(f"trends.variables: {same} come from climatologies only "
-                          f"({', '.join(sorted(climatology_inputs(cfg)))} without {{year}} in "
-                          "their paths), so they are the same every year and have no trend; "
-                          f"use a subset of {list(yearly)}")
+        raise ConfigError(
+            f"trends.variables: {same} come from climatologies only "
+            f"({', '.join(sorted(climatology_inputs(cfg)))} without {{year}} in "
+            "their paths), so they are the same every year and have no trend; "
+            f"use a subset of {list(yearly)}"
+        )
     levels = list(cfg["regions"]["levels"])
     acc = cfg.get("emissions_accounting")
     if acc:
         acc.setdefault("level", levels[-1])
         if acc["level"] not in levels:
-            raise ConfigError(f"emissions_accounting.level: '{acc['level']}' is not one of "
-                              f"regions.levels {levels}")
+            raise ConfigError(
+                f"emissions_accounting.level: '{acc['level']}' is not one of "
+                f"regions.levels {levels}"
+            )
     sc = cfg.get("scenarios")
     if sc:
         if sc["level"] not in levels + ["study_area"]:
-            raise ConfigError(f"scenarios.level: '{sc['level']}' must be 'study_area' or one of "
-                              f"{levels}")
+            raise ConfigError(
+                f"scenarios.level: '{sc['level']}' must be 'study_area' or one of {levels}"
+            )
         sink = [k for k in ("climate", "npp", "runoff") if k in sc]
         if sc.get("years") and len(sink) < 3:
-            raise ConfigError("scenarios.years needs scenario rasters for climate, npp and runoff "
-                              f"(given: {sink}): ECS = NPP - RH + RCS")
-        undated = [f"scenarios.{k}" for k in ("climate", "npp", "runoff") if k in sc
-                   for key in (("temperature", "precipitation") if k == "climate" else ("path",))
-                   if is_climatology(sc[k][key])]
+            raise ConfigError(
+                "scenarios.years needs scenario rasters for climate, npp and runoff "
+                f"(given: {sink}): ECS = NPP - RH + RCS"
+            )
+        undated = [
+            f"scenarios.{k}"
+            for k in ("climate", "npp", "runoff")
+            if k in sc
+            for key in (("temperature", "precipitation") if k == "climate" else ("path",))
+            if is_climatology(sc[k][key])
+        ]
         if sc.get("years") and undated:
-            raise ConfigError(f"{sorted(set(undated))}: scenario raster paths need {{year}} (one "
-                              "raster per scenario year)")
+            raise ConfigError(
+                f"{sorted(set(undated))}: scenario raster paths need {{year}} (one "
+                "raster per scenario year)"
+            )
         if sc.get("years") and rcs_only(cfg):
-            raise ConfigError("scenario sinks need the observed ECS as well: give 'npp' and "
-                              "'climate' for the historical years, or drop scenarios.years")
+            raise ConfigError(
+                "scenario sinks need the observed ECS as well: give 'npp' and "
+                "'climate' for the historical years, or drop scenarios.years"
+            )
     sp = cfg["spatial"]
     sp.setdefault("variables", ["ce_tgco2"] if rcs_only(cfg) else ["cnc_tgco2"])
     if rcs_only(cfg):
         bad = [v for v in sp["variables"] if v in NEEDS_ECS]
         if bad:
-            raise ConfigError(f"spatial.variables: {bad} need ECS, which this run does not compute "
-                              f"({RCS_ONLY_REASON}); use ce_tgco2 or rcs_tgc")
+            raise ConfigError(
+                f"spatial.variables: {bad} need ECS, which this run does not compute "
+                f"({RCS_ONLY_REASON}); use ce_tgco2 or rcs_tgc"
+            )
 
 
 def _resolve_spatial(cfg: dict) -> None:
@@ -288,12 +330,16 @@ def _resolve_spatial(cfg: dict) -> None:
         return
     parent = sp.setdefault("gini_parent", levels[-1])
     if parent not in levels[1:]:
-        raise ConfigError(f"spatial.gini_parent: '{parent}' must be one of {levels[1:]} "
-                          "(a level that has members below it)")
+        raise ConfigError(
+            f"spatial.gini_parent: '{parent}' must be one of {levels[1:]} "
+            "(a level that has members below it)"
+        )
     members = sp.setdefault("gini_members", levels[levels.index(parent) - 1])
-    if members not in levels[:levels.index(parent)]:
-        raise ConfigError(f"spatial.gini_members: '{members}' must be a level finer than "
-                          f"'{parent}': one of {levels[:levels.index(parent)]}")
+    if members not in levels[: levels.index(parent)]:
+        raise ConfigError(
+            f"spatial.gini_members: '{members}' must be a level finer than "
+            f"'{parent}': one of {levels[: levels.index(parent)]}"
+        )
 
 
 def discover_years(cfg: dict) -> list[int]:
@@ -307,14 +353,17 @@ def discover_years(cfg: dict) -> list[int]:
         patterns["npp.path"] = cfg["npp"]["path"]
     patterns = {k: p for k, p in patterns.items() if not is_climatology(p)}
     if not patterns:
-        raise ConfigError("years: {discover: true} needs an input with {year} in its path; every "
-                          "input is a climatology: list the years under 'years'")
+        raise ConfigError(
+            "years: {discover: true} needs an input with {year} in its path; every "
+            "input is a climatology: list the years under 'years'"
+        )
     found = {}
     for key, pat in patterns.items():
-        regex = re.compile(re.escape(pat).replace(r"\{year\}", r"(\d{4})")
-                           .replace(r"\{month\}", r"\d{2}") + "$")
+        regex = re.compile(
+            re.escape(pat).replace(r"\{year\}", r"(\d{4})").replace(r"\{month\}", r"\d{2}") + "$"
+        )
         g = pat.replace("{year}", "[0-9][0-9][0-9][0-9]").replace("{month}", "[0-9][0-9]")
-        years = {}
+        years: dict[int, set[str]] = {}
         for p in glob.glob(g):
             if m := regex.search(p):
                 years.setdefault(int(m.group(1)), set()).add(p)
@@ -325,13 +374,18 @@ def discover_years(cfg: dict) -> list[int]:
     incomplete = sorted(set.union(*found.values()) - common)
     if incomplete:
         lacking = {y: sorted(k for k, v in found.items() if y not in v) for y in incomplete}
-        log.warning("years.discover: skipping incomplete years %s",
-                    "; ".join(f"{y} (missing {', '.join(m)})" for y, m in lacking.items()))
+        log.warning(
+            "years.discover: skipping incomplete years %s",
+            "; ".join(f"{y} (missing {', '.join(m)})" for y, m in lacking.items()),
+        )
     if not common:
-        raise ConfigError(f"years.discover found no year present in all inputs: "
-                          f"{ {k: sorted(v) for k, v in found.items()} }")
+        raise ConfigError(
+            f"years.discover found no year present in all inputs: "
+            f"{ {k: sorted(v) for k, v in found.items()} }"
+        )
     return sorted(common)
 
 
 def config_digest(cfg: dict) -> str:
+    """SHA-256 of the validated config (the GeoPackage metadata and provenance.json record it)."""
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()

@@ -27,34 +27,61 @@ log = logging.getLogger(__name__)
 
 SEED = 20220101
 DEMO_YEARS = list(range(2001, 2011))
-DEMO_CRS = ("+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
-            "+ellps=WGS84 +units=m +no_defs")
+DEMO_CRS = (
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
+)
 RESOLUTION = 1000.0
 WIDTH, HEIGHT = 320, 240
 XMIN, YMAX = 200_000.0, 3_140_000.0
 BOUNDS = [XMIN, YMAX - HEIGHT * RESOLUTION, XMIN + WIDTH * RESOLUTION, YMAX]
 N_COUNTIES, N_CITIES, N_PROVINCES = 36, 8, 3
-NPP_SCALE = 0.0001   # kg C m-2 yr-1 per stored count, as MOD17A3
+NPP_SCALE = 0.0001  # kg C m-2 yr-1 per stored count, as MOD17A3
 NPP_NODATA = 65535
 LITH_NODATA = -9999
 PROVINCE_NAMES = ["Lingnan", "Qianbei", "Yunshan"]
-HISTORY_YEARS = list(range(1991, 2001))   # emissions and drivers before the raster years
+HISTORY_YEARS = list(range(1991, 2001))  # emissions and drivers before the raster years
 # Scenario sink rasters (issue 7): 0.1° WGS84 like a coarse scenario product, four years each.
 # Changes per year after 2010 are illustrative placeholders, not published scenarios.
 SCENARIO_YEARS = [2030, 2060]
-SCENARIOS = {"A2": {"dt_per_yr": 0.035, "dp_per_yr": -0.001, "dnpp_per_yr": -0.002},
-             "B1": {"dt_per_yr": 0.018, "dp_per_yr": 0.0005, "dnpp_per_yr": 0.003}}
+SCENARIOS = {
+    "A2": {"dt_per_yr": 0.035, "dp_per_yr": -0.001, "dnpp_per_yr": -0.002},
+    "B1": {"dt_per_yr": 0.018, "dp_per_yr": 0.0005, "dnpp_per_yr": 0.003},
+}
 SCENARIO_RES = 0.1
 # Demo "inventory" factors, t CO2 per t of fuel: China-like values that differ from the IPCC
 # defaults (as national factors do), so a Tier 1 estimate with IPCC defaults is a few % off.
-FUEL_SHARES = {"coal": 0.66, "coke": 0.09, "coke_oven_gas": 0.02, "blast_furnace_gas": 0.03,
-               "converter_gas": 0.005, "other_gas": 0.005, "crude_oil": 0.01, "gasoline": 0.045,
-               "kerosene": 0.01, "diesel": 0.07, "fuel_oil": 0.015, "lpg": 0.01,
-               "natural_gas": 0.025, "lng": 0.005}
-DEMO_T_CO2_PER_T = {"coal": 2.30, "coke": 2.90, "coke_oven_gas": 1.65, "blast_furnace_gas": 0.66,
-                    "converter_gas": 1.25, "other_gas": 1.60, "crude_oil": 3.02, "gasoline": 2.98,
-                    "kerosene": 3.05, "diesel": 3.10, "fuel_oil": 3.17, "lpg": 3.05,
-                    "natural_gas": 2.60, "lng": 2.65}
+FUEL_SHARES = {
+    "coal": 0.66,
+    "coke": 0.09,
+    "coke_oven_gas": 0.02,
+    "blast_furnace_gas": 0.03,
+    "converter_gas": 0.005,
+    "other_gas": 0.005,
+    "crude_oil": 0.01,
+    "gasoline": 0.045,
+    "kerosene": 0.01,
+    "diesel": 0.07,
+    "fuel_oil": 0.015,
+    "lpg": 0.01,
+    "natural_gas": 0.025,
+    "lng": 0.005,
+}
+DEMO_T_CO2_PER_T = {
+    "coal": 2.30,
+    "coke": 2.90,
+    "coke_oven_gas": 1.65,
+    "blast_furnace_gas": 0.66,
+    "converter_gas": 1.25,
+    "other_gas": 1.60,
+    "crude_oil": 3.02,
+    "gasoline": 2.98,
+    "kerosene": 3.05,
+    "diesel": 3.10,
+    "fuel_oil": 3.17,
+    "lpg": 3.05,
+    "natural_gas": 2.60,
+    "lng": 2.65,
+}
 
 
 def demo_paths(root: str = "data/demo") -> dict:
@@ -85,13 +112,28 @@ def demo_root(path: str) -> str:
 def demo_files(root: str = "data/demo") -> list[str]:
     """Every file :func:`build_demo` writes."""
     p = demo_paths(root)
-    files = [p[k].format(year=y) for k in ("temperature", "precipitation", "npp", "runoff")
-             for y in DEMO_YEARS]
-    files += [p[f"scenario_{k}"].format(scenario=sc, year=y)
-              for k in ("temperature", "precipitation", "npp", "runoff")
-              for sc in SCENARIOS for y in SCENARIO_YEARS]
-    return files + [p[k] for k in ("lithology", "regions", "emissions", "socioeconomic",
-                                   "fuel_consumption", "drivers")]
+    files = [
+        p[k].format(year=y)
+        for k in ("temperature", "precipitation", "npp", "runoff")
+        for y in DEMO_YEARS
+    ]
+    files += [
+        p[f"scenario_{k}"].format(scenario=sc, year=y)
+        for k in ("temperature", "precipitation", "npp", "runoff")
+        for sc in SCENARIOS
+        for y in SCENARIO_YEARS
+    ]
+    return files + [
+        p[k]
+        for k in (
+            "lithology",
+            "regions",
+            "emissions",
+            "socioeconomic",
+            "fuel_consumption",
+            "drivers",
+        )
+    ]
 
 
 # ---------------------------------------------------------------------------- geometry ----
@@ -122,13 +164,15 @@ def make_regions() -> gpd.GeoDataFrame:
     rng = np.random.default_rng(SEED)
     outline = _outline()
     minx, miny, maxx, maxy = outline.bounds
-    seeds = []
-    while len(seeds) < N_COUNTIES:
+    picked: list[np.ndarray] = []
+    while len(picked) < N_COUNTIES:
         p = rng.uniform([minx, miny], [maxx, maxy])
-        if outline.contains(shapely.Point(p)) and all(np.hypot(*(p - q)) > 26_000 for q in seeds):
-            seeds.append(p)
-    seeds = np.array(seeds)
-    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=outline.envelope.buffer(1e4))
+        if outline.contains(shapely.Point(p)) and all(np.hypot(*(p - q)) > 26_000 for q in picked):
+            picked.append(p)
+    seeds = np.array(picked)
+    cells = shapely.voronoi_polygons(
+        shapely.MultiPoint(seeds), extend_to=outline.envelope.buffer(1e4)
+    )
     polys = []
     for s in seeds:
         cell = next(c for c in cells.geoms if c.contains(shapely.Point(s)))
@@ -139,25 +183,32 @@ def make_regions() -> gpd.GeoDataFrame:
     city_of = np.argmin(np.linalg.norm(cent[:, None] - cent[city_seed][None], axis=2), axis=1)
     city_cent = np.array([cent[city_of == c].mean(axis=0) for c in range(N_CITIES)])
     prov_seed = _farthest_points(city_cent, N_PROVINCES)
-    prov_of_city = np.argmin(np.linalg.norm(city_cent[:, None] - city_cent[prov_seed][None], axis=2),
-                             axis=1)
+    prov_of_city = np.argmin(
+        np.linalg.norm(city_cent[:, None] - city_cent[prov_seed][None], axis=2), axis=1
+    )
     # codes: provinces ordered west to east, cities and counties north-west to south-east
     prov_order = np.argsort(city_cent[prov_seed][:, 0])
     rows = []
     for pi, p in enumerate(prov_order, start=1):
         pcode = f"{90 + pi}0000"
-        cities = [c for c in np.argsort(-city_cent[:, 1] + 1e-3 * city_cent[:, 0])
-                  if prov_of_city[c] == p]
+        cities = [
+            c for c in np.argsort(-city_cent[:, 1] + 1e-3 * city_cent[:, 0]) if prov_of_city[c] == p
+        ]
         for ci, c in enumerate(cities, start=1):
             ccode = f"{90 + pi}{ci:02d}00"
             members = [i for i in np.argsort(-cent[:, 1] + 1e-3 * cent[:, 0]) if city_of[i] == c]
             for di, i in enumerate(members, start=1):
-                rows.append({
-                    "county_code": f"{90 + pi}{ci:02d}{di:02d}",
-                    "county_name": f"{PROVINCE_NAMES[pi - 1]} {ci}-{di}",
-                    "city_code": ccode, "city_name": f"{PROVINCE_NAMES[pi - 1]} city {ci}",
-                    "province_code": pcode, "province_name": PROVINCE_NAMES[pi - 1],
-                    "geometry": polys[i]})
+                rows.append(
+                    {
+                        "county_code": f"{90 + pi}{ci:02d}{di:02d}",
+                        "county_name": f"{PROVINCE_NAMES[pi - 1]} {ci}-{di}",
+                        "city_code": ccode,
+                        "city_name": f"{PROVINCE_NAMES[pi - 1]} city {ci}",
+                        "province_code": pcode,
+                        "province_name": PROVINCE_NAMES[pi - 1],
+                        "geometry": polys[i],
+                    }
+                )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=DEMO_CRS)
     return gdf.sort_values("county_code").reset_index(drop=True)
 
@@ -165,22 +216,27 @@ def make_regions() -> gpd.GeoDataFrame:
 # ------------------------------------------------------------------------------ fields ----
 def _coords():
     y, x = np.mgrid[0:HEIGHT, 0:WIDTH].astype("float64")
-    return x / (WIDTH - 1), 1.0 - y / (HEIGHT - 1)   # x: 0 west -> 1 east; y: 0 south -> 1 north
+    return x / (WIDTH - 1), 1.0 - y / (HEIGHT - 1)  # x: 0 west -> 1 east; y: 0 south -> 1 north
 
 
 def _static_fields():
     rng = np.random.default_rng(SEED + 1)
     xn, yn = _coords()
     elev = np.zeros_like(xn)
-    for cx, cy, h, w in [(0.15, 0.35, 1800, 0.18), (0.35, 0.8, 1200, 0.15), (0.8, 0.3, 700, 0.2),
-                         (0.6, 0.65, 900, 0.1)]:
+    for cx, cy, h, w in [
+        (0.15, 0.35, 1800, 0.18),
+        (0.35, 0.8, 1200, 0.15),
+        (0.8, 0.3, 700, 0.2),
+        (0.6, 0.65, 900, 0.1),
+    ]:
         elev += h * np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * w * w))
     # vegetation condition (cropland, towns, degraded land lower NPP): smooth random blobs
     veg = np.ones_like(xn)
     for _ in range(14):
         cx, cy = rng.uniform(0, 1, 2)
-        veg -= rng.uniform(0.25, 0.55) * np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) /
-                                                (2 * rng.uniform(0.03, 0.07) ** 2))
+        veg -= rng.uniform(0.25, 0.55) * np.exp(
+            -((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * rng.uniform(0.03, 0.07) ** 2)
+        )
     veg = np.clip(veg, 0.3, 1.0)
     # lithology: nearest of 60 seeds, class weights as in south China; karst in the south-west
     glim = np.array([1, 3, 5, 6, 2, 8, 9, 7, 11])
@@ -213,7 +269,9 @@ def _npp_g(t_mean, p_ann, veg, year):
     rng = np.random.default_rng(SEED + 100 + year)
     f_t = 3000.0 / (1.0 + np.exp(1.315 - 0.119 * t_mean))
     f_p = 3000.0 * (1.0 - np.exp(-0.000664 * p_ann))
-    npp = 0.45 * np.minimum(f_t, f_p) * veg * (1 + 0.006 * (year - 2001)) * (1 + rng.normal(0, 0.03))
+    npp = (
+        0.45 * np.minimum(f_t, f_p) * veg * (1 + 0.006 * (year - 2001)) * (1 + rng.normal(0, 0.03))
+    )
     return np.clip(npp, 100.0, 1200.0)
 
 
@@ -221,10 +279,21 @@ def _write(path, data, dtype, nodata, descriptions=None, tags=None, band_tags=No
     data = np.asarray(data)
     if data.ndim == 2:
         data = data[None]
-    profile = dict(driver="GTiff", width=WIDTH, height=HEIGHT, count=data.shape[0], dtype=dtype,
-                   nodata=nodata, crs=DEMO_CRS,
-                   transform=Affine(RESOLUTION, 0, XMIN, 0, -RESOLUTION, YMAX), tiled=True,
-                   blockxsize=256, blockysize=256, compress="deflate", interleave="band")
+    profile = dict(
+        driver="GTiff",
+        width=WIDTH,
+        height=HEIGHT,
+        count=data.shape[0],
+        dtype=dtype,
+        nodata=nodata,
+        crs=DEMO_CRS,
+        transform=Affine(RESOLUTION, 0, XMIN, 0, -RESOLUTION, YMAX),
+        tiled=True,
+        blockxsize=256,
+        blockysize=256,
+        compress="deflate",
+        interleave="band",
+    )
     with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data.astype(dtype))
         if descriptions:
@@ -247,17 +316,41 @@ def build_demo(root: str = "data/demo") -> list[str]:
     with gdal_env():
         for year in DEMO_YEARS:
             tm, pm, t_mean, p_ann = _climate(year, elev)
-            _write(paths["temperature"].format(year=year), tm, "float32", np.nan, months,
-                   band_tags={"units": "degC"})
-            _write(paths["precipitation"].format(year=year), pm, "float32", np.nan, months,
-                   band_tags={"units": "mm"})
+            _write(
+                paths["temperature"].format(year=year),
+                tm,
+                "float32",
+                np.nan,
+                months,
+                band_tags={"units": "degC"},
+            )
+            _write(
+                paths["precipitation"].format(year=year),
+                pm,
+                "float32",
+                np.nan,
+                months,
+                band_tags={"units": "mm"},
+            )
             npp = _npp_g(t_mean, p_ann, veg, year)
             counts = np.round(npp / 1000.0 / NPP_SCALE)
-            counts[lith == 11] = NPP_NODATA      # water bodies carry no NPP, as in MOD17A3
-            _write(paths["npp"].format(year=year), counts, "uint16", NPP_NODATA, ["Npp_1km"],
-                   tags={"scale_factor": NPP_SCALE, "units": "kg C m-2 yr-1"})
-            _write(paths["runoff"].format(year=year), _runoff(p_ann), "float32", np.nan, ["runoff"],
-                   band_tags={"units": "mm yr-1"})
+            counts[lith == 11] = NPP_NODATA  # water bodies carry no NPP, as in MOD17A3
+            _write(
+                paths["npp"].format(year=year),
+                counts,
+                "uint16",
+                NPP_NODATA,
+                ["Npp_1km"],
+                tags={"scale_factor": NPP_SCALE, "units": "kg C m-2 yr-1"},
+            )
+            _write(
+                paths["runoff"].format(year=year),
+                _runoff(p_ann),
+                "float32",
+                np.nan,
+                ["runoff"],
+                band_tags={"units": "mm yr-1"},
+            )
         _write(paths["lithology"], lith, "int16", LITH_NODATA, ["GLiM class code"])
         _write_scenarios(paths, elev, veg, lith)
 
@@ -300,15 +393,32 @@ def _write_scenarios(paths: dict, elev, veg, lith) -> None:
         data = data[None] if data.ndim == 2 else data
         out = np.full((data.shape[0], height, width), np.nan, dtype="float32")
         for b in range(data.shape[0]):
-            reproject(data[b], out[b], src_transform=src_tr, src_crs=DEMO_CRS, src_nodata=np.nan,
-                      dst_transform=transform, dst_crs="EPSG:4326", dst_nodata=np.nan,
-                      resampling=Resampling.average)
+            reproject(
+                data[b],
+                out[b],
+                src_transform=src_tr,
+                src_crs=DEMO_CRS,
+                src_nodata=np.nan,
+                dst_transform=transform,
+                dst_crs="EPSG:4326",
+                dst_nodata=np.nan,
+                resampling=Resampling.average,
+            )
         return out
 
     def write(path, data, band_tags, descriptions):
-        profile = dict(driver="GTiff", width=width, height=height, count=data.shape[0],
-                       dtype="float32", nodata=np.nan, crs="EPSG:4326", transform=transform,
-                       compress="deflate", interleave="band")
+        profile = dict(
+            driver="GTiff",
+            width=width,
+            height=height,
+            count=data.shape[0],
+            dtype="float32",
+            nodata=np.nan,
+            crs="EPSG:4326",
+            transform=transform,
+            compress="deflate",
+            interleave="band",
+        )
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
             dst.write(data)
@@ -326,14 +436,30 @@ def _write_scenarios(paths: dict, elev, veg, lith) -> None:
             npp = npp * (1 + d["dnpp_per_yr"] * k)
             npp[lith == 11] = np.nan
             fmt = {"scenario": name, "year": year}
-            write(paths["scenario_temperature"].format(**fmt), coarse(tm + d["dt_per_yr"] * k),
-                  {"units": "degC"}, months)
-            write(paths["scenario_precipitation"].format(**fmt), coarse(pm * fp), {"units": "mm"},
-                  months)
-            write(paths["scenario_npp"].format(**fmt), coarse(npp / 1000.0),
-                  {"units": "kg C m-2 yr-1"}, ["npp"])
-            write(paths["scenario_runoff"].format(**fmt), coarse(_runoff(p_ann * fp)),
-                  {"units": "mm yr-1"}, ["runoff"])
+            write(
+                paths["scenario_temperature"].format(**fmt),
+                coarse(tm + d["dt_per_yr"] * k),
+                {"units": "degC"},
+                months,
+            )
+            write(
+                paths["scenario_precipitation"].format(**fmt),
+                coarse(pm * fp),
+                {"units": "mm"},
+                months,
+            )
+            write(
+                paths["scenario_npp"].format(**fmt),
+                coarse(npp / 1000.0),
+                {"units": "kg C m-2 yr-1"},
+                ["npp"],
+            )
+            write(
+                paths["scenario_runoff"].format(**fmt),
+                coarse(_runoff(p_ann * fp)),
+                {"units": "mm yr-1"},
+                ["runoff"],
+            )
 
 
 def _write_tables(regions: gpd.GeoDataFrame, paths: dict) -> None:
@@ -344,28 +470,48 @@ def _write_tables(regions: gpd.GeoDataFrame, paths: dict) -> None:
     # three urban centres; emissions and population fall off with distance from them
     urban = np.zeros(len(regions))
     for cx, cy in [(0.7, 0.35), (0.35, 0.55), (0.55, 0.75)]:
-        urban += np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * 0.08 ** 2))
-    e0 = 0.15 + 9.0 * urban * rng.uniform(0.7, 1.3, len(regions))   # Mt CO2 in 2001
+        urban += np.exp(-((xn - cx) ** 2 + (yn - cy) ** 2) / (2 * 0.08**2))
+    e0 = 0.15 + 9.0 * urban * rng.uniform(0.7, 1.3, len(regions))  # Mt CO2 in 2001
     growth = rng.uniform(0.03, 0.09, len(regions))
-    pop0 = 150.0 + 1500.0 * urban * rng.uniform(0.8, 1.2, len(regions))   # thousand people
-    gdppc0 = 8.0 + 20.0 * urban                                           # thousand CNY/person
+    pop0 = 150.0 + 1500.0 * urban * rng.uniform(0.8, 1.2, len(regions))  # thousand people
+    gdppc0 = 8.0 + 20.0 * urban  # thousand CNY/person
     em_rows, se_rows = [], []
     for i, code in enumerate(regions["county_code"]):
         for year in DEMO_YEARS:
             k = year - DEMO_YEARS[0]
             noise = 1 + rng.normal(0, 0.02)
-            em_rows.append({"county_code": code, "year": year,
-                            "co2_mt": round(float(e0[i] * (1 + growth[i]) ** k * noise), 6)})
-            pop = pop0[i] * 1.005 ** k
-            se_rows.append({"county_code": code, "year": year,
-                            "population_thousand": round(float(pop), 3),
-                            "gdp_billion_cny": round(float(pop * gdppc0[i] * 1.08 ** k / 1000), 4)})
+            em_rows.append(
+                {
+                    "county_code": code,
+                    "year": year,
+                    "co2_mt": round(float(e0[i] * (1 + growth[i]) ** k * noise), 6),
+                }
+            )
+            pop = pop0[i] * 1.005**k
+            se_rows.append(
+                {
+                    "county_code": code,
+                    "year": year,
+                    "population_thousand": round(float(pop), 3),
+                    "gdp_billion_cny": round(float(pop * gdppc0[i] * 1.08**k / 1000), 4),
+                }
+            )
     # emissions before the raster years (a separate stream: the 2001-2010 values stay as they were)
     rng_h = np.random.default_rng(SEED + 8)
-    hist = [{"county_code": code, "year": year,
-             "co2_mt": round(float(e0[i] * (1 + growth[i]) ** (year - DEMO_YEARS[0])
-                                   * (1 + rng_h.normal(0, 0.02))), 6)}
-            for i, code in enumerate(regions["county_code"]) for year in HISTORY_YEARS]
+    hist = [
+        {
+            "county_code": code,
+            "year": year,
+            "co2_mt": round(
+                float(
+                    e0[i] * (1 + growth[i]) ** (year - DEMO_YEARS[0]) * (1 + rng_h.normal(0, 0.02))
+                ),
+                6,
+            ),
+        }
+        for i, code in enumerate(regions["county_code"])
+        for year in HISTORY_YEARS
+    ]
     em = pd.DataFrame(hist + em_rows).sort_values(["county_code", "year"], kind="stable")
     se = pd.DataFrame(se_rows)
     for frame, key in ((em, "emissions"), (se, "socioeconomic")):
@@ -386,8 +532,15 @@ def _write_fuel_consumption(em: pd.DataFrame, regions: gpd.GeoDataFrame, path: s
     for (code, year), co2 in prov.items():
         for fuel, share in FUEL_SHARES.items():
             kt = co2 * 1e3 * share * (1 + bias[code] + rng.normal(0, 0.02)) / DEMO_T_CO2_PER_T[fuel]
-            rows.append({"province_code": code, "year": year, "fuel": fuel,
-                         "amount": round(float(kt), 3), "unit": "kt"})
+            rows.append(
+                {
+                    "province_code": code,
+                    "year": year,
+                    "fuel": fuel,
+                    "amount": round(float(kt), 3),
+                    "unit": "kt",
+                }
+            )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_output(path) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, lineterminator="\n")
@@ -403,60 +556,27 @@ def _write_drivers(em: pd.DataFrame, se: pd.DataFrame, path: str) -> None:
     ce = em.groupby("year")["co2_mt"].sum().reindex(years).to_numpy()
     tot = se.groupby("year")[["population_thousand", "gdp_billion_cny"]].sum()
     k = years - DEMO_YEARS[0]
-    pop = tot["population_thousand"].iloc[0] * 1.005 ** k / 1e3          # million people
-    gdp = tot["gdp_billion_cny"].iloc[0] * 1.08 ** k                    # billion CNY
-    coal = 76.0 - 0.45 * (years - years[0]) + rng.normal(0, 0.3, len(years))   # % of energy
-    energy = ce / (2.1 * coal / 76.0 + 0.35)                            # Mt coal equivalent
-    out = pd.DataFrame({"region": "all", "year": years,
-                        "population": np.round(pop, 4),
-                        "urbanisation_rate": np.round(28.0 + 1.15 * (years - years[0])
-                                                      + rng.normal(0, 0.2, len(years)), 3),
-                        "gdp": np.round(gdp, 3),
-                        "secondary_share": np.round(44.0 + 2.0 * np.sin((years - 1991) / 4.0)
-                                                    - 0.1 * (years - 1991), 3),
-                        "energy_intensity": np.round(energy / gdp, 6),
-                        "energy_use": np.round(energy, 3),
-                        "energy_structure": np.round(coal, 3)})
+    pop = tot["population_thousand"].iloc[0] * 1.005**k / 1e3  # million people
+    gdp = tot["gdp_billion_cny"].iloc[0] * 1.08**k  # billion CNY
+    coal = 76.0 - 0.45 * (years - years[0]) + rng.normal(0, 0.3, len(years))  # % of energy
+    energy = ce / (2.1 * coal / 76.0 + 0.35)  # Mt coal equivalent
+    out = pd.DataFrame(
+        {
+            "region": "all",
+            "year": years,
+            "population": np.round(pop, 4),
+            "urbanisation_rate": np.round(
+                28.0 + 1.15 * (years - years[0]) + rng.normal(0, 0.2, len(years)), 3
+            ),
+            "gdp": np.round(gdp, 3),
+            "secondary_share": np.round(
+                44.0 + 2.0 * np.sin((years - 1991) / 4.0) - 0.1 * (years - 1991), 3
+            ),
+            "energy_intensity": np.round(energy / gdp, 6),
+            "energy_use": np.round(energy, 3),
+            "energy_structure": np.round(coal, 3),
+        }
+    )
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with atomic_output(path) as tmp:
         out.to_csv(tmp, index=False, lineterminator="\n")
-
-
-def demo_config(root: str = "data/demo", outdir: str = "results") -> dict:
-    """The configuration that runs the pipeline on the demo (also written to config/config.yaml)."""
-    p = demo_paths(root)
-    return {
-        "grid": {"crs": DEMO_CRS, "resolution": RESOLUTION, "bounds": BOUNDS},
-        "years": DEMO_YEARS,
-        "climate": {"timestep": "monthly", "temperature": p["temperature"],
-                    "precipitation": p["precipitation"], "temperature_units": "degC",
-                    "precipitation_units": "mm"},
-        "npp": {"path": p["npp"], "scale": NPP_SCALE, "offset": 0.0, "units": "kg C m-2 yr-1"},
-        "runoff": {"source": "raster", "path": p["runoff"], "units": "mm yr-1"},
-        "lithology": {"path": p["lithology"], "classes": "config/glim_classes.csv",
-                      "coefficients": "config/gem_co2_coefficients.csv"},
-        "regions": {"path": p["regions"],
-                    "levels": {"county": "county_code", "city": "city_code",
-                               "province": "province_code"},
-                    "names": {"county": "county_name", "city": "city_name",
-                              "province": "province_name"}},
-        "emissions": {"path": p["emissions"], "region_col": "county_code", "year_col": "year",
-                      "value_col": "co2_mt", "units": "Mt CO2"},
-        "socioeconomic": {"path": p["socioeconomic"], "region_col": "county_code",
-                          "year_col": "year", "gdp_col": "gdp_billion_cny",
-                          "population_col": "population_thousand"},
-        "balance": {"tolerance_tgco2": 0.01, "cv": "gdp_per_capita_relative"},
-        "emissions_accounting": {"consumption": p["fuel_consumption"],
-                                 "region_col": "province_code", "year_col": "year",
-                                 "factors": "config/ipcc_tier1_factors.csv", "level": "province"},
-        "scenarios": {
-            "level": "study_area", "drivers": p["drivers"],
-            "growth": "config/scenarios/growth_rates.csv", "names": list(SCENARIOS),
-            "horizon": 2060, "holdout": 3, "n_seeds": 10, "years": SCENARIO_YEARS,
-            "climate": {"temperature": p["scenario_temperature"],
-                        "precipitation": p["scenario_precipitation"],
-                        "temperature_units": "degC", "precipitation_units": "mm"},
-            "npp": {"path": p["scenario_npp"], "units": "kg C m-2 yr-1"},
-            "runoff": {"path": p["scenario_runoff"], "units": "mm yr-1"}},
-        "outputs": {"dir": outdir},
-    }

@@ -69,8 +69,9 @@ def render_config_reference(schema: dict | None = None) -> str:
         out.append(f"\n## `{key}`{need}\n\n{desc}\n")
         out.append("| key | type | default | required | meaning |")
         out.append("|---|---|---|---|---|")
-        out.append(f"| `{key}` | {_type(sub)} | {_default(sub)} | {'yes' if need else ''} | "
-                   f"{desc} |")
+        out.append(
+            f"| `{key}` | {_type(sub)} | {_default(sub)} | {'yes' if need else ''} | {desc} |"
+        )
         out += _rows(sub, key, set(sub.get("required", [])))
         for alt in sub.get("oneOf", []):
             out += _rows(alt, key, set(alt.get("required", [])))

@@ -20,8 +20,14 @@ class InputDataError(CarbonBudgetError):
     The message always names the file, the variable and a fix.
     """
 
-    def __init__(self, message: str, *, path: str | None = None, variable: str | None = None,
-                 fix: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        variable: str | None = None,
+        fix: str | None = None,
+    ):
         parts = []
         if variable:
             parts.append(f"[{variable}]")

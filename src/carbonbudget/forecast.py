@@ -1,7 +1,8 @@
 """Emission model and driver scenarios to 2060 (docs/method.md, "Scenarios"; Zhang et al.
 2022, §2.2.4).
 
-The back-propagation network of Zhang et al. (2022): CE from seven drivers, one hidden layer of four ReLU units,
+The back-propagation network of Zhang et al. (2022): CE from seven drivers, one hidden layer of
+four ReLU units,
 a linear output (scikit-learn ``MLPRegressor``), inputs standardised on the training years, an
 ensemble over fixed seeds (the mean is the forecast, the spread is reported). Its skill is
 measured on held-out years (the last ``holdout`` years: a forecast, not an interpolation) with R²
@@ -16,6 +17,7 @@ largest CE (``None`` when CE still rises in the last year: no peak within the ho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,8 +26,20 @@ from .config import schema_default
 from .errors import InputDataError
 from .io import read_table
 
-DRIVERS = ("population", "urbanisation_rate", "gdp", "secondary_share", "energy_intensity",
-           "energy_use", "energy_structure")
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from numpy.typing import ArrayLike
+
+DRIVERS = (
+    "population",
+    "urbanisation_rate",
+    "gdp",
+    "secondary_share",
+    "energy_intensity",
+    "energy_use",
+    "energy_structure",
+)
 DEFAULT_SEEDS = tuple(range(schema_default("scenarios", "n_seeds")))
 
 
@@ -35,6 +49,8 @@ class InsufficientDataError(InputDataError):
 
 @dataclass
 class EmissionModel:
+    """A fitted ensemble of networks: standardisation, members, skill (``metrics``)."""
+
     drivers: tuple[str, ...]
     x_mean: np.ndarray
     x_std: np.ndarray
@@ -47,8 +63,14 @@ class EmissionModel:
         """CE (Tg CO2) per row of ``frame`` (columns = drivers): ensemble mean, min and max."""
         x = (frame[list(self.drivers)].to_numpy(dtype="float64") - self.x_mean) / self.x_std
         pred = np.stack([m.predict(x) for m in self.members]) * self.y_std + self.y_mean
-        return pd.DataFrame({"ce_tgco2": pred.mean(axis=0), "ce_tgco2_min": pred.min(axis=0),
-                             "ce_tgco2_max": pred.max(axis=0)}, index=frame.index)
+        return pd.DataFrame(
+            {
+                "ce_tgco2": pred.mean(axis=0),
+                "ce_tgco2_min": pred.min(axis=0),
+                "ce_tgco2_max": pred.max(axis=0),
+            },
+            index=frame.index,
+        )
 
 
 def _fit_members(x, y, seeds, max_iter):
@@ -57,8 +79,14 @@ def _fit_members(x, y, seeds, max_iter):
 
     members = []
     for seed in seeds:
-        m = MLPRegressor(hidden_layer_sizes=(4,), activation="relu", solver="lbfgs",
-                         alpha=1e-4, max_iter=max_iter, random_state=seed)
+        m = MLPRegressor(
+            hidden_layer_sizes=(4,),
+            activation="relu",
+            solver="lbfgs",
+            alpha=1e-4,
+            max_iter=max_iter,
+            random_state=seed,
+        )
         m.fit(x, y)
         members.append(m)
     return members
@@ -69,9 +97,15 @@ def _standardise(x):
     return mean, np.where(std > 0, std, 1.0)
 
 
-def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS,
-                       holdout: int = schema_default("scenarios", "holdout"),
-                       seeds=DEFAULT_SEEDS, max_iter: int = 5000, label: str = "") -> EmissionModel:
+def fit_emission_model(
+    history: pd.DataFrame,
+    *,
+    drivers: Sequence[str] = DRIVERS,
+    holdout: int = schema_default("scenarios", "holdout"),
+    seeds: Sequence[int] = DEFAULT_SEEDS,
+    max_iter: int = 5000,
+    label: str = "",
+) -> EmissionModel:
     """Fit the ensemble on ``history`` (columns year, ce_tgco2 and the drivers).
 
     Years with a missing driver or CE are not usable. The last ``holdout`` usable years are held
@@ -82,8 +116,11 @@ def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS,
     drivers = tuple(drivers)
     missing = [c for c in ("year", "ce_tgco2", *drivers) if c not in history.columns]
     if missing:
-        raise InputDataError(f"{label} driver table lacks columns {missing}",
-                             variable="scenarios.drivers", fix=f"give year, ce_tgco2 and {drivers}")
+        raise InputDataError(
+            f"{label} driver table lacks columns {missing}",
+            variable="scenarios.drivers",
+            fix=f"give year, ce_tgco2 and {drivers}",
+        )
     h = history.sort_values("year")
     usable = h.dropna(subset=["ce_tgco2", *drivers])
     n_in = len(drivers)
@@ -93,7 +130,8 @@ def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS,
             f"{holdout} held out) for {n_in} inputs: the network cannot be fitted",
             variable="scenarios.drivers",
             fix=f"give at least {n_in + holdout + 1} years with every driver and CE, use fewer "
-                "drivers, or fit a larger region (e.g. national instead of one province)")
+            "drivers, or fit a larger region (e.g. national instead of one province)",
+        )
     x_all = usable[list(drivers)].to_numpy(dtype="float64")
     y_all = usable["ce_tgco2"].to_numpy(dtype="float64")
     train = slice(0, len(usable) - holdout)
@@ -106,23 +144,32 @@ def fit_emission_model(history: pd.DataFrame, *, drivers=DRIVERS,
         return EmissionModel(drivers, xm, xs, ym, ys, members)
 
     trial = fit(x_all[train], y_all[train])
-    metrics = {"n_years": len(usable), "n_train": len(usable) - holdout, "holdout": holdout,
-               "seeds": list(seeds)}
+    metrics = {
+        "n_years": len(usable),
+        "n_train": len(usable) - holdout,
+        "holdout": holdout,
+        "seeds": list(seeds),
+    }
     if holdout:
         pred = trial.predict(usable.iloc[test])["ce_tgco2"].to_numpy()
         obs = y_all[test]
         rel = (pred - obs) / obs
-        metrics.update({"r2_holdout": float(r2_score(obs, pred)) if holdout > 1 else float("nan"),
-                        "holdout_years": usable["year"].iloc[test].astype(int).tolist(),
-                        "rel_error": rel.tolist(),
-                        "mean_abs_rel_error": float(np.mean(np.abs(rel)))})
+        metrics.update(
+            {
+                "r2_holdout": float(r2_score(obs, pred)) if holdout > 1 else float("nan"),
+                "holdout_years": usable["year"].iloc[test].astype(int).tolist(),
+                "rel_error": rel.tolist(),
+                "mean_abs_rel_error": float(np.mean(np.abs(rel))),
+            }
+        )
     model = fit(x_all, y_all)
     model.metrics = metrics
     return model
 
 
-def project_drivers(last: pd.Series, growth: pd.DataFrame, *, start_year: int,
-                    end_year: int = 2060) -> pd.DataFrame:
+def project_drivers(
+    last: pd.Series, growth: pd.DataFrame, *, start_year: int, end_year: int = 2060
+) -> pd.DataFrame:
     """Drivers per year from ``start_year`` + 1 to ``end_year``: each grows from its value in
     ``last`` (the last observed year, ``start_year``) by the annual rate of the period the year
     falls in. ``growth``: columns driver, start_year, end_year (inclusive), rate (fraction per
@@ -137,14 +184,16 @@ def project_drivers(last: pd.Series, growth: pd.DataFrame, *, start_year: int,
             rates[sel] = row["rate"]
         if np.isnan(rates).any():
             gap = years[np.isnan(rates)]
-            raise InputDataError(f"no growth rate for driver '{driver}' in years "
-                                 f"{gap.min()}-{gap.max()}", variable="scenarios.growth",
-                                 fix="give a rate for every driver and every year to the horizon")
+            raise InputDataError(
+                f"no growth rate for driver '{driver}' in years {gap.min()}-{gap.max()}",
+                variable="scenarios.growth",
+                fix="give a rate for every driver and every year to the horizon",
+            )
         out[driver] = float(value) * np.cumprod(1.0 + rates)
     return out
 
 
-def peak_year(years, values) -> int | None:
+def peak_year(years: ArrayLike, values: ArrayLike) -> int | None:
     """The year of the largest value; None if the series still rises at its last year (no
     peak within the horizon) or is empty. Ties: the first year of the maximum."""
     v = np.asarray(values, dtype="float64")
@@ -157,8 +206,18 @@ def peak_year(years, values) -> int | None:
     return int(y[i])
 
 
-SCENARIO_COLUMNS = ["scenario", "region", "year", "ce_tgco2", "ce_tgco2_min", "ce_tgco2_max",
-                    "ecs_tgco2", "ecs_source", "cnc_tgco2", "ecs_ce_ratio"]
+SCENARIO_COLUMNS = [
+    "scenario",
+    "region",
+    "year",
+    "ce_tgco2",
+    "ce_tgco2_min",
+    "ce_tgco2_max",
+    "ecs_tgco2",
+    "ecs_source",
+    "cnc_tgco2",
+    "ecs_ce_ratio",
+]
 
 
 def scenario_ecs(observed: pd.Series, raster_years: dict[int, float], horizon: int) -> pd.DataFrame:
@@ -171,13 +230,15 @@ def scenario_ecs(observed: pd.Series, raster_years: dict[int, float], horizon: i
     ys = np.array([known[x] for x in xs])
     years = np.arange(last + 1, horizon + 1)
     val = np.where(years <= xs.max(), np.interp(years, xs, ys), np.nan)
-    src = np.where(np.isin(years, xs), "scenario_raster",
-                   np.where(years <= xs.max(), "interpolated", "none"))
+    src = np.where(
+        np.isin(years, xs), "scenario_raster", np.where(years <= xs.max(), "interpolated", "none")
+    )
     return pd.DataFrame({"year": years, "ecs_tgco2": val, "ecs_source": src})
 
 
-def _level_totals(zonal: pd.DataFrame, regions: pd.DataFrame, level: str, finest: str,
-                  column: str) -> pd.Series:
+def _level_totals(
+    zonal: pd.DataFrame, regions: pd.DataFrame, level: str, finest: str, column: str
+) -> pd.Series:
     """Sum of a finest-level column by (level code, year); the study area is code 'all'."""
     if level == "study_area":
         return zonal.assign(region="all").groupby(["region", "year"])[column].sum()
@@ -193,16 +254,27 @@ def read_scenario_tables(sc_cfg: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
     growth = read_table(sc_cfg["growth"], "scenarios.growth")
     for name in sc_cfg["names"]:
         if name not in set(growth["scenario"]):
-            raise InputDataError(f"scenario '{name}' has no rows in the growth table",
-                                 path=sc_cfg["growth"], variable="scenarios.growth",
-                                 fix="add its growth rates, or remove it from scenarios.names")
+            raise InputDataError(
+                f"scenario '{name}' has no rows in the growth table",
+                path=sc_cfg["growth"],
+                variable="scenarios.growth",
+                fix="add its growth rates, or remove it from scenarios.names",
+            )
     return drivers, growth
 
 
-def project_scenarios(sc_cfg: dict, *, drivers: pd.DataFrame, growth: pd.DataFrame,
-                      emissions: pd.DataFrame, gaps: str, budget: pd.DataFrame,
-                      scenario_zonal: dict[str, pd.DataFrame], regions: pd.DataFrame,
-                      levels: list[str]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def project_scenarios(
+    sc_cfg: dict,
+    *,
+    drivers: pd.DataFrame,
+    growth: pd.DataFrame,
+    emissions: pd.DataFrame,
+    gaps: str,
+    budget: pd.DataFrame,
+    scenario_zonal: dict[str, pd.DataFrame],
+    regions: pd.DataFrame,
+    levels: list[str],
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Fit the emission model per region of ``sc_cfg['level']`` on the drivers and the emission
     table's CE history, project CE to the horizon under each scenario, add ECS (observed, the
     scenario rasters' zonal totals and interpolation) and CNC.
@@ -222,52 +294,77 @@ def project_scenarios(sc_cfg: dict, *, drivers: pd.DataFrame, growth: pd.DataFra
 
     budget = budget.assign(region=budget["code"])
     ecs_obs = budget.set_index(["region", "year"])["ecs_tgco2"]
-    ecs_sc = {name: _level_totals(z, regions, level, finest, "ecs_tgc") * CO2_PER_C
-              for name, z in scenario_zonal.items()}
+    ecs_sc = {
+        name: _level_totals(z, regions, level, finest, "ecs_tgc") * CO2_PER_C
+        for name, z in scenario_zonal.items()
+    }
 
     rows, skill, summary = [], [], []
     seeds = tuple(range(sc_cfg["n_seeds"]))
     horizon = sc_cfg["horizon"]
     for region, dr in drivers.groupby("region", sort=True):
-        hist = dr.merge(ce_hist.loc[region].rename("ce_tgco2") if region in ce_hist.index
-                        .get_level_values(0) else pd.Series(dtype=float, name="ce_tgco2"),
-                        left_on="year", right_index=True, how="left")
-        model = fit_emission_model(hist, holdout=sc_cfg["holdout"], seeds=seeds,
-                                   label=f"{level} {region}")
+        hist = dr.merge(
+            ce_hist.loc[region].rename("ce_tgco2")
+            if region in ce_hist.index.get_level_values(0)
+            else pd.Series(dtype=float, name="ce_tgco2"),
+            left_on="year",
+            right_index=True,
+            how="left",
+        )
+        model = fit_emission_model(
+            hist, holdout=sc_cfg["holdout"], seeds=seeds, label=f"{level} {region}"
+        )
         m = model.metrics
-        skill.append({"region": region, "n_years": m["n_years"], "n_train": m["n_train"],
-                      "holdout_years": ";".join(map(str, m.get("holdout_years", []))),
-                      "r2_holdout": m.get("r2_holdout"),
-                      "mean_abs_rel_error": m.get("mean_abs_rel_error"),
-                      "rel_error": ";".join(f"{e:.4f}" for e in m.get("rel_error", [])),
-                      "n_seeds": len(seeds)})
+        skill.append(
+            {
+                "region": region,
+                "n_years": m["n_years"],
+                "n_train": m["n_train"],
+                "holdout_years": ";".join(map(str, m.get("holdout_years", []))),
+                "r2_holdout": m.get("r2_holdout"),
+                "mean_abs_rel_error": m.get("mean_abs_rel_error"),
+                "rel_error": ";".join(f"{e:.4f}" for e in m.get("rel_error", [])),
+                "n_seeds": len(seeds),
+            }
+        )
         obs_ecs = ecs_obs.loc[region] if region in ecs_obs.index.get_level_values(0) else None
         last_obs = int(hist.dropna(subset=["ce_tgco2"])["year"].max())
         observed = hist[["year", "ce_tgco2"]].dropna().assign(scenario="observed", region=region)
         if obs_ecs is not None:
-            observed = observed.merge(obs_ecs.rename("ecs_tgco2"), left_on="year",
-                                      right_index=True, how="left")
+            observed = observed.merge(
+                obs_ecs.rename("ecs_tgco2"), left_on="year", right_index=True, how="left"
+            )
             observed["ecs_source"] = np.where(observed["ecs_tgco2"].notna(), "observed", "none")
         rows.append(observed)
         last = dr.set_index("year").loc[last_obs, list(model.drivers)]
         for name in sc_cfg["names"]:
-            fut = project_drivers(last, growth[growth["scenario"] == name], start_year=last_obs,
-                                  end_year=horizon)
+            fut = project_drivers(
+                last, growth[growth["scenario"] == name], start_year=last_obs, end_year=horizon
+            )
             ce = model.predict(fut)
             t = pd.concat([fut[["year"]], ce], axis=1).assign(scenario=name, region=region)
             if obs_ecs is not None and name in ecs_sc:
-                raster = ecs_sc[name].loc[region] if region in ecs_sc[name].index.get_level_values(
-                    0) else pd.Series(dtype=float)
+                raster = (
+                    ecs_sc[name].loc[region]
+                    if region in ecs_sc[name].index.get_level_values(0)
+                    else pd.Series(dtype=float)
+                )
                 ecs = scenario_ecs(obs_ecs.dropna(), raster.to_dict(), horizon)
                 t = t.merge(ecs, on="year", how="left")
             rows.append(t)
             series = pd.concat([observed[["year", "ce_tgco2"]], t[["year", "ce_tgco2"]]])
-            summary.append({"scenario": name, "region": region,
-                            "peak_year": peak_year(series["year"], series["ce_tgco2"]),
-                            "ce_last_observed_tgco2": float(observed["ce_tgco2"].iloc[-1]),
-                            f"ce_{horizon}_tgco2": float(t["ce_tgco2"].iloc[-1]),
-                            f"ecs_{horizon}_tgco2": float(t["ecs_tgco2"].iloc[-1])
-                            if "ecs_tgco2" in t else np.nan})
+            summary.append(
+                {
+                    "scenario": name,
+                    "region": region,
+                    "peak_year": peak_year(series["year"], series["ce_tgco2"]),
+                    "ce_last_observed_tgco2": float(observed["ce_tgco2"].iloc[-1]),
+                    f"ce_{horizon}_tgco2": float(t["ce_tgco2"].iloc[-1]),
+                    f"ecs_{horizon}_tgco2": float(t["ecs_tgco2"].iloc[-1])
+                    if "ecs_tgco2" in t
+                    else np.nan,
+                }
+            )
     table = pd.concat(rows, ignore_index=True)
     if "ecs_tgco2" not in table:
         table["ecs_tgco2"], table["ecs_source"] = np.nan, "none"
@@ -277,10 +374,12 @@ def project_scenarios(sc_cfg: dict, *, drivers: pd.DataFrame, growth: pd.DataFra
     for col in SCENARIO_COLUMNS:
         if col not in table:
             table[col] = np.nan
-    table = table[SCENARIO_COLUMNS].sort_values(["region", "scenario", "year"]).reset_index(
-        drop=True)
+    table = (
+        table[SCENARIO_COLUMNS].sort_values(["region", "scenario", "year"]).reset_index(drop=True)
+    )
     summ = pd.DataFrame(summary)
-    # CNC change from the last observed year with ECS to the horizon (Zhang et al. 2022: -44.6 % / +15.5 %)
+    # CNC change from the last observed year with ECS to the horizon (Zhang et al. 2022: -44.6 % /
+    # +15.5 %)
     for i, r in summ.iterrows():
         sel = table[(table["region"] == r["region"])]
         obs = sel[(sel["scenario"] == "observed") & sel["cnc_tgco2"].notna()]

@@ -12,6 +12,7 @@ import os
 import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,16 @@ import rasterio.shutil
 from rasterio.enums import Resampling
 
 from .errors import InputDataError
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    import geopandas as gpd
+    import xarray as xr
+
+    from .grid import Grid
+
+log = logging.getLogger(__name__)
 
 DEFAULT_GDAL_CACHEMAX_MB = 256
 # COG tile size; overviews are built until the smallest level fits in one tile.
@@ -32,7 +43,7 @@ COG_BLOCKSIZE = 256
 PINNED_OGR_DATE = "2000-01-01T00:00:00.000Z"
 
 
-def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
+def write_gpkg_layer(df: gpd.GeoDataFrame, path: str | os.PathLike, layer: str) -> None:
     """Write (or add) one layer of a GeoPackage with a pinned timestamp; ``df`` may have no
     geometry (an attribute table). The option is set for the write and restored after it."""
     import pyogrio
@@ -45,7 +56,7 @@ def write_gpkg_layer(df, path: str | os.PathLike, layer: str) -> None:
         pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": before})
 
 
-_GDAL_CACHEMAX_MB: list[int] = []     # set once per job process by configure_gdal_cache
+_GDAL_CACHEMAX_MB: list[int] = []  # set once per job process by configure_gdal_cache
 
 
 def configure_gdal_cache(cachemax_mb: int | None) -> None:
@@ -68,7 +79,7 @@ def gdal_env(cachemax_mb: int | None = None) -> rasterio.Env:
 
 
 @contextlib.contextmanager
-def atomic_output(path: str | os.PathLike, suffix: str | None = None):
+def atomic_output(path: str | os.PathLike, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; move it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -82,9 +93,13 @@ def atomic_output(path: str | os.PathLike, suffix: str | None = None):
             tmp.unlink()
 
 
-def write_table(df: pd.DataFrame, path_csv: str | os.PathLike | None = None,
-                path_parquet: str | os.PathLike | None = None, *,
-                float_format: str | None = None) -> None:
+def write_table(
+    df: pd.DataFrame,
+    path_csv: str | os.PathLike | None = None,
+    path_parquet: str | os.PathLike | None = None,
+    *,
+    float_format: str | None = None,
+) -> None:
     """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input."""
     if path_csv is not None:
         with atomic_output(path_csv) as tmp:
@@ -94,25 +109,34 @@ def write_table(df: pd.DataFrame, path_csv: str | os.PathLike | None = None,
             df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")
 
 
-def read_table(path: str | os.PathLike, variable: str, dtype: dict | str | None = None,
-               **csv_options) -> pd.DataFrame:
+def read_table(
+    path: str | os.PathLike, variable: str, dtype: dict | str | type | None = None, **csv_options
+) -> pd.DataFrame:
     """Read a CSV or Parquet table; errors name the file and the variable.
 
     ``dtype`` forces column types (region codes are read as strings so that leading zeros and
     6-digit codes survive); ``csv_options`` go to :func:`pandas.read_csv` (e.g. ``sep``)."""
     path = str(path)
     if not os.path.exists(path):
-        raise InputDataError("file not found", path=path, variable=variable,
-                             fix="check the path in the config (relative paths are relative "
-                                 "to the directory snakemake runs in)")
+        raise InputDataError(
+            "file not found",
+            path=path,
+            variable=variable,
+            fix="check the path in the config (relative paths are relative "
+            "to the directory snakemake runs in)",
+        )
     try:
         if path.endswith(".parquet"):
             df = pd.read_parquet(path)
             return df.astype(dtype) if dtype else df
         return pd.read_csv(path, dtype=dtype, **csv_options)
     except Exception as exc:  # pandas raises many types; the user needs the file name
-        raise InputDataError(f"cannot read table ({exc})", path=path, variable=variable,
-                             fix="check that the file is a valid CSV or Parquet table") from exc
+        raise InputDataError(
+            f"cannot read table ({exc})",
+            path=path,
+            variable=variable,
+            fix="check that the file is a valid CSV or Parquet table",
+        ) from exc
 
 
 def read_text_table(path: str | os.PathLike, variable: str) -> pd.DataFrame:
@@ -126,8 +150,9 @@ def read_text_table(path: str | os.PathLike, variable: str) -> pd.DataFrame:
     1-based row number of a Parquet table."""
     path = str(path)
     if not path.endswith(".parquet"):
-        df = read_table(path, variable, dtype=str, keep_default_na=False, na_values=[],
-                        skip_blank_lines=False)
+        df = read_table(
+            path, variable, dtype=str, keep_default_na=False, na_values=[], skip_blank_lines=False
+        )
         df.index = df.index + 2
         return df[(df != "").any(axis=1)]
     df = read_table(path, variable)
@@ -135,8 +160,16 @@ def read_text_table(path: str | os.PathLike, variable: str) -> pd.DataFrame:
     return df
 
 
-def parse_numbers(values: pd.Series, context: pd.DataFrame, *, path: str, variable: str,
-                  fix: str, allow_missing: bool = False, integer: bool = False) -> pd.Series:
+def parse_numbers(
+    values: pd.Series,
+    context: pd.DataFrame,
+    *,
+    path: str,
+    variable: str,
+    fix: str,
+    allow_missing: bool = False,
+    integer: bool = False,
+) -> pd.Series:
     """``values`` (text or numbers, indexed by line as :func:`read_text_table` gives) as float.
 
     Empty cells, text that is not a number and non-finite numbers are an
@@ -151,35 +184,46 @@ def parse_numbers(values: pd.Series, context: pd.DataFrame, *, path: str, variab
         bad |= num.ne(np.round(num))
     if bad.any() and not allow_missing:
         where = "line" if not path.endswith(".parquet") else "row"
-        cells = [f"{where} {i} ({', '.join(f'{k} {v}' for k, v in ctx.items())}: {raw!r})"
-                 for i, ctx, raw in zip(values.index[bad],
-                                        context.loc[bad].to_dict("records"), values[bad])]
+        cells = [
+            f"{where} {i} ({', '.join(f'{k} {v}' for k, v in ctx.items())}: {raw!r})"
+            for i, ctx, raw in zip(
+                values.index[bad], context.loc[bad].to_dict("records"), values[bad]
+            )
+        ]
         kind = "integers" if integer else "numbers"
-        raise InputDataError(f"{int(bad.sum())} value(s) are empty or not {kind}: "
-                             + "; ".join(cells[:10]) + ("; ..." if len(cells) > 10 else ""),
-                             path=path, variable=variable, fix=fix)
+        raise InputDataError(
+            f"{int(bad.sum())} value(s) are empty or not {kind}: "
+            + "; ".join(cells[:10])
+            + ("; ..." if len(cells) > 10 else ""),
+            path=path,
+            variable=variable,
+            fix=fix,
+        )
     return num.where(~bad)
 
 
-def open_raster(path: str | os.PathLike, chunk_size: int | None = 512,
-                band_dim: str = "band") -> "xr.DataArray":
+def open_raster(
+    path: str | os.PathLike, chunk_size: int | None = 512, band_dim: str = "band"
+) -> xr.DataArray:
     """Open a raster lazily as (band, y, x) float with NaN for nodata, chunked spatially only."""
     # dask/xarray/rioxarray are imported here, not at module level: most pipeline jobs never
     # stream rasters through dask, and the import costs each job about a second.
     import rioxarray
+    import xarray as xr
 
     path = str(path)
     if not os.path.exists(path):
         raise InputDataError("file not found", path=path, fix="run the alignment rule first")
     chunks = None if chunk_size is None else {"band": -1, "y": chunk_size, "x": chunk_size}
-    # Masking copies every block (xarray's CF decoding), ~1 s of 2-core time for a year of
-    # 1 km monthly climate of China (benchmarks/bench_fluxes.py). A float raster whose nodata
-    # is NaN (every aligned raster) or that has no nodata already reads as it should: skip it
-    # (integer rasters are still masked, which also makes them float).
+    # Masking copies every block (xarray's CF decoding; docs/performance.md). A float raster
+    # whose nodata is NaN (every aligned raster) or that has no nodata already reads as it
+    # should: skip it (integer rasters are still masked, which also makes them float).
     with rasterio.open(path) as src:
         nodata, dtype = src.nodata, np.dtype(src.dtypes[0])
     already_nan = dtype.kind == "f" and (nodata is None or np.isnan(nodata))
     arr = rioxarray.open_rasterio(path, chunks=chunks, masked=not already_nan, lock=False)
+    if not isinstance(arr, xr.DataArray):  # a file of several subdatasets
+        raise InputDataError("not a single raster", path=path, fix="give one band file")
     return arr.rename({"band": band_dim}) if band_dim != "band" else arr
 
 
@@ -188,7 +232,6 @@ def _compute_by_row_groups(sources: list, datasets: list, label: str) -> None:
     logging progress about every 10 % of the rows with the elapsed time."""
     import dask
 
-    log = logging.getLogger("carbonbudget")
     rows = sources[0].chunks[0]
     sources = [s if s.chunks[0] == rows else s.rechunk({0: rows}) for s in sources]
     height, width = sources[0].shape
@@ -201,8 +244,14 @@ def _compute_by_row_groups(sources: list, datasets: list, label: str) -> None:
         for ds, block in zip(datasets, blocks):
             ds.write(np.asarray(block, dtype="float32"), 1, window=window)
         if (i + 1) % step == 0 or i + 1 == len(rows):
-            log.info("%s: rows %d/%d (%.0f %%) computed in %.1f s", label, r1, height,
-                     100.0 * r1 / height, time.perf_counter() - t0)
+            log.info(
+                "%s: rows %d/%d (%.0f %%) computed in %.1f s",
+                label,
+                r1,
+                height,
+                100.0 * r1 / height,
+                time.perf_counter() - t0,
+            )
 
 
 class _WindowWriter:
@@ -215,8 +264,9 @@ class _WindowWriter:
 
     def __setitem__(self, key, block):
         rows, cols = key
-        window = rasterio.windows.Window(cols.start, rows.start, cols.stop - cols.start,
-                                         rows.stop - rows.start)
+        window = rasterio.windows.Window(
+            cols.start, rows.start, cols.stop - cols.start, rows.stop - rows.start
+        )
         with self.progress.lock:
             self.dataset.write(np.asarray(block, dtype="float32"), 1, window=window)
             self.progress.add(window.width * window.height)
@@ -234,9 +284,12 @@ class _Progress:
         self.done += n
         fraction = self.done / self.total
         if fraction >= self.next_log or self.done == self.total:
-            logging.getLogger("carbonbudget").info(
-                "%s: %.0f %% of the blocks computed in %.1f s", self.label, 100.0 * fraction,
-                time.perf_counter() - self.t0)
+            log.info(
+                "%s: %.0f %% of the blocks computed in %.1f s",
+                self.label,
+                100.0 * fraction,
+                time.perf_counter() - self.t0,
+            )
             while self.next_log <= fraction:
                 self.next_log += 0.1
 
@@ -244,16 +297,17 @@ class _Progress:
 def _compute_blocks(sources: list, datasets: list, label: str) -> None:
     """Compute the layers with the local (threaded) scheduler in one graph, writing every block
     as soon as it is ready. Unlike row groups there is no barrier after each row of chunks, so
-    both cores stay busy (0.6 s of 4.5 s for a year of fluxes at 4,000 x 5,000); memory still
-    follows the chunk size (dask's ordering computes and releases chunk by chunk)."""
+    every core stays busy; memory still follows the chunk size (dask's ordering computes and
+    releases chunk by chunk)."""
     import dask.array as da
 
     progress = _Progress(label, sources[0].size, len(sources))
-    da.store(sources, [_WindowWriter(ds, progress) for ds in datasets], lock=False)
+    targets: list = [_WindowWriter(ds, progress) for ds in datasets]
+    da.store(sources, targets, lock=False)
 
 
 @contextlib.contextmanager
-def dask_scheduler(spec: dict | None, threads: int = 1):
+def dask_scheduler(spec: dict | None, threads: int = 1) -> Iterator[None]:
     """The dask scheduler of a per-pixel job (config section ``dask``).
 
     ``threads`` (default): the local threaded scheduler with the job's threads. ``distributed``:
@@ -273,19 +327,26 @@ def dask_scheduler(spec: dict | None, threads: int = 1):
     except ImportError as exc:
         from .errors import ConfigError
 
-        raise ConfigError("dask.scheduler: distributed needs the 'distributed' package: "
-                          "pip install 'carbonbudget[cluster]' (or set dask.scheduler: threads)"
-                          ) from exc
-    log = logging.getLogger("carbonbudget")
+        raise ConfigError(
+            "dask.scheduler: distributed needs the 'distributed' package: "
+            "pip install 'carbonbudget[cluster]' (or set dask.scheduler: threads)"
+        ) from exc
     address = spec.get("address")
     if address:
         with Client(address, set_as_default=True) as client:
-            log.info("dask: connected to %s (%d workers)", address,
-                     len(client.scheduler_info().get("workers", {})))
+            log.info(
+                "dask: connected to %s (%d workers)",
+                address,
+                len(client.scheduler_info().get("workers", {})),
+            )
             yield client
         return
-    with LocalCluster(n_workers=1, threads_per_worker=max(1, threads), processes=True,
-                      dashboard_address=None) as cluster, Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=1, threads_per_worker=max(1, threads), processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         log.info("dask: local distributed cluster, 1 worker × %d threads", threads)
         yield client
 
@@ -308,9 +369,16 @@ def _distributed_active() -> bool:
     return dask.config.get("scheduler", None) == "dask.distributed"
 
 
-def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
-               units: dict | None = None, tags: dict | None = None, threads: int = 1,
-               label: str | None = None) -> None:
+def write_cogs(
+    layers: dict,
+    grid: Grid,
+    *,
+    descriptions: dict | None = None,
+    units: dict | None = None,
+    tags: dict | None = None,
+    threads: int = 1,
+    label: str | None = None,
+) -> None:
     """Write several (y, x) arrays (numpy or dask) as float32 Cloud-Optimised GeoTIFFs.
 
     All layers are computed together (their dask graphs share the kernel call): with the local
@@ -318,8 +386,8 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
     client (see :func:`dask_scheduler`) one row of chunks at a time, the blocks coming back to
     this process. Blocks go into tiled uncompressed temporary GeoTIFFs (memory bounded by the
     chunks in flight), then each is copied to
-    COG with ZSTD compression (level 1: at 4,000 × 5,000 the same size as level 3 within 2 % and
-    1.6× faster to write; DEFLATE is slower still), a floating-point predictor and averaged
+    COG with ZSTD compression (level 1: about the size of level 3 and faster to write; DEFLATE
+    is slower still; docs/performance.md), a floating-point predictor and averaged
     overviews, using ``threads`` threads, and moved into place atomically.
     ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
     """
@@ -358,8 +426,7 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
                 if path in tags:
                     ds.update_tags(**tags[path])
         # Layers are copied to COG side by side, one thread each: GDAL builds overviews in one
-        # thread per copy, so two copies at once use both cores (4 layers at 4,000 x 5,000:
-        # 3.7 s one after the other with NUM_THREADS=2, 2.9 s two at a time; benchmarks/).
+        # thread per copy, so several copies at once use every core.
         workers = max(1, min(threads, len(datasets)))
         per_copy = max(1, threads // workers)
 
@@ -368,17 +435,25 @@ def write_cogs(layers: dict, grid, *, descriptions: dict | None = None,
         def to_cog(item):
             path, tmp, _ = item
             # Overviews are built in the uncompressed intermediate and copied as they are: the
-            # COG driver's own (OVERVIEWS=AUTO) goes through a temporary file and costs 25 %
-            # more per layer at 4,000 x 5,000 (1.25 s vs 0.95 s). Same averages of valid pixels;
+            # COG driver's own (OVERVIEWS=AUTO) goes through a temporary file and costs more
+            # (docs/performance.md). Same averages of valid pixels;
             # a level's size is rounded up (5,000 / 16 -> 313 columns, AUTO made 312), so the
             # coarse levels cover the last partial block of pixels too.
             if factors:
                 with rasterio.open(tmp, "r+") as ds:
                     ds.build_overviews(factors, Resampling.average)
             with atomic_output(path) as cog_tmp:
-                rasterio.shutil.copy(tmp, cog_tmp, driver="COG", COMPRESS="ZSTD", LEVEL=1,
-                                     PREDICTOR="YES", BLOCKSIZE=COG_BLOCKSIZE,
-                                     OVERVIEWS="FORCE_USE_EXISTING", NUM_THREADS=per_copy)
+                rasterio.shutil.copy(
+                    tmp,
+                    cog_tmp,
+                    driver="COG",
+                    COMPRESS="ZSTD",
+                    LEVEL=1,
+                    PREDICTOR="YES",
+                    BLOCKSIZE=COG_BLOCKSIZE,
+                    OVERVIEWS="FORCE_USE_EXISTING",
+                    NUM_THREADS=per_copy,
+                )
 
         if workers == 1:
             for item in datasets:

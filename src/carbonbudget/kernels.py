@@ -14,46 +14,47 @@ import math
 import numpy as np
 from numba import njit
 
-# --- docs/method.md, "Heterotrophic respiration": heterotrophic respiration (Pei et al. 2009; Zhang et al. 2022, Eq. 3) -------------------
-RH_COEF = 0.22          # g C m-2 day-1 scale of the regression
-RH_TEMP_EXP = 0.0913    # °C-1
-RH_PRCP_COEF = 0.3145   # mm-1
-DAYS_PER_MONTH = 30.0   # daily rate -> monthly total
+# --- heterotrophic respiration: docs/method.md, "Heterotrophic respiration" (Pei et al. 2009) ----
+RH_COEF = 0.22  # g C m-2 day-1 scale of the regression
+RH_TEMP_EXP = 0.0913  # °C-1
+RH_PRCP_COEF = 0.3145  # mm-1
+DAYS_PER_MONTH = 30.0  # daily rate -> monthly total
 CARBON_FRACTION = 0.465  # carbon fraction of respired dry matter
-# --- docs/method.md, "Rock-weathering sink": GEM-CO2 rock weathering, F[1e3 mol CO2 km-2 yr-1] = a * Q[mm yr-1] ----------
+# --- GEM-CO2 rock weathering, F[1e3 mol CO2 km-2 yr-1] = a * Q[mm yr-1] ---
+# (docs/method.md, "Rock-weathering sink")
 # 1e3 mol km-2 = 1e-3 mol m-2; one mol CO2 fixes one mol C = 12.0 g C  =>  g C m-2 yr-1 = 0.012 a Q
 RCS_FACTOR = 0.012
 
 N_FLUX = 4  # rh, nep, rcs, ecs (order of the first axis returned by carbon_fluxes)
 
 
-# RH of a month (Zhang et al. 2022, Eq. 3) is 0.22 · (exp(0.0913 T_m) + ln(0.3145 P_m + 1)) · 30 · 0.465;
-# summed over the months it is 0.22 · 30 · 0.465 · (Σ exp(0.0913 T_m) + Σ ln x_m) with
-# x_m = 0.3145 P_m + 1. The kernel evaluates Σ ln x_m as ln Π x_m: one logarithm per pixel instead
-# of twelve, the same value to float64 rounding (each x_m >= 1, so the product only grows; it is
-# folded into a running log before it could overflow). The kernel is 1.9x faster and its float32
-# output bit-identical on the benchmark's inputs (tests/test_kernels.py checks it against the
-# month-by-month sum). Everything stays in float64; outputs are rounded once to float32.
-_PRODUCT_FOLD = 1e250   # x_m <= ~1e38 (float32 max): folding above 1e250 never overflows
+# RH of a month (Zhang et al. 2022, Eq. 3) is 0.22 · (exp(0.0913 T_m) + ln(0.3145 P_m + 1)) · 30
+# · 0.465; summed over the months it is 0.22 · 30 · 0.465 · (Σ exp(0.0913 T_m) + Σ ln x_m) with
+# x_m = 0.3145 P_m + 1. The kernel evaluates Σ ln x_m as ln Π x_m: one logarithm per pixel
+# instead of twelve, the same value to float64 rounding (each x_m >= 1, so the product only
+# grows; it is folded into a running log before it could overflow). tests/test_kernels.py checks
+# it against the month-by-month sum; docs/performance.md has the speed. Everything stays in
+# float64; outputs are rounded once to float32.
+_PRODUCT_FOLD = 1e250  # x_m <= ~1e38 (float32 max): folding above 1e250 never overflows
 
 
 @njit(nogil=True, cache=True)
-def rh_from_sums(exp_sum, log_sum):
+def rh_from_sums(exp_sum: float, log_sum: float) -> float:
     """RH (g C m-2 per period) from Σ exp(0.0913 T_m) and Σ ln(0.3145 P_m + 1)."""
     return RH_COEF * (exp_sum + log_sum) * DAYS_PER_MONTH * CARBON_FRACTION
 
 
 @njit(nogil=True, cache=True)
-def rcs_pixel(a, q):
+def rcs_pixel(a: float, q: float) -> float:
     """Rock-weathering sink, g C m-2 yr-1, for GEM-CO2 coefficient a and runoff q (mm yr-1)."""
     return RCS_FACTOR * a * q
 
 
 @njit(nogil=True, cache=True)
-def rock_weathering(q, a, mask):
-    """RCS alone, for runs without NPP and climate (docs/method.md, "Rock-weathering sink"; same formula as
-    :func:`carbon_fluxes`). q, a: float32 (ny, nx); mask: uint8 (ny, nx), 0 = outside every
-    region. Returns float32 (1, ny, nx). Raises ValueError on negative runoff."""
+def rock_weathering(q: np.ndarray, a: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """RCS alone, for runs without NPP and climate (docs/method.md, "Rock-weathering sink"; same
+    formula as :func:`carbon_fluxes`). q, a: float32 (ny, nx); mask: uint8 (ny, nx), 0 = outside
+    every region. Returns float32 (1, ny, nx). Raises ValueError on negative runoff."""
     ny, nx = q.shape
     out = np.empty((1, ny, nx), dtype=np.float32)
     for i in range(ny):
@@ -94,12 +95,21 @@ def _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row):
 
 
 @njit(nogil=True, cache=True)
-def carbon_fluxes(t, p, npp, q, a, mask, annual):
+def carbon_fluxes(
+    t: np.ndarray,
+    p: np.ndarray,
+    npp: np.ndarray,
+    q: np.ndarray,
+    a: np.ndarray,
+    mask: np.ndarray,
+    annual: bool,
+) -> np.ndarray:
     """RH, NEP, RCS and ECS of one block.
 
     t, p : float32 (nt, ny, nx) monthly temperature (°C) and precipitation (mm month-1); with
            ``annual`` true, nt == 1 and they are annual mean T and annual total P (mm yr-1), and
-           RH = 12 · RH_month(T, P/12) (docs/method.md, "Heterotrophic respiration", an approximation).
+           RH = 12 · RH_month(T, P/12) (docs/method.md, "Heterotrophic respiration", an
+           approximation).
     npp  : float32 (ny, nx) g C m-2 yr-1
     q    : float32 (ny, nx) runoff, mm yr-1
     a    : float32 (ny, nx) GEM-CO2 coefficient of the pixel's lithology
@@ -109,10 +119,10 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
     """
     nt, ny, nx = t.shape
     out = np.empty((N_FLUX, ny, nx), dtype=np.float32)
-    exp_row = np.empty(nx, dtype=np.float64)     # Σ exp(0.0913 T_m)
-    prod_row = np.empty(nx, dtype=np.float64)    # Π (0.3145 P_m + 1) not yet folded into log_row
-    log_row = np.empty(nx, dtype=np.float64)     # Σ ln(0.3145 P_m + 1) folded so far
-    p_scale = 1.0 / 12.0 if annual else 1.0      # annual: RH = 12 · RH_month(T, P / 12)
+    exp_row = np.empty(nx, dtype=np.float64)  # Σ exp(0.0913 T_m)
+    prod_row = np.empty(nx, dtype=np.float64)  # Π (0.3145 P_m + 1) not yet folded into log_row
+    log_row = np.empty(nx, dtype=np.float64)  # Σ ln(0.3145 P_m + 1) folded so far
+    p_scale = 1.0 / 12.0 if annual else 1.0  # annual: RH = 12 · RH_month(T, P / 12)
     for i in range(ny):
         _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row)
         for j in range(nx):
@@ -137,7 +147,7 @@ def carbon_fluxes(t, p, npp, q, a, mask, annual):
 
 
 @njit(nogil=True, cache=True)
-def respiration(t, p, mask, annual):
+def respiration(t: np.ndarray, p: np.ndarray, mask: np.ndarray, annual: bool) -> np.ndarray:
     """RH alone (g C m-2 yr-1), for climate normals that serve every year: the same sums as
     :func:`carbon_fluxes`. Returns float32 (1, ny, nx)."""
     nt, ny, nx = t.shape
@@ -158,7 +168,7 @@ def respiration(t, p, mask, annual):
 
 
 @njit(nogil=True, cache=True)
-def sink_balance(npp, rh, rcs, mask):
+def sink_balance(npp: np.ndarray, rh: np.ndarray, rcs: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """NEP = NPP − RH and ECS = NEP + RCS of one block from RH and RCS already computed (e.g.
     once from climatologies). All float32 (ny, nx); returns float32 (2, ny, nx), NaN outside
     the regions and where an input is NaN."""
@@ -176,9 +186,18 @@ def sink_balance(npp, rh, rcs, mask):
     return out
 
 
-# --- docs/method.md, "Zonal totals": zonal totals from the sparse coverage matrix ------------------------------------
+# --- docs/method.md, "Zonal totals": zonal totals from the sparse coverage matrix ----------------
 @njit(nogil=True, cache=True)
-def zonal_accumulate(indptr, indices, fractions, row_area_m2, width, first_pixel, x, acc):
+def zonal_accumulate(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    fractions: np.ndarray,
+    row_area_m2: np.ndarray,
+    width: int,
+    first_pixel: int,
+    x: np.ndarray,
+    acc: np.ndarray,
+) -> np.ndarray:
     """Add one block of pixels to the per-region sums (one pass over the stored coverages).
 
     indptr, indices, fractions: the coverage matrix (regions × pixels) in CSC form, pixel p =
@@ -201,7 +220,14 @@ def zonal_accumulate(indptr, indices, fractions, row_area_m2, width, first_pixel
 
 
 @njit(nogil=True, cache=True)
-def zonal_area(indptr, indices, fractions, row_area_m2, width, n_regions):
+def zonal_area(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    fractions: np.ndarray,
+    row_area_m2: np.ndarray,
+    width: int,
+    n_regions: int,
+) -> np.ndarray:
     """Σ w·a (m²) per region over all its pixels (see :func:`zonal_accumulate`)."""
     out = np.zeros(n_regions, dtype=np.float64)
     for p in range(indptr.size - 1):
@@ -211,14 +237,16 @@ def zonal_area(indptr, indices, fractions, row_area_m2, width, n_regions):
     return out
 
 
-# --- docs/method.md, "Trends": time-series statistics --------------------------------------------------------
+# --- docs/method.md, "Trends": time-series statistics --------------------------------------------
 N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of trend_stats)
 
 
-@njit(nogil=True, cache=True)
-def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
-    """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
-    # OLS slope (Zhang et al. 2022, Eq. 9 with x = year) and its t statistic
+# The helpers of _series_stats are inlined in numba's IR (inline="always"), so splitting the
+# series statistics into them costs no speed (benchmarks/bench_trends.py; docs/performance.md).
+@njit(nogil=True, cache=True, inline="always")
+def _ols(xv, yv, n):
+    """OLS fit of yv[:n] on xv[:n] (Zhang et al. 2022, Eq. 9 with x = year): slope, intercept,
+    mean of x, Σ(x − x̄)² and the t statistic of the slope (NaN slope when x is constant)."""
     mx = 0.0
     my = 0.0
     for k in range(n):
@@ -232,26 +260,24 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
         sxx += (xv[k] - mx) * (xv[k] - mx)
         sxy += (xv[k] - mx) * (yv[k] - my)
     if sxx == 0.0:
-        for k in range(N_TREND):
-            out[k] = np.nan
-        return
+        return np.nan, np.nan, mx, sxx, np.nan
     slope = sxy / sxx
     icpt = my - slope * mx
     ssr = 0.0
     for k in range(n):
         r = yv[k] - (icpt + slope * xv[k])
         ssr += r * r
-    df = n - 2
     if ssr <= 0.0:
         tstat = 0.0 if slope == 0.0 else math.copysign(math.inf, slope)
     else:
-        tstat = slope / math.sqrt(ssr / df / sxx)
-    out[0] = slope
-    out[1] = tstat
-    out[2] = df
-    # Theil-Sen slope: median of pairwise slopes; Mann-Kendall S
-    npairs = n * (n - 1) // 2
-    pair = np.empty(npairs, dtype=np.float64)
+        tstat = slope / math.sqrt(ssr / (n - 2) / sxx)
+    return slope, icpt, mx, sxx, tstat
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _sen_slope_and_mk_s(xv, yv, n):
+    """Theil-Sen slope (median of the pairwise slopes) and the Mann-Kendall S of yv[:n]."""
+    pair = np.empty(n * (n - 1) // 2, dtype=np.float64)
     idx = 0
     s_mk = 0.0
     for i in range(n - 1):
@@ -263,8 +289,13 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
                 s_mk += 1.0
             elif d < 0:
                 s_mk -= 1.0
-    out[3] = np.median(pair)
-    # variance of S with the tie correction (Kendall 1975)
+    return np.median(pair), s_mk
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _mk_z(yv, n, s_mk):
+    """Mann-Kendall Z of S with the tie-corrected variance (Kendall 1975) and the ±1 continuity
+    correction, and its two-sided normal p-value."""
     srt = np.sort(yv[:n])
     ties = 0.0
     run = 1
@@ -282,8 +313,25 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
         z = (s_mk + 1.0) / math.sqrt(var_s)
     else:
         z = 0.0
+    return z, math.erfc(abs(z) / math.sqrt(2.0))
+
+
+@njit(nogil=True, cache=True)
+def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
+    """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
+    slope, icpt, mx, sxx, tstat = _ols(xv, yv, n)
+    if sxx == 0.0:
+        for k in range(N_TREND):
+            out[k] = np.nan
+        return
+    out[0] = slope
+    out[1] = tstat
+    out[2] = n - 2
+    sen, s_mk = _sen_slope_and_mk_s(xv, yv, n)
+    out[3] = sen
+    z, p = _mk_z(yv, n, s_mk)
     out[4] = z
-    out[5] = math.erfc(abs(z) / math.sqrt(2.0))   # two-sided normal p-value
+    out[5] = p
     # Hurst exponent of the detrended series: a trend is not long memory, and the aggregated
     # variance of a trending series grows like m^2 (H near or above 1 for any linear trend)
     resid = np.empty(n, dtype=np.float64)
@@ -295,10 +343,12 @@ def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
 
 
 @njit(nogil=True, cache=True)
-def hurst_aggregated_variance(y, q2, n, min_blocks, logvar_bias, correct):
-    """Hurst exponent of the OLS residuals y[:n] by aggregated variance (Zhang et al. 2022, Eq. 7-8):
-    block sizes m = 1 .. n // min_blocks, V(m) = sample variance (ddof 1) of the means of the
-    n // m leading blocks of length m, H = 1 + slope(log V, log m) / 2.
+def hurst_aggregated_variance(
+    y: np.ndarray, q2: np.ndarray, n: int, min_blocks: int, logvar_bias: np.ndarray, correct: bool
+) -> float:
+    """Hurst exponent of the OLS residuals y[:n] by aggregated variance (Zhang et al. 2022,
+    Eq. 7-8): block sizes m = 1 .. n // min_blocks, V(m) = sample variance (ddof 1) of the
+    means of the n // m leading blocks of length m, H = 1 + slope(log V, log m) / 2.
 
     Removing the trend takes variance from the block means, the more the longer the blocks:
     for white noise E[V(m)] = σ²/m · κ(m) with κ(m) = 1 − m·S(m)/(nb − 1), S(m) the sum of
@@ -352,7 +402,14 @@ def hurst_aggregated_variance(y, q2, n, min_blocks, logvar_bias, correct):
 
 
 @njit(nogil=True, cache=True)
-def trend_stats(stack, x, min_valid, min_blocks, logvar_bias, correct):
+def trend_stats(
+    stack: np.ndarray,
+    x: np.ndarray,
+    min_valid: int,
+    min_blocks: int,
+    logvar_bias: np.ndarray,
+    correct: bool,
+) -> np.ndarray:
     """Per-pixel trend statistics of stack[:, i, j] against x (years), NaN years skipped.
 
     stack : (n, ny, nx) float; x : float64 (n,); logvar_bias : float64 (n,), entry k the bias
@@ -404,7 +461,7 @@ def _uf(y):
 
 
 @njit(nogil=True, cache=True)
-def sequential_mk(y):
+def sequential_mk(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Sequential Mann-Kendall statistics (Sneyers 1990) of a series without NaNs.
 
     UF_k = (s_k − k(k−1)/4) / sqrt(k(k−1)(2k+5)/72), s_k = Σ_{i≤k} #{j < i : y_i > y_j}, UF_1 = 0;

@@ -5,15 +5,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 
 @contextlib.contextmanager
-def log_to(path: str | None, step: str = "step"):
+def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
     stderr for the duration of a step; log its duration and any exception with its traceback
     before re-raising it. Other loggers are left as they are."""
     root = logging.getLogger("carbonbudget")
-    handlers = [logging.StreamHandler()]
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
     if path:
         handlers.append(logging.FileHandler(path, mode="w"))
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")

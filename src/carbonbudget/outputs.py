@@ -2,75 +2,118 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
-import os
-import platform
 
 import geopandas as gpd
 import pandas as pd
 
 from . import __version__
-from .balance import STUDY_AREA
-from .config import config_digest, skipped_stages
-from .paths import climatology_note
 from .io import atomic_output, write_gpkg_layer
 from .trends import read_region_trends
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
 COLUMN_UNITS = {
     "area_km2": ("km2", "region area on the grid's CRS (pixel areas × coverage fractions)"),
-    "valid_fraction": ("1", "share of the region's whole area (part outside the grid "
-                            "included) where ECS (every input; RCS in a run without NPP and "
-                            "climate) is known"),
-    "outside_grid_share": ("1", "share of the region's polygon outside the grid (no sink "
-                                "computed there)"),
+    "valid_fraction": (
+        "1",
+        "share of the region's whole area (part outside the grid "
+        "included) where ECS (every input; RCS in a run without NPP and "
+        "climate) is known",
+    ),
+    "outside_grid_share": (
+        "1",
+        "share of the region's polygon outside the grid (no sink computed there)",
+    ),
     "rh_tgc": ("Tg C yr-1", "heterotrophic respiration"),
     "nep_tgc": ("Tg C yr-1", "net ecosystem productivity NPP - RH"),
     "rcs_tgc": ("Tg C yr-1", "rock-weathering carbon sink (GEM-CO2)"),
     "ecs_tgc": ("Tg C yr-1", "ecosystem carbon sink NEP + RCS"),
     "rcs_tgco2": ("Tg CO2 yr-1", "rock-weathering carbon sink in CO2 (x 44/12)"),
-    "in_region_layer": ("bool", "false: an emission code without polygon (CE only; see "
-                                "tables/emission_code_match.csv)"),
+    "in_region_layer": (
+        "bool",
+        "false: an emission code without polygon (CE only; see tables/emission_code_match.csv)",
+    ),
     "ecs_tgco2": ("Tg CO2 yr-1", "ecosystem carbon sink in CO2 (x 44/12)"),
     "ce_tgco2": ("Tg CO2 yr-1", "carbon emissions (Mt CO2 = Tg CO2)"),
     "cnc_tgco2": ("Tg CO2 yr-1", "carbon neutral capacity ECS - CE"),
     "cnc_flux_tco2_km2": ("t CO2 km-2 yr-1", "CNC per unit area"),
-    "status": ("class", "surplus / deficit / neutral against balance.tolerance_tgco2; missing "
-                        "(no ECS or CE); incomplete (sink known on less than "
-                        "balance.min_valid_fraction of the area)"),
+    "status": (
+        "class",
+        "surplus / deficit / neutral against balance.tolerance_tgco2; missing "
+        "(no ECS or CE); incomplete (sink known on less than "
+        "balance.min_valid_fraction of the area)",
+    ),
     "status_note": ("text", "why a region-year is missing or incomplete"),
-    "ce_missing_members": ("count", "members without an emission value left out of CE "
-                                    "(emissions.gaps: sum)"),
+    "ce_missing_members": (
+        "count",
+        "members without an emission value left out of CE (emissions.gaps: sum)",
+    ),
     "source_sink_ratio": ("1", "CE / ECS; +inf where ECS <= 0 (ecosystem source)"),
     "ecosystem_source": ("bool", "ECS <= 0: the land itself is a net source"),
     "cv": ("1", "vulnerability coefficient of CER (balance.cv)"),
     "cer": ("1", "carbon emission risk CE / ECS x Cv (1 = neutrality)"),
-    "imbalance_risk_index": ("1", "percentile rank of source_sink_ratio among the level's region-years"),
+    "imbalance_risk_index": (
+        "1",
+        "percentile rank of source_sink_ratio among the level's region-years",
+    ),
     "cnc_tgco2_slope_per_yr": ("Tg CO2 yr-2", "OLS trend of CNC"),
     "cnc_tgco2_slope_p": ("1", "two-sided p-value of the CNC trend"),
     "cnc_tgco2_sen_per_yr": ("Tg CO2 yr-2", "Theil-Sen trend of CNC"),
     "cnc_tgco2_mk_z": ("1", "Mann-Kendall Z of CNC (tie-corrected)"),
     "cnc_tgco2_mk_p": ("1", "two-sided p-value of the Mann-Kendall Z"),
-    "cnc_tgco2_hurst": ("1", "Hurst exponent of CNC around its trend (aggregated variance of "
-                             "the detrended series; NaN outside [0, 1])"),
+    "cnc_tgco2_hurst": (
+        "1",
+        "Hurst exponent of CNC around its trend (aggregated variance of "
+        "the detrended series; NaN outside [0, 1])",
+    ),
     "cnc_tgco2_hurst_note": ("text", "why the Hurst exponent is NaN (an estimate outside [0, 1])"),
-    "cnc_tgco2_trend_class": ("class", "Zhang et al. 2022 trend class of CNC (trends.class_thresholds_tgco2)"),
-    "cnc_tgco2_abrupt_change_years": ("year", "years where the sequential MK UF and UB cross inside +-1.96"),
+    "cnc_tgco2_trend_class": (
+        "class",
+        "Zhang et al. 2022 trend class of CNC (trends.class_thresholds_tgco2)",
+    ),
+    "cnc_tgco2_abrupt_change_years": (
+        "year",
+        "years where the sequential MK UF and UB cross inside +-1.96",
+    ),
 }
 
-TREND_STATS = ["slope_per_yr", "slope_p", "sen_per_yr", "mk_z", "mk_p", "hurst", "hurst_note",
-               "trend_class", "abrupt_change_years"]
+TREND_STATS = [
+    "slope_per_yr",
+    "slope_p",
+    "sen_per_yr",
+    "mk_z",
+    "mk_p",
+    "hurst",
+    "hurst_note",
+    "trend_class",
+    "abrupt_change_years",
+]
 TREND_COLUMNS = [f"cnc_tgco2_{s}" for s in TREND_STATS]
 
-SUMMARY_VARS = ["area_km2", "valid_fraction", "rcs_tgco2", "ecs_tgco2", "ce_tgco2", "cnc_tgco2",
-                "cnc_flux_tco2_km2", "cer"]
+SUMMARY_VARS = [
+    "area_km2",
+    "valid_fraction",
+    "rcs_tgco2",
+    "ecs_tgco2",
+    "ce_tgco2",
+    "cnc_tgco2",
+    "cnc_flux_tco2_km2",
+    "cer",
+]
 
 
-def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict,
-                     trend_paths: dict, path_out: str, spatial_paths: dict | None = None,
-                     run_info: dict | None = None, series: str = "cnc_tgco2") -> None:
+def write_geopackage(
+    *,
+    path_regions: str,
+    levels: list[str],
+    budget_paths: dict,
+    trend_paths: dict,
+    path_out: str,
+    spatial_paths: dict | None = None,
+    run_info: dict | None = None,
+    series: str = "cnc_tgco2",
+) -> None:
     """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
     Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
     non-spatial ``column_units`` layer describing every column and a ``metadata`` layer (key,
@@ -84,8 +127,7 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
     crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
     with atomic_output(path_out) as tmp:
         for level in levels:
-            geo = read_level_polygons(path_regions, level).rename(
-                columns={f"{level}_name": "name"})
+            geo = read_level_polygons(path_regions, level).rename(columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
             budget = budget[budget["in_region_layer"]]
             last = budget["year"].max()
@@ -94,39 +136,73 @@ def write_geopackage(*, path_regions: str, levels: list[str], budget_paths: dict
             means = means.rename(columns={"area_km2_mean": "area_km2"})
             parts = [means]
             if "status" in budget:
-                parts.append(budget[budget["year"] == last].set_index("code")["status"].rename(
-                    f"status_{last}"))
+                parts.append(
+                    budget[budget["year"] == last]
+                    .set_index("code")["status"]
+                    .rename(f"status_{last}")
+                )
             wide = budget.pivot(index="code", columns="year", values=series)
             wide.columns = [f"{series}_{y}" for y in wide.columns]
-            parts.append(read_region_trends(trend_paths[level]).set_index("code")[
-                [f"{series}_{s}" for s in TREND_STATS]])
+            parts.append(
+                read_region_trends(trend_paths[level]).set_index("code")[
+                    [f"{series}_{s}" for s in TREND_STATS]
+                ]
+            )
             if level in spatial_paths:
                 parts.append(spatial_columns(spatial_paths[level]))
-            layer = geo.merge(pd.concat(parts + [wide], axis=1),
-                              left_on="code", right_index=True, how="left")
+            layer = geo.merge(
+                pd.concat(parts + [wide], axis=1), left_on="code", right_index=True, how="left"
+            )
             layer.attrs = {}
             write_gpkg_layer(layer, tmp, level)
         meta = pd.DataFrame(
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
-            + [{"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
-               {"column": "cnc_tgco2_<year>", "units": "Tg CO2 yr-1", "description": "CNC of that year"},
-               {"column": "ce_tgco2_<year>", "units": "Tg CO2 yr-1", "description":
-                "CE of that year (runs without ECS, which also carry ce_tgco2_<stat> trends)"},
-               {"column": "lisa_<var>", "units": "class", "description":
-                "LISA cluster of the period mean of <var>: HH/LL/HL/LH at p < spatial.lisa_p, "
-                "'not significant', or 'not computed' (see tables/moran_<level>.csv note)"},
-               {"column": "lisa_<var>_p", "units": "1", "description": "LISA pseudo p-value"},
-               {"column": "gi_<var>", "units": "class", "description":
-                "Getis-Ord Gi* hot/cold spot at 90/95/99 % of the period mean of <var>"},
-               {"column": "gi_<var>_z", "units": "1", "description": "Gi* z-score"}])
+            + [
+                {"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
+                {
+                    "column": "cnc_tgco2_<year>",
+                    "units": "Tg CO2 yr-1",
+                    "description": "CNC of that year",
+                },
+                {
+                    "column": "ce_tgco2_<year>",
+                    "units": "Tg CO2 yr-1",
+                    "description": "CE of that year (runs without ECS, which also carry "
+                    "ce_tgco2_<stat> trends)",
+                },
+                {
+                    "column": "lisa_<var>",
+                    "units": "class",
+                    "description": "LISA cluster of the period mean of <var>: HH/LL/HL/LH at "
+                    "p < spatial.lisa_p, 'not significant', or 'not computed' (see "
+                    "tables/moran_<level>.csv note)",
+                },
+                {"column": "lisa_<var>_p", "units": "1", "description": "LISA pseudo p-value"},
+                {
+                    "column": "gi_<var>",
+                    "units": "class",
+                    "description": "Getis-Ord Gi* hot/cold spot at 90/95/99 % of the period "
+                    "mean of <var>",
+                },
+                {"column": "gi_<var>_z", "units": "1", "description": "Gi* z-score"},
+            ]
+        )
         write_gpkg_layer(meta, tmp, "column_units")
-        info = {"carbonbudget_version": __version__, "levels": ", ".join(levels),
-                "crs": crs.to_string() if crs is not None else "",
-                "provenance": "provenance.json next to gis/ has input digests and the run time"}
-        info.update({k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
-                     for k, v in (run_info or {}).items()})
-        write_gpkg_layer(pd.DataFrame({"key": list(info), "value": list(info.values())}), tmp,
-                         "metadata")
+        info = {
+            "carbonbudget_version": __version__,
+            "levels": ", ".join(levels),
+            "crs": crs.to_string() if crs is not None else "",
+            "provenance": "provenance.json next to gis/ has input digests and the run time",
+        }
+        info.update(
+            {
+                k: v if isinstance(v, str) else json.dumps(v, sort_keys=True, default=str)
+                for k, v in (run_info or {}).items()
+            }
+        )
+        write_gpkg_layer(
+            pd.DataFrame({"key": list(info), "value": list(info.values())}), tmp, "metadata"
+        )
 
 
 def spatial_columns(path: str) -> pd.DataFrame:
@@ -135,12 +211,21 @@ def spatial_columns(path: str) -> pd.DataFrame:
     out = []
     for var, grp in local.groupby("variable", sort=True):
         g = grp.set_index("code")
-        out.append(pd.DataFrame({f"lisa_{var}": g["lisa_cluster"], f"lisa_{var}_p": g["lisa_p_sim"],
-                                 f"gi_{var}": g["gi_class"], f"gi_{var}_z": g["gi_z"]}))
+        out.append(
+            pd.DataFrame(
+                {
+                    f"lisa_{var}": g["lisa_cluster"],
+                    f"lisa_{var}_p": g["lisa_p_sim"],
+                    f"gi_{var}": g["gi_class"],
+                    f"gi_{var}_z": g["gi_z"],
+                }
+            )
+        )
     return pd.concat(out, axis=1)
 
 
 def file_digest(path: str) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):

@@ -5,13 +5,19 @@ path in one place (docs/data.md lists them).
 
 from __future__ import annotations
 
+from typing import Any
+
 from .align import month_paths
 from .config import CLIMATOLOGY, climatology_inputs, flux_periods, rcs_only
 from .publish import WORK_DIR
 
 # aligned inputs: name -> file name under interim/aligned/{year}/ (or .../climatology/)
-ALIGNED = {"temperature": "tmean_degC.tif", "precipitation": "prcp_mm.tif", "npp": "npp_gc.tif",
-           "runoff": "runoff_mm.tif"}
+ALIGNED = {
+    "temperature": "tmean_degC.tif",
+    "precipitation": "prcp_mm.tif",
+    "npp": "npp_gc.tif",
+    "runoff": "runoff_mm.tif",
+}
 
 
 def _aligned_names(cfg: dict) -> list[str]:
@@ -42,7 +48,8 @@ def _raw_inputs(cfg: dict, year: int | None, *, yearly: bool) -> dict:
     if ("runoff" in clim) != yearly:
         ro = cfg["runoff"]
         out["runoff"] = (ro["et"] if ro.get("source") == "water_balance" else ro["path"]).format(
-            year=year)
+            year=year
+        )
     return out
 
 
@@ -65,8 +72,13 @@ def _flat(inputs: dict) -> list[str]:
 
 def static_inputs(cfg: dict) -> list[str]:
     """Inputs shared by all years: lithology and its tables, regions, emissions, socio-economics."""
-    files = [cfg["lithology"]["path"], cfg["lithology"]["classes"],
-             cfg["lithology"]["coefficients"], cfg["regions"]["path"], cfg["emissions"]["path"]]
+    files = [
+        cfg["lithology"]["path"],
+        cfg["lithology"]["classes"],
+        cfg["lithology"]["coefficients"],
+        cfg["regions"]["path"],
+        cfg["emissions"]["path"],
+    ]
     if cfg.get("socioeconomic"):
         files.append(cfg["socioeconomic"]["path"])
     return files
@@ -74,17 +86,24 @@ def static_inputs(cfg: dict) -> list[str]:
 
 def raw_inputs(cfg: dict) -> list[str]:
     """Every input file the config names (provenance digests them all)."""
-    files = ([f for y in cfg["years"] for f in year_input_files(cfg, y)]
-             + climatology_input_files(cfg) + static_inputs(cfg))
+    files = (
+        [f for y in cfg["years"] for f in year_input_files(cfg, y)]
+        + climatology_input_files(cfg)
+        + static_inputs(cfg)
+    )
     acc = cfg.get("emissions_accounting")
     if acc:
         files += [acc["consumption"], acc["factors"]]
     sc = cfg.get("scenarios")
     if sc:
         files += [sc["drivers"], sc["growth"]]
-        files += [f for name in sc["names"] for y in sc.get("years", [])
-                  for f in year_input_files(scenario_config(cfg, name), y)]
-    return list(dict.fromkeys(files))      # a climatology named once, not once per year
+        files += [
+            f
+            for name in sc["names"]
+            for y in sc.get("years", [])
+            for f in year_input_files(scenario_config(cfg, name), y)
+        ]
+    return list(dict.fromkeys(files))  # a climatology named once, not once per year
 
 
 def budget_levels(cfg: dict) -> list[str]:
@@ -102,19 +121,26 @@ def run_info(cfg: dict) -> dict:
     """What the GeoPackage's metadata layer records about a run (no timestamps)."""
     from .config import config_digest, skipped_stages
 
-    return {"config_digest": config_digest(cfg), "years": cfg["years"],
-            "skipped_stages": skipped_stages(cfg),
-            "climatologies": climatology_note(cfg),
-            "emissions": cfg["emissions"]["path"], "regions": cfg["regions"]["path"],
-            "grid": cfg["grid"]}
+    return {
+        "config_digest": config_digest(cfg),
+        "years": cfg["years"],
+        "skipped_stages": skipped_stages(cfg),
+        "climatologies": climatology_note(cfg),
+        "emissions": cfg["emissions"]["path"],
+        "regions": cfg["regions"]["path"],
+        "grid": cfg["grid"],
+    }
 
 
 def climatology_note(cfg: dict) -> dict[str, str]:
     """{input: file} of the inputs that are climatologies (the same values every year): what
     the GeoPackage metadata and provenance.json say about them."""
     raw = climatology_raw_inputs(cfg)
-    return {name: ", ".join(sorted(set(files if isinstance(files, list) else [files])))
-            + " (a climatology: the same values every year)" for name, files in raw.items()}
+    return {
+        name: ", ".join(sorted(set(files if isinstance(files, list) else [files])))
+        + " (a climatology: the same values every year)"
+        for name, files in raw.items()
+    }
 
 
 def scenario_config(cfg: dict, scenario: str) -> dict:
@@ -124,14 +150,18 @@ def scenario_config(cfg: dict, scenario: str) -> dict:
     sc = cfg["scenarios"]
 
     def fill(section):
-        return {k: (v.replace("{scenario}", scenario) if isinstance(v, str) else v)
-                for k, v in section.items()}
+        return {
+            k: (v.replace("{scenario}", scenario) if isinstance(v, str) else v)
+            for k, v in section.items()
+        }
 
-    return {"grid": cfg["grid"], "checks": cfg.get("checks", {}),
-            "climate": fill(sc["climate"]), "npp": fill(sc["npp"]),
-            "runoff": fill(sc["runoff"])}
-
-
+    return {
+        "grid": cfg["grid"],
+        "checks": cfg.get("checks", {}),
+        "climate": fill(sc["climate"]),
+        "npp": fill(sc["npp"]),
+        "runoff": fill(sc["runoff"]),
+    }
 
 
 class Layout:
@@ -149,54 +179,67 @@ class Layout:
 
     # logs and benchmarks: one per job, named by the rule and the job's wildcards
     def log(self, rule: str, *keys: str) -> str:
+        """The log of a job: logs/<rule>[/<wildcards>].log."""
         return f"{self.logs}/{rule}" + (f"/{'_'.join(keys)}" if keys else "") + ".log"
 
     def benchmark(self, rule: str, *keys: str) -> str:
+        """Snakemake's time and memory of a job: logs/benchmarks/<rule>[/<wildcards>].tsv."""
         return f"{self.logs}/benchmarks/{rule}" + (f"/{'_'.join(keys)}" if keys else "") + ".tsv"
 
     # input checks
     def check_report(self, period: str = "{year}", run: str = "") -> str:
+        """What the checks of one year's (or the climatologies') inputs found: checks/*.json."""
         name = CLIMATOLOGY if period == CLIMATOLOGY else f"year_{period}"
         return f"{self.work}/{run}checks/{name}.json"
 
     @property
     def static_report(self) -> str:
+        """What the checks of the lithology and the regions found."""
         return f"{self.work}/checks/static.json"
 
     @property
     def emissions_report(self) -> str:
+        """What the checks of the emission table found."""
         return f"{self.work}/checks/emissions.json"
 
     @property
     def emission_match(self) -> str:
+        """How each emission code reached a polygon."""
         return f"{self.work}/tables/emission_code_match.csv"
 
     @property
     def crosswalk(self) -> str:
+        """The crosswalk built from an official code list."""
         return f"{self.work}/tables/code_crosswalk.csv"
 
     # aligned inputs, lithology, regions
     def aligned(self, name: str, period: str = "{year}", run: str = "") -> str:
+        """An input on the target grid, of one year or the climatologies."""
         return f"{self.work}/{run}interim/aligned/{period}/{ALIGNED[name]}"
 
     @property
     def lithology_converted(self) -> str:
+        """The GeoTIFF a headerless ASCII lithology matrix is converted to."""
         return f"{self.work}/interim/lithology_source.tif"
 
     @property
     def lithology_codes(self) -> str:
+        """Lithology class codes on the target grid."""
         return f"{self.work}/interim/aligned/lithology_codes.tif"
 
     @property
     def gem_coefficient(self) -> str:
+        """The GEM-CO2 coefficient a on the target grid."""
         return f"{self.work}/interim/aligned/gem_coefficient.tif"
 
     @property
     def regions(self) -> str:
+        """The finest-level polygons in the grid CRS with every level's codes."""
         return f"{self.work}/interim/regions/regions.gpkg"
 
     @property
     def coverage(self) -> str:
+        """The exact fraction of every pixel in every finest region (sparse)."""
         return f"{self.work}/interim/regions/coverage_{self.finest}.npz"
 
     @property
@@ -206,23 +249,29 @@ class Layout:
 
     @property
     def level_polygons(self) -> str:
+        """The polygons of every level and their drawing shapes."""
         return f"{self.work}/interim/regions/levels.gpkg"
 
     def coverage_cache(self, folder: str) -> str:
+        """The digest-keyed cache of coverage matrices (processing.coverage_cache)."""
         return f"{self.work}/{folder}"
 
     # per-pixel fluxes and zonal totals
     def flux(self, var: str, period: str = "{year}", run: str = "") -> str:
+        """A per-pixel flux of one year, or of the climatologies."""
         return f"{self.work}/{run}pixels/{var}/{var}_{period}.tif"
 
     def zonal(self, period: str = "{year}", run: str = "") -> str:
+        """Finest-level totals of one year, or of the climatology fluxes."""
         return f"{self.work}/{run}interim/zonal/{self.finest}_{period}.parquet"
 
     def pixel_trend(self, var: str = "{var}", stat: str = "{stat}") -> str:
+        """A per-pixel trend statistic of a flux."""
         return f"{self.work}/trends/{var}_{stat}.tif"
 
     # tables
     def budget(self, level: str = "{level}", ext: str = "parquet") -> str:
+        """The budget table of a level (csv or parquet)."""
         return f"{self.work}/tables/budget_{level}.{ext}"
 
     def table(self, kind: str, level: str = "{level}") -> str:
@@ -231,13 +280,16 @@ class Layout:
         return f"{self.work}/tables/{kind}_{level}.csv"
 
     def tier1_by_fuel(self, level: str = "{level}") -> str:
+        """IPCC Tier 1 energy and CO2 per region, year and fuel."""
         return f"{self.work}/tables/tier1_{level}_by_fuel.csv"
 
     # figures and deliverables
     def budget_map(self, kind: str, level: str = "{level}") -> str:
+        """A period-mean map of a level."""
         return f"{self.work}/figures/maps/{kind}_{level}.png"
 
     def spatial_map(self, kind: str, variable: str = "{variable}", level: str = "{level}") -> str:
+        """A LISA or hot-spot map."""
         return f"{self.work}/figures/{kind}_{variable}_{level}.png"
 
     def figure_folder(self, kind: str, level: str = "{level}") -> str:
@@ -246,14 +298,16 @@ class Layout:
 
     @property
     def geopackage(self) -> str:
+        """The GeoPackage for GIS users."""
         return f"{self.work}/gis/carbon_budget.gpkg"
 
     @property
     def provenance(self) -> str:
+        """Input digests, config, software and run time."""
         return f"{self.work}/provenance.json"
 
 
-def run_config(cfg: dict, run: str, wildcards) -> dict:
+def run_config(cfg: dict, run: str, wildcards: Any) -> dict:
     """The config sections a per-year job of ``run`` reads: the scenario's (``{scenario}``
     filled from the job's wildcards) for a scenario run, else the config itself."""
     return scenario_config(cfg, wildcards.scenario) if run else cfg
@@ -276,8 +330,11 @@ def aligned_precipitation_for_runoff(cfg: dict, layout: Layout) -> dict:
     """The aligned precipitation climatology a yearly water-balance runoff needs (when ET is
     yearly and precipitation a climatology), as an input of the per-year alignment."""
     clim = climatology_inputs(cfg)
-    if (cfg["runoff"].get("source") == "water_balance" and "runoff" not in clim
-            and "precipitation" in clim):
+    if (
+        cfg["runoff"].get("source") == "water_balance"
+        and "runoff" not in clim
+        and "precipitation" in clim
+    ):
         return {"precipitation_aligned": layout.aligned("precipitation", CLIMATOLOGY)}
     return {}
 
@@ -287,8 +344,10 @@ def flux_year_inputs(cfg: dict, layout: Layout, run: str = "") -> dict:
     the fused kernel needs, and the climatology fluxes it combines with the year's NPP (RH from
     climate normals is computed once, not once per year)."""
     yearly, static = flux_periods(cfg)
-    inputs = {**aligned_outputs(cfg, layout, run=run),
-              **aligned_outputs(cfg, layout, CLIMATOLOGY, run)}
+    inputs = {
+        **aligned_outputs(cfg, layout, run=run),
+        **aligned_outputs(cfg, layout, CLIMATOLOGY, run),
+    }
     if "rh" in static:
         inputs.pop("temperature", None)
         inputs.pop("precipitation", None)
@@ -317,8 +376,10 @@ def static_check_config(cfg: dict, layout: Layout) -> dict:
 def scenario_zonal(cfg: dict, layout: Layout) -> dict:
     """{scenario: {year: finest-level zonal table of its sink rasters}}."""
     sc = cfg.get("scenarios") or {}
-    return {name: {y: layout.zonal(str(y), scenario_run(name)) for y in sc.get("years", [])}
-            for name in sc.get("names", [])}
+    return {
+        name: {y: layout.zonal(str(y), scenario_run(name)) for y in sc.get("years", [])}
+        for name in sc.get("names", [])
+    }
 
 
 def scenario_outputs(cfg: dict, layout: Layout) -> list[str]:
@@ -326,12 +387,13 @@ def scenario_outputs(cfg: dict, layout: Layout) -> list[str]:
     files = []
     acc = cfg.get("emissions_accounting")
     if acc:
-        files += [layout.tier1_by_fuel(acc["level"]),
-                  layout.table("tier1_comparison", acc["level"])]
+        files += [
+            layout.tier1_by_fuel(acc["level"]),
+            layout.table("tier1_comparison", acc["level"]),
+        ]
     sc = cfg.get("scenarios")
     if sc:
         lv = sc["level"]
-        files += [layout.table(k, lv) for k in ("scenarios", "emission_model",
-                                                 "scenario_summary")]
+        files += [layout.table(k, lv) for k in ("scenarios", "emission_model", "scenario_summary")]
         files.append(layout.figure_folder("scenarios", lv))
     return files

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,19 +12,31 @@ import pandas as pd
 from .io import atomic_output
 from .trends import CRITICAL_Z, read_region_trends
 
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
-SERIES_LABELS = {"cnc_tgco2": ("CNC", "carbon neutral capacity"),
-                 "ce_tgco2": ("CE", "carbon emissions"),
-                 "ecs_tgco2": ("ECS", "ecosystem carbon sink")}
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+    from rasterio.crs import CRS
+
+log = logging.getLogger(__name__)
+
+SERIES_LABELS = {
+    "cnc_tgco2": ("CNC", "carbon neutral capacity"),
+    "ce_tgco2": ("CE", "carbon emissions"),
+    "ecs_tgco2": ("ECS", "ecosystem carbon sink"),
+}
 
 
-def trend_variable(fluxes) -> str:
+def trend_variable(fluxes: Sequence[str]) -> str:
     """The region series the trend figures and maps show: CNC, or CE in a run without ECS."""
     return "cnc_tgco2" if "ecs" in fluxes else "ce_tgco2"
 
 
-def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, out_dir: str,
-                       variable: str = "cnc_tgco2") -> list[str]:
+def plot_region_trends(
+    *, budget_path: str, trends_path: str, sqmk_path: str, out_dir: str, variable: str = "cnc_tgco2"
+) -> list[str]:
     """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
     band and the abrupt-change years (bottom). Returns the files written."""
     short, long_name = SERIES_LABELS[variable]
@@ -37,19 +50,24 @@ def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, ou
     for code, series in budget.groupby("code", sort=True):
         series = series.sort_values("year")
         tr = trends.loc[code]
-        fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(7, 6), sharex=True,
-                                       gridspec_kw={"height_ratios": [3, 2]})
+        fig, (ax1, ax2) = plt.subplots(
+            2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
         yrs = series["year"].to_numpy()
         ax1.plot(yrs, series[variable], "o-", color="tab:blue", label=short)
         slope = tr[f"{variable}_slope_per_yr"]
         if np.isfinite(slope):
             mid = np.nanmean(series[variable]) - slope * yrs.mean()
-            ax1.plot(yrs, mid + slope * yrs, "--", color="tab:red",
-                     label=f"OLS {slope:+.3g} Tg CO2 yr⁻² (p = {tr[f'{variable}_slope_p']:.2g})")
+            ax1.plot(
+                yrs,
+                mid + slope * yrs,
+                "--",
+                color="tab:red",
+                label=f"OLS {slope:+.3g} Tg CO2 yr⁻² (p = {tr[f'{variable}_slope_p']:.2g})",
+            )
         ax1.axhline(0, color="grey", lw=0.8)
         ax1.set_ylabel(f"{short} (Tg CO2 yr⁻¹)")
-        ax1.set_title(f"{tr['name']} ({code}): {long_name}, "
-                      f"{tr[f'{variable}_trend_class']}")
+        ax1.set_title(f"{tr['name']} ({code}): {long_name}, {tr[f'{variable}_trend_class']}")
         ax1.legend(loc="best", fontsize=8)
         s = sqmk[sqmk["code"] == code].sort_values("year")
         ax2.plot(s["year"], s["uf"], "-", color="tab:green", label="UF")
@@ -64,12 +82,26 @@ def plot_region_trends(*, budget_path: str, trends_path: str, sqmk_path: str, ou
     return written
 
 
-# Categorical colours of the spatial-statistics maps (ColorBrewer RdBu-like; grey = not significant).
-LISA_COLOURS = {"HH": "#d7191c", "HL": "#fdae61", "LH": "#abd9e9", "LL": "#2c7bb6",
-                "not significant": "#eeeeee", "not computed": "#ffffff"}
-GI_COLOURS = {"hot spot 99%": "#b2182b", "hot spot 95%": "#ef8a62", "hot spot 90%": "#fddbc7",
-              "not significant": "#eeeeee", "cold spot 90%": "#d1e5f0",
-              "cold spot 95%": "#67a9cf", "cold spot 99%": "#2166ac", "not computed": "#ffffff"}
+# Categorical colours of the spatial-statistics maps (ColorBrewer RdBu-like; grey = not
+# significant).
+LISA_COLOURS = {
+    "HH": "#d7191c",
+    "HL": "#fdae61",
+    "LH": "#abd9e9",
+    "LL": "#2c7bb6",
+    "not significant": "#eeeeee",
+    "not computed": "#ffffff",
+}
+GI_COLOURS = {
+    "hot spot 99%": "#b2182b",
+    "hot spot 95%": "#ef8a62",
+    "hot spot 90%": "#fddbc7",
+    "not significant": "#eeeeee",
+    "cold spot 90%": "#d1e5f0",
+    "cold spot 95%": "#67a9cf",
+    "cold spot 99%": "#2166ac",
+    "not computed": "#ffffff",
+}
 
 
 def _pyplot():
@@ -98,7 +130,7 @@ def _save_map(fig, ax, gdf, title: str, path: str) -> None:
     _save_png(fig, path, dpi=110)
 
 
-def crs_label(crs) -> str:
+def crs_label(crs: CRS | None) -> str:
     """A readable CRS name for a map corner (PROJ strings are called 'unknown' by PROJ)."""
     if crs is None:
         return "unknown CRS"
@@ -108,7 +140,7 @@ def crs_label(crs) -> str:
     return f"{op.method_name} ({crs.ellipsoid.name})" if op is not None else crs.to_string()[:60]
 
 
-def add_map_furniture(ax, crs_name: str) -> None:
+def add_map_furniture(ax: Axes, crs_name: str) -> None:
     """North arrow, a scale bar in km (the grid CRS is projected, in metres) and the CRS name."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -117,13 +149,35 @@ def add_map_furniture(ax, crs_name: str) -> None:
     bar_km = max([n for n in nice if n <= width_km / 4] or [nice[0]])
     bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
     ax.plot([bx, bx + bar_km * 1000.0], [by, by], color="black", lw=3, solid_capstyle="butt")
-    ax.text(bx + bar_km * 500.0, by + 0.015 * (y1 - y0), f"{bar_km:g} km", ha="center",
-            va="bottom", fontsize=8)
-    ax.annotate("N", xy=(0.95, 0.95), xytext=(0.95, 0.83), xycoords="axes fraction",
-                ha="center", va="center", fontsize=10, fontweight="bold",
-                arrowprops={"arrowstyle": "-|>", "color": "black"})
-    ax.text(0.01, 0.99, crs_name, transform=ax.transAxes, ha="left", va="top", fontsize=6,
-            color="dimgrey")   # top left: legends sit bottom right
+    ax.text(
+        bx + bar_km * 500.0,
+        by + 0.015 * (y1 - y0),
+        f"{bar_km:g} km",
+        ha="center",
+        va="bottom",
+        fontsize=8,
+    )
+    ax.annotate(
+        "N",
+        xy=(0.95, 0.95),
+        xytext=(0.95, 0.83),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": "black"},
+    )
+    ax.text(
+        0.01,
+        0.99,
+        crs_name,
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=6,
+        color="dimgrey",
+    )  # top left: legends sit bottom right
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("")
@@ -131,7 +185,9 @@ def add_map_furniture(ax, crs_name: str) -> None:
     ax.set_aspect("equal")
 
 
-def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> None:
+def categorical_map(
+    gdf: gpd.GeoDataFrame, column: str, colours: dict, title: str, path: str
+) -> None:
     """A north-up map of a categorical column with a legend of every class present."""
     from matplotlib.patches import Patch
 
@@ -139,17 +195,36 @@ def categorical_map(gdf, column: str, colours: dict, title: str, path: str) -> N
     classes = [c for c in colours if (gdf[column] == c).any()]
     for cls in classes:
         part = gdf[gdf[column] == cls]
-        part.plot(ax=ax, color=colours[cls], edgecolor="#555555", linewidth=0.3,
-                  hatch="//" if cls == "not computed" else None)
-    handles = [Patch(facecolor=colours[c], edgecolor="#555555", label=f"{c} "
-                     f"({int((gdf[column] == c).sum())})") for c in classes]
+        part.plot(
+            ax=ax,
+            color=colours[cls],
+            edgecolor="#555555",
+            linewidth=0.3,
+            hatch="//" if cls == "not computed" else None,
+        )
+    handles = [
+        Patch(
+            facecolor=colours[c],
+            edgecolor="#555555",
+            label=f"{c} ({int((gdf[column] == c).sum())})",
+        )
+        for c in classes
+    ]
     ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
     _save_map(fig, ax, gdf, title, path)
 
 
-def plot_spatial_maps(*, path_regions: str, level: str, local_path: str,
-                      moran_path: str, variable: str, path_lisa: str, path_gi: str,
-                      lisa_p: float = 0.05) -> None:
+def plot_spatial_maps(
+    *,
+    path_regions: str,
+    level: str,
+    local_path: str,
+    moran_path: str,
+    variable: str,
+    path_lisa: str,
+    path_gi: str,
+    lisa_p: float = 0.05,
+) -> None:
     """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``."""
     from .regions import read_display_polygons
 
@@ -162,20 +237,39 @@ def plot_spatial_maps(*, path_regions: str, level: str, local_path: str,
     moran = pd.read_csv(moran_path, dtype={"period": str})
     m = moran[(moran["variable"] == variable) & (moran["period"] == "mean")].iloc[0]
     skipped = isinstance(m["note"], str) and bool(m["note"])
-    stat = m["note"] if skipped else (f"Moran's I = {m['moran_i']:.3f} (pseudo p = "
-                                      f"{m['p_sim']:.3g}, {m['permutations']} permutations)")
-    categorical_map(gdf, "lisa_cluster", LISA_COLOURS,
-                    f"LISA clusters of mean {variable} by {level} (pseudo p < {lisa_p:g})\n{stat}",
-                    path_lisa)
-    categorical_map(gdf, "gi_class", GI_COLOURS,
-                    f"Getis–Ord Gi* hot and cold spots of mean {variable} by {level}\n"
-                    + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
-                    path_gi)
+    stat = (
+        m["note"]
+        if skipped
+        else (
+            f"Moran's I = {m['moran_i']:.3f} (pseudo p = "
+            f"{m['p_sim']:.3g}, {m['permutations']} permutations)"
+        )
+    )
+    categorical_map(
+        gdf,
+        "lisa_cluster",
+        LISA_COLOURS,
+        f"LISA clusters of mean {variable} by {level} (pseudo p < {lisa_p:g})\n{stat}",
+        path_lisa,
+    )
+    categorical_map(
+        gdf,
+        "gi_class",
+        GI_COLOURS,
+        f"Getis–Ord Gi* hot and cold spots of mean {variable} by {level}\n"
+        + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
+        path_gi,
+    )
 
 
-TREND_CLASS_COLOURS = {"increase": "#1a9641", "no change": "#ffffbf",
-                       "slight decrease": "#fdae61", "significant decrease": "#f46d43",
-                       "sharp decrease": "#d7191c", "undetermined": "#cccccc"}
+TREND_CLASS_COLOURS = {
+    "increase": "#1a9641",
+    "no change": "#ffffbf",
+    "slight decrease": "#fdae61",
+    "significant decrease": "#f46d43",
+    "sharp decrease": "#d7191c",
+    "undetermined": "#cccccc",
+}
 
 # Period-mean maps per level: (column, colormap, centre of a diverging scale or None, label).
 BUDGET_MAPS = {
@@ -186,17 +280,26 @@ BUDGET_MAPS = {
     "rcs": ("rcs_gc_m2", "YlGn", None, "rock-weathering carbon sink RCS (g C m⁻² yr⁻¹)"),
 }
 MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
-SINK_COLUMNS = ("ecs_tgco2", "rcs_gc_m2")     # partial sums where coverage is partial
-RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")   # a run without NPP and climate (no ECS)
+SINK_COLUMNS = ("ecs_tgco2", "rcs_gc_m2")  # partial sums where coverage is partial
+RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
 
 
-def map_kinds(fluxes) -> tuple[str, ...]:
+def map_kinds(fluxes: Sequence[str]) -> tuple[str, ...]:
     """The maps a run draws per level: the balance maps, or CE and RCS without ECS."""
     return MAP_KINDS if "ecs" in fluxes else RCS_ONLY_MAP_KINDS
 
 
-def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str,
-                   label: str, path: str, incomplete=None, incomplete_label: str = "") -> None:
+def continuous_map(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    cmap: str,
+    centre: float | None,
+    title: str,
+    label: str,
+    path: str,
+    incomplete: ArrayLike | None = None,
+    incomplete_label: str = "",
+) -> None:
     """A north-up choropleth with a colour bar; a diverging scale is centred on ``centre``;
     +inf (e.g. CER where ECS ≤ 0), missing values and the regions of ``incomplete`` (a boolean
     mask: a sink known on too little of the area, drawn as no value and labelled
@@ -207,20 +310,23 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(7.5, 6))
     vals = gdf[column].astype("float64")
-    partial = (np.zeros(len(gdf), dtype=bool) if incomplete is None
-               else np.asarray(incomplete, dtype=bool))
+    partial = (
+        np.zeros(len(gdf), dtype=bool) if incomplete is None else np.asarray(incomplete, dtype=bool)
+    )
     vals = vals.where(~partial)
     finite = np.isfinite(vals)
     if finite.any():
         lo, hi = float(vals[finite].min()), float(vals[finite].max())
+        norm: Normalize
         if centre is not None and lo < centre < hi:
             norm = TwoSlopeNorm(vcenter=centre, vmin=lo, vmax=hi)
         elif centre is not None:  # all on one side: keep the centre at the edge of the scale
             norm = Normalize(vmin=min(lo, centre), vmax=max(hi, centre))
         else:
             norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
-        gdf[finite].plot(ax=ax, column=column, cmap=cmap, norm=norm, edgecolor="#555555",
-                         linewidth=0.3)
+        gdf[finite].plot(
+            ax=ax, column=column, cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.3
+        )
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
         fig.colorbar(sm, ax=ax, shrink=0.75, label=label)
     handles = []
@@ -229,22 +335,40 @@ def continuous_map(gdf, column: str, cmap: str, centre: float | None, title: str
         gdf[inf].plot(ax=ax, color="#67001f", edgecolor="#555555", linewidth=0.3)
         handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
     if partial.any():
-        gdf[partial].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.3,
-                          hatch="..")
-        handles.append(Patch(facecolor="#d9d9d9", hatch="..", edgecolor="#555555",
-                             label=f"{incomplete_label} ({int(partial.sum())})"))
+        gdf[partial].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.3, hatch="..")
+        handles.append(
+            Patch(
+                facecolor="#d9d9d9",
+                hatch="..",
+                edgecolor="#555555",
+                label=f"{incomplete_label} ({int(partial.sum())})",
+            )
+        )
     missing = vals.isna() & ~partial
     if missing.any():
         gdf[missing].plot(ax=ax, color="white", edgecolor="#555555", linewidth=0.3, hatch="//")
-        handles.append(Patch(facecolor="white", hatch="//", edgecolor="#555555",
-                             label=f"no value ({int(missing.sum())})"))
+        handles.append(
+            Patch(
+                facecolor="white",
+                hatch="//",
+                edgecolor="#555555",
+                label=f"no value ({int(missing.sum())})",
+            )
+        )
     if handles:
         ax.legend(handles=handles, loc="lower right", fontsize=8)
     _save_map(fig, ax, gdf, title, path)
 
 
-def plot_budget_maps(*, path_regions: str, level: str, budget_path: str,
-                     trends_path: str, out_paths: dict, min_valid_fraction: float) -> None:
+def plot_budget_maps(
+    *,
+    path_regions: str,
+    level: str,
+    budget_path: str,
+    trends_path: str,
+    out_paths: dict,
+    min_valid_fraction: float,
+) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
     without ECS, of CE and the RCS flux density and the CE trend class). ``out_paths`` maps
     each kind of :func:`map_kinds` to a PNG path. A sink known on less than
@@ -252,10 +376,9 @@ def plot_budget_maps(*, path_regions: str, level: str, budget_path: str,
     such, not as a low value."""
     from .regions import read_display_polygons
 
-    log = logging.getLogger(__name__)
     polys = read_display_polygons(path_regions, level)
     budget = pd.read_parquet(budget_path)
-    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]   # Tg/km² -> g/m²
+    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
     years = f"{budget['year'].min()}–{budget['year'].max()}"
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
     # a region's period mean only if it has a value every year (as the spatial statistics)
@@ -267,28 +390,40 @@ def plot_budget_maps(*, path_regions: str, level: str, budget_path: str,
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
     for kind in kinds:
         col, cmap, centre, label = BUDGET_MAPS[kind]
-        continuous_map(gdf, col, cmap, centre, f"{label.split(' (')[0]}, mean {years}, by {level}",
-                       label, out_paths[kind], incomplete=partial if col in SINK_COLUMNS else None,
-                       incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % "
-                                        "of the area")
+        continuous_map(
+            gdf,
+            col,
+            cmap,
+            centre,
+            f"{label.split(' (')[0]}, mean {years}, by {level}",
+            label,
+            out_paths[kind],
+            incomplete=partial if col in SINK_COLUMNS else None,
+            incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % of the area",
+        )
         log.info("map %s of %s written", kind, level)
     for kind in (k for k in out_paths if k.endswith("_trend")):
-        var = f"{kind[:-len('_trend')]}_tgco2"
+        var = f"{kind[: -len('_trend')]}_tgco2"
         col = f"{var}_trend_class"
         trends = read_region_trends(trends_path)[["code", col]]
         gdf = polys.merge(trends, on="code", how="left")
         gdf[col] = gdf[col].fillna("undetermined")
-        categorical_map(gdf, col, TREND_CLASS_COLOURS,
-                        f"trend class of {SERIES_LABELS[var][0]} {years} by {level} "
-                        "(OLS slope, Tg CO2 yr⁻²; Zhang et al. 2022)", out_paths[kind])
+        categorical_map(
+            gdf,
+            col,
+            TREND_CLASS_COLOURS,
+            f"trend class of {SERIES_LABELS[var][0]} {years} by {level} "
+            "(OLS slope, Tg CO2 yr⁻²; Zhang et al. 2022)",
+            out_paths[kind],
+        )
 
 
 SCENARIO_COLOURS = {"observed": "black"}
 
 
 def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
-    """One PNG per region (as Zhang et al. 2022, Fig. 7): CE, ECS and CNC per year, observed and under
-    each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
+    """One PNG per region (as Zhang et al. 2022, Fig. 7): CE, ECS and CNC per year, observed and
+    under each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
     plt = _pyplot()
     table = pd.read_csv(table_path, dtype={"region": str})
     os.makedirs(out_dir, exist_ok=True)
@@ -302,13 +437,21 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
             colour = SCENARIO_COLOURS.get(name, cycle[k % len(cycle)])
             axes[0].plot(s["year"], s["ce_tgco2"], "-", color=colour, label=name)
             if name != "observed" and s["ce_tgco2_min"].notna().any():
-                axes[0].fill_between(s["year"], s["ce_tgco2_min"], s["ce_tgco2_max"],
-                                     color=colour, alpha=0.2, lw=0)
+                axes[0].fill_between(
+                    s["year"], s["ce_tgco2_min"], s["ce_tgco2_max"], color=colour, alpha=0.2, lw=0
+                )
             raster = s["ecs_source"].isin(["observed", "scenario_raster"])
-            axes[1].plot(s["year"], s["ecs_tgco2"], "--" if name != "observed" else "-",
-                         color=colour, lw=1)
-            axes[1].plot(s.loc[raster, "year"], s.loc[raster, "ecs_tgco2"], "o", color=colour,
-                         ms=4, label=name)
+            axes[1].plot(
+                s["year"], s["ecs_tgco2"], "--" if name != "observed" else "-", color=colour, lw=1
+            )
+            axes[1].plot(
+                s.loc[raster, "year"],
+                s.loc[raster, "ecs_tgco2"],
+                "o",
+                color=colour,
+                ms=4,
+                label=name,
+            )
             axes[2].plot(s["year"], s["cnc_tgco2"], "-", color=colour, label=name)
         axes[0].set_ylabel("CE (Tg CO2 yr⁻¹)")
         axes[1].set_ylabel("ECS (Tg CO2 yr⁻¹)")
@@ -318,7 +461,8 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
         where = "study area" if region == "all" else region
         axes[0].set_title(f"{where}: emissions, sink and carbon neutral capacity by scenario")
         axes[0].legend(loc="upper left", fontsize=8)
-        axes[1].legend(loc="best", fontsize=7, title="dots: rasters; dashed: interpolated",
-                       title_fontsize=7)
+        axes[1].legend(
+            loc="best", fontsize=7, title="dots: rasters; dashed: interpolated", title_fontsize=7
+        )
         written.append(_save_png(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
     return written

@@ -28,9 +28,9 @@ from .errors import CarbonBudgetError
 
 log = logging.getLogger(__name__)
 
-WORK_DIR = ".work"                 # under outputs.dir: where every rule writes
-LOCK_FILE = ".carbonbudget.lock"   # under outputs.dir: the run writing it now
-MANIFEST = ".published.json"       # under outputs.dir: what the last publish put there
+WORK_DIR = ".work"  # under outputs.dir: where every rule writes
+LOCK_FILE = ".carbonbudget.lock"  # under outputs.dir: the run writing it now
+MANIFEST = ".published.json"  # under outputs.dir: what the last publish put there
 # temporary names of io.atomic_output and io.write_cogs, left behind by a killed job
 STALE_PATTERNS = (".*.partial*", ".*.blocks.tif", ".*.publish-*")
 
@@ -40,6 +40,7 @@ class ResultsLockedError(CarbonBudgetError):
 
 
 def work_dir(results_dir: str) -> str:
+    """The working tree every job writes into: <results_dir>/.work."""
     return f"{results_dir}/{WORK_DIR}"
 
 
@@ -67,7 +68,7 @@ def _place(src: Path, dst: Path) -> bool:
         tmp.unlink()
     try:
         os.link(src, tmp)
-    except OSError:          # another file system, or one without hard links
+    except OSError:  # another file system, or one without hard links
         shutil.copy2(src, tmp)
     os.replace(tmp, dst)
     return True
@@ -95,8 +96,13 @@ def publish(paths: list[str], *, results_dir: str) -> dict:
     tmp.write_text(json.dumps({"files": sorted(files)}, indent=1))
     os.replace(tmp, manifest)
     counts = {"placed": placed, "unchanged": len(files) - placed, "removed": removed}
-    log.info("published %d files into %s (%d new or changed, %d removed)", len(files), results,
-             placed, removed)
+    log.info(
+        "published %d files into %s (%d new or changed, %d removed)",
+        len(files),
+        results,
+        placed,
+        removed,
+    )
     return counts
 
 
@@ -118,8 +124,11 @@ def remove_stale_temporaries(results_dir: str) -> list[str]:
                     f.unlink()
                     gone.append(str(f))
     if gone:
-        log.warning("removed %d temporary files of an earlier run that did not finish: %s",
-                    len(gone), ", ".join(gone[:5]))
+        log.warning(
+            "removed %d temporary files of an earlier run that did not finish: %s",
+            len(gone),
+            ", ".join(gone[:5]),
+        )
     return gone
 
 
@@ -142,29 +151,38 @@ def acquire_lock(results_dir: str) -> Path:
     results = Path(results_dir)
     results.mkdir(parents=True, exist_ok=True)
     path = results / LOCK_FILE
-    me = {"pid": os.getpid(), "host": socket.gethostname(), "cwd": os.getcwd(),
-          "command": " ".join(sys.argv),
-          "started": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+    me = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cwd": os.getcwd(),
+        "command": " ".join(sys.argv),
+        "started": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             try:
                 other = json.loads(path.read_text())
-            except (OSError, ValueError):        # being written this instant, or garbage
+            except (OSError, ValueError):  # being written this instant, or garbage
                 other = {}
             same_host = other.get("host") == me["host"]
             if other and same_host and not _alive(int(other.get("pid", -1))):
-                log.warning("%s: taking over the lock of run %s (started %s), which is no "
-                            "longer running", results, other.get("pid"), other.get("started"))
+                log.warning(
+                    "%s: taking over the lock of run %s (started %s), which is no longer running",
+                    results,
+                    other.get("pid"),
+                    other.get("started"),
+                )
                 path.unlink(missing_ok=True)
                 continue
             where = "" if same_host else f" on host {other.get('host')}"
-            raise ResultsLockedError(
+            raise ResultsLockedError(  # noqa: B904 (the open failed: another run holds the lock)
                 f"{results} is being written by another run: pid {other.get('pid')}{where}, "
                 f"started {other.get('started')} in {other.get('cwd')} "
                 f"({other.get('command')}). Wait for it to finish, or give this run another "
-                f"outputs.dir. If no such run is active any more, remove the lock: rm {path}")
+                f"outputs.dir. If no such run is active any more, remove the lock: rm {path}"
+            )
         with os.fdopen(fd, "w") as fh:
             json.dump(me, fh)
         return path

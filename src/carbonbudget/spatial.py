@@ -7,7 +7,8 @@
   p-value; LISA clusters HH/LL/HL/LH (esda ``Moran_Local``) and Getis–Ord Gi* hot and cold spots at
   90/95/99 % (esda ``G_Local``) for the period mean.
 * Gini of a variable inside each parent region over its members, with negative values handled
-  three ways side by side (the segmented form of Zhang et al. 2022, Chen–Tsaur–Rhai with the Berrebi–Silber
+  three ways side by side (the segmented form of Zhang et al. 2022, Chen–Tsaur–Rhai with the
+  Berrebi–Silber
   correction, Raffinetti–Siletti–Vernizzi). These are a few lines of numpy each and exist in no
   Python package we depend on (the reference implementation is the R package GiniWegNeg), so they
   are written here and tested against hand-worked values.
@@ -26,14 +27,21 @@ Decisions (documented in the README, tested):
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import math
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .errors import RegionError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from libpysal.weights import W
+    from numpy.typing import ArrayLike
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +54,7 @@ MEAN_PERIOD = "mean"
 # --------------------------------------------------------------------------------------------
 # Gini coefficients (pure numpy, no I/O)
 # --------------------------------------------------------------------------------------------
+
 
 def _sorted_weighted(y, w=None):
     y = np.asarray(y, dtype="float64")
@@ -69,7 +78,7 @@ def _concentration_numerator(y, w):
     return (2.0 / n_w**2) * (yw * cum_w).sum() - yw.sum() / n_w - (yw * w).sum() / n_w**2
 
 
-def gini_ordinary(y, w=None) -> float:
+def gini_ordinary(y: np.ndarray, w: np.ndarray | None = None) -> float:
     """Ordinary Gini ΣΣ|y_i − y_j| / (2 n² μ) of non-negative values (0 for one member or all 0)."""
     if len(y) == 0:
         return math.nan
@@ -81,7 +90,7 @@ def gini_ordinary(y, w=None) -> float:
     return 0.0 if num == 0 else _unit_interval(num / mean)
 
 
-def gini_ctr_bs(y, w=None) -> float:
+def gini_ctr_bs(y: np.ndarray, w: np.ndarray | None = None) -> float:
     """Gini normalised for negative values: Chen, Tsaur & Rhai (1982) with the correction of
     Berrebi & Silber (1985), as R's ``GiniWegNeg::Gini_CTR_BS``.
 
@@ -106,9 +115,12 @@ def gini_ctr_bs(y, w=None) -> float:
         den = num
     else:
         ywk, wk = yw[:k], w[:k]
-        den = (mean + (2.0 / n_w**2) * (ywk * cum_w[:k]).sum()
-               + (1.0 / n_w**2) * ywk.sum() * (ywk.sum() / y[k] - 2.0 * wk.sum())
-               - (1.0 / n_w**2) * (ywk * wk).sum())
+        den = (
+            mean
+            + (2.0 / n_w**2) * (ywk * cum_w[:k]).sum()
+            + (1.0 / n_w**2) * ywk.sum() * (ywk.sum() / y[k] - 2.0 * wk.sum())
+            - (1.0 / n_w**2) * (ywk * wk).sum()
+        )
     return _unit_interval(num / den)
 
 
@@ -123,7 +135,7 @@ def _unit_interval(g: float) -> float:
     return g
 
 
-def gini_rsv(y, w=None) -> float:
+def gini_rsv(y: np.ndarray, w: np.ndarray | None = None) -> float:
     """Gini normalised for negative values by Raffinetti, Siletti & Vernizzi (2015), as R's
     ``GiniWegNeg::Gini_RSV``: ΣΣ|y_i − y_j| / (2 N (T⁺ + |T⁻|)), T⁺ and T⁻ the totals of the
     positive and negative members (N, not N − 1, as the package: the polarised maximum is
@@ -136,8 +148,9 @@ def gini_rsv(y, w=None) -> float:
     return 0.0 if num == 0 else _unit_interval(num / (gross / w.sum()))
 
 
-def gini_segmented(y, tolerance: float = 0.0) -> dict:
-    """The segmented Gini of Zhang et al. 2022 (Eq. 13–16, as docs/method.md, "Spatial statistics" reads them): ordinary Gini of |y| over
+def gini_segmented(y: np.ndarray, tolerance: float = 0.0) -> dict:
+    """The segmented Gini of Zhang et al. 2022 (Eq. 13–16, as docs/method.md, "Spatial statistics"
+    reads them): ordinary Gini of |y| over
     the members in deficit (y < −tolerance), ordinary Gini over the members in surplus
     (y > tolerance), neutral members contribute 0; ``gini_segmented = g_deficit + g_surplus``
     exactly as Eq. 16 writes it, so it can exceed 1."""
@@ -146,15 +159,25 @@ def gini_segmented(y, tolerance: float = 0.0) -> dict:
     deficit, surplus = y[y < -tolerance], y[y > tolerance]
     g_def = gini_ordinary(-deficit) if len(deficit) else 0.0
     g_sur = gini_ordinary(surplus) if len(surplus) else 0.0
-    return {"n_members": n,
-            "p_deficit": len(deficit) / n if n else math.nan,
-            "p_surplus": len(surplus) / n if n else math.nan,
-            "p_neutral": (n - len(deficit) - len(surplus)) / n if n else math.nan,
-            "g_deficit": g_def, "g_surplus": g_sur, "gini_segmented": g_def + g_sur}
+    return {
+        "n_members": n,
+        "p_deficit": len(deficit) / n if n else math.nan,
+        "p_surplus": len(surplus) / n if n else math.nan,
+        "p_neutral": (n - len(deficit) - len(surplus)) / n if n else math.nan,
+        "g_deficit": g_def,
+        "g_surplus": g_sur,
+        "gini_segmented": g_def + g_sur,
+    }
 
 
-def gini_table(values: pd.DataFrame, *, parent_col: str, member_col: str, value_col: str,
-               period_col: str = "period", tolerance: float = 0.0) -> pd.DataFrame:
+def gini_table(
+    values: pd.DataFrame,
+    *,
+    parent_col: str,
+    value_col: str,
+    period_col: str = "period",
+    tolerance: float = 0.0,
+) -> pd.DataFrame:
     """Per parent and period: members, shares in deficit/surplus, the segmented Gini and the
     two normalised forms. Members without a value are left out and counted."""
     rows = []
@@ -173,12 +196,13 @@ def gini_table(values: pd.DataFrame, *, parent_col: str, member_col: str, value_
 # Weights and autocorrelation (libpysal / esda)
 # --------------------------------------------------------------------------------------------
 
+
 def _touching_weights(geoms, codes: list[str]):
     """Queen contiguity: regions sharing at least one boundary point are neighbours.
 
     Found with a shapely STR-tree ``intersects`` query instead of libpysal's
     ``Queen.from_dataframe`` (vertex hashing in Python): identical neighbours on clean coverages
-    (tested) and 20× faster at 2,800 counties with 1.5 M vertices (0.3 s vs 6.8 s); it also
+    (tested) and much faster on detailed boundaries (docs/performance.md); it also
     links regions touching where one has no vertex on the other's boundary. The weights object
     is libpysal's ``W``."""
     import shapely
@@ -187,7 +211,7 @@ def _touching_weights(geoms, codes: list[str]):
     tree = shapely.STRtree(geoms)
     left, right = tree.query(geoms, predicate="intersects")
     keep = left != right
-    neighbours = {c: [] for c in codes}
+    neighbours: dict[str, list[str]] = {c: [] for c in codes}
     for i, j in zip(left[keep], right[keep]):
         neighbours[codes[i]].append(codes[j])
     neighbours = {c: sorted(set(n)) for c, n in neighbours.items()}
@@ -196,7 +220,7 @@ def _touching_weights(geoms, codes: list[str]):
         return weights.W(neighbours, id_order=codes, silence_warnings=True)
 
 
-def queen_weights(polygons, code_col: str, islands: str = "nearest"):
+def queen_weights(polygons: gpd.GeoDataFrame, code_col: str, islands: str = "nearest") -> W:
     """Queen contiguity weights over ``polygons`` (ids = codes, in the frame's order) and a report
     ``{code: nearest code}`` of the islands joined (or ``{code: None}`` when dropped)."""
     from libpysal import weights
@@ -216,34 +240,27 @@ def queen_weights(polygons, code_col: str, islands: str = "nearest"):
     return w, {c: str(knn.neighbors[c][0]) for c in isolated}
 
 
-_ESDA = None
+@functools.cache
+def cache_esda_kernels() -> None:
+    """Switch numba's on-disk cache on for esda's permutation kernels (once per process).
 
+    esda compiles its conditional-randomisation kernels on first use in every process and does
+    not cache them, which costs more than the statistics themselves on a few thousand regions
+    (docs/performance.md). ``Dispatcher.enable_caching()`` is numba's public switch for that;
+    compiled code is keyed by source and signature, so a new esda version recompiles. Kernels
+    that take a function argument cannot be cached (see _takes_function) and still compile in
+    every process. Results do not depend on it: the stage calls it for speed only."""
+    import esda.crand
+    import esda.getisord
+    import esda.moran
+    from numba.core.registry import CPUDispatcher
 
-def _esda():
-    """esda, with numba's on-disk cache switched on for its permutation kernels.
-
-    esda compiles its conditional-randomisation kernels on first use in every process (~20 s on
-    this 2-core machine, far more than the statistics on a few thousand regions) and does not
-    cache them. ``Dispatcher.enable_caching()`` is numba's public switch for that; compiled code
-    is keyed by source and signature, so a new esda version recompiles. The kernels that take a
-    function argument cannot be cached (see _takes_function) and still compile in every process:
-    the demo's spatial job takes ~13 s instead of ~22 s."""
-    global _ESDA
-    if _ESDA is None:
-        import esda
-        import esda.crand
-        import esda.getisord
-        import esda.moran
-        from numba.core.registry import CPUDispatcher
-
-        for mod in (esda.crand, esda.moran, esda.getisord):
-            for name in dir(mod):
-                obj = getattr(mod, name)
-                if isinstance(obj, CPUDispatcher) and not _takes_function(obj):
-                    with contextlib.suppress(Exception):  # e.g. a read-only site-packages
-                        obj.enable_caching()
-        _ESDA = esda
-    return _ESDA
+    for mod in (esda.crand, esda.moran, esda.getisord):
+        for name in dir(mod):
+            obj = getattr(mod, name)
+            if isinstance(obj, CPUDispatcher) and not _takes_function(obj):
+                with contextlib.suppress(Exception):  # e.g. a read-only site-packages
+                    obj.enable_caching()
 
 
 def _takes_function(dispatcher) -> bool:
@@ -266,29 +283,49 @@ def _seeded_global_rng(seed: int):
         np.random.set_state(state)
 
 
-def global_moran(y, w, *, permutations: int, seed: int) -> dict:
+def global_moran(y: ArrayLike, w: W, *, permutations: int, seed: int) -> dict:
     """Global Moran's I with row-standardised weights and a seeded permutation p-value."""
-    esda = _esda()
+    import esda
+
     with _seeded_global_rng(seed), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        mi = esda.Moran(np.asarray(y, dtype="float64"), w, transformation="r",
-                        permutations=permutations)
-    return {"moran_i": float(mi.I), "expected_i": float(mi.EI), "z_norm": float(mi.z_norm),
-            "p_norm": float(mi.p_norm), "p_sim": float(mi.p_sim)}
+        mi = esda.Moran(
+            np.asarray(y, dtype="float64"), w, transformation="r", permutations=permutations
+        )
+    return {
+        "moran_i": float(mi.I),
+        "expected_i": float(mi.EI),
+        "z_norm": float(mi.z_norm),
+        "p_norm": float(mi.p_norm),
+        "p_sim": float(mi.p_sim),
+    }
 
 
-def local_moran(y, w, *, permutations: int, seed: int, alpha: float) -> pd.DataFrame:
+def local_moran(y: ArrayLike, w: W, *, permutations: int, seed: int, alpha: float) -> pd.DataFrame:
     """LISA: local I, its pseudo p-value, the quadrant and the cluster label (HH/LL/HL/LH or
     'not significant' when p_sim >= alpha)."""
-    esda = _esda()
+    import esda
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        lm = esda.Moran_Local(np.asarray(y, dtype="float64"), w, transformation="r",
-                              permutations=permutations, seed=seed, n_jobs=1)
+        lm = esda.Moran_Local(
+            np.asarray(y, dtype="float64"),
+            w,
+            transformation="r",
+            permutations=permutations,
+            seed=seed,
+            n_jobs=1,
+        )
     quad = pd.Series(lm.q).map(LISA_LABELS)
     label = quad.where(lm.p_sim < alpha, NOT_SIGNIFICANT)
-    return pd.DataFrame({"lisa_i": lm.Is, "lisa_p_sim": lm.p_sim, "lisa_quadrant": quad.values,
-                         "lisa_cluster": label.values})
+    return pd.DataFrame(
+        {
+            "lisa_i": lm.Is,
+            "lisa_p_sim": lm.p_sim,
+            "lisa_quadrant": quad.values,
+            "lisa_cluster": label.values,
+        }
+    )
 
 
 def gi_star_class(z: np.ndarray) -> np.ndarray:
@@ -300,51 +337,46 @@ def gi_star_class(z: np.ndarray) -> np.ndarray:
     return out
 
 
-def getis_ord_star(y, w, *, permutations: int, seed: int) -> pd.DataFrame:
+def getis_ord_star(y: ArrayLike, w: W, *, permutations: int, seed: int) -> pd.DataFrame:
     """Gi* z-score (binary weights, self included), its two-sided normal p-value, the seeded
     permutation p-value and the hot/cold class. Computed on y shifted to a positive mean (the
     z-score does not change with a shift; esda's would flip sign for a negative mean)."""
-    esda = _esda()
+    import esda
+
     y = np.asarray(y, dtype="float64")
     shifted = y - y.min() + max(float(np.ptp(y)), 1.0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        g = esda.G_Local(shifted, w, transform="B", star=True, permutations=permutations,
-                         seed=seed, n_jobs=1)
+        g = esda.G_Local(
+            shifted, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1
+        )
     z = np.asarray(g.Zs, dtype="float64")
     from scipy.stats import norm
 
-    return pd.DataFrame({"gi_z": z, "gi_p_norm": 2.0 * norm.sf(np.abs(z)),
-                         "gi_p_sim": g.p_sim, "gi_class": gi_star_class(z)})
-
-
-def ord_getis_z(y, neighbours: dict, ids: list) -> np.ndarray:
-    """Closed-form Gi* z (Ord & Getis 1995) with binary weights including the region itself:
-    (Σ_j w_ij x_j − x̄ W_i) / (S √((n Σ_j w_ij² − W_i²)/(n − 1))), S the population SD.
-    Used by the tests as the reference of :func:`getis_ord_star`."""
-    y = np.asarray(y, dtype="float64")
-    n = len(y)
-    pos = {c: i for i, c in enumerate(ids)}
-    mean, sd = y.mean(), y.std()
-    z = np.empty(n)
-    for i, c in enumerate(ids):
-        members = [i] + [pos[j] for j in neighbours[c]]
-        wi = len(members)
-        z[i] = (y[members].sum() - mean * wi) / (sd * math.sqrt((n * wi - wi**2) / (n - 1)))
-    return z
+    return pd.DataFrame(
+        {
+            "gi_z": z,
+            "gi_p_norm": 2.0 * norm.sf(np.abs(z)),
+            "gi_p_sim": g.p_sim,
+            "gi_class": gi_star_class(z),
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
 # Region tables -> spatial tables (what the rule calls)
 # --------------------------------------------------------------------------------------------
 
+
 def period_values(budget: pd.DataFrame, variable: str) -> pd.DataFrame:
     """Wide table code × period: the mean over all years (NaN unless known every year), then
     each year."""
     if variable not in budget.columns:
-        raise RegionError(f"column '{variable}' is not in the budget table (columns: "
-                          f"{sorted(budget.columns)})", variable="spatial.variables",
-                          fix="name a column of tables/budget_<level>.csv")
+        raise RegionError(
+            f"column '{variable}' is not in the budget table (columns: {sorted(budget.columns)})",
+            variable="spatial.variables",
+            fix="name a column of tables/budget_<level>.csv",
+        )
     wide = budget.pivot(index="code", columns="year", values=variable).sort_index()
     mean = wide.mean(axis=1).where(wide.notna().all(axis=1))
     out = pd.concat([mean.rename(MEAN_PERIOD), wide], axis=1)
@@ -359,7 +391,7 @@ class _WeightsCache:
         self.polygons = polygons.sort_values(code_col).reset_index(drop=True)
         self.code_col = code_col
         self.islands = islands
-        self._cache = {}
+        self._cache: dict = {}
 
     def get(self, codes: list[str]):
         key = tuple(codes)
@@ -373,9 +405,18 @@ class _WeightsCache:
         return self._cache[key]
 
 
-def spatial_level(polygons, budget: pd.DataFrame, *, level: str, variables: list[str],
-                  permutations: int, seed: int, lisa_p: float, islands: str,
-                  min_regions: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def spatial_level(
+    polygons: gpd.GeoDataFrame,
+    budget: pd.DataFrame,
+    *,
+    level: str,
+    variables: list[str],
+    permutations: int,
+    seed: int,
+    lisa_p: float,
+    islands: str,
+    min_regions: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """For one level: per-region LISA and Gi* of each variable's period mean, and global Moran's
     I per variable and period. ``polygons`` has ``code``; ``budget`` is the level's table."""
     cache = _WeightsCache(polygons[["code", "geometry"]], "code", islands)
@@ -386,13 +427,21 @@ def spatial_level(polygons, budget: pd.DataFrame, *, level: str, variables: list
         for period in periods.columns:
             col = periods[period]
             usable = sorted(col.index[np.isfinite(col.to_numpy(dtype="float64"))])
-            row = {"level": level, "variable": variable, "period": period,
-                   "n_regions": len(col), "n_excluded": len(col) - len(usable),
-                   "permutations": permutations, "seed": seed}
+            row = {
+                "level": level,
+                "variable": variable,
+                "period": period,
+                "n_regions": len(col),
+                "n_excluded": len(col) - len(usable),
+                "permutations": permutations,
+                "seed": seed,
+            }
             note = ""
             if len(usable) < min_regions:
-                note = (f"skipped: {len(usable)} regions with a value < spatial.min_regions "
-                        f"= {min_regions}")
+                note = (
+                    f"skipped: {len(usable)} regions with a value < spatial.min_regions "
+                    f"= {min_regions}"
+                )
             else:
                 ids, w, report = cache.get(usable)
                 y = col.reindex(ids).to_numpy(dtype="float64")
@@ -404,10 +453,14 @@ def spatial_level(polygons, budget: pd.DataFrame, *, level: str, variables: list
                     row.update(global_moran(y, w, permutations=permutations, seed=seed))
                     if period == MEAN_PERIOD:
                         loc = pd.concat(
-                            [local_moran(y, w, permutations=permutations, seed=seed,
-                                         alpha=lisa_p),
-                             getis_ord_star(y, w, permutations=permutations, seed=seed)],
-                            axis=1)
+                            [
+                                local_moran(
+                                    y, w, permutations=permutations, seed=seed, alpha=lisa_p
+                                ),
+                                getis_ord_star(y, w, permutations=permutations, seed=seed),
+                            ],
+                            axis=1,
+                        )
                         loc.insert(0, "code", ids)
                         loc.insert(1, "value_mean", y)
                         loc.insert(2, "n_neighbours", [w.cardinalities[c] for c in ids])
@@ -419,21 +472,51 @@ def spatial_level(polygons, budget: pd.DataFrame, *, level: str, variables: list
             if note and period == MEAN_PERIOD:
                 log.warning("%s %s: %s", level, variable, note)
     local = _full_local_table(budget, names, variables, local_rows)
-    moran_cols = ["level", "variable", "period", "n_regions", "n_excluded", "n_islands",
-                  "islands", "moran_i", "expected_i", "z_norm", "p_norm", "p_sim",
-                  "permutations", "seed", "note"]
+    moran_cols = [
+        "level",
+        "variable",
+        "period",
+        "n_regions",
+        "n_excluded",
+        "n_islands",
+        "islands",
+        "moran_i",
+        "expected_i",
+        "z_norm",
+        "p_norm",
+        "p_sim",
+        "permutations",
+        "seed",
+        "note",
+    ]
     return local, pd.DataFrame(moran_rows).reindex(columns=moran_cols)
 
 
 def _full_local_table(budget, names, variables, local_rows) -> pd.DataFrame:
     """One row per region and variable, also for regions left out (labelled why)."""
-    cols = ["variable", "code", "name", "value_mean", "n_neighbours", "joined_to", "lisa_i",
-            "lisa_p_sim", "lisa_quadrant", "lisa_cluster", "gi_z", "gi_p_norm", "gi_p_sim",
-            "gi_class"]
+    cols = [
+        "variable",
+        "code",
+        "name",
+        "value_mean",
+        "n_neighbours",
+        "joined_to",
+        "lisa_i",
+        "lisa_p_sim",
+        "lisa_quadrant",
+        "lisa_cluster",
+        "gi_z",
+        "gi_p_norm",
+        "gi_p_sim",
+        "gi_class",
+    ]
     codes = sorted(budget["code"].unique())
     base = pd.DataFrame([(v, c) for v in variables for c in codes], columns=["variable", "code"])
-    done = pd.concat(local_rows, ignore_index=True) if local_rows else pd.DataFrame(
-        columns=[c for c in cols if c != "name"])
+    done = (
+        pd.concat(local_rows, ignore_index=True)
+        if local_rows
+        else pd.DataFrame(columns=[c for c in cols if c != "name"])
+    )
     out = base.merge(done, on=["variable", "code"], how="left")
     out["name"] = out["code"].map(names)
     for c in ("lisa_cluster", "gi_class"):
@@ -443,8 +526,16 @@ def _full_local_table(budget, names, variables, local_rows) -> pd.DataFrame:
     return out[cols]
 
 
-def gini_by_parent(regions, levels: list[str], member_budget: pd.DataFrame, *, parent: str,
-                   members: str, variables: list[str], tolerance: float) -> pd.DataFrame:
+def gini_by_parent(
+    regions: gpd.GeoDataFrame,
+    levels: list[str],
+    member_budget: pd.DataFrame,
+    *,
+    parent: str,
+    members: str,
+    variables: list[str],
+    tolerance: float,
+) -> pd.DataFrame:
     """Gini tables of each variable inside every ``parent`` region over its ``members``, for the
     period mean and each year. ``tolerance`` (balance.tolerance_tgco2) defines 'neutral' for
     CNC in Tg CO2; other variables use 0."""
@@ -452,15 +543,21 @@ def gini_by_parent(regions, levels: list[str], member_budget: pd.DataFrame, *, p
 
     hier = level_table(regions, levels, members)[[f"{members}_code", f"{parent}_code"]]
     parent_names = level_table(regions, levels, parent).set_index(f"{parent}_code")[
-        f"{parent}_name"]
+        f"{parent}_name"
+    ]
     out = []
     for variable in variables:
         wide = period_values(member_budget, variable)
         long = wide.reset_index().melt(id_vars="code", var_name="period", value_name="value")
         long = long.merge(hier, left_on="code", right_on=f"{members}_code")
         tol = tolerance if variable == "cnc_tgco2" else 0.0
-        tab = gini_table(long, parent_col=f"{parent}_code", member_col="code", value_col="value",
-                         period_col="period", tolerance=tol)
+        tab = gini_table(
+            long,
+            parent_col=f"{parent}_code",
+            value_col="value",
+            period_col="period",
+            tolerance=tol,
+        )
         tab.insert(0, "variable", variable)
         out.append(tab)
     table = pd.concat(out, ignore_index=True).rename(columns={f"{parent}_code": "code"})
@@ -468,5 +565,8 @@ def gini_by_parent(regions, levels: list[str], member_budget: pd.DataFrame, *, p
     table.insert(3, "member_level", members)
     # periods in order: mean first, then years
     table["_o"] = (table["period"] != MEAN_PERIOD).astype(int)
-    return (table.sort_values(["variable", "_o", "period", "code"]).drop(columns="_o")
-            .reset_index(drop=True))
+    return (
+        table.sort_values(["variable", "_o", "period", "code"])
+        .drop(columns="_o")
+        .reset_index(drop=True)
+    )

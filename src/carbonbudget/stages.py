@@ -42,13 +42,15 @@ class Job(Protocol):
 STAGES: dict[str, Callable[[Job], object]] = {}
 
 
-def stage(*rules: str):
+def stage(*rules: str) -> Callable[[Callable], Callable]:
     """Register a function as the stage of the rule of its name (and of ``rules``: the
     scenario rules, defined by the same rule definition as the observed ones)."""
+
     def register(fn):
         for name in (fn.__name__, *rules):
             STAGES[name] = fn
         return fn
+
     return register
 
 
@@ -78,6 +80,7 @@ def _optional(value):
 # --- demo and inputs ------------------------------------------------------------------------
 @stage()
 def build_demo(job: Job) -> None:
+    """The synthetic demo inputs under data/demo (same bytes every run)."""
     from .demo import build_demo as build
 
     build(root=job.params.root)
@@ -85,16 +88,21 @@ def build_demo(job: Job) -> None:
 
 @stage("check_climatology", "check_scenario_year")
 def check_year(job: Job) -> None:
+    """Check one year's rasters (or a scenario year's, or the climatologies)."""
     from .checks import check_year_inputs
 
     period = _period(job)
-    check_year_inputs(config=job.params.config,
-                      year=None if period == CLIMATOLOGY else period,
-                      path_report=job.output.report, path_fraction=job.input.fraction)
+    check_year_inputs(
+        config=job.params.config,
+        year=None if period == CLIMATOLOGY else period,
+        path_report=job.output.report,
+        path_fraction=job.input.fraction,
+    )
 
 
 @stage()
 def check_static(job: Job) -> None:
+    """Check the lithology, its class tables and the region polygons."""
     from .checks import check_static_inputs
 
     check_static_inputs(config=job.params.config, path_report=job.output.report)
@@ -102,11 +110,15 @@ def check_static(job: Job) -> None:
 
 @stage()
 def check_emissions(job: Job) -> None:
+    """Check the emission table against the years and the region codes."""
     from .checks import check_emission_inputs
 
-    check_emission_inputs(config=job.params.config, path_report=job.output.report,
-                          path_crosswalk=_optional(job.input.crosswalk),
-                          path_match=job.output.match)
+    check_emission_inputs(
+        config=job.params.config,
+        path_report=job.output.report,
+        path_crosswalk=_optional(job.input.crosswalk),
+        path_match=job.output.match,
+    )
 
 
 @stage()
@@ -123,48 +135,76 @@ def build_crosswalk(job: Job) -> pd.DataFrame:
     reg, levels, _ = read_config_regions(regions_cfg)
     finest = levels[0]
     if not regions_cfg["names"].get(finest):
-        raise InputDataError("a crosswalk from a code list matches names, but regions.names has "
-                             f"no name column for '{finest}'", path=regions_cfg["path"],
-                             variable="regions.names", fix=f"set regions.names.{finest}")
+        raise InputDataError(
+            "a crosswalk from a code list matches names, but regions.names has "
+            f"no name column for '{finest}'",
+            path=regions_cfg["path"],
+            variable="regions.names",
+            fix=f"set regions.names.{finest}",
+        )
     new = pd.DataFrame({"code": reg[f"{finest}_code"], "name": reg[f"{finest}_name"]})
     cw = crosswalk(old, new)
-    log.info("crosswalk %s -> %s: %s", job.input.old_codes, regions_cfg["path"],
-             cw["method"].value_counts().sort_index().to_dict())
+    log.info(
+        "crosswalk %s -> %s: %s",
+        job.input.old_codes,
+        regions_cfg["path"],
+        cw["method"].value_counts().sort_index().to_dict(),
+    )
     write_table(cw, job.output[0], float_format=None)
     return cw
 
 
 @stage()
 def convert_lithology(job: Job) -> None:
+    """A headerless ASCII lithology matrix -> GeoTIFF with the configured geometry."""
     from .lithology import ascii_matrix_to_geotiff
 
     g = job.params.geometry
-    ascii_matrix_to_geotiff(job.input[0], job.output[0], west=g["west"], north=g["north"],
-                            resolution=g["resolution"], nodata=g["nodata"], crs=job.params.crs)
+    ascii_matrix_to_geotiff(
+        job.input[0],
+        job.output[0],
+        west=g["west"],
+        north=g["north"],
+        resolution=g["resolution"],
+        nodata=g["nodata"],
+        crs=job.params.crs,
+    )
 
 
 # --- alignment and regions --------------------------------------------------------------------
 @stage("align_climatology", "align_scenario_year")
 def align_year(job: Job) -> None:
+    """Put one year's inputs (or a scenario year's, or the climatologies) on the grid."""
     from .align import align_inputs
     from .grid import Grid
 
     period = _period(job)
-    align_inputs(grid=Grid.from_config(job.params.grid),
-                 year=None if period == CLIMATOLOGY else period, climate=job.params.climate,
-                 npp=job.params.npp, runoff=job.params.runoff, outputs=dict(job.output.items()),
-                 path_precipitation=job.input.get("precipitation_aligned"))
+    align_inputs(
+        grid=Grid.from_config(job.params.grid),
+        year=None if period == CLIMATOLOGY else period,
+        climate=job.params.climate,
+        npp=job.params.npp,
+        runoff=job.params.runoff,
+        outputs=dict(job.output.items()),
+        path_precipitation=job.input.get("precipitation_aligned"),
+    )
 
 
 @stage()
 def align_lithology(job: Job) -> None:
+    """Lithology codes on the grid (nearest or mode) and the GEM-CO2 coefficient a."""
     from .grid import Grid
     from .lithology import align_lithology as align
 
-    align(grid=Grid.from_config(job.params.grid), path_lithology=job.input.lithology,
-          classes_csv=job.input.classes, coefficients_csv=job.input.coefficients,
-          path_codes=job.output.codes, path_coefficient=job.output.coefficient,
-          crs=job.params.crs)
+    align(
+        grid=Grid.from_config(job.params.grid),
+        path_lithology=job.input.lithology,
+        classes_csv=job.input.classes,
+        coefficients_csv=job.input.coefficients,
+        path_codes=job.output.codes,
+        path_coefficient=job.output.coefficient,
+        crs=job.params.crs,
+    )
 
 
 @stage()
@@ -181,14 +221,17 @@ def build_regions(job: Job) -> None:
     grid = Grid.from_config(job.params.grid)
     regions_cfg, cache_dir = job.params.regions, job.params.cache_dir
     regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
-    codes, matrix, key, _ = cached_coverage(regions, f"{levels[0]}_code", grid, cache_dir,
-                                            regions_cfg["simplify_to_pixel"])
+    codes, matrix, key, _ = cached_coverage(
+        regions, f"{levels[0]}_code", grid, cache_dir, regions_cfg["simplify_to_pixel"]
+    )
     if matrix.nnz == 0:
-        raise GridError(f"{regions_cfg['path']}: no region overlaps the target grid; check "
-                        "grid.bounds and the CRS of the polygons")
+        raise GridError(
+            f"{regions_cfg['path']}: no region overlaps the target grid; check "
+            "grid.bounds and the CRS of the polygons"
+        )
     cached = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
     if cached and os.path.exists(cached):
-        with atomic_output(job.output.coverage) as tmp:   # the same bytes: copy, not re-encode
+        with atomic_output(job.output.coverage) as tmp:  # the same bytes: copy, not re-encode
             shutil.copyfile(cached, tmp)
     else:
         save_coverage(job.output.coverage, codes, matrix, grid, key)
@@ -196,9 +239,12 @@ def build_regions(job: Job) -> None:
     with atomic_output(job.output.regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
     path = job.output.fraction
-    write_cogs({path: in_region_fraction(matrix, grid)}, grid,
-               descriptions={path: "fraction of the pixel inside the study area"},
-               units={path: "1"})
+    write_cogs(
+        {path: in_region_fraction(matrix, grid)},
+        grid,
+        descriptions={path: "fraction of the pixel inside the study area"},
+        units={path: "1"},
+    )
 
 
 @stage()
@@ -210,8 +256,14 @@ def level_polygons(job: Job) -> None:
 
     from .grid import Grid
     from .io import atomic_output, write_gpkg_layer
-    from .regions import (display_geometries, display_layer, dissolve_level, level_layer,
-                          level_table, read_finest)
+    from .regions import (
+        display_geometries,
+        display_layer,
+        dissolve_level,
+        level_layer,
+        level_table,
+        read_finest,
+    )
 
     levels = job.params.levels
     resolution = abs(Grid.from_config(job.params.grid).transform.a)
@@ -220,9 +272,13 @@ def level_polygons(job: Job) -> None:
     with atomic_output(job.output[0]) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
         for i, level in enumerate(levels):
-            polys = (level_table(regions, levels, level).merge(
-                regions[[f"{level}_code", "geometry"]], on=f"{level}_code") if i == 0
-                else dissolve_level(regions, levels, level, members=polys))
+            polys = (
+                level_table(regions, levels, level).merge(
+                    regions[[f"{level}_code", "geometry"]], on=f"{level}_code"
+                )
+                if i == 0
+                else dissolve_level(regions, levels, level, members=polys)
+            )
             polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
             write_gpkg_layer(polys, tmp, level_layer(level))
             write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(level))
@@ -232,13 +288,19 @@ def level_polygons(job: Job) -> None:
 # --- per-pixel fluxes and zonal totals --------------------------------------------------------
 @stage("fluxes_climatology", "fluxes_scenario_year")
 def fluxes_year(job: Job) -> None:
+    """Per-pixel fluxes of one year (or a scenario year, or the climatologies)."""
     from .fluxes import compute_fluxes
 
-    compute_fluxes(grid_spec=job.params.grid, timestep=job.params.timestep,
-                   inputs=dict(job.input.items()),
-                   outputs={v: job.output[v] for v in job.params.fluxes}, period=_period(job),
-                   chunk_size=job.params.chunk_size, threads=job.threads,
-                   dask_spec=job.params.dask)
+    compute_fluxes(
+        grid_spec=job.params.grid,
+        timestep=job.params.timestep,
+        inputs=dict(job.input.items()),
+        outputs={v: job.output[v] for v in job.params.fluxes},
+        period=_period(job),
+        chunk_size=job.params.chunk_size,
+        threads=job.threads,
+        dask_spec=job.params.dask,
+    )
 
 
 @stage("zonal_climatology", "zonal_scenario_year")
@@ -269,15 +331,19 @@ def budget(job: Job) -> None:
     from .regions import config_derive_parents, read_finest_table
 
     p = job.params
-    tables = build_budget(zonal_paths=list(job.input.zonal), years=p.years,
-                          regions_table=read_finest_table(job.input.regions),
-                          levels=list(p.regions["levels"]), emissions_cfg=p.emissions,
-                          socio_cfg=p.socioeconomic, balance_cfg=p.balance,
-                          derive_parents=config_derive_parents(p.regions),
-                          fluxes=tuple(p.fluxes),
-                          crosswalk=load_crosswalk_config(p.emissions,
-                                                          _optional(job.input.crosswalk)),
-                          select=p.regions.get("select"))
+    tables = build_budget(
+        zonal_paths=list(job.input.zonal),
+        years=p.years,
+        regions_table=read_finest_table(job.input.regions),
+        levels=list(p.regions["levels"]),
+        emissions_cfg=p.emissions,
+        socio_cfg=p.socioeconomic,
+        balance_cfg=p.balance,
+        derive_parents=config_derive_parents(p.regions),
+        fluxes=tuple(p.fluxes),
+        crosswalk=load_crosswalk_config(p.emissions, _optional(job.input.crosswalk)),
+        select=p.regions.get("select"),
+    )
     for level, csv, parquet in zip(p.levels, job.output.csv, job.output.parquet):
         write_table(tables[level], csv, parquet)
 
@@ -299,20 +365,30 @@ def pixel_trends(job: Job) -> None:
     with gdal_env():
         layers = [open_raster(paths[y], p.chunk_size).isel(band=0, drop=True) for y in years]
         stack = xr.concat(layers, dim="year").assign_attrs(units="g C m-2 yr-1")
-        ds = trend_statistics(stack, years, p.min_valid_years, p.hurst_min_blocks,
-                              p.hurst_bias_correction)
+        ds = trend_statistics(
+            stack, years, p.min_valid_years, p.hurst_min_blocks, p.hurst_bias_correction
+        )
         span = f"{years[0]}-{years[-1]}"
         blocks = " ".join(map(str, hurst_block_sizes(len(years), p.hurst_min_blocks)))
         with dask_scheduler(p.dask, job.threads):
-            write_cogs({outputs[s]: ds[s] for s in PIXEL_STATS}, grid,
-                       descriptions={outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
-                                     for s in PIXEL_STATS},
-                       units={outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1",
-                                                                       "g C m-2 yr-2")
-                              for s in PIXEL_STATS},
-                       tags={outputs[s]: {"variable": variable, "years": span,
-                                          "hurst_block_sizes": blocks} for s in PIXEL_STATS},
-                       threads=job.threads, label=f"trends of {variable}")
+            write_cogs(
+                {outputs[s]: ds[s] for s in PIXEL_STATS},
+                grid,
+                descriptions={
+                    outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
+                    for s in PIXEL_STATS
+                },
+                units={
+                    outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1", "g C m-2 yr-2")
+                    for s in PIXEL_STATS
+                },
+                tags={
+                    outputs[s]: {"variable": variable, "years": span, "hurst_block_sizes": blocks}
+                    for s in PIXEL_STATS
+                },
+                threads=job.threads,
+                label=f"trends of {variable}",
+            )
 
 
 @stage()
@@ -320,15 +396,23 @@ def region_trends(job: Job) -> None:
     """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
     Mann–Kendall UF/UB series in long format."""
     from .io import write_table
-    from .trends import REGION_TREND_COLUMNS, region_trends as statistics
+    from .trends import REGION_TREND_COLUMNS
+    from .trends import region_trends as statistics
 
     p = job.params
-    for level, path, out, out_sqmk in zip(p.levels, job.input.budget, job.output.trends,
-                                          job.output.sqmk):
+    for level, path, out, out_sqmk in zip(
+        p.levels, job.input.budget, job.output.trends, job.output.sqmk
+    ):
         table = pd.read_parquet(path)
-        columns = [c for c in REGION_TREND_COLUMNS if c in table]   # no CNC/ECS without NPP
-        stats, sqmk = statistics(table, columns, p.min_valid_years, p.hurst_min_blocks,
-                                 tuple(p.class_thresholds), p.hurst_bias_correction)
+        columns = [c for c in REGION_TREND_COLUMNS if c in table]  # no CNC/ECS without NPP
+        stats, sqmk = statistics(
+            table,
+            columns,
+            p.min_valid_years,
+            p.hurst_min_blocks,
+            tuple(p.class_thresholds),
+            p.hurst_bias_correction,
+        )
         stats.insert(0, "level", level)
         sqmk.insert(0, "level", level)
         write_table(stats, out)
@@ -337,10 +421,16 @@ def region_trends(job: Job) -> None:
 
 @stage()
 def plot_region_trends(job: Job) -> None:
+    """One figure per region of the coarsest level: series, trend, UF/UB."""
     from .plots import plot_region_trends as plot
 
-    plot(budget_path=job.input.budget, trends_path=job.input.trends, sqmk_path=job.input.sqmk,
-         out_dir=job.output[0], variable=job.params.variable)
+    plot(
+        budget_path=job.input.budget,
+        trends_path=job.input.trends,
+        sqmk_path=job.input.sqmk,
+        out_dir=job.output[0],
+        variable=job.params.variable,
+    )
 
 
 # --- spatial statistics and deliverables ------------------------------------------------------
@@ -349,50 +439,77 @@ def spatial_statistics(job: Job) -> None:
     """spatial_<level>.csv and moran_<level>.csv per spatial level, and gini_<parent>.csv."""
     from .io import write_table
     from .regions import read_finest, read_level_polygons
-    from .spatial import gini_by_parent, spatial_level
+    from .spatial import cache_esda_kernels, gini_by_parent, spatial_level
 
+    cache_esda_kernels()
     p, cfg = job.params, job.params.spatial
     budgets = dict(zip(p.levels, job.input.budget))
     for level, out_local, out_moran in zip(p.spatial_levels, job.output.local, job.output.moran):
         log.info("spatial statistics: level %s", level)
         polys = read_level_polygons(job.input.regions, level)
         table = pd.read_parquet(budgets[level])
-        if "in_region_layer" in table:      # emission codes without polygon have no neighbours
+        if "in_region_layer" in table:  # emission codes without polygon have no neighbours
             table = table[table["in_region_layer"]]
         local, moran = spatial_level(
-            polys, table, level=level, variables=cfg["variables"],
-            permutations=cfg["permutations"], seed=cfg["seed"], lisa_p=cfg["lisa_p"],
-            islands=cfg["islands"], min_regions=cfg["min_regions"])
+            polys,
+            table,
+            level=level,
+            variables=cfg["variables"],
+            permutations=cfg["permutations"],
+            seed=cfg["seed"],
+            lisa_p=cfg["lisa_p"],
+            islands=cfg["islands"],
+            min_regions=cfg["min_regions"],
+        )
         write_table(local, out_local, float_format="%.10g")
         write_table(moran, out_moran, float_format="%.10g")
     if job.output.gini:
         parent, members = cfg["gini_parent"], cfg["gini_members"]
-        table = gini_by_parent(read_finest(job.input.regions), p.levels,
-                               pd.read_parquet(budgets[members]), parent=parent, members=members,
-                               variables=cfg["variables"], tolerance=p.tolerance_tgco2)
+        table = gini_by_parent(
+            read_finest(job.input.regions),
+            p.levels,
+            pd.read_parquet(budgets[members]),
+            parent=parent,
+            members=members,
+            variables=cfg["variables"],
+            tolerance=p.tolerance_tgco2,
+        )
         write_table(table, job.output.gini[0], float_format="%.10g")
 
 
 @stage()
 def plot_spatial_maps(job: Job) -> None:
+    """LISA cluster and Gi* hot-spot maps of one variable and level."""
     from .plots import plot_spatial_maps as plot
 
-    plot(path_regions=job.input.regions, level=job.wildcards.level, local_path=job.input.local,
-         moran_path=job.input.moran, variable=job.wildcards.variable,
-         path_lisa=job.output.lisa, path_gi=job.output.gi, lisa_p=job.params.lisa_p)
+    plot(
+        path_regions=job.input.regions,
+        level=job.wildcards.level,
+        local_path=job.input.local,
+        moran_path=job.input.moran,
+        variable=job.wildcards.variable,
+        path_lisa=job.output.lisa,
+        path_gi=job.output.gi,
+        lisa_p=job.params.lisa_p,
+    )
 
 
 @stage()
 def geopackage(job: Job) -> None:
+    """The GeoPackage: one layer per level, column units and metadata."""
     from .outputs import write_geopackage
 
     levels = job.params.budget_levels
-    write_geopackage(path_regions=job.input.regions, levels=job.params.levels,
-                     budget_paths=dict(zip(levels, job.input.budget)),
-                     trend_paths=dict(zip(levels, job.input.trends)),
-                     spatial_paths=dict(zip(job.params.spatial_levels, job.input.spatial)),
-                     run_info=job.params.run_info, series=job.params.series,
-                     path_out=job.output[0])
+    write_geopackage(
+        path_regions=job.input.regions,
+        levels=job.params.levels,
+        budget_paths=dict(zip(levels, job.input.budget)),
+        trend_paths=dict(zip(levels, job.input.trends)),
+        spatial_paths=dict(zip(job.params.spatial_levels, job.input.spatial)),
+        run_info=job.params.run_info,
+        series=job.params.series,
+        path_out=job.output[0],
+    )
 
 
 @stage()
@@ -414,16 +531,22 @@ def provenance(job: Job) -> None:
     config = job.params.config
     record = {
         "carbonbudget_version": __version__,
-        "run_time_utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "run_time_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "config_digest": config_digest(config),
         "config": config,
         "skipped_stages": skipped_stages(config),
         "climatologies": climatology_note(config),
-        "inputs": {p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
-                   for p in sorted(set(job.input.raw))},
-        "software": {"python": platform.python_version(), "numpy": numpy.__version__,
-                     "numba": numba.__version__, "rasterio": rasterio.__version__,
-                     "gdal": rasterio.__gdal_version__},
+        "inputs": {
+            p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
+            for p in sorted(set(job.input.raw))
+        },
+        "software": {
+            "python": platform.python_version(),
+            "numpy": numpy.__version__,
+            "numba": numba.__version__,
+            "rasterio": rasterio.__version__,
+            "gdal": rasterio.__gdal_version__,
+        },
         "levels_note": f"'{STUDY_AREA}' is the sum of all regions",
     }
     with atomic_output(job.output[0]) as tmp:
@@ -433,12 +556,17 @@ def provenance(job: Job) -> None:
 
 @stage()
 def plot_budget_maps(job: Job) -> None:
+    """Period-mean maps of one level (ECS, CE, CNC, CER, trend class)."""
     from .plots import plot_budget_maps as plot
 
-    plot(path_regions=job.input.regions, level=job.wildcards.level,
-         budget_path=job.input.budget, trends_path=job.input.trends,
-         out_paths={k: job.output[k] for k in job.params.kinds},
-         min_valid_fraction=job.params.min_valid_fraction)
+    plot(
+        path_regions=job.input.regions,
+        level=job.wildcards.level,
+        budget_path=job.input.budget,
+        trends_path=job.input.trends,
+        out_paths={k: job.output[k] for k in job.params.kinds},
+        min_valid_fraction=job.params.min_valid_fraction,
+    )
 
 
 # --- emissions accounting and scenarios -------------------------------------------------------
@@ -457,15 +585,22 @@ def tier1_emissions(job: Job) -> pd.DataFrame:
     years = sorted(set(cons["year"]))
     if acc.get("inventory"):
         ic = acc["inventory"]
-        inv = load_emissions(ic["path"], region_col=ic["region_col"], year_col=ic["year_col"],
-                             value_col=ic["value_col"], units=ic["units"], years=years,
-                             require_all_years=False)
-    else:                          # the emission table rolled up to the level
+        inv = load_emissions(
+            ic["path"],
+            region_col=ic["region_col"],
+            year_col=ic["year_col"],
+            value_col=ic["value_col"],
+            units=ic["units"],
+            years=years,
+            require_all_years=False,
+        )
+    else:  # the emission table rolled up to the level
         table = pd.read_parquet(job.input.budget)
         inv = table.loc[table["year"].isin(years), ["code", "year", "ce_tgco2"]]
     inv = inv.rename(columns={"code": "region", "ce_tgco2": "co2_tgco2"})
-    comparison = compare_inventory(tier1_totals(per_fuel), inv, ours_label="tier1",
-                                   reference_label="inventory")
+    comparison = compare_inventory(
+        tier1_totals(per_fuel), inv, ours_label="tier1", reference_label="inventory"
+    )
     write_table(per_fuel, job.output.per_fuel, float_format=None)
     write_table(comparison, job.output.comparison, float_format=None)
     return comparison
@@ -483,25 +618,43 @@ def scenario_projection(job: Job) -> pd.DataFrame:
     sc, em_cfg, regions_cfg = job.params.scenarios, job.params.emissions, job.params.regions
     drivers, growth = read_scenario_tables(sc)
     regions = read_finest_table(job.input.regions)
-    em = emissions_by_region(em_cfg, sorted(set(drivers["year"])), regions,
-                             list(regions_cfg["levels"]),
-                             derive_parents=config_derive_parents(regions_cfg),
-                             crosswalk=load_crosswalk_config(em_cfg, _optional(job.input.crosswalk)),
-                             select=regions_cfg.get("select"), require_all_years=False)
-    zonal = {name: pd.concat([pd.read_parquet(p).assign(year=int(y)) for y, p in by_year.items()])
-             for name, by_year in job.params.zonal.items()}
+    em = emissions_by_region(
+        em_cfg,
+        sorted(set(drivers["year"])),
+        regions,
+        list(regions_cfg["levels"]),
+        derive_parents=config_derive_parents(regions_cfg),
+        crosswalk=load_crosswalk_config(em_cfg, _optional(job.input.crosswalk)),
+        select=regions_cfg.get("select"),
+        require_all_years=False,
+    )
+    zonal = {
+        name: pd.concat([pd.read_parquet(p).assign(year=int(y)) for y, p in by_year.items()])
+        for name, by_year in job.params.zonal.items()
+    }
     table, skill, summary = project_scenarios(
-        sc, drivers=drivers, growth=growth, emissions=em, gaps=em_cfg["gaps"],
-        budget=pd.read_parquet(job.input.budget), scenario_zonal=zonal, regions=regions,
-        levels=list(regions_cfg["levels"]))
-    for frame, out in ((table, job.output.table), (skill, job.output.model),
-                       (summary, job.output.summary)):
+        sc,
+        drivers=drivers,
+        growth=growth,
+        emissions=em,
+        gaps=em_cfg["gaps"],
+        budget=pd.read_parquet(job.input.budget),
+        scenario_zonal=zonal,
+        regions=regions,
+        levels=list(regions_cfg["levels"]),
+    )
+    for frame, out in (
+        (table, job.output.table),
+        (skill, job.output.model),
+        (summary, job.output.summary),
+    ):
         write_table(frame, out, float_format=None)
     return table
 
 
 @stage()
 def plot_scenarios(job: Job) -> None:
+    """One figure per region: CE, ECS and CNC per scenario to the horizon."""
     from .plots import plot_scenarios as plot
 
     plot(table_path=job.input.table, out_dir=job.output[0])

@@ -57,12 +57,26 @@ _CONVERSIONS: dict[str, dict[str, tuple[float, float]]] = {
 
 # Spellings users write for the same unit.
 _ALIASES = {
-    "°C": "degC", "degc": "degC", "celsius": "degC", "c": "degC",
-    "kelvin": "K", "k": "K",
-    "mm/month": "mm", "mm month-1": "mm", "mm/day": "mm day-1", "mm d-1": "mm day-1", "mm/yr": "mm yr-1", "mm/year": "mm yr-1",
-    "m/yr": "m yr-1", "m/year": "m yr-1",
-    "gc/m2/yr": "g C m-2 yr-1", "g c m-2 yr-1": "g C m-2 yr-1", "gc m-2 yr-1": "g C m-2 yr-1",
-    "kgc/m2/yr": "kg C m-2 yr-1", "kg c m-2 yr-1": "kg C m-2 yr-1", "kgc m-2 yr-1": "kg C m-2 yr-1",
+    "°C": "degC",
+    "degc": "degC",
+    "celsius": "degC",
+    "c": "degC",
+    "kelvin": "K",
+    "k": "K",
+    "mm/month": "mm",
+    "mm month-1": "mm",
+    "mm/day": "mm day-1",
+    "mm d-1": "mm day-1",
+    "mm/yr": "mm yr-1",
+    "mm/year": "mm yr-1",
+    "m/yr": "m yr-1",
+    "m/year": "m yr-1",
+    "gc/m2/yr": "g C m-2 yr-1",
+    "g c m-2 yr-1": "g C m-2 yr-1",
+    "gc m-2 yr-1": "g C m-2 yr-1",
+    "kgc/m2/yr": "kg C m-2 yr-1",
+    "kg c m-2 yr-1": "kg C m-2 yr-1",
+    "kgc m-2 yr-1": "kg C m-2 yr-1",
 }
 
 CANONICAL = {
@@ -78,16 +92,21 @@ def normalise_unit(variable: str, units: str) -> str:
     """Return the canonical spelling of ``units`` for ``variable`` or raise :class:`UnitError`."""
     known = _CONVERSIONS.get(variable)
     if known is None:
-        raise UnitError(f"no unit table for variable '{variable}'", variable=variable,
-                        fix=f"use one of {sorted(_CONVERSIONS)}")
+        raise UnitError(
+            f"no unit table for variable '{variable}'",
+            variable=variable,
+            fix=f"use one of {sorted(_CONVERSIONS)}",
+        )
     if units in known:
         return units
     alias = _ALIASES.get(units.strip().lower())
     if alias in known:
         return alias
     raise UnitError(
-        f"unknown units '{units}'", variable=variable,
-        fix=f"declare one of {sorted(known)} in the config for {variable}")
+        f"unknown units '{units}'",
+        variable=variable,
+        fix=f"declare one of {sorted(known)} in the config for {variable}",
+    )
 
 
 def conversion(variable: str, units: str) -> tuple[float, float]:
@@ -110,8 +129,9 @@ def days_per_band(n_bands: int, timestep: str, year: int | None) -> list[float]:
     return [days[b % 12] for b in range(n_bands)]
 
 
-def band_conversions(variable: str, units: str, n_bands: int, *, timestep: str = "monthly",
-                     year: int | None = None) -> list[tuple[float, float]]:
+def band_conversions(
+    variable: str, units: str, n_bands: int, *, timestep: str = "monthly", year: int | None = None
+) -> list[tuple[float, float]]:
     """(factor, offset) per band that turn ``units`` into the canonical unit of ``variable``.
 
     The same for every band, except precipitation given as a daily rate (``mm day-1``, as CMAP
@@ -138,23 +158,33 @@ class Plausible:
 PLAUSIBLE = {
     # monthly (or annual) mean near-surface air temperature, degC: a mean cannot pass the
     # extremes ever measured, -89.2 degC (Vostok, 1983) and 56.7 degC (Death Valley, 1913)
-    ("temperature", "monthly"): Plausible((-90.0, 60.0), (-75.0, 45.0),
-                                          "WMO World Weather and Climate Extremes Archive"),
-    ("temperature", "annual"): Plausible((-90.0, 60.0), (-60.0, 40.0),
-                                         "WMO World Weather and Climate Extremes Archive"),
+    ("temperature", "monthly"): Plausible(
+        (-90.0, 60.0), (-75.0, 45.0), "WMO World Weather and Climate Extremes Archive"
+    ),
+    ("temperature", "annual"): Plausible(
+        (-90.0, 60.0), (-60.0, 40.0), "WMO World Weather and Climate Extremes Archive"
+    ),
     # mm per month: the wettest calendar month on record is 9,300 mm (Cherrapunji, July 1861)
-    ("precipitation", "monthly"): Plausible((None, 10000.0), (None, 3000.0),
-                                            "WMO World Weather and Climate Extremes Archive"),
+    ("precipitation", "monthly"): Plausible(
+        (None, 10000.0), (None, 3000.0), "WMO World Weather and Climate Extremes Archive"
+    ),
     # mm per year: the wettest 12 months on record are 26,461 mm (Cherrapunji, 1860-61)
-    ("precipitation", "annual"): Plausible((None, 30000.0), (None, 12000.0),
-                                           "WMO World Weather and Climate Extremes Archive"),
+    ("precipitation", "annual"): Plausible(
+        (None, 30000.0), (None, 12000.0), "WMO World Weather and Climate Extremes Archive"
+    ),
     # g C m-2 yr-1: MOD17A3 stores NPP in -3000..32700 x 0.1 g C m-2 yr-1; no ecosystem fixes
     # more than ~5,000 g C m-2 yr-1 (GPP maxima ~4,000-5,000, NPP about half of GPP)
-    ("npp", None): Plausible((-1000.0, 5000.0), (-300.0, 3300.0),
-                             "Running & Zhao, MOD17 User's Guide (C6.1); Beer et al. 2010"),
+    ("npp", None): Plausible(
+        (-1000.0, 5000.0),
+        (-300.0, 3300.0),
+        "Running & Zhao, MOD17 User's Guide (C6.1); Beer et al. 2010",
+    ),
     # mm yr-1: runoff cannot exceed the wettest annual precipitation on record
-    ("runoff", None): Plausible((None, 30000.0), (None, 6000.0),
-                                "WMO World Weather and Climate Extremes Archive; Fekete et al. 2002"),
+    ("runoff", None): Plausible(
+        (None, 30000.0),
+        (None, 6000.0),
+        "WMO World Weather and Climate Extremes Archive; Fekete et al. 2002",
+    ),
     # mm yr-1: actual evapotranspiration rarely exceeds ~2,000 mm yr-1 (humid tropics)
     ("et", None): Plausible((None, 5000.0), (None, 2500.0), "Mu et al. 2011 (MOD16)"),
 }
@@ -169,18 +199,19 @@ def plausible(variable: str, timestep: str | None = None) -> Plausible:
 
 _UNIT_KEYS = {
     "temperature": "climate.temperature_units (degC or K), climate.temperature_scale and "
-                   "temperature_offset (e.g. scale 0.1 for a product in tenths of a degree)",
+    "temperature_offset (e.g. scale 0.1 for a product in tenths of a degree)",
     "precipitation": "climate.precipitation_units (mm per month, cm, m or mm day-1), "
-                     "climate.precipitation_scale and precipitation_offset",
+    "climate.precipitation_scale and precipitation_offset",
     "npp": "npp.units, npp.scale and npp.offset (MOD17A3: scale 0.0001, units kg C m-2 yr-1) "
-           "and npp.valid_range for the product's fill codes",
-    "runoff": "runoff.units, runoff.scale and runoff.offset, and runoff.valid_range for fill "
-              "codes",
+    "and npp.valid_range for the product's fill codes",
+    "runoff": "runoff.units, runoff.scale and runoff.offset, and runoff.valid_range for fill codes",
     "et": "runoff.et_units and runoff.et_scale",
 }
 
 
 def units_fix(variable: str) -> str:
     """The fix of a value that contradicts its declared units: the config keys to check."""
-    return (f"check the nodata value of the file and {_UNIT_KEYS[variable]} (for scenario "
-            "rasters the same keys under scenarios.*)")
+    return (
+        f"check the nodata value of the file and {_UNIT_KEYS[variable]} (for scenario "
+        "rasters the same keys under scenarios.*)"
+    )

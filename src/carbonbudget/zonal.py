@@ -1,4 +1,5 @@
-"""Exact zonal totals from a cached sparse region × pixel coverage matrix (docs/method.md, "Zonal totals").
+"""Exact zonal totals from a cached sparse region × pixel coverage matrix (docs/method.md, "Zonal
+totals").
 
 The fraction of every pixel covered by every region is computed once per (region layer, grid)
 with exactextract (exact at polygon edges) and stored as a sparse matrix. Totals of any variable
@@ -15,7 +16,7 @@ import contextlib
 import hashlib
 import logging
 import os
-import shutil
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,12 @@ import shapely
 from rasterio.windows import Window
 
 from .errors import GridError
-from .io import atomic_output, gdal_env, write_gpkg_layer
+from .io import atomic_output, gdal_env
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from .grid import Grid
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +39,7 @@ G_PER_TG = 1e12
 M2_PER_KM2 = 1e6
 
 
-def regions_digest(regions: "gpd.GeoDataFrame", code_col: str) -> str:
+def regions_digest(regions: gpd.GeoDataFrame, code_col: str) -> str:
     """Digest of the region codes and geometries (WKB), for cache keys."""
     h = hashlib.sha256()
     h.update(str(regions.crs.to_wkt() if regions.crs else "").encode())
@@ -43,14 +49,16 @@ def regions_digest(regions: "gpd.GeoDataFrame", code_col: str) -> str:
     return h.hexdigest()[:16]
 
 
-def in_grid_crs(regions: "gpd.GeoDataFrame", grid) -> "gpd.GeoDataFrame":
+def in_grid_crs(regions: gpd.GeoDataFrame, grid: Grid) -> gpd.GeoDataFrame:
     """The regions reprojected to the grid CRS (unchanged if they already are in it)."""
     if regions.crs is None or not regions.crs.equals(grid.crs.to_wkt()):
         return regions.to_crs(grid.crs.to_wkt())
     return regions
 
 
-def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[list[str], sp.csc_matrix]:
+def coverage_matrix(
+    regions: gpd.GeoDataFrame, code_col: str, grid: Grid
+) -> tuple[list[str], sp.csc_matrix]:
     """Fraction of each pixel inside each region: (codes, CSC matrix n_regions × n_pixels).
 
     Stored by pixel (CSC) so a block of image rows is a contiguous slice of the matrix: the
@@ -66,22 +74,30 @@ def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[l
 
     regions = in_grid_crs(regions, grid)
     xmin, ymin, xmax, ymax = grid.bounds
-    dummy = NumPyRasterSource(np.zeros(grid.shape, dtype=np.uint8), xmin=xmin, ymin=ymin,
-                              xmax=xmax, ymax=ymax, srs_wkt=grid.crs.to_wkt())
-    vec = gpd.GeoDataFrame({"_row": np.arange(len(regions))}, geometry=regions.geometry.values,
-                           crs=regions.crs)
-    res = exact_extract(dummy, vec, ["cell_id", "coverage"], include_cols=["_row"],
-                        output="pandas")
-    rows, cols, vals = [], [], []
+    dummy = NumPyRasterSource(
+        np.zeros(grid.shape, dtype=np.uint8),
+        xmin=xmin,
+        ymin=ymin,
+        xmax=xmax,
+        ymax=ymax,
+        srs_wkt=grid.crs.to_wkt(),
+    )
+    vec = gpd.GeoDataFrame(
+        {"_row": np.arange(len(regions))}, geometry=regions.geometry.values, crs=regions.crs
+    )
+    res = exact_extract(dummy, vec, ["cell_id", "coverage"], include_cols=["_row"], output="pandas")
+    row_parts: list[np.ndarray] = []
+    col_parts: list[np.ndarray] = []
+    val_parts: list[np.ndarray] = []
     for r, ids, cov in zip(res["_row"], res["cell_id"], res["coverage"]):
         ids = np.asarray(ids, dtype=np.int64)
-        rows.append(np.full(len(ids), r, dtype=np.int64))
-        cols.append(ids)
-        vals.append(np.asarray(cov, dtype=np.float64))
+        row_parts.append(np.full(len(ids), r, dtype=np.int64))
+        col_parts.append(ids)
+        val_parts.append(np.asarray(cov, dtype=np.float64))
     n_pix = grid.width * grid.height
-    rows = np.concatenate(rows) if rows else np.empty(0, np.int64)
-    cols = np.concatenate(cols) if cols else np.empty(0, np.int64)
-    vals = np.concatenate(vals) if vals else np.empty(0, np.float64)
+    rows = np.concatenate(row_parts) if row_parts else np.empty(0, np.int64)
+    cols = np.concatenate(col_parts) if col_parts else np.empty(0, np.int64)
+    vals = np.concatenate(val_parts) if val_parts else np.empty(0, np.float64)
     keep = vals > 0
     m = sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(len(regions), n_pix)).tocsc()
     m.sum_duplicates()
@@ -91,30 +107,47 @@ def coverage_matrix(regions: "gpd.GeoDataFrame", code_col: str, grid) -> tuple[l
 COVERAGE_FORMAT = "csc"  # part of the cache key: a format change never reuses an old file
 
 
-def save_coverage(path: str, codes: list[str], matrix, grid, digest: str) -> None:
+def save_coverage(
+    path: str, codes: list[str], matrix: sp.spmatrix, grid: Grid, digest: str
+) -> None:
+    """Store a coverage matrix with the digests of its grid and regions (uncompressed)."""
     matrix = matrix.tocsc()
     with atomic_output(path, suffix=".npz") as tmp:
         with open(tmp, "wb") as fh:
-            # uncompressed: zlib took 6 s for the 12.7 M entries of 2,800 counties at 20 Mpixel
-            np.savez(fh, codes=np.array(codes, dtype=str), data=matrix.data,
-                                indices=matrix.indices, indptr=matrix.indptr,
-                                shape=np.array(matrix.shape), grid_digest=grid.digest(),
-                                regions_digest=digest, format=COVERAGE_FORMAT)
+            # uncompressed: zlib costs more time than the file saves (docs/performance.md)
+            np.savez(
+                fh,
+                codes=np.array(codes, dtype=str),
+                data=matrix.data,
+                indices=matrix.indices,
+                indptr=matrix.indptr,
+                shape=np.array(matrix.shape),
+                grid_digest=grid.digest(),
+                regions_digest=digest,
+                format=COVERAGE_FORMAT,
+            )
 
 
-def load_coverage(path: str, grid) -> tuple[list[str], sp.csc_matrix]:
+def load_coverage(path: str, grid: Grid) -> tuple[list[str], sp.csc_matrix]:
+    """A stored coverage matrix; one of another grid or format version is refused."""
     with np.load(path, allow_pickle=False) as z:
         if str(z["grid_digest"]) != grid.digest():
-            raise GridError(f"{path}: coverage was computed for another grid; delete it and "
-                            "rerun so it is rebuilt for the current grid")
+            raise GridError(
+                f"{path}: coverage was computed for another grid; delete it and "
+                "rerun so it is rebuilt for the current grid"
+            )
         if "format" not in z or str(z["format"]) != COVERAGE_FORMAT:
-            raise GridError(f"{path}: coverage file of an older carbonbudget version; delete it "
-                            "and rerun so it is rebuilt")
+            raise GridError(
+                f"{path}: coverage file of an older carbonbudget version; delete it "
+                "and rerun so it is rebuilt"
+            )
         m = sp.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
         return [str(c) for c in z["codes"]], m
 
 
-def simplify_to_pixel(regions: "gpd.GeoDataFrame", grid, factor: float = 0.5) -> "gpd.GeoDataFrame":
+def simplify_to_pixel(
+    regions: gpd.GeoDataFrame, grid: Grid, factor: float = 0.5
+) -> gpd.GeoDataFrame:
     """Simplify polygons to about the pixel scale (tolerance = factor × pixel size) while keeping
     shared boundaries shared (``shapely.coverage_simplify``), so no gaps or overlaps appear.
     exactextract's cost grows with vertex count; this is applied only when the user asks."""
@@ -124,8 +157,13 @@ def simplify_to_pixel(regions: "gpd.GeoDataFrame", grid, factor: float = 0.5) ->
     return out
 
 
-def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir: str | None,
-                    simplify: bool = False):
+def cached_coverage(
+    regions: gpd.GeoDataFrame,
+    code_col: str,
+    grid: Grid,
+    cache_dir: str | None,
+    simplify: bool = False,
+) -> tuple[list[str], sp.csc_matrix, str, bool]:
     """Coverage matrix from the on-disk cache, or computed and stored there.
 
     The key is a digest of the region codes and geometries (in the grid CRS), the grid and the
@@ -133,8 +171,10 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     inputs reuse the matrix for every variable, year and level. Returns
     (codes, matrix, key, from_cache)."""
     regions = in_grid_crs(regions, grid)
-    key = hashlib.sha256(f"{regions_digest(regions, code_col)}|{grid.digest()}|"
-                         f"simplify={bool(simplify)}|{COVERAGE_FORMAT}".encode()).hexdigest()[:20]
+    key = hashlib.sha256(
+        f"{regions_digest(regions, code_col)}|{grid.digest()}|"
+        f"simplify={bool(simplify)}|{COVERAGE_FORMAT}".encode()
+    ).hexdigest()[:20]
     path = os.path.join(cache_dir, f"coverage_{key}.npz") if cache_dir else None
     if path and os.path.exists(path):
         codes, matrix = load_coverage(path, grid)
@@ -148,26 +188,32 @@ def cached_coverage(regions: "gpd.GeoDataFrame", code_col: str, grid, cache_dir:
     return codes, matrix, key, False
 
 
-def inside_grid_share(regions: "gpd.GeoDataFrame", grid) -> np.ndarray:
+def inside_grid_share(regions: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     """Share of each region's polygon area inside the grid's bounds (in the grid CRS; 1.0 when
     less than a millionth is outside). A region cut by the grid edge gets sinks for its inside
     part only; the budget counts the rest as area without a known sink."""
     geoms = in_grid_crs(regions, grid).geometry.values
     area = shapely.area(geoms)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = np.where(area > 0, shapely.area(shapely.clip_by_rect(geoms, *grid.bounds)) / area,
-                         0.0)
+        share = np.where(
+            area > 0, shapely.area(shapely.clip_by_rect(geoms, *grid.bounds)) / area, 0.0
+        )
     return np.where(share > 1.0 - 1e-6, 1.0, share)
 
 
-def in_region_fraction(matrix: sp.spmatrix, grid) -> np.ndarray:
+def in_region_fraction(matrix: sp.spmatrix, grid: Grid) -> np.ndarray:
     """Fraction of each pixel covered by any region, (height, width) float32."""
     frac = np.asarray(matrix.sum(axis=0)).ravel().reshape(grid.shape)
     return np.minimum(frac, 1.0).astype("float32")
 
 
-def zonal_totals(matrix: sp.spmatrix, codes: list[str], grid, rasters: dict[str, str],
-                 block_rows: int = 512) -> pd.DataFrame:
+def zonal_totals(
+    matrix: sp.spmatrix,
+    codes: list[str],
+    grid: Grid,
+    rasters: dict[str, str],
+    block_rows: int = 512,
+) -> pd.DataFrame:
     """Totals (Tg C yr-1) of each flux raster per region, with area and valid fraction.
 
     ``rasters`` maps a variable name to a single-band raster in g C m-2 yr-1 on ``grid``.
@@ -188,17 +234,18 @@ def zonal_totals(matrix: sp.spmatrix, codes: list[str], grid, rasters: dict[str,
     w = grid.width
     area_m2 = zonal_area(indptr, indices, fractions, row_area, w, len(codes))
     out = {"code": codes, "area_km2": area_m2 / M2_PER_KM2}
-    acc = {var: np.zeros((len(codes), 2)) for var in rasters}   # Σ w·a·x and Σ w·a
+    acc = {var: np.zeros((len(codes), 2)) for var in rasters}  # Σ w·a·x and Σ w·a
     with gdal_env(), contextlib.ExitStack() as stack:
         sources = {var: stack.enter_context(rasterio.open(path)) for var, path in rasters.items()}
         for var, src in sources.items():
             if (src.height, src.width) != grid.shape or src.transform != grid.transform:
-                raise GridError(f"{rasters[var]}: raster is not on the target grid; align it "
-                                "first")
+                raise GridError(f"{rasters[var]}: raster is not on the target grid; align it first")
         for r0 in range(0, grid.height, block_rows):
             window = Window(0, r0, w, min(block_rows, grid.height - r0))
-            blocks = {var: src.read(1, window=window, out_dtype="float32").ravel()
-                      for var, src in sources.items()}
+            blocks = {
+                var: src.read(1, window=window, out_dtype="float32").ravel()
+                for var, src in sources.items()
+            }
             known = np.logical_and.reduce([np.isfinite(x) for x in blocks.values()])
             for var, x in blocks.items():
                 if not known.all():

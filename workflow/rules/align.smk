@@ -7,16 +7,8 @@ for _run, (_kind, _cfg) in RUNS.items():
         name:
             f"align_{_kind}"
         input:
-            unpack(
-                lambda w, run=_run: year_inputs(
-                    run_config(config, run, w), int(w.year)
-                )
-            ),
-            unpack(
-                lambda w, run=_run: (
-                    {} if run else aligned_precipitation_for_runoff(config, L)
-                )
-            ),
+            unpack(lambda w, run=_run: year_inputs(run_config(config, run, w), int(w.year))),
+            unpack(lambda w, run=_run: ({} if run else aligned_precipitation_for_runoff(config, L))),
             report=L.check_report("{year}", _run),
         output:
             **aligned_outputs(_cfg, L, run=_run),

@@ -11,9 +11,7 @@ for _run, (_kind, _cfg) in RUNS.items():
         name:
             f"check_{_kind}"
         input:
-            files=lambda w, run=_run: year_input_files(
-                run_config(config, run, w), int(w.year)
-            ),
+            files=lambda w, run=_run: year_input_files(run_config(config, run, w), int(w.year)),
             fraction=L.region_fraction,
         output:
             report=L.check_report("{year}", _run),

@@ -36,11 +36,7 @@ rule scenario_projection:
         regions=L.regions,
         crosswalk=CROSSWALK_INPUT,
         budget=L.budget(),
-        zonal=[
-            p
-            for by_year in scenario_zonal(config, L).values()
-            for p in by_year.values()
-        ],
+        zonal=[p for by_year in scenario_zonal(config, L).values() for p in by_year.values()],
     output:
         table=L.table("scenarios"),
         model=L.table("emission_model"),
