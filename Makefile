@@ -3,21 +3,26 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CORES  ?= all
+# Exact versions the test suite passed with; `make lock` refreshes it.
+LOCK   := requirements.lock
+PIP    := $(BIN)/python -m pip install --constraint $(LOCK)
+# Python sources that ruff checks and formats.
+PY_SOURCES := src tests benchmarks workflow/scripts
 # Bounded GDAL block cache (MB): the default 5 % of RAM hides real memory use.
 export GDAL_CACHEMAX ?= 256
 
-.PHONY: run test bench install install-test lint clean
+.PHONY: run test test-fast bench install install-test lint format docs lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e .
+$(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -e ".[test]"
+$(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
+	$(PIP) -e ".[test,lint]"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -26,8 +31,13 @@ install-test: $(VENV)/.installed-test
 run: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES) --printshellcmds
 
+# The full suite, whole DAG runs included (what CI runs).
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
+
+# Unit tests only, for the edit-test loop: leaves out every test that runs a Snakemake DAG.
+test-fast: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -m "not workflow"
 
 # Benchmarks print figures and ratios measured in one process; never part of `make test`.
 bench: $(VENV)/.installed-test
@@ -36,8 +46,34 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_zonal.py
 	$(BIN)/python benchmarks/bench_pipeline.py
 
-lint: $(VENV)/.installed
-	$(BIN)/snakemake --lint
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check $(PY_SOURCES)
+	$(BIN)/ruff format --check $(PY_SOURCES)
+	$(BIN)/snakefmt --check Snakefile workflow/rules
+	$(BIN)/mypy
+	$(BIN)/snakemake --lint --cores 1
+
+# Rewrites the sources in the project's style (what `make lint` checks).
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix $(PY_SOURCES)
+	$(BIN)/ruff format $(PY_SOURCES)
+	$(BIN)/snakefmt Snakefile workflow/rules
+
+# The configuration reference is generated from the schema; tests/test_docs.py keeps it in sync.
+docs: $(VENV)/.installed
+	$(BIN)/python -m carbonbudget.docs > docs/config.md
+
+# Resolve the newest versions allowed by pyproject.toml in a throw-away environment and pin them.
+# Run `make test` after it: the lock records versions the suite passed with.
+lock:
+	rm -rf .lock-venv
+	$(PYTHON) -m venv .lock-venv
+	.lock-venv/bin/python -m pip install --upgrade pip
+	.lock-venv/bin/python -m pip install -e ".[test,lint,cluster]"
+	{ echo "# Exact versions the test suite passed with (make lock); make install uses them as"; \
+	  echo "# pip constraints. Python 3.11, Linux x86-64."; \
+	  .lock-venv/bin/python -m pip freeze --exclude-editable | sort -f; } > $(LOCK)
+	rm -rf .lock-venv
 
 clean:
 	rm -rf results data/demo .snakemake
