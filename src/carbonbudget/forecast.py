@@ -168,7 +168,11 @@ def fit_emission_model(
 
 
 def project_drivers(
-    last: pd.Series, growth: pd.DataFrame, *, start_year: int, end_year: int = 2060
+    last: pd.Series,
+    growth: pd.DataFrame,
+    *,
+    start_year: int,
+    end_year: int = schema_default("scenarios", "horizon"),
 ) -> pd.DataFrame:
     """Drivers per year from ``start_year`` + 1 to ``end_year``: each grows from its value in
     ``last`` (the last observed year, ``start_year``) by the annual rate of the period the year
