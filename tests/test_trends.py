@@ -15,6 +15,7 @@ from carbonbudget.trends import (
     region_trends,
     trend_statistics,
 )
+from carbonbudget.trends import logvar_bias as trends_logvar_bias
 
 YEARS = np.arange(2001, 2011)
 
@@ -192,3 +193,41 @@ def test_region_trends_table_and_sqmk():
     assert list(st["cnc_tgco2_trend_class"]) == ["slight decrease", "significant decrease"]
     assert st["hurst_block_sizes"].iloc[0] == "1 2 3"
     assert len(sq) == 20 and set(sq.columns) == {"code", "variable", "year", "uf", "ub"}
+
+
+def test_median_of_the_sen_slope_equals_numpy_with_ties_and_nan():
+    from numba import njit
+
+    @njit
+    def median(values):
+        return kernels._median_in_place(values.copy(), values.size)
+
+    rng = np.random.default_rng(11)
+    for size in [1, 2, 3, 6, 10, 45, 190, 209, 210]:
+        for scale in (None, 1.0, 0.2, 0.0):  # distinct values, ties, many ties, all equal
+            v = rng.normal(size=size)
+            if scale is not None:
+                v = np.round(v * scale)
+            assert median(v) == np.median(v), (size, scale)
+    v = rng.normal(size=10)
+    v[3] = np.nan
+    assert np.isnan(median(v))
+
+
+def test_each_pixel_of_a_block_gets_the_statistics_it_gets_alone():
+    """The detrending correction of complete series is computed once per block; a series with
+    gaps gets its own. Complete, gappy and tied series side by side give what each gives alone."""
+    rng = np.random.default_rng(5)
+    years = np.arange(1997, 2018, dtype=float)
+    block = rng.normal(size=(21, 1, 6)) + 0.3 * np.arange(21)[:, None, None]
+    block[[2, 9], 0, 1] = np.nan  # gaps
+    block[:, 0, 3] = np.round(block[:, 0, 3])  # ties
+    block[::3, 0, 4] = np.nan
+    bias = trends_logvar_bias(21)
+    together = kernels.trend_stats(block, years, 3, 3, bias, True)
+    for j in range(6):
+        alone = kernels.trend_stats(
+            np.ascontiguousarray(block[:, :, j : j + 1]), years, 3, 3, bias, True
+        )
+        np.testing.assert_array_equal(together[:, :, j : j + 1], alone)
+    assert np.isfinite(together[6]).all()

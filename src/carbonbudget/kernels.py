@@ -242,7 +242,8 @@ N_TREND = 7  # slope, t, df, sen, mk_z, mk_p, hurst (order of the first axis of 
 
 
 # The helpers of _series_stats are inlined in numba's IR (inline="always"), so splitting the
-# series statistics into them costs no speed (benchmarks/bench_trends.py; docs/performance.md).
+# series statistics into them costs no speed; scratch arrays are allocated once per block and
+# passed down, since an allocation per pixel costs as much as a statistic (docs/performance.md).
 @njit(nogil=True, cache=True, inline="always")
 def _ols(xv, yv, n):
     """OLS fit of yv[:n] on xv[:n] (Zhang et al. 2022, Eq. 9 with x = year): slope, intercept,
@@ -275,37 +276,100 @@ def _ols(xv, yv, n):
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _sen_slope_and_mk_s(xv, yv, n):
-    """Theil-Sen slope (median of the pairwise slopes) and the Mann-Kendall S of yv[:n]."""
-    pair = np.empty(n * (n - 1) // 2, dtype=np.float64)
+def _kth_smallest(a, n, k):
+    """The k-th smallest of a[:n] (0-based) by quickselect, reordering a[:n] in place, and
+    whether the (k − 1)-th smallest equals it.
+
+    numba's np.median copies its input and partitions with a branch per comparison, which
+    mispredicts half the time on data like pairwise slopes; this partition is branchless
+    (Lomuto's scheme with an unconditional swap) with a median-of-three pivot, and counts the
+    values equal to the pivot so that ties end the search (all-equal input is one pass).
+    Unless the flag is set, a[:k] holds the k smallest values on return."""
+    lo = 0
+    hi = n - 1
+    while hi > lo:
+        mid = (lo + hi) // 2
+        if a[mid] < a[lo]:
+            a[mid], a[lo] = a[lo], a[mid]
+        if a[hi] < a[lo]:
+            a[hi], a[lo] = a[lo], a[hi]
+        if a[mid] < a[hi]:
+            a[mid], a[hi] = a[hi], a[mid]
+        pivot = a[hi]
+        store = lo
+        equal = 0
+        for i in range(lo, hi):
+            v = a[i]
+            a[i] = a[store]
+            a[store] = v
+            store += v < pivot
+            equal += v == pivot
+        a[hi] = a[store]
+        a[store] = pivot
+        if k == store:
+            return pivot, False
+        if store < k <= store + equal:
+            return pivot, True
+        if k < store:
+            hi = store - 1
+        else:
+            lo = store + 1
+    return a[k], False
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _median_in_place(a, n):
+    """Median of a[:n] (reordered in place), equal to np.median's: NaN if a value is NaN, the
+    mean of the two middle values for even n (tested against np.median)."""
+    for k in range(n):
+        if math.isnan(a[k]):
+            return np.nan
+    half = n // 2
+    upper, lower_is_equal = _kth_smallest(a, n, half)
+    if n % 2 == 1 or lower_is_equal:
+        return upper
+    lower = a[0]  # the largest of the half smallest values
+    for k in range(1, half):
+        if a[k] > lower:
+            lower = a[k]
+    return (lower + upper) / 2
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _sen_slope_and_mk_s(xv, yv, n, pair):
+    """Theil-Sen slope (median of the pairwise slopes, in the scratch ``pair``), the
+    Mann-Kendall S of yv[:n] and the number of tied pairs."""
     idx = 0
     s_mk = 0.0
+    tied = 0
     for i in range(n - 1):
         for j in range(i + 1, n):
             d = yv[j] - yv[i]
             pair[idx] = d / (xv[j] - xv[i])
             idx += 1
-            if d > 0:
-                s_mk += 1.0
-            elif d < 0:
-                s_mk -= 1.0
-    return np.median(pair), s_mk
+            s_mk += (d > 0) - (d < 0)  # sign(d) without a branch to mispredict
+            tied += yv[j] == yv[i]
+    return _median_in_place(pair, idx), s_mk, tied
 
 
 @njit(nogil=True, cache=True, inline="always")
-def _mk_z(yv, n, s_mk):
+def _mk_z(yv, n, s_mk, tied, srt):
     """Mann-Kendall Z of S with the tie-corrected variance (Kendall 1975) and the ±1 continuity
-    correction, and its two-sided normal p-value."""
-    srt = np.sort(yv[:n])
+    correction, and its two-sided normal p-value. The tie groups are found by sorting a copy
+    (``srt``: scratch) only when some pair is tied."""
     ties = 0.0
-    run = 1
-    for k in range(1, n + 1):
-        if k < n and srt[k] == srt[k - 1]:
-            run += 1
-        else:
-            if run > 1:
-                ties += run * (run - 1.0) * (2.0 * run + 5.0)
-            run = 1
+    if tied > 0:
+        for k in range(n):
+            srt[k] = yv[k]
+        srt[:n].sort()
+        run = 1
+        for k in range(1, n + 1):
+            if k < n and srt[k] == srt[k - 1]:
+                run += 1
+            else:
+                if run > 1:
+                    ties += run * (run - 1.0) * (2.0 * run + 5.0)
+                run = 1
     var_s = (n * (n - 1.0) * (2.0 * n + 5.0) - ties) / 18.0
     if s_mk > 0:
         z = (s_mk - 1.0) / math.sqrt(var_s)
@@ -316,36 +380,38 @@ def _mk_z(yv, n, s_mk):
     return z, math.erfc(abs(z) / math.sqrt(2.0))
 
 
-@njit(nogil=True, cache=True)
-def _series_stats(xv, yv, n, min_blocks, logvar_bias, correct, out):
-    """All statistics of one series of n valid (x, y) pairs, written to out[0:7]."""
-    slope, icpt, mx, sxx, tstat = _ols(xv, yv, n)
-    if sxx == 0.0:
-        for k in range(N_TREND):
-            out[k] = np.nan
-        return
-    out[0] = slope
-    out[1] = tstat
-    out[2] = n - 2
-    sen, s_mk = _sen_slope_and_mk_s(xv, yv, n)
-    out[3] = sen
-    z, p = _mk_z(yv, n, s_mk)
-    out[4] = z
-    out[5] = p
-    # Hurst exponent of the detrended series: a trend is not long memory, and the aggregated
-    # variance of a trending series grows like m^2 (H near or above 1 for any linear trend)
-    resid = np.empty(n, dtype=np.float64)
-    q2 = np.empty(n, dtype=np.float64)
-    for k in range(n):
-        resid[k] = yv[k] - (icpt + slope * xv[k])
-        q2[k] = (xv[k] - mx) / math.sqrt(sxx)
-    out[6] = hurst_aggregated_variance(resid, q2, n, min_blocks, logvar_bias, correct)
+@njit(nogil=True, cache=True, inline="always")
+def _block_mean_ss(y, n, m, means):
+    """Σ (μ_b − mean μ)² over the means μ_b of the n // m leading blocks of length m of y
+    (``means``: scratch)."""
+    nb = n // m
+    for b in range(nb):
+        acc = 0.0
+        for k in range(b * m, (b + 1) * m):
+            acc += y[k]
+        means[b] = acc / m
+    mu = 0.0
+    for b in range(nb):
+        mu += means[b]
+    mu /= nb
+    ss = 0.0
+    for b in range(nb):
+        ss += (means[b] - mu) * (means[b] - mu)
+    return ss
 
 
-@njit(nogil=True, cache=True)
-def hurst_aggregated_variance(
-    y: np.ndarray, q2: np.ndarray, n: int, min_blocks: int, logvar_bias: np.ndarray, correct: bool
-) -> float:
+@njit(nogil=True, cache=True, inline="always")
+def _detrending_kappas(q2, n, min_blocks, correct, means, kappa):
+    """κ(m) of :func:`_hurst` for m = 1 .. n // min_blocks into kappa[m] (1 without
+    ``correct``). It depends on the years only, so a block computes it once for its complete
+    series."""
+    for m in range(1, n // min_blocks + 1):
+        nb = n // m
+        kappa[m] = 1.0 - m * _block_mean_ss(q2, n, m, means) / (nb - 1) if correct else 1.0
+
+
+@njit(nogil=True, cache=True, inline="always")
+def _hurst(y, n, min_blocks, logvar_bias, kappa, means, lm, lv):
     """Hurst exponent of the OLS residuals y[:n] by aggregated variance (Zhang et al. 2022,
     Eq. 7-8): block sizes m = 1 .. n // min_blocks, V(m) = sample variance (ddof 1) of the
     means of the n // m leading blocks of length m, H = 1 + slope(log V, log m) / 2.
@@ -353,46 +419,27 @@ def hurst_aggregated_variance(
     Removing the trend takes variance from the block means, the more the longer the blocks:
     for white noise E[V(m)] = σ²/m · κ(m) with κ(m) = 1 − m·S(m)/(nb − 1), S(m) the sum of
     squares of the centred block means of q2 (the centred, unit-norm regressor; the constant
-    falls out with the centring). With ``correct``, V(m) is divided by κ(m) (so white noise gives
-    H ≈ 0.5) and ln V(m) corrected by logvar_bias[nb − 1], the expected bias of the log of a
-    sample variance with that many degrees of freedom; without, the plain form. NaN with fewer
-    than two usable block sizes."""
-    mmax = n // min_blocks
-    lm = np.empty(max(mmax, 1), dtype=np.float64)
-    lv = np.empty(max(mmax, 1), dtype=np.float64)
+    falls out with the centring). V(m) is divided by κ(m) (so white noise gives H ≈ 0.5) and
+    ln V(m) corrected by logvar_bias[nb − 1], the expected bias of the log of a sample variance
+    with that many degrees of freedom; κ = 1 and zero bias give the plain form. NaN with fewer
+    than two usable block sizes. means, lm, lv: scratch."""
     npt = 0
-    for m in range(1, mmax + 1):
+    for m in range(1, n // min_blocks + 1):
         nb = n // m
-        means = np.empty(nb, dtype=np.float64)
-        for b in range(nb):
-            acc = 0.0
-            for k in range(b * m, (b + 1) * m):
-                acc += y[k]
-            means[b] = acc / m
-        mu = means.mean()
-        v = 0.0
-        for b in range(nb):
-            v += (means[b] - mu) * (means[b] - mu)
-        v /= nb - 1
-        qm = np.empty(nb, dtype=np.float64)
-        for b in range(nb):
-            acc = 0.0
-            for k in range(b * m, (b + 1) * m):
-                acc += q2[k]
-            qm[b] = acc / m
-        qmu = qm.mean()
-        ss = 0.0
-        for b in range(nb):
-            ss += (qm[b] - qmu) * (qm[b] - qmu)
-        kappa = 1.0 - m * ss / (nb - 1) if correct else 1.0
-        if v > 0.0 and kappa > 0.0:
+        v = _block_mean_ss(y, n, m, means) / (nb - 1)
+        if v > 0.0 and kappa[m] > 0.0:
             lm[npt] = math.log(m)
-            lv[npt] = math.log(v / kappa) - logvar_bias[nb - 1]
+            lv[npt] = math.log(v / kappa[m]) - logvar_bias[nb - 1]
             npt += 1
     if npt < 2:
         return np.nan
-    a = lm[:npt].mean()
-    b = lv[:npt].mean()
+    a = 0.0
+    b = 0.0
+    for k in range(npt):
+        a += lm[k]
+        b += lv[k]
+    a /= npt
+    b /= npt
     num = 0.0
     den = 0.0
     for k in range(npt):
@@ -416,15 +463,27 @@ def trend_stats(
     E[ln(s²/σ²)] of a sample variance with k degrees of freedom (zeros for the plain estimator).
     Returns float64 (7, ny, nx): OLS slope per unit x, its t statistic, degrees of freedom,
     Theil-Sen slope, Mann-Kendall Z (tie-corrected variance, continuity correction) and its
-    two-sided p-value, Hurst exponent (aggregated variance). Pixels with fewer than
-    max(min_valid, 3) valid years are NaN; the Hurst exponent needs 2 * min_blocks valid years.
+    two-sided p-value, Hurst exponent (aggregated variance) of the detrended series (with
+    ``correct`` divided by the detrending's shrinkage and bias-corrected). Pixels with fewer
+    than max(min_valid, 3) valid years are NaN; the Hurst exponent needs 2 * min_blocks valid
+    years.
     """
     n, ny, nx = stack.shape
     out = np.empty((N_TREND, ny, nx), dtype=np.float64)
     need = max(min_valid, 3)
     xv = np.empty(n, dtype=np.float64)
     yv = np.empty(n, dtype=np.float64)
-    res = np.empty(N_TREND, dtype=np.float64)
+    resid = np.empty(n, dtype=np.float64)
+    q2 = np.empty(n, dtype=np.float64)
+    srt = np.empty(n, dtype=np.float64)
+    means = np.empty(n, dtype=np.float64)
+    pair = np.empty(max(n * (n - 1) // 2, 1), dtype=np.float64)
+    mmax = max(n // max(min_blocks, 1), 1)
+    lm = np.empty(mmax, dtype=np.float64)
+    lv = np.empty(mmax, dtype=np.float64)
+    kappa = np.empty(mmax + 1, dtype=np.float64)
+    kappa_full = np.empty(mmax + 1, dtype=np.float64)
+    have_full = False
     for i in range(ny):
         for j in range(nx):
             cnt = 0
@@ -434,13 +493,35 @@ def trend_stats(
                     xv[cnt] = x[k]
                     yv[cnt] = v
                     cnt += 1
-            if cnt < need:
+            slope, icpt, mx, sxx, tstat = (
+                _ols(xv, yv, cnt) if cnt >= need else (0.0, 0.0, 0.0, 0.0, 0.0)
+            )
+            if cnt < need or sxx == 0.0:
                 for k in range(N_TREND):
                     out[k, i, j] = np.nan
                 continue
-            _series_stats(xv, yv, cnt, min_blocks, logvar_bias, correct, res)
-            for k in range(N_TREND):
-                out[k, i, j] = res[k]
+            out[0, i, j] = slope
+            out[1, i, j] = tstat
+            out[2, i, j] = cnt - 2
+            sen, s_mk, tied = _sen_slope_and_mk_s(xv, yv, cnt, pair)
+            out[3, i, j] = sen
+            z, p = _mk_z(yv, cnt, s_mk, tied, srt)
+            out[4, i, j] = z
+            out[5, i, j] = p
+            # Hurst exponent of the detrended series: a trend is not long memory, and the
+            # aggregated variance of a trending series grows like m^2 (H near or above 1 for any
+            # linear trend)
+            for k in range(cnt):
+                resid[k] = yv[k] - (icpt + slope * xv[k])
+            if cnt < n or not have_full:
+                for k in range(cnt):
+                    q2[k] = (xv[k] - mx) / math.sqrt(sxx)
+                _detrending_kappas(q2, cnt, min_blocks, correct, means, kappa)
+                if cnt == n:
+                    kappa_full[:] = kappa
+                    have_full = True
+            k_used = kappa_full if cnt == n else kappa
+            out[6, i, j] = _hurst(resid, cnt, min_blocks, logvar_bias, k_used, means, lm, lv)
     return out
 
 
