@@ -106,6 +106,7 @@ wildcard_constraints:
 
 include: "workflow/rules/demo.smk"
 include: "workflow/rules/inputs.smk"
+include: "workflow/rules/year.smk"
 include: "workflow/rules/align.smk"
 include: "workflow/rules/fluxes.smk"
 include: "workflow/rules/zonal.smk"

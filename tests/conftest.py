@@ -52,7 +52,7 @@ def snakemake_bin():
 def demo_run(tmp_path_factory):
     """Run the whole default (demo) DAG once in a fresh directory; yield that directory."""
     work = tmp_path_factory.mktemp("demo_run")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = REPO / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     env = dict(os.environ, GDAL_CACHEMAX="256")

@@ -314,3 +314,86 @@ def test_nan_without_a_declared_nodata_does_not_blank_its_neighbours(tmp_path):
         out = r.read(1)
     assert np.isnan(out[2, 2]) and np.isfinite(out).sum() == 15
     np.testing.assert_array_equal(out[np.isfinite(out)], 100.0)
+
+
+def _aligned_both_ways(src, grid, tmp_path, monkeypatch, **kwargs):
+    """Align ``src`` as the pipeline does and with the in-place path switched off."""
+    import carbonbudget.align as align_mod
+
+    fast, copy = tmp_path / "in_place.tif", tmp_path / "copy.tif"
+    align_raster(src, str(fast), grid, **kwargs)
+    with monkeypatch.context() as m:
+        m.setattr(align_mod, "_readable_in_place", lambda *a: False)
+        align_raster(src, str(copy), grid, **kwargs)
+    return fast, copy
+
+
+def test_on_grid_float32_in_pipeline_units_is_read_in_place(small_grid, tmp_path, monkeypatch):
+    """A float32 GeoTIFF on the grid in canonical units becomes a VRT over the source (no
+    copy), reading exactly what the copy path writes: nodata as NaN, band names, tags."""
+    data = np.arange(12 * 20, dtype="float32").reshape((12,) + small_grid.shape) / 7.0
+    data[3, 1, 2] = -9999.0
+    src = write_raster(tmp_path / "p.tif", data, small_grid, nodata=-9999.0)
+    months = [f"month {m}" for m in range(1, 13)]
+    fast, copy = _aligned_both_ways(
+        src,
+        small_grid,
+        tmp_path,
+        monkeypatch,
+        variable="precipitation",
+        units="mm",
+        band_descriptions=months,
+        limits=(0.0, 3000.0),
+    )
+    with rasterio.open(fast) as f, rasterio.open(copy) as c:
+        assert f.driver == "VRT" and c.driver == "GTiff"
+        assert f.crs == c.crs and f.transform == c.transform and f.dtypes == c.dtypes
+        assert f.descriptions == c.descriptions == tuple(months)
+        assert f.tags()["units"] == c.tags()["units"] == "mm"
+        a, b = f.read(), c.read()
+    np.testing.assert_array_equal(a, b)
+    assert np.isnan(a[3, 1, 2]) and np.isnan(a).sum() == 1
+    assert fast.stat().st_size < 10_000  # a reference, not a copy of the pixels
+
+
+def test_in_place_only_when_nothing_needs_rewriting(small_grid, tmp_path, monkeypatch):
+    """Values in [-tolerance, 0) are zeroed and out-of-range values blanked by the copy, so such
+    a source is copied; a value beyond the limits still fails, whichever path would be taken."""
+    data = np.full(small_grid.shape, 100.0, "float32")
+    data[0, 0] = -0.0005  # rounding noise below zero
+    src = write_raster(tmp_path / "q.tif", data, small_grid)
+    kwargs = dict(variable="runoff", units="mm yr-1", negative_tolerance=0.001)
+    fast, copy = _aligned_both_ways(src, small_grid, tmp_path, monkeypatch, **kwargs)
+    with rasterio.open(fast) as f:
+        assert f.driver == "GTiff" and f.read(1)[0, 0] == 0.0
+    data[0, 0] = 50.0
+    data[1, 1] = 70000.0  # outside valid_range: blanked by the copy
+    src = write_raster(tmp_path / "r.tif", data, small_grid)
+    out = tmp_path / "r_out.tif"
+    align_raster(src, str(out), small_grid, variable="runoff", valid_range=(0, 65000))
+    with rasterio.open(out) as f:
+        assert f.driver == "GTiff" and np.isnan(f.read(1)[1, 1])
+    with pytest.raises(InputDataError, match="r.tif"):
+        align_raster(src, str(out), small_grid, variable="runoff", limits=(0.0, 10000.0))
+
+
+def test_in_place_vrt_follows_a_moved_run_directory(small_grid, tmp_path):
+    """Relative source paths stay relative in the VRT, so the run folder can move as a whole."""
+    import os
+    import shutil
+
+    run = tmp_path / "run"
+    (run / "data").mkdir(parents=True)
+    write_raster(run / "data/t.tif", np.full(small_grid.shape, 12.5), small_grid)
+    cwd = os.getcwd()
+    os.chdir(run)
+    try:
+        align_raster(
+            "data/t.tif", "aligned/t.tif", small_grid, variable="npp", units="g C m-2 yr-1"
+        )
+    finally:
+        os.chdir(cwd)
+    shutil.move(run, tmp_path / "moved")
+    with rasterio.open(tmp_path / "moved/aligned/t.tif") as f:
+        assert f.driver == "VRT"
+        np.testing.assert_array_equal(f.read(1), 12.5)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -204,10 +205,48 @@ def align_raster(
                     variable, units, count, timestep=timestep, year=year
                 )
             )
+            identity = scale == 1.0 and offset == 0.0 and all(c == (1.0, 0.0) for c in conv)
+            if (
+                identity
+                and all(_readable_in_place(src, source_crs(src, crs), grid) for src in sources)
+                and _values_as_aligned(
+                    sources,
+                    paths,
+                    grid,
+                    variable=variable,
+                    kind=kind,
+                    valid_range=valid_range,
+                    negative_tolerance=negative_tolerance,
+                    limits=limits,
+                    block_rows=block_rows,
+                )
+            ):
+                _write_pass_through_vrt(
+                    paths,
+                    sources,
+                    dst_path,
+                    grid,
+                    variable=variable,
+                    units=units_mod.CANONICAL.get(variable, "class code"),
+                    band_descriptions=band_descriptions,
+                )
+                log.info(
+                    "%s: %s on the target grid in the pipeline's units: read in place (%s)",
+                    variable,
+                    ", ".join(paths),
+                    dst_path,
+                )
+                return
             profile = grid.profile(count=count)
             with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
                 band = 0
                 for path, src in zip(paths, sources):
+                    if on_grid(src, source_crs(src, crs), grid):
+                        log.info(
+                            "%s: %s is on the target grid, copied without resampling",
+                            variable,
+                            path,
+                        )
                     read = block_reader(
                         src,
                         source_crs(src, crs),
@@ -215,7 +254,6 @@ def align_raster(
                         kind=kind,
                         valid_range=valid_range,
                         stack=stack,
-                        variable=variable,
                     )
                     indexes = list(range(band + 1, band + src.count + 1))
                     factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
@@ -249,6 +287,111 @@ def align_raster(
             for s in sources:
                 s.close()
     log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
+
+
+def _readable_in_place(src: DatasetReader, crs: CRS, grid: Grid) -> bool:
+    """True when the flux stage can read ``src`` as it is: a float32 GeoTIFF exactly on the
+    grid, without a mask band (nodata, if any, is a value; see :func:`_read_valid`)."""
+    return (
+        src.driver in ("GTiff", "COG")
+        and on_grid(src, crs, grid)
+        and all(dt == "float32" for dt in src.dtypes)
+        and all(
+            flags in ([MaskFlags.all_valid], [MaskFlags.nodata]) for flags in src.mask_flag_enums
+        )
+    )
+
+
+def _values_as_aligned(
+    sources: list,
+    paths: list[str],
+    grid: Grid,
+    *,
+    variable: str,
+    kind: str,
+    valid_range: tuple[float, float] | None,
+    negative_tolerance: float,
+    limits: tuple[float | None, float | None] | None,
+    block_rows: int,
+) -> bool:
+    """Read every pixel of on-grid, float32 sources in the pipeline's units once: check them
+    against ``limits`` (an error, as for a copy), and say whether alignment would leave every
+    value as it is (no value outside ``valid_range``, none in [−negative_tolerance, 0)), so
+    that a copy would hold the same numbers as the file."""
+    for path, src in zip(paths, sources):
+        for r0 in range(0, grid.height, block_rows):
+            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+            data = _read_valid(src, win, None)
+            if valid_range and ((data < valid_range[0]) | (data > valid_range[1])).any():
+                return False
+            if kind == CONTINUOUS and negative_tolerance > 0:
+                if ((data < 0) & (data >= -negative_tolerance)).any():
+                    return False
+            if kind == CONTINUOUS and limits is not None:
+                _check_limits(data, limits, path=path, variable=variable)
+    return True
+
+
+def _write_pass_through_vrt(
+    paths: list[str],
+    sources: list,
+    dst_path: str,
+    grid: Grid,
+    *,
+    variable: str,
+    units: str,
+    band_descriptions: list[str] | None,
+) -> None:
+    """A GDAL VRT at ``dst_path`` that stacks the bands of ``sources`` unchanged, as float32
+    with NaN for nodata (a source's nodata value becomes NaN, as in an aligned copy) and the
+    grid's CRS (a source without one was declared to be in it). Source
+    paths are stored relative to the VRT when the config gave them relative, so the run
+    directory can move as a whole."""
+    from xml.sax.saxutils import escape
+
+    gt = grid.transform.to_gdal()
+    wkt = grid.crs.to_wkt()
+    vrt_dir = os.path.dirname(os.path.abspath(dst_path))
+    bands = []
+    index = 0
+    for path, src in zip(paths, sources):
+        relative = not os.path.isabs(path)
+        name = os.path.relpath(os.path.abspath(path), vrt_dir) if relative else path
+        for b in range(1, src.count + 1):
+            index += 1
+            nodata = src.nodata
+            skip = (
+                f"<NODATA>{nodata!r}</NODATA>"
+                if nodata is not None and not np.isnan(nodata)
+                else ""
+            )
+            desc = (
+                band_descriptions[index - 1]
+                if band_descriptions and index <= len(band_descriptions)
+                else ""
+            )
+            bands.append(
+                f'  <VRTRasterBand dataType="Float32" band="{index}">\n'
+                f"    <NoDataValue>nan</NoDataValue>\n"
+                f"    <Description>{escape(desc)}</Description>\n"
+                f'    <ComplexSource>\n      <SourceFilename relativeToVRT="{int(relative)}">'
+                f"{escape(name)}</SourceFilename>\n      <SourceBand>{b}</SourceBand>\n"
+                f'      <SrcRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>\n'
+                f'      <DstRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>\n'
+                f"      {skip}\n    </ComplexSource>\n  </VRTRasterBand>"
+            )
+    xml = (
+        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">\n'
+        f"  <SRS>{escape(wkt)}</SRS>\n"
+        f"  <GeoTransform>{', '.join(repr(v) for v in gt)}</GeoTransform>\n"
+        f'  <Metadata>\n    <MDI key="variable">{escape(variable)}</MDI>\n'
+        f'    <MDI key="source">{escape(";".join(paths))}</MDI>\n'
+        f'    <MDI key="units">{escape(units)}</MDI>\n  </Metadata>\n'
+        + "\n".join(bands)
+        + "\n</VRTDataset>\n"
+    )
+    with atomic_output(dst_path) as tmp:
+        Path(tmp).write_text(xml)
 
 
 def _check_limits(data: np.ndarray, limits, *, path: str, variable: str) -> None:
@@ -287,14 +430,12 @@ def block_reader(
     kind: str,
     valid_range: tuple[float, float] | None,
     stack: contextlib.ExitStack,
-    variable: str,
 ) -> Callable[[Window | None], np.ndarray]:
     """A function window -> float32 (bands, rows, cols) of ``src`` on ``grid``, NaN as nodata.
 
     A source already on the grid is read directly (pre-aligned products: no resampling);
     otherwise through a WarpedVRT (kept open on ``stack``) with the resampling of ``kind``."""
     if on_grid(src, s_crs, grid):
-        log.info("%s: %s is on the target grid, copied without resampling", variable, src.name)
         return lambda window: _read_valid(src, window, valid_range)
     res = choose_resampling(
         kind, source_resolution_on_grid(src, grid, s_crs), abs(grid.transform.a)

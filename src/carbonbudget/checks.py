@@ -289,7 +289,6 @@ def valid_share_in_regions(
             kind=CONTINUOUS,
             valid_range=valid_range,
             stack=stack,
-            variable=variable,
         )
         for win in grid_windows(grid):
             w = np.nan_to_num(fraction.read(1, window=win).astype("float64"))

@@ -293,10 +293,10 @@ def plan_fluxes(inputs: set[str], wanted: set[str]) -> str:
 def compute_fluxes(
     *,
     grid_spec: dict,
-    timestep: str,
+    timestep: str | None,
     inputs: dict,
     outputs: dict,
-    period: str,
+    period: int | str,
     chunk_size: int = schema_default("processing", "chunk_size"),
     threads: int = 1,
     dask_spec: dict | None = None,
@@ -334,7 +334,7 @@ def compute_fluxes(
                 field("runoff"),
                 field("coefficient"),
                 mask,
-                timestep=timestep,
+                timestep=_climate_timestep(timestep),
             )
         else:
             rcs = None
@@ -346,7 +346,10 @@ def compute_fluxes(
                 )
             if plan == "respiration":
                 ds = compute_respiration(
-                    stack("temperature"), stack("precipitation"), mask, timestep=timestep
+                    stack("temperature"),
+                    stack("precipitation"),
+                    mask,
+                    timestep=_climate_timestep(timestep),
                 )
             elif plan == "balance":
                 assert rcs is not None  # computed above for every balance plan
@@ -370,6 +373,14 @@ def compute_fluxes(
                 threads=threads,
                 label=f"fluxes {period}",
             )
+
+
+def _climate_timestep(timestep: str | None) -> str:
+    """The climate section's timestep, which every plan reading temperature and precipitation
+    needs."""
+    if timestep is None:
+        raise ValueError("temperature and precipitation are read without climate.timestep")
+    return timestep
 
 
 class _name_kernel_errors:

@@ -467,3 +467,42 @@ def write_cogs(
         for _, tmp, _ in datasets:
             if tmp.exists():
                 tmp.unlink()
+
+
+def file_digest(path: str) -> str:
+    """SHA-256 of a file, read in 1 MiB blocks."""
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digests(paths: list[str], cache_path: str | None = None) -> dict[str, dict]:
+    """{path: {"sha256", "bytes"}} of each file. With ``cache_path``, a file whose size and
+    modification time (ns) match what the cache recorded is not read again, so a run that adds
+    a year hashes that year's files only; the cache is rewritten with what was found."""
+    import json
+
+    cache: dict = {}
+    if cache_path and os.path.exists(cache_path):
+        try:
+            with open(cache_path) as fh:
+                cache = json.load(fh)
+        except (OSError, ValueError):
+            cache = {}  # unreadable: hash everything again
+    out = {}
+    for p in paths:
+        st = os.stat(p)
+        key = os.path.abspath(p)
+        hit = cache.get(key)
+        if not (hit and hit["bytes"] == st.st_size and hit["mtime_ns"] == st.st_mtime_ns):
+            hit = {"sha256": file_digest(p), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+            cache[key] = hit
+        out[p] = {"sha256": hit["sha256"], "bytes": hit["bytes"]}
+    if cache_path:
+        with atomic_output(cache_path) as tmp:
+            Path(tmp).write_text(json.dumps(cache, indent=1, sort_keys=True))
+    return out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 
 import geopandas as gpd
@@ -222,12 +221,3 @@ def spatial_columns(path: str) -> pd.DataFrame:
             )
         )
     return pd.concat(out, axis=1)
-
-
-def file_digest(path: str) -> str:
-    """SHA-256 of a file, read in 1 MiB blocks."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -252,6 +252,12 @@ class Layout:
         """The polygons of every level and their drawing shapes."""
         return f"{self.work}/interim/regions/levels.gpkg"
 
+    @property
+    def digest_cache(self) -> str:
+        """The SHA-256 of each raw input with its size and modification time, so provenance
+        hashes only files that changed since the last run."""
+        return f"{self.work}/cache/input_digests.json"
+
     def coverage_cache(self, folder: str) -> str:
         """The digest-keyed cache of coverage matrices (processing.coverage_cache)."""
         return f"{self.work}/{folder}"

@@ -67,11 +67,6 @@ def run(job: Job) -> None:
         STAGES[job.rule](job)
 
 
-def _period(job: Job):
-    """The year of a per-year job (its ``year`` wildcard), or "climatology"."""
-    return int(job.wildcards.year) if "year" in dict(job.wildcards.items()) else CLIMATOLOGY
-
-
 def _optional(value):
     """A Snakemake input that may be an empty list: the path, or None."""
     return value if value else None
@@ -86,17 +81,18 @@ def build_demo(job: Job) -> None:
     build(root=job.params.root)
 
 
-@stage("check_climatology", "check_scenario_year")
-def check_year(job: Job) -> None:
-    """Check one year's rasters (or a scenario year's, or the climatologies)."""
+@stage()
+def check_climatology(job: Job) -> None:
+    """Check the climatologies (inputs without {year}), once for every year."""
+    _check(job.params.config, None, job.output.report, job.input.fraction)
+
+
+def _check(config: dict, year: int | None, path_report: str, path_fraction: str) -> None:
+    """Check one year's rasters (``year`` None: the climatologies)."""
     from .checks import check_year_inputs
 
-    period = _period(job)
     check_year_inputs(
-        config=job.params.config,
-        year=None if period == CLIMATOLOGY else period,
-        path_report=job.output.report,
-        path_fraction=job.input.fraction,
+        config=config, year=year, path_report=path_report, path_fraction=path_fraction
     )
 
 
@@ -172,21 +168,32 @@ def convert_lithology(job: Job) -> None:
 
 
 # --- alignment and regions --------------------------------------------------------------------
-@stage("align_climatology", "align_scenario_year")
-def align_year(job: Job) -> None:
-    """Put one year's inputs (or a scenario year's, or the climatologies) on the grid."""
+@stage()
+def align_climatology(job: Job) -> None:
+    """Put the climatologies on the grid, once for every year."""
+    p = job.params
+    _align(
+        {"grid": p.grid, "climate": p.climate, "npp": p.npp, "runoff": p.runoff},
+        None,
+        dict(job.output.items()),
+        None,
+    )
+
+
+def _align(config: dict, year: int | None, outputs: dict, path_precipitation: str | None) -> None:
+    """Put one year's inputs (``year`` None: the climatologies) named in ``outputs`` on the
+    grid; inputs already on it in the pipeline's units are read in place."""
     from .align import align_inputs
     from .grid import Grid
 
-    period = _period(job)
     align_inputs(
-        grid=Grid.from_config(job.params.grid),
-        year=None if period == CLIMATOLOGY else period,
-        climate=job.params.climate,
-        npp=job.params.npp,
-        runoff=job.params.runoff,
-        outputs=dict(job.output.items()),
-        path_precipitation=job.input.get("precipitation_aligned"),
+        grid=Grid.from_config(config["grid"]),
+        year=year,
+        climate=config.get("climate"),
+        npp=config.get("npp"),
+        runoff=config["runoff"],
+        outputs=outputs,
+        path_precipitation=path_precipitation,
     )
 
 
@@ -286,39 +293,110 @@ def level_polygons(job: Job) -> None:
 
 
 # --- per-pixel fluxes and zonal totals --------------------------------------------------------
-@stage("fluxes_climatology", "fluxes_scenario_year")
-def fluxes_year(job: Job) -> None:
-    """Per-pixel fluxes of one year (or a scenario year, or the climatologies)."""
-    from .fluxes import compute_fluxes
-
-    compute_fluxes(
-        grid_spec=job.params.grid,
-        timestep=job.params.timestep,
-        inputs=dict(job.input.items()),
-        outputs={v: job.output[v] for v in job.params.fluxes},
-        period=_period(job),
-        chunk_size=job.params.chunk_size,
-        threads=job.threads,
-        dask_spec=job.params.dask,
+@stage()
+def fluxes_climatology(job: Job) -> None:
+    """Per-pixel fluxes whose inputs are all climatologies, once for every year."""
+    p = job.params
+    _fluxes(
+        p.grid,
+        p.timestep,
+        dict(job.input.items()),
+        {v: job.output[v] for v in p.fluxes},
+        CLIMATOLOGY,
+        p.chunk_size,
+        job.threads,
+        p.dask,
     )
 
 
-@stage("zonal_climatology", "zonal_scenario_year")
-def zonal_year(job: Job) -> None:
-    """Finest-level totals of each flux of one year -> Parquet; of the fluxes that are the same
-    every year (no year column: the budget gives them to every year) for zonal_climatology."""
+def _fluxes(
+    grid: dict,
+    timestep: str | None,
+    inputs: dict,
+    outputs: dict,
+    period: int | str,
+    chunk_size: int,
+    threads: int,
+    dask_spec: dict,
+) -> None:
+    """Per-pixel fluxes of one year (or of the climatologies) -> COGs."""
+    from .fluxes import compute_fluxes
+
+    compute_fluxes(
+        grid_spec=grid,
+        timestep=timestep,
+        inputs=inputs,
+        outputs=outputs,
+        period=period,
+        chunk_size=chunk_size,
+        threads=threads,
+        dask_spec=dask_spec,
+    )
+
+
+@stage()
+def zonal_climatology(job: Job) -> None:
+    """Finest-level totals of the fluxes that are the same every year (no year column: the
+    budget gives them to every year), when no flux changes from year to year."""
+    p = job.params
+    _zonal(p.grid, job.input.coverage, {v: job.input[v] for v in p.fluxes}, None, job.output[0])
+
+
+def _zonal(grid_spec: dict, path_coverage: str, fluxes: dict, year: int | None, path: str) -> None:
+    """Finest-level totals of each flux (name -> raster) -> Parquet, with a year column unless
+    ``year`` is None."""
     from .grid import Grid
     from .io import atomic_output
     from .zonal import load_coverage, zonal_totals
 
-    grid = Grid.from_config(job.params.grid)
-    codes, matrix = load_coverage(job.input.coverage, grid)
-    df = zonal_totals(matrix, codes, grid, {v: job.input[v] for v in job.params.fluxes})
-    period = _period(job)
-    if period != CLIMATOLOGY:
-        df.insert(1, "year", int(period))
-    with atomic_output(job.output[0]) as tmp:
+    grid = Grid.from_config(grid_spec)
+    codes, matrix = load_coverage(path_coverage, grid)
+    df = zonal_totals(matrix, codes, grid, fluxes)
+    if year is not None:
+        df.insert(1, "year", int(year))
+    with atomic_output(path) as tmp:
         df.to_parquet(tmp, index=False)
+
+
+@stage("process_scenario_year")
+def process_year(job: Job) -> None:
+    """The work of one year (or of a scenario raster year) in one job: check its rasters, put
+    them on the grid, compute the per-pixel fluxes, sum them per finest region. Each step's
+    time goes to the log; the checks run before anything is computed from the inputs."""
+    import time
+
+    p, out = job.params, job.output
+    year = int(job.wildcards.year)
+    cfg = p.config
+    aligned = {name: out[f"aligned_{name}"] for name in p.aligned}
+    t0 = time.perf_counter()
+
+    def done(step: str) -> None:
+        nonlocal t0
+        log.info("step %s: %.1f s", step, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+
+    _check(cfg, year, out.report, job.input.fraction)
+    done("check")
+    _align(cfg, year, aligned, job.input.get("precipitation_aligned"))
+    done("align")
+    flux_inputs = {k: aligned[k] if k in aligned else job.input[k] for k in p.flux_inputs}
+    flux_inputs |= {"coefficient": job.input.coefficient, "fraction": job.input.fraction}
+    climate = cfg.get("climate")
+    _fluxes(
+        cfg["grid"],
+        climate["timestep"] if climate else None,
+        flux_inputs,
+        {v: out[v] for v in p.fluxes},
+        year,
+        p.chunk_size,
+        job.threads,
+        p.dask,
+    )
+    done("fluxes")
+    zonal = {v: out[v] if v in p.fluxes else job.input[f"climatology_{v}"] for v in p.zonal_fluxes}
+    _zonal(cfg["grid"], job.input.coverage, zonal, year, out.zonal)
+    done("zonal")
 
 
 # --- budgets and trends -----------------------------------------------------------------------
@@ -524,8 +602,7 @@ def provenance(job: Job) -> None:
     from . import __version__
     from .balance import STUDY_AREA
     from .config import config_digest, skipped_stages
-    from .io import atomic_output
-    from .outputs import file_digest
+    from .io import atomic_output, file_digests
     from .paths import climatology_note
 
     config = job.params.config
@@ -536,10 +613,7 @@ def provenance(job: Job) -> None:
         "config": config,
         "skipped_stages": skipped_stages(config),
         "climatologies": climatology_note(config),
-        "inputs": {
-            p: {"sha256": file_digest(p), "bytes": os.path.getsize(p)}
-            for p in sorted(set(job.input.raw))
-        },
+        "inputs": file_digests(sorted(set(job.input.raw)), job.params.digest_cache),
         "software": {
             "python": platform.python_version(),
             "numpy": numpy.__version__,

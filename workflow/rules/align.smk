@@ -1,33 +1,6 @@
 # Put every input on the target grid with the resampling its kind needs; units converted here.
-# Each alignment job is gated by the check of its own inputs (rules in inputs.smk).
-
-for _run, (_kind, _cfg) in RUNS.items():
-
-    rule:
-        name:
-            f"align_{_kind}"
-        input:
-            unpack(lambda w, run=_run: year_inputs(run_config(config, run, w), int(w.year))),
-            unpack(lambda w, run=_run: ({} if run else aligned_precipitation_for_runoff(config, L))),
-            report=L.check_report("{year}", _run),
-        output:
-            **aligned_outputs(_cfg, L, run=_run),
-        log:
-            L.log(f"align_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
-        benchmark:
-            L.benchmark(f"align_{_kind}", *(["{scenario}"] if _run else []), "{year}")
-        conda:
-            "../envs/carbonbudget.yaml"
-        threads: 1
-        resources:
-            mem_mb=1500,
-        params:
-            grid=config["grid"],
-            climate=lambda w, run=_run: run_config(config, run, w).get("climate"),
-            npp=lambda w, run=_run: run_config(config, run, w).get("npp"),
-            runoff=lambda w, run=_run: run_config(config, run, w)["runoff"],
-        script:
-            "../scripts/stage.py"
+# Each alignment job is gated by the check of its own inputs (rules in inputs.smk); each year's
+# inputs are aligned by its process_year job (year.smk).
 
 
 # The climatologies (inputs without {year}): aligned once for every year.

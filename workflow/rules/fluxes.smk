@@ -1,35 +1,6 @@
 # Per-pixel RH, NEP, RCS, ECS (docs/method.md): numba kernels mapped over dask chunks. Fluxes
-# whose inputs are all climatologies are computed once (fluxes_climatology); the others every
-# year, and for every scenario raster year.
-
-for _run, (_kind, _cfg) in RUNS.items():
-
-    rule:
-        name:
-            f"fluxes_{_kind}"
-        input:
-            **flux_year_inputs(_cfg, L, _run),
-            coefficient=L.gem_coefficient,
-            fraction=L.region_fraction,
-        output:
-            **{v: L.flux(v, "{year}", _run) for v in flux_periods(_cfg)[0]},
-        log:
-            L.log(f"fluxes_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
-        benchmark:
-            L.benchmark(f"fluxes_{_kind}", *(["{scenario}"] if _run else []), "{year}")
-        conda:
-            "../envs/carbonbudget.yaml"
-        threads: 2
-        resources:
-            mem_mb=2000,
-        params:
-            grid=config["grid"],
-            timestep=_cfg["climate"]["timestep"] if _cfg.get("climate") else None,
-            fluxes=list(flux_periods(_cfg)[0]),
-            chunk_size=CHUNK,
-            dask=config["dask"],
-        script:
-            "../scripts/stage.py"
+# whose inputs are all climatologies are computed once (fluxes_climatology); the others by each
+# year's process_year job (year.smk), and for every scenario raster year.
 
 
 rule fluxes_climatology:

@@ -1,41 +1,9 @@
-# Every input is checked before any compute: one job per year (and per scenario raster year),
-# one for the climatologies, one for the shared rasters and polygons, one for the emission
-# table. High priority makes the scheduler run the checks first; each compute job depends only
-# on the check of its own inputs, and each check gets only the config sections it reads, so
-# fixing one year's file, or adding a year, reruns only that year's chain plus the jobs that
-# combine all years.
-
-for _run, (_kind, _cfg) in RUNS.items():
-
-    rule:
-        name:
-            f"check_{_kind}"
-        input:
-            files=lambda w, run=_run: year_input_files(run_config(config, run, w), int(w.year)),
-            fraction=L.region_fraction,
-        output:
-            report=L.check_report("{year}", _run),
-        log:
-            L.log(f"check_{_kind}", *(["{scenario}"] if _run else []), "{year}"),
-        benchmark:
-            L.benchmark(f"check_{_kind}", *(["{scenario}"] if _run else []), "{year}")
-        priority: 100
-        conda:
-            "../envs/carbonbudget.yaml"
-        threads: 1
-        resources:
-            mem_mb=1000,
-        params:
-            config=lambda w, run=_run: config_sections(
-                run_config(config, run, w),
-                "grid",
-                "climate",
-                "npp",
-                "runoff",
-                "checks",
-            ),
-        script:
-            "../scripts/stage.py"
+# Every input is checked before any compute: one job for the climatologies, one for the shared
+# rasters and polygons, one for the emission table (each year's rasters are checked by the first
+# step of its process_year job, year.smk). High priority makes the scheduler run the checks
+# first; each compute job depends only on the check of its own inputs, and each check gets only
+# the config sections it reads, so fixing one year's file, or adding a year, reruns only that
+# year's job plus the jobs that combine all years.
 
 
 # Inputs without {year} in their path (climatologies): checked once for every year.

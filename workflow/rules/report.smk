@@ -44,6 +44,7 @@ rule provenance:
         mem_mb=500,
     params:
         config=config,
+        digest_cache=L.digest_cache,
     script:
         "../scripts/stage.py"
 

@@ -1,0 +1,47 @@
+"""Provenance digests: every raw input hashed, each file read only when it changed."""
+
+import hashlib
+import os
+
+from carbonbudget import io
+
+
+def test_digests_are_cached_by_size_and_modification_time(tmp_path, monkeypatch):
+    files = []
+    for k in range(3):
+        f = tmp_path / f"in_{k}.bin"
+        f.write_bytes(bytes([k]) * (1000 + k))
+        files.append(str(f))
+    cache = str(tmp_path / "cache" / "digests.json")
+    reads = []
+    real = io.file_digest
+    monkeypatch.setattr(io, "file_digest", lambda p: reads.append(p) or real(p))
+
+    first = io.file_digests(files, cache)
+    assert reads == files
+    for f in files:
+        data = open(f, "rb").read()
+        assert first[f] == {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
+    reads.clear()
+    assert io.file_digests(files, cache) == first and reads == []  # nothing changed: no reads
+
+    # same size, new content and time: read again; a new file too
+    with open(files[1], "wb") as fh:
+        fh.write(b"x" * 1001)
+    os.utime(files[1], ns=(1, 2))
+    extra = tmp_path / "in_new.bin"
+    extra.write_bytes(b"new")
+    third = io.file_digests([*files, str(extra)], cache)
+    assert reads == [files[1], str(extra)]
+    assert third[files[1]]["sha256"] == hashlib.sha256(b"x" * 1001).hexdigest()
+    assert third[files[0]] == first[files[0]]
+
+
+def test_an_unreadable_cache_means_hashing_again(tmp_path):
+    f = tmp_path / "a.bin"
+    f.write_bytes(b"abc")
+    cache = tmp_path / "digests.json"
+    cache.write_text("{not json")
+    out = io.file_digests([str(f)], str(cache))
+    assert out[str(f)]["sha256"] == hashlib.sha256(b"abc").hexdigest()
