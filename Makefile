@@ -11,7 +11,7 @@ PY_SOURCES := src tests benchmarks workflow/scripts
 # Bounded GDAL block cache (MB): the default 5 % of RAM hides real memory use.
 export GDAL_CACHEMAX ?= 256
 
-.PHONY: run test test-fast bench install install-test lint format docs lock clean
+.PHONY: run check test test-fast bench install install-test lint format docs lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ install-test: $(VENV)/.installed-test
 
 run: $(VENV)/.installed
 	$(BIN)/snakemake --cores $(CORES)
+
+# every input check, every failure listed; no compute (seconds on the demo)
+check: $(VENV)/.installed
+	$(BIN)/snakemake --cores $(CORES) check_inputs --forcerun check_inputs
 
 # The full suite, whole DAG runs included (what CI runs).
 test: $(VENV)/.installed-test

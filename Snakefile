@@ -2,6 +2,8 @@
 # The method is docs/method.md, the files docs/data.md. Every rule runs the function of
 # carbonbudget.stages named after it (workflow/scripts/stage.py); every path comes from
 # carbonbudget.paths.Layout.
+import time
+
 from snakemake.utils import min_version
 
 min_version("8.0")
@@ -23,6 +25,7 @@ from carbonbudget.paths import (
     budget_levels,
     climatology_input_files,
     climatology_raw_inputs,
+    check_all_config,
     config_sections,
     flux_year_inputs,
     lithology_source,
@@ -39,6 +42,8 @@ from carbonbudget.paths import (
 )
 from carbonbudget.plots import map_kinds, trend_variable
 from carbonbudget.publish import publish, release_lock, start_run
+from carbonbudget.report import quicklook_rasters
+from carbonbudget.summary import run_summary
 from carbonbudget.trends import PIXEL_STATS
 
 # The demo config applies only when no --configfile is given: a user's config is complete by
@@ -56,6 +61,7 @@ _validated = validate_config(config)
 config.clear()
 config.update(_validated)
 
+RUN_STARTED = time.time()  # the end-of-run summary describes only results published after it
 YEARS = config["years"]
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]
@@ -81,6 +87,17 @@ for _stage, _why in skipped_stages(config).items():
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
 CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
 CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
+# what the report shows first: quick-look maps (ECS, NEP, RCS of the last year, the first trend)
+# and, with scenarios, the emission model's skill
+REPORT_RASTERS = quicklook_rasters(
+    {v: str(YEARS[-1]) for v in YEARLY_FLUXES} | {v: CLIMATOLOGY for v in CLIMATOLOGY_FLUXES},
+    TREND_VARS,
+    L.flux,
+    L.pixel_trend,
+)
+MODEL_SKILL = (
+    L.table("emission_model", config["scenarios"]["level"]) if config.get("scenarios") else []
+)
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
 GINI_TABLE = (
@@ -134,6 +151,7 @@ DELIVERABLES = [
         level=SPATIAL_LEVELS,
     ),
     L.geopackage,
+    rules.report_items.output,
     L.provenance,
     L.emission_match,
     [CROSSWALK] if CROSSWALK else [],
@@ -156,6 +174,8 @@ onstart:
 
 onsuccess:
     release_lock(L.results)
+    for _line in run_summary(L.results, LEVELS, since=RUN_STARTED):
+        logger.info(_line)
 
 
 onerror:

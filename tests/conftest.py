@@ -65,6 +65,7 @@ def demo_run(tmp_path_factory):
     )
     if proc.returncode != 0:
         pytest.fail(f"demo DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
+    (work / "run.log").write_text(proc.stdout + proc.stderr)  # what the user saw
     return work
 
 

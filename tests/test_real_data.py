@@ -186,6 +186,31 @@ def test_example_run_says_what_it_skips_and_why(china_run):
     assert not any(c.startswith("cnc_tgco2") for c in layer.columns)  # per-year series is CE
 
 
+def test_example_report_says_only_rcs_was_computed(china_run, tmp_path):
+    """The report's text follows the run: without NPP and climate it says RCS alone was
+    computed, and its quick looks show RCS (no ECS)."""
+    import subprocess
+
+    from conftest import snakemake_bin
+
+    run, _ = china_run
+    work = run.parents[1]
+    out = tmp_path / "report.html"
+    proc = subprocess.run(
+        [snakemake_bin(), "--cores", "1", "--directory", str(work), "-s", str(work / "Snakefile")]
+        + ["--configfile", str(work / "config/examples/china_real.yaml"), str(work / "years.yaml")]
+        + ["--report", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    text = out.read_text()
+    assert "the rock-weathering carbon sink (RCS, GEM-CO2) only" in text
+    assert "heterotrophic respiration (RH), net ecosystem" not in text
+    assert "pixel_rcs.png" in text and "pixel_ecs.png" not in text
+
+
 def test_example_province_emissions_reproduce_seed_table1(china_run):
     """Province CE of the run (emission codes rolled up by their own codes, crosswalk or not)
     = Zhang et al. 2022, Table 1, except Jiangsu (the example sums the three development zones the

@@ -328,7 +328,11 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     bad.write_bytes(good_bytes[: len(good_bytes) // 3])  # truncated GeoTIFF
     proc = _snakemake(work)
     assert proc.returncode != 0
-    assert "runoff_2002.tif" in proc.stdout + proc.stderr
+    seen = proc.stdout + proc.stderr
+    # one block a person reads (file, variable, problem, fix, log); the traceback in the log only
+    assert seen.count("  file:     data/demo/runoff/runoff_2002.tif") == 1, seen[-3000:]
+    assert seen.count("  fix:      ") == 1 and "Traceback" not in seen
+    assert "Traceback" in (work / "results/logs/process_year/2002.log").read_text()
     after = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
     published = {k: v for k, v in before.items() if not k.startswith("results/.work/")}
     assert {k: v for k, v in after.items() if not k.startswith("results/.work/")} == published
@@ -743,3 +747,91 @@ def test_demo_coverage_is_reported_and_fluxes_share_their_pixels(demo_run):
     npp = npp.set_index("code")["npp_tgc"]
     # NEP and RH are float32 rasters: their sum matches NPP to float32 rounding
     np.testing.assert_allclose(cut["nep_tgc"] + cut["rh_tgc"], npp.reindex(cut.index), rtol=1e-5)
+
+
+def test_a_finished_run_ends_by_saying_what_it_made(demo_run):
+    """The last lines of the demo run name the outputs and the study area's last year, with the
+    numbers of the published table."""
+    import pandas as pd
+
+    seen = (demo_run / "run.log").read_text().splitlines()
+    start = max(i for i, line in enumerate(seen) if "carbonbudget: finished" in line)
+    tail = "\n".join(seen[start:])
+    assert (
+        "results/gis/carbon_budget.gpkg" in tail and "results/figures/maps/cnc_county.png" in tail
+    )
+    study = pd.read_csv(demo_run / "results/tables/budget_study_area.csv").iloc[-1]
+    assert f"study area {int(study['year'])}: ECS {study['ecs_tgco2']:,.2f} Tg CO2 yr-1" in tail
+    assert f"CNC {study['cnc_tgco2']:,.2f} Tg CO2 yr-1 ({study['status']})" in tail
+    assert len(seen) - start < 20  # at the end, not buried
+
+
+def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):
+    """`make check` (rule check_inputs) runs every check and lists every failure in one block;
+    no per-year job runs. Fixed inputs pass."""
+    import shutil
+
+    import rasterio
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    npp = work / "data/demo/npp/npp_2004.tif"
+    good_npp = npp.read_bytes()
+    npp.write_bytes(good_npp[: len(good_npp) // 4])
+    prcp = work / "data/demo/climate/prcp_2007.tif"
+    with rasterio.open(prcp, "r+") as ds:
+        bad = ds.read()
+        bad[0, 10, 10] = -500.0
+        ds.write(bad)
+    proc = _snakemake(work, "check_inputs", "--forcerun", "check_inputs")
+    seen = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "2 problems to fix" in seen and "(1 of 2)" in seen and "(2 of 2)" in seen, seen[-3000:]
+    assert "npp_2004.tif" in seen and "prcp_2007.tif" in seen and "Traceback" not in seen
+    assert "process_year" not in seen and "carbonbudget: finished" not in seen
+    npp.write_bytes(good_npp)
+    with rasterio.open(prcp, "r+") as ds:
+        bad[0, 10, 10] = 50.0
+        ds.write(bad)
+    proc = _snakemake(work, "check_inputs", "--forcerun", "check_inputs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_path):
+    """`snakemake --report` works after a plain install (pygments is a dependency), says what
+    this run computed, carries the headline tables and quick looks, and renders in Chromium
+    (its React app fills the page)."""
+    import shutil
+
+    out = tmp_path / "report.html"
+    proc = _snakemake(demo_run, "--report", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    raw = out.read_text()
+    assert "Computed per pixel: heterotrophic respiration (RH)" in raw
+    assert "(RCS, GEM-CO2) only" not in raw
+    for item in ("budget_study_area.html", "extremes_county.html", "emission_model_skill.html"):
+        assert item in raw
+    for item in ("pixel_ecs.png", "pixel_nep.png", "pixel_rcs.png", "trend_ecs.png"):
+        assert item in raw
+    chromium = next(
+        (
+            shutil.which(b)
+            for b in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(b)
+        ),
+        None,
+    )
+    if chromium is None:
+        pytest.skip(
+            "no Chromium on this machine (apt install chromium): the report was built "
+            "and its contents checked, but not rendered"
+        )
+    dom = subprocess.run(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu"]
+        + ["--virtual-time-budget=15000", "--dump-dom", out.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    app = dom.split('<div id="app">', 1)[1].split("<script", 1)[0]
+    assert "1. Headlines" in app and "2. Per-pixel quick looks" in app and "Maps" in app

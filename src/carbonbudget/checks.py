@@ -29,7 +29,7 @@ from .emissions import (
     match_emission_codes,
     report_gaps,
 )
-from .errors import InputDataError, UnitError
+from .errors import CarbonBudgetError, InputChecksFailed, InputDataError, UnitError
 from .grid import Grid
 from .io import atomic_output, gdal_env
 from .lithology import codes_to_coefficient, load_coefficient_lookup
@@ -616,14 +616,41 @@ def check_emission_inputs(
     return report
 
 
-def check_inputs(*, config: dict, path_report: str | None = None) -> dict:
-    """Every check of every year and of the shared inputs; raise the first failure."""
-    report = {
-        "years": {y: check_year_inputs(config=config, year=y) for y in config["years"]},
-        "climatology": check_year_inputs(config=config, year=None),
+def check_inputs(
+    *,
+    config: dict,
+    path_report: str | None = None,
+    path_fraction: str | None = None,
+    path_crosswalk: str | None = None,
+    collect: bool = False,
+) -> dict:
+    """Every check of every year and of the shared inputs. Raise the first failure, or with
+    ``collect`` run them all and raise :class:`InputChecksFailed` listing every failure (what
+    ``make check`` does, so one run shows everything to fix)."""
+    failures: list[CarbonBudgetError] = []
+
+    def attempt(check, **kwargs) -> dict:
+        try:
+            return check(config=config, **kwargs)
+        except CarbonBudgetError as err:
+            if not collect:
+                raise
+            failures.append(err)
+            return {}
+
+    report: dict = {
+        "years": {
+            y: attempt(check_year_inputs, year=y, path_fraction=path_fraction)
+            for y in config["years"]
+        },
+        "climatology": attempt(check_year_inputs, year=None, path_fraction=path_fraction),
     }
-    report.update(check_static_inputs(config=config))
-    report.update(check_emission_inputs(config=config))
+    report.update(attempt(check_static_inputs))
+    report.update(attempt(check_emission_inputs, path_crosswalk=path_crosswalk))
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise InputChecksFailed(failures)
     report["grid_coverage"].update(
         {k: v for y in report["years"].values() for k, v in y["grid_coverage"].items()}
     )

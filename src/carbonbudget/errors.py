@@ -9,6 +9,10 @@ from __future__ import annotations
 class CarbonBudgetError(Exception):
     """Base class of all errors raised deliberately by carbonbudget."""
 
+    def block(self) -> list[str]:
+        """The error as the lines a person reads: file, variable, problem, fix (those known)."""
+        return [f"  problem:  {self}"]
+
 
 class ConfigError(CarbonBudgetError):
     """The configuration is invalid (unknown key, wrong type, inconsistent settings)."""
@@ -37,9 +41,16 @@ class InputDataError(CarbonBudgetError):
         if fix:
             parts.append(f"Fix: {fix}")
         super().__init__(" ".join(parts))
+        self.problem = message
         self.path = path
         self.variable = variable
         self.fix = fix
+
+    def block(self) -> list[str]:
+        """The error as the lines a person reads: file, variable, problem, fix (those known)."""
+        rows = [("file", self.path), ("variable", self.variable)]
+        rows += [("problem", self.problem), ("fix", self.fix)]
+        return [f"  {k + ':':<9} {v}" for k, v in rows if v]
 
 
 class UnitError(InputDataError):
@@ -52,3 +63,19 @@ class GridError(CarbonBudgetError):
 
 class RegionError(InputDataError):
     """The region layer or a region table is inconsistent (duplicate or unmatched codes)."""
+
+
+class InputChecksFailed(CarbonBudgetError):
+    """Several input checks failed (``make check`` reports them all at once)."""
+
+    def __init__(self, errors: list[CarbonBudgetError]):
+        self.errors = errors
+        super().__init__(f"{len(errors)} input check(s) failed: " + "; ".join(map(str, errors)))
+
+    def block(self) -> list[str]:
+        """Each failure's block, numbered."""
+        lines: list[str] = []
+        for i, err in enumerate(self.errors, 1):
+            lines.append(f"  ({i} of {len(self.errors)})")
+            lines += ["  " + line for line in err.block()]
+        return lines

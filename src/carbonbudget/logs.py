@@ -1,4 +1,10 @@
-"""Logging for pipeline steps: one log file per job, timings, tracebacks kept in the log."""
+"""Logging for pipeline steps: one log file per job, timings, tracebacks kept in the log.
+
+A step that fails on a :class:`~carbonbudget.errors.CarbonBudgetError` (an input or a setting to
+fix) prints one block on the terminal (file, variable, problem, fix, where the log is) and ends
+the job with status 1; the traceback goes to the job's log only. Any other exception is a bug:
+its traceback is printed once, on the terminal and in the log.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +17,39 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
+class _ConsoleFormatter(logging.Formatter):
+    """Leaves out the traceback of records marked ``brief`` (kept in the log file)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if getattr(record, "brief", False):
+            record = logging.makeLogRecord({**record.__dict__, "exc_info": None, "exc_text": None})
+        return super().format(record)
+
+
+def _headline(err: Exception, input_error: type, several: type) -> str:
+    """What kind of fix a stopped step needs, in words."""
+    if isinstance(err, several):
+        return f"{len(err.errors)} problems to fix"  # type: ignore[attr-defined]
+    return "an input needs fixing" if isinstance(err, input_error) else "a setting needs fixing"
+
+
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
-    stderr for the duration of a step; log its duration and any exception with its traceback
-    before re-raising it. Other loggers are left as they are."""
+    stderr for the duration of a step; log its duration. On an exception the step ends with
+    ``SystemExit(1)`` after the error was reported once (see the module's docstring). Other
+    loggers are left as they are."""
+    from .errors import CarbonBudgetError, InputChecksFailed, InputDataError
+
     root = logging.getLogger("carbonbudget")
-    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    console = logging.StreamHandler()
+    console.setFormatter(_ConsoleFormatter(fmt))
+    handlers: list[logging.Handler] = [console]
     if path:
         handlers.append(logging.FileHandler(path, mode="w"))
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        handlers[-1].setFormatter(logging.Formatter(fmt))
     for h in handlers:
-        h.setFormatter(fmt)
         root.addHandler(h)
     old = root.level
     root.setLevel(logging.INFO)
@@ -32,9 +59,24 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     try:
         yield log
         log.info("%s: done in %.1f s", step, time.perf_counter() - t0)
+    except CarbonBudgetError as err:
+        where = f"\n  log:      {path} (with the traceback)" if path else ""
+        log.error(
+            "%s: stopped after %.1f s: %s\n%s%s",
+            step,
+            time.perf_counter() - t0,
+            _headline(err, InputDataError, InputChecksFailed),
+            "\n".join(err.block()),
+            where,
+            exc_info=True,
+            extra={"brief": True},
+        )
+        raise SystemExit(1) from None
     except Exception:
-        log.exception("%s: failed after %.1f s", step, time.perf_counter() - t0)
-        raise
+        log.exception(
+            "%s: failed after %.1f s (a bug: please report it)", step, time.perf_counter() - t0
+        )
+        raise SystemExit(1) from None
     finally:
         for h in handlers:
             root.removeHandler(h)

@@ -111,10 +111,24 @@ def budget_levels(cfg: dict) -> list[str]:
     return list(cfg["regions"]["levels"]) + ["study_area"]
 
 
-def config_sections(cfg: dict, *keys: str) -> dict:
+class ConfigSections(dict):
+    """Config sections passed to a rule as one param. Snakemake stores a param's ``repr`` to
+    decide whether a job reruns and prints the old and new ``repr`` as the reason: this one is a
+    digest per section (independent of key order), so a changed setting reruns the jobs that
+    read its section and the log names the section, without printing the config."""
+
+    def __repr__(self) -> str:
+        from .config import config_digest
+
+        return "config sections " + " ".join(
+            f"{k}={config_digest(v)[:12]}" for k, v in sorted(self.items())
+        )
+
+
+def config_sections(cfg: dict, *keys: str) -> ConfigSections:
     """The named sections of the config (for a rule's params: a job reruns only when a section
     it reads changes, e.g. adding a year does not rerun the checks of other years)."""
-    return {k: cfg[k] for k in keys if k in cfg}
+    return ConfigSections({k: cfg[k] for k in keys if k in cfg})
 
 
 def run_info(cfg: dict) -> dict:
@@ -201,6 +215,11 @@ class Layout:
     def emissions_report(self) -> str:
         """What the checks of the emission table found."""
         return f"{self.work}/checks/emissions.json"
+
+    @property
+    def inputs_report(self) -> str:
+        """What ``make check`` (rule check_inputs: every check, every year) found."""
+        return f"{self.work}/checks/all_inputs.json"
 
     @property
     def emission_match(self) -> str:
@@ -298,6 +317,10 @@ class Layout:
         """A LISA or hot-spot map."""
         return f"{self.work}/figures/{kind}_{variable}_{level}.png"
 
+    def report_item(self, name: str, ext: str) -> str:
+        """A headline table (html) or quick-look map (png) of the report: figures/report/."""
+        return f"{self.work}/figures/report/{name}.{ext}"
+
     def figure_folder(self, kind: str, level: str = "{level}") -> str:
         """figures/trends_<level>/ and figures/scenarios_<level>/ (one PNG per region)."""
         return f"{self.work}/figures/{kind}_{level}"
@@ -372,10 +395,17 @@ def lithology_source(cfg: dict, layout: Layout) -> str:
     return cfg["lithology"]["path"]
 
 
-def static_check_config(cfg: dict, layout: Layout) -> dict:
+def static_check_config(cfg: dict, layout: Layout) -> ConfigSections:
     """The config sections ``check_static`` reads, with the lithology path it must open."""
     sec = config_sections(cfg, "grid", "lithology", "regions", "checks")
     sec["lithology"] = dict(sec["lithology"], path=lithology_source(cfg, layout))
+    return sec
+
+
+def check_all_config(cfg: dict, layout: Layout) -> ConfigSections:
+    """Every config section, with the lithology path ``check_inputs`` must open."""
+    sec = config_sections(cfg, *sorted(cfg))
+    sec.update(static_check_config(cfg, layout))
     return sec
 
 

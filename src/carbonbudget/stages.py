@@ -105,6 +105,37 @@ def check_static(job: Job) -> None:
 
 
 @stage()
+def report_items(job: Job) -> None:
+    """Headline tables and quick-look maps of the HTML report."""
+    from .report import build_report_items
+
+    build_report_items(
+        budget_study_area=job.input.study_area,
+        budget_finest=job.input.finest,
+        finest=job.params.finest,
+        regions=job.input.regions,
+        outline_level=job.params.outline_level,
+        rasters=job.params.rasters,
+        model_skill=_optional(job.input.skill),
+        out=dict(job.output.items()),
+    )
+
+
+@stage()
+def check_inputs(job: Job) -> None:
+    """Every check of every input, every failure reported (``make check``)."""
+    from .checks import check_inputs as check_all
+
+    check_all(
+        config=job.params.config,
+        path_report=job.output.report,
+        path_fraction=job.input.fraction,
+        path_crosswalk=_optional(job.input.crosswalk),
+        collect=True,
+    )
+
+
+@stage()
 def check_emissions(job: Job) -> None:
     """Check the emission table against the years and the region codes."""
     from .checks import check_emission_inputs

@@ -124,3 +124,29 @@ rule convert_lithology:
         crs=config["lithology"].get("crs"),
     script:
         "../scripts/stage.py"
+
+
+# `make check` (snakemake check_inputs): every check of every input in one job, reporting every
+# failure at once, so fixing a config takes seconds and no compute. Not part of a normal run,
+# whose compute jobs each depend on the checks of their own inputs.
+rule check_inputs:
+    input:
+        files=raw_inputs(config),
+        lithology=lithology_source(config, L),
+        fraction=L.region_fraction,
+        crosswalk=CROSSWALK_INPUT,
+    output:
+        report=L.inputs_report,
+    log:
+        L.log("check_inputs"),
+    benchmark:
+        L.benchmark("check_inputs")
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+    params:
+        config=check_all_config(config, L),
+    script:
+        "../scripts/stage.py"

@@ -43,7 +43,7 @@ rule provenance:
     resources:
         mem_mb=500,
     params:
-        config=config,
+        config=config_sections(config, *sorted(config)),
         digest_cache=L.digest_cache,
     script:
         "../scripts/stage.py"
@@ -77,5 +77,69 @@ rule plot_budget_maps:
     params:
         kinds=list(MAP_KINDS),
         min_valid_fraction=config["balance"]["min_valid_fraction"],
+    script:
+        "../scripts/stage.py"
+
+
+# The items a reader of `snakemake --report` looks at first: headline tables and quick-look maps
+# of the per-pixel rasters with the outlines of the coarsest level (one job: a start-up each
+# would cost more than the drawing).
+rule report_items:
+    input:
+        study_area=L.budget("study_area"),
+        finest=L.budget(FINEST),
+        regions=L.level_polygons,
+        rasters=[r[0] for r in REPORT_RASTERS.values()],
+        skill=MODEL_SKILL,
+    output:
+        **(
+            {
+                "extremes": report(
+                    L.report_item(f"extremes_{FINEST}", "html"),
+                    caption="../report/headline_extremes.rst",
+                    category="1. Headlines",
+                )
+            }
+            if "ecs" in FLUXES
+            else {}
+        ),
+        **(
+            {
+                "skill": report(
+                    L.report_item("emission_model_skill", "html"),
+                    caption="../report/headline_skill.rst",
+                    category="1. Headlines",
+                )
+            }
+            if MODEL_SKILL
+            else {}
+        ),
+        **{
+            k: report(
+                L.report_item(k, "png"),
+                caption="../report/quicklook.rst",
+                category="2. Per-pixel quick looks",
+                labels={"map": v[1]},
+            )
+            for k, v in REPORT_RASTERS.items()
+        },
+        study_area=report(
+            L.report_item("budget_study_area", "html"),
+            caption="../report/headline_study_area.rst",
+            category="1. Headlines",
+        ),
+    log:
+        L.log("report_items"),
+    benchmark:
+        L.benchmark("report_items")
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        finest=FINEST,
+        outline_level=LEVELS[-1],
+        rasters=REPORT_RASTERS,
     script:
         "../scripts/stage.py"

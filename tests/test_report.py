@@ -1,0 +1,74 @@
+"""The report's headline tables and quick-look maps."""
+
+import numpy as np
+import pandas as pd
+from conftest import write_raster
+
+from carbonbudget.report import (
+    extremes_table,
+    pixel_quicklook,
+    quicklook_rasters,
+    study_area_table,
+    write_html_table,
+)
+
+
+def _budget():
+    rows = []
+    for year in (2001, 2002):
+        for code, cnc in (("a", -3.0), ("b", -1.0), ("c", 2.0), ("d", 0.5)):
+            rows.append(
+                {"code": code, "name": code.upper(), "year": year, "cnc_tgco2": cnc + year % 2}
+            )
+    rows.append({"code": "e", "name": "E", "year": 2001, "cnc_tgco2": -50.0})  # one year only
+    return pd.DataFrame(rows)
+
+
+def test_extremes_rank_by_mean_cnc_of_regions_known_every_year():
+    t = extremes_table(_budget(), "county", n=1)
+    # means: a -2.5, b -0.5, c 2.5, d 1.0; e has one of two years: left out (as in the maps)
+    assert t.iloc[:, 0].tolist() == ["largest deficit", "largest surplus"]
+    assert t["Code"].tolist() == ["a", "c"]
+    assert t.iloc[:, 3].tolist() == [-2.5, 2.5]
+    assert t.columns[3] == "Mean CNC 2001–2002 (Tg CO2 yr⁻¹)"
+    both = extremes_table(_budget(), "county", n=5)
+    assert both["Code"].tolist() == ["a", "b", "c", "d"]  # deficits most negative first
+
+
+def test_study_area_table_has_headings_with_units_in_year_order(tmp_path):
+    b = pd.DataFrame({"year": [2002, 2001], "ecs_tgco2": [2.0, 1.0], "ce_tgco2": [3.0, 4.0]})
+    t = study_area_table(b)
+    assert t.columns.tolist() == ["Year", "ECS (Tg CO2 yr⁻¹)", "CE (Tg CO2 yr⁻¹)"]
+    assert t["Year"].tolist() == [2001, 2002]
+    path = tmp_path / "t.html"
+    write_html_table(t.assign(Name="<b>x</b>"), str(path), "Budget & more")
+    page = path.read_text()
+    assert "Budget &amp; more" in page and "&lt;b&gt;x&lt;/b&gt;" in page and "1.000" in page
+
+
+def test_quicklook_draws_a_raster_with_outlines(small_grid, tmp_path):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    data = np.linspace(-5, 5, small_grid.width * small_grid.height).reshape(small_grid.shape)
+    data[0, 0] = np.nan
+    tif = write_raster(tmp_path / "ecs.tif", data, small_grid)
+    outlines = gpd.GeoDataFrame(geometry=[box(0, 0, 2500, 4000), box(2500, 0, 5000, 4000)])
+    outlines = outlines.set_crs(small_grid.crs)
+    png = tmp_path / "q.png"
+    pixel_quicklook(
+        tif, boundaries=outlines, title="ECS", label="g C", diverging=True, path=str(png)
+    )
+    assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5_000
+
+
+def test_quicklooks_follow_what_was_computed():
+    flux = lambda v, p: f"pixels/{v}_{p}.tif"
+    trend = lambda v, s: f"trends/{v}_{s}.tif"
+    full = quicklook_rasters(
+        {"ecs": "2010", "nep": "2010", "rcs": "2010"}, ["nep", "ecs"], flux, trend
+    )
+    assert sorted(full) == ["pixel_ecs", "pixel_nep", "pixel_rcs", "trend_ecs"]
+    assert full["trend_ecs"][0] == "trends/ecs_slope.tif" and full["pixel_rcs"][3] is False
+    rcs = quicklook_rasters({"rcs": "climatology"}, [], flux, trend)
+    assert list(rcs) == ["pixel_rcs"] and "from climatologies" in rcs["pixel_rcs"][1]

@@ -1,0 +1,79 @@
+"""The end-of-run summary and the error block a person reads."""
+
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from carbonbudget.errors import InputChecksFailed, InputDataError
+from carbonbudget.paths import ConfigSections, config_sections
+from carbonbudget.publish import MANIFEST
+from carbonbudget.summary import run_summary
+
+
+def _results(tmp_path):
+    res = tmp_path / "results"
+    (res / "tables").mkdir(parents=True)
+    pd.DataFrame(
+        {
+            "year": [2002, 2001],
+            "ecs_tgco2": [10.0, 11.0],
+            "ce_tgco2": [12.5, 12.0],
+            "cnc_tgco2": [-2.5, -1.0],
+            "status": ["deficit", "deficit"],
+        }
+    ).to_csv(res / "tables/budget_study_area.csv", index=False)
+    pd.DataFrame(
+        {
+            "code": ["01", "02", "03", "04", "01"],
+            "year": [2002, 2002, 2002, 2002, 2001],
+            "status": ["deficit", "surplus", None, "deficit", "surplus"],
+        }
+    ).to_csv(res / "tables/budget_county.csv", index=False)
+    (res / MANIFEST).write_text('{"files": []}')
+    return res
+
+
+def test_summary_names_the_outputs_and_the_last_year(tmp_path):
+    res = _results(tmp_path)
+    lines = run_summary(str(res), ["county", "province"])
+    text = "\n".join(lines)
+    assert lines[0] == f"carbonbudget: finished; results in {res}/"
+    assert f"{res}/tables/budget_study_area.csv" in text
+    assert "gpkg" not in text  # only files that exist are listed
+    assert (
+        "study area 2002: ECS 10.00 Tg CO2 yr-1, CE 12.50 Tg CO2 yr-1, CNC -2.50 Tg CO2 yr-1 "
+        "(deficit)" in text
+    )
+    assert "county 2002: 4 regions (2 deficit, 1 no status, 1 surplus)" in text
+
+
+def test_summary_is_silent_about_results_older_than_the_run(tmp_path):
+    res = _results(tmp_path)
+    old = time.time() - 3600
+    os.utime(res / MANIFEST, (old, old))
+    assert run_summary(str(res), ["county"], since=time.time() - 60) == []
+    assert run_summary(str(res), ["county"], since=old - 1)[0].startswith("carbonbudget")
+
+
+def test_error_block_lists_file_variable_problem_and_fix():
+    err = InputDataError("negative runoff", path="q_2003.tif", variable="runoff", fix="mask it")
+    assert err.block() == [
+        "  file:     q_2003.tif",
+        "  variable: runoff",
+        "  problem:  negative runoff",
+        "  fix:      mask it",
+    ]
+    both = InputChecksFailed([err, InputDataError("gone", path="npp_2004.tif")])
+    assert both.block()[0] == "  (1 of 2)" and "    file:     npp_2004.tif" in both.block()
+
+
+@pytest.mark.parametrize("order", [("a", "b"), ("b", "a")])
+def test_config_sections_param_is_a_short_order_free_digest(order):
+    cfg = {k: {"x": 1, "y": [1, 2]} if k == "a" else {"z": "w"} for k in order}
+    rep = repr(config_sections(cfg, "a", "b"))
+    assert rep == repr(ConfigSections({"b": {"z": "w"}, "a": {"y": [1, 2], "x": 1}}))
+    assert rep.startswith("config sections a=") and len(rep) < 60
+    changed = config_sections({"a": {"x": 2, "y": [1, 2]}, "b": {"z": "w"}}, "a", "b")
+    assert repr(changed) != rep and repr(changed).split()[-1] == rep.split()[-1]  # b unchanged
