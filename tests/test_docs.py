@@ -110,11 +110,10 @@ def _conda_env(path: Path) -> dict[str, str]:
     import yaml
 
     env = yaml.safe_load(path.read_text())
-    return dict(
-        _requirement(s)
-        for s in env["dependencies"]
-        if isinstance(s, str) and not s.startswith(("python=", "pip"))
-    )
+    specs = [s for s in env["dependencies"] if isinstance(s, str)]
+    # packages conda-forge does not carry come from PyPI, in the pip section
+    specs += [s for d in env["dependencies"] if isinstance(d, dict) for s in d.get("pip", [])]
+    return dict(_requirement(s) for s in specs if not s.startswith(("python=", "pip", "-e")))
 
 
 def test_conda_environments_list_the_pyproject_dependencies_with_the_same_bounds():

@@ -297,3 +297,32 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
         assert shapely.hausdorff_distance(geom, orig[code]) <= tol + 1e-6
     tiny = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 10, 10)], crs=DEMO_CRS)
     assert not display_geometries(tiny, 1000.0).geometry.is_empty.any()  # kept, not dropped
+
+
+@pytest.mark.parametrize(
+    "given,epsg,name",
+    [
+        ("EPSG:6933", 6933, "WGS 84 / NSIDC EASE-Grid 2.0 Global"),
+        ("+proj=longlat +datum=WGS84 +no_defs", 4326, "WGS 84"),
+        ("+proj=utm +zone=50 +datum=WGS84", 32650, "WGS 84 / UTM zone 50N"),
+        (
+            "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=krass",
+            None,
+            "Albers Equal Area (lat_1 25, lat_2 47, lat_0 0, lon_0 105) on Krassovsky, 1942 "
+            "ellipsoid",
+        ),
+    ],
+)
+def test_grid_crs_gets_its_epsg_code_or_a_descriptive_name(given, epsg, name):
+    """What GIS software shows for the grid's CRS (GeoTIFF, GeoPackage): the EPSG code where the
+    definition is an EPSG one, otherwise a name saying what it is, never "unknown"; the
+    definition itself is unchanged."""
+    from pyproj import CRS
+
+    from carbonbudget.grid import named_crs
+
+    crs = named_crs(given)
+    assert crs.to_epsg() == epsg
+    got = CRS.from_user_input(crs.to_wkt())
+    assert got.name == name
+    assert got.to_proj4() == CRS.from_user_input(given).to_proj4()

@@ -72,3 +72,21 @@ def test_quicklooks_follow_what_was_computed():
     assert full["trend_ecs"][0] == "trends/ecs_slope.tif" and full["pixel_rcs"][3] is False
     rcs = quicklook_rasters({"rcs": "climatology"}, [], flux, trend)
     assert list(rcs) == ["pixel_rcs"] and "from climatologies" in rcs["pixel_rcs"][1]
+
+
+def test_chinese_region_names_render_without_missing_glyphs(tmp_path):
+    """A title and tick labels in Chinese draw every glyph (matplotlib warns 'Glyph … missing'
+    otherwise, and the PNG shows empty boxes)."""
+    import warnings
+
+    from carbonbudget.plots import _pyplot, _save_png
+
+    plt = _pyplot()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig, ax = plt.subplots()
+        ax.set_title("广西壮族自治区：碳中和能力 (Tg CO2 yr⁻¹)")
+        ax.bar(["南宁市", "桂林市"], [1.0, -2.0])
+        _save_png(fig, str(tmp_path / "zh.png"))
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == []

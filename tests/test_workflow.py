@@ -835,3 +835,22 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
     ).stdout
     app = dom.split('<div id="app">', 1)[1].split("<script", 1)[0]
     assert "1. Headlines" in app and "2. Per-pixel quick looks" in app and "Maps" in app
+
+
+def test_outputs_name_their_crs(demo_run):
+    """The demo grid (an Albers PROJ string with no EPSG twin) reaches QGIS under a name that
+    says what it is, in the COGs and in the GeoPackage's spatial reference table."""
+    import sqlite3
+
+    expected = "Albers Equal Area (lat_1 25, lat_2 47, lat_0 0, lon_0 105) on WGS 84 ellipsoid"
+    with rasterio.open(demo_run / "results/pixels/ecs/ecs_2005.tif") as src:
+        assert src.crs.to_wkt().startswith(f'PROJCS["{expected}"')
+    con = sqlite3.connect(demo_run / "results/gis/carbon_budget.gpkg")
+    try:
+        used = con.execute(
+            "SELECT DISTINCT s.srs_name FROM gpkg_geometry_columns g "
+            "JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert used == [(expected,)]

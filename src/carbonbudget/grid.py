@@ -86,6 +86,60 @@ def ellipsoid_row_areas_m2(
     return np.abs(np.deg2rad(dlon_deg) * b2 / 2.0 * (q(lat_top_deg) - q(lat_bottom_deg)))
 
 
+def _same_definition(a: CRS, b: CRS) -> bool:
+    """Equal PROJ definitions (names and axis order aside)."""
+    import warnings
+
+    with warnings.catch_warnings():  # to_proj4 warns that names are lost: they are meant to be
+        warnings.simplefilter("ignore", UserWarning)
+        return a.to_proj4() == b.to_proj4()
+
+
+def named_crs(crs: Any) -> RioCRS:
+    """``crs`` as GIS software should see it: the EPSG definition when one matches it exactly
+    (QGIS and the GeoPackage then show its code and name), otherwise the same definition under a
+    name that says what it is (a PROJ string is otherwise called "unknown" in every output)."""
+    rio = crs if isinstance(crs, RioCRS) else RioCRS.from_user_input(crs)
+    # the user's own text when given: a longlat PROJ string matches EPSG:4326 as written, not
+    # after a round trip through WKT
+    pcrs = CRS.from_user_input(crs if isinstance(crs, str) else rio.to_wkt())
+    if pcrs.is_bound:  # a datum shift attached (e.g. +nadgrids=@null): kept exactly as given
+        return rio
+    # PROJ rates a definition named "unknown" as a weak match of its EPSG twin: a candidate
+    # counts only with the same definition (axis order aside: EPSG:4326 is lat/lon, a longlat
+    # PROJ string lon/lat, and GeoTIFF stores either as lon/lat)
+    code = pcrs.to_epsg(min_confidence=25)
+    if code is not None and _same_definition(CRS.from_epsg(code), pcrs):
+        return RioCRS.from_epsg(code)
+    op = pcrs.coordinate_operation
+    if (pcrs.name and pcrs.name != "unknown") or op is None:
+        return rio
+    params = {p.name: p.value for p in op.params}
+    keys = (
+        ("Latitude of 1st standard parallel", "lat_1"),
+        ("Latitude of 2nd standard parallel", "lat_2"),
+        ("Latitude of false origin", "lat_0"),
+        ("Longitude of false origin", "lon_0"),
+        ("Latitude of natural origin", "lat_0"),
+        ("Longitude of natural origin", "lon_0"),
+        ("Longitude of projection centre", "lon_0"),
+        ("Latitude of projection centre", "lat_0"),
+    )
+    shown = ", ".join(f"{short} {params[k]:g}" for k, short in keys if k in params)
+    datum = pcrs.datum.name if pcrs.datum is not None else "unknown"
+    ell = pcrs.ellipsoid
+    if datum == "unknown" and ell is not None:
+        datum = (
+            ell.name
+            if ell.name != "unknown"
+            else f"a sphere of radius {ell.semi_major_metre:.0f} m"
+        )
+    name = f"{op.method_name} ({shown}) on {datum}".replace("Unknown based on ", "")
+    doc = pcrs.to_json_dict()
+    doc["name"] = name
+    return RioCRS.from_wkt(CRS.from_json_dict(doc).to_wkt())
+
+
 @dataclass(frozen=True)
 class Grid:
     """A north-up raster grid: ``crs``, ``transform`` (rasterio Affine), ``width``, ``height``."""
@@ -138,7 +192,7 @@ class Grid:
                 f"{res}; widen them to multiples of the resolution"
             )
         return cls(
-            RioCRS.from_user_input(crs),
+            named_crs(crs),
             Affine(res, 0.0, xmin, 0.0, -res, ymax),
             int(round(w)),
             int(round(h)),
@@ -154,7 +208,9 @@ class Grid:
                     f"{path}: the grid template has no CRS; assign one (gdal_edit.py "
                     "-a_srs) or set grid.crs/resolution/bounds instead"
                 )
-            return cls(src.crs, src.transform, src.width, src.height, allow_non_equal_area)
+            return cls(
+                named_crs(src.crs), src.transform, src.width, src.height, allow_non_equal_area
+            )
 
     @classmethod
     def from_config(cls, cfg: dict) -> Grid:

@@ -40,6 +40,8 @@ def plot_region_trends(
     """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
     band and the abrupt-change years (bottom). Returns the files written."""
     short, long_name = SERIES_LABELS[variable]
+    from matplotlib.ticker import MaxNLocator
+
     plt = _pyplot()
     budget = pd.read_parquet(budget_path)
     trends = read_region_trends(trends_path).set_index("code")
@@ -77,6 +79,7 @@ def plot_region_trends(
             ax2.axvline(int(y), color="black", ls=":", lw=1)
         ax2.set_ylabel("sequential MK")
         ax2.set_xlabel("year")
+        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 1997.5
         ax2.legend(loc="best", fontsize=8, ncol=3)
         written.append(_save_png(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
     return written
@@ -104,13 +107,32 @@ GI_COLOURS = {
 }
 
 
+# Region names come in any script: Latin text keeps matplotlib's DejaVu Sans and every glyph it
+# lacks falls back to Noto Sans CJK (the noto-cjk-sans-otc wheel, OFL-1.1: a font file only; the
+# system's fonts are not assumed, and conda-forge has no CJK font package).
+FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def _register_fonts() -> None:
+    import matplotlib
+    from matplotlib import font_manager
+
+    if not any(f.name == FONT_FAMILY[1] for f in font_manager.fontManager.ttflist):
+        import noto_cjk_sans_otc
+
+        font_manager.fontManager.addfont(str(noto_cjk_sans_otc.FONT_PATH))
+    matplotlib.rcParams["font.family"] = FONT_FAMILY
+
+
 def _pyplot():
-    """matplotlib.pyplot on the non-interactive Agg backend (imported only by plotting jobs)."""
+    """matplotlib.pyplot on the non-interactive Agg backend (imported only by plotting jobs),
+    with fonts for every script region names use."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _register_fonts()
     return plt
 
 

@@ -150,7 +150,10 @@ def pixel_quicklook(
 
         cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
         fig.colorbar(img, cax=cax, extend="both", label=f"{label} (2–98 % range)")
-    boundaries.boundary.plot(ax=ax, color="#333333", linewidth=0.4)
+    # outlines that stay visible: dark over the pale middle of a diverging palette, light over
+    # viridis, whose low end is dark
+    outline = "#333333" if diverging else "#f2f2f2"
+    boundaries.boundary.plot(ax=ax, color=outline, linewidth=0.4)
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
     _save_map(fig, ax, boundaries, title, path)
