@@ -854,3 +854,47 @@ def test_outputs_name_their_crs(demo_run):
     finally:
         con.close()
     assert used == [(expected,)]
+
+
+def _qgis_python():
+    """A Python that can import QGIS (Debian's python3-qgis), or None."""
+    import shutil
+
+    for exe in ("/usr/bin/python3", shutil.which("python3")):
+        if (
+            exe
+            and subprocess.run([exe, "-c", "import qgis.core"], capture_output=True).returncode == 0
+        ):
+            return exe
+    return None
+
+
+def test_the_geopackage_opens_styled_in_qgis(demo_run):
+    """QGIS itself (headless, where python3-qgis is installed) opens the county layer with the
+    GeoPackage's default style: CNC density in classes that meet at 0, the named CRS, and the
+    column titles as aliases."""
+    import json
+
+    exe = _qgis_python()
+    if exe is None:
+        pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")
+    proc = subprocess.run(
+        [
+            exe,
+            str(REPO / "tests/qgis/open_styled.py"),
+            str(demo_run / "results/gis/carbon_budget.gpkg"),
+            "county",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["valid"] and seen["renderer"] == "graduatedSymbol"
+    assert seen["attribute"] == "cnc_flux_tco2_km2_mean"
+    bounds = seen["lower_bounds"]
+    assert bounds[0] < 0 and 0.0 in bounds and seen["classes"] >= 4
+    assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")
+    assert seen["aliases"]["ce_tgco2_mean"] == "carbon emissions, mean (Tg CO2 yr-1)"
+    assert seen["aliases"]["cnc_flux_tco2_km2_mean"] == "CNC per unit area, mean (t CO2 km-2 yr-1)"

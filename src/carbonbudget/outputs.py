@@ -37,6 +37,9 @@ COLUMN_UNITS = {
     "ce_tgco2": ("Tg CO2 yr-1", "carbon emissions (Mt CO2 = Tg CO2)"),
     "cnc_tgco2": ("Tg CO2 yr-1", "carbon neutral capacity ECS - CE"),
     "cnc_flux_tco2_km2": ("t CO2 km-2 yr-1", "CNC per unit area"),
+    "ce_flux_tco2_km2": ("t CO2 km-2 yr-1", "CE per unit area"),
+    "ecs_flux_tco2_km2": ("t CO2 km-2 yr-1", "ECS per unit area"),
+    "rcs_flux_tco2_km2": ("t CO2 km-2 yr-1", "RCS per unit area"),
     "status": (
         "class",
         "surplus / deficit / neutral against balance.tolerance_tgco2; missing "
@@ -90,6 +93,10 @@ TREND_STATS = [
 ]
 TREND_COLUMNS = [f"cnc_tgco2_{s}" for s in TREND_STATS]
 
+# per-year columns of the GeoPackage layers, and the flux densities of their period means
+YEARLY_SERIES = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
+DENSITY_VARS = ["ce", "ecs", "rcs"]
+
 SUMMARY_VARS = [
     "area_km2",
     "valid_fraction",
@@ -98,6 +105,9 @@ SUMMARY_VARS = [
     "ce_tgco2",
     "cnc_tgco2",
     "cnc_flux_tco2_km2",
+    "ce_flux_tco2_km2",
+    "ecs_flux_tco2_km2",
+    "rcs_flux_tco2_km2",
     "cer",
 ]
 
@@ -124,11 +134,17 @@ def write_geopackage(
     from .regions import read_level_polygons
 
     crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
+    layers: dict[str, gpd.GeoDataFrame] = {}
     with atomic_output(path_out) as tmp:
         for level in levels:
             geo = read_level_polygons(path_regions, level).rename(columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
-            budget = budget[budget["in_region_layer"]]
+            budget = budget[budget["in_region_layer"]].copy()
+            for var in DENSITY_VARS:  # densities for maps: totals make large regions look big
+                if f"{var}_tgco2" in budget:
+                    budget[f"{var}_flux_tco2_km2"] = (
+                        budget[f"{var}_tgco2"] * 1e6 / budget["area_km2"]
+                    )
             last = budget["year"].max()
             summary = [c for c in SUMMARY_VARS if c in budget]
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
@@ -140,8 +156,17 @@ def write_geopackage(
                     .set_index("code")["status"]
                     .rename(f"status_{last}")
                 )
-            wide = budget.pivot(index="code", columns="year", values=series)
-            wide.columns = [f"{series}_{y}" for y in wide.columns]
+            # every year of CNC, ECS and CE (those computed), the trend variable first
+            yearly = [series] + [v for v in YEARLY_SERIES if v != series and v in budget]
+            wide = pd.concat(
+                [
+                    budget.pivot(index="code", columns="year", values=v).rename(
+                        columns=lambda y, v=v: f"{v}_{y}"
+                    )
+                    for v in yearly
+                ],
+                axis=1,
+            )
             parts.append(
                 read_region_trends(trend_paths[level]).set_index("code")[
                     [f"{series}_{s}" for s in TREND_STATS]
@@ -154,6 +179,7 @@ def write_geopackage(
             )
             layer.attrs = {}
             write_gpkg_layer(layer, tmp, level)
+            layers[level] = layer
         meta = pd.DataFrame(
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
             + [
@@ -166,8 +192,13 @@ def write_geopackage(
                 {
                     "column": "ce_tgco2_<year>",
                     "units": "Tg CO2 yr-1",
-                    "description": "CE of that year (runs without ECS, which also carry "
+                    "description": "CE of that year (runs without ECS also carry "
                     "ce_tgco2_<stat> trends)",
+                },
+                {
+                    "column": "ecs_tgco2_<year>",
+                    "units": "Tg CO2 yr-1",
+                    "description": "ECS of that year",
                 },
                 {
                     "column": "lisa_<var>",
@@ -202,6 +233,47 @@ def write_geopackage(
         write_gpkg_layer(
             pd.DataFrame({"key": list(info), "value": list(info.values())}), tmp, "metadata"
         )
+        from .gis_styles import write_styles_and_descriptions
+
+        describe = {c: column_title(c) for layer in layers.values() for c in layer.columns}
+        write_styles_and_descriptions(
+            str(tmp), layers, {c: d for c, d in describe.items() if d is not None}
+        )
+
+
+def column_title(column: str) -> tuple[str, str] | None:
+    """(title, description) of a GeoPackage column, from :data:`COLUMN_UNITS` and the naming
+    patterns of the layers (``<var>_mean``, ``<var>_<year>``, ``status_<year>``, ``lisa_<var>``,
+    ``gi_<var>``, trend statistics of CE or CNC); None for the key and name columns."""
+    import re
+
+    def short(text: str) -> str:
+        return re.split(r" \(|;|, ", text)[0]
+
+    if column in COLUMN_UNITS:
+        units, text = COLUMN_UNITS[column]
+        return f"{short(text)} ({units})", text
+    m = re.fullmatch(r"(.+)_mean", column)
+    if m and m.group(1) in COLUMN_UNITS:
+        units, text = COLUMN_UNITS[m.group(1)]
+        return f"{short(text)}, mean ({units})", f"mean over the years of: {text}"
+    m = re.fullmatch(r"(.+)_(\d{4})", column)
+    if m and m.group(1) in COLUMN_UNITS:
+        units, text = COLUMN_UNITS[m.group(1)]
+        return f"{short(text)} {m.group(2)} ({units})", f"{text}, in {m.group(2)}"
+    m = re.fullmatch(r"(ce|ecs)_tgco2_(.+)", column)
+    if m and f"cnc_tgco2_{m.group(2)}" in COLUMN_UNITS:
+        units, text = COLUMN_UNITS[f"cnc_tgco2_{m.group(2)}"]
+        text = text.replace("CNC", m.group(1).upper())
+        return f"{short(text)} ({units})", text
+    for prefix, what in (("lisa_", "LISA cluster of"), ("gi_", "Gi* hot or cold spot of")):
+        if column.startswith(prefix):
+            var = column[len(prefix) :]
+            if var.endswith(("_p", "_z")):
+                kind = "pseudo p-value" if var.endswith("_p") else "z-score"
+                return f"{what} {var[:-2]}: {kind}", f"{what} the period mean of {var[:-2]}"
+            return f"{what} {var}", f"{what} the period mean of {var}"
+    return None
 
 
 def spatial_columns(path: str) -> pd.DataFrame:
