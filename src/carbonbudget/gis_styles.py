@@ -21,6 +21,8 @@ from xml.sax.saxutils import quoteattr
 import numpy as np
 import pandas as pd
 
+from . import classify
+
 # Colour-blind-safe palettes (ColorBrewer): diverging red-blue, sequential blues / oranges.
 DIVERGING = ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"]
 BLUES = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
@@ -109,42 +111,30 @@ def _label(lo: float, hi: float, unit: str) -> str:
     return f"{lo:,.4g} to {hi:,.4g} {unit}"
 
 
-def quantile_ranges(values: pd.Series, colours: list[str], unit: str) -> list:
-    """Quantile classes (mapclassify) of the finite values, one colour each."""
-    import mapclassify
-
-    v = values[np.isfinite(values)].to_numpy(dtype="float64")
-    if v.size == 0:
+def _spread(colours: list[str], n: int) -> list[str]:
+    """``n`` of ``colours``, spread from the first to the last."""
+    if not n:
         return []
-    k = min(len(colours), len(np.unique(v)))
-    if k < 2:
-        return [(float(v.min()), float(v.max()), colours[-1], _label(v.min(), v.max(), unit))]
-    bins = mapclassify.Quantiles(v, k=k).bins
-    edges = [float(v.min()), *map(float, bins)]
-    pick = np.linspace(0, len(colours) - 1, k).round().astype(int)
+    return [colours[p] for p in np.linspace(0, len(colours) - 1, n).round().astype(int)]
+
+
+def quantile_ranges(values: pd.Series, colours: list[str], unit: str) -> list:
+    """Quantile classes (:mod:`carbonbudget.classify`) of the finite values, one colour each."""
+    cls = classify.classes(values, "quantiles", len(colours))
     return [
-        (edges[i], edges[i + 1], colours[pick[i]], _label(edges[i], edges[i + 1], unit))
-        for i in range(k)
+        (lo, hi, c, _label(lo, hi, unit)) for (lo, hi), c in zip(cls, _spread(colours, len(cls)))
     ]
 
 
 def diverging_ranges(values: pd.Series, unit: str, per_side: int = 3) -> list:
     """Classes that meet at 0: quantiles of the negative values in reds, of the positive ones
-    in blues (mapclassify), so a deficit and a surplus never share a class or a hue."""
-    v = values[np.isfinite(values)]
-    out = []
-    neg, pos = v[v < 0], v[v >= 0]
-    if len(neg):
-        reds = quantile_ranges(neg, DIVERGING[:per_side], unit)
-        if reds:
-            reds[-1] = (reds[-1][0], 0.0, reds[-1][2], _label(reds[-1][0], 0.0, unit))
-        out += reds
-    if len(pos):
-        blues = quantile_ranges(pos, DIVERGING[-per_side:], unit)
-        if blues:
-            blues[0] = (0.0, blues[0][1], blues[0][2], _label(0.0, blues[0][1], unit))
-        out += blues
-    return out
+    in blues, so a deficit and a surplus never share a class or a hue."""
+    cls = classify.classes(values, "quantiles", 2 * per_side, centre=0.0)
+    n_below = sum(1 for lo, hi in cls if lo < 0.0 and hi <= 0.0)
+    colours = _spread(DIVERGING[:per_side], n_below) + _spread(
+        DIVERGING[-per_side:], len(cls) - n_below
+    )
+    return [(lo, hi, c, _label(lo, hi, unit)) for (lo, hi), c in zip(cls, colours)]
 
 
 def layer_styles(

@@ -139,12 +139,7 @@ def write_geopackage(
         for level in levels:
             geo = read_level_polygons(path_regions, level).rename(columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
-            budget = budget[budget["in_region_layer"]].copy()
-            for var in DENSITY_VARS:  # densities for maps: totals make large regions look big
-                if f"{var}_tgco2" in budget:
-                    budget[f"{var}_flux_tco2_km2"] = (
-                        budget[f"{var}_tgco2"] * 1e6 / budget["area_km2"]
-                    )
+            budget = add_flux_densities(budget[budget["in_region_layer"]])
             last = budget["year"].max()
             summary = [c for c in SUMMARY_VARS if c in budget]
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
@@ -239,6 +234,17 @@ def write_geopackage(
         write_styles_and_descriptions(
             str(tmp), layers, {c: d for c, d in describe.items() if d is not None}
         )
+
+
+def add_flux_densities(budget: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a budget table with ``<var>_flux_tco2_km2`` (Tg CO2 yr-1 -> t CO2 km-2 yr-1)
+    for CE, ECS and RCS (those present): what maps and styles show, since a total makes a large
+    region look important."""
+    out = budget.copy()
+    for var in DENSITY_VARS:
+        if f"{var}_tgco2" in out:
+            out[f"{var}_flux_tco2_km2"] = out[f"{var}_tgco2"] * 1e6 / out["area_km2"]
+    return out
 
 
 def column_title(column: str) -> tuple[str, str] | None:

@@ -29,6 +29,17 @@ SERIES_LABELS = {
 }
 
 
+def _in_words(column: str) -> str:
+    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2."""
+    if column in SERIES_LABELS:
+        short, words = SERIES_LABELS[column]
+        return f"{words} ({short})"
+    total = column.replace("_flux_tco2_km2", "_tgco2")
+    if total != column and total in SERIES_LABELS:
+        return f"{_in_words(total)} per km²"
+    return column
+
+
 def trend_variable(fluxes: Sequence[str]) -> str:
     """The region series the trend figures and maps show: CNC, or CE in a run without ECS."""
     return "cnc_tgco2" if "ecs" in fluxes else "ce_tgco2"
@@ -140,7 +151,14 @@ def _save_png(fig, path: str, dpi: int = 100) -> str:
     """Tight layout, write the PNG atomically (no software tag: same bytes every run), close."""
     fig.tight_layout()
     with atomic_output(path) as tmp:
-        fig.savefig(tmp, dpi=dpi, format="png", metadata={"Software": None})
+        fig.savefig(
+            tmp,
+            dpi=dpi,
+            format="png",
+            metadata={"Software": None},
+            bbox_inches="tight",  # keeps a legend beside the map, drops empty margins
+            pad_inches=0.15,
+        )
     _pyplot().close(fig)
     return path
 
@@ -179,27 +197,29 @@ def add_map_furniture(ax: Axes, crs_name: str) -> None:
         va="bottom",
         fontsize=8,
     )
+    # the north arrow and the CRS name sit outside the frame, so they never cover data
     ax.annotate(
         "N",
-        xy=(0.95, 0.95),
-        xytext=(0.95, 0.83),
+        xy=(1.04, 1.0),
+        xytext=(1.04, 0.88),
         xycoords="axes fraction",
         ha="center",
         va="center",
         fontsize=10,
         fontweight="bold",
         arrowprops={"arrowstyle": "-|>", "color": "black"},
+        annotation_clip=False,
     )
     ax.text(
-        0.01,
-        0.99,
+        0.0,
+        -0.01,
         crs_name,
         transform=ax.transAxes,
         ha="left",
         va="top",
         fontsize=6,
         color="dimgrey",
-    )  # top left: legends sit bottom right
+    )
     ax.set_xticks([])
     ax.set_yticks([])
     ax.set_xlabel("")
@@ -232,7 +252,9 @@ def categorical_map(
         )
         for c in classes
     ]
-    ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    ax.legend(  # beside the map, never over it
+        handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False
+    )
     _save_map(fig, ax, gdf, title, path)
 
 
@@ -271,14 +293,15 @@ def plot_spatial_maps(
         gdf,
         "lisa_cluster",
         LISA_COLOURS,
-        f"LISA clusters of mean {variable} by {level} (pseudo p < {lisa_p:g})\n{stat}",
+        f"LISA clusters of the mean {_in_words(variable)} by {level} "
+        f"(pseudo p < {lisa_p:g})\n{stat}",
         path_lisa,
     )
     categorical_map(
         gdf,
         "gi_class",
         GI_COLOURS,
-        f"Getis–Ord Gi* hot and cold spots of mean {variable} by {level}\n"
+        f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {level}\n"
         + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
         path_gi,
     )
@@ -293,16 +316,60 @@ TREND_CLASS_COLOURS = {
     "undetermined": "#cccccc",
 }
 
-# Period-mean maps per level: (column, colormap, centre of a diverging scale or None, label).
-BUDGET_MAPS = {
-    "ecs": ("ecs_tgco2", "Greens", None, "ecosystem carbon sink ECS (Tg CO2 yr⁻¹)"),
-    "ce": ("ce_tgco2", "Reds", None, "carbon emissions CE (Tg CO2 yr⁻¹)"),
-    "cnc": ("cnc_tgco2", "RdBu", 0.0, "carbon neutral capacity CNC = ECS − CE (Tg CO2 yr⁻¹)"),
-    "cer": ("cer", "RdYlGn_r", 1.0, "carbon emission risk CER (1; 1 = neutrality)"),
-    "rcs": ("rcs_gc_m2", "YlGn", None, "rock-weathering carbon sink RCS (g C m⁻² yr⁻¹)"),
+# Period-mean maps per level: (total column, density column, colour map, centre of a
+# diverging scale or None, what it shows, unit of the total, unit of the density). Densities are
+# the default (outputs.maps.values): a total makes a large region look important. The colour
+# maps are ColorBrewer's, readable with the common colour-vision deficiencies.
+BUDGET_MAPS: dict[str, tuple[str, str, str, float | None, str, str, str]] = {
+    "ecs": (
+        "ecs_tgco2",
+        "ecs_flux_tco2_km2",
+        "Greens",
+        None,
+        "Ecosystem carbon sink (ECS)",
+        "Tg CO2 yr⁻¹",
+        "t CO2 km⁻² yr⁻¹",
+    ),
+    "ce": (
+        "ce_tgco2",
+        "ce_flux_tco2_km2",
+        "Oranges",
+        None,
+        "Carbon emissions (CE)",
+        "Tg CO2 yr⁻¹",
+        "t CO2 km⁻² yr⁻¹",
+    ),
+    "cnc": (
+        "cnc_tgco2",
+        "cnc_flux_tco2_km2",
+        "RdBu",
+        0.0,
+        "Carbon neutral capacity (CNC = ECS − CE)",
+        "Tg CO2 yr⁻¹",
+        "t CO2 km⁻² yr⁻¹",
+    ),
+    "cer": (
+        "cer",
+        "cer",
+        "RdBu_r",
+        1.0,
+        "Carbon emission risk (CER; 1 = neutrality)",
+        "ratio",
+        "ratio",
+    ),
+    "rcs": (
+        "rcs_tgco2",
+        "rcs_gc_m2",
+        "YlGn",
+        None,
+        "Rock-weathering carbon sink (RCS)",
+        "Tg CO2 yr⁻¹",
+        "g C m⁻² yr⁻¹",
+    ),
 }
 MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
-SINK_COLUMNS = ("ecs_tgco2", "rcs_gc_m2")  # partial sums where coverage is partial
+# partial sums where coverage is partial
+SINK_COLUMNS = ("ecs_tgco2", "ecs_flux_tco2_km2", "rcs_tgco2", "rcs_gc_m2")
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
 
 
@@ -311,48 +378,74 @@ def map_kinds(fluxes: Sequence[str]) -> tuple[str, ...]:
     return MAP_KINDS if "ecs" in fluxes else RCS_ONLY_MAP_KINDS
 
 
-def continuous_map(
+def _bound(value: float) -> str:
+    """A class bound as people read it: 1,740 and -2,780, not 1.74e+03; 0.52 and 3.1."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def classed_map(
     gdf: gpd.GeoDataFrame,
     column: str,
     cmap: str,
     centre: float | None,
     title: str,
-    label: str,
+    unit: str,
     path: str,
+    *,
+    scheme: str = "quantiles",
+    k: int = 6,
+    outlines: gpd.GeoDataFrame | None = None,
     incomplete: ArrayLike | None = None,
     incomplete_label: str = "",
 ) -> None:
-    """A north-up choropleth with a colour bar; a diverging scale is centred on ``centre``;
-    +inf (e.g. CER where ECS ≤ 0), missing values and the regions of ``incomplete`` (a boolean
-    mask: a sink known on too little of the area, drawn as no value and labelled
-    ``incomplete_label``) get their own legend entries."""
-    from matplotlib.colors import Normalize, TwoSlopeNorm
+    """A north-up choropleth in ``k`` classes of ``scheme`` (:mod:`carbonbudget.classify`); a
+    diverging quantity gets classes on each side of ``centre``, coloured from the two halves of
+    ``cmap``. The legend sits beside the map (never over it), highest class on top, with each
+    class's count; +inf (e.g. CER where ECS ≤ 0), missing values and the regions of
+    ``incomplete`` (a sink known on too little of the area) get their own entries.
+    ``outlines``: boundaries of a coarser level drawn over the regions."""
     from matplotlib.patches import Patch
 
+    from . import classify
+
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(7.5, 6))
+    fig, ax = plt.subplots(figsize=(8.5, 6))
     vals = gdf[column].astype("float64")
     partial = (
         np.zeros(len(gdf), dtype=bool) if incomplete is None else np.asarray(incomplete, dtype=bool)
     )
     vals = vals.where(~partial)
-    finite = np.isfinite(vals)
-    if finite.any():
-        lo, hi = float(vals[finite].min()), float(vals[finite].max())
-        norm: Normalize
-        if centre is not None and lo < centre < hi:
-            norm = TwoSlopeNorm(vcenter=centre, vmin=lo, vmax=hi)
-        elif centre is not None:  # all on one side: keep the centre at the edge of the scale
-            norm = Normalize(vmin=min(lo, centre), vmax=max(hi, centre))
-        else:
-            norm = Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
-        gdf[finite].plot(
-            ax=ax, column=column, cmap=cmap, norm=norm, edgecolor="#555555", linewidth=0.3
+    finite = np.isfinite(vals).to_numpy()
+    cls = classify.classes(vals[finite], scheme, k, centre)
+    if centre is None:
+        colours = classify.sequential_colours(len(cls), cmap)
+    else:
+        below = sum(1 for lo, hi in cls if lo < centre and hi <= centre)
+        colours = classify.class_colours(below, len(cls) - below, cmap)
+    uppers = np.array([hi for _, hi in cls])
+    index = np.full(len(gdf), -1)
+    if len(cls):
+        index[finite] = np.minimum(
+            np.searchsorted(uppers, vals[finite].to_numpy(), side="left"), len(cls) - 1
         )
-        sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
-        fig.colorbar(sm, ax=ax, shrink=0.75, label=label)
     handles = []
-    inf = np.isposinf(vals)
+    for i, ((lo, hi), colour) in enumerate(zip(cls, colours)):
+        members = index == i
+        if members.any():
+            gdf[members].plot(ax=ax, color=colour, edgecolor="#555555", linewidth=0.3)
+        handles.append(
+            Patch(
+                facecolor=colour,
+                edgecolor="#555555",
+                label=f"{_bound(lo)} to {_bound(hi)}  ({int(members.sum())})",
+            )
+        )
+    handles.reverse()  # highest class on top, as the values run up a colour bar
+    inf = np.isposinf(vals).to_numpy()
     if inf.any():
         gdf[inf].plot(ax=ax, color="#67001f", edgecolor="#555555", linewidth=0.3)
         handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
@@ -366,7 +459,7 @@ def continuous_map(
                 label=f"{incomplete_label} ({int(partial.sum())})",
             )
         )
-    missing = vals.isna() & ~partial
+    missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
     if missing.any():
         gdf[missing].plot(ax=ax, color="white", edgecolor="#555555", linewidth=0.3, hatch="//")
         handles.append(
@@ -377,8 +470,17 @@ def continuous_map(
                 label=f"no value ({int(missing.sum())})",
             )
         )
-    if handles:
-        ax.legend(handles=handles, loc="lower right", fontsize=8)
+    if outlines is not None:
+        outlines.boundary.plot(ax=ax, color="#1a1a1a", linewidth=0.9)
+    ax.legend(
+        handles=handles,
+        title=unit,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
     _save_map(fig, ax, gdf, title, path)
 
 
@@ -390,36 +492,55 @@ def plot_budget_maps(
     trends_path: str,
     out_paths: dict,
     min_valid_fraction: float,
+    maps: dict | None = None,
+    outline_level: str | None = None,
 ) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
-    without ECS, of CE and the RCS flux density and the CE trend class). ``out_paths`` maps
-    each kind of :func:`map_kinds` to a PNG path. A sink known on less than
+    without ECS, of CE and RCS and the CE trend class). ``out_paths`` maps each kind of
+    :func:`map_kinds` to a PNG path. ``maps`` (``outputs.maps``): ``values`` density (default)
+    or total, the classification ``scheme`` and number of ``classes``. A sink known on less than
     ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
-    such, not as a low value."""
+    such, not as a low value. ``outline_level``: a coarser level whose boundaries are drawn
+    over the regions."""
+    from .outputs import add_flux_densities
     from .regions import read_display_polygons
 
+    maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
+    density = maps["values"] == "density"
     polys = read_display_polygons(path_regions, level)
-    budget = pd.read_parquet(budget_path)
+    outlines = (
+        read_display_polygons(path_regions, outline_level)
+        if outline_level and outline_level != level
+        else None
+    )
+    budget = add_flux_densities(pd.read_parquet(budget_path))
     budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
     years = f"{budget['year'].min()}–{budget['year'].max()}"
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
+    pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
     # a region's period mean only if it has a value every year (as the spatial statistics)
-    cols = [BUDGET_MAPS[k][0] for k in kinds]
+    cols = sorted(set(pick.values()))
     grouped = budget.groupby("code")[cols]
     means = grouped.mean().where(grouped.count() == budget["year"].nunique())
     means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
     for kind in kinds:
-        col, cmap, centre, label = BUDGET_MAPS[kind]
-        continuous_map(
+        _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
+        col = pick[kind]
+        unit = unit_density if density else unit_total
+        classed_map(
             gdf,
             col,
             cmap,
             centre,
-            f"{label.split(' (')[0]}, mean {years}, by {level}",
-            label,
+            f"{what}, mean {years}, by {level}"
+            + (" (per km²)" if density and unit != "ratio" else ""),
+            unit,
             out_paths[kind],
+            scheme=maps["scheme"],
+            k=maps["classes"],
+            outlines=outlines,
             incomplete=partial if col in SINK_COLUMNS else None,
             incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % of the area",
         )
@@ -434,7 +555,7 @@ def plot_budget_maps(
             gdf,
             col,
             TREND_CLASS_COLOURS,
-            f"trend class of {SERIES_LABELS[var][0]} {years} by {level} "
+            f"Trend class of the {_in_words(var)}, {years}, by {level} "
             "(OLS slope, Tg CO2 yr⁻²; Zhang et al. 2022)",
             out_paths[kind],
         )

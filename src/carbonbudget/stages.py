@@ -671,6 +671,8 @@ def plot_budget_maps(job: Job) -> None:
         trends_path=job.input.trends,
         out_paths={k: job.output[k] for k in job.params.kinds},
         min_valid_fraction=job.params.min_valid_fraction,
+        maps=job.params.maps,
+        outline_level=job.params.outline_level,
     )
 
 

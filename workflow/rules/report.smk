@@ -77,6 +77,8 @@ rule plot_budget_maps:
     params:
         kinds=list(MAP_KINDS),
         min_valid_fraction=config["balance"]["min_valid_fraction"],
+        maps=config["outputs"]["maps"],
+        outline_level=LEVELS[-1],
     script:
         "../scripts/stage.py"
 
