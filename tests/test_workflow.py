@@ -270,6 +270,10 @@ def test_region_trends_figures_and_provenance(demo_run):
     assert [f.name for f in figs] == [f"cnc_tgco2_{c}.png" for c in sorted(t["code"])]
     prov = json.loads((demo_run / "results/provenance.json").read_text())
     assert prov["config_digest"] and prov["run_time_utc"]
+    # when the run finished: stamped by publish, after every job (the provenance job runs early)
+    assert prov["run_finished_utc"] >= prov["run_time_utc"][:19]
+    work_prov = json.loads((demo_run / "results/.work/provenance.json").read_text())
+    assert "run_finished_utc" not in work_prov
     assert any(k.endswith("county_co2.csv") for k in prov["inputs"])
 
 

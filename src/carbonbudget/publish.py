@@ -74,6 +74,17 @@ def _place(src: Path, dst: Path) -> bool:
     return True
 
 
+def _stamp_finished(path: Path) -> None:
+    """Replace the published provenance.json (a link into the working tree) by a copy that
+    records when the run finished: the working tree's copy is written early in the run, by a
+    job that cannot know."""
+    record = json.loads(path.read_text())
+    record["run_finished_utc"] = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+    tmp = path.with_name(f".{path.name}.publish-{os.getpid()}")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True))
+    os.replace(tmp, path)
+
+
 def publish(paths: list[str], *, results_dir: str) -> dict:
     """Link the deliverables ``paths`` (files or directories inside the working tree of
     ``results_dir``) into ``results_dir`` at the same relative place, remove the files the
@@ -85,6 +96,8 @@ def publish(paths: list[str], *, results_dir: str) -> dict:
     manifest = results / MANIFEST
     before = set(json.loads(manifest.read_text())["files"]) if manifest.exists() else set()
     placed = sum(_place(src, results / rel) for rel, src in files.items())
+    if "provenance.json" in files:
+        _stamp_finished(results / "provenance.json")
     removed = 0
     for rel in sorted(before - set(files)):
         target = results / rel
