@@ -529,21 +529,21 @@ def test_tier1_accounting_against_the_emission_table(demo_run):
     year, and a few per cent apart (the demo's own factors differ from the IPCC defaults as
     national factors do)."""
     res = demo_run / "results"
-    comp = pd.read_csv(res / "tables/tier1_comparison_province.csv", dtype={"region": str})
+    comp = pd.read_csv(res / "tables/tier1_comparison_province.csv", dtype={"code": str})
     prov = pd.read_parquet(res / "tables/budget_province.parquet")
-    body = comp[comp["region"] != "all"].set_index(["region", "year"])
+    body = comp[comp["code"] != "all"].set_index(["code", "year"])
     assert len(body) == 3 * len(DEMO_YEARS)
     ref = prov.set_index(["code", "year"])["ce_tgco2"]
     np.testing.assert_allclose(body["inventory_tgco2"], ref.reindex(body.index), rtol=1e-12)
     np.testing.assert_allclose(
         body["abs_error_tgco2"], body["tier1_tgco2"] - body["inventory_tgco2"], rtol=1e-12
     )
-    summary = comp[comp["region"] == "all"]
+    summary = comp[comp["code"] == "all"]
     assert list(summary["year"]) == DEMO_YEARS
     assert summary["mean_abs_rel_error"].between(0.005, 0.15).all(), summary
-    fuels = pd.read_csv(res / "tables/tier1_province_by_fuel.csv", dtype={"region": str})
+    fuels = pd.read_csv(res / "tables/tier1_province_by_fuel.csv", dtype={"code": str})
     assert fuels["fuel"].nunique() == 14
-    tot = fuels.groupby(["region", "year"])["co2_tgco2"].sum()
+    tot = fuels.groupby(["code", "year"])["co2_tgco2"].sum()
     np.testing.assert_allclose(tot.reindex(body.index), body["tier1_tgco2"], rtol=1e-12)
 
 
@@ -902,3 +902,14 @@ def test_the_geopackage_opens_styled_in_qgis(demo_run):
     assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")
     assert seen["aliases"]["ce_tgco2_mean"] == "carbon emissions, mean (Tg CO2 yr-1)"
     assert seen["aliases"]["cnc_flux_tco2_km2_mean"] == "CNC per unit area, mean (t CO2 km-2 yr-1)"
+
+
+def test_every_table_calls_its_region_key_code(demo_run):
+    """One name for the region key across the published tables (`code`); the emission-code
+    match report keeps `region_code` for the polygon an emission code reached."""
+    for path in sorted((demo_run / "results/tables").glob("*.csv")):
+        header = path.read_text().splitlines()[0]
+        columns = [c.strip('"') for c in header.split(",")]
+        assert "region" not in columns, path.name
+        if path.name.startswith(("budget_", "trends_", "tier1_", "scenario", "emission_model")):
+            assert "code" in columns, path.name

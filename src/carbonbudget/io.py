@@ -7,6 +7,7 @@ when complete, so a failed run never leaves a half-written file where a previous
 from __future__ import annotations
 
 import contextlib
+import csv
 import logging
 import os
 import threading
@@ -100,10 +101,20 @@ def write_table(
     *,
     float_format: str | None = None,
 ) -> None:
-    """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input."""
+    """Write a table as CSV and/or Parquet, atomically, byte-identical for identical input.
+
+    Text fields are quoted in the CSV (numbers are not), so a spreadsheet told to keep quoted
+    fields as text keeps region codes such as "010101" as written; pandas and R still guess
+    types from the content, hence docs/data.md gives the dtype to ask for."""
     if path_csv is not None:
         with atomic_output(path_csv) as tmp:
-            df.to_csv(tmp, index=False, lineterminator="\n", float_format=float_format)
+            df.to_csv(
+                tmp,
+                index=False,
+                lineterminator="\n",
+                float_format=float_format,
+                quoting=csv.QUOTE_NONNUMERIC,
+            )
     if path_parquet is not None:
         with atomic_output(path_parquet) as tmp:
             df.to_parquet(tmp, index=False, engine="pyarrow", compression="zstd")

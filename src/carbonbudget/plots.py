@@ -568,11 +568,11 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
     """One PNG per region (as Zhang et al. 2022, Fig. 7): CE, ECS and CNC per year, observed and
     under each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
     plt = _pyplot()
-    table = pd.read_csv(table_path, dtype={"region": str})
+    table = pd.read_csv(table_path, dtype={"code": str})
     os.makedirs(out_dir, exist_ok=True)
     written = []
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    for region, t in table.groupby("region", sort=True):
+    for region, t in table.groupby("code", sort=True):
         fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
         names = ["observed"] + sorted(set(t["scenario"]) - {"observed"})
         for k, name in enumerate(names):

@@ -65,7 +65,7 @@ def skill_table(model: pd.DataFrame) -> pd.DataFrame:
     """The emission model's skill on its held-out years."""
     return model.rename(
         columns={
-            "region": "Region",
+            "code": "Region",
             "n_years": "Years",
             "n_train": "Training years",
             "holdout_years": "Held-out years",

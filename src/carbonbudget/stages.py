@@ -708,8 +708,11 @@ def tier1_emissions(job: Job) -> pd.DataFrame:
     comparison = compare_inventory(
         tier1_totals(per_fuel), inv, ours_label="tier1", reference_label="inventory"
     )
-    write_table(per_fuel, job.output.per_fuel, float_format=None)
-    write_table(comparison, job.output.comparison, float_format=None)
+    # every published table calls its region key "code"
+    write_table(per_fuel.rename(columns={"region": "code"}), job.output.per_fuel, float_format=None)
+    write_table(
+        comparison.rename(columns={"region": "code"}), job.output.comparison, float_format=None
+    )
     return comparison
 
 
@@ -755,7 +758,7 @@ def scenario_projection(job: Job) -> pd.DataFrame:
         (skill, job.output.model),
         (summary, job.output.summary),
     ):
-        write_table(frame, out, float_format=None)
+        write_table(frame.rename(columns={"region": "code"}), out, float_format=None)
     return table
 
 
