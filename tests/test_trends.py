@@ -231,3 +231,16 @@ def test_each_pixel_of_a_block_gets_the_statistics_it_gets_alone():
         )
         np.testing.assert_array_equal(together[:, :, j : j + 1], alone)
     assert np.isfinite(together[6]).all()
+
+
+def test_trend_class_limits_scale_with_the_level_mean_area():
+    """A province's limits (Zhang et al. 2022, provinces of 310,000 km2 on average) judge a
+    level of 3,100 km2 regions at one hundredth: the same slope per unit area."""
+    from carbonbudget.trends import classify_trend, level_thresholds
+
+    limits = level_thresholds((-10.0, -20.0), 3_100.0, 310_000.0)
+    assert limits == pytest.approx((-0.1, -0.2))
+    assert level_thresholds((-10.0, -20.0), 3_100.0, None) == (-10.0, -20.0)
+    # -0.15 Tg/yr2 is nothing for a province but a significant decrease for such a county
+    assert classify_trend([-0.15], (-10.0, -20.0))[0] == "slight decrease"
+    assert classify_trend([-0.15], limits)[0] == "significant decrease"

@@ -913,3 +913,18 @@ def test_every_table_calls_its_region_key_code(demo_run):
         assert "region" not in columns, path.name
         if path.name.startswith(("budget_", "trends_", "tier1_", "scenario", "emission_model")):
             assert "code" in columns, path.name
+
+
+def test_trend_class_limits_follow_each_level(demo_run):
+    """Each level's trend table records the limits it was classed with: the configured ones
+    scaled by the level's mean region area (docs/method.md)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    base = cfg.get("trends", {}).get("class_thresholds_tgco2", [-10.0, -20.0])
+    for level in ("county", "province"):
+        trends = pd.read_csv(demo_run / f"results/tables/trends_{level}.csv", dtype={"code": str})
+        budget = pd.read_parquet(demo_run / f"results/tables/budget_{level}.parquet")
+        factor = budget.groupby("code")["area_km2"].first().mean() / 310_000.0
+        expected = f"{base[0] * factor:.4g};{base[1] * factor:.4g}"
+        assert set(trends["trend_class_limits_tgco2"]) == {expected}, level

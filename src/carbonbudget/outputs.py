@@ -72,7 +72,8 @@ COLUMN_UNITS = {
     "cnc_tgco2_hurst_note": ("text", "why the Hurst exponent is NaN (an estimate outside [0, 1])"),
     "cnc_tgco2_trend_class": (
         "class",
-        "Zhang et al. 2022 trend class of CNC (trends.class_thresholds_tgco2)",
+        "Zhang et al. 2022 trend class of CNC (trends.class_thresholds_tgco2, scaled to the "
+        "level's mean region area: trends.class_thresholds_area_km2)",
     ),
     "cnc_tgco2_abrupt_change_years": (
         "year",

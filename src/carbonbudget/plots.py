@@ -548,15 +548,20 @@ def plot_budget_maps(
     for kind in (k for k in out_paths if k.endswith("_trend")):
         var = f"{kind[: -len('_trend')]}_tgco2"
         col = f"{var}_trend_class"
-        trends = read_region_trends(trends_path)[["code", col]]
+        table = read_region_trends(trends_path)
+        trends = table[["code", col]]
         gdf = polys.merge(trends, on="code", how="left")
         gdf[col] = gdf[col].fillna("undetermined")
+        limits = ""
+        if "trend_class_limits_tgco2" in table and len(table):
+            t1, t2 = str(table["trend_class_limits_tgco2"].iloc[0]).split(";")
+            limits = f"; decrease limits {t1} and {t2}"
         categorical_map(
             gdf,
             col,
             TREND_CLASS_COLOURS,
-            f"Trend class of the {_in_words(var)}, {years}, by {level} "
-            "(OLS slope, Tg CO2 yr⁻²; Zhang et al. 2022)",
+            f"Trend class of the {_in_words(var)}, {years}, by {level}\n"
+            f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
             out_paths[kind],
         )
 

@@ -505,7 +505,7 @@ def region_trends(job: Job) -> None:
     """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
     Mann–Kendall UF/UB series in long format."""
     from .io import write_table
-    from .trends import REGION_TREND_COLUMNS
+    from .trends import REGION_TREND_COLUMNS, level_thresholds
     from .trends import region_trends as statistics
 
     p = job.params
@@ -514,14 +514,18 @@ def region_trends(job: Job) -> None:
     ):
         table = pd.read_parquet(path)
         columns = [c for c in REGION_TREND_COLUMNS if c in table]  # no CNC/ECS without NPP
-        stats, sqmk = statistics(
-            table,
-            columns,
-            p.min_valid_years,
-            p.hurst_min_blocks,
-            tuple(p.class_thresholds),
-            p.hurst_bias_correction,
+        mean_area = float(table.groupby("code")["area_km2"].first().mean())
+        limits = level_thresholds(p.class_thresholds, mean_area, p.class_thresholds_area_km2)
+        log.info(
+            "%s: trend-class limits %.4g and %.4g Tg CO2 yr-2 (mean region area %.0f km2)",
+            level,
+            *limits,
+            mean_area,
         )
+        stats, sqmk = statistics(
+            table, columns, p.min_valid_years, p.hurst_min_blocks, limits, p.hurst_bias_correction
+        )
+        stats["trend_class_limits_tgco2"] = f"{limits[0]:.4g};{limits[1]:.4g}"
         stats.insert(0, "level", level)
         sqmk.insert(0, "level", level)
         write_table(stats, out)

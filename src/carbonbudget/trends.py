@@ -169,6 +169,19 @@ def classify_trend(
     )
 
 
+def level_thresholds(
+    thresholds: Sequence[float], mean_area_km2: float, reference_area_km2: float | None
+) -> tuple[float, float]:
+    """The trend-class limits of a level whose regions average ``mean_area_km2``: the limits
+    set for regions of ``reference_area_km2`` scaled by the ratio of the areas (a slope per unit
+    area judged as the reference's), or unchanged with no reference."""
+    t1, t2 = (float(t) for t in thresholds)
+    if reference_area_km2 is None or not np.isfinite(mean_area_km2) or mean_area_km2 <= 0:
+        return t1, t2
+    factor = mean_area_km2 / reference_area_km2
+    return t1 * factor, t2 * factor
+
+
 def abrupt_change_years(
     years: Sequence[int], uf: np.ndarray, ub: np.ndarray, critical: float = CRITICAL_Z
 ) -> list[int]:

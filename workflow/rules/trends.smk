@@ -48,6 +48,7 @@ rule region_trends:
         min_valid_years=config["trends"]["min_valid_years"],
         hurst_min_blocks=config["trends"]["hurst_min_blocks"],
         class_thresholds=config["trends"]["class_thresholds_tgco2"],
+        class_thresholds_area_km2=config["trends"]["class_thresholds_area_km2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
     script:
         "../scripts/stage.py"
