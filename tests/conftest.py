@@ -48,21 +48,36 @@ def snakemake_bin():
     return str(Path(sys.executable).with_name("snakemake"))
 
 
+# What a runnable copy of the workflow needs (the workstation profile included)
+WORKFLOW_ITEMS = ("Snakefile", "workflow", "config", "profiles")
+
+
+def copy_workflow(work: Path) -> Path:
+    """Copy the workflow (Snakefile, rules, configs, profile) into ``work``; return ``work``."""
+    work.mkdir(parents=True, exist_ok=True)
+    for item in WORKFLOW_ITEMS:
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    return work
+
+
+def run_snakemake(work: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Snakemake on 2 cores in ``work`` (its own Snakefile), GDAL's cache bounded."""
+    return subprocess.run(
+        [snakemake_bin(), "--cores", "2", "--directory", str(work)]
+        + ["-s", str(work / "Snakefile"), *args],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, GDAL_CACHEMAX="256"),
+        timeout=timeout,
+    )
+
+
 @pytest.fixture(scope="session")
 def demo_run(tmp_path_factory):
     """Run the whole default (demo) DAG once in a fresh directory; yield that directory."""
-    work = tmp_path_factory.mktemp("demo_run")
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    env = dict(os.environ, GDAL_CACHEMAX="256")
-    proc = subprocess.run(
-        [snakemake_bin(), "--cores", "2", "--directory", str(work), "-s", str(work / "Snakefile")],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=900,
-    )
+    work = copy_workflow(tmp_path_factory.mktemp("demo_run"))
+    proc = run_snakemake(work)
     if proc.returncode != 0:
         pytest.fail(f"demo DAG failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-8000:]}")
     (work / "run.log").write_text(proc.stdout + proc.stderr)  # what the user saw

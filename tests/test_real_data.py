@@ -5,7 +5,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
 
 from carbonbudget.emissions import load_emissions
 from carbonbudget.regions import derive_adcode_parent
@@ -107,47 +106,33 @@ PROVINCES = REAL / "cn_admin_boundaries_cnmaps" / "provinces_wgs84_simplified.ge
 JIANGSU_ZONES = (3.94, 16.39, 15.73)  # the three "(2)" development zones, Mt CO2
 
 
+def _example_args(work, example: str) -> list[str]:
+    """The config files of a shipped example run: the example, then the years merged over it."""
+    return ["--configfile", str(work / f"config/examples/{example}.yaml"), str(work / "years.yaml")]
+
+
+def _run_example(tmp_path_factory, example: str, years) -> tuple:
+    """config/examples/<example>.yaml run end to end by Snakemake for ``years``, in a working
+    copy beside a link to ../shared, as the repository sits. Returns (results, stdout+stderr)."""
+    import os
+
+    from conftest import copy_workflow, run_snakemake
+
+    base = tmp_path_factory.mktemp(example)
+    work = copy_workflow(base / "repo")
+    os.symlink(REAL.parent, base / "shared")
+    (work / "years.yaml").write_text(f"years: {list(years)}\n")  # merged over the example
+    proc = run_snakemake(work, *_example_args(work, example), timeout=1200)
+    if proc.returncode != 0:
+        pytest.fail(f"{example} example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
+    return work / f"results/{example}", proc.stdout + proc.stderr
+
+
 @pytest.fixture(scope="module")
 def china_run(tmp_path_factory):
-    """The shipped example config/examples/china_real.yaml run end to end by Snakemake, for the
-    three years of Table 1 of Zhang et al. 2022 (the example itself runs 1997-2017). The working
-    copy sits
-    beside a link to ../shared, as the repository does. Returns (work dir, stdout+stderr)."""
-    import os
-    import shutil
-    import subprocess
-
-    from conftest import snakemake_bin
-
-    base = tmp_path_factory.mktemp("china")
-    work = base / "repo"
-    work.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    os.symlink(REAL.parent, base / "shared")
-    (work / "years.yaml").write_text(f"years: {YEARS}\n")  # merged over the example
-    proc = subprocess.run(
-        [
-            snakemake_bin(),
-            "--cores",
-            "2",
-            "--directory",
-            str(work),
-            "-s",
-            str(work / "Snakefile"),
-            "--configfile",
-            str(work / "config/examples/china_real.yaml"),
-            str(work / "years.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env=dict(os.environ, GDAL_CACHEMAX="256"),
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"china_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return work / "results/china_real", proc.stdout + proc.stderr
+    """The shipped example config/examples/china_real.yaml for the three years of Table 1 of
+    Zhang et al. 2022 (the example itself runs 1997-2017)."""
+    return _run_example(tmp_path_factory, "china_real", YEARS)
 
 
 def _table(run, level):
@@ -189,21 +174,12 @@ def test_example_run_says_what_it_skips_and_why(china_run):
 def test_example_report_says_only_rcs_was_computed(china_run, tmp_path):
     """The report's text follows the run: without NPP and climate it says RCS alone was
     computed, and its quick looks show RCS (no ECS)."""
-    import subprocess
-
-    from conftest import snakemake_bin
+    from conftest import run_snakemake
 
     run, _ = china_run
     work = run.parents[1]
     out = tmp_path / "report.html"
-    proc = subprocess.run(
-        [snakemake_bin(), "--cores", "1", "--directory", str(work), "-s", str(work / "Snakefile")]
-        + ["--configfile", str(work / "config/examples/china_real.yaml"), str(work / "years.yaml")]
-        + ["--report", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    proc = run_snakemake(work, *_example_args(work, "china_real"), "--report", str(out))
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text()
     assert "the rock-weathering carbon sink (RCS, GEM-CO2) only" in text
@@ -313,43 +289,9 @@ HUAIHAI_CITIES = [
 @pytest.fixture(scope="module")
 def huaihai_run(tmp_path_factory):
     """config/examples/huaihai_real.yaml run end to end by Snakemake for three of its years."""
-    import os
-    import shutil
-    import subprocess
-
-    from conftest import snakemake_bin
-
     if not NPP_DIR.exists():
         pytest.skip(f"MODIS NPP extract not found at {NPP_DIR}")
-    base = tmp_path_factory.mktemp("huaihai")
-    work = base / "repo"
-    work.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    os.symlink(REAL.parent, base / "shared")
-    (work / "years.yaml").write_text(f"years: {HUAIHAI_YEARS}\n")
-    proc = subprocess.run(
-        [
-            snakemake_bin(),
-            "--cores",
-            "2",
-            "--directory",
-            str(work),
-            "-s",
-            str(work / "Snakefile"),
-            "--configfile",
-            str(work / "config/examples/huaihai_real.yaml"),
-            str(work / "years.yaml"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=1200,
-        env=dict(os.environ, GDAL_CACHEMAX="256"),
-    )
-    if proc.returncode != 0:
-        pytest.fail(f"huaihai_real example failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
-    return work / "results/huaihai_real", proc.stdout + proc.stderr
+    return _run_example(tmp_path_factory, "huaihai_real", HUAIHAI_YEARS)
 
 
 def test_huaihai_selection_rule_holds_on_the_data():

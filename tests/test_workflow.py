@@ -8,7 +8,7 @@ import pandas as pd
 import pyogrio
 import pytest
 import rasterio
-from conftest import REPO, snakemake_bin
+from conftest import REPO, copy_workflow, run_snakemake, snakemake_bin
 
 from carbonbudget.demo import DEMO_YEARS
 from carbonbudget.grid import Grid
@@ -286,22 +286,7 @@ def _digests(root, pattern):
     }
 
 
-def _snakemake(work, *args):
-    return subprocess.run(
-        [
-            snakemake_bin(),
-            "--cores",
-            "2",
-            "--directory",
-            str(work),
-            "-s",
-            str(work / "Snakefile"),
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
+_snakemake = run_snakemake
 
 
 def _planned_jobs(work, *args):
@@ -475,11 +460,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
 
     from carbonbudget.demo import demo_paths
 
-    work = tmp_path / "w"
-    work.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    work = copy_workflow(tmp_path / "w")
     src_paths, mine = demo_paths(str(demo_run / "data/demo")), demo_paths(str(work / "data/mine"))
 
     def add_year(year):
@@ -686,11 +667,7 @@ def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
     shutil.copytree(demo_run, first, symlinks=True)
     with rasterio.open(first / "data/demo/runoff/runoff_2003.tif", "r+") as ds:
         ds.write(ds.read() * 1.01)
-    second = tmp_path / "second"
-    second.mkdir()
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, second / item)
+    second = copy_workflow(tmp_path / "second")
     (second / "data").symlink_to(first / "data")
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["outputs"]["dir"] = str(first / "results")
