@@ -9,6 +9,8 @@ from __future__ import annotations
 class CarbonBudgetError(Exception):
     """Base class of all errors raised deliberately by carbonbudget."""
 
+    headline = "a setting needs fixing"  # what kind of fix a stopped step needs, in words
+
     def block(self) -> list[str]:
         """The error as the lines a person reads: file, variable, problem, fix (those known)."""
         return [f"  problem:  {self}"]
@@ -23,6 +25,8 @@ class InputDataError(CarbonBudgetError):
 
     The message always names the file, the variable and a fix.
     """
+
+    headline = "an input needs fixing"
 
     def __init__(
         self,
@@ -70,6 +74,7 @@ class InputChecksFailed(CarbonBudgetError):
 
     def __init__(self, errors: list[CarbonBudgetError]):
         self.errors = errors
+        self.headline = f"{len(errors)} problems to fix"
         super().__init__(f"{len(errors)} input check(s) failed: " + "; ".join(map(str, errors)))
 
     def block(self) -> list[str]:

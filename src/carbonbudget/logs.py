@@ -26,20 +26,13 @@ class _ConsoleFormatter(logging.Formatter):
         return super().format(record)
 
 
-def _headline(err: Exception, input_error: type, several: type) -> str:
-    """What kind of fix a stopped step needs, in words."""
-    if isinstance(err, several):
-        return f"{len(err.errors)} problems to fix"  # type: ignore[attr-defined]
-    return "an input needs fixing" if isinstance(err, input_error) else "a setting needs fixing"
-
-
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
     stderr for the duration of a step; log its duration. On an exception the step ends with
     ``SystemExit(1)`` after the error was reported once (see the module's docstring). Other
     loggers are left as they are."""
-    from .errors import CarbonBudgetError, InputChecksFailed, InputDataError
+    from .errors import CarbonBudgetError
 
     root = logging.getLogger("carbonbudget")
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -65,7 +58,7 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
             "%s: stopped after %.1f s: %s\n%s%s",
             step,
             time.perf_counter() - t0,
-            _headline(err, InputDataError, InputChecksFailed),
+            err.headline,
             "\n".join(err.block()),
             where,
             exc_info=True,

@@ -248,6 +248,14 @@ def add_flux_densities(budget: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def period_means(budget: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Mean over the years of each of ``columns`` per region (index ``code``), NaN for a region
+    without a value in every year of the table: a mean over fewer years would compare regions
+    over different periods (what the maps and the report's rankings show)."""
+    grouped = budget.groupby("code")[columns]
+    return grouped.mean().where(grouped.count() == budget["year"].nunique())
+
+
 def column_title(column: str) -> tuple[str, str] | None:
     """(title, description) of a GeoPackage column, from :data:`COLUMN_UNITS` and the naming
     patterns of the layers (``<var>_mean``, ``<var>_<year>``, ``status_<year>``, ``lisa_<var>``,

@@ -502,7 +502,7 @@ def plot_budget_maps(
     ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
     such, not as a low value. ``outline_level``: a coarser level whose boundaries are drawn
     over the regions."""
-    from .outputs import add_flux_densities
+    from .outputs import add_flux_densities, period_means
     from .regions import read_display_polygons
 
     maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
@@ -519,9 +519,7 @@ def plot_budget_maps(
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
     pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
     # a region's period mean only if it has a value every year (as the spatial statistics)
-    cols = sorted(set(pick.values()))
-    grouped = budget.groupby("code")[cols]
-    means = grouped.mean().where(grouped.count() == budget["year"].nunique())
+    means = period_means(budget, sorted(set(pick.values())))
     means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()

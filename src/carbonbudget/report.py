@@ -41,12 +41,14 @@ def study_area_table(budget: pd.DataFrame) -> pd.DataFrame:
 def extremes_table(budget: pd.DataFrame, level: str, n: int = 5) -> pd.DataFrame:
     """The ``n`` regions of ``level`` with the largest deficit and the ``n`` with the largest
     surplus, by their mean CNC over the years in which it is known in every year (as the maps)."""
-    years = budget["year"].nunique()
-    grouped = budget.groupby(["code", "name"], dropna=False)["cnc_tgco2"]
-    mean = grouped.mean().where(grouped.count() == years).dropna()
+    from .outputs import period_means
+
+    mean = period_means(budget, ["cnc_tgco2"])["cnc_tgco2"].dropna()
     if mean.empty:
         return pd.DataFrame(columns=["", "Code", "Name", "Mean CNC (Tg CO2 yr⁻¹)"])
-    frame = mean.rename("cnc").reset_index()
+    names = budget.groupby("code")["name"].first()
+    frame = pd.DataFrame({"code": mean.index, "name": names.reindex(mean.index), "cnc": mean})
+    frame = frame.reset_index(drop=True)
     deficit = frame[frame["cnc"] < 0].nsmallest(n, "cnc").assign(kind="largest deficit")
     surplus = frame[frame["cnc"] > 0].nlargest(n, "cnc").assign(kind="largest surplus")
     out = pd.concat([deficit, surplus], ignore_index=True)

@@ -105,23 +105,6 @@ def check_static(job: Job) -> None:
 
 
 @stage()
-def report_items(job: Job) -> None:
-    """Headline tables and quick-look maps of the HTML report."""
-    from .report import build_report_items
-
-    build_report_items(
-        budget_study_area=job.input.study_area,
-        budget_finest=job.input.finest,
-        finest=job.params.finest,
-        regions=job.input.regions,
-        outline_level=job.params.outline_level,
-        rasters=job.params.rasters,
-        model_skill=_optional(job.input.skill),
-        out=dict(job.output.items()),
-    )
-
-
-@stage()
 def check_inputs(job: Job) -> None:
     """Every check of every input, every failure reported (``make check``)."""
     from .checks import check_inputs as check_all
@@ -677,6 +660,23 @@ def plot_budget_maps(job: Job) -> None:
         min_valid_fraction=job.params.min_valid_fraction,
         maps=job.params.maps,
         outline_level=job.params.outline_level,
+    )
+
+
+@stage()
+def report_items(job: Job) -> None:
+    """Headline tables and quick-look maps of the HTML report."""
+    from .report import build_report_items
+
+    build_report_items(
+        budget_study_area=job.input.study_area,
+        budget_finest=job.input.finest,
+        finest=job.params.finest,
+        regions=job.input.regions,
+        outline_level=job.params.outline_level,
+        rasters=job.params.rasters,
+        model_skill=_optional(job.input.skill),
+        out=dict(job.output.items()),
     )
 
 
