@@ -74,7 +74,7 @@ CHUNK = config["processing"]["chunk_size"]
 # Every rule writes into the working tree L.work; rule publish links the deliverables into
 # L.results once every job has succeeded, so a failed or killed rerun never leaves the results
 # half-updated (docs/data.md, "Results and reruns").
-L = Layout(config["outputs"]["dir"], FINEST)
+L = Layout(config["outputs"]["dir"], FINEST, config["outputs"]["maps"]["format"])
 # The per-pixel fluxes the inputs support (all four, or RCS alone without NPP and climate):
 # those computed every year, and those computed once from climatologies (no {year} in a path).
 FLUXES = computed_fluxes(config)

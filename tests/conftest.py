@@ -44,6 +44,29 @@ def write_raster(path, data, grid, dtype="float32", nodata=np.nan, crs="grid"):
     return str(path)
 
 
+CSV_ROUNDING = (
+    5e-12  # 12 significant digits (carbonbudget.io.write_table): the largest relative error
+)
+
+
+def assert_within_csv_rounding(actual, expected, magnitude):
+    """``actual`` = ``expected`` up to the rounding of the CSV values they were computed from:
+    each is written with 12 significant digits, so an identity between them holds to 5e-12 of
+    the sum of the magnitudes of its terms (a difference of close numbers, or a sum of many,
+    is not known to 1e-12 of itself)."""
+    actual, expected, magnitude = (
+        np.asarray(x, dtype="float64") for x in (actual, expected, magnitude)
+    )
+    excess = np.abs(actual - expected) / (CSV_ROUNDING * magnitude)
+    assert (excess <= 1.0).all(), f"off by up to {excess.max():.1f} x the CSV rounding"
+
+
+def assert_csv_difference(diff, a, b):
+    """diff = a - b, three columns of a CSV (:func:`assert_within_csv_rounding`)."""
+    diff, a, b = (np.asarray(x, dtype="float64") for x in (diff, a, b))
+    assert_within_csv_rounding(diff, a - b, np.abs(diff) + np.abs(a) + np.abs(b))
+
+
 def snakemake_bin():
     return str(Path(sys.executable).with_name("snakemake"))
 

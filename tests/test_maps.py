@@ -47,7 +47,7 @@ def test_flux_densities_are_totals_per_km2():
 def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(
-        plots, "_save_map", lambda fig, ax, gdf, title, path: seen.update(fig=fig, ax=ax)
+        plots, "_save_map", lambda fig, ax, gdf, title, path, *_: seen.update(fig=fig, ax=ax)
     )
     gdf = gpd.GeoDataFrame(
         {"v": [-5.0, -1.0, 2.0, 4.0, np.nan, np.inf]},
@@ -66,3 +66,109 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     renderer = fig.canvas.get_renderer()
     assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
     plots._pyplot().close(fig)
+
+
+def _squares() -> gpd.GeoDataFrame:
+    """A 'mainland' of eight 1° x 4° strips north of the equator and two 'islands' 5° south
+    of it, values 1..10."""
+    return gpd.GeoDataFrame(
+        {"v": np.arange(1.0, 11.0)},
+        geometry=[box(i, 0, i + 1, 4) for i in range(8)] + [box(6, -5, 7, -4), box(8, -6, 9, -5)],
+        crs="EPSG:4326",
+    )
+
+
+def test_extent_and_inset_frame_the_map(monkeypatch, tmp_path):
+    import shapely
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    seen = {}
+    real = plots.add_inset
+    monkeypatch.setattr(
+        plots, "add_inset", lambda ax, *a: seen.update(ax=ax, inset=real(ax, *a)) or seen["inset"]
+    )
+    frame = plots.MapFrame.from_config(
+        {
+            "extent_lonlat": [0, -1, 8, 5],
+            "inset": {"extent_lonlat": [5, -7, 10, -3], "location": "lower right", "size": 0.2},
+        }
+    )
+    gdf = _squares()
+    plots.classed_map(gdf, "v", "Greens", None, "t", "u", str(tmp_path / "m.png"), k=3, frame=frame)
+    ax, inset = seen["ax"], seen["inset"]
+    fig = ax.figure
+    FigureCanvasAgg(fig).draw()  # the figure was closed after saving: a canvas to measure on
+    # each frame holds the regions' parts inside its box, 2 % margin (not the empty box); the
+    # map is widened to the right so that the inset covers no region
+    x0, x1 = ax.get_xlim()
+    assert x0 == pytest.approx(-0.16) and x1 > 8.16
+    assert ax.get_ylim() == pytest.approx((-0.08, 4.08))
+    assert inset.get_xlim() == pytest.approx((5.94, 9.06))
+    assert inset.get_ylim() == pytest.approx((-6.04, -3.96))
+    # the islands are drawn again in the inset, with the main map's classes
+    assert len(inset.collections) == len(ax.collections) > 0
+    # in the lower right corner, 0.2 of the map's width, in the proportions of its box
+    r = fig.canvas.get_renderer()
+    a, i = ax.get_window_extent(r), inset.get_window_extent(r)
+    assert (i.x1, i.y0) == pytest.approx((a.x1, a.y0), abs=1.0)
+    assert i.width == pytest.approx(0.2 * a.width, rel=1e-3)
+    assert i.width / i.height == pytest.approx(3.12 / 2.08, rel=1e-3)
+    (ix0, iy0), (ix1, iy1) = ax.transData.inverted().transform([[i.x0, i.y0], [i.x1, i.y1]])
+    assert not gdf.intersects(shapely.box(ix0, iy0, ix1, iy1)).any()
+    plots._pyplot().close(fig)
+
+
+@pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
+def test_map_formats_are_written_the_same_every_time(tmp_path, fmt):
+    paths = []
+    for run in ("a", "b"):
+        path = str(tmp_path / f"{run}.{fmt}")
+        plots.categorical_map(
+            _squares().assign(c=["x"] * 5 + ["y"] * 5), "c", {"x": "red", "y": "blue"}, "t", path
+        )
+        paths.append(path)
+    first, second = (open(p, "rb").read() for p in paths)
+    assert first == second
+    magic = {"svg": b"<?xml", "pdf": b"%PDF", "png": b"\x89PNG"}[fmt]
+    assert first.startswith(magic)
+
+
+def test_png_resolution_follows_dpi(tmp_path):
+    from PIL import Image
+
+    sizes = []
+    for dpi in (100, 200):
+        path = tmp_path / f"m{dpi}.png"
+        plots.classed_map(
+            _squares(),
+            "v",
+            "Greens",
+            None,
+            "t",
+            "u",
+            str(path),
+            k=3,
+            frame=plots.MapFrame(dpi=dpi),
+        )
+        sizes.append(Image.open(path).size)
+    assert sizes[1][0] == pytest.approx(2 * sizes[0][0], rel=0.02)
+
+
+@pytest.mark.parametrize(
+    "maps",
+    [
+        {"extent_lonlat": [10, 0, 5, 1]},
+        {"inset": {"extent_lonlat": [0, 10, 1, 5]}},
+        {"extent_lonlat": [0, 0, 200, 1]},
+    ],
+)
+def test_a_swapped_or_impossible_map_box_is_a_config_error(maps):
+    import yaml
+
+    from carbonbudget.config import validate_config
+    from carbonbudget.errors import ConfigError
+
+    cfg = yaml.safe_load(open("config/config.yaml"))
+    cfg["outputs"]["maps"] = maps
+    with pytest.raises(ConfigError, match="west, south, east, north"):
+        validate_config(cfg)

@@ -79,7 +79,7 @@ def test_chinese_region_names_render_without_missing_glyphs(tmp_path):
     otherwise, and the PNG shows empty boxes)."""
     import warnings
 
-    from carbonbudget.plots import _pyplot, _save_png
+    from carbonbudget.plots import _pyplot, _save_figure
 
     plt = _pyplot()
     with warnings.catch_warnings(record=True) as caught:
@@ -87,6 +87,6 @@ def test_chinese_region_names_render_without_missing_glyphs(tmp_path):
         fig, ax = plt.subplots()
         ax.set_title("广西壮族自治区：碳中和能力 (Tg CO2 yr⁻¹)")
         ax.bar(["南宁市", "桂林市"], [1.0, -2.0])
-        _save_png(fig, str(tmp_path / "zh.png"))
+        _save_figure(fig, str(tmp_path / "zh.png"))
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert missing == []

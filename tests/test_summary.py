@@ -49,6 +49,18 @@ def test_summary_names_the_outputs_and_the_last_year(tmp_path):
     assert "county 2002: 4 regions (2 deficit, 1 no status, 1 surplus)" in text
 
 
+def test_summary_points_at_the_map_in_the_format_chosen(tmp_path):
+    from carbonbudget.paths import Layout
+
+    res = _results(tmp_path)
+    svg = Layout(str(res), "county", "svg").budget_map("cnc", "county").replace("/.work", "")
+    assert svg == f"{res}/figures/maps/cnc_county.svg"
+    os.makedirs(os.path.dirname(svg))
+    open(svg, "w").close()
+    text = "\n".join(run_summary(str(res), ["county", "province"]))
+    assert f"{svg}  — carbon neutral capacity per county (map)" in text
+
+
 def test_summary_is_silent_about_results_older_than_the_run(tmp_path):
     res = _results(tmp_path)
     old = time.time() - 3600

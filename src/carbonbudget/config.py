@@ -108,7 +108,24 @@ def validate_config(config: dict) -> dict:
             )
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
+    _check_map_boxes(cfg["outputs"]["maps"])
     return cfg
+
+
+def _check_map_boxes(maps: dict) -> None:
+    """A lon/lat box of outputs.maps must have west < east and south < north within the
+    globe: a swapped pair would draw an empty map without any error."""
+    boxes = {"extent_lonlat": maps.get("extent_lonlat")}
+    boxes["inset/extent_lonlat"] = (maps.get("inset") or {}).get("extent_lonlat")
+    for key, box in boxes.items():
+        if box is None:
+            continue
+        west, south, east, north = box
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ConfigError(
+                f"outputs/maps/{key}: {list(box)} is not [west, south, east, north] in degrees "
+                "(west < east within -180..180, south < north within -90..90)"
+            )
 
 
 def _error_message(schema: dict, path: list) -> str | None:

@@ -185,8 +185,9 @@ class Layout:
     files of a scenario (``scenarios/<name>/``; empty for the observed years). Arguments left as
     ``"{year}"``, ``"{level}"`` ... stay Snakemake wildcards."""
 
-    def __init__(self, results_dir: str, finest: str = "{finest}"):
+    def __init__(self, results_dir: str, finest: str = "{finest}", map_format: str = "png"):
         self.results = results_dir
+        self.map_format = map_format  # outputs.maps.format: png, svg or pdf
         self.work = f"{results_dir}/{WORK_DIR}"
         self.logs = f"{results_dir}/logs"
         self.finest = finest
@@ -311,11 +312,11 @@ class Layout:
     # figures and deliverables
     def budget_map(self, kind: str, level: str = "{level}") -> str:
         """A period-mean map of a level."""
-        return f"{self.work}/figures/maps/{kind}_{level}.png"
+        return f"{self.work}/figures/maps/{kind}_{level}.{self.map_format}"
 
     def spatial_map(self, kind: str, variable: str = "{variable}", level: str = "{level}") -> str:
         """A LISA or hot-spot map."""
-        return f"{self.work}/figures/{kind}_{variable}_{level}.png"
+        return f"{self.work}/figures/{kind}_{variable}_{level}.{self.map_format}"
 
     def report_item(self, name: str, ext: str) -> str:
         """A headline table (html) or quick-look map (png) of the report: figures/report/."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -92,7 +93,7 @@ def plot_region_trends(
         ax2.set_xlabel("year")
         ax2.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 1997.5
         ax2.legend(loc="best", fontsize=8, ncol=3)
-        written.append(_save_png(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
+        written.append(_save_figure(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
     return written
 
 
@@ -147,27 +148,185 @@ def _pyplot():
     return plt
 
 
-def _save_png(fig, path: str, dpi: int = 100) -> str:
-    """Tight layout, write the PNG atomically (no software tag: same bytes every run), close."""
-    fig.tight_layout()
-    with atomic_output(path) as tmp:
+# vector formats carry no timestamp and a fixed id salt, so a rerun writes the same bytes
+_NO_STAMP = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+}
+
+
+def _save_figure(fig, path: str, dpi: int = 100, tight_layout: bool = True) -> str:
+    """Tight layout (charts; a map's legend beside it is kept by cropping to the drawn
+    content instead), write the figure atomically in the format of ``path``'s extension (PNG,
+    SVG or PDF; same bytes every run), close."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    plt = _pyplot()
+    if tight_layout:
+        fig.tight_layout()
+    with atomic_output(path) as tmp, plt.rc_context({"svg.hashsalt": "carbonbudget"}):
         fig.savefig(
             tmp,
             dpi=dpi,
-            format="png",
-            metadata={"Software": None},
+            format=fmt,
+            metadata=_NO_STAMP[fmt],
             bbox_inches="tight",  # keeps a legend beside the map, drops empty margins
             pad_inches=0.15,
         )
-    _pyplot().close(fig)
+    plt.close(fig)
     return path
 
 
-def _save_map(fig, ax, gdf, title: str, path: str) -> None:
-    """Title, north arrow, scale bar and CRS label; then write the PNG atomically."""
+@dataclass(frozen=True)
+class MapFrame:
+    """How every region map is framed and written (``outputs.maps``): ``dpi`` of raster
+    output, the main map's ``extent`` and an ``inset`` (both ``[west, south, east, north]`` in
+    degrees: each shows the regions' parts inside its box), where the inset sits
+    (``inset_location``), its width as a share of the map's (``inset_size``) and its label."""
+
+    dpi: int = 150
+    extent: tuple[float, float, float, float] | None = None
+    inset: tuple[float, float, float, float] | None = None
+    inset_location: str = "lower right"
+    inset_size: float = 0.25
+    inset_label: str = ""
+
+    @classmethod
+    def from_config(cls, maps: dict | None) -> MapFrame:
+        """The frame of the ``outputs.maps`` section (defaults where a key is absent)."""
+        maps = maps or {}
+        inset = maps.get("inset") or {}
+        return cls(
+            dpi=int(maps.get("dpi", cls.dpi)),
+            extent=tuple(maps["extent_lonlat"]) if maps.get("extent_lonlat") else None,
+            inset=tuple(inset["extent_lonlat"]) if inset else None,
+            inset_location=inset.get("location", cls.inset_location),
+            inset_size=float(inset.get("size", cls.inset_size)),
+            inset_label=inset.get("label", ""),
+        )
+
+
+def _frame_bounds(gdf: gpd.GeoDataFrame, lonlat: Sequence[float]) -> tuple[float, ...]:
+    """The bounds, with a 2 % margin, of the regions' parts inside a lon/lat box: the box
+    itself (projected, edges densified) reaches far beyond the data at its corners in most
+    projections, which would leave the map small in a wide empty frame."""
+    import shapely
+    from pyproj import Transformer
+
+    west, south, east, north = lonlat
+    n = 41
+    lon = np.r_[np.linspace(west, east, n), np.full(n, east), np.linspace(east, west, n)]
+    lat = np.r_[np.full(n, south), np.linspace(south, north, n), np.full(n, north)]
+    lon, lat = np.r_[lon, np.full(n, west)], np.r_[lat, np.linspace(north, south, n)]
+    x, y = Transformer.from_crs("EPSG:4326", gdf.crs, always_xy=True).transform(lon, lat)
+    box_ = shapely.Polygon(np.column_stack([x, y]))
+    inside = gdf.geometry.intersection(box_)
+    inside = inside[~inside.is_empty]
+    x0, y0, x1, y1 = inside.total_bounds if len(inside) else box_.bounds
+    dx, dy = 0.02 * (x1 - x0), 0.02 * (y1 - y0)
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
+
+
+# A map is a list of layers (polygons, "fill" or "boundary", matplotlib style) so that an inset
+# can draw it a second time.
+Layer = tuple["gpd.GeoDataFrame", str, dict]
+
+
+def _draw(ax: Axes, layers: Sequence[Layer]) -> None:
+    for part, kind, style in layers:
+        (part.boundary if kind == "boundary" else part).plot(ax=ax, **style)
+
+
+def _save_map(
+    fig, ax, gdf, title: str, path: str, frame: MapFrame | None = None, layers: Sequence[Layer] = ()
+) -> None:
+    """Extent and inset (``frame``; ``layers`` are drawn again in the inset), title, north
+    arrow, scale bar and CRS label; then write the figure atomically."""
+    frame = frame or MapFrame()
+    if frame.extent is not None and gdf.crs is not None:
+        x0, y0, x1, y1 = _frame_bounds(gdf, frame.extent)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
     ax.set_title(title, fontsize=10)
-    add_map_furniture(ax, crs_label(gdf.crs))
-    _save_png(fig, path, dpi=110)
+    inset = None
+    if frame.inset is not None and gdf.crs is not None:
+        inset = _frame_bounds(gdf, frame.inset)
+        ax.set_aspect("equal")
+        _clear_corner(ax, gdf, inset, frame)
+    add_map_furniture(ax, crs_label(gdf.crs), scale_bar_right=frame.inset_location == "lower left")
+    if inset is not None:
+        add_inset(ax, layers, inset, frame)
+    _save_figure(fig, path, dpi=frame.dpi, tight_layout=False)
+
+
+def _inset_bounds(
+    ax: Axes, box: Sequence[float], frame: MapFrame
+) -> tuple[float, float, float, float]:
+    """Where the inset of ``box`` sits: [left, bottom, width, height] in the map's axes
+    fraction; ``frame.inset_size`` of the map's width, its height from the box's proportions."""
+    x0, y0, x1, y1 = box
+    mx0, mx1 = ax.get_xlim()
+    my0, my1 = ax.get_ylim()
+    w = frame.inset_size
+    h = w * ((y1 - y0) / (x1 - x0)) * ((mx1 - mx0) / (my1 - my0))
+    if h > 0.9:  # a tall box: cap its height, keep its proportions
+        w, h = w * 0.9 / h, 0.9
+    vertical, horizontal = frame.inset_location.split()
+    left = 1.0 - w if horizontal == "right" else 0.0
+    bottom = 0.0 if vertical == "lower" else 1.0 - h
+    return left, bottom, w, h
+
+
+def _clear_corner(ax: Axes, gdf: gpd.GeoDataFrame, box: Sequence[float], frame: MapFrame) -> None:
+    """Widen the map on the inset's side until no region lies under the inset: an inset, like
+    the legend, never covers data (Taiwan sits in the lower right of a tight map of China)."""
+    import shapely
+
+    right = frame.inset_location.endswith("right")
+    for _ in range(200):
+        left, bottom, w, h = _inset_bounds(ax, box, frame)
+        (mx0, mx1), (my0, my1) = ax.get_xlim(), ax.get_ylim()
+        dx, dy = mx1 - mx0, my1 - my0
+        under = shapely.box(
+            mx0 + left * dx, my0 + bottom * dy, mx0 + (left + w) * dx, my0 + (bottom + h) * dy
+        )
+        if not len(gdf.sindex.query(under, predicate="intersects")):
+            return
+        ax.set_xlim((mx0, mx1 + 0.02 * dx) if right else (mx0 - 0.02 * dx, mx1))
+
+
+def add_inset(ax: Axes, layers: Sequence[Layer], box: Sequence[float], frame: MapFrame) -> Axes:
+    """The ``layers`` again, in ``box`` (map coordinates), in one corner of the map (e.g. the
+    South China Sea islands off a map of China), placed by :func:`_inset_bounds`, with a scale
+    bar of its own."""
+    x0, y0, x1, y1 = box
+    left, bottom, w, h = _inset_bounds(ax, box, frame)
+    inset = ax.inset_axes((left, bottom, w, h))
+    _draw(inset, layers)
+    inset.set_xlim(x0, x1)
+    inset.set_ylim(y0, y1)
+    inset.set_aspect("equal", adjustable="datalim")
+    _scale_bar(inset, fontsize=5)
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.set_facecolor("white")
+    for spine in inset.spines.values():
+        spine.set_edgecolor("#333333")
+        spine.set_linewidth(0.8)
+    if frame.inset_label:
+        inset.text(
+            0.5,
+            0.98,
+            frame.inset_label,
+            transform=inset.transAxes,
+            ha="center",
+            va="top",
+            fontsize=6,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+        )
+    return inset
 
 
 def crs_label(crs: CRS | None) -> str:
@@ -180,23 +339,38 @@ def crs_label(crs: CRS | None) -> str:
     return f"{op.method_name} ({crs.ellipsoid.name})" if op is not None else crs.to_string()[:60]
 
 
-def add_map_furniture(ax: Axes, crs_name: str) -> None:
-    """North arrow, a scale bar in km (the grid CRS is projected, in metres) and the CRS name."""
+def _scale_bar(ax: Axes, fontsize: float = 8, right: bool = False) -> None:
+    """A bar of a round number of km, about a quarter of the frame wide, in its lower left
+    (or right) corner (the map CRS is projected, in metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
     width_km = (x1 - x0) / 1000.0
     nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
     bar_km = max([n for n in nice if n <= width_km / 4] or [nice[0]])
     bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
-    ax.plot([bx, bx + bar_km * 1000.0], [by, by], color="black", lw=3, solid_capstyle="butt")
+    if right:
+        bx = x1 - 0.05 * (x1 - x0) - bar_km * 1000.0
+    ax.plot(
+        [bx, bx + bar_km * 1000.0],
+        [by, by],
+        color="black",
+        lw=3 * fontsize / 8,
+        solid_capstyle="butt",
+    )
     ax.text(
         bx + bar_km * 500.0,
         by + 0.015 * (y1 - y0),
         f"{bar_km:g} km",
         ha="center",
         va="bottom",
-        fontsize=8,
+        fontsize=fontsize,
     )
+
+
+def add_map_furniture(ax: Axes, crs_name: str, scale_bar_right: bool = False) -> None:
+    """North arrow, a scale bar in km (the grid CRS is projected, in metres; lower left, or
+    lower right where an inset takes that corner) and the CRS name."""
+    _scale_bar(ax, right=scale_bar_right)
     # the north arrow and the CRS name sit outside the frame, so they never cover data
     ax.annotate(
         "N",
@@ -227,27 +401,48 @@ def add_map_furniture(ax: Axes, crs_name: str) -> None:
     ax.set_aspect("equal")
 
 
+def _outline_layer(outlines: gpd.GeoDataFrame | None) -> list[Layer]:
+    """Boundaries of a coarser level over the regions (province outlines on a county map)."""
+    return (
+        [] if outlines is None else [(outlines, "boundary", {"color": "#1a1a1a", "linewidth": 0.9})]
+    )
+
+
 def categorical_map(
-    gdf: gpd.GeoDataFrame, column: str, colours: dict, title: str, path: str
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    colours: dict,
+    title: str,
+    path: str,
+    *,
+    outlines: gpd.GeoDataFrame | None = None,
+    frame: MapFrame | None = None,
 ) -> None:
-    """A north-up map of a categorical column with a legend of every class present."""
+    """A north-up map of a categorical column with a legend of every class present;
+    ``outlines``: boundaries of a coarser level drawn over the regions."""
     from matplotlib.patches import Patch
 
     fig, ax = _pyplot().subplots(figsize=(7, 6))
     classes = [c for c in colours if (gdf[column] == c).any()]
-    for cls in classes:
-        part = gdf[gdf[column] == cls]
-        part.plot(
-            ax=ax,
-            color=colours[cls],
-            edgecolor="#555555",
-            linewidth=0.3,
-            hatch="//" if cls == "not computed" else None,
+    layers: list[Layer] = [
+        (
+            gdf[gdf[column] == cls],
+            "fill",
+            {
+                "color": colours[cls],
+                "edgecolor": "#555555",
+                "linewidth": 0.3,
+                "hatch": "//" if cls == "not computed" else None,
+            },
         )
+        for cls in classes
+    ] + _outline_layer(outlines)
+    _draw(ax, layers)
     handles = [
         Patch(
             facecolor=colours[c],
             edgecolor="#555555",
+            hatch="//" if c == "not computed" else None,
             label=f"{c} ({int((gdf[column] == c).sum())})",
         )
         for c in classes
@@ -255,7 +450,7 @@ def categorical_map(
     ax.legend(  # beside the map, never over it
         handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False
     )
-    _save_map(fig, ax, gdf, title, path)
+    _save_map(fig, ax, gdf, title, path, frame, layers)
 
 
 def plot_spatial_maps(
@@ -268,11 +463,20 @@ def plot_spatial_maps(
     path_lisa: str,
     path_gi: str,
     lisa_p: float = 0.05,
+    maps: dict | None = None,
+    outline_level: str | None = None,
 ) -> None:
-    """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``."""
+    """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``;
+    ``maps`` (``outputs.maps``) frames them, ``outline_level``'s boundaries are drawn over."""
     from .regions import read_display_polygons
 
     polys = read_display_polygons(path_regions, level)
+    outlines = (
+        read_display_polygons(path_regions, outline_level)
+        if outline_level and outline_level != level
+        else None
+    )
+    frame = MapFrame.from_config(maps)
     local = pd.read_csv(local_path, dtype={"code": str})
     local = local[local["variable"] == variable]
     gdf = polys.merge(local, on="code", how="left")
@@ -296,6 +500,8 @@ def plot_spatial_maps(
         f"LISA clusters of the mean {_in_words(variable)} by {level} "
         f"(pseudo p < {lisa_p:g})\n{stat}",
         path_lisa,
+        outlines=outlines,
+        frame=frame,
     )
     categorical_map(
         gdf,
@@ -304,6 +510,8 @@ def plot_spatial_maps(
         f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {level}\n"
         + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
         path_gi,
+        outlines=outlines,
+        frame=frame,
     )
 
 
@@ -401,6 +609,7 @@ def classed_map(
     outlines: gpd.GeoDataFrame | None = None,
     incomplete: ArrayLike | None = None,
     incomplete_label: str = "",
+    frame: MapFrame | None = None,
 ) -> None:
     """A north-up choropleth in ``k`` classes of ``scheme`` (:mod:`carbonbudget.classify`); a
     diverging quantity gets classes on each side of ``centre``, coloured from the two halves of
@@ -432,11 +641,13 @@ def classed_map(
         index[finite] = np.minimum(
             np.searchsorted(uppers, vals[finite].to_numpy(), side="left"), len(cls) - 1
         )
+    edge = {"edgecolor": "#555555", "linewidth": 0.3}
+    layers: list[Layer] = []
     handles = []
     for i, ((lo, hi), colour) in enumerate(zip(cls, colours)):
         members = index == i
         if members.any():
-            gdf[members].plot(ax=ax, color=colour, edgecolor="#555555", linewidth=0.3)
+            layers.append((gdf[members], "fill", {"color": colour, **edge}))
         handles.append(
             Patch(
                 facecolor=colour,
@@ -447,10 +658,10 @@ def classed_map(
     handles.reverse()  # highest class on top, as the values run up a colour bar
     inf = np.isposinf(vals).to_numpy()
     if inf.any():
-        gdf[inf].plot(ax=ax, color="#67001f", edgecolor="#555555", linewidth=0.3)
+        layers.append((gdf[inf], "fill", {"color": "#67001f", **edge}))
         handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
     if partial.any():
-        gdf[partial].plot(ax=ax, color="#d9d9d9", edgecolor="#555555", linewidth=0.3, hatch="..")
+        layers.append((gdf[partial], "fill", {"color": "#d9d9d9", "hatch": "..", **edge}))
         handles.append(
             Patch(
                 facecolor="#d9d9d9",
@@ -461,7 +672,7 @@ def classed_map(
         )
     missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
     if missing.any():
-        gdf[missing].plot(ax=ax, color="white", edgecolor="#555555", linewidth=0.3, hatch="//")
+        layers.append((gdf[missing], "fill", {"color": "white", "hatch": "//", **edge}))
         handles.append(
             Patch(
                 facecolor="white",
@@ -470,8 +681,8 @@ def classed_map(
                 label=f"no value ({int(missing.sum())})",
             )
         )
-    if outlines is not None:
-        outlines.boundary.plot(ax=ax, color="#1a1a1a", linewidth=0.9)
+    layers += _outline_layer(outlines)
+    _draw(ax, layers)
     ax.legend(
         handles=handles,
         title=unit,
@@ -481,7 +692,7 @@ def classed_map(
         title_fontsize=8,
         frameon=False,
     )
-    _save_map(fig, ax, gdf, title, path)
+    _save_map(fig, ax, gdf, title, path, frame, layers)
 
 
 def plot_budget_maps(
@@ -506,6 +717,7 @@ def plot_budget_maps(
     from .regions import read_display_polygons
 
     maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
+    frame = MapFrame.from_config(maps)
     density = maps["values"] == "density"
     polys = read_display_polygons(path_regions, level)
     outlines = (
@@ -541,6 +753,7 @@ def plot_budget_maps(
             outlines=outlines,
             incomplete=partial if col in SINK_COLUMNS else None,
             incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % of the area",
+            frame=frame,
         )
         log.info("map %s of %s written", kind, level)
     for kind in (k for k in out_paths if k.endswith("_trend")):
@@ -561,6 +774,8 @@ def plot_budget_maps(
             f"Trend class of the {_in_words(var)}, {years}, by {level}\n"
             f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
             out_paths[kind],
+            outlines=outlines,
+            frame=frame,
         )
 
 
@@ -610,5 +825,5 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
         axes[1].legend(
             loc="best", fontsize=7, title="dots: rasters; dashed: interpolated", title_fontsize=7
         )
-        written.append(_save_png(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
+        written.append(_save_figure(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
     return written

@@ -160,7 +160,7 @@ def build_crosswalk(job: Job) -> pd.DataFrame:
         regions_cfg["path"],
         cw["method"].value_counts().sort_index().to_dict(),
     )
-    write_table(cw, job.output[0], float_format=None)
+    write_table(cw, job.output[0])
     return cw
 
 
@@ -557,8 +557,8 @@ def spatial_statistics(job: Job) -> None:
             islands=cfg["islands"],
             min_regions=cfg["min_regions"],
         )
-        write_table(local, out_local, float_format="%.10g")
-        write_table(moran, out_moran, float_format="%.10g")
+        write_table(local, out_local, digits=10)
+        write_table(moran, out_moran, digits=10)
     if job.output.gini:
         parent, members = cfg["gini_parent"], cfg["gini_members"]
         table = gini_by_parent(
@@ -570,7 +570,7 @@ def spatial_statistics(job: Job) -> None:
             variables=cfg["variables"],
             tolerance=p.tolerance_tgco2,
         )
-        write_table(table, job.output.gini[0], float_format="%.10g")
+        write_table(table, job.output.gini[0], digits=10)
 
 
 @stage()
@@ -587,6 +587,8 @@ def plot_spatial_maps(job: Job) -> None:
         path_lisa=job.output.lisa,
         path_gi=job.output.gi,
         lisa_p=job.params.lisa_p,
+        maps=job.params.maps,
+        outline_level=job.params.outline_level,
     )
 
 
@@ -713,10 +715,8 @@ def tier1_emissions(job: Job) -> pd.DataFrame:
         tier1_totals(per_fuel), inv, ours_label="tier1", reference_label="inventory"
     )
     # every published table calls its region key "code"
-    write_table(per_fuel.rename(columns={"region": "code"}), job.output.per_fuel, float_format=None)
-    write_table(
-        comparison.rename(columns={"region": "code"}), job.output.comparison, float_format=None
-    )
+    write_table(per_fuel.rename(columns={"region": "code"}), job.output.per_fuel)
+    write_table(comparison.rename(columns={"region": "code"}), job.output.comparison)
     return comparison
 
 
@@ -762,7 +762,7 @@ def scenario_projection(job: Job) -> pd.DataFrame:
         (skill, job.output.model),
         (summary, job.output.summary),
     ):
-        write_table(frame.rename(columns={"region": "code"}), out, float_format=None)
+        write_table(frame.rename(columns={"region": "code"}), out)
     return table
 
 

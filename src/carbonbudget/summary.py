@@ -29,8 +29,14 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
     def there(rel: str) -> str | None:
         return rel if os.path.exists(os.path.join(results, rel)) else None
 
+    # the first map of the finest level, in whichever format outputs.maps.format chose
+    maps = [
+        (there(f"figures/maps/{kind}_{levels[0]}.{ext}"), f"{what} per {levels[0]} (map)")
+        for kind, what in (("cnc", "carbon neutral capacity"), ("ce", "carbon emissions"))
+        for ext in ("png", "svg", "pdf")
+    ]
     opens = [
-        (there(f"figures/maps/cnc_{levels[0]}.png"), "carbon neutral capacity per region (map)"),
+        next((m for m in maps if m[0]), (None, "")),
         (there("gis/carbon_budget.gpkg"), "every level, year and statistic (QGIS, GDAL)"),
         (there("tables/budget_study_area.csv"), "the study area's budget per year"),
         (there(f"tables/budget_{levels[0]}.csv"), f"the budget of every {levels[0]} and year"),

@@ -60,5 +60,7 @@ rule plot_spatial_maps:
         mem_mb=1000,
     params:
         lisa_p=config["spatial"]["lisa_p"],
+        maps=config["outputs"]["maps"],
+        outline_level=LEVELS[-1],
     script:
         "../scripts/stage.py"
