@@ -17,7 +17,7 @@ from carbonbudget.config import (
     validate_config,
 )
 from carbonbudget.demo import demo_files, demo_root
-from carbonbudget.logs import log_to
+from carbonbudget.logs import keep_run_log, log_to
 from carbonbudget.paths import (
     Layout,
     aligned_outputs,
@@ -170,6 +170,7 @@ DELIVERABLES = [
 
 onstart:
     start_run(L.results)
+    keep_run_log(log, L.logs)
 
 
 onsuccess:

@@ -89,3 +89,17 @@ def test_config_sections_param_is_a_short_order_free_digest(order):
     assert rep.startswith("config sections a=") and len(rep) < 60
     changed = config_sections({"a": {"x": 2, "y": [1, 2]}, "b": {"z": "w"}}, "a", "b")
     assert repr(changed) != rep and repr(changed).split()[-1] == rep.split()[-1]  # b unchanged
+
+
+def test_snakemake_log_is_kept_beside_the_job_logs_with_its_last_lines(tmp_path):
+    from carbonbudget.logs import keep_run_log
+
+    src = tmp_path / ".snakemake/log/2026-01-01T000000.snakemake.log"
+    src.parent.mkdir(parents=True)
+    src.write_text("Building DAG of jobs...\n")
+    made = keep_run_log([str(src)], str(tmp_path / "results/logs"))
+    assert made == [str(tmp_path / "results/logs/snakemake" / src.name)]
+    with open(src, "a") as fh:  # Snakemake goes on writing after onstart
+        fh.write("39 of 39 steps (100%) done\n")
+    assert open(made[0]).read().endswith("39 of 39 steps (100%) done\n")
+    assert keep_run_log([str(src)], str(tmp_path / "results/logs")) == []  # once per run

@@ -29,6 +29,14 @@ LEVELS = ["county", "city", "province", "study_area"]
 SUMS = ["area_km2", "rh_tgc", "nep_tgc", "rcs_tgc", "ecs_tgc", "ecs_tgco2", "ce_tgco2", "cnc_tgco2"]
 
 
+def test_every_log_is_under_results_logs(demo_run):
+    """The job logs, and Snakemake's own log of the run with its closing lines."""
+    logs = demo_run / "results/logs"
+    own = sorted((logs / "snakemake").glob("*.snakemake.log"))
+    assert own and "steps (100%) done" in own[-1].read_text()
+    assert (logs / "budget.log").exists() and list((logs / "process_year").glob("*.log"))
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -75,3 +75,24 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
             root.removeHandler(h)
             h.close()
         root.setLevel(old)
+
+
+def keep_run_log(log_paths: list[str], logs_dir: str) -> list[str]:
+    """Snakemake's own log of this run, also under ``<logs_dir>/snakemake/``: Snakemake writes
+    it to ``.snakemake/log/`` beside the Snakefile, away from the results and the job logs. A
+    hard link (a symbolic link across file systems) rather than a copy, so it holds the run's
+    last lines too. Returns the paths made."""
+    import os
+
+    made = []
+    for src in log_paths:
+        dst = os.path.join(logs_dir, "snakemake", os.path.basename(src))
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        if os.path.lexists(dst):
+            continue
+        try:
+            os.link(src, dst)
+        except OSError:
+            os.symlink(os.path.abspath(src), dst)
+        made.append(dst)
+    return made
