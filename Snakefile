@@ -12,6 +12,7 @@ from carbonbudget.config import (
     CLIMATOLOGY,
     computed_fluxes,
     enough_years_for_trends,
+    grid_emission_vars,
     flux_periods,
     skipped_stages,
     validate_config,
@@ -27,6 +28,7 @@ from carbonbudget.paths import (
     climatology_raw_inputs,
     check_all_config,
     config_sections,
+    downscale_weights,
     flux_year_inputs,
     lithology_source,
     raw_inputs,
@@ -82,6 +84,9 @@ YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
 MAP_KINDS = map_kinds(FLUXES)
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
+# emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
+GRID_VARS = grid_emission_vars(config)
+WEIGHTS = downscale_weights(config)
 for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
@@ -114,7 +119,7 @@ if SCENARIOS and SCENARIO_YEARS:
 
 wildcard_constraints:
     year=r"\d{4}",
-    var="|".join(FLUXES),
+    var="|".join(FLUXES + GRID_VARS),
     stat="|".join(PIXEL_STATS),
     level="|".join(BUDGET_LEVELS),
     scenario="|".join(SCENARIOS) or "NONE",
@@ -128,6 +133,7 @@ include: "workflow/rules/align.smk"
 include: "workflow/rules/fluxes.smk"
 include: "workflow/rules/zonal.smk"
 include: "workflow/rules/balance.smk"
+include: "workflow/rules/grid.smk"
 include: "workflow/rules/trends.smk"
 include: "workflow/rules/spatial.smk"
 include: "workflow/rules/report.smk"
@@ -139,6 +145,9 @@ DELIVERABLES = [
     [L.flux(v, str(y)) for v in YEARLY_FLUXES for y in YEARS],
     [L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES],
     expand(L.budget("{level}", "{ext}"), level=BUDGET_LEVELS, ext=["csv", "parquet"]),
+    [L.flux(v, str(y)) for v in GRID_VARS for y in YEARS],
+    [L.flux("status", str(y)) for y in YEARS] if "cnc" in GRID_VARS else [],
+    [L.table("downscale", FINEST)] if GRID_VARS else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],

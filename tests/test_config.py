@@ -173,3 +173,23 @@ def test_trend_outputs_skipped_with_too_few_years(cfg):
     cfg["years"] = [2001, 2002, 2003]
     assert enough_years_for_trends(validate_config(cfg))
     assert skipped_stages(validate_config(cfg)) == {}
+
+
+def test_grid_emissions_need_a_weight_raster_and_cnc_needs_ecs(cfg):
+    from carbonbudget.config import grid_emission_vars
+    from carbonbudget.paths import downscale_weights, raw_inputs
+
+    assert grid_emission_vars(validate_config(cfg)) == ("ce", "cnc")
+    assert downscale_weights(validate_config(cfg)) == {
+        "climatology": "data/demo/population/population_density.tif"
+    }
+    assert "data/demo/population/population_density.tif" in raw_inputs(validate_config(cfg))
+    yearly = copy.deepcopy(cfg)
+    yearly["emissions"]["downscale"]["weights"] = "pop/pop_{year}.tif"
+    assert downscale_weights(validate_config(yearly))["2005"] == "pop/pop_2005.tif"
+    without = copy.deepcopy(cfg)
+    del without["emissions"]["downscale"]
+    with pytest.raises(ConfigError, match="ce and cnc need emissions on the grid"):
+        validate_config(without)  # the demo asks for CNC trend rasters
+    without["trends"]["variables"] = ["nep"]
+    assert grid_emission_vars(validate_config(without)) == ()

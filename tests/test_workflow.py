@@ -37,6 +37,47 @@ def test_every_log_is_under_results_logs(demo_run):
     assert (logs / "budget.log").exists() and list((logs / "process_year").glob("*.log"))
 
 
+def test_emissions_on_the_grid_sum_to_the_budget(demo_run):
+    """CE spread by population and CNC = ECS - CE per pixel: summed over each county with the
+    exact coverage and pixel areas the budget uses, they give the budget's CE and CNC (to the
+    float32 rounding of the rasters; the spreading itself meets each total to 1e-9, as the
+    downscale table says); CE is zero where nobody lives, no value outside the counties."""
+    import yaml
+
+    from carbonbudget.zonal import load_coverage
+
+    res = demo_run / "results"
+    grid = Grid.from_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
+    codes, cov = load_coverage(str(res / ".work/interim/regions/coverage_county.npz"), grid)
+    area = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
+    budget = pd.read_parquet(res / "tables/budget_county.parquet")
+    report = pd.read_csv(res / "tables/downscale_county.csv", dtype={"code": str})
+    assert len(report) == 36 * len(DEMO_YEARS) and (report["method"] == "weights").all()
+    assert report["relative_difference"].max() <= 1e-9
+    with rasterio.open(demo_run / "data/demo/population/population_density.tif") as r:
+        people = r.read(1).ravel()
+    inside = np.asarray(cov.sum(axis=0)).ravel() > 0
+    for year in (DEMO_YEARS[0], DEMO_YEARS[-1]):
+        table = budget[budget["year"] == year].set_index("code").reindex(codes)
+        for var in ("ce", "cnc"):
+            with rasterio.open(res / f"pixels/{var}/{var}_{year}.tif") as r:
+                assert r.tags(1)["units"] == "t CO2 km-2 yr-1"
+                x = r.read(1).astype("float64").ravel()
+            summed = cov @ (area * np.nan_to_num(x)) / 1e6  # t -> Tg
+            np.testing.assert_allclose(summed, table[f"{var}_tgco2"], rtol=2e-7)
+            if var == "ce":
+                assert np.isnan(x[~inside]).all() and (x[inside] >= 0).all()
+                assert (x[inside & (people == 0)] == 0).all()
+        with rasterio.open(res / f"pixels/status/status_{year}.tif") as r:
+            status, nodata, colours = r.read(1).ravel(), r.nodata, r.colormap(1)
+            assert r.tags()["classes"].startswith("1 deficit (CNC < 0); 2 balanced")
+        expected = np.select([x < 0, x == 0, x > 0], [1, 2, 3], 0)  # x: this year's CNC
+        assert (status == expected).all() and nodata == 0 and {1, 3} <= set(status)
+        assert colours[1][:3] == (215, 25, 28) and colours[3][:3] == (44, 123, 182)
+    with rasterio.open(res / "trends/cnc_slope.tif") as r:
+        assert r.tags(1)["units"] == "t CO2 km-2 yr-2"
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -49,10 +90,13 @@ def test_every_raster_output_is_a_valid_cog(demo_run):
     tifs = sorted((demo_run / "results/pixels").rglob("*.tif")) + sorted(
         (demo_run / "results/trends").glob("*.tif")
     )
-    assert len(tifs) == 4 * len(DEMO_YEARS) + 3 * 6
+    # RH NEP RCS ECS CE CNC and the status per year; 4 trend variables
+    assert len(tifs) == 7 * len(DEMO_YEARS) + 4 * 6
     for path in tifs:
         valid, errors, warnings = cog_validate(str(path), quiet=True)
         assert valid and not errors and not warnings, (path, errors, warnings)
+        if path.parent.name == "status":
+            continue  # classes with a colour table (test_emissions_on_the_grid_sum_to_the_budget)
         with rasterio.open(path) as r:
             assert r.crs is not None and np.isnan(r.nodata)
             assert r.descriptions[0] and r.tags(1)["units"]
@@ -221,7 +265,8 @@ def test_slurm_profile_passes_a_dry_run(demo_run, tmp_path):
     proc = _snakemake(work, "-n", "--forceall", "--profile", str(REPO / "workflow/profiles/slurm"))
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     jobs = _planned_jobs(work, "--forceall", "--profile", str(REPO / "workflow/profiles/slurm"))
-    assert jobs["process_year"] == len(DEMO_YEARS) and jobs["pixel_trends"] == 3
+    assert jobs["process_year"] == len(DEMO_YEARS) and jobs["pixel_trends"] == 4
+    assert jobs["grid_budget"] == 1
 
 
 def test_geopackage_metadata_layer(demo_run):
@@ -342,9 +387,14 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     assert {k: v for k, v in after.items() if not k.startswith("results/.work/")} == published
     assert all(after[k] == before[k] for k in after)  # nothing half-written
     # Snakemake removes a job's outputs before running it: the failed process_year 2002 lost
-    # its own staged files (rebuilt by the rerun) and nothing else
+    # its own staged files (rebuilt by the rerun) and nothing else (CE and CNC of 2002 are
+    # grid_budget's, which never ran)
     assert set(before) - set(after) == {
-        k for k in before if k.startswith("results/.work/") and "2002" in k
+        k
+        for k in before
+        if k.startswith("results/.work/")
+        and "2002" in k
+        and not k.startswith(("results/.work/pixels/ce/", "results/.work/pixels/cnc/"))
     }
 
     # fix it with corrected data (runoff 2 % higher): only 2002 and the all-years jobs rerun
@@ -363,7 +413,8 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = _digests(work, "results/.work/pixels/**/*.tif")
     changed = {k for k in final if final[k] != before[k.replace(".work/", "")]}
-    assert changed == {f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs")}
+    # runoff changes RCS, hence ECS and CNC = ECS - CE; CE does not depend on it
+    assert changed == {f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs", "cnc")}
     # the deliverables stay those of the last complete run until rule publish runs
     assert _digests(work, "results/pixels/**/*.tif") == {
         k: v for k, v in before.items() if k.startswith("results/pixels/")
@@ -486,7 +537,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
 
     for year in (2007, 2008, 2009):
         add_year(year)
-    for key in ("lithology", "regions", "emissions", "socioeconomic"):
+    for key in ("lithology", "regions", "emissions", "socioeconomic", "population"):
         (work / mine[key]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src_paths[key], mine[key])
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -497,6 +548,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
     cfg["npp"]["path"], cfg["runoff"]["path"] = mine["npp"], mine["runoff"]
     for key in ("lithology", "regions", "emissions", "socioeconomic"):
         cfg[key]["path"] = mine[key]
+    cfg["emissions"]["downscale"]["weights"] = mine["population"]
     (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # levels: finest first
     # the per-year chains of 2007-2009 (the all-year jobs would only be planned again below)
     zonal = [f"results/.work/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
@@ -515,7 +567,8 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
     assert jobs.get("process_year") == 1, jobs  # check, align, fluxes, zonal totals of 2010
     for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
         assert rule not in jobs, (rule, jobs)
-    assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 3
+    assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 4
+    assert jobs.get("grid_budget") == 1  # every year's CE on the grid: one job
     assert jobs.get("spatial_statistics") == 1 and jobs.get("plot_spatial_maps") == 2
 
 
@@ -667,6 +720,7 @@ def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
     assert not {k for k in changed if k.startswith("results/pixels/")} - {
         "results/pixels/rcs/rcs_2002.tif",
         "results/pixels/ecs/ecs_2002.tif",
+        "results/pixels/cnc/cnc_2002.tif",  # CNC = ECS - CE
     }
 
 

@@ -224,6 +224,14 @@ def computed_fluxes(cfg: dict) -> tuple[str, ...]:
     return ("rcs",) if rcs_only(cfg) else FLUX_VARS
 
 
+def grid_emission_vars(cfg: dict) -> tuple[str, ...]:
+    """The per-pixel emission layers of the run (t CO2 km-2 yr-1): CE when the emissions are
+    spread onto the grid (emissions.downscale), and CNC = ECS - CE where ECS is computed too."""
+    if not (cfg.get("emissions") or {}).get("downscale"):
+        return ()
+    return ("ce", "cnc") if "ecs" in computed_fluxes(cfg) else ("ce",)
+
+
 def skipped_stages(cfg: dict) -> dict[str, str]:
     """Stages the inputs do not support, each with the reason (logged at start, written to
     provenance.json and the GeoPackage metadata)."""
@@ -270,11 +278,17 @@ def _resolve_stages(cfg: dict) -> None:
     tr = cfg["trends"]
     yearly, static = flux_periods(cfg)
     tr.setdefault("variables", [v for v in ("nep", "rcs", "ecs") if v in yearly])
-    bad = [v for v in tr["variables"] if v not in fluxes]
+    on_grid = grid_emission_vars(cfg)
+    bad = [v for v in tr["variables"] if v not in fluxes + on_grid]
     if bad:
+        why = (
+            "ce and cnc need emissions on the grid (emissions.downscale)"
+            if set(bad) <= {"ce", "cnc"}
+            else RCS_ONLY_REASON
+        )
         raise ConfigError(
-            f"trends.variables: {bad} are not computed in this run ({RCS_ONLY_REASON}); "
-            f"use a subset of {list(fluxes)}"
+            f"trends.variables: {bad} are not computed in this run ({why}); "
+            f"use a subset of {list(fluxes + on_grid)}"
         )
     same = [v for v in tr["variables"] if v in static]
     if same:

@@ -97,6 +97,7 @@ def demo_paths(root: str = "data/demo") -> dict:
         "socioeconomic": f"{root}/socioeconomic/county_socioeconomic.csv",
         "fuel_consumption": f"{root}/energy/province_fuel_consumption.csv",
         "drivers": f"{root}/scenarios/drivers.csv",
+        "population": f"{root}/population/population_density.tif",
         "scenario_temperature": f"{root}/scenarios/{{scenario}}/climate/tmean_{{year}}.tif",
         "scenario_precipitation": f"{root}/scenarios/{{scenario}}/climate/prcp_{{year}}.tif",
         "scenario_npp": f"{root}/scenarios/{{scenario}}/npp/npp_{{year}}.tif",
@@ -132,6 +133,7 @@ def demo_files(root: str = "data/demo") -> list[str]:
             "socioeconomic",
             "fuel_consumption",
             "drivers",
+            "population",
         )
     ]
 
@@ -352,6 +354,14 @@ def build_demo(root: str = "data/demo") -> list[str]:
                 band_tags={"units": "mm yr-1"},
             )
         _write(paths["lithology"], lith, "int16", LITH_NODATA, ["GLiM class code"])
+        _write(
+            paths["population"],
+            _population(lith),
+            "float32",
+            np.nan,
+            ["population density"],
+            band_tags={"units": "people km-2"},
+        )
         _write_scenarios(paths, elev, veg, lith)
 
         regions = make_regions()
@@ -361,6 +371,25 @@ def build_demo(root: str = "data/demo") -> list[str]:
     _write_tables(regions, paths)
     log.info("demo inputs written under %s", root)
     return demo_files(root)
+
+
+def _population(lith):
+    """People per km²: three cities and a dozen towns over a thin rural population, none on
+    water (the weights that spread the county emissions onto the grid)."""
+    rng = np.random.default_rng(SEED + 9)
+    xn, yn = _coords()
+    wkm, hkm = WIDTH * RESOLUTION / 1000.0, HEIGHT * RESOLUTION / 1000.0  # distances in km
+    pop = np.full(xn.shape, 40.0) * rng.uniform(0.7, 1.3, xn.shape)
+    cities = [(0.7, 0.35, 6000.0, 6.0), (0.35, 0.55, 4000.0, 5.0), (0.55, 0.75, 3000.0, 4.0)]
+    towns = [
+        (*rng.uniform(0.08, 0.92, 2), rng.uniform(500, 1500), rng.uniform(1.5, 3.0))
+        for _ in range(12)
+    ]
+    for cx, cy, peak, sigma in cities + towns:
+        d2 = ((xn - cx) * wkm) ** 2 + ((yn - cy) * hkm) ** 2
+        pop += peak * np.exp(-d2 / (2 * sigma * sigma))
+    pop[lith == 11] = 0.0
+    return pop
 
 
 def _runoff(p_ann):

@@ -491,6 +491,50 @@ def write_cogs(
                 tmp.unlink()
 
 
+def write_class_cog(
+    path: str,
+    classes: np.ndarray,
+    grid,
+    *,
+    colours: dict[int, tuple[int, int, int]],
+    labels: dict[int, str],
+    description: str,
+    tags: dict | None = None,
+) -> None:
+    """A categorical (y, x) uint8 layer as a Cloud-Optimised GeoTIFF with a colour table, so a
+    GIS opens it styled; 0 is nodata, the class labels go into the ``classes`` tag (GeoTIFF
+    has no place for category names), overviews by mode (a class, never an average)."""
+    tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.classes.tif")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    try:
+        profile = grid.profile(dtype="uint8", nodata=0, compress=None)
+        with rasterio.open(tmp, "w", **profile) as ds:
+            ds.write(classes.astype("uint8"), 1)
+            ds.write_colormap(
+                1, {0: (255, 255, 255, 0), **{k: (*v, 255) for k, v in colours.items()}}
+            )
+            ds.set_band_description(1, description)
+            ds.update_tags(
+                classes="; ".join(f"{k} {v}" for k, v in sorted(labels.items())), **(tags or {})
+            )
+            factors = overview_factors(grid.width, grid.height)
+            if factors:
+                ds.build_overviews(factors, Resampling.mode)
+        with atomic_output(path) as cog_tmp:
+            rasterio.shutil.copy(
+                tmp,
+                cog_tmp,
+                driver="COG",
+                COMPRESS="ZSTD",
+                LEVEL=1,
+                BLOCKSIZE=COG_BLOCKSIZE,
+                OVERVIEWS="FORCE_USE_EXISTING",
+            )
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
 def file_digest(path: str) -> str:
     """SHA-256 of a file, read in 1 MiB blocks."""
     import hashlib

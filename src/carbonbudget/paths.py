@@ -84,6 +84,18 @@ def static_inputs(cfg: dict) -> list[str]:
     return files
 
 
+def downscale_weights(cfg: dict) -> dict[str, str]:
+    """The weight rasters that spread the emissions onto the grid (emissions.downscale), by
+    period: one per year with {year} in the path, else one (:data:`CLIMATOLOGY`) for all."""
+    ds = (cfg.get("emissions") or {}).get("downscale")
+    if not ds:
+        return {}
+    path = ds["weights"]
+    if "{year}" in path:
+        return {str(y): path.format(year=y) for y in cfg["years"]}
+    return {CLIMATOLOGY: path}
+
+
 def raw_inputs(cfg: dict) -> list[str]:
     """Every input file the config names (provenance digests them all)."""
     files = (
@@ -91,6 +103,7 @@ def raw_inputs(cfg: dict) -> list[str]:
         + climatology_input_files(cfg)
         + static_inputs(cfg)
     )
+    files += list(downscale_weights(cfg).values())
     acc = cfg.get("emissions_accounting")
     if acc:
         files += [acc["consumption"], acc["factors"]]
@@ -236,6 +249,10 @@ class Layout:
     def aligned(self, name: str, period: str = "{year}", run: str = "") -> str:
         """An input on the target grid, of one year or the climatologies."""
         return f"{self.work}/{run}interim/aligned/{period}/{ALIGNED[name]}"
+
+    def aligned_weights(self, period: str) -> str:
+        """The emission weights on the target grid (emissions.downscale), of a year or all."""
+        return f"{self.work}/interim/aligned/weights/weights_{period}.tif"
 
     @property
     def lithology_converted(self) -> str:

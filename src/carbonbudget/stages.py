@@ -413,6 +413,116 @@ def process_year(job: Job) -> None:
     done("zonal")
 
 
+# --- emissions on the grid ---------------------------------------------------------------------
+# Per-pixel status: the sign of CNC, as the regions' status (ColorBrewer RdYlBu ends and middle)
+PIXEL_STATUS = {1: "deficit (CNC < 0)", 2: "balanced (CNC = 0)", 3: "surplus (CNC > 0)"}
+PIXEL_STATUS_COLOURS = {1: (215, 25, 28), 2: (255, 255, 191), 3: (44, 123, 182)}
+
+
+@stage()
+def grid_budget(job: Job) -> None:
+    """Every year's CE spread over the finest regions' pixels by the weight raster, conserving
+    each region's total (:mod:`carbonbudget.downscale`), and CNC = ECS - CE per pixel, both in
+    t CO2 km-2 yr-1; the table of what each region's CE became on the grid."""
+    import numpy as np
+    import pandas as pd
+    import rasterio
+
+    from .align import CONTINUOUS, align_raster, gdal_source
+    from .downscale import spread_emissions, spread_report
+    from .grid import Grid
+    from .io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
+    from .units import CO2_PER_C
+    from .zonal import load_coverage
+
+    p, out = job.params, job.output
+    ds = p.downscale
+    grid = Grid.from_config(p.grid)
+    codes, coverage = load_coverage(job.input.coverage, grid)
+    area_km2 = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
+    budget = pd.read_parquet(job.input.budget)
+    elsewhere = budget.loc[~budget["in_region_layer"], "ce_tgco2"].sum()
+    if elsewhere > 0:
+        log.warning(
+            "%.4g Tg CO2 (%.3g %% of all years' CE) belong to emission codes without a polygon "
+            "(tables/emission_code_match.csv): they are in the tables but not on the grid",
+            elsewhere,
+            100 * elsewhere / budget["ce_tgco2"].sum(),
+        )
+    budget = budget[budget["in_region_layer"]]
+    weights: dict[str, np.ndarray] = {}
+    with gdal_env():
+        for period, (path, aligned) in sorted(p.weights.items()):
+            align_raster(
+                gdal_source(path, ds.get("subdataset")),
+                aligned,
+                grid,
+                variable="emission weights",
+                kind=CONTINUOUS,
+                crs=ds.get("crs"),
+            )
+            with rasterio.open(aligned) as src:
+                weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
+    totals, spreads = {}, {}
+    ce_paths = dict(zip(p.years, out.ce))
+    cnc_paths = dict(zip(p.years, out.cnc)) if "cnc" in out.keys() else {}
+    ecs_paths = dict(zip(p.years, job.input.ecs)) if "ecs" in job.input.keys() else {}
+    for year in p.years:
+        rows = budget[budget["year"] == year].set_index("code")["ce_tgco2"]
+        totals[year] = rows.reindex(codes).to_numpy(dtype="float64") * 1e6  # Tg -> t
+        w = weights[str(year)] if str(year) in weights else weights[p.climatology]
+        spreads[year] = spread_emissions(
+            coverage,
+            area_km2,
+            w,
+            totals[year],
+            codes=codes,
+            zero_weight=ds["zero_weight"],
+            weights_path=ds["weights"],
+        )
+        ce = spreads[year].density.reshape(grid.shape)
+        layers = {ce_paths[year]: ce}
+        units = {ce_paths[year]: "t CO2 km-2 yr-1"}
+        descriptions = {ce_paths[year]: f"carbon emissions CE {year}, spread by weights"}
+        if cnc_paths:
+            with rasterio.open(ecs_paths[year]) as src:
+                ecs = src.read(1, masked=True).filled(np.nan).astype("float64")
+            # ECS in g C m-2 yr-1 = t C km-2 yr-1
+            layers[cnc_paths[year]] = ecs * CO2_PER_C - ce
+            units[cnc_paths[year]] = "t CO2 km-2 yr-1"
+            descriptions[cnc_paths[year]] = f"carbon neutral capacity CNC = ECS - CE {year}"
+        with dask_scheduler(p.dask, job.threads):
+            write_cogs(
+                layers,
+                grid,
+                descriptions=descriptions,
+                units=units,
+                tags={path: {"year": str(year), "weights": ds["weights"]} for path in layers},
+                threads=job.threads,
+                label=f"emissions on the grid {year}",
+            )
+        if cnc_paths:
+            cnc = layers[cnc_paths[year]]
+            write_class_cog(
+                out.status[p.years.index(year)],
+                np.select([cnc < 0, cnc == 0, cnc > 0], [1, 2, 3], 0),
+                grid,
+                colours=PIXEL_STATUS_COLOURS,
+                labels=PIXEL_STATUS,
+                description=f"carbon budget status {year} (sign of CNC per pixel)",
+                tags={"year": str(year), "weights": ds["weights"]},
+            )
+        log.info(
+            "%d: CE of %d regions on the grid (%d iterations), grid total %.6g Tg CO2 of %.6g",
+            year,
+            int(np.isfinite(totals[year]).sum()),
+            spreads[year].iterations,
+            np.nansum(spreads[year].placed_t) / 1e6,
+            np.nansum(totals[year]) / 1e6,
+        )
+    write_table(spread_report(codes, list(p.years), totals, spreads), out.report)
+
+
 # --- budgets and trends -----------------------------------------------------------------------
 @stage()
 def budget(job: Job) -> None:
@@ -443,6 +553,7 @@ def budget(job: Job) -> None:
 @stage()
 def pixel_trends(job: Job) -> None:
     """Per-pixel trend statistic COGs of one flux over the years."""
+    import rasterio
     import xarray as xr
 
     from .grid import Grid
@@ -455,8 +566,10 @@ def pixel_trends(job: Job) -> None:
     years = sorted(int(y) for y in paths)
     outputs = {s: job.output[s] for s in PIXEL_STATS}
     with gdal_env():
+        with rasterio.open(paths[years[0]]) as src:  # g C m-2 yr-1, or t CO2 km-2 yr-1 (CE, CNC)
+            unit = src.tags(1).get("units") or "g C m-2 yr-1"
         layers = [open_raster(paths[y], p.chunk_size).isel(band=0, drop=True) for y in years]
-        stack = xr.concat(layers, dim="year").assign_attrs(units="g C m-2 yr-1")
+        stack = xr.concat(layers, dim="year").assign_attrs(units=unit)
         ds = trend_statistics(
             stack, years, p.min_valid_years, p.hurst_min_blocks, p.hurst_bias_correction
         )
@@ -471,7 +584,9 @@ def pixel_trends(job: Job) -> None:
                     for s in PIXEL_STATS
                 },
                 units={
-                    outputs[s]: ds[s].attrs["units"].replace("(g C m-2 yr-1) yr-1", "g C m-2 yr-2")
+                    outputs[s]: ds[s]
+                    .attrs["units"]
+                    .replace(f"({unit}) yr-1", unit.removesuffix("yr-1") + "yr-2")
                     for s in PIXEL_STATS
                 },
                 tags={

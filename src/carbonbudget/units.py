@@ -85,6 +85,7 @@ CANONICAL = {
     "npp": "g C m-2 yr-1",
     "runoff": "mm yr-1",
     "et": "mm yr-1",
+    "emission weights": "weight per unit area (relative)",
 }
 
 
