@@ -30,6 +30,7 @@ from carbonbudget.paths import (
     config_sections,
     downscale_weights,
     flux_year_inputs,
+    inventory_files,
     lithology_source,
     raw_inputs,
     run_config,
@@ -87,6 +88,7 @@ TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) el
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
 WEIGHTS = downscale_weights(config)
+INVENTORY = inventory_files(config)  # a gridded inventory by year: (file, band)
 for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
@@ -147,7 +149,8 @@ DELIVERABLES = [
     expand(L.budget("{level}", "{ext}"), level=BUDGET_LEVELS, ext=["csv", "parquet"]),
     [L.flux(v, str(y)) for v in GRID_VARS for y in YEARS],
     [L.flux("status", str(y)) for y in YEARS] if "cnc" in GRID_VARS else [],
-    [L.table("downscale", FINEST)] if GRID_VARS else [],
+    [L.table("downscale", FINEST)] if WEIGHTS else [],
+    [L.table("emission_inventory", FINEST)] if INVENTORY else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],

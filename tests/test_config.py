@@ -193,3 +193,37 @@ def test_grid_emissions_need_a_weight_raster_and_cnc_needs_ecs(cfg):
         validate_config(without)  # the demo asks for CNC trend rasters
     without["trends"]["variables"] = ["nep"]
     assert grid_emission_vars(validate_config(without)) == ()
+
+
+def test_a_gridded_inventory_becomes_the_emission_table_the_stages_read(cfg):
+    from carbonbudget.config import grid_emission_vars
+    from carbonbudget.paths import inventory_files, raw_inputs
+
+    inv = copy.deepcopy(cfg)
+    del inv["emissions"]["downscale"]
+    inv["emissions"] = {
+        "source": "raster",
+        "path": "edgar/co2_{year}.nc",
+        "units": "kg CO2 m-2 s-1",
+    }
+    v = validate_config(inv)
+    assert v["emissions_raster"]["units"] == "kg CO2 m-2 s-1"
+    assert v["emissions"]["path"] == "results/.work/interim/emissions/ce_from_grid.csv"
+    assert v["emissions"]["units"] == "Tg CO2" and grid_emission_vars(v) == ("ce", "cnc")
+    assert inventory_files(v)[2003] == ("edgar/co2_2003.nc", 1)
+    files = raw_inputs(v)
+    assert "edgar/co2_2010.nc" in files and v["emissions"]["path"] not in files
+    stack = copy.deepcopy(inv)
+    stack["emissions"].update(path="odiac.tif", first_year=2000)
+    assert inventory_files(validate_config(stack))[2003] == ("odiac.tif", 4)
+    del stack["emissions"]["first_year"]
+    with pytest.raises(ConfigError, match="first_year"):
+        validate_config(stack)
+    both = copy.deepcopy(inv)
+    both["emissions"]["downscale"] = {"weights": "pop.tif"}
+    with pytest.raises(ConfigError, match="remove downscale"):
+        validate_config(both)
+    wrong = copy.deepcopy(inv)
+    wrong["emissions"]["units"] = "Mt CO2"  # a table's unit
+    with pytest.raises(ConfigError, match="emissions/units"):
+        validate_config(wrong)

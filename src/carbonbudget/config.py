@@ -106,10 +106,57 @@ def validate_config(config: dict) -> dict:
                 f"regions.levels: level name '{name}' must be lower-case letters, "
                 "digits and '_' (and not 'study_area')"
             )
+    _resolve_emission_raster(cfg)
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
     _check_map_boxes(cfg["outputs"]["maps"])
     return cfg
+
+
+# The table the pipeline writes from a gridded inventory (the regions' zonal sums of it), under
+# the results' working tree; every stage that reads emissions then reads it as a table.
+EMISSIONS_FROM_GRID = "interim/emissions/ce_from_grid.csv"
+
+
+def emission_raster(cfg: dict) -> dict | None:
+    """The gridded inventory section (``emissions.source: raster``, kept as
+    ``emissions_raster`` once the config is validated), or None for an emission table."""
+    return cfg.get("emissions_raster")
+
+
+def _resolve_emission_raster(cfg: dict) -> None:
+    """``emissions.source: raster``: the inventory section moves to ``emissions_raster`` and
+    ``emissions`` becomes the table of its regional sums the pipeline writes, so every stage
+    that reads emissions (checks, budget, scenarios) reads that table unchanged."""
+    from .publish import WORK_DIR
+
+    em = cfg["emissions"]
+    if em.get("source", "table") != "raster":
+        return
+    if em.get("downscale"):
+        raise ConfigError(
+            "emissions.downscale: the emissions are a raster already (emissions.source: raster); "
+            "remove downscale"
+        )
+    if "{year}" not in em["path"] and "first_year" not in em:
+        raise ConfigError(
+            "emissions.path: a gridded inventory needs {year} in its path, or first_year (the "
+            "year of band 1) for one file with a band per year"
+        )
+    cfg["emissions_raster"] = dict(em)
+    cfg["emissions"] = {
+        "source": "table",
+        "path": f"{cfg['outputs']['dir']}/{WORK_DIR}/{EMISSIONS_FROM_GRID}",
+        "layout": "long",
+        "region_col": "code",
+        "year_col": "year",
+        "value_col": "ce_tgco2",
+        "units": "Tg CO2",
+        "unmatched": "error",
+        "duplicates": "error",
+        "empty_values": "error",
+        "gaps": "missing",
+    }
 
 
 def _check_map_boxes(maps: dict) -> None:
@@ -225,9 +272,10 @@ def computed_fluxes(cfg: dict) -> tuple[str, ...]:
 
 
 def grid_emission_vars(cfg: dict) -> tuple[str, ...]:
-    """The per-pixel emission layers of the run (t CO2 km-2 yr-1): CE when the emissions are
-    spread onto the grid (emissions.downscale), and CNC = ECS - CE where ECS is computed too."""
-    if not (cfg.get("emissions") or {}).get("downscale"):
+    """The per-pixel emission layers of the run (t CO2 km-2 yr-1): CE when the emissions are a
+    gridded inventory or spread onto the grid (emissions.downscale), and CNC = ECS - CE where
+    ECS is computed too."""
+    if not ((cfg.get("emissions") or {}).get("downscale") or emission_raster(cfg)):
         return ()
     return ("ce", "cnc") if "ecs" in computed_fluxes(cfg) else ("ce",)
 

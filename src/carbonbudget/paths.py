@@ -84,6 +84,16 @@ def static_inputs(cfg: dict) -> list[str]:
     return files
 
 
+def inventory_files(cfg: dict) -> dict[int, tuple[str, int]]:
+    """The gridded inventory (``emissions.source: raster``) by year: (file, band)."""
+    inv = cfg.get("emissions_raster")
+    if not inv:
+        return {}
+    if "{year}" in inv["path"]:
+        return {y: (inv["path"].format(year=y), 1) for y in cfg["years"]}
+    return {y: (inv["path"], y - inv["first_year"] + 1) for y in cfg["years"]}
+
+
 def downscale_weights(cfg: dict) -> dict[str, str]:
     """The weight rasters that spread the emissions onto the grid (emissions.downscale), by
     period: one per year with {year} in the path, else one (:data:`CLIMATOLOGY`) for all."""
@@ -104,6 +114,9 @@ def raw_inputs(cfg: dict) -> list[str]:
         + static_inputs(cfg)
     )
     files += list(downscale_weights(cfg).values())
+    files += [f for f, _ in inventory_files(cfg).values()]
+    if cfg.get("emissions_raster"):  # the regional table is the pipeline's own, not an input
+        files.remove(cfg["emissions"]["path"])
     acc = cfg.get("emissions_accounting")
     if acc:
         files += [acc["consumption"], acc["factors"]]

@@ -419,6 +419,126 @@ PIXEL_STATUS = {1: "deficit (CNC < 0)", 2: "balanced (CNC = 0)", 3: "surplus (CN
 PIXEL_STATUS_COLOURS = {1: (215, 25, 28), 2: (255, 255, 191), 3: (44, 123, 182)}
 
 
+def _write_grid_year(job: Job, grid, year: int, ce, *, how: str, tags: dict) -> None:
+    """CE of a year on the grid (t CO2 km-2 yr-1) as a COG, with CNC = ECS x 44/12 - CE and
+    the per-pixel status when the job has ECS (outputs ``ce``, ``cnc``, ``status`` and input
+    ``ecs``, one per year of ``job.params.years``)."""
+    import numpy as np
+    import rasterio
+
+    from .io import dask_scheduler, write_class_cog, write_cogs
+    from .units import CO2_PER_C
+
+    p, out = job.params, job.output
+    i = list(p.years).index(year)
+    layers = {out.ce[i]: ce}
+    units = {out.ce[i]: "t CO2 km-2 yr-1"}
+    descriptions = {out.ce[i]: f"carbon emissions CE {year}, {how}"}
+    with_cnc = "cnc" in out.keys()
+    if with_cnc:
+        with rasterio.open(job.input.ecs[i]) as src:
+            ecs = src.read(1, masked=True).filled(np.nan).astype("float64")
+        layers[out.cnc[i]] = cnc = ecs * CO2_PER_C - ce  # ECS g C m-2 yr-1 = t C km-2 yr-1
+        units[out.cnc[i]] = "t CO2 km-2 yr-1"
+        descriptions[out.cnc[i]] = f"carbon neutral capacity CNC = ECS - CE {year}"
+    with dask_scheduler(p.dask, job.threads):
+        write_cogs(
+            layers,
+            grid,
+            descriptions=descriptions,
+            units=units,
+            tags={path: {"year": str(year), **tags} for path in layers},
+            threads=job.threads,
+            label=f"emissions on the grid {year}",
+        )
+    if with_cnc:
+        write_class_cog(
+            out.status[i],
+            np.select([cnc < 0, cnc == 0, cnc > 0], [1, 2, 3], 0),
+            grid,
+            colours=PIXEL_STATUS_COLOURS,
+            labels=PIXEL_STATUS,
+            description=f"carbon budget status {year} (sign of CNC per pixel)",
+            tags={"year": str(year), **tags},
+        )
+
+
+@stage()
+def emission_raster(job: Job) -> None:
+    """A gridded inventory put on the grid conserving mass (:mod:`carbonbudget.inventory`):
+    CE per pixel (with CNC and status where ECS is computed), CE per finest region summed with
+    the regions' exact coverage (the table every stage reads as the emission table), and what
+    the alignment kept of the inventory's mass."""
+    import numpy as np
+    import pandas as pd
+
+    from .errors import InputDataError
+    from .grid import Grid
+    from .inventory import align_inventory
+    from .io import gdal_env, write_table
+    from .zonal import load_coverage
+
+    p, out = job.params, job.output
+    inv = p.inventory
+    grid = Grid.from_config(p.grid)
+    codes, regions = load_coverage(job.input.coverage, grid)
+    pix_km2 = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
+    in_regions = np.asarray(regions.sum(axis=0)).ravel() > 0
+    rows, report, cells = [], [], None
+    with gdal_env():
+        for year in p.years:
+            path, band = p.files[year]
+            aligned, cells = align_inventory(
+                path,
+                grid,
+                units=inv["units"],
+                year=year,
+                band=band,
+                crs=inv.get("crs"),
+                coverage=cells if "{year}" not in inv["path"] else None,
+            )
+            density = aligned.density.ravel()
+            missing = in_regions & ~np.isfinite(density)
+            if missing.any():
+                raise InputDataError(
+                    f"year {year}: the inventory does not reach {int(missing.sum())} pixels of "
+                    "the regions",
+                    path=path,
+                    variable="emissions",
+                    fix="use an inventory that covers the whole study area",
+                )
+            ce_t = regions @ (pix_km2 * np.nan_to_num(density))
+            rows.append(pd.DataFrame({"code": codes, "year": year, "ce_tgco2": ce_t / 1e6}))
+            report.append(
+                {
+                    "year": year,
+                    "inventory_cells_tgco2": aligned.cells_total_t / 1e6,
+                    "grid_total_tgco2": aligned.inside_total_t / 1e6,
+                    "regions_total_tgco2": ce_t.sum() / 1e6,
+                    "cells_without_value": aligned.nodata_cells,
+                }
+            )
+            log.info(
+                "%d: %.6g Tg CO2 in the inventory cells that reach the grid, %.6g on the grid, "
+                "%.6g in the regions; %d cells without a value counted as no emission",
+                year,
+                aligned.cells_total_t / 1e6,
+                aligned.inside_total_t / 1e6,
+                ce_t.sum() / 1e6,
+                aligned.nodata_cells,
+            )
+            _write_grid_year(
+                job,
+                grid,
+                year,
+                aligned.density,
+                how="gridded inventory",
+                tags={"inventory": path, "inventory_units": inv["units"]},
+            )
+    write_table(pd.concat(rows, ignore_index=True), out.table)
+    write_table(pd.DataFrame(report), out.report)
+
+
 @stage()
 def grid_budget(job: Job) -> None:
     """Every year's CE spread over the finest regions' pixels by the weight raster, conserving
@@ -431,8 +551,7 @@ def grid_budget(job: Job) -> None:
     from .align import CONTINUOUS, align_raster, gdal_source
     from .downscale import spread_emissions, spread_report
     from .grid import Grid
-    from .io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
-    from .units import CO2_PER_C
+    from .io import gdal_env, write_table
     from .zonal import load_coverage
 
     p, out = job.params, job.output
@@ -464,9 +583,6 @@ def grid_budget(job: Job) -> None:
             with rasterio.open(aligned) as src:
                 weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
     totals, spreads = {}, {}
-    ce_paths = dict(zip(p.years, out.ce))
-    cnc_paths = dict(zip(p.years, out.cnc)) if "cnc" in out.keys() else {}
-    ecs_paths = dict(zip(p.years, job.input.ecs)) if "ecs" in job.input.keys() else {}
     for year in p.years:
         rows = budget[budget["year"] == year].set_index("code")["ce_tgco2"]
         totals[year] = rows.reindex(codes).to_numpy(dtype="float64") * 1e6  # Tg -> t
@@ -480,38 +596,14 @@ def grid_budget(job: Job) -> None:
             zero_weight=ds["zero_weight"],
             weights_path=ds["weights"],
         )
-        ce = spreads[year].density.reshape(grid.shape)
-        layers = {ce_paths[year]: ce}
-        units = {ce_paths[year]: "t CO2 km-2 yr-1"}
-        descriptions = {ce_paths[year]: f"carbon emissions CE {year}, spread by weights"}
-        if cnc_paths:
-            with rasterio.open(ecs_paths[year]) as src:
-                ecs = src.read(1, masked=True).filled(np.nan).astype("float64")
-            # ECS in g C m-2 yr-1 = t C km-2 yr-1
-            layers[cnc_paths[year]] = ecs * CO2_PER_C - ce
-            units[cnc_paths[year]] = "t CO2 km-2 yr-1"
-            descriptions[cnc_paths[year]] = f"carbon neutral capacity CNC = ECS - CE {year}"
-        with dask_scheduler(p.dask, job.threads):
-            write_cogs(
-                layers,
-                grid,
-                descriptions=descriptions,
-                units=units,
-                tags={path: {"year": str(year), "weights": ds["weights"]} for path in layers},
-                threads=job.threads,
-                label=f"emissions on the grid {year}",
-            )
-        if cnc_paths:
-            cnc = layers[cnc_paths[year]]
-            write_class_cog(
-                out.status[p.years.index(year)],
-                np.select([cnc < 0, cnc == 0, cnc > 0], [1, 2, 3], 0),
-                grid,
-                colours=PIXEL_STATUS_COLOURS,
-                labels=PIXEL_STATUS,
-                description=f"carbon budget status {year} (sign of CNC per pixel)",
-                tags={"year": str(year), "weights": ds["weights"]},
-            )
+        _write_grid_year(
+            job,
+            grid,
+            year,
+            spreads[year].density.reshape(grid.shape),
+            how="spread by weights",
+            tags={"weights": ds["weights"]},
+        )
         log.info(
             "%d: CE of %d regions on the grid (%d iterations), grid total %.6g Tg CO2 of %.6g",
             year,

@@ -1,51 +1,82 @@
 # Emissions on the grid (docs/method.md, "Emissions on the grid"): with emissions.downscale,
 # every year's finest-region CE spread over the pixels by a weight raster, conserving each
-# region's total, and CNC = ECS - CE per pixel. One job for all years: the coverage matrix and
-# the weights are read once, and a year costs less than a job's start-up.
+# region's total; with a gridded inventory (emissions.source: raster), the inventory put on the
+# grid conserving mass and summed per finest region into the emission table the budget reads.
+# Either way CNC = ECS - CE per pixel. One job for all years: the coverage matrices and the
+# weights are read once, and a year costs less than a job's start-up.
+_ECS_PER_YEAR = (
+    {"ecs": [L.flux("ecs", str(y) if "ecs" in YEARLY_FLUXES else CLIMATOLOGY) for y in YEARS]}
+    if "cnc" in GRID_VARS
+    else {}
+)
+_CNC_OUTPUTS = (
+    {
+        "cnc": [L.flux("cnc", str(y)) for y in YEARS],
+        "status": [L.flux("status", str(y)) for y in YEARS],
+    }
+    if "cnc" in GRID_VARS
+    else {}
+)
+
+if INVENTORY:
+
+    rule emission_raster:
+        input:
+            **_ECS_PER_YEAR,
+            rasters=sorted({f for f, _ in INVENTORY.values()}),
+            coverage=L.coverage,
+        output:
+            **_CNC_OUTPUTS,
+            ce=[L.flux("ce", str(y)) for y in YEARS],
+            table=config["emissions"]["path"],
+            report=L.table("emission_inventory", FINEST),
+        log:
+            L.log("emission_raster"),
+        benchmark:
+            L.benchmark("emission_raster")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 2
+        resources:
+            mem_mb=3000,
+        params:
+            grid=config["grid"],
+            years=YEARS,
+            inventory=config.get("emissions_raster"),
+            files=INVENTORY,
+            dask=config["dask"],
+        script:
+            "../scripts/stage.py"
 
 
-rule grid_budget:
-    input:
-        **(
-            {
-                "ecs": [
-                    L.flux("ecs", str(y) if "ecs" in YEARLY_FLUXES else CLIMATOLOGY) for y in YEARS
-                ]
-            }
-            if "cnc" in GRID_VARS
-            else {}
-        ),
-        budget=L.budget(FINEST),
-        coverage=L.coverage,
-        weights=list(WEIGHTS.values()),
-        # ECS of each year (the climatology's when ECS does not change between years)
-    output:
-        **(
-            {
-                "cnc": [L.flux("cnc", str(y)) for y in YEARS],
-                "status": [L.flux("status", str(y)) for y in YEARS],
-            }
-            if "cnc" in GRID_VARS
-            else {}
-        ),
-        ce=[L.flux("ce", str(y)) for y in YEARS],
-        aligned=[L.aligned_weights(k) for k in WEIGHTS],
-        report=L.table("downscale", FINEST),
-    log:
-        L.log("grid_budget"),
-    benchmark:
-        L.benchmark("grid_budget")
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 2
-    resources:
-        mem_mb=3000,
-    params:
-        grid=config["grid"],
-        years=YEARS,
-        downscale=config["emissions"].get("downscale"),
-        weights={k: (v, L.aligned_weights(k)) for k, v in WEIGHTS.items()},
-        climatology=CLIMATOLOGY,
-        dask=config["dask"],
-    script:
-        "../scripts/stage.py"
+if WEIGHTS:
+
+    rule grid_budget:
+        input:
+            **_ECS_PER_YEAR,
+            budget=L.budget(FINEST),
+            coverage=L.coverage,
+            weights=list(WEIGHTS.values()),
+        output:
+            **_CNC_OUTPUTS,
+            ce=[L.flux("ce", str(y)) for y in YEARS],
+            aligned=[L.aligned_weights(k) for k in WEIGHTS],
+            report=L.table("downscale", FINEST),
+        log:
+            L.log("grid_budget"),
+        benchmark:
+            L.benchmark("grid_budget")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 2
+        resources:
+            mem_mb=3000,
+        params:
+            grid=config["grid"],
+            years=YEARS,
+            downscale=config["emissions"].get("downscale"),
+            weights={k: (v, L.aligned_weights(k)) for k, v in WEIGHTS.items()},
+            climatology=CLIMATOLOGY,
+            dask=config["dask"],
+        script:
+            "../scripts/stage.py"

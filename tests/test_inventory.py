@@ -1,0 +1,95 @@
+"""A gridded inventory on the grid: units converted (EDGAR's kg m-2 s-1, totals per cell), mass
+conserved through reprojection, refused where a unit or CRS cannot be right."""
+
+import numpy as np
+import pytest
+import rasterio
+from rasterio.transform import from_origin
+
+from carbonbudget.errors import InputDataError
+from carbonbudget.grid import Grid, ellipsoid_row_areas_m2
+from carbonbudget.inventory import align_inventory, seconds_in_year, to_flux_factor
+
+AEA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
+# 60 x 40 km of 1 km pixels near 30° N, 110° E
+GRID = Grid.from_bounds(AEA, 1000.0, [480_000.0, 3_400_000.0, 540_000.0, 3_440_000.0])
+
+
+def _inventory(path, values, west=109.0, north=34.0, res=0.1, crs="EPSG:4326"):
+    values = np.asarray(values, dtype="float32")
+    bands = values if values.ndim == 3 else values[None]
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=bands.shape[2],
+        height=bands.shape[1],
+        count=bands.shape[0],
+        dtype="float32",
+        crs=crs,
+        nodata=np.nan,
+        transform=from_origin(west, north, res, res),
+    ) as ds:
+        ds.write(bands)
+    return str(path)
+
+
+def test_edgar_units_are_annual_totals_over_the_seconds_of_their_year():
+    assert seconds_in_year(2001) == 365 * 86400 and seconds_in_year(2004) == 366 * 86400
+    factor, kind = to_flux_factor("kg CO2 m-2 s-1", 2001)
+    assert kind == "flux" and factor == pytest.approx(1e3 * 31_536_000)  # kg m-2 = 1e3 t km-2
+    assert to_flux_factor("t C cell-1 yr-1", 2001) == (pytest.approx(44 / 12), "cell")
+
+
+def test_a_uniform_flux_stays_uniform_and_the_grid_total_is_density_times_area(tmp_path):
+    flux = 2e-9  # kg CO2 m-2 s-1
+    path = _inventory(tmp_path / "edgar.tif", np.full((40, 40), flux))
+    a, _ = align_inventory(path, GRID, units="kg CO2 m-2 s-1", year=2004)
+    expected = float(np.float32(flux)) * 1e3 * 366 * 86400  # t CO2 km-2 yr-1, a leap year
+    # exactextract's coverage fractions carry single precision: 1e-7
+    np.testing.assert_allclose(a.density, expected, rtol=1e-7)
+    area_km2 = GRID.row_areas_m2().sum() * GRID.width / 1e6
+    assert a.inside_total_t == pytest.approx(expected * area_km2, rel=1e-7)
+    assert a.nodata_cells == 0
+
+
+def test_totals_per_cell_keep_the_mass_of_every_cell(tmp_path):
+    """0.01° cells (about 1 km, not aligned with the pixels): each cell's total reaches the grid
+    whole when the cell lies inside it; a cell without a value is counted."""
+    rng = np.random.default_rng(3)
+    cells = np.zeros((400, 400))
+    # cells well inside the grid (110.3-110.7 E, 31.95-32.2 N) carry emissions
+    inner = np.s_[180:205, 130:170]
+    cells[inner] = rng.lognormal(3.0, 1.5, cells[inner].shape)
+    cells[190, 150] = np.nan
+    path = _inventory(tmp_path / "cells.tif", cells, res=0.01)
+    a, cov = align_inventory(path, GRID, units="t CO2 cell-1 yr-1", year=2001)
+    grid_total = np.nansum(a.density * (GRID.row_areas_m2() / 1e6)[:, None])
+    assert grid_total == pytest.approx(np.nansum(cells), rel=1e-7)
+    assert a.inside_total_t == pytest.approx(grid_total, rel=1e-12) and a.nodata_cells == 1
+    assert np.isfinite(a.density).all() and (a.density >= 0).all()
+    # the same field given as a flux (totals over the cells' ellipsoidal areas) is the same
+    top = 34.0 - 0.01 * np.arange(400)
+    areas = ellipsoid_row_areas_m2(top, top - 0.01, 0.01, 6378137.0, 298.257223563) / 1e6
+    flux = _inventory(tmp_path / "flux.tif", np.nan_to_num(cells) / areas[:, None], res=0.01)
+    b, _ = align_inventory(flux, GRID, units="t CO2 km-2 yr-1", year=2001, coverage=cov)
+    np.testing.assert_allclose(b.density, a.density, rtol=1e-6, atol=1e-9)
+
+
+def test_a_band_per_year_and_refusals(tmp_path):
+    stack = np.stack([np.full((40, 40), v) for v in (1.0, 2.0, 3.0)])
+    path = _inventory(tmp_path / "stack.tif", stack)
+    third, _ = align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2003, band=3)
+    np.testing.assert_allclose(third.density, 3.0, rtol=1e-7)
+    with pytest.raises(InputDataError, match="needs band 4"):
+        align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2004, band=4)
+    merc = _inventory(
+        tmp_path / "merc.tif",
+        np.full((40, 40), 1.0),
+        west=1.2e7,
+        north=3.9e6,
+        res=2000.0,
+        crs="EPSG:3857",
+    )
+    with pytest.raises(InputDataError, match="not keep areas"):
+        align_inventory(merc, GRID, units="t CO2 cell-1 yr-1", year=2001)
