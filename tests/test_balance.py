@@ -104,6 +104,7 @@ def test_wide_layout_needs_year_columns_in_the_config():
         "layout": "wide",
         "region_col": "distcode",
         "units": "Mt CO2",
+        "downscale": cfg["emissions"]["downscale"],  # the demo's CNC trends need it
     }
     with pytest.raises(ConfigError, match="year_columns"):
         validate_config(cfg)

@@ -394,7 +394,13 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
         for k in before
         if k.startswith("results/.work/")
         and "2002" in k
-        and not k.startswith(("results/.work/pixels/ce/", "results/.work/pixels/cnc/"))
+        and not k.startswith(
+            (
+                "results/.work/pixels/ce/",
+                "results/.work/pixels/cnc/",
+                "results/.work/pixels/status/",
+            )
+        )
     }
 
     # fix it with corrected data (runoff 2 % higher): only 2002 and the all-years jobs rerun
@@ -413,8 +419,10 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     assert proc.returncode == 0, proc.stderr[-3000:]
     final = _digests(work, "results/.work/pixels/**/*.tif")
     changed = {k for k in final if final[k] != before[k.replace(".work/", "")]}
-    # runoff changes RCS, hence ECS and CNC = ECS - CE; CE does not depend on it
-    assert changed == {f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs", "cnc")}
+    # runoff changes RCS, hence ECS, CNC = ECS - CE and its sign; CE does not depend on it
+    assert changed == {
+        f"results/.work/pixels/{v}/{v}_2002.tif" for v in ("rcs", "ecs", "cnc", "status")
+    }
     # the deliverables stay those of the last complete run until rule publish runs
     assert _digests(work, "results/pixels/**/*.tif") == {
         k: v for k, v in before.items() if k.startswith("results/pixels/")
@@ -721,6 +729,7 @@ def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
         "results/pixels/rcs/rcs_2002.tif",
         "results/pixels/ecs/ecs_2002.tif",
         "results/pixels/cnc/cnc_2002.tif",  # CNC = ECS - CE
+        "results/pixels/status/status_2002.tif",  # its sign
     }
 
 
