@@ -72,8 +72,10 @@ def main():
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     r, d = float(np.median(ref)), float(np.median(spread))
     print(f"zonal_totals, one band (reference): {r:.2f} s ({', '.join(f'{x:.2f}' for x in ref)})")
-    print(f"spread_emissions: {d:.2f} s ({', '.join(f'{x:.2f}' for x in spread)}), "
-          f"{s.iterations} iterations, largest misfit {misfit:.2g}")
+    print(
+        f"spread_emissions: {d:.2f} s ({', '.join(f'{x:.2f}' for x in spread)}), "
+        f"{s.iterations} iterations, largest misfit {misfit:.2g}"
+    )
     print(f"ratio spread / zonal band: {d / r:.2f}; peak RSS of the process {rss:,.0f} MiB")
 
 
