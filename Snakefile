@@ -101,6 +101,7 @@ REPORT_RASTERS = quicklook_rasters(
     TREND_VARS,
     L.flux,
     L.pixel_trend,
+    cnc_year=str(YEARS[-1]) if "cnc" in grid_emission_vars(config) else None,
 )
 MODEL_SKILL = (
     L.table("emission_model", config["scenarios"]["level"]) if config.get("scenarios") else []

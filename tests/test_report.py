@@ -72,6 +72,13 @@ def test_quicklooks_follow_what_was_computed():
     assert full["trend_ecs"][0] == "trends/ecs_slope.tif" and full["pixel_rcs"][3] is False
     rcs = quicklook_rasters({"rcs": "climatology"}, [], flux, trend)
     assert list(rcs) == ["pixel_rcs"] and "from climatologies" in rcs["pixel_rcs"][1]
+    grid = quicklook_rasters({"ecs": "2010"}, [], flux, trend, cnc_year="2010")
+    assert grid["pixel_cnc"] == (
+        "pixels/cnc_2010.tif",
+        "Carbon neutral capacity per pixel (CNC = ECS − CE), 2010",
+        "t CO2 km⁻² yr⁻¹",
+        True,  # diverging at 0
+    )
 
 
 def test_chinese_region_names_render_without_missing_glyphs(tmp_path):

@@ -870,8 +870,15 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
     assert "(RCS, GEM-CO2) only" not in raw
     for item in ("budget_study_area.html", "extremes_county.html", "emission_model_skill.html"):
         assert item in raw
-    for item in ("pixel_ecs.png", "pixel_nep.png", "pixel_rcs.png", "trend_ecs.png"):
+    for item in (
+        "pixel_ecs.png",
+        "pixel_nep.png",
+        "pixel_rcs.png",
+        "pixel_cnc.png",
+        "trend_ecs.png",
+    ):
         assert item in raw
+    assert "spread over its pixels by data/demo/population/population_density.tif" in raw
     chromium = next(
         (
             shutil.which(b)

@@ -210,11 +210,16 @@ def build_report_items(
 
 
 def quicklook_rasters(
-    periods: dict[str, str], trend_vars: Sequence[str], flux_path, trend_path
+    periods: dict[str, str],
+    trend_vars: Sequence[str],
+    flux_path,
+    trend_path,
+    cnc_year: str | None = None,
 ) -> dict[str, tuple[str, str, str, bool]]:
     """The per-pixel rasters the report shows: ECS, NEP and RCS (those computed; ``periods``
-    maps each to the period shown: the last year, or the climatology) and the OLS slope of ECS
-    (or of the first trend variable), each with its title and unit."""
+    maps each to the period shown: the last year, or the climatology), CNC of ``cnc_year``
+    when the emissions are on the grid, and the OLS slope of ECS (or of the first trend
+    variable), each with its title and unit."""
     names = {
         "ecs": "Ecosystem carbon sink (ECS)",
         "nep": "Net ecosystem productivity (NEP)",
@@ -230,6 +235,13 @@ def quicklook_rasters(
                 "g C m⁻² yr⁻¹",
                 var != "rcs",
             )
+    if cnc_year:
+        out["pixel_cnc"] = (
+            flux_path("cnc", cnc_year),
+            f"Carbon neutral capacity per pixel (CNC = ECS − CE), {cnc_year}",
+            "t CO2 km⁻² yr⁻¹",
+            True,
+        )
     if trend_vars:
         var = "ecs" if "ecs" in trend_vars else trend_vars[0]
         name = names.get(var, var.upper())
