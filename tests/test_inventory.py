@@ -93,3 +93,37 @@ def test_a_band_per_year_and_refusals(tmp_path):
     )
     with pytest.raises(InputDataError, match="not keep areas"):
         align_inventory(merc, GRID, units="t CO2 cell-1 yr-1", year=2001)
+
+
+def test_make_check_opens_every_year_of_an_inventory(tmp_path):
+    """``make check`` with a gridded inventory: each year's file, its band and its cover of the
+    grid, before anything is computed (the emission table is made from it during the run)."""
+    import copy
+
+    import yaml
+    from conftest import REPO
+
+    from carbonbudget.checks import check_inventory_inputs
+    from carbonbudget.config import validate_config
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    del cfg["emissions"]["downscale"]
+    cfg["years"] = [2001, 2002]
+    cfg["emissions"] = {
+        "source": "raster",
+        "path": str(tmp_path / "co2.tif"),
+        "first_year": 2001,
+        "units": "t CO2 km-2 yr-1",
+    }
+    # the demo's grid lies within 107-110.5 E, 27.4-29.7 N
+    _inventory(tmp_path / "co2.tif", np.ones((2, 100, 100)), west=106.0, north=31.0, res=0.05)
+    report = check_inventory_inputs(config=validate_config(cfg))
+    assert report["inventory"]["2002"] == {"file": str(tmp_path / "co2.tif"), "band": 2}
+    short = copy.deepcopy(cfg)
+    short["years"] = [2001, 2002, 2003]
+    with pytest.raises(InputDataError, match="year 2003 needs band 3"):
+        check_inventory_inputs(config=validate_config(short))
+    _inventory(tmp_path / "small.tif", np.ones((2, 40, 40)), west=106.0, north=31.0, res=0.05)
+    cfg["emissions"]["path"] = str(tmp_path / "small.tif")
+    with pytest.raises(InputDataError, match="does not cover the grid"):
+        check_inventory_inputs(config=validate_config(cfg))

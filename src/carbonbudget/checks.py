@@ -616,6 +616,44 @@ def check_emission_inputs(
     return report
 
 
+def check_inventory_inputs(*, config: dict) -> dict:
+    """A gridded inventory (``emissions.source: raster``): every year's file opens, has a CRS
+    (or one declared), the band the year needs, and a footprint that covers the grid."""
+    from rasterio.warp import transform_bounds
+
+    from .align import open_source, source_crs
+    from .grid import Grid
+    from .paths import inventory_files
+
+    inv = config["emissions_raster"]
+    grid = Grid.from_config(config)
+    out = {}
+    for year, (path, band) in sorted(inventory_files(config).items()):
+        with open_source(path, "emissions", inv.get("crs")) as src:
+            if band > src.count:
+                raise InputDataError(
+                    f"the inventory has {src.count} bands, year {year} needs band {band}",
+                    path=path,
+                    variable="emissions",
+                    fix="check emissions.first_year (the year of band 1), or give one file "
+                    "per year with {year} in emissions.path",
+                )
+            west, south, east, north = transform_bounds(
+                grid.crs, source_crs(src, inv.get("crs")), *grid.bounds, densify_pts=21
+            )
+            b = src.bounds
+            if west < b.left or east > b.right or south < b.bottom or north > b.top:
+                raise InputDataError(
+                    f"the inventory ({b.left:g}, {b.bottom:g}, {b.right:g}, {b.top:g}) does "
+                    f"not cover the grid ({west:g}, {south:g}, {east:g}, {north:g} in its CRS)",
+                    path=path,
+                    variable="emissions",
+                    fix="use an inventory that covers the study area (or a smaller grid)",
+                )
+        out[str(year)] = {"file": path, "band": band}
+    return {"inventory": out}
+
+
 def check_inputs(
     *,
     config: dict,
@@ -646,7 +684,10 @@ def check_inputs(
         "climatology": attempt(check_year_inputs, year=None, path_fraction=path_fraction),
     }
     report.update(attempt(check_static_inputs))
-    report.update(attempt(check_emission_inputs, path_crosswalk=path_crosswalk))
+    if config.get("emissions_raster"):  # the emission table is made from it in the run
+        report.update(attempt(check_inventory_inputs))
+    else:
+        report.update(attempt(check_emission_inputs, path_crosswalk=path_crosswalk))
     if len(failures) == 1:
         raise failures[0]
     if failures:
