@@ -455,3 +455,34 @@ def test_a_parent_of_children_with_little_coverage_is_incomplete(tmp_path):
         t = tabs[level]
         assert (t["status"] == "incomplete").all() and t["cnc_tgco2"].isna().all(), level
         assert t["ecs_tgc"].notna().all()  # the partial sink itself is still reported
+
+
+def test_intensity_indicators_are_ratios_of_sums_and_unknown_with_an_unknown_member():
+    from carbonbudget.balance import _intensity
+
+    socio = pd.DataFrame(
+        {
+            "county_code": ["a", "b", "c", "d"],
+            "province_code": ["P", "P", "Q", "Q"],
+            "year": 2001,
+            "pop_k": [100.0, 300.0, 50.0, np.nan],  # thousand people; d unknown
+            "gdp_bn": [2.0, 6.0, 1.0, 1.0],  # billion CNY
+        }
+    )
+    cfg = {
+        "population_col": "pop_k",
+        "population_unit": "thousand",
+        "gdp_col": "gdp_bn",
+        "gdp_currency": "CNY",
+        "gdp_scale": 1e9,
+    }
+    t = pd.DataFrame(
+        {"province_code": ["P", "Q"], "year": 2001, "ce_tgco2": [2.0, 1.0], "ecs_tgco2": [1.0, 3.0]}
+    )
+    out = _intensity(t, socio, cfg, "province_code", with_balance=True)
+    # P: 2 Tg over 400,000 people = 5 t each (the mean of the members' ratios would differ)
+    assert out.loc[0, "ce_per_capita_tco2"] == pytest.approx(5.0)
+    assert out.loc[0, "ecs_per_capita_tco2"] == pytest.approx(2.5)
+    assert out.loc[0, "ce_intensity_kgco2_per_cny"] == pytest.approx(2e9 / 8e9)  # 0.25 kg/CNY
+    assert np.isnan(out.loc[1, "ce_per_capita_tco2"])  # one member without population
+    assert out.loc[1, "ce_intensity_kgco2_per_cny"] == pytest.approx(1e9 / 2e9)

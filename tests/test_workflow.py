@@ -78,6 +78,36 @@ def test_emissions_on_the_grid_sum_to_the_budget(demo_run):
         assert r.tags(1)["units"] == "t CO2 km-2 yr-2"
 
 
+def test_per_capita_and_intensity_by_hand_and_parents_as_ratios_of_sums(demo_run):
+    res = demo_run / "results"
+    socio = pd.read_csv(
+        demo_run / "data/demo/socioeconomic/county_socioeconomic.csv", dtype={"county_code": str}
+    ).rename(columns={"county_code": "code"})
+    county = pd.read_parquet(res / "tables/budget_county.parquet").merge(socio, on=["code", "year"])
+    np.testing.assert_allclose(
+        county["ce_per_capita_tco2"],
+        county["ce_tgco2"] * 1e6 / (county["population_thousand"] * 1e3),
+        rtol=1e-12,
+    )
+    np.testing.assert_allclose(
+        county["ce_intensity_kgco2_per_cny"],
+        county["ce_tgco2"] * 1e9 / (county["gdp_billion_cny"] * 1e9),
+        rtol=1e-12,
+    )
+    province = pd.read_parquet(res / "tables/budget_province.parquet").set_index(["code", "year"])
+    sums = county.groupby(["province_code", "year"])[
+        ["ce_tgco2", "ecs_tgco2", "population_thousand"]
+    ].sum()
+    by_hand = sums["ecs_tgco2"] * 1e6 / (sums["population_thousand"] * 1e3)
+    np.testing.assert_allclose(
+        province["ecs_per_capita_tco2"], by_hand.reindex(province.index), rtol=1e-12
+    )
+    mean_of_ratios = county.groupby(["province_code", "year"])["ce_per_capita_tco2"].mean()
+    assert not np.allclose(province["ce_per_capita_tco2"], mean_of_ratios.reindex(province.index))
+    layer = gpd.read_file(res / "gis/carbon_budget.gpkg", layer="province")
+    assert {"ce_per_capita_tco2_mean", "ce_intensity_kgco2_per_cny_mean"} <= set(layer.columns)
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr

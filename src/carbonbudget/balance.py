@@ -156,6 +156,42 @@ def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) ->
     return out.set_index(["code", "year"]).reindex(full).reset_index()
 
 
+POPULATION_UNITS = {"persons": 1.0, "thousand": 1e3, "ten_thousand": 1e4, "million": 1e6}
+
+
+def intensity_column(currency: str) -> str:
+    """The carbon intensity column of a currency: kg CO2 per unit of it."""
+    return f"ce_intensity_kgco2_per_{currency.lower()}"
+
+
+def _intensity(
+    t: pd.DataFrame, socio: pd.DataFrame, socio_cfg: dict, key: str, with_balance: bool
+) -> pd.DataFrame:
+    """CE (and ECS) per capita and CE per unit of GDP of every row of ``t`` (one level): the
+    level's emissions over the sums of its members' population and GDP (a ratio of sums, never
+    a sum or mean of the members' ratios; unknown when a member's value is)."""
+    cols = [c for c in (socio_cfg.get("population_col"), socio_cfg.get("gdp_col")) if c]
+    sums = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
+    sums = sums.reindex(pd.MultiIndex.from_frame(t[[key, "year"]]))
+    out = pd.DataFrame(index=t.index)
+    if socio_cfg.get("population_unit"):
+        people = (
+            sums[socio_cfg["population_col"]].to_numpy()
+            * POPULATION_UNITS[socio_cfg["population_unit"]]
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["ce_per_capita_tco2"] = t["ce_tgco2"].to_numpy() * 1e6 / people
+            if with_balance:
+                out["ecs_per_capita_tco2"] = t["ecs_tgco2"].to_numpy() * 1e6 / people
+    if socio_cfg.get("gdp_currency"):
+        money = sums[socio_cfg["gdp_col"]].to_numpy() * float(socio_cfg["gdp_scale"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[intensity_column(socio_cfg["gdp_currency"])] = (
+                t["ce_tgco2"].to_numpy() * 1e9 / money
+            )
+    return out
+
+
 def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str]) -> pd.DataFrame:
     """Sum ``sum_cols`` by (key, year); ``frac_cols`` (shares of the area inside the grid,
     ``area_km2``) become shares of the whole region (``region_area_km2``, the polygons' area
@@ -242,14 +278,22 @@ def build_budget(
 
     socio = None
     cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
-    if cv_mode != "none":
-        if not socio_cfg:
-            raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
-        columns = (
-            [socio_cfg["gdp_col"], socio_cfg["population_col"]]
-            if cv_mode == "gdp_per_capita_relative"
-            else [cv_mode["column"]]
-        )
+    if cv_mode != "none" and not socio_cfg:
+        raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
+    socio_cfg = socio_cfg or {}
+    columns = []
+    if cv_mode == "gdp_per_capita_relative":
+        columns += [socio_cfg["gdp_col"], socio_cfg["population_col"]]
+    elif isinstance(cv_mode, dict):
+        columns.append(cv_mode["column"])
+    per_capita = bool(socio_cfg.get("population_unit"))
+    intensity = bool(socio_cfg.get("gdp_currency"))
+    if per_capita:
+        columns.append(socio_cfg["population_col"])
+    if intensity:
+        columns.append(socio_cfg["gdp_col"])
+    columns = list(dict.fromkeys(columns))
+    if columns:
         socio = load_socioeconomic(socio_cfg, columns, years)
         socio = socio.rename(columns={"code": f"{finest}_code"})
         socio = socio.merge(
@@ -314,6 +358,9 @@ def build_budget(
                 "an emission code without a polygon: CE only (tables/emission_code_match.csv)"
             )
             t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
+        if per_capita or intensity:
+            assert socio is not None and socio_cfg is not None
+            t = pd.concat([t, _intensity(t, socio, socio_cfg, key, with_balance)], axis=1)
         if level != STUDY_AREA:
             info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
             t = t.merge(info, on=key, how="left")

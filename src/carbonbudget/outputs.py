@@ -54,6 +54,14 @@ COLUMN_UNITS = {
     "source_sink_ratio": ("1", "CE / ECS; +inf where ECS <= 0 (ecosystem source)"),
     "ecosystem_source": ("bool", "ECS <= 0: the land itself is a net source"),
     "cv": ("1", "vulnerability coefficient of CER (balance.cv)"),
+    "ce_per_capita_tco2": (
+        "t CO2 person-1 yr-1",
+        "CE per inhabitant: the region's CE over its members' summed population",
+    ),
+    "ecs_per_capita_tco2": (
+        "t CO2 person-1 yr-1",
+        "ECS per inhabitant: the region's ECS over its members' summed population",
+    ),
     "cer": ("1", "carbon emission risk CE / ECS x Cv (1 = neutrality)"),
     "imbalance_risk_index": (
         "1",
@@ -110,7 +118,10 @@ SUMMARY_VARS = [
     "ecs_flux_tco2_km2",
     "rcs_flux_tco2_km2",
     "cer",
+    "ce_per_capita_tco2",
+    "ecs_per_capita_tco2",
 ]
+INTENSITY_PREFIX = "ce_intensity_kgco2_per_"  # + the GDP currency (socioeconomic.gdp_currency)
 
 
 def write_geopackage(
@@ -143,6 +154,7 @@ def write_geopackage(
             budget = add_flux_densities(budget[budget["in_region_layer"]])
             last = budget["year"].max()
             summary = [c for c in SUMMARY_VARS if c in budget]
+            summary += [c for c in budget if c.startswith(INTENSITY_PREFIX)]
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
             means = means.rename(columns={"area_km2_mean": "area_km2"})
             parts = [means]
@@ -180,6 +192,12 @@ def write_geopackage(
             [{"column": k, "units": u, "description": d} for k, (u, d) in COLUMN_UNITS.items()]
             + [
                 {"column": "<var>_mean", "units": "as <var>", "description": "mean over the years"},
+                {
+                    "column": f"{INTENSITY_PREFIX}<currency>",
+                    "units": "kg CO2 per unit of <currency>",
+                    "description": "carbon intensity: the region's CE over its members' summed "
+                    "GDP (socioeconomic.gdp_currency and gdp_scale)",
+                },
                 {
                     "column": "cnc_tgco2_<year>",
                     "units": "Tg CO2 yr-1",
@@ -268,6 +286,11 @@ def column_title(column: str) -> tuple[str, str] | None:
     if column in COLUMN_UNITS:
         units, text = COLUMN_UNITS[column]
         return f"{short(text)} ({units})", text
+    m = re.fullmatch(INTENSITY_PREFIX + r"([a-z0-9]+)(_mean)?", column)
+    if m:
+        cur = m.group(1).upper()
+        text = f"carbon intensity: CE per unit of GDP, kg CO2 per {cur}, over summed GDP"
+        return f"carbon intensity{', mean' if m.group(2) else ''} (kg CO2 {cur}-1)", text
     m = re.fullmatch(r"(.+)_mean", column)
     if m and m.group(1) in COLUMN_UNITS:
         units, text = COLUMN_UNITS[m.group(1)]
