@@ -66,6 +66,7 @@ def test_totals_per_cell_keep_the_mass_of_every_cell(tmp_path):
     a, cov = align_inventory(path, GRID, units="t CO2 cell-1 yr-1", year=2001)
     grid_total = np.nansum(a.density * (GRID.row_areas_m2() / 1e6)[:, None])
     assert grid_total == pytest.approx(np.nansum(cells), rel=1e-7)
+    assert a.inventory_inside_t == pytest.approx(np.nansum(cells), rel=1e-7)  # (nearly) all inside
     assert a.inside_total_t == pytest.approx(grid_total, rel=1e-12) and a.nodata_cells == 1
     assert np.isfinite(a.density).all() and (a.density >= 0).all()
     # the same field given as a flux (totals over the cells' ellipsoidal areas) is the same
@@ -74,6 +75,18 @@ def test_totals_per_cell_keep_the_mass_of_every_cell(tmp_path):
     flux = _inventory(tmp_path / "flux.tif", np.nan_to_num(cells) / areas[:, None], res=0.01)
     b, _ = align_inventory(flux, GRID, units="t CO2 km-2 yr-1", year=2001, coverage=cov)
     np.testing.assert_allclose(b.density, a.density, rtol=1e-6, atol=1e-9)
+
+
+def test_the_mass_inside_the_grid_before_and_after_agree_with_cells_cut_by_its_edge(tmp_path):
+    """Emissions everywhere, cells cut by the grid's edges: the mass of the cells' parts inside
+    the grid (their outlines clipped to it) equals the grid total after alignment to 1e-6."""
+    rng = np.random.default_rng(8)
+    path = _inventory(tmp_path / "all.tif", rng.lognormal(3.0, 1.0, (60, 80)), res=0.05)
+    a, cov = align_inventory(path, GRID, units="t CO2 cell-1 yr-1", year=2001)
+    share = cov.inside_share
+    assert ((share > 0) & (share < 1)).any() and share.max() == pytest.approx(1.0)
+    assert a.inside_total_t == pytest.approx(a.inventory_inside_t, rel=1e-6)
+    assert a.cells_total_t > a.inside_total_t  # the cut cells' parts outside are not on the grid
 
 
 def test_a_band_per_year_and_refusals(tmp_path):

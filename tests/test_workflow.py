@@ -1076,6 +1076,7 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
         density = flux[y] * 1e3 * days * 86400  # t CO2 km-2 yr-1
         row = report[report["year"] == y].iloc[0]
         assert row["grid_total_tgco2"] == pytest.approx(density * grid_km2 / 1e6, rel=1e-6)
+        assert row["relative_difference"] <= 1e-6  # the inventory inside the grid, before
         assert row["cells_without_value"] == 0
         budget = pd.read_parquet(res / "tables/budget_county.parquet")
         b = budget[budget["year"] == y]

@@ -61,13 +61,15 @@ def to_flux_factor(units: str, year: int) -> tuple[float, str]:
 class Aligned:
     """A year of the inventory on the grid: ``density`` (t CO2 km-2 yr-1, grid shape; NaN
     where no inventory cell reaches a pixel), the total of the inventory cells that reach the
-    grid, the part of it inside the grid (= the grid total), and the cells without a value
-    (counted as no emission)."""
+    grid, the grid total (Σ density × pixel area), the cells without a value (counted as no
+    emission), and the inventory's mass inside the grid before alignment (each cell's total
+    times the share of its outline inside the grid's rectangle: the check of the grid total)."""
 
     density: np.ndarray
     cells_total_t: float
     inside_total_t: float
     nodata_cells: int
+    inventory_inside_t: float = np.nan
 
 
 @dataclass
@@ -79,6 +81,7 @@ class CellCoverage:
     window: Window
     matrix: sp.csc_matrix
     cell_km2: np.ndarray
+    inside_share: np.ndarray
 
 
 def _cell_areas_km2(src_crs, transform, rows: int, cols: int) -> np.ndarray:
@@ -132,7 +135,12 @@ def cell_coverage(src, src_crs, grid: Grid) -> CellCoverage:
         {"cell": np.arange(rows * cols).astype(str)}, geometry=cells, crs=src_crs.to_wkt()
     )
     _, matrix = coverage_matrix(frame, "cell", grid)
-    return CellCoverage(win, matrix, _cell_areas_km2(src_crs, t, rows, cols).ravel())
+    outlines = frame.to_crs(grid.crs.to_wkt()).geometry.values
+    with np.errstate(invalid="ignore", divide="ignore"):
+        inside = shapely.area(shapely.clip_by_rect(outlines, *grid.bounds)) / shapely.area(outlines)
+    return CellCoverage(
+        win, matrix, _cell_areas_km2(src_crs, t, rows, cols).ravel(), np.nan_to_num(inside)
+    )
 
 
 def align_inventory(
@@ -185,8 +193,10 @@ def align_inventory(
         out = np.where(covered > 0, m.T @ density, np.nan)  # fractions are shares of the pixel
     inside = float(np.nansum(out * pix_km2))
     touching = np.asarray(m.sum(axis=1)).ravel() > 0
-    cells_total = float((density * coverage.cell_km2)[touching].sum())
+    mass = density * coverage.cell_km2
+    cells_total = float(mass[touching].sum())
+    before = float((mass * coverage.inside_share).sum())
     return (
-        Aligned(out.reshape(grid.shape), cells_total, inside, int(nodata[touching].sum())),
+        Aligned(out.reshape(grid.shape), cells_total, inside, int(nodata[touching].sum()), before),
         coverage,
     )

@@ -513,16 +513,23 @@ def emission_raster(job: Job) -> None:
                 {
                     "year": year,
                     "inventory_cells_tgco2": aligned.cells_total_t / 1e6,
+                    "inventory_inside_grid_tgco2": aligned.inventory_inside_t / 1e6,
                     "grid_total_tgco2": aligned.inside_total_t / 1e6,
+                    "relative_difference": abs(aligned.inside_total_t - aligned.inventory_inside_t)
+                    / aligned.inventory_inside_t
+                    if aligned.inventory_inside_t > 0
+                    else 0.0,
                     "regions_total_tgco2": ce_t.sum() / 1e6,
                     "cells_without_value": aligned.nodata_cells,
                 }
             )
             log.info(
-                "%d: %.6g Tg CO2 in the inventory cells that reach the grid, %.6g on the grid, "
-                "%.6g in the regions; %d cells without a value counted as no emission",
+                "%d: %.6g Tg CO2 in the inventory cells that reach the grid, %.9g inside the "
+                "grid before alignment, %.9g on the grid after, %.6g in the regions; %d cells "
+                "without a value counted as no emission",
                 year,
                 aligned.cells_total_t / 1e6,
+                aligned.inventory_inside_t / 1e6,
                 aligned.inside_total_t / 1e6,
                 ce_t.sum() / 1e6,
                 aligned.nodata_cells,
