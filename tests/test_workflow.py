@@ -1060,7 +1060,7 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
         "path": "inventory/co2_{year}.tif",
         "units": "kg CO2 m-2 s-1",
     }
-    cfg["trends"]["variables"] = ["ecs", "cnc"]
+    cfg["trends"]["variables"] = ["ecs", "ce", "cnc"]
     cfg["spatial"] = {"levels": []}  # not what this test is about: spare the permutations
     cfg["outputs"]["dir"] = "out"
     (work / "inv.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -1102,6 +1102,12 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
         whole = (table["valid_fraction"] == 1.0).to_numpy() if var == "cnc" else slice(None)
         assert var == "ce" or 25 <= whole.sum() < len(codes)
         np.testing.assert_allclose(summed[whole], table[f"{var}_tgco2"][whole], rtol=2e-7)
-    assert (res / "trends/cnc_slope.tif").exists() and (
-        res / "pixels/status/status_2010.tif"
-    ).exists()
+    # CE grows by 10 % of the 2008 flux a year everywhere: its OLS slope is known by hand
+    with rasterio.open(res / "trends/ce_slope.tif") as r:
+        assert r.tags(1)["units"] == "t CO2 km-2 yr-2"
+        slope = r.read(1)
+    d = {y: flux[y] * 1e3 * (366 if y == 2008 else 365) * 86400 for y in years}
+    expected = np.polyfit(years, [d[y] for y in years], 1)[0]
+    np.testing.assert_allclose(slope[np.isfinite(slope)], expected, rtol=1e-5)
+    assert (res / "trends/cnc_slope.tif").exists()
+    assert (res / "pixels/status/status_2010.tif").exists()
