@@ -40,7 +40,7 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
         (there("gis/carbon_budget.gpkg"), "every level, year and statistic (QGIS, GDAL)"),
         (there("tables/budget_study_area.csv"), "the study area's budget per year"),
         (there(f"tables/budget_{levels[0]}.csv"), f"the budget of every {levels[0]} and year"),
-        (there("pixels"), "per-pixel fluxes (Cloud-Optimised GeoTIFFs, g C m-2 yr-1)"),
+        (there("pixels"), "per-pixel rasters (Cloud-Optimised GeoTIFFs; units in each file)"),
         (there("provenance.json"), "inputs, their digests, versions and settings"),
     ]
     lines.append("  open first:")
