@@ -40,7 +40,7 @@ NPP_NODATA = 65535
 LITH_NODATA = -9999
 PROVINCE_NAMES = ["Lingnan", "Qianbei", "Yunshan"]
 HISTORY_YEARS = list(range(1991, 2001))  # emissions and drivers before the raster years
-# Scenario sink rasters (issue 7): 0.1° WGS84 like a coarse scenario product, four years each.
+# Scenario sink rasters: 0.1° WGS84 like a coarse scenario product, four years each.
 # Changes per year after 2010 are illustrative placeholders, not published scenarios.
 SCENARIO_YEARS = [2030, 2060]
 SCENARIOS = {

@@ -6,9 +6,9 @@ Values become a flux density (t CO2 km-2 yr-1) on the source grid (a total per c
 the cell's area on the ellipsoid, for geographic cells), the density is put onto the grid
 with the exact share of every pixel in every cell (exactextract on the cells' outlines in the
 grid CRS, as the region coverage): a pixel takes the densities of the cells it lies in, weighted
-by its share in each, never interpolated. The mass of every cell inside the grid is kept
-exactly; GDAL's ``average`` resampling approximates cell footprints and misses it by about 1e-4,
-which the method's 1e-6 cannot afford.
+by its share in each, never interpolated. The mass of every cell inside the grid is kept to the
+single precision of the coverage fractions (1e-7); GDAL's ``average`` resampling approximates
+cell footprints and misses it by about 1e-4, more than the method's 1e-6 allows.
 """
 
 from __future__ import annotations
