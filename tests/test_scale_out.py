@@ -89,3 +89,20 @@ def test_distributed_cluster_at_an_address(aligned_year):
         )
     for v in FLUX_VARS:
         np.testing.assert_array_equal(got[v], reference[v])
+
+
+def test_an_unreachable_scheduler_fails_fast_naming_its_address(aligned_year):
+    import time
+
+    from carbonbudget.errors import ConfigError
+
+    grid, paths, root = aligned_year
+    t0 = time.perf_counter()
+    with pytest.raises(ConfigError, match="no dask scheduler answers at tcp://127.0.0.1:9"):
+        _run(
+            grid,
+            paths,
+            root / "nowhere",
+            {"scheduler": "distributed", "address": "tcp://127.0.0.1:9"},
+        )
+    assert time.perf_counter() - t0 < 30  # not distributed's default retries

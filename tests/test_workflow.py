@@ -1,6 +1,8 @@
 """The demo DAG end to end, run once in a fresh directory (session fixture ``demo_run``)."""
 
 import subprocess
+import sys
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -1111,3 +1113,84 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
     np.testing.assert_allclose(slope[np.isfinite(slope)], expected, rtol=1e-5)
     assert (res / "trends/cnc_slope.tif").exists()
     assert (res / "pixels/status/status_2010.tif").exists()
+
+
+def test_per_pixel_rules_on_a_dask_cluster_started_from_the_command_line(demo_run, tmp_path):
+    """A cluster user's setup: `dask scheduler` and two `dask worker` processes started from the
+    command line, dask.address pointing at the scheduler; the per-year rules give the same bytes
+    as the threaded run of the demo."""
+    import json
+    import shutil
+    import time
+
+    import yaml
+
+    dask_cli = Path(sys.executable).with_name("dask")
+    if not dask_cli.exists():
+        pytest.skip("the dask command line (distributed) is not installed")
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(demo_run / "data", work / "data")
+    info = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [
+        subprocess.Popen(
+            [
+                str(dask_cli),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--scheduler-file",
+                str(info),
+                *common,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.time() + 60
+        while not info.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        procs += [
+            subprocess.Popen(
+                [
+                    str(dask_cli),
+                    "worker",
+                    "--scheduler-file",
+                    str(info),
+                    "--nthreads",
+                    "1",
+                    "--memory-limit",
+                    "2GB",
+                    *common,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=work,
+            )
+            for _ in range(2)
+        ]
+        address = json.loads(info.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+        cfg["dask"] = {"scheduler": "distributed", "address": address}
+        (work / "cluster.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        targets = [
+            f"results/.work/pixels/{v}/{v}_{y}.tif" for v in ("nep", "ecs") for y in (2001, 2002)
+        ]
+        proc = run_snakemake(work, *targets, "--configfile", str(work / "cluster.yaml"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    log = (work / "results/logs/process_year/2001.log").read_text()
+    assert f"dask: connected to {address} (2 workers)" in log
+    for rel in targets:
+        assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel

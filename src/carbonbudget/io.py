@@ -328,6 +328,9 @@ def _compute_blocks(sources: list, datasets: list, label: str) -> None:
     da.store(sources, targets, lock=False)
 
 
+CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer by then is not there: fail fast
+
+
 @contextlib.contextmanager
 def dask_scheduler(spec: dict | None, threads: int = 1) -> Iterator[None]:
     """The dask scheduler of a per-pixel job (config section ``dask``).
@@ -355,7 +358,18 @@ def dask_scheduler(spec: dict | None, threads: int = 1) -> Iterator[None]:
         ) from exc
     address = spec.get("address")
     if address:
-        with Client(address, set_as_default=True) as client:
+        try:
+            client = Client(address, set_as_default=True, timeout=CONNECT_TIMEOUT_S)
+        except (OSError, TimeoutError) as exc:
+            from .errors import ConfigError
+
+            raise ConfigError(
+                f"dask.address: no dask scheduler answers at {address} within "
+                f"{CONNECT_TIMEOUT_S} s ({type(exc).__name__}). Start one where the jobs run "
+                "(dask scheduler; dask worker <address>), correct dask.address, or set "
+                "dask.scheduler: threads"
+            ) from exc
+        with client:
             log.info(
                 "dask: connected to %s (%d workers)",
                 address,
