@@ -332,14 +332,15 @@ CONNECT_TIMEOUT_S = 10  # a scheduler that does not answer by then is not there:
 
 
 @contextlib.contextmanager
-def dask_scheduler(spec: dict | None, threads: int = 1) -> Iterator[None]:
+def dask_scheduler(spec: dict | None, threads: int = 1) -> Iterator[object]:
     """The dask scheduler of a per-pixel job (config section ``dask``).
 
     ``threads`` (default): the local threaded scheduler with the job's threads. ``distributed``:
     connect to the cluster at ``address`` (an existing ``dask-scheduler``), or, without an
     address, start a one-worker local cluster with the job's threads for the job's duration.
     Workers read the aligned rasters themselves, so they need the same file paths (a shared
-    file system); blocks come back to the job, which writes the outputs."""
+    file system); blocks come back to the job, which writes the outputs. Yields the client
+    (None with threads)."""
     import dask
 
     spec = spec or {}
