@@ -23,7 +23,7 @@ import os
 import time
 
 import numpy as np
-from country import CRS, paths, write_static, write_year
+from country import country_grid, paths, write_static, write_year
 
 ROWS, COLS = 4000, 5000
 
@@ -46,14 +46,9 @@ def main():
     import geopandas as gpd
     from exactextract import exact_extract
 
-    from carbonbudget.grid import Grid
     from carbonbudget.zonal import coverage_matrix, zonal_totals
 
-    grid = Grid.from_bounds(
-        CRS,
-        1000.0,
-        [-2_500_000.0, 5_900_000.0 - ROWS * 1000.0, -2_500_000.0 + COLS * 1000.0, 5_900_000.0],
-    )
+    grid = country_grid(ROWS, COLS)
     t0 = time.perf_counter()
     regions = gpd.read_file(p["regions"], engine="pyogrio")
     codes, matrix = coverage_matrix(regions, "county_code", grid)

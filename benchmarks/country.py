@@ -42,6 +42,13 @@ def _bounds(rows, cols):
     return [XMIN, YMAX - rows * RES, XMIN + cols * RES, YMAX]
 
 
+def country_grid(rows: int, cols: int):
+    """The target grid of the synthetic country (the benchmarks' one definition of it)."""
+    from carbonbudget.grid import Grid
+
+    return Grid.from_bounds(CRS, RES, _bounds(rows, cols))
+
+
 def paths(root: str) -> dict:
     return {
         "temperature": f"{root}/climate/tmean_{{year}}.tif",
