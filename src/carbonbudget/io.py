@@ -406,6 +406,23 @@ def _distributed_active() -> bool:
     return dask.config.get("scheduler", None) == "dask.distributed"
 
 
+def _copy_to_cog(tmp: Path, path: str, **options) -> None:
+    """Copy a tiled GeoTIFF with its overviews to a COG at ``path``, atomically: ZSTD level 1
+    (about the size of level 3 and faster to write; DEFLATE is slower still,
+    docs/performance.md), the overviews as built; ``options`` add creation options."""
+    with atomic_output(path) as cog_tmp:
+        rasterio.shutil.copy(
+            tmp,
+            cog_tmp,
+            driver="COG",
+            COMPRESS="ZSTD",
+            LEVEL=1,
+            BLOCKSIZE=COG_BLOCKSIZE,
+            OVERVIEWS="FORCE_USE_EXISTING",
+            **options,
+        )
+
+
 def write_cogs(
     layers: dict,
     grid: Grid,
@@ -479,18 +496,7 @@ def write_cogs(
             if factors:
                 with rasterio.open(tmp, "r+") as ds:
                     ds.build_overviews(factors, Resampling.average)
-            with atomic_output(path) as cog_tmp:
-                rasterio.shutil.copy(
-                    tmp,
-                    cog_tmp,
-                    driver="COG",
-                    COMPRESS="ZSTD",
-                    LEVEL=1,
-                    PREDICTOR="YES",
-                    BLOCKSIZE=COG_BLOCKSIZE,
-                    OVERVIEWS="FORCE_USE_EXISTING",
-                    NUM_THREADS=per_copy,
-                )
+            _copy_to_cog(tmp, path, PREDICTOR="YES", NUM_THREADS=per_copy)
 
         if workers == 1:
             for item in datasets:
@@ -535,16 +541,7 @@ def write_class_cog(
             factors = overview_factors(grid.width, grid.height)
             if factors:
                 ds.build_overviews(factors, Resampling.mode)
-        with atomic_output(path) as cog_tmp:
-            rasterio.shutil.copy(
-                tmp,
-                cog_tmp,
-                driver="COG",
-                COMPRESS="ZSTD",
-                LEVEL=1,
-                BLOCKSIZE=COG_BLOCKSIZE,
-                OVERVIEWS="FORCE_USE_EXISTING",
-            )
+        _copy_to_cog(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
