@@ -623,6 +623,7 @@ def check_inventory_inputs(*, config: dict) -> dict:
 
     from .align import open_source, source_crs
     from .grid import Grid
+    from .inventory import require_band
     from .paths import inventory_files
 
     inv = config["emissions_raster"]
@@ -630,14 +631,7 @@ def check_inventory_inputs(*, config: dict) -> dict:
     out = {}
     for year, (path, band) in sorted(inventory_files(config).items()):
         with open_source(path, "emissions", inv.get("crs")) as src:
-            if band > src.count:
-                raise InputDataError(
-                    f"the inventory has {src.count} bands, year {year} needs band {band}",
-                    path=path,
-                    variable="emissions",
-                    fix="check emissions.first_year (the year of band 1), or give one file "
-                    "per year with {year} in emissions.path",
-                )
+            require_band(src, band, year, path)
             west, south, east, north = transform_bounds(
                 grid.crs, source_crs(src, inv.get("crs")), *grid.bounds, densify_pts=21
             )

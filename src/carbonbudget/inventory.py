@@ -84,6 +84,18 @@ class CellCoverage:
     inside_share: np.ndarray
 
 
+def require_band(src, band: int, year: int, path: str) -> None:
+    """The inventory file ``src`` has the band ``year`` needs (emissions.first_year)."""
+    if band > src.count:
+        raise InputDataError(
+            f"the inventory has {src.count} bands, year {year} needs band {band}",
+            path=path,
+            variable="emissions",
+            fix="check emissions.first_year (the year of band 1), or give one file per "
+            "year with {year} in emissions.path",
+        )
+
+
 def _cell_areas_km2(src_crs, transform, rows: int, cols: int) -> np.ndarray:
     """Area of every source cell (km²): on the ellipsoid for geographic cells, the nominal
     cell area for an equal-area projection, NaN otherwise (unknown)."""
@@ -163,14 +175,7 @@ def align_inventory(
     factor, kind = to_flux_factor(units, year)
     with open_source(path, "emissions", crs) as src:
         scrs = source_crs(src, crs)
-        if band > src.count:
-            raise InputDataError(
-                f"the inventory has {src.count} bands, year {year} needs band {band}",
-                path=path,
-                variable="emissions",
-                fix="check emissions.first_year (the year of band 1), or give one file per "
-                "year with {year} in emissions.path",
-            )
+        require_band(src, band, year, path)
         if kind == "cell" and crs_kind(scrs) not in ("geographic", "equal_area"):
             raise InputDataError(
                 "totals per cell on a projection that does not keep areas: the cells' areas "
