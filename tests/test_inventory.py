@@ -89,6 +89,18 @@ def test_the_mass_inside_the_grid_before_and_after_agree_with_cells_cut_by_its_e
     assert a.cells_total_t > a.inside_total_t  # the cut cells' parts outside are not on the grid
 
 
+def test_the_cell_coverage_is_reused_for_files_of_the_same_layout_only(tmp_path):
+    one = _inventory(tmp_path / "2001.tif", np.full((40, 40), 1.0))
+    two = _inventory(tmp_path / "2002.tif", np.full((40, 40), 2.0))
+    moved = _inventory(tmp_path / "2003.tif", np.full((40, 40), 3.0), west=109.05)
+    a, cov = align_inventory(one, GRID, units="t CO2 km-2 yr-1", year=2001)
+    b, same = align_inventory(two, GRID, units="t CO2 km-2 yr-1", year=2002, coverage=cov)
+    c, other = align_inventory(moved, GRID, units="t CO2 km-2 yr-1", year=2003, coverage=cov)
+    assert same is cov and other is not cov
+    np.testing.assert_allclose(b.density, 2 * a.density, rtol=1e-12)
+    np.testing.assert_allclose(c.density, 3.0, rtol=1e-7)
+
+
 def test_a_band_per_year_and_refusals(tmp_path):
     stack = np.stack([np.full((40, 40), v) for v in (1.0, 2.0, 3.0)])
     path = _inventory(tmp_path / "stack.tif", stack)

@@ -76,12 +76,20 @@ class Aligned:
 class CellCoverage:
     """The fraction of every grid pixel inside every inventory cell that reaches the grid
     (cells × pixels, exact at cell edges: exactextract on the cells' outlines in the grid CRS),
-    the window of the inventory those cells come from and each cell's area (km²)."""
+    the window of the inventory those cells come from, each cell's area (km²) and share inside
+    the grid, and the inventory's ``layout`` (:func:`_layout`) they hold for."""
 
     window: Window
     matrix: sp.csc_matrix
     cell_km2: np.ndarray
     inside_share: np.ndarray
+    layout: tuple
+
+
+def _layout(src, src_crs) -> tuple:
+    """What the cell coverage depends on: the file's size, transform and CRS (the years of an
+    inventory share them, whether in one file or one file per year)."""
+    return (src.width, src.height, tuple(src.transform), src_crs.to_wkt())
 
 
 def require_band(src, band: int, year: int, path: str) -> None:
@@ -151,7 +159,11 @@ def cell_coverage(src, src_crs, grid: Grid) -> CellCoverage:
     with np.errstate(invalid="ignore", divide="ignore"):
         inside = shapely.area(shapely.clip_by_rect(outlines, *grid.bounds)) / shapely.area(outlines)
     return CellCoverage(
-        win, matrix, _cell_areas_km2(src_crs, t, rows, cols).ravel(), np.nan_to_num(inside)
+        win,
+        matrix,
+        _cell_areas_km2(src_crs, t, rows, cols).ravel(),
+        np.nan_to_num(inside),
+        _layout(src, src_crs),
     )
 
 
@@ -168,8 +180,8 @@ def align_inventory(
     """One year of a gridded inventory as a flux density on ``grid``: each pixel takes the
     densities of the cells it lies in, weighted by the share of the pixel in each, so the mass
     of every cell is kept (Σ over pixels of density × area = Σ over cells of density × the
-    cell's area inside the grid). ``coverage`` from an earlier year of the same layout is
-    reused. Returns the year and the coverage."""
+    cell's area inside the grid). ``coverage`` from an earlier year is reused when the file
+    has the same layout, computed afresh otherwise. Returns the year and the coverage."""
     from .align import open_source, source_crs
 
     factor, kind = to_flux_factor(units, year)
@@ -185,7 +197,8 @@ def align_inventory(
                 fix="give the inventory as a flux (per km² or m²), or on a geographic or "
                 "equal-area grid",
             )
-        coverage = coverage or cell_coverage(src, scrs, grid)
+        if coverage is None or coverage.layout != _layout(src, scrs):
+            coverage = cell_coverage(src, scrs, grid)
         raw = src.read(band, window=coverage.window, masked=True)
     values = raw.astype("float64").filled(np.nan).ravel() * factor
     nodata = ~np.isfinite(values)

@@ -495,7 +495,7 @@ def emission_raster(job: Job) -> None:
                 year=year,
                 band=band,
                 crs=inv.get("crs"),
-                coverage=cells if "{year}" not in inv["path"] else None,
+                coverage=cells,
             )
             density = aligned.density.ravel()
             missing = in_regions & ~np.isfinite(density)
