@@ -144,19 +144,17 @@ def _resolve_emission_raster(cfg: dict) -> None:
             "year of band 1) for one file with a band per year"
         )
     cfg["emissions_raster"] = dict(em)
-    cfg["emissions"] = {
-        "source": "table",
-        "path": f"{cfg['outputs']['dir']}/{WORK_DIR}/{EMISSIONS_FROM_GRID}",
-        "layout": "long",
-        "region_col": "code",
-        "year_col": "year",
-        "value_col": "ce_tgco2",
-        "units": "Tg CO2",
-        "unmatched": "error",
-        "duplicates": "error",
-        "empty_values": "error",
-        "gaps": "missing",
-    }
+    # the table's own layout; every other key takes the schema's default
+    cfg["emissions"] = fill_section(
+        "emissions",
+        {
+            "path": f"{cfg['outputs']['dir']}/{WORK_DIR}/{EMISSIONS_FROM_GRID}",
+            "region_col": "code",
+            "year_col": "year",
+            "value_col": "ce_tgco2",
+            "units": "Tg CO2",
+        },
+    )
 
 
 def _check_map_boxes(maps: dict) -> None:
