@@ -111,9 +111,11 @@ def test_a_region_without_emissions_keeps_zero_on_every_pixel_it_touches():
     assert list(s.method) == ["no emissions", "weights"]
 
 
-def test_negative_weights_are_refused():
+def test_negative_and_infinite_weights_are_refused():
     with pytest.raises(InputDataError, match="negative weight"):
         _spread([[1.0, 1.0]], [1.0, 1.0], [1.0, -1.0], [3.0])
+    with pytest.raises(InputDataError, match="1 pixels have an infinite weight"):
+        _spread([[1.0, 1.0]], [1.0, 1.0], [1.0, np.inf], [3.0], weights_path="pop.tif")
 
 
 def test_totals_no_raster_can_hold_are_reported_and_the_grand_total_kept(caplog):

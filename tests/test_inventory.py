@@ -108,6 +108,11 @@ def test_a_band_per_year_and_refusals(tmp_path):
     np.testing.assert_allclose(third.density, 3.0, rtol=1e-7)
     with pytest.raises(InputDataError, match="needs band 4"):
         align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2004, band=4)
+    broken = np.full((40, 40), 1.0)
+    broken[20, 15] = np.inf  # inside the grid's window: never counted as "no emission"
+    bad = _inventory(tmp_path / "inf.tif", broken)
+    with pytest.raises(InputDataError, match="1 cells hold an infinite value"):
+        align_inventory(bad, GRID, units="t CO2 km-2 yr-1", year=2001)
     merc = _inventory(
         tmp_path / "merc.tif",
         np.full((40, 40), 1.0),

@@ -89,6 +89,14 @@ def spread_emissions(
         bad = [codes[i] for i in np.flatnonzero(totals < 0)[:10]]
         raise ValueError(f"negative emission totals cannot be spread by weights: {bad}")
     w = np.asarray(weights, dtype=np.float64)
+    if np.isinf(w).any():
+        raise InputDataError(
+            f"{int(np.isinf(w).sum())} pixels have an infinite weight",
+            path=weights_path,
+            variable="emissions.downscale.weights",
+            fix="the file is corrupt or its nodata value is not declared: re-export it, or "
+            "set its nodata (gdal_edit.py -a_nodata)",
+        )
     if (w < 0).any():
         raise InputDataError(
             f"{int((w < 0).sum())} pixels have a negative weight",

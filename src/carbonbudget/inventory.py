@@ -201,6 +201,14 @@ def align_inventory(
             coverage = cell_coverage(src, scrs, grid)
         raw = src.read(band, window=coverage.window, masked=True)
     values = raw.astype("float64").filled(np.nan).ravel() * factor
+    if np.isinf(values).any():
+        raise InputDataError(
+            f"year {year}: {int(np.isinf(values).sum())} cells hold an infinite value",
+            path=path,
+            variable="emissions",
+            fix="the file is corrupt or its nodata value is not declared: re-export it, or "
+            "set its nodata (gdal_edit.py -a_nodata)",
+        )
     nodata = ~np.isfinite(values)
     values[nodata] = 0.0  # a cell without a value reports no emission: counted, and reported
     density = values / coverage.cell_km2 if kind == "cell" else values
