@@ -108,6 +108,17 @@ MODEL_SKILL = (
 )
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
+# the uncertainty model's statistics next to them (docs/method.md, "Uncertainty")
+UNCERTAINTY = config.get("uncertainty") is not None
+ZONAL_UNCERTAINTY = (
+    (
+        [L.zonal_uncertainty(str(y)) for y in YEARS]
+        if YEARLY_FLUXES
+        else [L.zonal_uncertainty(CLIMATOLOGY)]
+    )
+    if UNCERTAINTY
+    else []
+)
 GINI_TABLE = (
     [L.table("gini", config["spatial"]["gini_parent"])]
     if "gini_parent" in config["spatial"]
@@ -151,6 +162,7 @@ DELIVERABLES = [
     [L.flux(v, str(y)) for v in GRID_VARS for y in YEARS],
     [L.flux("status", str(y)) for y in YEARS] if "cnc" in GRID_VARS else [],
     [L.table("downscale", FINEST)] if WEIGHTS else [],
+    expand(L.table("uncertainty_trends", "{level}"), level=BUDGET_LEVELS) if UNCERTAINTY else [],
     [L.table("emission_inventory", FINEST)] if INVENTORY else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),

@@ -233,6 +233,7 @@ def build_budget(
     fluxes: tuple[str, ...] = FLUX_VARS,
     crosswalk: dict[str, str] | None = None,
     select: dict | None = None,
+    statistics_paths: list[str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
 
@@ -240,11 +241,23 @@ def build_budget(
     alone) the balance indicators are left out. Emission codes reach regions as
     :func:`match_emission_codes` says; a code that matches no polygon but whose parents are known
     is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
-    hierarchy without loss."""
+    hierarchy without loss.
+
+    ``statistics_paths``: the uncertainty model's finest-level statistics (same layout as the
+    zonal tables); they are summed up the hierarchy like the fluxes, with ``ce_sq_tgco2`` (the
+    sum of the members' CE²), for :func:`carbonbudget.uncertainty.add_intervals`."""
     finest = levels[0]
     zonal = pd.concat(
         [_zonal_years(pd.read_parquet(p), years) for p in zonal_paths], ignore_index=True
     )
+    stat_cols: list[str] = []
+    if statistics_paths:
+        stats = pd.concat(
+            [_zonal_years(pd.read_parquet(p), years) for p in statistics_paths],
+            ignore_index=True,
+        )
+        stat_cols = [c for c in stats.columns if c not in ("code", "year")]
+        zonal = zonal.merge(stats, on=["code", "year"], how="left", validate="one_to_one")
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
     hier_cols = [f"{lv}_code" for lv in levels]
     zonal = zonal.merge(
@@ -303,7 +316,7 @@ def build_budget(
         )
         socio[f"{STUDY_AREA}_code"] = "all"
 
-    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes]
+    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes] + stat_cols
     frac_cols = [f"{v}_valid_fraction" for v in fluxes]
     tol = float(balance_cfg["tolerance_tgco2"])
     tables = {}
@@ -315,6 +328,14 @@ def build_budget(
         fl = _rollup(zonal, key, sum_cols, frac_cols)
         fl["in_region_layer"] = True
         ce = sum_emissions(em, key, emissions_cfg["gaps"])
+        if stat_cols:
+            # Σ CE² of the members: the variance weight of emission errors independent
+            # between finest regions
+            sq = sum_emissions(em.assign(ce_tgco2=em["ce_tgco2"] ** 2), key, emissions_cfg["gaps"])
+            ce = ce.merge(
+                sq[[key, "year", "ce_tgco2"]].rename(columns={"ce_tgco2": "ce_sq_tgco2"}),
+                on=[key, "year"],
+            )
         t = fl.merge(ce, on=[key, "year"], how="outer")
         t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run

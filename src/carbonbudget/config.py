@@ -110,6 +110,7 @@ def validate_config(config: dict) -> dict:
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
     _check_map_boxes(cfg["outputs"]["maps"])
+    _check_uncertainty(cfg)
     return cfg
 
 
@@ -155,6 +156,22 @@ def _resolve_emission_raster(cfg: dict) -> None:
             "units": "Tg CO2",
         },
     )
+
+
+def _check_uncertainty(cfg: dict) -> None:
+    """The uncertainty model needs an NPP error (no literature default) and the whole budget:
+    its intervals are those of ECS and CNC."""
+    unc = cfg.get("uncertainty")
+    if unc is None:
+        return
+    if "ecs" not in computed_fluxes(cfg):
+        raise ConfigError(
+            "uncertainty: needs NPP and climate (the intervals are those of ECS and CNC); remove "
+            "the uncertainty section for a run on lithology and runoff alone"
+        )
+    from .uncertainty import UncertaintyModel
+
+    UncertaintyModel.from_config(unc)
 
 
 def _check_map_boxes(maps: dict) -> None:

@@ -220,6 +220,43 @@ def zonal_accumulate(
 
 
 @njit(nogil=True, cache=True)
+def zonal_accumulate_uncertainty(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    fractions: np.ndarray,
+    row_area_m2: np.ndarray,
+    width: int,
+    first_pixel: int,
+    values: np.ndarray,
+    group: np.ndarray,
+    acc_group: np.ndarray,
+    acc_sq: np.ndarray,
+) -> None:
+    """Add one block of pixels to the sufficient statistics of the uncertainty model
+    (docs/method.md, "Uncertainty"), in one pass over the stored coverages.
+
+    values: float32 (n_vars, n) per-pixel fluxes, the last one RCS; group: int64 (n,) the
+    lithology group of each pixel (0 … n_groups − 1), −1 where the pixel is left out (not
+    every flux known). acc_group: float64 (n_regions, n_groups) += w·a·RCS of the pixel's
+    group; acc_sq: float64 (n_regions, n_vars) += (w·a·x)² of every variable, the variance
+    weights of errors independent between pixels."""
+    n_vars = values.shape[0]
+    for jj in range(group.size):
+        g = group[jj]
+        if g < 0:
+            continue
+        p = first_pixel + jj
+        a = row_area_m2[p // width]
+        for k in range(indptr[p], indptr[p + 1]):
+            wa = fractions[k] * a
+            r = indices[k]
+            acc_group[r, g] += wa * values[n_vars - 1, jj]
+            for v in range(n_vars):
+                t = wa * values[v, jj]
+                acc_sq[r, v] += t * t
+
+
+@njit(nogil=True, cache=True)
 def zonal_area(
     indptr: np.ndarray,
     indices: np.ndarray,

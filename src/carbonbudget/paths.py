@@ -321,6 +321,11 @@ class Layout:
         """Finest-level totals of one year, or of the climatology fluxes."""
         return f"{self.work}/{run}interim/zonal/{self.finest}_{period}.parquet"
 
+    def zonal_uncertainty(self, period: str = "{year}") -> str:
+        """Finest-level sufficient statistics of the uncertainty model of one year (RCS per
+        lithology group, sums of squares; docs/method.md, "Uncertainty")."""
+        return f"{self.work}/interim/zonal_uncertainty/{self.finest}_{period}.parquet"
+
     def pixel_trend(self, var: str = "{var}", stat: str = "{stat}") -> str:
         """A per-pixel trend statistic of a flux."""
         return f"{self.work}/trends/{var}_{stat}.tif"

@@ -353,23 +353,54 @@ def zonal_climatology(job: Job) -> None:
     """Finest-level totals of the fluxes that are the same every year (no year column: the
     budget gives them to every year), when no flux changes from year to year."""
     p = job.params
-    _zonal(p.grid, job.input.coverage, {v: job.input[v] for v in p.fluxes}, None, job.output[0])
+    _zonal(
+        p.grid,
+        job.input.coverage,
+        {v: job.input[v] for v in p.fluxes},
+        None,
+        job.output.zonal,
+        _uncertainty_statistics(job),
+    )
 
 
-def _zonal(grid_spec: dict, path_coverage: str, fluxes: dict, year: int | None, path: str) -> None:
+def _uncertainty_statistics(job: Job) -> tuple[str, str, str] | None:
+    """(output, coefficient raster, coefficient table) of the uncertainty statistics when the
+    job writes them (``uncertainty`` output), else None."""
+    if "uncertainty" not in job.output.keys():
+        return None
+    return (job.output.uncertainty, job.input.coefficient, job.params.coefficients)
+
+
+def _zonal(
+    grid_spec: dict,
+    path_coverage: str,
+    fluxes: dict,
+    year: int | None,
+    path: str,
+    statistics: tuple[str, str, str] | None = None,
+) -> None:
     """Finest-level totals of each flux (name -> raster) -> Parquet, with a year column unless
-    ``year`` is None."""
+    ``year`` is None; with ``statistics`` (output, coefficient raster, coefficient table) the
+    uncertainty model's statistics over the same pixels too (docs/method.md, "Uncertainty")."""
     from .grid import Grid
     from .io import atomic_output
     from .zonal import load_coverage, zonal_totals
 
     grid = Grid.from_config(grid_spec)
     codes, matrix = load_coverage(path_coverage, grid)
-    df = zonal_totals(matrix, codes, grid, fluxes)
-    if year is not None:
-        df.insert(1, "year", int(year))
-    with atomic_output(path) as tmp:
-        df.to_parquet(tmp, index=False)
+    tables = {path: zonal_totals(matrix, codes, grid, fluxes)}
+    if statistics is not None:
+        from .uncertainty import coefficient_groups, zonal_statistics
+
+        out, coefficient, table = statistics
+        tables[out] = zonal_statistics(
+            matrix, codes, grid, fluxes, coefficient, coefficient_groups(table)
+        )
+    for target, df in tables.items():
+        if year is not None:
+            df.insert(1, "year", int(year))
+        with atomic_output(target) as tmp:
+            df.to_parquet(tmp, index=False)
 
 
 @stage("process_scenario_year")
@@ -409,7 +440,7 @@ def process_year(job: Job) -> None:
     )
     done("fluxes")
     zonal = {v: out[v] if v in p.fluxes else job.input[f"climatology_{v}"] for v in p.zonal_fluxes}
-    _zonal(cfg["grid"], job.input.coverage, zonal, year, out.zonal)
+    _zonal(cfg["grid"], job.input.coverage, zonal, year, out.zonal, _uncertainty_statistics(job))
     done("zonal")
 
 
@@ -644,7 +675,19 @@ def budget(job: Job) -> None:
         fluxes=tuple(p.fluxes),
         crosswalk=load_crosswalk_config(p.emissions, _optional(job.input.crosswalk)),
         select=p.regions.get("select"),
+        statistics_paths=list(job.input.uncertainty) or None,
     )
+    if p.uncertainty:
+        from .uncertainty import add_intervals
+
+        tables, trend_intervals = add_intervals(
+            tables,
+            p.uncertainty,
+            tolerance_tgco2=float(p.balance["tolerance_tgco2"]),
+            min_years=int(p.trends["min_valid_years"]),
+        )
+        for level, path in zip(p.levels, job.output.trend_intervals):
+            write_table(trend_intervals[level], path)
     for level, csv, parquet in zip(p.levels, job.output.csv, job.output.parquet):
         write_table(tables[level], csv, parquet)
 

@@ -9,7 +9,17 @@ rule budget:
         emissions=config["emissions"]["path"],
         check=L.emissions_report,
         crosswalk=CROSSWALK_INPUT,
+        uncertainty=ZONAL_UNCERTAINTY,
     output:
+        **(
+            {
+                "trend_intervals": expand(
+                    L.table("uncertainty_trends", "{level}"), level=BUDGET_LEVELS
+                )
+            }
+            if UNCERTAINTY
+            else {}
+        ),
         csv=expand(L.budget("{level}", "csv"), level=BUDGET_LEVELS),
         parquet=expand(L.budget("{level}", "parquet"), level=BUDGET_LEVELS),
     log:
@@ -29,5 +39,7 @@ rule budget:
         socioeconomic=config.get("socioeconomic"),
         balance=config["balance"],
         fluxes=list(FLUXES),
+        uncertainty=config.get("uncertainty"),
+        trends=config["trends"],
     script:
         "../scripts/stage.py"

@@ -24,6 +24,7 @@ for _run, (_kind, _cfg) in RUNS.items():
         output:
             **{f"aligned_{k}": v for k, v in _aligned.items()},
             **{v: L.flux(v, "{year}", _run) for v in _yearly},
+            **({"uncertainty": L.zonal_uncertainty("{year}")} if UNCERTAINTY and not _run else {}),
             report=L.check_report("{year}", _run),
             zonal=L.zonal("{year}", _run),
         log:
@@ -45,5 +46,6 @@ for _run, (_kind, _cfg) in RUNS.items():
             zonal_fluxes=list(computed_fluxes(_cfg)),
             chunk_size=CHUNK,
             dask=config["dask"],
+            coefficients=config["lithology"]["coefficients"],
         script:
             "../scripts/stage.py"

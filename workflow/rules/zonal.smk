@@ -7,8 +7,10 @@ rule zonal_climatology:
     input:
         **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
         coverage=L.coverage,
+        coefficient=L.gem_coefficient,
     output:
-        L.zonal(CLIMATOLOGY),
+        **({"uncertainty": L.zonal_uncertainty(CLIMATOLOGY)} if UNCERTAINTY else {}),
+        zonal=L.zonal(CLIMATOLOGY),
     log:
         L.log("zonal_climatology"),
     benchmark:
@@ -21,5 +23,6 @@ rule zonal_climatology:
     params:
         grid=config["grid"],
         fluxes=list(CLIMATOLOGY_FLUXES),
+        coefficients=config["lithology"]["coefficients"],
     script:
         "../scripts/stage.py"
