@@ -366,9 +366,10 @@ def zonal_climatology(job: Job) -> None:
 def _uncertainty_statistics(job: Job) -> tuple[str, str, str] | None:
     """(output, coefficient raster, coefficient table) of the uncertainty statistics when the
     job writes them (``uncertainty`` output), else None."""
-    if "uncertainty" not in job.output.keys():
+    out = dict(job.output.items()).get("uncertainty")
+    if out is None:
         return None
-    return (job.output.uncertainty, job.input.coefficient, job.params.coefficients)
+    return (out, job.input.coefficient, job.params.coefficients)
 
 
 def _zonal(
