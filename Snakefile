@@ -83,7 +83,8 @@ L = Layout(config["outputs"]["dir"], FINEST, config["outputs"]["maps"]["format"]
 FLUXES = computed_fluxes(config)
 YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
-MAP_KINDS = map_kinds(FLUXES)
+UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertainty"
+MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY)
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
@@ -109,7 +110,6 @@ MODEL_SKILL = (
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
 # the uncertainty model's statistics next to them (docs/method.md, "Uncertainty")
-UNCERTAINTY = config.get("uncertainty") is not None
 ZONAL_UNCERTAINTY = (
     (
         [L.zonal_uncertainty(str(y)) for y in YEARS]

@@ -67,6 +67,16 @@ COLUMN_UNITS = {
         "1",
         "percentile rank of source_sink_ratio among the level's region-years",
     ),
+    "p_surplus": (
+        "1",
+        "probability of a surplus (P(CNC > 0) under the uncertainty model; docs/method.md, "
+        "Uncertainty)",
+    ),
+    "status_robust": (
+        "bool",
+        "status robust (the 95 % interval of CNC lies on the status's side of zero; neutral: "
+        "inside the tolerance); empty without a status",
+    ),
     "cnc_tgco2_slope_per_yr": ("Tg CO2 yr-2", "OLS trend of CNC"),
     "cnc_tgco2_slope_p": ("1", "two-sided p-value of the CNC trend"),
     "cnc_tgco2_sen_per_yr": ("Tg CO2 yr-2", "Theil-Sen trend of CNC"),
@@ -104,6 +114,10 @@ TREND_COLUMNS = [f"cnc_tgco2_{s}" for s in TREND_STATS]
 
 # per-year columns of the GeoPackage layers, and the flux densities of their period means
 YEARLY_SERIES = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
+# with the uncertainty model: CNC's interval and the probability of a surplus, per year (an
+# interval of a year is not the mean of the years' intervals, so these have no period mean)
+YEARLY_INTERVALS = ["cnc_tgco2_p05", "cnc_tgco2_p95", "p_surplus"]
+PERCENTILES = {"p05": "5th", "p50": "50th", "p95": "95th"}
 DENSITY_VARS = ["ce", "ecs", "rcs"]
 
 SUMMARY_VARS = [
@@ -158,14 +172,16 @@ def write_geopackage(
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
             means = means.rename(columns={"area_km2_mean": "area_km2"})
             parts = [means]
-            if "status" in budget:
-                parts.append(
-                    budget[budget["year"] == last]
-                    .set_index("code")["status"]
-                    .rename(f"status_{last}")
-                )
+            for col in ("status", "status_robust"):
+                if col in budget:
+                    parts.append(
+                        budget[budget["year"] == last]
+                        .set_index("code")[col]
+                        .rename(f"{col}_{last}")
+                    )
             # every year of CNC, ECS and CE (those computed), the trend variable first
             yearly = [series] + [v for v in YEARLY_SERIES if v != series and v in budget]
+            yearly += [v for v in YEARLY_INTERVALS if v in budget]
             wide = pd.concat(
                 [
                     budget.pivot(index="code", columns="year", values=v).rename(
@@ -208,6 +224,12 @@ def write_geopackage(
                     "units": "Tg CO2 yr-1",
                     "description": "CE of that year (runs without ECS also carry "
                     "ce_tgco2_<stat> trends)",
+                },
+                {
+                    "column": "<var>_p05, <var>_p50, <var>_p95",
+                    "units": "as <var>",
+                    "description": "5th, 50th and 95th percentile of <var> under the "
+                    "uncertainty model (cnc_tgco2_p05_<year> ...: of that year)",
                 },
                 {
                     "column": "ecs_tgco2_<year>",
@@ -295,6 +317,15 @@ def column_title(column: str) -> tuple[str, str] | None:
     if m and m.group(1) in COLUMN_UNITS:
         units, text = COLUMN_UNITS[m.group(1)]
         return f"{short(text)}, mean ({units})", f"mean over the years of: {text}"
+    m = re.fullmatch(r"(.+)_(p05|p50|p95)(?:_(\d{4}))?", column)
+    if m and m.group(1) in COLUMN_UNITS:
+        units, text = COLUMN_UNITS[m.group(1)]
+        nth = PERCENTILES[m.group(2)]
+        when = f" {m.group(3)}" if m.group(3) else ""
+        return (
+            f"{short(text)}{when}, {nth} percentile ({units})",
+            f"{nth} percentile of: {text}{when and ', in' + when} (docs/method.md, Uncertainty)",
+        )
     m = re.fullmatch(r"(.+)_(\d{4})", column)
     if m and m.group(1) in COLUMN_UNITS:
         units, text = COLUMN_UNITS[m.group(1)]

@@ -581,9 +581,78 @@ SINK_COLUMNS = ("ecs_tgco2", "ecs_flux_tco2_km2", "rcs_tgco2", "rcs_gc_m2")
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
 
 
-def map_kinds(fluxes: Sequence[str]) -> tuple[str, ...]:
-    """The maps a run draws per level: the balance maps, or CE and RCS without ECS."""
-    return MAP_KINDS if "ecs" in fluxes else RCS_ONLY_MAP_KINDS
+def map_kinds(fluxes: Sequence[str], uncertainty: bool = False) -> tuple[str, ...]:
+    """The maps a run draws per level: the balance maps, or CE and RCS without ECS; with the
+    uncertainty model, the probability of a surplus too."""
+    if "ecs" not in fluxes:
+        return RCS_ONLY_MAP_KINDS
+    return MAP_KINDS + (("p_surplus",) if uncertainty else ())
+
+
+# Classes of P(CNC > 0): the tails of the 95 % interval (robust), of the 90 % interval, and the
+# two sides of an even chance (ColorBrewer RdBu, red = deficit as the CNC maps)
+P_SURPLUS_CLASSES = {
+    "< 2.5 %: deficit, robust": (0.0, 0.025, "#b2182b"),
+    "2.5 – 5 %": (0.025, 0.05, "#ef8a62"),
+    "5 – 50 %: deficit more likely": (0.05, 0.5, "#fddbc7"),
+    "50 – 95 %: surplus more likely": (0.5, 0.95, "#d1e5f0"),
+    "95 – 97.5 %": (0.95, 0.975, "#67a9cf"),
+    "≥ 97.5 %: surplus, robust": (0.975, 1.0 + 1e-9, "#2166ac"),
+    "no value": (np.nan, np.nan, "#ffffff"),
+}
+
+
+def p_surplus_class(p: ArrayLike) -> np.ndarray:
+    """The class label of each probability of a surplus (:data:`P_SURPLUS_CLASSES`)."""
+    p = np.asarray(p, dtype="float64")
+    out = np.full(p.shape, "no value", dtype=object)
+    for label, (lo, hi, _) in P_SURPLUS_CLASSES.items():
+        if np.isfinite(lo):
+            out[(p >= lo) & (p < hi)] = label
+    return out
+
+
+def plot_cnc_band(budget: pd.DataFrame, path: str, title: str) -> str:
+    """CNC, ECS and CE of one region per year with their 5th–95th percentile bands (the
+    uncertainty model's intervals) and the years whose status is robust marked."""
+    from matplotlib.ticker import MaxNLocator
+
+    plt = _pyplot()
+    b = budget.sort_values("year")
+    yrs = b["year"].to_numpy()
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for col, colour, label in (
+        ("ecs_tgco2", "tab:green", "ECS"),
+        ("ce_tgco2", "tab:orange", "CE"),
+        ("cnc_tgco2", "tab:blue", "CNC = ECS − CE"),
+    ):
+        ax.fill_between(yrs, b[f"{col}_p05"], b[f"{col}_p95"], color=colour, alpha=0.2, linewidth=0)
+        ax.plot(yrs, b[col], "o-" if col == "cnc_tgco2" else "-", color=colour, label=label)
+    robust = b["status_robust"].fillna(False).astype(bool).to_numpy()
+    if robust.any():
+        ax.plot(
+            yrs[robust],
+            b["cnc_tgco2"].to_numpy()[robust],
+            "o",
+            color="tab:blue",
+            markerfacecolor="white",
+            markersize=9,
+            zorder=1,
+            label="status robust (95 % interval one side of 0)",
+        )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylabel("Tg CO2 yr⁻¹")
+    ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(
+        f"{title}\nbands: 5th–95th percentile of the uncertainty model (docs/method.md, "
+        "'Uncertainty')",
+        fontsize=10,
+    )
+    ax.legend(
+        loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False
+    )
+    return _save_figure(fig, path)
 
 
 def _bound(value: float) -> str:
@@ -756,6 +825,22 @@ def plot_budget_maps(
             frame=frame,
         )
         log.info("map %s of %s written", kind, level)
+    if "p_surplus" in out_paths:
+        last = int(budget["year"].max())
+        year = budget[budget["year"] == last].set_index("code")["p_surplus"]
+        gdf = polys.merge(year.rename("p_surplus"), left_on="code", right_index=True, how="left")
+        gdf["p_class"] = p_surplus_class(gdf["p_surplus"])
+        categorical_map(
+            gdf,
+            "p_class",
+            {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
+            f"Probability of a surplus (CNC > 0), {last}, by {level}\n"
+            "(uncertainty model: docs/method.md, 'Uncertainty')",
+            out_paths["p_surplus"],
+            outlines=outlines,
+            frame=frame,
+        )
+        log.info("map p_surplus of %s written", level)
     for kind in (k for k in out_paths if k.endswith("_trend")):
         var = f"{kind[: -len('_trend')]}_tgco2"
         col = f"{var}_trend_class"

@@ -24,8 +24,12 @@ BUDGET_HEADINGS = {
     "ecs_tgco2": "ECS (Tg CO2 yr⁻¹)",
     "ce_tgco2": "CE (Tg CO2 yr⁻¹)",
     "cnc_tgco2": "CNC = ECS − CE (Tg CO2 yr⁻¹)",
+    "cnc_tgco2_p05": "CNC, 5th percentile",
+    "cnc_tgco2_p95": "CNC, 95th percentile",
+    "p_surplus": "P(CNC > 0)",
     "source_sink_ratio": "CE / ECS",
     "status": "Status",
+    "status_robust": "Status robust (95 %)",
     "nep_tgc": "NEP (Tg C yr⁻¹)",
     "rcs_tgc": "RCS (Tg C yr⁻¹)",
 }
@@ -183,6 +187,14 @@ def build_report_items(
     write_html_table(
         study_area_table(study), out["study_area"], f"Carbon budget of the study area, {years}"
     )
+    if "cnc_band" in out:
+        from .plots import plot_cnc_band
+
+        plot_cnc_band(
+            study,
+            out["cnc_band"],
+            f"Study area: carbon neutral capacity with its uncertainty, {years}",
+        )
     finest_budget = pd.read_parquet(budget_finest)
     if "cnc_tgco2" in finest_budget:
         write_html_table(

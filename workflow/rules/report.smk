@@ -125,6 +125,17 @@ rule report_items:
             )
             for k, v in REPORT_RASTERS.items()
         },
+        **(
+            {
+                "cnc_band": report(
+                    L.report_item("cnc_band_study_area", "png"),
+                    caption="../report/headline_cnc_band.rst",
+                    category="1. Headlines",
+                )
+            }
+            if UNCERTAINTY
+            else {}
+        ),
         study_area=report(
             L.report_item("budget_study_area", "html"),
             caption="../report/headline_study_area.rst",
