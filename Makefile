@@ -49,6 +49,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_trends.py
 	$(BIN)/python benchmarks/bench_zonal.py
 	$(BIN)/python benchmarks/bench_pipeline.py
+	$(BIN)/python benchmarks/bench_uncertainty.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(PY_SOURCES)
