@@ -98,7 +98,8 @@ def test_rcs_only_run_without_npp_and_climate(cfg):
     assert computed_fluxes(validate_config(cfg)) == ("rh", "nep", "rcs", "ecs")
     assert skipped_stages(validate_config(cfg)) == {}
     rcs = copy.deepcopy(cfg)
-    del rcs["npp"], rcs["climate"], rcs["trends"], rcs["spatial"]
+    # the demo's uncertainty model is of ECS and CNC (tested in test_uncertainty.py)
+    del rcs["npp"], rcs["climate"], rcs["trends"], rcs["spatial"], rcs["uncertainty"]
     with pytest.raises(ConfigError, match="scenario sinks need the observed ECS"):
         validate_config(rcs)
     del rcs["scenarios"]

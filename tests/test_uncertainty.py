@@ -160,7 +160,7 @@ def test_ratio_of_a_draw_whose_sink_turns_negative_is_infinite_never_negative():
     assert r[0, 0] == pytest.approx(11.0 / (2.0 * K)) and np.isinf(r[0, 1:]).all()
 
 
-def test_same_seed_same_tables_another_seed_other_draws():
+def test_same_seed_same_bytes_another_seed_other_draws(tmp_path):
     c = _components(4, ce=np.array([20.0, 25.0, 26.0, 30.0]))
     tables = {"county": _budget_rows(c), "study_area": _budget_rows(c)}
     cfg = fill_section("uncertainty", {"npp": {"relative_sd": 0.1}, "draws": 500})
@@ -169,6 +169,12 @@ def test_same_seed_same_tables_another_seed_other_draws():
     pd.testing.assert_frame_equal(a["county"], b["county"])
     pd.testing.assert_frame_equal(ta["county"], tb["county"])
     assert "npp_sq_tgc2" not in a["county"] and "rcs_group_a_tgc" not in a["county"]
+    from carbonbudget.io import write_table
+
+    for i, out in enumerate((a, b)):
+        write_table(out["county"], tmp_path / f"run{i}.csv", tmp_path / f"run{i}.parquet")
+    for ext in ("csv", "parquet"):
+        assert (tmp_path / f"run0.{ext}").read_bytes() == (tmp_path / f"run1.{ext}").read_bytes()
     c2, _ = add_intervals(tables, dict(cfg, seed=cfg["seed"] + 1))
     assert not np.array_equal(a["county"]["cer_p95"], c2["county"]["cer_p95"])
     # the analytic columns do not depend on the draws
@@ -308,7 +314,11 @@ def test_npp_error_has_no_default_and_an_rcs_only_run_has_no_interval():
     cfg = dict(demo, uncertainty={})
     with pytest.raises(ConfigError, match="uncertainty.npp.relative_sd.*validation"):
         validate_config(cfg)
-    rcs_only = {k: v for k, v in demo.items() if k not in ("npp", "climate", "scenarios")}
+    rcs_only = {
+        k: v
+        for k, v in demo.items()
+        if k not in ("npp", "climate", "scenarios", "trends", "spatial")
+    }
     rcs_only["uncertainty"] = {"npp": {"relative_sd": 0.1}}
     with pytest.raises(ConfigError, match="uncertainty: needs NPP and climate"):
         validate_config(rcs_only)

@@ -107,9 +107,9 @@ def validate_config(config: dict) -> dict:
                 "digits and '_' (and not 'study_area')"
             )
     _resolve_emission_raster(cfg)
-    _check_uncertainty(cfg)
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
+    _check_uncertainty(cfg)
     _check_map_boxes(cfg["outputs"]["maps"])
     return cfg
 

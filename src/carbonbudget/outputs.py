@@ -69,8 +69,8 @@ COLUMN_UNITS = {
     ),
     "p_surplus": (
         "1",
-        "probability of a surplus (P(CNC > 0) under the uncertainty model; docs/method.md, "
-        "Uncertainty)",
+        "probability of a surplus (P(CNC > 0) under the uncertainty model; "
+        'docs/method.md, "Uncertainty")',
     ),
     "status_robust": (
         "bool",
@@ -324,7 +324,7 @@ def column_title(column: str) -> tuple[str, str] | None:
         when = f" {m.group(3)}" if m.group(3) else ""
         return (
             f"{short(text)}{when}, {nth} percentile ({units})",
-            f"{nth} percentile of: {text}{when and ', in' + when} (docs/method.md, Uncertainty)",
+            f'{nth} percentile of: {text}{when and ", in" + when} (docs/method.md, "Uncertainty")',
         )
     m = re.fullmatch(r"(.+)_(\d{4})", column)
     if m and m.group(1) in COLUMN_UNITS:

@@ -645,13 +645,11 @@ def plot_cnc_band(budget: pd.DataFrame, path: str, title: str) -> str:
     ax.set_xlabel("year")
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title(
-        f"{title}\nbands: 5th–95th percentile of the uncertainty model (docs/method.md, "
-        "'Uncertainty')",
+        f"{title}\nbands: 5th–95th percentile of the uncertainty model "
+        '(docs/method.md, "Uncertainty")',
         fontsize=10,
     )
-    ax.legend(
-        loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False
-    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
     return _save_figure(fig, path)
 
 
@@ -835,7 +833,7 @@ def plot_budget_maps(
             "p_class",
             {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
             f"Probability of a surplus (CNC > 0), {last}, by {level}\n"
-            "(uncertainty model: docs/method.md, 'Uncertainty')",
+            '(uncertainty model: docs/method.md, "Uncertainty")',
             out_paths["p_surplus"],
             outlines=outlines,
             frame=frame,

@@ -69,7 +69,7 @@ class UncertaintyModel:
             raise ConfigError(
                 "uncertainty.npp.relative_sd: no default (the sources the project carries give "
                 "none for an NPP product); set the relative standard deviation of your NPP "
-                "product, e.g. from its validation study (docs/method.md, 'Uncertainty')"
+                'product, e.g. from its validation study (docs/method.md, "Uncertainty")'
             )
 
         def ind(key: str) -> bool:
