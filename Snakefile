@@ -32,6 +32,7 @@ from carbonbudget.paths import (
     flux_year_inputs,
     inventory_files,
     lithology_source,
+    map_levels,
     raw_inputs,
     run_config,
     run_info,
@@ -44,6 +45,7 @@ from carbonbudget.paths import (
     year_inputs,
 )
 from carbonbudget.plots import map_kinds, trend_variable
+from carbonbudget.regions import grouping_levels
 from carbonbudget.publish import publish, release_lock, start_run
 from carbonbudget.report import quicklook_rasters
 from carbonbudget.summary import run_summary
@@ -68,6 +70,10 @@ RUN_STARTED = time.time()  # the end-of-run summary describes only results publi
 YEARS = config["years"]
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]
+# groupings of a level (regions.groupings): levels of the budget that need not nest
+GROUPINGS = grouping_levels(config["regions"])  # name -> the level it groups
+GROUPING_TABLES = [g["table"] for g in config["regions"]["groupings"].values()]
+MAP_LEVELS = map_levels(config)  # levels with polygons: maps, GeoPackage layers
 BUDGET_LEVELS = budget_levels(config)
 SPATIAL_LEVELS = list(config["spatial"]["levels"])
 SPATIAL_VARS = list(config["spatial"]["variables"])
@@ -168,7 +174,7 @@ DELIVERABLES = [
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
-    expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=LEVELS),
+    expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=MAP_LEVELS),
     expand(
         L.spatial_map("{kind}"),
         kind=["lisa", "hotspots"],

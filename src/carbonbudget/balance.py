@@ -210,6 +210,31 @@ def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str
     return g.drop(columns="region_area_km2").reset_index()
 
 
+def _group_emissions(
+    em: pd.DataFrame, regions_table: pd.DataFrame, groupings: dict[str, str]
+) -> pd.DataFrame:
+    """The emission rows with the group of every grouping, through the code of the level it
+    groups; a row whose region of that level has no polygon (an emission code without one, at
+    the grouped level) cannot be placed in a group: an error naming the codes, never a CE left
+    out of every group's sum."""
+    for name, level in groupings.items():
+        group_of = regions_table.drop_duplicates(f"{level}_code").set_index(f"{level}_code")[
+            f"{name}_code"
+        ]
+        em[f"{name}_code"] = em[f"{level}_code"].map(group_of)
+        lost = em[f"{name}_code"].isna() & em["ce_tgco2"].notna()
+        if lost.any():
+            codes = sorted(em.loc[lost, f"{level}_code"].astype(str).unique())
+            raise InputDataError(
+                f"emissions of {level} codes {codes[:10]} cannot be put in a group of "
+                f"'{name}': no polygon of the region layer has these {level} codes",
+                variable=f"regions.groupings.{name}",
+                fix="group a coarser level, or give these emission codes a polygon "
+                "(tables/emission_code_match.csv lists how each code was matched)",
+            )
+    return em
+
+
 def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """A finest-level zonal table of one year, or of the climatology fluxes (no year column:
     the same totals for every year)."""
@@ -234,6 +259,7 @@ def build_budget(
     crosswalk: dict[str, str] | None = None,
     select: dict | None = None,
     statistics_paths: list[str] | None = None,
+    groupings: dict[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
 
@@ -245,8 +271,13 @@ def build_budget(
 
     ``statistics_paths``: the uncertainty model's finest-level statistics (same layout as the
     zonal tables); they are summed up the hierarchy like the fluxes, with ``ce_sq_tgco2`` (the
-    sum of the members' CE²), for :func:`carbonbudget.uncertainty.add_intervals`."""
+    sum of the members' CE²), for :func:`carbonbudget.uncertainty.add_intervals`.
+
+    ``groupings`` (name -> the level it groups, ``regions.groupings``): levels of their own,
+    after the hierarchy's, whose rows are the sums of their members (``regions_table`` carries
+    ``{name}_code``); they need not nest, so their tables have no parent codes."""
     finest = levels[0]
+    groupings = groupings or {}
     zonal = pd.concat(
         [_zonal_years(pd.read_parquet(p), years) for p in zonal_paths], ignore_index=True
     )
@@ -259,7 +290,7 @@ def build_budget(
         stat_cols = [c for c in stats.columns if c not in ("code", "year")]
         zonal = zonal.merge(stats, on=["code", "year"], how="left", validate="one_to_one")
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
-    hier_cols = [f"{lv}_code" for lv in levels]
+    hier_cols = [f"{lv}_code" for lv in [*levels, *groupings]]
     zonal = zonal.merge(
         regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
         on=f"{finest}_code",
@@ -286,6 +317,7 @@ def build_budget(
         crosswalk=crosswalk,
         select=select,
     )
+    em = _group_emissions(em, regions_table, groupings)
     em[f"{STUDY_AREA}_code"] = "all"
     with_balance = "ecs" in fluxes
 
@@ -320,10 +352,10 @@ def build_budget(
     frac_cols = [f"{v}_valid_fraction" for v in fluxes]
     tol = float(balance_cfg["tolerance_tgco2"])
     tables = {}
-    for level in list(levels) + [STUDY_AREA]:
+    for level in [*levels, *groupings, STUDY_AREA]:
         key = f"{level}_code"
         parent_cols = (
-            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level != STUDY_AREA else []
+            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level in levels else []
         )
         fl = _rollup(zonal, key, sum_cols, frac_cols)
         fl["in_region_layer"] = True

@@ -106,6 +106,17 @@ def validate_config(config: dict) -> dict:
                 f"regions.levels: level name '{name}' must be lower-case letters, "
                 "digits and '_' (and not 'study_area')"
             )
+    for name, grouping in cfg["regions"]["groupings"].items():
+        if name in lv or name == "study_area":
+            raise ConfigError(
+                f"regions.groupings: '{name}' is the name of a level; give the grouping its own "
+                "name (it becomes a level of the budget tables)"
+            )
+        if grouping["level"] not in lv:
+            raise ConfigError(
+                f"regions.groupings.{name}.level: '{grouping['level']}' is not one of "
+                f"regions.levels {list(lv)}"
+            )
     _resolve_emission_raster(cfg)
     _resolve_stages(cfg)
     _resolve_spatial(cfg)
@@ -411,13 +422,18 @@ def _resolve_stages(cfg: dict) -> None:
 
 
 def _resolve_spatial(cfg: dict) -> None:
-    """Fill the level defaults of ``spatial`` from ``regions.levels`` and check they exist."""
+    """Fill the level defaults of ``spatial`` from ``regions.levels`` and check they exist (a
+    grouping may be listed too)."""
     levels = list(cfg["regions"]["levels"])
+    groupings = list(cfg["regions"]["groupings"])
     sp = cfg["spatial"]
     sp.setdefault("levels", levels)
     for name in sp["levels"]:
-        if name not in levels:
-            raise ConfigError(f"spatial.levels: '{name}' is not one of regions.levels {levels}")
+        if name not in levels + groupings:
+            raise ConfigError(
+                f"spatial.levels: '{name}' is not one of regions.levels {levels} or of "
+                f"regions.groupings {groupings}"
+            )
     if len(levels) < 2:
         if "gini_parent" in sp or "gini_members" in sp:
             raise ConfigError("spatial.gini_parent/gini_members need at least two region levels")

@@ -133,8 +133,15 @@ def raw_inputs(cfg: dict) -> list[str]:
 
 
 def budget_levels(cfg: dict) -> list[str]:
-    """Region levels finest first, then the study area."""
-    return list(cfg["regions"]["levels"]) + ["study_area"]
+    """Region levels finest first, then the groupings (regions.groupings), then the study
+    area."""
+    return map_levels(cfg) + ["study_area"]
+
+
+def map_levels(cfg: dict) -> list[str]:
+    """The levels with polygons (maps, GeoPackage layers): region levels finest first, then the
+    groupings."""
+    return list(cfg["regions"]["levels"]) + list(cfg["regions"].get("groupings") or {})
 
 
 class ConfigSections(dict):

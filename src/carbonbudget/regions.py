@@ -222,9 +222,91 @@ def read_finest_table(path: str) -> pd.DataFrame:
     return pyogrio.read_dataframe(path, layer="regions", read_geometry=False)
 
 
+def grouping_levels(reg: dict) -> dict[str, str]:
+    """The groupings of the ``regions`` section: grouping name -> the level it groups."""
+    return {name: g["level"] for name, g in (reg.get("groupings") or {}).items()}
+
+
+def apply_groupings(regions: pd.DataFrame, groupings: dict, levels: list[str]) -> pd.DataFrame:
+    """``regions`` with ``{name}_code`` and ``{name}_name`` of every grouping
+    (``regions.groupings``: name -> {level, table, code_col, group_col, name_col}). Every
+    region of the grouped level must be in exactly one row of the table: a region without a
+    group would drop out of every group's sum, and one listed twice would count in two. Rows
+    of codes the layer does not have (a national table used for a part of the country) are
+    left out and logged."""
+    from .io import read_text_table
+
+    out = regions.copy()
+    for name, g in groupings.items():
+        path, level = g["table"], g["level"]
+        if level not in levels:
+            raise RegionError(
+                f"regions.groupings.{name}.level '{level}' is not one of regions.levels {levels}",
+                variable="regions.groupings",
+                fix="name the level whose codes the table lists",
+            )
+        table = read_text_table(path, f"regions.groupings.{name}")
+        cols = [g["code_col"], g["group_col"]]
+        absent = [c for c in cols if c not in table.columns]
+        if absent:
+            raise RegionError(
+                f"columns {absent} not found (columns: {list(table.columns)})",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="set code_col and group_col to the table's columns",
+            )
+        code = table[g["code_col"]].astype(str).str.strip()
+        group = table[g["group_col"]].astype(str).str.strip()
+        empty = group.eq("") | table[g["group_col"]].isna()
+        if empty.any():
+            raise RegionError(
+                f"{level} codes {sorted(code[empty])[:20]} have no group",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix=f"give every row a value in '{g['group_col']}'",
+            )
+        twice = sorted(code[code.duplicated()].unique())
+        if twice:
+            raise RegionError(
+                f"{level} codes {twice[:20]} are listed more than once",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="list every region in one group only",
+            )
+        have = pd.Series(out[f"{level}_code"].unique())
+        missing = sorted(have[~have.isin(code)])
+        if missing:
+            raise RegionError(
+                f"{level} codes {missing[:20]} of the region layer have no group"
+                + (f" ({len(missing)} in all)" if len(missing) > 20 else ""),
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="add a row for each (a group of their own if they belong to none)",
+            )
+        extra = sorted(set(code) - set(have))
+        if extra:
+            log.info(
+                "%s: %d codes not in the region layer left out (%s)",
+                path,
+                len(extra),
+                ", ".join(extra[:10]),
+            )
+        names = (
+            table[g["name_col"]].astype(str).str.strip()
+            if g["name_col"] in table.columns
+            else group
+        )
+        name_of = dict(zip(group, names))
+        group_of = dict(zip(code, group))
+        out[f"{name}_code"] = out[f"{level}_code"].map(group_of)
+        out[f"{name}_name"] = out[f"{name}_code"].map(name_of)
+    return out
+
+
 def read_config_regions(reg: dict, crs: Any = None) -> gpd.GeoDataFrame:
-    """:func:`read_regions` with the ``regions`` section of the config (in ``crs`` if given);
-    returns (polygons, level names finest first, derive_parents or None)."""
+    """:func:`read_regions` with the ``regions`` section of the config (in ``crs`` if given),
+    with the code and name columns of every grouping (:func:`apply_groupings`); returns
+    (polygons, level names finest first, derive_parents or None)."""
     derive = config_derive_parents(reg)
     regions = read_regions(
         reg["path"],
@@ -238,12 +320,14 @@ def read_config_regions(reg: dict, crs: Any = None) -> gpd.GeoDataFrame:
         source_crs=reg.get("crs"),
         select=reg.get("select"),
     )
+    regions = apply_groupings(regions, reg.get("groupings") or {}, list(reg["levels"]))
     return regions, list(reg["levels"]), derive
 
 
 def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.DataFrame:
-    """One row per region of ``level``: its code, name and the codes of its parents (sorted)."""
-    i = levels.index(level)
+    """One row per region of ``level``: its code, name and the codes of its parents (sorted); a
+    grouping (not in ``levels``) has no parents: it need not nest in the hierarchy."""
+    i = levels.index(level) if level in levels else len(levels)
     cols = [f"{level}_code", f"{level}_name"] + [f"{p}_code" for p in levels[i + 1 :]]
     tab = pd.DataFrame(regions[cols]).drop_duplicates(f"{level}_code")
     return tab.sort_values(f"{level}_code").reset_index(drop=True)

@@ -271,8 +271,9 @@ def build_regions(job: Job) -> None:
 @stage()
 def level_polygons(job: Job) -> None:
     """The finest-level polygons (layer ``regions``), the polygons of every level
-    (``level_<level>``: dissolved once, each level from the next finer one) and their drawing
-    shapes (``display_<level>``), for the spatial statistics, maps and GeoPackage."""
+    (``level_<level>``: dissolved once, each level from the next finer one; a grouping from the
+    level it groups) and their drawing shapes (``display_<level>``), for the spatial
+    statistics, maps and GeoPackage."""
     import geopandas as gpd
 
     from .grid import Grid
@@ -287,20 +288,28 @@ def level_polygons(job: Job) -> None:
     )
 
     levels = job.params.levels
+    groupings = job.params.groupings  # name -> the level it groups
     resolution = abs(Grid.from_config(job.params.grid).transform.a)
     regions = read_finest(job.input.regions)
-    polys = None
+    done: dict[str, gpd.GeoDataFrame] = {}
     with atomic_output(job.output[0]) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
-        for i, level in enumerate(levels):
-            polys = (
-                level_table(regions, levels, level).merge(
+        for i, level in enumerate([*levels, *groupings]):
+            if i == 0:
+                polys = level_table(regions, levels, level).merge(
                     regions[[f"{level}_code", "geometry"]], on=f"{level}_code"
                 )
-                if i == 0
-                else dissolve_level(regions, levels, level, members=polys)
-            )
+            elif level in levels:  # from the next finer level, which carries its code
+                polys = dissolve_level(regions, levels, level, members=done[levels[i - 1]])
+            else:  # a grouping: from the level it groups, with the group of each member
+                grouped = groupings[level]
+                members = done[grouped].merge(
+                    regions[[f"{grouped}_code", f"{level}_code"]].drop_duplicates(),
+                    on=f"{grouped}_code",
+                )
+                polys = dissolve_level(regions, levels, level, members=members)
             polys = gpd.GeoDataFrame(polys, geometry="geometry", crs=regions.crs)
+            done[level] = polys
             write_gpkg_layer(polys, tmp, level_layer(level))
             write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(level))
             log.info("level %s: %d polygons", level, len(polys))
@@ -661,7 +670,7 @@ def budget(job: Job) -> None:
     from .balance import build_budget
     from .emissions import load_crosswalk_config
     from .io import write_table
-    from .regions import config_derive_parents, read_finest_table
+    from .regions import config_derive_parents, grouping_levels, read_finest_table
 
     p = job.params
     tables = build_budget(
@@ -677,6 +686,7 @@ def budget(job: Job) -> None:
         crosswalk=load_crosswalk_config(p.emissions, _optional(job.input.crosswalk)),
         select=p.regions.get("select"),
         statistics_paths=list(job.input.uncertainty) or None,
+        groupings=grouping_levels(p.regions),
     )
     if p.uncertainty:
         from .uncertainty import add_intervals

@@ -56,6 +56,7 @@ rule align_lithology:
 rule build_regions:
     input:
         regions=config["regions"]["path"],
+        groupings=GROUPING_TABLES,
         report=L.static_report,
     output:
         regions=L.regions,
@@ -99,6 +100,7 @@ rule level_polygons:
         mem_mb=3000,
     params:
         levels=LEVELS,
+        groupings=GROUPINGS,
         grid=config["grid"],
     script:
         "../scripts/stage.py"

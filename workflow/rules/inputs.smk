@@ -35,6 +35,7 @@ rule check_static:
         classes=config["lithology"]["classes"],
         coefficients=config["lithology"]["coefficients"],
         regions=config["regions"]["path"],
+        groupings=GROUPING_TABLES,
     output:
         report=L.static_report,
     log:
@@ -57,6 +58,7 @@ rule check_emissions:
     input:
         emissions=config["emissions"]["path"],
         regions=config["regions"]["path"],
+        groupings=GROUPING_TABLES,
         crosswalk=CROSSWALK_INPUT,
     output:
         report=L.emissions_report,

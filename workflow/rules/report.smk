@@ -19,7 +19,7 @@ rule geopackage:
     resources:
         mem_mb=2000,
     params:
-        levels=LEVELS,
+        levels=MAP_LEVELS,
         budget_levels=BUDGET_LEVELS,
         spatial_levels=SPATIAL_LEVELS,
         run_info=run_info(config),

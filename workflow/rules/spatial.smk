@@ -5,7 +5,7 @@
 rule spatial_statistics:
     input:
         regions=L.level_polygons,
-        budget=expand(L.budget("{level}"), level=LEVELS),
+        budget=expand(L.budget("{level}"), level=MAP_LEVELS),
     output:
         local=expand(L.table("spatial"), level=SPATIAL_LEVELS),
         moran=expand(L.table("moran"), level=SPATIAL_LEVELS),
@@ -21,7 +21,7 @@ rule spatial_statistics:
     resources:
         mem_mb=2000,
     params:
-        levels=LEVELS,
+        levels=MAP_LEVELS,
         spatial_levels=SPATIAL_LEVELS,
         spatial=config["spatial"],
         tolerance_tgco2=config["balance"]["tolerance_tgco2"],
