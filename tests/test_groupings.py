@@ -1,0 +1,164 @@
+"""Regions beyond the administrative tree: groupings of a level (docs/method.md, "Regional
+budgets")."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import assert_within_csv_rounding, demo_config
+
+from carbonbudget.balance import build_budget
+from carbonbudget.config import fill_section, validate_config
+from carbonbudget.errors import ConfigError, InputDataError, RegionError
+from carbonbudget.regions import apply_groupings
+
+REGIONS = pd.DataFrame(
+    {
+        "county_code": ["910101", "910102", "910201", "920101"],
+        "county_name": ["a", "b", "c", "d"],
+        "city_code": ["910100", "910100", "910200", "920100"],
+        "province_code": ["910000", "910000", "910000", "920000"],
+    }
+)
+
+
+def _table(tmp_path, text):
+    path = tmp_path / "groups.csv"
+    path.write_text(text)
+    return {"zone": {"level": "city", "table": str(path), **_cols()}}
+
+
+def _cols():
+    return {"code_col": "code", "group_col": "group_code", "name_col": "group_name"}
+
+
+def test_a_grouping_adds_the_group_of_every_region(tmp_path, caplog):
+    caplog.set_level("INFO")
+    g = _table(
+        tmp_path,
+        "code,group_code,group_name\n910100,Z1,West\n910200,Z2,East\n920100,Z1,West\n"
+        "990100,Z9,Elsewhere\n",
+    )
+    out = apply_groupings(REGIONS, g, ["county", "city", "province"])
+    assert out["zone_code"].tolist() == ["Z1", "Z1", "Z2", "Z1"]
+    assert out["zone_name"].tolist() == ["West", "West", "East", "West"]
+    assert "990100" in caplog.text  # a code of another area: left out, logged
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("code,group_code\n910100,Z1\n910200,Z2\n", r"city codes \['920100'\] .* have no group"),
+        (
+            "code,group_code\n910100,Z1\n910200,Z2\n920100,Z1\n910100,Z2\n",
+            r"city codes \['910100'\] are listed more than once",
+        ),
+        ("code,group_code\n910100,Z1\n910200,\n920100,Z1\n", r"city codes \['910200'\] have no"),
+        ("code,zone\n910100,Z1\n", r"columns \['group_code'\] not found"),
+    ],
+)
+def test_codes_without_a_group_or_listed_twice_are_errors_naming_them(tmp_path, text, message):
+    with pytest.raises(RegionError, match=message) as exc:
+        apply_groupings(REGIONS, _table(tmp_path, text), ["county", "city", "province"])
+    assert "groups.csv" in str(exc.value)
+
+
+def test_a_grouping_may_not_take_a_level_name_or_group_an_unknown_level():
+    cfg = demo_config()
+    cfg["regions"]["groupings"] = {"city": {"level": "county", "table": "t.csv"}}
+    with pytest.raises(ConfigError, match="'city' is the name of a level"):
+        validate_config(cfg)
+    cfg["regions"]["groupings"] = {"basin": {"level": "district", "table": "t.csv"}}
+    with pytest.raises(ConfigError, match="'district' is not one of regions.levels"):
+        validate_config(cfg)
+
+
+def _grouped_budget(tmp_path, emissions_csv):
+    """Four counties, each ECS 1 Tg C a year; cities 910100 and 920100 in zone Z1 (across the
+    two provinces), 910200 in Z2."""
+    regions = apply_groupings(
+        REGIONS.assign(city_name="x", province_name="p"),
+        _table(
+            tmp_path, "code,group_code,group_name\n910100,Z1,West\n910200,Z2,East\n920100,Z1,West\n"
+        ),
+        ["county", "city", "province"],
+    )
+    codes = REGIONS["county_code"].tolist()
+    z = pd.DataFrame({"code": codes, "year": 2001, "area_km2": [100.0, 200.0, 300.0, 400.0]})
+    for v in ("rh", "nep", "rcs", "ecs"):
+        z[f"{v}_tgc"] = [1.0, 2.0, 3.0, 4.0]
+        z[f"{v}_valid_fraction"] = 1.0
+    z.to_parquet(tmp_path / "z.parquet")
+    (tmp_path / "e.csv").write_text(emissions_csv)
+    return build_budget(
+        zonal_paths=[str(tmp_path / "z.parquet")],
+        years=[2001],
+        regions_table=regions,
+        levels=["county", "city", "province"],
+        emissions_cfg=fill_section(
+            "emissions",
+            {
+                "path": str(tmp_path / "e.csv"),
+                "region_col": "c",
+                "year_col": "y",
+                "value_col": "v",
+                "units": "Mt CO2",
+                "unmatched": "warn",
+            },
+        ),
+        socio_cfg=None,
+        balance_cfg=fill_section("balance", {"cv": "none"}),
+        derive_parents="adcode",
+        groupings={"zone": "city"},
+    )
+
+
+def test_a_group_is_the_sum_of_its_members_and_has_no_parents(tmp_path):
+    # 910199: an emission code without polygon, in city 910100 by its code: CE only, in Z1
+    t = _grouped_budget(
+        tmp_path,
+        "c,y,v\n910101,2001,1\n910102,2001,2\n910201,2001,4\n920101,2001,8\n910199,2001,16\n",
+    )
+    zone = t["zone"].set_index("code")
+    assert zone.loc["Z1", "area_km2"] == 100 + 200 + 400
+    assert zone.loc["Z1", "ecs_tgc"] == 1 + 2 + 4
+    assert zone.loc["Z1", "ce_tgco2"] == 1 + 2 + 8 + 16
+    assert zone.loc["Z2", "ce_tgco2"] == 4 and zone.loc["Z2", "name"] == "East"
+    assert zone.loc["Z1", "cnc_tgco2"] == pytest.approx(7 * 44 / 12 - 27)
+    assert not any(c.endswith("_code") and c != "code" for c in zone.columns)
+    # every level adds up to the same study area
+    for level in ("county", "city", "province", "zone"):
+        assert t[level]["ce_tgco2"].sum() == t["study_area"]["ce_tgco2"].sum() == 31
+
+
+def test_an_emission_code_whose_grouped_region_has_no_polygon_is_an_error(tmp_path):
+    # 930101 is in city 930100, which no polygon has: its CE could reach no zone
+    with pytest.raises(InputDataError, match=r"city codes \['930100'\] cannot be put in a group"):
+        _grouped_budget(tmp_path, "c,y,v\n910101,2001,1\n930101,2001,5\n")
+
+
+def test_demo_zones_are_the_sums_of_their_cities(demo_run):
+    tables = demo_run / "results" / "tables"
+    city = pd.read_csv(tables / "budget_city.csv", dtype={"code": str})
+    zone = pd.read_csv(tables / "budget_zone.csv", dtype={"code": str})
+    groups = pd.read_csv(demo_run / "config" / "groupings" / "demo_city_zones.csv", dtype=str)
+    city["zone"] = city["code"].map(dict(zip(groups["code"], groups["group_code"])))
+    cols = ["area_km2", "ecs_tgco2", "ce_tgco2", "cnc_tgco2"]
+    sums = city.groupby(["zone", "year"])[cols].sum()
+    size = city[cols].abs().groupby([city["zone"], city["year"]]).sum()
+    zone = zone.set_index(["code", "year"]).loc[sums.index]
+    for col in cols:
+        assert_within_csv_rounding(zone[col], sums[col], size[col] + zone[col].abs())
+    assert zone["p_surplus"].notna().all() and len(zone) == 3 * 10
+    # its own trends, maps and GeoPackage layer of dissolved polygons
+    trends = pd.read_csv(tables / "trends_zone.csv", dtype={"code": str})
+    assert sorted(trends["code"]) == ["Z1", "Z2", "Z3"]
+    assert (demo_run / "results" / "figures" / "maps" / "cnc_zone.png").exists()
+    layer = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="zone")
+    cities = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="city")
+    cities["zone"] = cities["code"].map(dict(zip(groups["code"], groups["group_code"])))
+    np.testing.assert_allclose(
+        layer.set_index("code").area.sort_index(),
+        cities.dissolve("zone").area.sort_index(),
+        rtol=1e-9,
+    )
