@@ -367,3 +367,29 @@ def test_huaihai_full_budget_from_real_npp(huaihai_run):
     assert set(prov_json["climatologies"]) == {"temperature", "precipitation", "runoff"}
     trends = pd.read_csv(run / "tables/trends_study_area.csv")
     assert np.isfinite(trends["cnc_tgco2_slope_per_yr"]).all()
+
+
+def test_example_economic_regions_sum_their_provinces(china_run):
+    """The eight economic regions of China (DRC 2005, config/groupings): each region's CE is the
+    sum of its provinces', its area the sum of theirs; Hong Kong, Macau and Taiwan form their
+    own group (no emissions in CEADs: unknown, never 0); a map and a GeoPackage layer."""
+    import geopandas as gpd
+    from conftest import REPO
+
+    run, _ = china_run
+    groups = pd.read_csv(REPO / "config/groupings/china_economic_regions.csv", dtype=str)
+    prov = _table(run, "province")
+    region = _table(run, "economic_region").set_index(["code", "year"])
+    prov["group"] = prov["code"].map(dict(zip(groups["code"], groups["group_code"])))
+    assert prov["group"].notna().all()
+    inside = prov[prov["group"] != "outside_scheme"]
+    ce = inside.groupby(["group", "year"])["ce_tgco2"].sum()
+    np.testing.assert_allclose(region.loc[ce.index, "ce_tgco2"], ce, rtol=1e-12)
+    area = prov.groupby(["group", "year"])["area_km2"].sum()
+    np.testing.assert_allclose(region.loc[area.index, "area_km2"], area, rtol=1e-12)
+    assert len(ce.index.get_level_values(0).unique()) == 8
+    assert pd.isna(region.loc[("outside_scheme", YEARS[0]), "ce_tgco2"])  # no CEADs values
+    assert "黄河中游" in region.loc[("middle_yellow_river", YEARS[0]), "name"]
+    assert (run / "figures/maps/ce_economic_region.png").stat().st_size > 10_000
+    layer = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="economic_region")
+    assert sorted(layer["code"]) == sorted(groups["group_code"].unique())

@@ -497,7 +497,7 @@ def plot_spatial_maps(
         gdf,
         "lisa_cluster",
         LISA_COLOURS,
-        f"LISA clusters of the mean {_in_words(variable)} by {level} "
+        f"LISA clusters of the mean {_in_words(variable)} by {level.replace("_", " ")} "
         f"(pseudo p < {lisa_p:g})\n{stat}",
         path_lisa,
         outlines=outlines,
@@ -507,7 +507,7 @@ def plot_spatial_maps(
         gdf,
         "gi_class",
         GI_COLOURS,
-        f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {level}\n"
+        f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {level.replace("_", " ")}\n"
         + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
         path_gi,
         outlines=outlines,
@@ -811,7 +811,7 @@ def plot_budget_maps(
             col,
             cmap,
             centre,
-            f"{what}, mean {years}, by {level}"
+            f"{what}, mean {years}, by {level.replace("_", " ")}"
             + (" (per km²)" if density and unit != "ratio" else ""),
             unit,
             out_paths[kind],
@@ -832,7 +832,7 @@ def plot_budget_maps(
             gdf,
             "p_class",
             {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
-            f"Probability of a surplus (CNC > 0), {last}, by {level}\n"
+            f"Probability of a surplus (CNC > 0), {last}, by {level.replace("_", " ")}\n"
             '(uncertainty model: docs/method.md, "Uncertainty")',
             out_paths["p_surplus"],
             outlines=outlines,
@@ -854,7 +854,7 @@ def plot_budget_maps(
             gdf,
             col,
             TREND_CLASS_COLOURS,
-            f"Trend class of the {_in_words(var)}, {years}, by {level}\n"
+            f"Trend class of the {_in_words(var)}, {years}, by {level.replace("_", " ")}\n"
             f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
             out_paths[kind],
             outlines=outlines,
