@@ -41,6 +41,11 @@ def _in_words(column: str) -> str:
     return column
 
 
+def _words(name: str) -> str:
+    """A level name as a title says it: 'economic region' for economic_region."""
+    return name.replace("_", " ")
+
+
 def trend_variable(fluxes: Sequence[str]) -> str:
     """The region series the trend figures and maps show: CNC, or CE in a run without ECS."""
     return "cnc_tgco2" if "ecs" in fluxes else "ce_tgco2"
@@ -497,7 +502,7 @@ def plot_spatial_maps(
         gdf,
         "lisa_cluster",
         LISA_COLOURS,
-        f"LISA clusters of the mean {_in_words(variable)} by {level.replace("_", " ")} "
+        f"LISA clusters of the mean {_in_words(variable)} by {_words(level)} "
         f"(pseudo p < {lisa_p:g})\n{stat}",
         path_lisa,
         outlines=outlines,
@@ -507,7 +512,7 @@ def plot_spatial_maps(
         gdf,
         "gi_class",
         GI_COLOURS,
-        f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {level.replace("_", " ")}\n"
+        f"Getis–Ord Gi* hot and cold spots of the mean {_in_words(variable)} by {_words(level)}\n"
         + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
         path_gi,
         outlines=outlines,
@@ -811,7 +816,7 @@ def plot_budget_maps(
             col,
             cmap,
             centre,
-            f"{what}, mean {years}, by {level.replace("_", " ")}"
+            f"{what}, mean {years}, by {_words(level)}"
             + (" (per km²)" if density and unit != "ratio" else ""),
             unit,
             out_paths[kind],
@@ -832,7 +837,7 @@ def plot_budget_maps(
             gdf,
             "p_class",
             {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
-            f"Probability of a surplus (CNC > 0), {last}, by {level.replace("_", " ")}\n"
+            f"Probability of a surplus (CNC > 0), {last}, by {_words(level)}\n"
             '(uncertainty model: docs/method.md, "Uncertainty")',
             out_paths["p_surplus"],
             outlines=outlines,
@@ -854,7 +859,7 @@ def plot_budget_maps(
             gdf,
             col,
             TREND_CLASS_COLOURS,
-            f"Trend class of the {_in_words(var)}, {years}, by {level.replace("_", " ")}\n"
+            f"Trend class of the {_in_words(var)}, {years}, by {_words(level)}\n"
             f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
             out_paths[kind],
             outlines=outlines,
