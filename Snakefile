@@ -31,6 +31,7 @@ from carbonbudget.paths import (
     downscale_weights,
     flux_year_inputs,
     inventory_files,
+    hierarchy_levels,
     lithology_source,
     map_levels,
     raw_inputs,
@@ -44,7 +45,7 @@ from carbonbudget.paths import (
     year_input_files,
     year_inputs,
 )
-from carbonbudget.plots import map_kinds, trend_variable
+from carbonbudget.plots import layer_map_kinds, map_kinds, trend_variable
 from carbonbudget.regions import grouping_levels
 from carbonbudget.publish import publish, release_lock, start_run
 from carbonbudget.report import quicklook_rasters
@@ -74,7 +75,10 @@ FINEST = LEVELS[0]
 GROUPINGS = grouping_levels(config["regions"])  # name -> the level it groups
 GROUPING_TABLES = [g["table"] for g in config["regions"]["groupings"].values()]
 MAP_LEVELS = map_levels(config)  # levels with polygons: maps, GeoPackage layers
-BUDGET_LEVELS = budget_levels(config)
+BUDGET_LEVELS = budget_levels(config)  # levels with a budget table
+# independent region layers (region_layers): budget tables of their own (rule layer_budget)
+LAYERS = list(config["region_layers"])
+SUMMED_LEVELS = hierarchy_levels(config) + ["study_area"]  # the tables rule budget writes
 SPATIAL_LEVELS = list(config["spatial"]["levels"])
 SPATIAL_VARS = list(config["spatial"]["variables"])
 SCENARIOS = (config.get("scenarios") or {}).get("names", [])
@@ -91,6 +95,7 @@ YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
 UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertainty"
 MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY)
+LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
@@ -115,6 +120,10 @@ MODEL_SKILL = (
 )
 # finest-level zonal totals: one table per year, or one for all years when nothing is yearly
 ZONAL = [L.zonal(str(y)) for y in YEARS] if YEARLY_FLUXES else [L.zonal(CLIMATOLOGY)]
+# the flux rasters a region layer sums: (path, "var year") of every yearly flux and climatology
+LAYER_FLUX_INPUTS = [(L.flux(v, str(y)), f"{v} {y}") for v in YEARLY_FLUXES for y in YEARS] + [
+    (L.flux(v, CLIMATOLOGY), f"{v} {CLIMATOLOGY}") for v in CLIMATOLOGY_FLUXES
+]
 # the uncertainty model's statistics next to them (docs/method.md, "Uncertainty")
 ZONAL_UNCERTAINTY = (
     (
@@ -168,13 +177,14 @@ DELIVERABLES = [
     [L.flux(v, str(y)) for v in GRID_VARS for y in YEARS],
     [L.flux("status", str(y)) for y in YEARS] if "cnc" in GRID_VARS else [],
     [L.table("downscale", FINEST)] if WEIGHTS else [],
-    expand(L.table("uncertainty_trends", "{level}"), level=BUDGET_LEVELS) if UNCERTAINTY else [],
+    expand(L.table("uncertainty_trends", "{level}"), level=SUMMED_LEVELS) if UNCERTAINTY else [],
     [L.table("emission_inventory", FINEST)] if INVENTORY else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
-    expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=MAP_LEVELS),
+    expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=SUMMED_LEVELS[:-1]),
+    expand(L.budget_map("{kind}"), kind=LAYER_MAP_KINDS, level=LAYERS),
     expand(
         L.spatial_map("{kind}"),
         kind=["lisa", "hotspots"],

@@ -106,6 +106,13 @@ def validate_config(config: dict) -> dict:
                 f"regions.levels: level name '{name}' must be lower-case letters, "
                 "digits and '_' (and not 'study_area')"
             )
+    taken = set(lv) | {"study_area"}
+    for name in cfg["region_layers"]:
+        if name in taken or name in cfg["regions"]["groupings"]:
+            raise ConfigError(
+                f"region_layers: '{name}' is the name of a level or grouping; give the layer "
+                "its own name (it becomes a level of the budget tables)"
+            )
     for name, grouping in cfg["regions"]["groupings"].items():
         if name in lv or name == "study_area":
             raise ConfigError(
@@ -425,15 +432,23 @@ def _resolve_spatial(cfg: dict) -> None:
     """Fill the level defaults of ``spatial`` from ``regions.levels`` and check they exist (a
     grouping may be listed too)."""
     levels = list(cfg["regions"]["levels"])
-    groupings = list(cfg["regions"]["groupings"])
+    groupings = list(cfg["regions"]["groupings"]) + list(cfg["region_layers"])
     sp = cfg["spatial"]
     sp.setdefault("levels", levels)
     for name in sp["levels"]:
         if name not in levels + groupings:
             raise ConfigError(
-                f"spatial.levels: '{name}' is not one of regions.levels {levels} or of "
-                f"regions.groupings {groupings}"
+                f"spatial.levels: '{name}' is not one of regions.levels {levels}, of "
+                f"regions.groupings or of region_layers {groupings}"
             )
+        if name in cfg["region_layers"] and not grid_emission_vars(cfg):
+            needs_ce = [v for v in sp["variables"] if v.startswith(("ce_", "cnc_"))]
+            if needs_ce:
+                raise ConfigError(
+                    f"spatial.levels: the region layer '{name}' has no emissions (they reach a "
+                    "layer only from the grid: emissions.downscale or a gridded inventory), so "
+                    f"it has no {needs_ce}; leave it out of spatial.levels or use sink variables"
+                )
     if len(levels) < 2:
         if "gini_parent" in sp or "gini_members" in sp:
             raise ConfigError("spatial.gini_parent/gini_members need at least two region levels")

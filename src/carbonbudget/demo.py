@@ -93,6 +93,7 @@ def demo_paths(root: str = "data/demo") -> dict:
         "runoff": f"{root}/runoff/runoff_{{year}}.tif",
         "lithology": f"{root}/lithology/glim_codes.tif",
         "regions": f"{root}/regions/counties.gpkg",
+        "basins": f"{root}/regions/basins.gpkg",
         "emissions": f"{root}/emissions/county_co2.csv",
         "socioeconomic": f"{root}/socioeconomic/county_socioeconomic.csv",
         "fuel_consumption": f"{root}/energy/province_fuel_consumption.csv",
@@ -129,6 +130,7 @@ def demo_files(root: str = "data/demo") -> list[str]:
         for k in (
             "lithology",
             "regions",
+            "basins",
             "emissions",
             "socioeconomic",
             "fuel_consumption",
@@ -213,6 +215,29 @@ def make_regions() -> gpd.GeoDataFrame:
                 )
     gdf = gpd.GeoDataFrame(rows, geometry="geometry", crs=DEMO_CRS)
     return gdf.sort_values("county_code").reset_index(drop=True)
+
+
+def make_basins(regions: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Four river basins over the study area that do not nest with the counties: Voronoi cells
+    of four seeds on a diagonal band, clipped to the counties' union (so the CE spread on the
+    grid is known on every pixel of a basin)."""
+    union = shapely.union_all(regions.geometry.values)
+    minx, miny, maxx, maxy = union.bounds
+    fx = np.array([0.15, 0.42, 0.62, 0.88])
+    fy = np.array([0.70, 0.35, 0.80, 0.40])
+    seeds = np.column_stack([minx + fx * (maxx - minx), miny + fy * (maxy - miny)])
+    cells = shapely.voronoi_polygons(shapely.MultiPoint(seeds), extend_to=union.envelope)
+    rows = []
+    for i, s in enumerate(seeds, start=1):
+        cell = next(c for c in cells.geoms if c.contains(shapely.Point(s)))
+        rows.append(
+            {
+                "basin_code": f"B{i}",
+                "basin_name": f"Basin {i}",
+                "geometry": shapely.set_precision(cell.intersection(union), 1.0),
+            }
+        )
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=regions.crs)
 
 
 # ------------------------------------------------------------------------------ fields ----
@@ -367,6 +392,8 @@ def build_demo(root: str = "data/demo") -> list[str]:
         regions = make_regions()
         with atomic_output(paths["regions"]) as tmp:
             write_gpkg_layer(regions, tmp, "counties")
+        with atomic_output(paths["basins"]) as tmp:
+            write_gpkg_layer(make_basins(regions), tmp, "basins")
 
     _write_tables(regions, paths)
     log.info("demo inputs written under %s", root)

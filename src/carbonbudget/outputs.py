@@ -67,6 +67,12 @@ COLUMN_UNITS = {
         "1",
         "percentile rank of source_sink_ratio among the level's region-years",
     ),
+    "note": ("text", "what the table of an independent region layer leaves out, and why"),
+    "ce_known_fraction": (
+        "1",
+        "share of a region layer's area where CE is known on the grid (CE is given only where "
+        "it is 1)",
+    ),
     "p_surplus": (
         "1",
         "probability of a surplus (P(CNC > 0) under the uncertainty model; "
@@ -179,8 +185,10 @@ def write_geopackage(
                         .set_index("code")[col]
                         .rename(f"{col}_{last}")
                     )
+            if "note" in budget:  # what an independent region layer's table leaves out
+                parts.append(budget.groupby("code")["note"].first())
             # every year of CNC, ECS and CE (those computed), the trend variable first
-            yearly = [series] + [v for v in YEARLY_SERIES if v != series and v in budget]
+            yearly = [v for v in dict.fromkeys([series, *YEARLY_SERIES]) if v in budget]
             yearly += [v for v in YEARLY_INTERVALS if v in budget]
             wide = pd.concat(
                 [
@@ -191,11 +199,11 @@ def write_geopackage(
                 ],
                 axis=1,
             )
-            parts.append(
-                read_region_trends(trend_paths[level]).set_index("code")[
-                    [f"{series}_{s}" for s in TREND_STATS]
-                ]
-            )
+            trends = read_region_trends(trend_paths[level]).set_index("code")
+            # the trend variable, or ECS for a region layer without emissions
+            shown = next((v for v in (series, "ecs_tgco2") if f"{v}_mk_z" in trends), None)
+            if shown:
+                parts.append(trends[[f"{shown}_{s}" for s in TREND_STATS]])
             if level in spatial_paths:
                 parts.append(spatial_columns(spatial_paths[level]))
             layer = geo.merge(

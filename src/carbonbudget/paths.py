@@ -140,7 +140,13 @@ def budget_levels(cfg: dict) -> list[str]:
 
 def map_levels(cfg: dict) -> list[str]:
     """The levels with polygons (maps, GeoPackage layers): region levels finest first, then the
-    groupings."""
+    groupings, then the independent region layers."""
+    return hierarchy_levels(cfg) + list(cfg.get("region_layers") or {})
+
+
+def hierarchy_levels(cfg: dict) -> list[str]:
+    """The levels the budget rule sums from the finest regions: region levels and groupings
+    (the independent region layers have their own zonal sums, rule layer_budget)."""
     return list(cfg["regions"]["levels"]) + list(cfg["regions"].get("groupings") or {})
 
 

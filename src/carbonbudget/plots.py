@@ -594,6 +594,14 @@ def map_kinds(fluxes: Sequence[str], uncertainty: bool = False) -> tuple[str, ..
     return MAP_KINDS + (("p_surplus",) if uncertainty else ())
 
 
+def layer_map_kinds(fluxes: Sequence[str], grid_ce: bool) -> tuple[str, ...]:
+    """The maps of an independent region layer: those of the regions when emissions reach it
+    from the grid (no interval: the uncertainty model is the hierarchy's), else its sink."""
+    if grid_ce:
+        return tuple(k for k in map_kinds(fluxes) if k != "p_surplus")
+    return ("ecs",) if "ecs" in fluxes else ("rcs",)
+
+
 # Classes of P(CNC > 0): the tails of the 95 % interval (robust), of the 90 % interval, and the
 # two sides of an even chance (ColorBrewer RdBu, red = deficit as the CNC maps)
 P_SURPLUS_CLASSES = {

@@ -289,10 +289,18 @@ def level_polygons(job: Job) -> None:
 
     levels = job.params.levels
     groupings = job.params.groupings  # name -> the level it groups
-    resolution = abs(Grid.from_config(job.params.grid).transform.a)
+    grid = Grid.from_config(job.params.grid)
+    resolution = abs(grid.transform.a)
     regions = read_finest(job.input.regions)
     done: dict[str, gpd.GeoDataFrame] = {}
     with atomic_output(job.output[0]) as tmp:
+        for name, cfg in job.params.layers.items():  # independent layers, as they are
+            from .layers import read_layer
+
+            polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
+            write_gpkg_layer(polys, tmp, level_layer(name))
+            write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(name))
+            log.info("region layer %s: %d polygons", name, len(polys))
         write_gpkg_layer(regions, tmp, "regions")
         for i, level in enumerate([*levels, *groupings]):
             if i == 0:
@@ -665,6 +673,32 @@ def grid_budget(job: Job) -> None:
 
 # --- budgets and trends -----------------------------------------------------------------------
 @stage()
+def layer_budget(job: Job) -> None:
+    """Budget table of one independent region layer (region_layers) from the per-pixel fluxes
+    of every year, and CE from the grid where the run has it."""
+    from .io import write_table
+    from .layers import layer_budget as build
+
+    p = job.params
+    fluxes = dict(zip(p.flux_keys, job.input.fluxes))  # "var year" -> raster
+    flux_paths = {
+        int(y): {v: fluxes.get(f"{v} {y}") or fluxes[f"{v} {CLIMATOLOGY}"] for v in p.fluxes}
+        for y in p.years
+    }
+    ce = dict(zip(p.years, job.input.ce)) if len(job.input.ce) else None
+    table = build(
+        name=job.wildcards.layer,
+        layer_cfg=p.layer,
+        grid_spec=p.grid,
+        flux_paths=flux_paths,
+        ce_paths=ce,
+        balance_cfg=p.balance,
+        cache_dir=p.cache_dir,
+    )
+    write_table(table, job.output.csv, job.output.parquet)
+
+
+@stage()
 def budget(job: Job) -> None:
     """Budget tables per level (CSV and Parquet), one row per region-year."""
     from .balance import build_budget
@@ -831,7 +865,7 @@ def spatial_statistics(job: Job) -> None:
         parent, members = cfg["gini_parent"], cfg["gini_members"]
         table = gini_by_parent(
             read_finest(job.input.regions),
-            p.levels,
+            p.hierarchy,
             pd.read_parquet(budgets[members]),
             parent=parent,
             members=members,
@@ -916,7 +950,7 @@ def provenance(job: Job) -> None:
             json.dump(record, fh, indent=2, sort_keys=True, default=str)
 
 
-@stage()
+@stage("plot_layer_maps")
 def plot_budget_maps(job: Job) -> None:
     """Period-mean maps of one level (ECS, CE, CNC, CER, trend class)."""
     from .plots import plot_budget_maps as plot

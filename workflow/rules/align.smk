@@ -87,6 +87,7 @@ rule build_regions:
 rule level_polygons:
     input:
         regions=L.regions,
+        layers=[v["path"] for v in config["region_layers"].values()],
     output:
         L.level_polygons,
     log:
@@ -101,6 +102,7 @@ rule level_polygons:
     params:
         levels=LEVELS,
         groupings=GROUPINGS,
+        layers=config["region_layers"],
         grid=config["grid"],
     script:
         "../scripts/stage.py"

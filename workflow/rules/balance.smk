@@ -14,14 +14,14 @@ rule budget:
         **(
             {
                 "trend_intervals": expand(
-                    L.table("uncertainty_trends", "{level}"), level=BUDGET_LEVELS
+                    L.table("uncertainty_trends", "{level}"), level=SUMMED_LEVELS
                 )
             }
             if UNCERTAINTY
             else {}
         ),
-        csv=expand(L.budget("{level}", "csv"), level=BUDGET_LEVELS),
-        parquet=expand(L.budget("{level}", "parquet"), level=BUDGET_LEVELS),
+        csv=expand(L.budget("{level}", "csv"), level=SUMMED_LEVELS),
+        parquet=expand(L.budget("{level}", "parquet"), level=SUMMED_LEVELS),
     log:
         L.log("budget"),
     benchmark:
@@ -33,7 +33,7 @@ rule budget:
         mem_mb=2000,
     params:
         years=YEARS,
-        levels=BUDGET_LEVELS,
+        levels=SUMMED_LEVELS,
         regions=config["regions"],
         emissions=config["emissions"],
         socioeconomic=config.get("socioeconomic"),
@@ -41,5 +41,39 @@ rule budget:
         fluxes=list(FLUXES),
         uncertainty=config.get("uncertainty"),
         trends=config["trends"],
+    script:
+        "../scripts/stage.py"
+
+
+# An independent region layer (region_layers: basins, ecological zones): its own coverage and
+# the zonal sums of every flux of every year; CE from the grid where the run has it (docs/method.md,
+# "Regional budgets").
+rule layer_budget:
+    input:
+        fluxes=[f for f, _ in LAYER_FLUX_INPUTS],
+        ce=[L.flux("ce", str(y)) for y in YEARS] if "ce" in GRID_VARS else [],
+        layer=lambda w: config["region_layers"][w.layer]["path"],
+    output:
+        csv=L.budget("{layer}", "csv"),
+        parquet=L.budget("{layer}", "parquet"),
+    log:
+        L.log("layer_budget", "{layer}"),
+    benchmark:
+        L.benchmark("layer_budget", "{layer}")
+    wildcard_constraints:
+        layer="|".join(LAYERS) or "NONE",
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=3000,
+    params:
+        layer=lambda w: config["region_layers"][w.layer],
+        grid=config["grid"],
+        years=YEARS,
+        fluxes=list(FLUXES),
+        flux_keys=[k for _, k in LAYER_FLUX_INPUTS],
+        balance=config["balance"],
+        cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
     script:
         "../scripts/stage.py"

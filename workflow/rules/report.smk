@@ -4,7 +4,7 @@
 rule geopackage:
     input:
         regions=L.level_polygons,
-        budget=rules.budget.output.parquet,
+        budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
         trends=rules.region_trends.output.trends,
         spatial=rules.spatial_statistics.output.local,
     output:
@@ -49,38 +49,51 @@ rule provenance:
         "../scripts/stage.py"
 
 
-rule plot_budget_maps:
-    input:
-        regions=L.level_polygons,
-        budget=L.budget(),
-        trends=L.table("trends"),
-    output:
-        **{
-            k: report(
-                L.budget_map(k),
-                caption=f"../report/map_{k}.rst",
-                category="Maps",
-                subcategory="{level}",
-                labels={"map": k, "level": "{level}"},
-            )
-            for k in MAP_KINDS
-        },
-    log:
-        L.log("plot_budget_maps", "{level}"),
-    benchmark:
-        L.benchmark("plot_budget_maps", "{level}")
-    conda:
-        "../envs/carbonbudget.yaml"
-    threads: 1
-    resources:
-        mem_mb=1000,
-    params:
-        kinds=list(MAP_KINDS),
-        min_valid_fraction=config["balance"]["min_valid_fraction"],
-        maps=config["outputs"]["maps"],
-        outline_level=LEVELS[-1],
-    script:
-        "../scripts/stage.py"
+# Maps of the levels summed from the finest regions, and of the independent region layers (whose
+# maps depend on whether emissions reach them from the grid): one rule definition, two rules.
+for _rule, _kinds, _levels in (
+    ("plot_budget_maps", MAP_KINDS, [lv for lv in MAP_LEVELS if lv not in LAYERS]),
+    ("plot_layer_maps", LAYER_MAP_KINDS, LAYERS),
+):
+    if not _levels:
+        continue
+
+    rule:
+        name:
+            _rule
+        input:
+            regions=L.level_polygons,
+            budget=L.budget(),
+            trends=L.table("trends"),
+        output:
+            **{
+                k: report(
+                    L.budget_map(k),
+                    caption=f"../report/map_{k}.rst",
+                    category="Maps",
+                    subcategory="{level}",
+                    labels={"map": k, "level": "{level}"},
+                )
+                for k in _kinds
+            },
+        log:
+            L.log(_rule, "{level}"),
+        benchmark:
+            L.benchmark(_rule, "{level}")
+        wildcard_constraints:
+            level="|".join(_levels),
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=1000,
+        params:
+            kinds=list(_kinds),
+            min_valid_fraction=config["balance"]["min_valid_fraction"],
+            maps=config["outputs"]["maps"],
+            outline_level=LEVELS[-1],
+        script:
+            "../scripts/stage.py"
 
 
 # The items a reader of `snakemake --report` looks at first: headline tables and quick-look maps

@@ -22,6 +22,7 @@ rule spatial_statistics:
         mem_mb=2000,
     params:
         levels=MAP_LEVELS,
+        hierarchy=LEVELS,
         spatial_levels=SPATIAL_LEVELS,
         spatial=config["spatial"],
         tolerance_tgco2=config["balance"]["tolerance_tgco2"],

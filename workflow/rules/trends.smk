@@ -30,7 +30,7 @@ rule pixel_trends:
 
 rule region_trends:
     input:
-        budget=rules.budget.output.parquet,
+        budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
     output:
         trends=expand(L.table("trends"), level=BUDGET_LEVELS),
         sqmk=expand(L.table("sqmk"), level=BUDGET_LEVELS),
