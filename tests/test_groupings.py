@@ -68,7 +68,7 @@ def test_a_grouping_may_not_take_a_level_name_or_group_an_unknown_level():
     cfg["regions"]["groupings"] = {"city": {"level": "county", "table": "t.csv"}}
     with pytest.raises(ConfigError, match="'city' is the name of a level"):
         validate_config(cfg)
-    cfg["regions"]["groupings"] = {"basin": {"level": "district", "table": "t.csv"}}
+    cfg["regions"]["groupings"] = {"area": {"level": "district", "table": "t.csv"}}
     with pytest.raises(ConfigError, match="'district' is not one of regions.levels"):
         validate_config(cfg)
 
@@ -162,3 +162,134 @@ def test_demo_zones_are_the_sums_of_their_cities(demo_run):
         cities.dissolve("zone").area.sort_index(),
         rtol=1e-9,
     )
+
+
+# --- independent region layers (region_layers) -------------------------------------------------
+def _layer_inputs(small_grid, tmp_path, ce_known_everywhere=True):
+    """Two years of fluxes on the 5 x 4 km grid (ECS = NEP + RCS), a CE raster per year, and a
+    layer of two regions: 'w' (columns 0-1) and 'e' (columns 2-4)."""
+    import shapely
+    from conftest import AEA, write_raster
+
+    layer = gpd.GeoDataFrame(
+        {"bcode": ["w", "e"], "bname": ["West", "East"]},
+        geometry=[shapely.box(0, 0, 2000, 4000), shapely.box(2000, 0, 5000, 4000)],
+        crs=AEA,
+    )
+    path = tmp_path / "basins.gpkg"
+    layer.to_file(path, engine="pyogrio")
+    flux_paths, ce_paths = {}, {}
+    for year in (2001, 2002):
+        k = year - 2000
+        rh = np.full(small_grid.shape, 300.0)
+        nep = np.full(small_grid.shape, 100.0 * k)
+        rcs = np.full(small_grid.shape, 10.0)
+        flux_paths[year] = {
+            v: write_raster(tmp_path / f"{v}_{year}.tif", x, small_grid)
+            for v, x in {"rh": rh, "nep": nep, "rcs": rcs, "ecs": nep + rcs}.items()
+        }
+        ce = np.full(small_grid.shape, 500.0 * k)  # t CO2 km-2 yr-1
+        if not ce_known_everywhere:
+            ce[:, 4] = np.nan  # the east region reaches beyond the emission table's regions
+        ce_paths[year] = write_raster(tmp_path / f"ce_{year}.tif", ce, small_grid)
+    cfg = {"path": str(path), "code_col": "bcode", "name_col": "bname"}
+    return cfg, flux_paths, ce_paths
+
+
+def _grid_spec(grid):
+    return {"crs": grid.crs.to_wkt(), "resolution": 1000.0, "bounds": list(grid.bounds)}
+
+
+def test_a_layer_budget_by_hand_with_emissions_from_the_grid(small_grid, tmp_path):
+    from carbonbudget.layers import layer_budget
+
+    cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path)
+    t = layer_budget(
+        name="basin",
+        layer_cfg=cfg,
+        grid_spec=_grid_spec(small_grid),
+        flux_paths=fluxes,
+        ce_paths=ce,
+        balance_cfg=fill_section("balance", {}),
+        cache_dir=None,
+    ).set_index(["code", "year"])
+    # east: 12 km² of ECS 210 g C m-2 in 2002 -> 210 x 12e6 / 1e12 Tg C; CE 1000 t km-2 x 12 km²
+    e = t.loc[("e", 2002)]
+    assert e["name"] == "East" and e["area_km2"] == pytest.approx(12.0)
+    assert e["ecs_tgc"] == pytest.approx(210 * 12e6 / 1e12)
+    assert e["ce_tgco2"] == pytest.approx(1000 * 12 / 1e6)
+    assert e["cnc_tgco2"] == pytest.approx(210 * 12e6 / 1e12 * 44 / 12 - 0.012)
+    assert t.loc[("w", 2001), "rcs_tgco2"] == pytest.approx(10 * 8e6 / 1e12 * 44 / 12)
+    assert e["status"] == "deficit" and t["level"].eq("basin").all()
+
+
+def test_a_layer_without_emissions_on_the_grid_carries_the_sinks_and_says_so(small_grid, tmp_path):
+    from carbonbudget.layers import SINKS_ONLY, layer_budget
+
+    cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path, ce_known_everywhere=False)
+    sinks = layer_budget(
+        name="basin",
+        layer_cfg=cfg,
+        grid_spec=_grid_spec(small_grid),
+        flux_paths=fluxes,
+        ce_paths=None,
+        balance_cfg=fill_section("balance", {}),
+        cache_dir=None,
+    )
+    assert "ce_tgco2" not in sinks and "cnc_tgco2" not in sinks
+    assert sinks["note"].eq(SINKS_ONLY).all() and sinks["ecs_tgco2"].notna().all()
+    # CE known on part of a region only: no CE (never a partial sum), and the note says why
+    partial = layer_budget(
+        name="basin",
+        layer_cfg=cfg,
+        grid_spec=_grid_spec(small_grid),
+        flux_paths=fluxes,
+        ce_paths=ce,
+        balance_cfg=fill_section("balance", {}),
+        cache_dir=None,
+    ).set_index(["code", "year"])
+    assert np.isnan(partial.loc[("e", 2001), "ce_tgco2"])
+    assert partial.loc[("e", 2001), "status"] == "missing"
+    assert "CE known on 66.7 % of the area" in partial.loc[("e", 2001), "status_note"]
+    assert partial.loc[("w", 2001), "ce_tgco2"] == pytest.approx(500 * 8 / 1e6)
+
+
+def test_a_layer_may_not_take_a_level_name_and_needs_grid_emissions_for_cnc_statistics():
+    cfg = demo_config()
+    cfg["region_layers"] = {"zone": {"path": "b.gpkg", "code_col": "c"}}
+    with pytest.raises(ConfigError, match="'zone' is the name of a level or grouping"):
+        validate_config(cfg)
+    cfg = demo_config()
+    del cfg["emissions"]["downscale"]
+    cfg["trends"]["variables"] = ["nep", "rcs", "ecs"]  # CNC per pixel needs the grid CE too
+    cfg["spatial"]["levels"] = ["county", "basin"]
+    with pytest.raises(ConfigError, match="region layer 'basin' has no emissions"):
+        validate_config(cfg)
+
+
+def test_demo_basins_sum_to_the_grid_total_over_their_union(demo_run):
+    """The sum over the basins of a flux equals the zonal total of the basins' union on the
+    same rasters; their CE (spread on the grid) is the counties' CE."""
+    from carbonbudget.grid import Grid
+    from carbonbudget.zonal import coverage_matrix, zonal_totals
+
+    work = demo_run / "results" / ".work"
+    basins = pd.read_csv(demo_run / "results" / "tables" / "budget_basin.csv", dtype={"code": str})
+    study = pd.read_csv(demo_run / "results" / "tables" / "budget_study_area.csv")
+    cfg = validate_config(demo_config())
+    grid = Grid.from_config(cfg["grid"])
+    polys = gpd.read_file(demo_run / "data/demo/regions/basins.gpkg").to_crs(grid.crs.to_wkt())
+    union = gpd.GeoDataFrame({"code": ["all"]}, geometry=[polys.union_all()], crs=polys.crs)
+    codes, m = coverage_matrix(union, "code", grid)
+    year = 2006
+    fluxes = {v: str(work / f"pixels/{v}/{v}_{year}.tif") for v in ("rh", "nep", "rcs", "ecs")}
+    total = zonal_totals(m, codes, grid, fluxes).iloc[0]
+    b = basins[basins["year"] == year]
+    for v in ("rh", "nep", "rcs", "ecs"):
+        assert b[f"{v}_tgc"].sum() == pytest.approx(total[f"{v}_tgc"], rel=1e-9), v
+    ce = study.loc[study["year"] == year, "ce_tgco2"].iloc[0]
+    assert b["ce_tgco2"].sum() == pytest.approx(ce, rel=1e-6)  # float32 pixels
+    assert b["cnc_tgco2"].notna().all() and len(b) == 4
+    layer = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="basin")
+    assert sorted(layer["code"]) == ["B1", "B2", "B3", "B4"]
+    assert (demo_run / "results" / "figures" / "maps" / "cnc_basin.png").exists()
