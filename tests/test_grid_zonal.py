@@ -280,7 +280,7 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
             "level_polygons",
             input={"regions": str(tmp_path / "r.gpkg")},
             output=[str(tmp_path / "l.gpkg")],
-            params={"levels": levels, "grid": grid},
+            params={"levels": levels, "groupings": {}, "layers": {}, "grid": grid},
         )
     )
     prov = read_level_polygons(str(tmp_path / "l.gpkg"), "province").set_index("code")

@@ -304,7 +304,9 @@ def test_slurm_profile_passes_a_dry_run(demo_run, tmp_path):
 def test_geopackage_metadata_layer(demo_run):
     meta = gpd.read_file(demo_run / "results/gis/carbon_budget.gpkg", layer="metadata")
     info = dict(zip(meta["key"], meta["value"]))
-    assert info["levels"] == "county, city, province" and len(info["config_digest"]) == 64
+    # the hierarchy, the grouping (zone) and the region layer (basin) of the demo
+    levels = "county, city, province, zone, basin"
+    assert info["levels"] == levels and len(info["config_digest"]) == 64
     assert "2001" in info["years"] and info["carbonbudget_version"]
 
 
@@ -357,7 +359,10 @@ def test_region_trends_figures_and_provenance(demo_run):
         "sharp decrease",
     }
     sq = pd.read_csv(demo_run / "results/tables/sqmk_county.csv", dtype={"code": str})
-    assert len(sq) == 36 * 3 * len(DEMO_YEARS)
+    # CNC, ECS, CE and the three intensity indicators, every county and year
+    series = {"cnc_tgco2", "ecs_tgco2", "ce_tgco2", "ce_per_capita_tco2", "ecs_per_capita_tco2"}
+    assert set(sq["variable"]) == series | {"ce_intensity_kgco2_per_cny"}
+    assert len(sq) == 36 * 6 * len(DEMO_YEARS)
     figs = sorted((demo_run / "results/figures/trends_province").glob("*.png"))
     assert [f.name for f in figs] == [f"cnc_tgco2_{c}.png" for c in sorted(t["code"])]
     prov = json.loads((demo_run / "results/provenance.json").read_text())
@@ -577,7 +582,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
 
     for year in (2007, 2008, 2009):
         add_year(year)
-    for key in ("lithology", "regions", "emissions", "socioeconomic", "population"):
+    for key in ("lithology", "regions", "basins", "emissions", "socioeconomic", "population"):
         (work / mine[key]).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(src_paths[key], mine[key])
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -589,6 +594,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
     for key in ("lithology", "regions", "emissions", "socioeconomic"):
         cfg[key]["path"] = mine[key]
     cfg["emissions"]["downscale"]["weights"] = mine["population"]
+    cfg["region_layers"]["basin"]["path"] = mine["basins"]
     (work / "mine.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))  # levels: finest first
     # the per-year chains of 2007-2009 (the all-year jobs would only be planned again below)
     zonal = [f"results/.work/interim/zonal/county_{y}.parquet" for y in (2007, 2008, 2009)]
@@ -1194,3 +1200,19 @@ def test_per_pixel_rules_on_a_dask_cluster_started_from_the_command_line(demo_ru
     assert f"dask: connected to {address} (2 workers)" in log
     for rel in targets:
         assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
+
+
+def test_intensity_indicators_have_trends_without_a_tgco2_class(demo_run):
+    """The trend tables carry the OLS slope of CE per capita and of carbon intensity of every
+    region (the slope of the budget table's series), with no Zhang et al. class (its limits are
+    Tg CO2 yr-2); the GeoPackage carries the slopes."""
+    tables = demo_run / "results" / "tables"
+    budget = pd.read_csv(tables / "budget_province.csv", dtype={"code": str})
+    trends = pd.read_csv(tables / "trends_province.csv", dtype={"code": str}).set_index("code")
+    for col in ("ce_per_capita_tco2", "ecs_per_capita_tco2", "ce_intensity_kgco2_per_cny"):
+        for code, g in budget.groupby("code"):
+            slope = np.polyfit(g["year"], g[col], 1)[0]
+            assert trends.loc[code, f"{col}_slope_per_yr"] == pytest.approx(slope, rel=1e-9)
+        assert trends[f"{col}_trend_class"].isna().all()  # empty in the CSV
+    layer = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="province")
+    assert layer["ce_per_capita_tco2_slope_per_yr"].notna().all()

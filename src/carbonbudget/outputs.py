@@ -204,6 +204,12 @@ def write_geopackage(
             shown = next((v for v in (series, "ecs_tgco2") if f"{v}_mk_z" in trends), None)
             if shown:
                 parts.append(trends[[f"{shown}_{s}" for s in TREND_STATS]])
+            # the intensity indicators' trends (slope per year and its Mann-Kendall p)
+            for col in [
+                c for c in summary if c.endswith("_tco2") or c.startswith(INTENSITY_PREFIX)
+            ]:
+                if f"{col}_slope_per_yr" in trends:
+                    parts.append(trends[[f"{col}_slope_per_yr", f"{col}_mk_p"]])
             if level in spatial_paths:
                 parts.append(spatial_columns(spatial_paths[level]))
             layer = geo.merge(
@@ -311,7 +317,7 @@ def column_title(column: str) -> tuple[str, str] | None:
     import re
 
     def short(text: str) -> str:
-        return re.split(r" \(|;|, ", text)[0]
+        return re.split(r" \(|;|, |: ", text)[0]
 
     if column in COLUMN_UNITS:
         units, text = COLUMN_UNITS[column]
@@ -321,6 +327,15 @@ def column_title(column: str) -> tuple[str, str] | None:
         cur = m.group(1).upper()
         text = f"carbon intensity: CE per unit of GDP, kg CO2 per {cur}, over summed GDP"
         return f"carbon intensity{', mean' if m.group(2) else ''} (kg CO2 {cur}-1)", text
+    m = re.fullmatch(r"(.+)_(slope_per_yr|mk_p)", column)
+    base = column_title(m.group(1)) if m and not m.group(1).endswith("_tgco2") else None
+    if m and base:  # the trend of an intensity indicator
+        what, units = base[0].rsplit(" (", 1)
+        if m.group(2) == "mk_p":
+            return f"{what}: trend p-value (1)", f"Mann-Kendall p-value of the trend of: {base[1]}"
+        units = units[:-1]  # without ")"
+        rate = units[: -len(" yr-1")] + " yr-2" if units.endswith(" yr-1") else units + " yr-1"
+        return f"{what}: trend ({rate})", f"OLS trend per year of: {base[1]}"
     m = re.fullmatch(r"(.+)_mean", column)
     if m and m.group(1) in COLUMN_UNITS:
         units, text = COLUMN_UNITS[m.group(1)]

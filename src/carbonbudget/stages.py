@@ -790,7 +790,7 @@ def region_trends(job: Job) -> None:
     """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
     Mann–Kendall UF/UB series in long format."""
     from .io import write_table
-    from .trends import REGION_TREND_COLUMNS, level_thresholds
+    from .trends import level_thresholds, region_trend_columns
     from .trends import region_trends as statistics
 
     p = job.params
@@ -798,7 +798,7 @@ def region_trends(job: Job) -> None:
         p.levels, job.input.budget, job.output.trends, job.output.sqmk
     ):
         table = pd.read_parquet(path)
-        columns = [c for c in REGION_TREND_COLUMNS if c in table]  # no CNC/ECS without NPP
+        columns = region_trend_columns(table)  # no CNC/ECS without NPP
         mean_area = float(table.groupby("code")["area_km2"].first().mean())
         limits = level_thresholds(p.class_thresholds, mean_area, p.class_thresholds_area_km2)
         log.info(

@@ -252,7 +252,11 @@ def region_trends(
             ],
             "",
         )
-        stats[f"{col}_trend_class"] = classify_trend(res[0, 0], class_thresholds)
+        # the classes of Zhang et al. are limits in Tg CO2 yr-2: for totals only (an indicator
+        # per person or per unit of GDP has no class)
+        stats[f"{col}_trend_class"] = (
+            classify_trend(res[0, 0], class_thresholds) if col.endswith("_tgco2") else ""
+        )
         abrupt = []
         for code, series in zip(stats["code"], values):
             ok = np.isfinite(series)
@@ -276,13 +280,24 @@ def region_trends(
 
 
 REGION_TREND_COLUMNS = ["cnc_tgco2", "ecs_tgco2", "ce_tgco2"]
+# the intensity indicators (docs/method.md, "Balance indicators") get trends too, without class
+INDICATOR_TREND_COLUMNS = ["ce_per_capita_tco2", "ecs_per_capita_tco2"]
+INTENSITY_PREFIX = "ce_intensity_kgco2_per_"  # + the GDP currency
+
+
+def region_trend_columns(table: pd.DataFrame) -> list[str]:
+    """The series of a budget table the region trends are computed for: CNC, ECS, CE and the
+    intensity indicators, those present."""
+    wanted = REGION_TREND_COLUMNS + INDICATOR_TREND_COLUMNS
+    return [c for c in wanted if c in table] + [
+        c for c in table.columns if c.startswith(INTENSITY_PREFIX)
+    ]
 
 
 def read_region_trends(path: str) -> pd.DataFrame:
     """Read a ``trends_{level}.csv`` back with codes and abrupt-change years as text."""
-    years_cols = [
-        f"{c}_{s}" for c in REGION_TREND_COLUMNS for s in ("abrupt_change_years", "hurst_note")
-    ]
+    header = pd.read_csv(path, nrows=0).columns
+    years_cols = [c for c in header if c.endswith(("_abrupt_change_years", "_hurst_note"))]
     df = pd.read_csv(path, dtype={"code": str} | dict.fromkeys(years_cols, str))
     for col in years_cols:
         if col in df:
