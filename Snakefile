@@ -18,7 +18,7 @@ from carbonbudget.config import (
     validate_config,
 )
 from carbonbudget.demo import demo_files, demo_root
-from carbonbudget.logs import keep_run_log, log_to
+from carbonbudget.logs import cluster_failures, keep_run_log, log_to
 from carbonbudget.paths import (
     Layout,
     aligned_outputs,
@@ -222,6 +222,8 @@ onsuccess:
 
 onerror:
     release_lock(L.results)
+    for _line in cluster_failures(log):  # what SLURM said about the jobs it stopped
+        logger.error(_line)
 
 
 localrules:

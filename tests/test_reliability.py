@@ -394,3 +394,40 @@ def test_geojson_in_projected_metres_without_crs(setup, tmp_path):
     assert_fix_names_real_keys(str(exc.value))
     setup["regions"]["crs"] = setup["grid"]["crs"]
     assert _static(setup)["regions"]["county"] == 36
+
+
+def test_what_slurm_said_about_a_job_it_stopped_is_reported(tmp_path):
+    """The Snakemake log of a run whose job SLURM killed: the rule, its log (with the year),
+    SLURM's reason and the resource to raise, one line per stopped job; a failure SLURM did not
+    cause (no SLURM log) is not reported here."""
+    from carbonbudget.logs import cluster_failures
+
+    slurm_log = tmp_path / "slurm_logs" / "rule_process_year" / "2001" / "34.log"
+    slurm_log.parent.mkdir(parents=True)
+    slurm_log.write_text(
+        "slurmstepd-vm: error: StepId=34.batch exceeded memory limit (233168896 > 52428800), "
+        "being killed\nslurmstepd-vm: error: Exceeded job memory limit\n"
+    )
+    timeout = tmp_path / "slurm_logs" / "rule_budget" / "40.log"
+    timeout.parent.mkdir(parents=True)
+    timeout.write_text("slurmstepd: error: *** JOB 40 ON vm CANCELLED DUE TO TIME LIMIT ***\n")
+    log = tmp_path / "snakemake.log"
+    log.write_text(
+        "Error in rule process_year:\n"
+        "    message: SLURM-job '34' failed, SLURM status is: 'FAILED'.\n"
+        "    jobid: 0\n"
+        f"    log: results/logs/process_year/2001.log, {slurm_log} (check log file(s) for error "
+        "details)\n"
+        "    external_jobid: 34\n"
+        "Logfile results/logs/process_year/2001.log not found.\n"
+        "Error in rule budget:\n"
+        f"    log: results/logs/budget.log, {timeout} (check log file(s) for error details)\n"
+        "Error in rule geopackage:\n"
+        "    log: results/logs/geopackage.log (check log file(s) for error details)\n"
+    )
+    lines = cluster_failures(str(log))
+    assert len(lines) == 2
+    assert "rule process_year (results/logs/process_year/2001.log) was stopped by SLURM" in lines[0]
+    assert "exceeded memory limit (233168896 > 52428800)" in lines[0] and "mem_mb" in lines[0]
+    assert "TIME LIMIT" in lines[1] and "raise its runtime" in lines[1]
+    assert cluster_failures(None) == [] and cluster_failures(str(tmp_path / "none")) == []

@@ -96,3 +96,55 @@ def keep_run_log(log_paths: list[str], logs_dir: str) -> list[str]:
             os.symlink(os.path.abspath(src), dst)
         made.append(dst)
     return made
+
+
+# What SLURM writes into a job's log when it stops the job, and the setting that fixes it
+_CLUSTER_KILLS = (
+    ("exceeded memory limit", "mem_mb"),
+    ("out of memory", "mem_mb"),
+    ("oom-kill", "mem_mb"),
+    ("due to time limit", "runtime"),
+)
+
+
+def cluster_failures(snakemake_logs: list[str] | str | None) -> list[str]:
+    """For each job of a run that the cluster stopped (a SLURM log beside its rule's log in an
+    "Error in rule" block of Snakemake's logs of the run, ``log`` in ``onerror``): the rule, its
+    log (which names the year), SLURM's own reason and the resource to raise. Snakemake prints
+    the rule's log first and stops at one that does not exist, which is the case when SLURM
+    kills a job before it starts writing: then SLURM's reason would not be on the screen."""
+    import re
+    from pathlib import Path
+
+    if isinstance(snakemake_logs, str):
+        snakemake_logs = [snakemake_logs]
+    text = "".join(
+        Path(p).read_text(errors="replace") for p in snakemake_logs or [] if Path(p).exists()
+    )
+    out = []
+    for m in re.finditer(r"Error in rule (\S+):\n((?:    .*\n)+)", text):
+        rule, block = m.group(1), m.group(2)
+        logs = re.search(r"^    log: (.*?) \(check log", block, re.M)
+        paths = logs.group(1).split(", ") if logs else []
+        cluster = [p for p in paths if "slurm_logs" in p and Path(p).exists()]
+        if not cluster:
+            continue
+        reasons = [
+            line.split("error: ", 1)[-1].strip()
+            for line in Path(cluster[0]).read_text(errors="replace").splitlines()
+            if "error" in line.lower()
+        ]
+        reason = next(iter(dict.fromkeys(reasons)), "no reason in the SLURM log")
+        fix = next((f for key, f in _CLUSTER_KILLS if key in " ".join(reasons).lower()), None)
+        own = [p for p in paths if p not in cluster]
+        out.append(
+            f"carbonbudget: rule {rule} ({', '.join(own) or 'no log'}) was stopped by SLURM: "
+            f"{reason} (SLURM log {cluster[0]})"
+            + (
+                f"; fix: raise its {fix} (set-resources in the profile, or --set-resources "
+                f"{rule}:{fix}=...)"
+                if fix
+                else ""
+            )
+        )
+    return out
