@@ -278,6 +278,7 @@ def level_polygons(job: Job) -> None:
 
     from .grid import Grid
     from .io import atomic_output, write_gpkg_layer
+    from .layers import read_layer
     from .regions import (
         display_geometries,
         display_layer,
@@ -295,8 +296,6 @@ def level_polygons(job: Job) -> None:
     done: dict[str, gpd.GeoDataFrame] = {}
     with atomic_output(job.output[0]) as tmp:
         for name, cfg in job.params.layers.items():  # independent layers, as they are
-            from .layers import read_layer
-
             polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
             write_gpkg_layer(polys, tmp, level_layer(name))
             write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(name))

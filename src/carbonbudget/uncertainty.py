@@ -20,7 +20,7 @@ CER) by Monte Carlo over the same model. Two layers as elsewhere: kernels on pla
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -200,6 +200,10 @@ class Components:
     rcs_sq: np.ndarray
     ce_sq: np.ndarray  # Σ over the finest members of CE² (Tg CO2²)
 
+    def take(self, rows: np.ndarray) -> Components:
+        """The statistics of some of the region-years."""
+        return Components(**{f.name: getattr(self, f.name)[rows] for f in fields(self)})
+
     @property
     def rcs(self) -> np.ndarray:
         """RCS of every group together."""
@@ -229,6 +233,16 @@ def linear_variances(c: Components, m: UncertaintyModel) -> dict[str, np.ndarray
         "ce_tgco2": v_ce,
         "cnc_tgco2": v_ecs * CO2_PER_C**2 + v_ce,
     }
+
+
+def independent_ecs_variance(c: Components, m: UncertaintyModel) -> np.ndarray:
+    """The variance of ECS (Tg C²) from the errors independent between pixels."""
+    return np.broadcast_to(
+        (m.npp_sd**2 * c.npp_sq if m.npp_independent else 0.0)
+        + (m.rh_sd**2 * c.rh_sq if m.rh_independent else 0.0)
+        + (m.runoff_sd**2 * c.rcs_sq if m.runoff_independent else 0.0),
+        c.npp.shape,
+    )
 
 
 def shared_errors(m: UncertaintyModel, n_groups: int) -> dict[str, np.ndarray]:
@@ -264,13 +278,9 @@ def draw_balance(
     runoff = 1.0 if m.runoff_independent else 1.0 + m.runoff_sd * shared["runoff"]
     coef = 1.0 + m.coefficient_sd * shared["coefficient"]  # (n_groups, draws)
     ecs = ecs + c.rcs_groups @ (coef * runoff - 1.0)
-    v_ind = (
-        (m.npp_sd**2 * c.npp_sq if m.npp_independent else 0.0)
-        + (m.rh_sd**2 * c.rh_sq if m.rh_independent else 0.0)
-        + (m.runoff_sd**2 * c.rcs_sq if m.runoff_independent else 0.0)
-    )
+    v_ind = independent_ecs_variance(c, m)
     z = rng.standard_normal((len(c.npp), m.draws))
-    ecs = ecs + col(np.sqrt(np.broadcast_to(v_ind, c.npp.shape))) * z
+    ecs = ecs + col(np.sqrt(v_ind)) * z
     z = rng.standard_normal((len(c.npp), m.draws))
     if m.ce_independent:
         ce = col(c.ce) + col(m.ce_sd * np.sqrt(c.ce_sq)) * z
@@ -338,21 +348,7 @@ def budget_intervals(
     qs = list(QUANTILES.values())
     for start in range(0, idx.size, ROW_CHUNK):
         rows = idx[start : start + ROW_CHUNK]
-        sub = Components(
-            **{
-                k: getattr(c, k)[rows]
-                for k in (
-                    "npp",
-                    "rh",
-                    "rcs_groups",
-                    "ce",
-                    "npp_sq",
-                    "rh_sq",
-                    "rcs_sq",
-                    "ce_sq",
-                )
-            }
-        )
+        sub = c.take(rows)
         ecs_d, ce_d = draw_balance(sub, m, shared, rng)
         ratio = ratio_draws(ecs_d, ce_d)
         # order statistics (no interpolation): a draw with ECS <= 0 has an infinite ratio
@@ -413,12 +409,8 @@ def slope_intervals(
             + m.coefficient_sd**2 * sum(s(c.rcs_groups[:, i]) ** 2 for i in range(len(groups)))
             + (0.0 if m.runoff_independent else m.runoff_sd**2 * s(c.rcs) ** 2)
         )
-        ind_ecs = (
-            (m.npp_sd**2 * c.npp_sq if m.npp_independent else 0.0)
-            + (m.rh_sd**2 * c.rh_sq if m.rh_independent else 0.0)
-            + (m.runoff_sd**2 * c.rcs_sq if m.runoff_independent else 0.0)
-        )
-        var_ecs = K2 * (syst_ecs + float((w**2) @ np.broadcast_to(ind_ecs, w.shape)))
+        ind_ecs = independent_ecs_variance(c, m)
+        var_ecs = K2 * (syst_ecs + float((w**2) @ ind_ecs))
         var_ce = (
             m.ce_sd**2 * float((w**2) @ c.ce_sq) if m.ce_independent else m.ce_sd**2 * s(c.ce) ** 2
         )
