@@ -393,3 +393,7 @@ def test_example_economic_regions_sum_their_provinces(china_run):
     assert (run / "figures/maps/ce_economic_region.png").stat().st_size > 10_000
     layer = gpd.read_file(run / "gis/carbon_budget.gpkg", layer="economic_region")
     assert sorted(layer["code"]) == sorted(groups["group_code"].unique())
+    # spatial statistics of the eight regions with emissions (the ninth has none): computed
+    moran = pd.read_csv(run / "tables/moran_economic_region.csv")
+    mean = moran[moran["period"] == "mean"].iloc[0]
+    assert mean["n_regions"] - mean["n_excluded"] == 8 and np.isfinite(mean["moran_i"])
