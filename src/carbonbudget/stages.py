@@ -405,13 +405,19 @@ def _zonal(
 
     grid = Grid.from_config(grid_spec)
     codes, matrix = load_coverage(path_coverage, grid)
-    tables = {path: zonal_totals(matrix, codes, grid, fluxes)}
-    if statistics is not None:
-        from .uncertainty import coefficient_groups, zonal_statistics
+    if statistics is None:
+        tables = {path: zonal_totals(matrix, codes, grid, fluxes)}
+    else:  # the uncertainty statistics in the same read of the rasters
+        from .uncertainty import coefficient_groups, zonal_totals_and_statistics
 
         out, coefficient, table = statistics
-        tables[out] = zonal_statistics(
-            matrix, codes, grid, fluxes, coefficient, coefficient_groups(table)
+        tables = dict(
+            zip(
+                (path, out),
+                zonal_totals_and_statistics(
+                    matrix, codes, grid, fluxes, coefficient, coefficient_groups(table)
+                ),
+            )
         )
     for target, df in tables.items():
         if year is not None:

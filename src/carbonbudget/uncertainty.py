@@ -126,64 +126,64 @@ def zonal_statistics(
     """Per region: RCS of each lithology group and the sums of squares of NPP, RH and RCS
     (:data:`SQUARE_VARS`), over the pixels where every flux of ``rasters`` (rh, nep, rcs, ecs)
     is known: the same pixels as the totals of :func:`carbonbudget.zonal.zonal_totals`."""
-    import contextlib
+    return zonal_totals_and_statistics(
+        matrix, codes, grid, rasters, path_coefficient, groups, block_rows
+    )[1]
 
-    import rasterio
-    from rasterio.windows import Window
 
-    from .io import gdal_env
+def zonal_totals_and_statistics(
+    matrix: sp.spmatrix,
+    codes: list[str],
+    grid: Grid,
+    rasters: dict[str, str],
+    path_coefficient: str,
+    groups: list[tuple[str, float]],
+    block_rows: int = 512,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The zonal totals of ``rasters`` (:func:`carbonbudget.zonal.zonal_totals`) and the
+    statistics of :func:`zonal_statistics`, in one read of the rasters: the statistics are
+    over the pixels where the totals' fluxes are all known, block by block."""
     from .kernels import zonal_accumulate_uncertainty
-    from .zonal import G_PER_TG
+    from .zonal import G_PER_TG, ZonalSums, row_blocks
 
-    m = matrix.tocsc()
-    fractions = np.asarray(m.data, dtype=np.float64)
-    row_area = np.ascontiguousarray(grid.row_areas_m2(), dtype=np.float64)
+    sums = ZonalSums(matrix, codes, grid, list(rasters))
     values_of = np.array([a for _, a in groups], dtype=np.float32)
     order = np.argsort(values_of)
     acc_group = np.zeros((len(codes), len(groups)))
     acc_sq = np.zeros((len(codes), len(SQUARE_VARS)))
-    w = grid.width
-    paths = dict(rasters, coefficient=path_coefficient)
-    with gdal_env(), contextlib.ExitStack() as stack:
-        src = {k: stack.enter_context(rasterio.open(p)) for k, p in paths.items()}
-        for k, s in src.items():
-            if (s.height, s.width) != grid.shape or s.transform != grid.transform:
-                raise GridError(f"{paths[k]}: raster is not on the target grid; align it first")
-        for r0 in range(0, grid.height, block_rows):
-            win = Window(0, r0, w, min(block_rows, grid.height - r0))
-            b = {k: s.read(1, window=win, out_dtype="float32").ravel() for k, s in src.items()}
-            known = np.logical_and.reduce([np.isfinite(b[v]) for v in rasters])
-            coef = b["coefficient"]
-            pos = np.clip(np.searchsorted(values_of[order], coef), 0, len(groups) - 1)
-            group = order[pos]
-            wrong = known & (values_of[group] != coef)
-            if wrong.any():
-                raise GridError(
-                    f"{path_coefficient}: coefficient {float(coef[wrong][0])!r} is not one of "
-                    f"the table's {sorted(set(values_of.tolist()))}: the coefficient raster is "
-                    "from another lithology.coefficients table; rerun its alignment"
-                )
-            group = np.where(known, group, -1).astype(np.int64)
-            npp = b["nep"] + b["rh"]
-            values = np.ascontiguousarray(np.stack([npp, b["rh"], b["rcs"]]), dtype=np.float32)
-            zonal_accumulate_uncertainty(
-                m.indptr,
-                m.indices,
-                fractions,
-                row_area,
-                w,
-                r0 * w,
-                values,
-                group,
-                acc_group,
-                acc_sq,
+    for r0, b in row_blocks(grid, dict(rasters, coefficient=path_coefficient), block_rows):
+        known = sums.add(r0, b)
+        coef = b["coefficient"]
+        pos = np.clip(np.searchsorted(values_of[order], coef), 0, len(groups) - 1)
+        group = order[pos]
+        wrong = known & (values_of[group] != coef)
+        if wrong.any():
+            raise GridError(
+                f"{path_coefficient}: coefficient {float(coef[wrong][0])!r} is not one of "
+                f"the table's {sorted(set(values_of.tolist()))}: the coefficient raster is "
+                "from another lithology.coefficients table; rerun its alignment"
             )
+        group = np.where(known, group, -1).astype(np.int64)
+        npp = b["nep"] + b["rh"]
+        values = np.ascontiguousarray(np.stack([npp, b["rh"], b["rcs"]]), dtype=np.float32)
+        zonal_accumulate_uncertainty(
+            sums.indptr,
+            sums.indices,
+            sums.fractions,
+            sums.row_area,
+            sums.width,
+            r0 * sums.width,
+            values,
+            group,
+            acc_group,
+            acc_sq,
+        )
     out: dict[str, object] = {"code": codes}
     for i, (name, _) in enumerate(groups):
         out[group_column(name)] = acc_group[:, i] / G_PER_TG
     for i, var in enumerate(SQUARE_VARS):
         out[square_column(var)] = acc_sq[:, i] / G_PER_TG**2
-    return pd.DataFrame(out)
+    return sums.table(), pd.DataFrame(out)
 
 
 # --- kernels on plain arrays -------------------------------------------------------------------
@@ -474,10 +474,11 @@ def add_intervals(
     the order the levels are computed in."""
     m = UncertaintyModel.from_config(cfg)
     out, trends = {}, {}
+    # every level carries the same lithology groups: one set of shared draws
+    stats = statistic_columns(next(iter(tables.values())).columns)
+    groups = [c[len("rcs_group_") : -len("_tgc")] for c in stats if c.startswith("rcs_group_")]
+    shared = shared_errors(m, len(groups))
     for i, (level, t) in enumerate(tables.items()):
-        stats = statistic_columns(t.columns)
-        groups = [c[len("rcs_group_") : -len("_tgc")] for c in stats if c.startswith("rcs_group_")]
-        shared = shared_errors(m, len(groups))
         rng = np.random.default_rng([m.seed, 1 + i])
         iv = budget_intervals(t, groups, m, shared, rng, tolerance_tgco2)
         trends[level] = slope_intervals(t, groups, m, min_years)

@@ -29,6 +29,8 @@ from .errors import GridError
 from .io import atomic_output, gdal_env
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import geopandas as gpd
 
     from .grid import Grid
@@ -207,6 +209,79 @@ def in_region_fraction(matrix: sp.spmatrix, grid: Grid) -> np.ndarray:
     return np.minimum(frac, 1.0).astype("float32")
 
 
+def row_blocks(
+    grid: Grid, rasters: dict[str, str], block_rows: int = 512
+) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+    """(first row, {name: float32 values of the block, ravelled}) for each block of whole rows
+    of single-band rasters on ``grid``; a raster on another grid is refused before any read."""
+    with gdal_env(), contextlib.ExitStack() as stack:
+        sources = {var: stack.enter_context(rasterio.open(path)) for var, path in rasters.items()}
+        for var, src in sources.items():
+            if (src.height, src.width) != grid.shape or src.transform != grid.transform:
+                raise GridError(f"{rasters[var]}: raster is not on the target grid; align it first")
+        for r0 in range(0, grid.height, block_rows):
+            window = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+            yield (
+                r0,
+                {
+                    var: src.read(1, window=window, out_dtype="float32").ravel()
+                    for var, src in sources.items()
+                },
+            )
+
+
+class ZonalSums:
+    """Per-region totals of flux rasters, fed block by block (:func:`row_blocks`): what
+    :func:`zonal_totals` computes, for a caller that also does other work with the same blocks
+    (the uncertainty statistics), so the rasters are read once."""
+
+    def __init__(self, matrix: sp.spmatrix, codes: list[str], grid: Grid, variables: list[str]):
+        from .kernels import zonal_area
+
+        m = matrix if sp.isspmatrix_csc(matrix) else matrix.tocsc()
+        self.codes, self.variables, self.width = codes, variables, grid.width
+        self.indptr, self.indices = m.indptr, m.indices
+        self.fractions = np.asarray(m.data, dtype=np.float64)
+        self.row_area = np.ascontiguousarray(grid.row_areas_m2(), dtype=np.float64)
+        self.area_m2 = zonal_area(
+            self.indptr, self.indices, self.fractions, self.row_area, self.width, len(codes)
+        )
+        self.acc = {var: np.zeros((len(codes), 2)) for var in variables}  # Σ w·a·x and Σ w·a
+
+    def add(self, r0: int, blocks: dict[str, np.ndarray]) -> np.ndarray:
+        """Add one block (rows from ``r0``) of every variable; returns where all are known."""
+        from .kernels import zonal_accumulate
+
+        known = np.logical_and.reduce([np.isfinite(blocks[v]) for v in self.variables])
+        for var in self.variables:
+            x = blocks[var]
+            if not known.all():
+                x = np.where(known, x, np.float32(np.nan))
+            zonal_accumulate(
+                self.indptr,
+                self.indices,
+                self.fractions,
+                self.row_area,
+                self.width,
+                r0 * self.width,
+                x,
+                self.acc[var],
+            )
+        return known
+
+    def table(self) -> pd.DataFrame:
+        """One row per region: ``code``, ``area_km2``, ``{var}_tgc``, ``{var}_valid_fraction``."""
+        out = {"code": self.codes, "area_km2": self.area_m2 / M2_PER_KM2}
+        for var in self.variables:
+            acc = self.acc[var]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frac = np.where(self.area_m2 > 0, acc[:, 1] / self.area_m2, np.nan)
+            # a region without one known pixel has no total: NaN, never a sink of 0
+            out[f"{var}_tgc"] = np.where(acc[:, 1] > 0, acc[:, 0] / G_PER_TG, np.nan)
+            out[f"{var}_valid_fraction"] = frac
+        return pd.DataFrame(out)
+
+
 def zonal_totals(
     matrix: sp.spmatrix,
     codes: list[str],
@@ -225,36 +300,7 @@ def zonal_totals(
     (:func:`carbonbudget.kernels.zonal_accumulate`), the pixel area taken from its row: no
     weighted copy of the matrix and no per-block temporaries.
     """
-    from .kernels import zonal_accumulate, zonal_area
-
-    m = matrix if sp.isspmatrix_csc(matrix) else matrix.tocsc()
-    indptr, indices = m.indptr, m.indices
-    fractions = np.asarray(m.data, dtype=np.float64)
-    row_area = np.ascontiguousarray(grid.row_areas_m2(), dtype=np.float64)
-    w = grid.width
-    area_m2 = zonal_area(indptr, indices, fractions, row_area, w, len(codes))
-    out = {"code": codes, "area_km2": area_m2 / M2_PER_KM2}
-    acc = {var: np.zeros((len(codes), 2)) for var in rasters}  # Σ w·a·x and Σ w·a
-    with gdal_env(), contextlib.ExitStack() as stack:
-        sources = {var: stack.enter_context(rasterio.open(path)) for var, path in rasters.items()}
-        for var, src in sources.items():
-            if (src.height, src.width) != grid.shape or src.transform != grid.transform:
-                raise GridError(f"{rasters[var]}: raster is not on the target grid; align it first")
-        for r0 in range(0, grid.height, block_rows):
-            window = Window(0, r0, w, min(block_rows, grid.height - r0))
-            blocks = {
-                var: src.read(1, window=window, out_dtype="float32").ravel()
-                for var, src in sources.items()
-            }
-            known = np.logical_and.reduce([np.isfinite(x) for x in blocks.values()])
-            for var, x in blocks.items():
-                if not known.all():
-                    x = np.where(known, x, np.float32(np.nan))
-                zonal_accumulate(indptr, indices, fractions, row_area, w, r0 * w, x, acc[var])
-    for var in rasters:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            frac = np.where(area_m2 > 0, acc[var][:, 1] / area_m2, np.nan)
-        # a region without one known pixel has no total: NaN, never a sink of 0
-        out[f"{var}_tgc"] = np.where(acc[var][:, 1] > 0, acc[var][:, 0] / G_PER_TG, np.nan)
-        out[f"{var}_valid_fraction"] = frac
-    return pd.DataFrame(out)
+    sums = ZonalSums(matrix, codes, grid, list(rasters))
+    for r0, blocks in row_blocks(grid, rasters, block_rows):
+        sums.add(r0, blocks)
+    return sums.table()
