@@ -19,7 +19,7 @@ import resource
 import time
 
 import numpy as np
-from country import country_grid, paths, write_static, write_year
+from country import country_grid, ensure_country
 
 ROWS, COLS = 4000, 5000
 
@@ -30,11 +30,7 @@ def main():
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     os.environ.setdefault("GDAL_CACHEMAX", "256")
-    p = paths(args.data)
-    if not os.path.exists(p["regions"]):
-        write_static(args.data, ROWS, COLS, [2001])
-    if not os.path.exists(p["npp"].format(year=2001)):
-        write_year(args.data, 2001, ROWS, COLS)
+    p = ensure_country(args.data, [2001], ROWS, COLS)
 
     import geopandas as gpd
 

@@ -23,7 +23,7 @@ import os
 import time
 
 import numpy as np
-from country import country_grid, paths, write_static, write_year
+from country import country_grid, ensure_country
 
 ROWS, COLS = 4000, 5000
 
@@ -34,12 +34,7 @@ def main():
     ap.add_argument("--bands", type=int, default=4, help="bands timed on each side")
     args = ap.parse_args()
     os.environ.setdefault("GDAL_CACHEMAX", "256")
-    p = paths(args.data)
-    if not os.path.exists(p["regions"]):
-        write_static(args.data, ROWS, COLS, [2001, 2002, 2003])
-    for y in (2001, 2002, 2003):
-        if not os.path.exists(p["npp"].format(year=y)):
-            write_year(args.data, y, ROWS, COLS)
+    p = ensure_country(args.data, [2001, 2002, 2003], ROWS, COLS)
     bands = [p[k].format(year=y) for y in (2001, 2002, 2003) for k in ("npp", "runoff")]
     bands = bands[: args.bands]
 

@@ -257,6 +257,18 @@ def country_config(root: str, years: list[int], rows: int, cols: int, outdir: st
     }
 
 
+def ensure_country(root: str, years: list[int], rows: int, cols: int) -> dict:
+    """The synthetic country's files under ``root`` (written where missing: the polygons,
+    lithology and emissions once, each year's rasters); returns :func:`paths`."""
+    p = paths(root)
+    if not os.path.exists(p["regions"]):
+        write_static(root, rows, cols, years)
+    for y in years:
+        if not os.path.exists(p["npp"].format(year=y)):
+            write_year(root, y, rows, cols)
+    return p
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("root")
