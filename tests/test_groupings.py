@@ -196,23 +196,24 @@ def _layer_inputs(small_grid, tmp_path, ce_known_everywhere=True):
     return cfg, flux_paths, ce_paths
 
 
-def _grid_spec(grid):
-    return {"crs": grid.crs.to_wkt(), "resolution": 1000.0, "bounds": list(grid.bounds)}
-
-
-def test_a_layer_budget_by_hand_with_emissions_from_the_grid(small_grid, tmp_path):
+def _layer_budget(grid, cfg, fluxes, ce):
+    """The budget table of the layer of :func:`_layer_inputs` (CE from the grid, or none)."""
     from carbonbudget.layers import layer_budget
 
-    cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path)
-    t = layer_budget(
+    return layer_budget(
         name="basin",
         layer_cfg=cfg,
-        grid_spec=_grid_spec(small_grid),
+        grid_spec={"crs": grid.crs.to_wkt(), "resolution": 1000.0, "bounds": list(grid.bounds)},
         flux_paths=fluxes,
         ce_paths=ce,
         balance_cfg=fill_section("balance", {}),
         cache_dir=None,
-    ).set_index(["code", "year"])
+    )
+
+
+def test_a_layer_budget_by_hand_with_emissions_from_the_grid(small_grid, tmp_path):
+    cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path)
+    t = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
     # east: 12 km² of ECS 210 g C m-2 in 2002 -> 210 x 12e6 / 1e12 Tg C; CE 1000 t km-2 x 12 km²
     e = t.loc[("e", 2002)]
     assert e["name"] == "East" and e["area_km2"] == pytest.approx(12.0)
@@ -224,30 +225,14 @@ def test_a_layer_budget_by_hand_with_emissions_from_the_grid(small_grid, tmp_pat
 
 
 def test_a_layer_without_emissions_on_the_grid_carries_the_sinks_and_says_so(small_grid, tmp_path):
-    from carbonbudget.layers import SINKS_ONLY, layer_budget
+    from carbonbudget.layers import SINKS_ONLY
 
     cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path, ce_known_everywhere=False)
-    sinks = layer_budget(
-        name="basin",
-        layer_cfg=cfg,
-        grid_spec=_grid_spec(small_grid),
-        flux_paths=fluxes,
-        ce_paths=None,
-        balance_cfg=fill_section("balance", {}),
-        cache_dir=None,
-    )
+    sinks = _layer_budget(small_grid, cfg, fluxes, None)
     assert "ce_tgco2" not in sinks and "cnc_tgco2" not in sinks
     assert sinks["note"].eq(SINKS_ONLY).all() and sinks["ecs_tgco2"].notna().all()
     # CE known on part of a region only: no CE (never a partial sum), and the note says why
-    partial = layer_budget(
-        name="basin",
-        layer_cfg=cfg,
-        grid_spec=_grid_spec(small_grid),
-        flux_paths=fluxes,
-        ce_paths=ce,
-        balance_cfg=fill_section("balance", {}),
-        cache_dir=None,
-    ).set_index(["code", "year"])
+    partial = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
     assert np.isnan(partial.loc[("e", 2001), "ce_tgco2"])
     assert partial.loc[("e", 2001), "status"] == "missing"
     assert "CE known on 66.7 % of the area" in partial.loc[("e", 2001), "status_note"]

@@ -1,5 +1,7 @@
 """Uncertainty intervals and the probability of a surplus (docs/method.md, "Uncertainty")."""
 
+from dataclasses import replace
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
@@ -44,6 +46,9 @@ def _components(n=1, **kw):
 
 
 MODEL = UncertaintyModel(npp_sd=0.1, rh_sd=0.04, coefficient_sd=0.0625, ce_sd=0.05, draws=1000)
+# every error at once, systematic (NPP, coefficients) and independent (RH, emissions), with
+# draws enough to compare Monte Carlo with the analytic variance
+MIXED = replace(MODEL, rh_independent=True, ce_independent=True, draws=20000)
 
 
 def test_linear_variances_by_hand():
@@ -112,16 +117,7 @@ def test_zero_uncertainty_collapses_every_interval_to_the_point_estimate():
 def test_monte_carlo_agrees_with_the_analytic_variance_of_the_linear_parts():
     """Every error at once, systematic and independent; runoff exact (sd 0) so the model is
     linear: the sample variance of CNC is within 4 standard errors of the analytic one."""
-    m = UncertaintyModel(
-        npp_sd=0.1,
-        rh_sd=0.04,
-        rh_independent=True,
-        coefficient_sd=0.0625,
-        ce_sd=0.05,
-        ce_independent=True,
-        draws=20000,
-        seed=7,
-    )
+    m = replace(MIXED, seed=7)
     c = _components(2, npp=np.array([10.0, 3.0]), ce=np.array([20.0, 12.0]))
     ecs_d, ce_d = draw_balance(c, m, shared_errors(m, 2), np.random.default_rng(1))
     cnc_d = ecs_d * K - ce_d
@@ -220,16 +216,7 @@ def test_trend_interval_of_a_linear_series_and_against_monte_carlo():
     assert tr.loc["ecs_tgco2", "slope_sd"] == 0.0
     assert bool(tr.loc["ce_tgco2", "sign_robust"])
 
-    m = UncertaintyModel(
-        npp_sd=0.1,
-        rh_sd=0.04,
-        rh_independent=True,
-        coefficient_sd=0.0625,
-        ce_sd=0.05,
-        ce_independent=True,
-        draws=20000,
-        seed=3,
-    )
+    m = replace(MIXED, seed=3)
     tr = slope_intervals(t, ["a", "b"], m).set_index("variable")
     # the same systematic draws for every year, independent draws per year
     ecs_d, ce_d = draw_balance(c, m, shared_errors(m, 2), np.random.default_rng(2))
