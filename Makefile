@@ -66,7 +66,7 @@ format: $(VENV)/.installed-test
 
 # The configuration reference is generated from the schema; tests/test_docs.py keeps it in sync.
 docs: $(VENV)/.installed
-	$(BIN)/python -m carbonbudget.docs > docs/config.md
+	$(BIN)/python -m carbonbudget.core.config_reference > docs/config.md
 
 # Resolve the newest versions allowed by pyproject.toml in a throw-away environment and pin them.
 # Run `make test` after it: the lock records versions the suite passed with.

@@ -1,36 +1,46 @@
 # carbonbudget: yearly rasters + emission tables -> per-pixel fluxes, regional budgets, trends.
-# The method is docs/method.md, the files docs/data.md. Every rule runs the function of
-# carbonbudget.stages named after it (workflow/scripts/stage.py); every path comes from
-# carbonbudget.paths.Layout.
+# The method is docs/method.md, the files docs/data.md, the layers of the code
+# docs/architecture.md. Every path comes from carbonbudget.pipeline.paths.Layout.
 import time
 
 from snakemake.utils import min_version
 
 min_version("8.0")
 
-from carbonbudget.config import (
+# Only light modules (configuration, paths, names of outputs): the parse of the workflow pulls in
+# neither numba, dask, xarray nor matplotlib (tests/test_architecture.py). Each rule file runs
+# workflow/scripts/<file>.py, which runs carbonbudget.pipeline.stages.<file>.
+from carbonbudget.core.config import (
     CLIMATOLOGY,
+    PIXEL_STATS,
     computed_fluxes,
     enough_years_for_trends,
-    grid_emission_vars,
     flux_periods,
+    grid_emission_vars,
+    grouping_levels,
+    inventory_files,
     skipped_stages,
     validate_config,
 )
-from carbonbudget.demo import demo_files, demo_root
-from carbonbudget.logs import cluster_failures, keep_run_log, log_to
-from carbonbudget.paths import (
+from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to
+from carbonbudget.inputs.demo_files import demo_files, demo_root
+from carbonbudget.outputs.catalogue import (
+    layer_map_kinds,
+    map_kinds,
+    quicklook_rasters,
+    trend_variable,
+)
+from carbonbudget.pipeline.paths import (
     Layout,
     aligned_outputs,
     aligned_precipitation_for_runoff,
     budget_levels,
+    check_all_config,
     climatology_input_files,
     climatology_raw_inputs,
-    check_all_config,
     config_sections,
     downscale_weights,
     flux_year_inputs,
-    inventory_files,
     hierarchy_levels,
     lithology_source,
     map_levels,
@@ -44,13 +54,10 @@ from carbonbudget.paths import (
     static_check_config,
     year_input_files,
     year_inputs,
+    year_rule,
 )
-from carbonbudget.plots import layer_map_kinds, map_kinds, trend_variable
-from carbonbudget.regions import grouping_levels
-from carbonbudget.publish import publish, release_lock, start_run
-from carbonbudget.report import quicklook_rasters
-from carbonbudget.summary import run_summary
-from carbonbudget.trends import PIXEL_STATS
+from carbonbudget.pipeline.publish import publish, release_lock, start_run
+from carbonbudget.pipeline.summary import run_summary
 
 # The demo config applies only when no --configfile is given: a user's config is complete by
 # itself (defaults come from the schema), so no demo setting leaks into a real run.
@@ -139,11 +146,6 @@ GINI_TABLE = (
     if "gini_parent" in config["spatial"]
     else []
 )
-# The per-year rules serve the observed years (run "") and the scenario rasters (run
-# "scenarios/<name>/", one config section per scenario): one definition, two rule sets.
-RUNS = {"": ("year", config)}
-if SCENARIOS and SCENARIO_YEARS:
-    RUNS[scenario_run()] = ("scenario_year", scenario_config(config, SCENARIOS[0]))
 
 
 wildcard_constraints:

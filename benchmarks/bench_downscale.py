@@ -34,8 +34,8 @@ def main():
 
     import geopandas as gpd
 
-    from carbonbudget.downscale import spread_emissions
-    from carbonbudget.zonal import coverage_matrix, zonal_totals
+    from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
+    from carbonbudget.science.downscale import spread_emissions
 
     grid = country_grid(ROWS, COLS)
     t0 = time.perf_counter()

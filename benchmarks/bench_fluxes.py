@@ -43,7 +43,7 @@ def grid_spec(rows, cols):
 
 
 def write_inputs(folder, rows, cols, block=500):
-    from carbonbudget.grid import Grid
+    from carbonbudget.core.grid import Grid
 
     grid = Grid.from_config(grid_spec(rows, cols))
     prof = grid.profile(compress=None)
@@ -73,7 +73,7 @@ def write_inputs(folder, rows, cols, block=500):
 
 
 def run_ours(folder, rows, cols, threads):
-    from carbonbudget.fluxes import compute_fluxes
+    from carbonbudget.science.fluxes import compute_fluxes
 
     p = {n: os.path.join(folder, f"{n}.tif") for n in NAMES}
     out = {v: os.path.join(folder, f"ours_{v}.tif") for v in ("rh", "nep", "rcs", "ecs")}
@@ -122,7 +122,7 @@ def run_numpy(folder, rows, cols):
 def child(method, folder, rows, cols, threads):
     os.environ["GDAL_CACHEMAX"] = "256"
     if method == "carbonbudget":
-        import carbonbudget.fluxes  # noqa: F401  (imports are not timed, for either side)
+        import carbonbudget.science.fluxes  # noqa: F401  (imports are not timed, for either side)
     t0 = time.perf_counter()
     if method == "carbonbudget":
         run_ours(folder, rows, cols, threads)

@@ -119,7 +119,7 @@ def io_floor(data: str, year: int, out: str) -> float:
     import numpy as np
     import rasterio
 
-    from carbonbudget import kernels
+    from carbonbudget.science import fluxes as flux_kernels
 
     p = paths(data)
     os.makedirs(out, exist_ok=True)
@@ -136,7 +136,7 @@ def io_floor(data: str, year: int, out: str) -> float:
         q = src.read(1)
     a = np.full(q.shape, 0.5, dtype=np.float32)  # coefficient: aligned once, not per year
     mask = np.ones(q.shape, dtype=np.uint8)
-    fluxes = kernels.carbon_fluxes(t, pr, npp, q, a, mask, False)
+    fluxes = flux_kernels.carbon_fluxes(t, pr, npp, q, a, mask, False)
     profile.update(count=1, compress="zstd", zstd_level=1, predictor=3, num_threads="all_cpus")
     for k, name in enumerate(("rh", "nep", "rcs", "ecs")):
         with rasterio.open(os.path.join(out, f"{name}.tif"), "w", **profile) as dst:

@@ -21,7 +21,8 @@ import numpy as np
 import psutil
 import xarray as xr
 
-from carbonbudget.trends import PIXEL_STATS, trend_statistics
+from carbonbudget.core.config import PIXEL_STATS
+from carbonbudget.science.trends import trend_statistics
 
 
 def synthetic_block(block_id=None, chunk=512, years=21):

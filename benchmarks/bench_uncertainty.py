@@ -43,7 +43,7 @@ MODEL = {
 def level_tables(zonal: pd.DataFrame, stats: pd.DataFrame, regions, ce: pd.Series) -> dict:
     """County, city, province and study-area tables of one year with the statistics, as the
     budget stage hands them to ``add_intervals`` (parents: sums of their counties)."""
-    from carbonbudget.units import CO2_PER_C
+    from carbonbudget.core.units import CO2_PER_C
 
     t = zonal.merge(stats, on="code")
     t = t.merge(
@@ -85,15 +85,16 @@ def main():
     import geopandas as gpd
     import rasterio
 
-    from carbonbudget.config import fill_section
-    from carbonbudget.fluxes import compute_fluxes
-    from carbonbudget.lithology import align_lithology
-    from carbonbudget.uncertainty import (
-        add_intervals,
-        coefficient_groups,
+    from carbonbudget.core.config import fill_section
+    from carbonbudget.inputs.lithology import align_lithology
+    from carbonbudget.regions.zonal import (
+        coverage_matrix,
+        in_region_fraction,
+        zonal_totals,
         zonal_totals_and_statistics,
     )
-    from carbonbudget.zonal import coverage_matrix, in_region_fraction, zonal_totals
+    from carbonbudget.science.fluxes import compute_fluxes
+    from carbonbudget.science.uncertainty import add_intervals, coefficient_groups
 
     grid = country_grid(ROWS, COLS)
     work = tempfile.mkdtemp(prefix="bench_uncertainty_")

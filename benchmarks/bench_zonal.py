@@ -41,7 +41,7 @@ def main():
     import geopandas as gpd
     from exactextract import exact_extract
 
-    from carbonbudget.zonal import coverage_matrix, zonal_totals
+    from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
 
     grid = country_grid(ROWS, COLS)
     t0 = time.perf_counter()

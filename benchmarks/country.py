@@ -44,7 +44,7 @@ def _bounds(rows, cols):
 
 def country_grid(rows: int, cols: int):
     """The target grid of the synthetic country (the benchmarks' one definition of it)."""
-    from carbonbudget.grid import Grid
+    from carbonbudget.core.grid import Grid
 
     return Grid.from_bounds(CRS, RES, _bounds(rows, cols))
 

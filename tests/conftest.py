@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import rasterio
 
-from carbonbudget.grid import Grid
+from carbonbudget.core.grid import Grid
 
 REPO = Path(__file__).resolve().parents[1]
 AEA = (
@@ -45,7 +45,7 @@ def write_raster(path, data, grid, dtype="float32", nodata=np.nan, crs="grid"):
 
 
 CSV_ROUNDING = (
-    5e-12  # 12 significant digits (carbonbudget.io.write_table): the largest relative error
+    5e-12  # 12 significant digits (carbonbudget.core.io.write_table): the largest relative error
 )
 
 
@@ -128,7 +128,7 @@ class Named(list):
 
 def job(rule, *, input=None, output=None, params=None, wildcards=None, threads=1):
     """A stand-in for Snakemake's ``snakemake`` object, to call a stage of
-    :mod:`carbonbudget.stages` without Snakemake."""
+    :mod:`carbonbudget.pipeline.stages` without Snakemake."""
     from types import SimpleNamespace
 
     def named(v):

@@ -6,9 +6,9 @@ import rasterio
 from conftest import AEA, write_raster
 from rasterio.enums import Resampling
 
-from carbonbudget.align import CATEGORICAL, CONTINUOUS, align_raster, choose_resampling
-from carbonbudget.errors import InputDataError, UnitError
-from carbonbudget.grid import Grid
+from carbonbudget.core.errors import InputDataError, UnitError
+from carbonbudget.core.grid import Grid
+from carbonbudget.inputs.align import CATEGORICAL, CONTINUOUS, align_raster, choose_resampling
 
 
 def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
@@ -80,7 +80,7 @@ def test_resampling_choice():
 
 
 def test_water_balance_runoff(small_grid, tmp_path):
-    from carbonbudget.align import water_balance_runoff
+    from carbonbudget.inputs.align import water_balance_runoff
 
     p = np.zeros((12,) + small_grid.shape)
     p[:, :, :] = 50.0  # 600 mm yr-1
@@ -130,7 +130,7 @@ def test_declared_crs_for_files_without_one(small_grid, tmp_path):
 
 
 def test_align_year_with_one_file_per_month(small_grid, tmp_path):
-    from carbonbudget.align import align_inputs
+    from carbonbudget.inputs.align import align_inputs
 
     for m in range(1, 13):
         write_raster(
@@ -142,7 +142,7 @@ def test_align_year_with_one_file_per_month(small_grid, tmp_path):
     write_raster(tmp_path / "npp_2003.tif", np.full(small_grid.shape, 0.5), small_grid)
     write_raster(tmp_path / "q_2003.tif", np.full(small_grid.shape, 200.0), small_grid)
     out = {k: str(tmp_path / f"{k}_out.tif") for k in ("t", "p", "n", "q")}
-    from carbonbudget.config import fill_section
+    from carbonbudget.core.config import fill_section
 
     align_inputs(
         grid=small_grid,
@@ -181,7 +181,7 @@ def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
 ):
     import logging
 
-    import carbonbudget.align as align_mod
+    import carbonbudget.inputs.align as align_mod
 
     rng = np.random.default_rng(8)
     raw = rng.uniform(0, 30000, (3,) + small_grid.shape).round().astype("uint16")
@@ -204,8 +204,8 @@ def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
 
 
 def test_ascii_matrix_to_geotiff_places_the_first_row_north(tmp_path):
-    from carbonbudget.errors import InputDataError
-    from carbonbudget.lithology import ascii_matrix_to_geotiff
+    from carbonbudget.core.errors import InputDataError
+    from carbonbudget.inputs.lithology import ascii_matrix_to_geotiff
 
     txt = tmp_path / "glim.txt"
     txt.write_text("-9999 6 6 1\n3 3 5 5\n8 8 9 -9999\n")
@@ -223,8 +223,8 @@ def test_ascii_matrix_to_geotiff_places_the_first_row_north(tmp_path):
 
 
 def test_gdal_source_names_a_netcdf_variable_and_refuses_other_files():
-    from carbonbudget.align import gdal_source
-    from carbonbudget.errors import InputDataError
+    from carbonbudget.core.errors import InputDataError
+    from carbonbudget.inputs.align import gdal_source
 
     assert gdal_source("a/runoff.tif") == "a/runoff.tif"
     assert gdal_source("a/q.nc", "R") == 'NETCDF:"a/q.nc":R'
@@ -251,7 +251,7 @@ def test_on_grid_read_equals_gdal_masked_read(small_grid, tmp_path, dtype, nodat
     """The on-grid reader compares with the nodata value in the band's own type instead of
     building a masked array; it must give exactly what GDAL's masked read gives (float32, NaN
     where masked), including a float32 nodata not representable in float32 (-3.4e38)."""
-    from carbonbudget.align import _read_valid
+    from carbonbudget.inputs.align import _read_valid
 
     rng = np.random.default_rng(2)
     data = rng.integers(1, 200, small_grid.shape).astype(dtype)
@@ -268,7 +268,7 @@ def test_on_grid_read_equals_gdal_masked_read(small_grid, tmp_path, dtype, nodat
 
 
 def test_on_grid_read_honours_a_mask_band(small_grid, tmp_path):
-    from carbonbudget.align import _read_valid
+    from carbonbudget.inputs.align import _read_valid
 
     path = tmp_path / "masked.tif"
     with (
@@ -298,8 +298,8 @@ def test_nan_without_a_declared_nodata_does_not_blank_its_neighbours(tmp_path):
     """A 500 m float raster with NaN gaps and no nodata tag (as the MODIS extract of the Huaihai
     example, an Earth Engine export), averaged onto a 1 km grid: a target pixel is known when
     any of its source pixels is, and the average is over the known ones only."""
-    from carbonbudget.align import align_raster
-    from carbonbudget.grid import Grid
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs.align import align_raster
 
     fine = Grid.from_bounds(AEA, 500.0, [0.0, 0.0, 4000.0, 4000.0])
     coarse = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 4000.0, 4000.0])
@@ -318,7 +318,7 @@ def test_nan_without_a_declared_nodata_does_not_blank_its_neighbours(tmp_path):
 
 def _aligned_both_ways(src, grid, tmp_path, monkeypatch, **kwargs):
     """Align ``src`` as the pipeline does and with the in-place path switched off."""
-    import carbonbudget.align as align_mod
+    import carbonbudget.inputs.align as align_mod
 
     fast, copy = tmp_path / "in_place.tif", tmp_path / "copy.tif"
     align_raster(src, str(fast), grid, **kwargs)

@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.balance import balance_indicators
-from carbonbudget.config import fill_section
-from carbonbudget.emissions import load_emissions, match_emission_codes
-from carbonbudget.errors import InputDataError, RegionError
+from carbonbudget.core.config import fill_section
+from carbonbudget.core.errors import InputDataError, RegionError
+from carbonbudget.regions.emissions import load_emissions, match_emission_codes
+from carbonbudget.science.balance import balance_indicators
 
 
 def test_hand_cases():
@@ -95,8 +95,8 @@ def test_wide_emission_table_and_duplicate_rules(tmp_path):
 def test_wide_layout_needs_year_columns_in_the_config():
     import yaml
 
-    from carbonbudget.config import validate_config
-    from carbonbudget.errors import ConfigError
+    from carbonbudget.core.config import validate_config
+    from carbonbudget.core.errors import ConfigError
 
     cfg = yaml.safe_load(open("config/config.yaml"))
     cfg["emissions"] = {
@@ -128,7 +128,7 @@ def test_unmatched_emission_codes_listed_with_share():
 
 
 def _tiny_budget(tmp_path, cv, socio_csv=None):
-    from carbonbudget.balance import build_budget
+    from carbonbudget.regions.budget import build_budget
 
     # two counties in one city/province; ECS 1 and 3 Tg C; CE 2 and 4 Mt CO2
     z = pd.DataFrame(
@@ -258,7 +258,7 @@ def test_wide_table_empty_cell_named_by_line_code_and_year(tmp_path):
 def _gap_budget(tmp_path, emissions_csv, **em_options):
     """Three counties (two in city 910100, one in 910200) of one province over 2001-2002; every
     county's ECS is 1 Tg C each year."""
-    from carbonbudget.balance import build_budget
+    from carbonbudget.regions.budget import build_budget
 
     codes = ["910101", "910102", "910201"]
     z = pd.DataFrame({"code": codes * 2, "year": [2001] * 3 + [2002] * 3, "area_km2": 100.0})
@@ -351,8 +351,8 @@ def test_socioeconomic_values_that_are_not_numbers_are_an_error(tmp_path):
 
 
 def test_a_socioeconomic_gap_leaves_every_total_it_belongs_to_unknown(tmp_path):
-    from carbonbudget.balance import load_socioeconomic
-    from carbonbudget.emissions import sum_known
+    from carbonbudget.regions.budget import load_socioeconomic
+    from carbonbudget.regions.emissions import sum_known
 
     p = tmp_path / "s.csv"
     p.write_text("c,y,gdp,pop\n910101,2001,30,10\n910102,2001,10,10\n910101,2002,33,10\n")
@@ -389,7 +389,7 @@ def _cut_budget(tmp_path, valid, inside):
     """Two counties of 100 km² on the grid, ECS 1 Tg C each, CE 1 Mt CO2 each; ``valid``: the
     share of each county's grid area with a known sink, ``inside``: the share of each county's
     polygon inside the grid."""
-    from carbonbudget.balance import build_budget
+    from carbonbudget.regions.budget import build_budget
 
     z = pd.DataFrame({"code": ["910101", "910102"], "year": 2001, "area_km2": 100.0})
     for v in ("rh", "nep", "rcs", "ecs"):
@@ -458,7 +458,7 @@ def test_a_parent_of_children_with_little_coverage_is_incomplete(tmp_path):
 
 
 def test_intensity_indicators_are_ratios_of_sums_and_unknown_with_an_unknown_member():
-    from carbonbudget.balance import _intensity
+    from carbonbudget.regions.budget import _intensity
 
     socio = pd.DataFrame(
         {

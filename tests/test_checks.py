@@ -9,10 +9,10 @@ import pytest
 import rasterio
 from conftest import REPO, demo_config
 
-from carbonbudget.checks import check_inputs
-from carbonbudget.config import validate_config
-from carbonbudget.demo import build_demo
-from carbonbudget.errors import InputDataError, RegionError, UnitError
+from carbonbudget.core.config import validate_config
+from carbonbudget.core.errors import InputDataError, RegionError, UnitError
+from carbonbudget.inputs.checks import check_inputs
+from carbonbudget.inputs.demo import build_demo
 
 
 @pytest.fixture(scope="module")
@@ -144,8 +144,8 @@ def test_negative_runoff(setup, tmp_path):
 def test_runoff_negative_tolerance_admits_regridding_artefacts_only(setup, tmp_path):
     """Tiny negatives (a bilinear regridding of zero runoff) pass with runoff.negative_tolerance
     and are set to 0 at alignment; anything more negative is still refused."""
-    from carbonbudget.align import align_raster
-    from carbonbudget.grid import Grid
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs.align import align_raster
 
     path = setup["runoff"]["path"].format(year=2006)
     with rasterio.open(path, "r+") as ds:

@@ -6,10 +6,15 @@ import pytest
 import rasterio
 from conftest import AEA, demo_config, write_raster
 
-from carbonbudget import kernels
-from carbonbudget.config import flux_periods, validate_config
-from carbonbudget.fluxes import compute_fluxes, plan_fluxes
-from carbonbudget.paths import Layout, aligned_outputs, climatology_raw_inputs, flux_year_inputs
+from carbonbudget.core.config import flux_periods, validate_config
+from carbonbudget.pipeline.paths import (
+    Layout,
+    aligned_outputs,
+    climatology_raw_inputs,
+    flux_year_inputs,
+)
+from carbonbudget.science import fluxes as flux_kernels
+from carbonbudget.science.fluxes import compute_fluxes, plan_fluxes
 
 
 def _cfg(**paths):
@@ -53,7 +58,7 @@ def test_flux_periods_follow_which_inputs_have_a_year():
 
 
 def test_a_climatology_flux_cannot_have_a_trend():
-    from carbonbudget.errors import ConfigError
+    from carbonbudget.core.errors import ConfigError
 
     cfg = demo_config()
     cfg["runoff"]["path"] = "r/normal.tif"
@@ -99,17 +104,21 @@ def _random_inputs(seed=1, shape=(17, 23)):
 
 def test_respiration_kernel_is_the_rh_of_the_full_kernel_bit_for_bit():
     t, p, npp, q, a, mask = _random_inputs()
-    full = kernels.carbon_fluxes(t, p, npp, q, a, mask, False)
+    full = flux_kernels.carbon_fluxes(t, p, npp, q, a, mask, False)
     for annual in (False, True):
-        rh = kernels.respiration(t[:1] if annual else t, p[:1] if annual else p, mask, annual)
-        ref = kernels.carbon_fluxes(t[:1], p[:1], npp, q, a, mask, True)[0] if annual else full[0]
+        rh = flux_kernels.respiration(t[:1] if annual else t, p[:1] if annual else p, mask, annual)
+        ref = (
+            flux_kernels.carbon_fluxes(t[:1], p[:1], npp, q, a, mask, True)[0]
+            if annual
+            else full[0]
+        )
         np.testing.assert_array_equal(rh[0], ref)
 
 
 def test_balance_from_stored_rh_and_rcs_equals_the_full_kernel_to_float32_rounding():
     t, p, npp, q, a, mask = _random_inputs()
-    full = kernels.carbon_fluxes(t, p, npp, q, a, mask, False)
-    nep, ecs = kernels.sink_balance(npp, full[0], full[2], mask)
+    full = flux_kernels.carbon_fluxes(t, p, npp, q, a, mask, False)
+    nep, ecs = flux_kernels.sink_balance(npp, full[0], full[2], mask)
     # RH and RCS were rounded to float32 once before the subtraction: at most a few ulp apart
     np.testing.assert_allclose(nep, full[1], rtol=2e-6, atol=2e-4)
     np.testing.assert_allclose(ecs, full[3], rtol=2e-6, atol=2e-4)
@@ -120,7 +129,7 @@ def test_balance_from_stored_rh_and_rcs_equals_the_full_kernel_to_float32_roundi
 def test_climatology_then_yearly_stage_equals_the_all_yearly_stage(tmp_path):
     """compute_fluxes on climate normals once (RH, RCS), then on a year's NPP (NEP, ECS), gives
     what the fused kernel gives on the same rasters in one go."""
-    from carbonbudget.grid import Grid
+    from carbonbudget.core.grid import Grid
 
     grid = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 23000.0, 17000.0])
     t, p, npp, q, a, mask = _random_inputs()

@@ -5,8 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.balance import build_budget
-from carbonbudget.codes import (
+from carbonbudget.core.config import fill_section
+from carbonbudget.core.errors import InputDataError, RegionError
+from carbonbudget.regions.budget import build_budget
+from carbonbudget.regions.codes import (
     build_crosswalk,
     match_report,
     match_summary,
@@ -14,9 +16,7 @@ from carbonbudget.codes import (
     read_code_list,
     read_crosswalk,
 )
-from carbonbudget.config import fill_section
-from carbonbudget.emissions import match_emission_codes
-from carbonbudget.errors import InputDataError, RegionError
+from carbonbudget.regions.emissions import match_emission_codes
 
 
 def test_name_stem_drops_unit_suffixes_but_keeps_one_character_names():

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from conftest import REPO
 
-from carbonbudget.config import validate_config
-from carbonbudget.errors import ConfigError
+from carbonbudget.core.config import validate_config
+from carbonbudget.core.errors import ConfigError
 
 
 @pytest.fixture
@@ -93,7 +93,7 @@ def test_discover_reports_incomplete_years(cfg, tmp_path, caplog):
 def test_rcs_only_run_without_npp_and_climate(cfg):
     """No npp and no climate: RCS and emissions only; stage defaults follow, skipped stages are
     named with the reason, and requests the inputs cannot support are refused."""
-    from carbonbudget.config import computed_fluxes, skipped_stages
+    from carbonbudget.core.config import computed_fluxes, skipped_stages
 
     assert computed_fluxes(validate_config(cfg)) == ("rh", "nep", "rcs", "ecs")
     assert skipped_stages(validate_config(cfg)) == {}
@@ -128,7 +128,7 @@ def test_rcs_only_run_without_npp_and_climate(cfg):
 
 
 def test_china_real_example_is_valid():
-    from carbonbudget.config import computed_fluxes
+    from carbonbudget.core.config import computed_fluxes
 
     ex = yaml.safe_load((REPO / "config/examples/china_real.yaml").read_text())
     out = validate_config(ex)
@@ -164,7 +164,7 @@ def test_scenario_and_accounting_sections(cfg):
 
 
 def test_trend_outputs_skipped_with_too_few_years(cfg):
-    from carbonbudget.config import enough_years_for_trends, skipped_stages
+    from carbonbudget.core.config import enough_years_for_trends, skipped_stages
 
     cfg["years"] = [2001, 2002]
     out = validate_config(cfg)
@@ -177,8 +177,8 @@ def test_trend_outputs_skipped_with_too_few_years(cfg):
 
 
 def test_grid_emissions_need_a_weight_raster_and_cnc_needs_ecs(cfg):
-    from carbonbudget.config import grid_emission_vars
-    from carbonbudget.paths import downscale_weights, raw_inputs
+    from carbonbudget.core.config import grid_emission_vars
+    from carbonbudget.pipeline.paths import downscale_weights, raw_inputs
 
     assert grid_emission_vars(validate_config(cfg)) == ("ce", "cnc")
     assert downscale_weights(validate_config(cfg)) == {
@@ -197,8 +197,8 @@ def test_grid_emissions_need_a_weight_raster_and_cnc_needs_ecs(cfg):
 
 
 def test_a_gridded_inventory_becomes_the_emission_table_the_stages_read(cfg):
-    from carbonbudget.config import grid_emission_vars
-    from carbonbudget.paths import inventory_files, raw_inputs
+    from carbonbudget.core.config import grid_emission_vars, inventory_files
+    from carbonbudget.pipeline.paths import raw_inputs
 
     inv = copy.deepcopy(cfg)
     del inv["emissions"]["downscale"]

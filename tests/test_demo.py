@@ -6,14 +6,8 @@ import geopandas as gpd
 import pandas as pd
 import rasterio
 
-from carbonbudget.demo import (
-    DEMO_YEARS,
-    HISTORY_YEARS,
-    NPP_SCALE,
-    build_demo,
-    demo_files,
-    demo_paths,
-)
+from carbonbudget.inputs.demo import HISTORY_YEARS, NPP_SCALE, build_demo
+from carbonbudget.inputs.demo_files import DEMO_YEARS, demo_files, demo_paths
 
 
 def _digests(root):

@@ -10,10 +10,10 @@ import scipy.sparse as sp
 import shapely
 from shapely.geometry import box
 
-from carbonbudget.downscale import spread_emissions, spread_report
-from carbonbudget.errors import InputDataError
-from carbonbudget.grid import Grid
-from carbonbudget.zonal import coverage_matrix
+from carbonbudget.core.errors import InputDataError
+from carbonbudget.core.grid import Grid
+from carbonbudget.regions.zonal import coverage_matrix
+from carbonbudget.science.downscale import spread_emissions, spread_report
 
 
 def _spread(cov, area, w, e, **kw):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.forecast import (
+from carbonbudget.science.forecast import (
     DRIVERS,
     InsufficientDataError,
     fit_emission_model,
@@ -100,9 +100,9 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
     import shapely
     from conftest import job
 
-    from carbonbudget.errors import InputDataError as _InputDataError
-    from carbonbudget.io import write_gpkg_layer
-    from carbonbudget.stages import scenario_projection
+    from carbonbudget.core.errors import InputDataError as _InputDataError
+    from carbonbudget.core.io import write_gpkg_layer
+    from carbonbudget.pipeline.stages.scenarios import scenario_projection
 
     regions = gpd.GeoDataFrame(
         {"county_code": ["A1", "A2"], "province_code": ["P", "P"]},
@@ -131,7 +131,7 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
     pd.DataFrame({"code": "all", "year": years, "ecs_tgco2": 5.0}).to_parquet(
         tmp_path / "budget.parquet"
     )
-    from carbonbudget.config import fill_section
+    from carbonbudget.core.config import fill_section
 
     em_cfg = fill_section(
         "emissions",

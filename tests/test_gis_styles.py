@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from shapely.geometry import box
 
-from carbonbudget.gis_styles import (
+from carbonbudget.outputs.styles import (
     diverging_ranges,
     layer_styles,
     quantile_ranges,

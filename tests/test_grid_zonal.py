@@ -8,9 +8,9 @@ import shapely
 from conftest import AEA, write_raster
 from pyproj import Geod
 
-from carbonbudget.errors import GridError
-from carbonbudget.grid import Grid, ellipsoid_row_areas_m2
-from carbonbudget.zonal import coverage_matrix, in_region_fraction, zonal_totals
+from carbonbudget.core.errors import GridError
+from carbonbudget.core.grid import Grid, ellipsoid_row_areas_m2
+from carbonbudget.regions.zonal import coverage_matrix, in_region_fraction, zonal_totals
 
 
 def test_equal_area_pixel_area_constant(small_grid):
@@ -148,7 +148,7 @@ def _layer():
 
 
 def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
-    from carbonbudget.zonal import cached_coverage
+    from carbonbudget.regions.zonal import cached_coverage
 
     cache = str(tmp_path / "cache")
     codes0, m0 = coverage_matrix(_layer(), "code", small_grid)  # uncached
@@ -173,7 +173,7 @@ def test_coverage_cache_identical_and_invalidated(small_grid, tmp_path):
 
 
 def test_simplify_keeps_shared_edges(small_grid):
-    from carbonbudget.zonal import simplify_to_pixel
+    from carbonbudget.regions.zonal import simplify_to_pixel
 
     wiggly = shapely.Polygon(
         [(0, 0)] + [(2500 + 40 * (i % 2), 400 * i) for i in range(11)] + [(0, 4000)]
@@ -195,7 +195,7 @@ def test_simplify_keeps_shared_edges(small_grid):
 def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
     import rasterio
 
-    from carbonbudget.io import configure_gdal_cache, gdal_env
+    from carbonbudget.core.io import configure_gdal_cache, gdal_env
 
     monkeypatch.setenv("GDAL_CACHEMAX", "64")
     configure_gdal_cache(None)
@@ -219,7 +219,7 @@ def test_gdal_cache_bounded_from_the_config_or_the_environment(monkeypatch):
 def test_open_raster_reads_nodata_as_nan_and_returns_float(small_grid, tmp_path, dtype, nodata):
     """Float rasters with NaN or no nodata are read without CF masking (it copies every block);
     the values seen are the same either way: NaN where nodata, float, never the fill value."""
-    from carbonbudget.io import open_raster
+    from carbonbudget.core.io import open_raster
 
     data = (
         np.arange(small_grid.height * small_grid.width, dtype="float64").reshape(small_grid.shape)
@@ -239,7 +239,7 @@ def test_open_raster_reads_nodata_as_nan_and_returns_float(small_grid, tmp_path,
 
 
 def test_overview_factors_until_one_tile():
-    from carbonbudget.io import overview_factors
+    from carbonbudget.core.io import overview_factors
 
     assert overview_factors(5000, 4000) == [2, 4, 8, 16, 32]  # 5000/32 = 156.25 <= 256
     assert overview_factors(256, 100) == []
@@ -255,15 +255,15 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     import shapely
     from conftest import job
 
-    from carbonbudget.demo import DEMO_CRS, make_regions
-    from carbonbudget.io import write_gpkg_layer
-    from carbonbudget.regions import (
+    from carbonbudget.core.io import write_gpkg_layer
+    from carbonbudget.inputs.demo import DEMO_CRS, make_regions
+    from carbonbudget.pipeline.stages.align import level_polygons
+    from carbonbudget.regions.hierarchy import (
         display_geometries,
         dissolve_level,
         read_display_polygons,
         read_level_polygons,
     )
-    from carbonbudget.stages import level_polygons
 
     regions = make_regions()
     levels = ["county", "city", "province"]
@@ -319,7 +319,7 @@ def test_grid_crs_gets_its_epsg_code_or_a_descriptive_name(given, epsg, name):
     definition itself is unchanged."""
     from pyproj import CRS
 
-    from carbonbudget.grid import named_crs
+    from carbonbudget.core.grid import named_crs
 
     crs = named_crs(given)
     assert crs.to_epsg() == epsg

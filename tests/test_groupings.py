@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 from conftest import assert_within_csv_rounding, demo_config
 
-from carbonbudget.balance import build_budget
-from carbonbudget.config import fill_section, validate_config
-from carbonbudget.errors import ConfigError, InputDataError, RegionError
-from carbonbudget.regions import apply_groupings
+from carbonbudget.core.config import fill_section, validate_config
+from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
+from carbonbudget.regions.budget import build_budget
+from carbonbudget.regions.hierarchy import apply_groupings
 
 REGIONS = pd.DataFrame(
     {
@@ -198,7 +198,7 @@ def _layer_inputs(small_grid, tmp_path, ce_known_everywhere=True):
 
 def _layer_budget(grid, cfg, fluxes, ce):
     """The budget table of the layer of :func:`_layer_inputs` (CE from the grid, or none)."""
-    from carbonbudget.layers import layer_budget
+    from carbonbudget.regions.layers import layer_budget
 
     return layer_budget(
         name="basin",
@@ -225,7 +225,7 @@ def test_a_layer_budget_by_hand_with_emissions_from_the_grid(small_grid, tmp_pat
 
 
 def test_a_layer_without_emissions_on_the_grid_carries_the_sinks_and_says_so(small_grid, tmp_path):
-    from carbonbudget.layers import SINKS_ONLY
+    from carbonbudget.regions.layers import SINKS_ONLY
 
     cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path, ce_known_everywhere=False)
     sinks = _layer_budget(small_grid, cfg, fluxes, None)
@@ -255,8 +255,8 @@ def test_a_layer_may_not_take_a_level_name_and_needs_grid_emissions_for_cnc_stat
 def test_demo_basins_sum_to_the_grid_total_over_their_union(demo_run):
     """The sum over the basins of a flux equals the zonal total of the basins' union on the
     same rasters; their CE (spread on the grid) is the counties' CE."""
-    from carbonbudget.grid import Grid
-    from carbonbudget.zonal import coverage_matrix, zonal_totals
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
 
     work = demo_run / "results" / ".work"
     basins = pd.read_csv(demo_run / "results" / "tables" / "budget_basin.csv", dtype={"code": str})

@@ -14,9 +14,9 @@ from affine import Affine
 from conftest import AEA
 from rasterio.warp import transform as warp_transform
 
-from carbonbudget.align import CATEGORICAL, align_raster
-from carbonbudget.grid import Grid
-from carbonbudget.zonal import coverage_matrix, zonal_totals
+from carbonbudget.core.grid import Grid
+from carbonbudget.inputs.align import CATEGORICAL, align_raster
+from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
 
 MODIS_SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
 TARGET = Grid.from_bounds(AEA, 1000.0, [-40000, 2960000, 40000, 3020000])

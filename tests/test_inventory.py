@@ -6,9 +6,9 @@ import pytest
 import rasterio
 from rasterio.transform import from_origin
 
-from carbonbudget.errors import InputDataError
-from carbonbudget.grid import Grid, ellipsoid_row_areas_m2
-from carbonbudget.inventory import align_inventory, seconds_in_year, to_flux_factor
+from carbonbudget.core.errors import InputDataError
+from carbonbudget.core.grid import Grid, ellipsoid_row_areas_m2
+from carbonbudget.inputs.inventory import align_inventory, seconds_in_year, to_flux_factor
 
 AEA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
 # 60 x 40 km of 1 km pixels near 30° N, 110° E
@@ -133,8 +133,8 @@ def test_make_check_opens_every_year_of_an_inventory(tmp_path):
     import yaml
     from conftest import REPO
 
-    from carbonbudget.checks import check_inventory_inputs
-    from carbonbudget.config import validate_config
+    from carbonbudget.core.config import validate_config
+    from carbonbudget.inputs.checks import check_inventory_inputs
 
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     del cfg["emissions"]["downscale"]

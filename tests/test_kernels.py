@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import xarray as xr
 
-from carbonbudget import kernels
-from carbonbudget.fluxes import compute_carbon_fluxes
+from carbonbudget.science import fluxes as flux_kernels
+from carbonbudget.science.fluxes import compute_carbon_fluxes
 
 
 def rh_by_hand(t, p):
@@ -81,7 +81,9 @@ def test_mask_outside_regions_is_nan():
     t = np.full((12, 1, 2), 10.0, "float32")
     p = np.full((12, 1, 2), 50.0, "float32")
     f = np.ones((1, 2), "float32")
-    out = kernels.carbon_fluxes(t, p, f * 500, f * 300, f * 0.1, np.array([[1, 0]], "uint8"), False)
+    out = flux_kernels.carbon_fluxes(
+        t, p, f * 500, f * 300, f * 0.1, np.array([[1, 0]], "uint8"), False
+    )
     assert np.isfinite(out[:, 0, 0]).all() and np.isnan(out[:, 0, 1]).all()
 
 
@@ -91,7 +93,7 @@ def test_negative_precipitation_raises():
 
 
 def test_wrong_band_count_is_an_input_error():
-    from carbonbudget.errors import InputDataError
+    from carbonbudget.core.errors import InputDataError
 
     with pytest.raises(InputDataError, match="12 band"):
         one_pixel([10.0] * 11, [50.0] * 11)
@@ -109,7 +111,7 @@ def test_rh_log_of_product_equals_month_by_month_sum():
     p[:, 0, :200] = 0.0
     p[:, 0, 200:300] = 1e30  # (0.3145e30)**12 = 1e354 > float64 max
     ones = np.ones((1, n), "float32")
-    out = kernels.carbon_fluxes(t, p, ones, ones, ones, np.ones((1, n), "uint8"), False)
+    out = flux_kernels.carbon_fluxes(t, p, ones, ones, ones, np.ones((1, n), "uint8"), False)
     t64, p64 = t.astype("float64"), p.astype("float64")
     ref = (0.22 * (np.exp(0.0913 * t64) + np.log(0.3145 * p64 + 1.0)) * 30 * 0.465).sum(axis=0)
     assert np.isfinite(out[0]).all() and out.dtype == np.float32

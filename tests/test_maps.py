@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from carbonbudget import classify, plots
-from carbonbudget.outputs import add_flux_densities
+from carbonbudget.outputs import classify
+from carbonbudget.outputs import maps as plots
+from carbonbudget.outputs.tables import add_flux_densities
 
 
 def test_diverging_classes_meet_at_the_centre():
@@ -47,7 +48,7 @@ def test_flux_densities_are_totals_per_km2():
 def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     seen = {}
     monkeypatch.setattr(
-        plots, "_save_map", lambda fig, ax, gdf, title, path, *_: seen.update(fig=fig, ax=ax)
+        plots, "save_map", lambda fig, ax, gdf, title, path, *_: seen.update(fig=fig, ax=ax)
     )
     gdf = gpd.GeoDataFrame(
         {"v": [-5.0, -1.0, 2.0, 4.0, np.nan, np.inf]},
@@ -65,7 +66,7 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
     assert legend.get_window_extent(renderer).x0 >= ax.get_window_extent(renderer).x1
-    plots._pyplot().close(fig)
+    plots.pyplot().close(fig)
 
 
 def _squares() -> gpd.GeoDataFrame:
@@ -115,7 +116,7 @@ def test_extent_and_inset_frame_the_map(monkeypatch, tmp_path):
     assert i.width / i.height == pytest.approx(3.12 / 2.08, rel=1e-3)
     (ix0, iy0), (ix1, iy1) = ax.transData.inverted().transform([[i.x0, i.y0], [i.x1, i.y1]])
     assert not gdf.intersects(shapely.box(ix0, iy0, ix1, iy1)).any()
-    plots._pyplot().close(fig)
+    plots.pyplot().close(fig)
 
 
 @pytest.mark.parametrize("fmt", ["svg", "pdf", "png"])
@@ -165,8 +166,8 @@ def test_png_resolution_follows_dpi(tmp_path):
 def test_a_swapped_or_impossible_map_box_is_a_config_error(maps):
     import yaml
 
-    from carbonbudget.config import validate_config
-    from carbonbudget.errors import ConfigError
+    from carbonbudget.core.config import validate_config
+    from carbonbudget.core.errors import ConfigError
 
     cfg = yaml.safe_load(open("config/config.yaml"))
     cfg["outputs"]["maps"] = maps

@@ -3,7 +3,7 @@
 import hashlib
 import os
 
-from carbonbudget import io
+from carbonbudget.core import io
 
 
 def test_digests_are_cached_by_size_and_modification_time(tmp_path, monkeypatch):

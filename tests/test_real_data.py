@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from carbonbudget.emissions import load_emissions
-from carbonbudget.regions import derive_adcode_parent
+from carbonbudget.regions.emissions import load_emissions
+from carbonbudget.regions.hierarchy import derive_adcode_parent
 
 REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real-data"
 CEADS = REAL / "ceads_county_co2" / "county_co2_1997_2017.csv"

@@ -10,10 +10,10 @@ import pytest
 import rasterio
 from conftest import REPO, demo_config, write_raster
 
-from carbonbudget.checks import check_year_inputs
-from carbonbudget.config import load_schema, validate_config
-from carbonbudget.demo import build_demo
-from carbonbudget.errors import ConfigError, InputDataError, UnitError
+from carbonbudget.core.config import load_schema, validate_config
+from carbonbudget.core.errors import ConfigError, InputDataError, UnitError
+from carbonbudget.inputs.checks import check_year_inputs
+from carbonbudget.inputs.demo import build_demo
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +21,7 @@ def demo_root(tmp_path_factory):
     """The demo inputs, and the study-area fraction raster build_regions makes for them."""
     from conftest import job
 
-    from carbonbudget.stages import build_regions
+    from carbonbudget.pipeline.stages.align import build_regions
 
     root = tmp_path_factory.mktemp("demo_src")
     build_demo(str(root / "data/demo"))
@@ -176,8 +176,8 @@ def test_png_renamed_tif_is_not_a_geotiff(setup, tmp_path):
 
 
 def test_alignment_catches_what_the_sample_missed(small_grid, tmp_path):
-    from carbonbudget.align import align_raster
-    from carbonbudget.units import plausible
+    from carbonbudget.core.units import plausible
+    from carbonbudget.inputs.align import align_raster
 
     data = np.full(small_grid.shape, 20.0)
     data[3, 4] = np.inf
@@ -207,7 +207,7 @@ def test_alignment_catches_what_the_sample_missed(small_grid, tmp_path):
 
 
 def test_daily_precipitation_rates_times_the_days_of_each_month(small_grid, tmp_path):
-    from carbonbudget.align import align_raster
+    from carbonbudget.inputs.align import align_raster
 
     src = write_raster(tmp_path / "p.tif", np.ones((12,) + small_grid.shape), small_grid)
     for year, feb in ((2004, 29.0), (2003, 28.0), (None, 28.25)):
@@ -324,7 +324,7 @@ def test_errors_of_this_file_name_real_keys(setup, tmp_path):
 
 # --- polygons -------------------------------------------------------------------------------
 def _static(cfg):
-    from carbonbudget.checks import check_static_inputs
+    from carbonbudget.inputs.checks import check_static_inputs
 
     return check_static_inputs(config=cfg)
 
@@ -400,7 +400,7 @@ def test_what_slurm_said_about_a_job_it_stopped_is_reported(tmp_path):
     """The Snakemake log of a run whose job SLURM killed: the rule, its log (with the year),
     SLURM's reason and the resource to raise, one line per stopped job; a failure SLURM did not
     cause (no SLURM log) is not reported here."""
-    from carbonbudget.logs import cluster_failures
+    from carbonbudget.core.logs import cluster_failures
 
     slurm_log = tmp_path / "slurm_logs" / "rule_process_year" / "2001" / "34.log"
     slurm_log.parent.mkdir(parents=True)

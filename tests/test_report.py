@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 from conftest import write_raster
 
-from carbonbudget.report import (
+from carbonbudget.outputs.catalogue import quicklook_rasters
+from carbonbudget.outputs.report import (
     extremes_table,
     pixel_quicklook,
-    quicklook_rasters,
     study_area_table,
     write_html_table,
 )
@@ -86,14 +86,14 @@ def test_chinese_region_names_render_without_missing_glyphs(tmp_path):
     otherwise, and the PNG shows empty boxes)."""
     import warnings
 
-    from carbonbudget.plots import _pyplot, _save_figure
+    from carbonbudget.outputs.figures import pyplot, save_figure
 
-    plt = _pyplot()
+    plt = pyplot()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         fig, ax = plt.subplots()
         ax.set_title("广西壮族自治区：碳中和能力 (Tg CO2 yr⁻¹)")
         ax.bar(["南宁市", "桂林市"], [1.0, -2.0])
-        _save_figure(fig, str(tmp_path / "zh.png"))
+        save_figure(fig, str(tmp_path / "zh.png"))
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert missing == []

@@ -7,8 +7,9 @@ import pytest
 import rasterio
 from conftest import AEA, write_raster
 
-from carbonbudget.fluxes import FLUX_VARS, compute_fluxes
-from carbonbudget.grid import Grid
+from carbonbudget.core.config import FLUX_VARS
+from carbonbudget.core.grid import Grid
+from carbonbudget.science.fluxes import compute_fluxes
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +95,7 @@ def test_distributed_cluster_at_an_address(aligned_year):
 def test_an_unreachable_scheduler_fails_fast_naming_its_address(aligned_year):
     import time
 
-    from carbonbudget.errors import ConfigError
+    from carbonbudget.core.errors import ConfigError
 
     grid, paths, root = aligned_year
     t0 = time.perf_counter()

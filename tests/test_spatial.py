@@ -9,10 +9,16 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from carbonbudget import spatial
-from carbonbudget.config import validate_config
-from carbonbudget.errors import ConfigError
-from carbonbudget.spatial import gini_ctr_bs, gini_ordinary, gini_rsv, gini_segmented, gini_table
+from carbonbudget.core.config import validate_config
+from carbonbudget.core.errors import ConfigError
+from carbonbudget.science import spatial
+from carbonbudget.science.spatial import (
+    gini_ctr_bs,
+    gini_ordinary,
+    gini_rsv,
+    gini_segmented,
+    gini_table,
+)
 
 AEA = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84 +units=m +no_defs"
 
@@ -202,7 +208,7 @@ def test_lisa_labels_planted_clusters():
 def ord_getis_z(y, neighbours: dict, ids: list) -> np.ndarray:
     """Closed-form Gi* z (Ord & Getis 1995) with binary weights including the region itself:
     (Σ_j w_ij x_j − x̄ W_i) / (S √((n Σ_j w_ij² − W_i²)/(n − 1))), S the population SD.
-    The reference of :func:`carbonbudget.spatial.getis_ord_star`."""
+    The reference of :func:`carbonbudget.science.spatial.getis_ord_star`."""
     y = np.asarray(y, dtype="float64")
     n = len(y)
     pos = {c: i for i, c in enumerate(ids)}
@@ -310,7 +316,7 @@ def test_spatial_level_excludes_incomplete_regions_from_the_mean_and_skips_small
 
 
 def test_unknown_variable_is_a_clear_error():
-    from carbonbudget.errors import RegionError
+    from carbonbudget.core.errors import RegionError
 
     grid = lattice(3, 3)
     with pytest.raises(RegionError, match="spatial.variables.*'cnc_typo'.*Fix"):

@@ -6,10 +6,10 @@ import time
 import pandas as pd
 import pytest
 
-from carbonbudget.errors import InputChecksFailed, InputDataError
-from carbonbudget.paths import ConfigSections, config_sections
-from carbonbudget.publish import MANIFEST
-from carbonbudget.summary import run_summary
+from carbonbudget.core.errors import InputChecksFailed, InputDataError
+from carbonbudget.pipeline.paths import ConfigSections, config_sections
+from carbonbudget.pipeline.publish import MANIFEST
+from carbonbudget.pipeline.summary import run_summary
 
 
 def _results(tmp_path):
@@ -50,7 +50,7 @@ def test_summary_names_the_outputs_and_the_last_year(tmp_path):
 
 
 def test_summary_points_at_the_map_in_the_format_chosen(tmp_path):
-    from carbonbudget.paths import Layout
+    from carbonbudget.pipeline.paths import Layout
 
     res = _results(tmp_path)
     svg = Layout(str(res), "county", "svg").budget_map("cnc", "county").replace("/.work", "")
@@ -92,7 +92,7 @@ def test_config_sections_param_is_a_short_order_free_digest(order):
 
 
 def test_snakemake_log_is_kept_beside_the_job_logs_with_its_last_lines(tmp_path):
-    from carbonbudget.logs import keep_run_log
+    from carbonbudget.core.logs import keep_run_log
 
     src = tmp_path / ".snakemake/log/2026-01-01T000000.snakemake.log"
     src.parent.mkdir(parents=True)

@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from carbonbudget.io import write_table
+from carbonbudget.core.io import write_table
 
 
 def test_codes_are_quoted_text_and_numbers_are_not(tmp_path):

@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from conftest import REPO
 
-from carbonbudget.errors import InputDataError
-from carbonbudget.tier1 import compare_inventory, read_factors, tier1_co2, tier1_totals
+from carbonbudget.core.errors import InputDataError
+from carbonbudget.science.tier1 import compare_inventory, read_factors, tier1_co2, tier1_totals
 
 FACTORS = REPO / "config/ipcc_tier1_factors.csv"
 
@@ -114,7 +114,7 @@ def test_comparison_table_like_seed_table1():
 def test_tier1_stage_against_a_given_inventory(tmp_path):
     from conftest import job
 
-    from carbonbudget.stages import tier1_emissions
+    from carbonbudget.pipeline.stages.scenarios import tier1_emissions
 
     (tmp_path / "cons.csv").write_text(
         "prov,yr,fuel,amount,unit\n"

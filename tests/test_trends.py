@@ -7,15 +7,15 @@ import pytest
 import xarray as xr
 from scipy import stats
 
-from carbonbudget import kernels
-from carbonbudget.trends import (
+from carbonbudget.science import trends as trend_kernels
+from carbonbudget.science.trends import (
     abrupt_change_years,
     classify_trend,
     hurst_block_sizes,
     region_trends,
     trend_statistics,
 )
-from carbonbudget.trends import logvar_bias as trends_logvar_bias
+from carbonbudget.science.trends import logvar_bias as trends_logvar_bias
 
 YEARS = np.arange(2001, 2011)
 
@@ -147,7 +147,7 @@ def test_region_hurst_outside_the_unit_interval_is_nan_with_a_note():
 
 def test_sequential_mk_definition_and_step_change():
     y = np.array([1.0, 3.0, 2.0, 5.0])
-    uf, ub = kernels.sequential_mk(y)
+    uf, ub = trend_kernels.sequential_mk(y)
     # s_2 = 1 (3 > 1): E = 0.5, Var = 2·1·9/72 = 0.25 -> UF_2 = 1.0
     assert uf[0] == 0.0 and uf[1] == pytest.approx(1.0)
     # s_3 = 1 + 1 (2 > 1): E = 1.5, Var = 3·2·11/72 -> UF_3 = 0.5 / sqrt(66/72)
@@ -155,14 +155,16 @@ def test_sequential_mk_definition_and_step_change():
     years = np.arange(1997, 2018)
     wiggle = np.where(np.arange(21) % 2 == 0, 0.0, 1.0) + np.tile([0.0, 0.3, 0.1, 0.4, 0.2], 5)[:21]
     for step in (2003, 2008, 2012):
-        uf, ub = kernels.sequential_mk(np.where(years >= step, 10.0, 0.0) + wiggle)
+        uf, ub = trend_kernels.sequential_mk(np.where(years >= step, 10.0, 0.0) + wiggle)
         assert any(abs(f - step) <= 1 for f in abrupt_change_years(years, uf, ub)), step
     # in white noise the (rank-based) crossing wanders: measured 72-77 % within ±1 year over
     # 500 series per step year; require 60 % of 100
     rng = np.random.default_rng(11)
     hits = 0
     for _ in range(100):
-        uf, ub = kernels.sequential_mk(np.where(years >= 2008, 10.0, 0.0) + rng.normal(0, 1, 21))
+        uf, ub = trend_kernels.sequential_mk(
+            np.where(years >= 2008, 10.0, 0.0) + rng.normal(0, 1, 21)
+        )
         hits += any(abs(f - 2008) <= 1 for f in abrupt_change_years(years, uf, ub))
     assert hits >= 60
 
@@ -200,7 +202,7 @@ def test_median_of_the_sen_slope_equals_numpy_with_ties_and_nan():
 
     @njit
     def median(values):
-        return kernels._median_in_place(values.copy(), values.size)
+        return trend_kernels._median_in_place(values.copy(), values.size)
 
     rng = np.random.default_rng(11)
     for size in [1, 2, 3, 6, 10, 45, 190, 209, 210]:
@@ -224,9 +226,9 @@ def test_each_pixel_of_a_block_gets_the_statistics_it_gets_alone():
     block[:, 0, 3] = np.round(block[:, 0, 3])  # ties
     block[::3, 0, 4] = np.nan
     bias = trends_logvar_bias(21)
-    together = kernels.trend_stats(block, years, 3, 3, bias, True)
+    together = trend_kernels.trend_stats(block, years, 3, 3, bias, True)
     for j in range(6):
-        alone = kernels.trend_stats(
+        alone = trend_kernels.trend_stats(
             np.ascontiguousarray(block[:, :, j : j + 1]), years, 3, 3, bias, True
         )
         np.testing.assert_array_equal(together[:, :, j : j + 1], alone)
@@ -236,7 +238,7 @@ def test_each_pixel_of_a_block_gets_the_statistics_it_gets_alone():
 def test_trend_class_limits_scale_with_the_level_mean_area():
     """A province's limits (Zhang et al. 2022, provinces of 310,000 km2 on average) judge a
     level of 3,100 km2 regions at one hundredth: the same slope per unit area."""
-    from carbonbudget.trends import classify_trend, level_thresholds
+    from carbonbudget.science.trends import classify_trend, level_thresholds
 
     limits = level_thresholds((-10.0, -20.0), 3_100.0, 310_000.0)
     assert limits == pytest.approx((-0.1, -0.2))

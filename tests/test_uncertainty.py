@@ -9,9 +9,11 @@ import pytest
 import shapely
 from conftest import AEA, demo_config, write_raster
 
-from carbonbudget.config import fill_section
-from carbonbudget.errors import ConfigError, GridError
-from carbonbudget.uncertainty import (
+from carbonbudget.core.config import fill_section
+from carbonbudget.core.errors import ConfigError, GridError
+from carbonbudget.core.units import CO2_PER_C
+from carbonbudget.regions.zonal import coverage_matrix, zonal_statistics, zonal_totals
+from carbonbudget.science.uncertainty import (
     Components,
     UncertaintyModel,
     add_intervals,
@@ -22,10 +24,7 @@ from carbonbudget.uncertainty import (
     ratio_draws,
     shared_errors,
     slope_intervals,
-    zonal_statistics,
 )
-from carbonbudget.units import CO2_PER_C
-from carbonbudget.zonal import coverage_matrix, zonal_totals
 
 K = CO2_PER_C
 
@@ -165,7 +164,7 @@ def test_same_seed_same_bytes_another_seed_other_draws(tmp_path):
     pd.testing.assert_frame_equal(a["county"], b["county"])
     pd.testing.assert_frame_equal(ta["county"], tb["county"])
     assert "npp_sq_tgc2" not in a["county"] and "rcs_group_a_tgc" not in a["county"]
-    from carbonbudget.io import write_table
+    from carbonbudget.core.io import write_table
 
     for i, out in enumerate((a, b)):
         write_table(out["county"], tmp_path / f"run{i}.csv", tmp_path / f"run{i}.parquet")
@@ -295,7 +294,7 @@ def test_coefficient_raster_of_another_table_is_an_error(small_grid, tmp_path):
 
 
 def test_npp_error_has_no_default_and_an_rcs_only_run_has_no_interval():
-    from carbonbudget.config import validate_config
+    from carbonbudget.core.config import validate_config
 
     demo = demo_config()
     cfg = dict(demo, uncertainty={})

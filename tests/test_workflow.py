@@ -19,12 +19,12 @@ from conftest import (
     snakemake_bin,
 )
 
-from carbonbudget.demo import DEMO_YEARS
-from carbonbudget.grid import Grid
-from carbonbudget.regions import dissolve_level
-from carbonbudget.spatial import gini_rsv
-from carbonbudget.units import CO2_PER_C
-from carbonbudget.zonal import coverage_matrix, zonal_totals
+from carbonbudget.core.grid import Grid
+from carbonbudget.core.units import CO2_PER_C
+from carbonbudget.inputs.demo_files import DEMO_YEARS
+from carbonbudget.regions.hierarchy import dissolve_level
+from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
+from carbonbudget.science.spatial import gini_rsv
 
 pytestmark = pytest.mark.workflow
 LEVELS = ["county", "city", "province", "study_area"]
@@ -46,7 +46,7 @@ def test_emissions_on_the_grid_sum_to_the_budget(demo_run):
     downscale table says); CE is zero where nobody lives, no value outside the counties."""
     import yaml
 
-    from carbonbudget.zonal import load_coverage
+    from carbonbudget.regions.zonal import load_coverage
 
     res = demo_run / "results"
     grid = Grid.from_config(yaml.safe_load((REPO / "config/config.yaml").read_text()))
@@ -265,7 +265,7 @@ def test_geopackage_layers(demo_run):
 def test_maps_and_report_with_captions(demo_run, tmp_path):
     import shutil
 
-    from carbonbudget.plots import MAP_KINDS
+    from carbonbudget.outputs.catalogue import MAP_KINDS
 
     for level in ("county", "city", "province"):
         for kind in MAP_KINDS:
@@ -569,7 +569,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
 
     import yaml
 
-    from carbonbudget.demo import demo_paths
+    from carbonbudget.inputs.demo_files import demo_paths
 
     work = copy_workflow(tmp_path / "w")
     src_paths, mine = demo_paths(str(demo_run / "data/demo")), demo_paths(str(work / "data/mine"))
@@ -819,7 +819,7 @@ def test_demo_coverage_is_reported_and_fluxes_share_their_pixels(demo_run):
     """Issue 16.3 on the demo: the two counties the grid edge cuts carry the lost share and a
     valid_fraction that counts it as unknown; every flux of a region is summed over the same
     pixels, so NPP (summed here from the aligned NPP) = NEP + RH in the tables."""
-    from carbonbudget.zonal import load_coverage
+    from carbonbudget.regions.zonal import load_coverage
 
     county = pd.read_parquet(demo_run / "results/tables/budget_county.parquet")
     cut = county[county["year"] == 2005].set_index("code")
@@ -1040,7 +1040,7 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
     import yaml
     from rasterio.transform import from_origin
 
-    from carbonbudget.zonal import load_coverage
+    from carbonbudget.regions.zonal import load_coverage
 
     work = copy_workflow(tmp_path / "w")
     shutil.copytree(demo_run / "data", work / "data")

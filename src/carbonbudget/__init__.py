@@ -2,7 +2,7 @@
 
 The method, units and sources are in docs/method.md, the files in docs/data.md, the
 configuration in docs/config.md; every public function carries units in its argument and column
-names. Each rule of the workflow runs the function of :mod:`carbonbudget.stages` named after it.
+names. The layers of the package and the import rule: docs/architecture.md.
 """
 
 from importlib.metadata import PackageNotFoundError, version

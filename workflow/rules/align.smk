@@ -25,7 +25,7 @@ rule align_climatology:
         npp=config.get("npp"),
         runoff=config["runoff"],
     script:
-        "../scripts/stage.py"
+        "../scripts/align.py"
 
 
 rule align_lithology:
@@ -50,7 +50,7 @@ rule align_lithology:
         grid=config["grid"],
         crs=static_check_config(config, L)["lithology"].get("crs"),
     script:
-        "../scripts/stage.py"
+        "../scripts/align.py"
 
 
 rule build_regions:
@@ -79,7 +79,7 @@ rule build_regions:
         regions=config["regions"],
         cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
     script:
-        "../scripts/stage.py"
+        "../scripts/align.py"
 
 
 # Polygons of every level (dissolved once) and their drawing shapes: needed only by the spatial
@@ -105,4 +105,4 @@ rule level_polygons:
         layers=config["region_layers"],
         grid=config["grid"],
     script:
-        "../scripts/stage.py"
+        "../scripts/align.py"

@@ -42,7 +42,7 @@ rule budget:
         uncertainty=config.get("uncertainty"),
         trends=config["trends"],
     script:
-        "../scripts/stage.py"
+        "../scripts/balance.py"
 
 
 # An independent region layer (region_layers: basins, ecological zones): its own coverage and
@@ -76,4 +76,4 @@ rule layer_budget:
         balance=config["balance"],
         cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
     script:
-        "../scripts/stage.py"
+        "../scripts/balance.py"

@@ -16,4 +16,4 @@ rule build_demo:
     params:
         root=lambda wildcards, output: demo_root(output[0]),
     script:
-        "../scripts/stage.py"
+        "../scripts/demo.py"

@@ -26,4 +26,4 @@ rule fluxes_climatology:
         chunk_size=CHUNK,
         dask=config["dask"],
     script:
-        "../scripts/stage.py"
+        "../scripts/fluxes.py"

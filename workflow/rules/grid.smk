@@ -46,7 +46,7 @@ if INVENTORY:
             files=INVENTORY,
             dask=config["dask"],
         script:
-            "../scripts/stage.py"
+            "../scripts/grid.py"
 
 
 if WEIGHTS:
@@ -79,4 +79,4 @@ if WEIGHTS:
             climatology=CLIMATOLOGY,
             dask=config["dask"],
         script:
-            "../scripts/stage.py"
+            "../scripts/grid.py"

@@ -26,7 +26,7 @@ rule check_climatology:
     params:
         config=config_sections(config, "grid", "climate", "npp", "runoff", "checks"),
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"
 
 
 rule check_static:
@@ -51,7 +51,7 @@ rule check_static:
     params:
         config=static_check_config(config, L),
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"
 
 
 rule check_emissions:
@@ -76,7 +76,7 @@ rule check_emissions:
     params:
         config=config_sections(config, "years", "regions", "emissions"),
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"
 
 
 # Only with emissions.crosswalk.old_codes: old code -> region code from the official code list of
@@ -101,7 +101,7 @@ rule build_crosswalk:
         crosswalk=config["emissions"].get("crosswalk", {}),
         regions=config["regions"],
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"
 
 
 # Only with lithology.ascii_matrix: a headerless ASCII matrix of class codes (e.g. the 0.5° GLiM
@@ -125,7 +125,7 @@ rule convert_lithology:
         geometry=config["lithology"].get("ascii_matrix", {}),
         crs=config["lithology"].get("crs"),
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"
 
 
 # `make check` (snakemake check_inputs): every check of every input in one job, reporting every
@@ -151,4 +151,4 @@ rule check_inputs:
     params:
         config=check_all_config(config, L),
     script:
-        "../scripts/stage.py"
+        "../scripts/inputs.py"

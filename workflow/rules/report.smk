@@ -25,7 +25,7 @@ rule geopackage:
         run_info=run_info(config),
         series=trend_variable(FLUXES),
     script:
-        "../scripts/stage.py"
+        "../scripts/report.py"
 
 
 rule provenance:
@@ -46,54 +46,66 @@ rule provenance:
         config=config_sections(config, *sorted(config)),
         digest_cache=L.digest_cache,
     script:
-        "../scripts/stage.py"
+        "../scripts/report.py"
 
 
 # Maps of the levels summed from the finest regions, and of the independent region layers (whose
-# maps depend on whether emissions reach them from the grid): one rule definition, two rules.
-for _rule, _kinds, _levels in (
-    ("plot_budget_maps", MAP_KINDS, [lv for lv in MAP_LEVELS if lv not in LAYERS]),
-    ("plot_layer_maps", LAYER_MAP_KINDS, LAYERS),
-):
-    if not _levels:
-        continue
+# maps depend on whether emissions reach them from the grid): one definition, two rules.
+_BUDGET_MAP_LEVELS = [lv for lv in MAP_LEVELS if lv not in LAYERS]
 
-    rule:
-        name:
-            _rule
-        input:
-            regions=L.level_polygons,
-            budget=L.budget(),
-            trends=L.table("trends"),
+
+_map_output = lambda kind: report(
+    L.budget_map(kind),
+    caption=f"../report/map_{kind}.rst",
+    category="Maps",
+    subcategory="{level}",
+    labels={"map": kind, "level": "{level}"},
+)
+
+
+rule plot_budget_maps:
+    input:
+        regions=L.level_polygons,
+        budget=L.budget(),
+        trends=L.table("trends"),
+    output:
+        **{k: _map_output(k) for k in MAP_KINDS},
+    log:
+        L.log("plot_budget_maps", "{level}"),
+    benchmark:
+        L.benchmark("plot_budget_maps", "{level}")
+    wildcard_constraints:
+        level="|".join(_BUDGET_MAP_LEVELS) or "NONE",
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        kinds=list(MAP_KINDS),
+        min_valid_fraction=config["balance"]["min_valid_fraction"],
+        maps=config["outputs"]["maps"],
+        outline_level=LEVELS[-1],
+    script:
+        "../scripts/report.py"
+
+
+if LAYERS:
+
+    use rule plot_budget_maps as plot_layer_maps with:
         output:
-            **{
-                k: report(
-                    L.budget_map(k),
-                    caption=f"../report/map_{k}.rst",
-                    category="Maps",
-                    subcategory="{level}",
-                    labels={"map": k, "level": "{level}"},
-                )
-                for k in _kinds
-            },
+            **{k: _map_output(k) for k in LAYER_MAP_KINDS},
         log:
-            L.log(_rule, "{level}"),
+            L.log("plot_layer_maps", "{level}"),
         benchmark:
-            L.benchmark(_rule, "{level}")
+            L.benchmark("plot_layer_maps", "{level}")
         wildcard_constraints:
-            level="|".join(_levels),
-        conda:
-            "../envs/carbonbudget.yaml"
-        threads: 1
-        resources:
-            mem_mb=1000,
+            level="|".join(LAYERS),
         params:
-            kinds=list(_kinds),
+            kinds=list(LAYER_MAP_KINDS),
             min_valid_fraction=config["balance"]["min_valid_fraction"],
             maps=config["outputs"]["maps"],
             outline_level=LEVELS[-1],
-        script:
-            "../scripts/stage.py"
 
 
 # The items a reader of `snakemake --report` looks at first: headline tables and quick-look maps
@@ -168,4 +180,4 @@ rule report_items:
         outline_level=LEVELS[-1],
         rasters=REPORT_RASTERS,
     script:
-        "../scripts/stage.py"
+        "../scripts/report.py"

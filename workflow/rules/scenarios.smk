@@ -24,7 +24,7 @@ rule tier1_emissions:
     params:
         accounting=config.get("emissions_accounting", {}),
     script:
-        "../scripts/stage.py"
+        "../scripts/scenarios.py"
 
 
 rule scenario_projection:
@@ -56,7 +56,7 @@ rule scenario_projection:
         regions=config["regions"],
         zonal=scenario_zonal(config, L),
     script:
-        "../scripts/stage.py"
+        "../scripts/scenarios.py"
 
 
 rule plot_scenarios:
@@ -79,4 +79,4 @@ rule plot_scenarios:
     resources:
         mem_mb=1000,
     script:
-        "../scripts/stage.py"
+        "../scripts/scenarios.py"

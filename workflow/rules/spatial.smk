@@ -27,7 +27,7 @@ rule spatial_statistics:
         spatial=config["spatial"],
         tolerance_tgco2=config["balance"]["tolerance_tgco2"],
     script:
-        "../scripts/stage.py"
+        "../scripts/spatial.py"
 
 
 rule plot_spatial_maps:
@@ -64,4 +64,4 @@ rule plot_spatial_maps:
         maps=config["outputs"]["maps"],
         outline_level=LEVELS[-1],
     script:
-        "../scripts/stage.py"
+        "../scripts/spatial.py"

@@ -25,7 +25,7 @@ rule pixel_trends:
         chunk_size=CHUNK,
         dask=config["dask"],
     script:
-        "../scripts/stage.py"
+        "../scripts/trends.py"
 
 
 rule region_trends:
@@ -51,7 +51,7 @@ rule region_trends:
         class_thresholds_area_km2=config["trends"]["class_thresholds_area_km2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
     script:
-        "../scripts/stage.py"
+        "../scripts/trends.py"
 
 
 rule plot_region_trends:
@@ -78,4 +78,4 @@ rule plot_region_trends:
     params:
         variable=trend_variable(FLUXES),
     script:
-        "../scripts/stage.py"
+        "../scripts/trends.py"

@@ -25,4 +25,4 @@ rule zonal_climatology:
         fluxes=list(CLIMATOLOGY_FLUXES),
         coefficients=config["lithology"]["coefficients"],
     script:
-        "../scripts/stage.py"
+        "../scripts/zonal.py"

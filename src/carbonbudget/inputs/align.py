@@ -1,0 +1,639 @@
+"""Put every input raster on the target grid, once, with the right resampling and units.
+
+Continuous fields (temperature, precipitation, NPP, runoff) are resampled bilinearly, or
+averaged when the source is finer than the grid; categorical fields (lithology) use nearest
+neighbour, or the mode when coarsening, and are never interpolated. The product's scale factor
+and offset and the unit conversion to the canonical units of :mod:`carbonbudget.core.units` are
+applied here and nowhere else. Outputs are float32 tiled GeoTIFFs with NaN nodata, written
+block by block (memory bounded by ``block_rows`` × grid width × bands).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
+
+import numpy as np
+import rasterio
+from rasterio.crs import CRS
+from rasterio.enums import MaskFlags, Resampling
+from rasterio.errors import RasterioIOError
+from rasterio.io import MemoryFile
+from rasterio.vrt import WarpedVRT
+from rasterio.warp import calculate_default_transform
+from rasterio.warp import transform as warp_transform
+from rasterio.windows import Window
+
+from carbonbudget.core import units as units_mod
+from carbonbudget.core.config import is_climatology, month_paths
+from carbonbudget.core.errors import ConfigError, InputDataError
+from carbonbudget.core.io import atomic_output, gdal_env
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from rasterio.crs import CRS
+    from rasterio.io import DatasetReader
+
+    from carbonbudget.core.grid import Grid
+
+log = logging.getLogger(__name__)
+
+CONTINUOUS = "continuous"
+CATEGORICAL = "categorical"
+
+
+def open_source(path: str, variable: str, crs: str | None = None) -> rasterio.io.DatasetReader:
+    """Open an input raster; a missing, truncated or corrupt file becomes an InputDataError.
+
+    ``crs`` (from the config) declares the CRS of a file that has none (e.g. a NetCDF
+    climatology); it never overrides a CRS the file does carry."""
+    try:
+        src = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputDataError(
+            f"cannot open raster ({exc})",
+            path=path,
+            variable=variable,
+            fix="check the path pattern in the config and that the file is a "
+            "complete GeoTIFF (re-download or re-export it)",
+        ) from exc
+    if str(path).lower().endswith((".tif", ".tiff")) and src.driver not in ("GTiff", "COG"):
+        driver = src.driver
+        src.close()
+        raise InputDataError(
+            f"the file is a {driver} file, not a GeoTIFF",
+            path=path,
+            variable=variable,
+            fix="point the config at the GeoTIFF, or convert the file to one "
+            "with its georeferencing (gdal_translate -of GTiff)",
+        )
+    if src.crs is None and crs is None:
+        src.close()
+        raise InputDataError(
+            "the raster has no CRS",
+            path=path,
+            variable=variable,
+            fix="assign the CRS the data is in (gdal_edit.py -a_srs EPSG:4326), "
+            "or declare it with 'crs:' in this input's config section",
+        )
+    return src
+
+
+def gdal_source(path: str, subdataset: str | None = None) -> str:
+    """What GDAL opens for an input file: the file itself, or one variable of a NetCDF file
+    (``NETCDF:"file.nc":var``). The config names the file and the variable separately so that
+    Snakemake can track the file."""
+    if not subdataset:
+        return path
+    if not str(path).endswith((".nc", ".nc4")):
+        raise InputDataError(
+            f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
+            path=path,
+            variable="subdataset",
+            fix="remove 'subdataset' or point 'path' at the .nc file",
+        )
+    return f'NETCDF:"{path}":{subdataset}'
+
+
+def source_crs(src: DatasetReader, declared: str | None) -> CRS:
+    """The CRS to read ``src`` in: its own, else the declared one."""
+    return src.crs if src.crs is not None else CRS.from_user_input(declared)
+
+
+def source_resolution_on_grid(src: DatasetReader, grid: Grid, crs: CRS | None = None) -> float:
+    """Approximate source pixel size expressed in the grid CRS units."""
+    crs = crs or src.crs
+    if crs == grid.crs:
+        return abs(src.transform.a)
+    transform, _, _ = calculate_default_transform(crs, grid.crs, src.width, src.height, *src.bounds)
+    return abs(transform.a)
+
+
+def on_grid(src: DatasetReader, crs: CRS, grid: Grid) -> bool:
+    """True when ``src`` is exactly on the target grid (CRS, pixel size, origin, shape)."""
+    return (
+        crs == grid.crs
+        and (src.height, src.width) == grid.shape
+        and src.transform.almost_equals(grid.transform, precision=1e-9 * abs(grid.transform.a))
+    )
+
+
+def _read_valid(src, window, valid_range) -> np.ndarray:
+    """All bands of ``window`` (None: the whole raster) as float32 with the file's nodata and
+    values outside ``valid_range`` set to NaN (what the warped path gets from GDAL and
+    _masked_source)."""
+    if all(flags in ([MaskFlags.all_valid], [MaskFlags.nodata]) for flags in src.mask_flag_enums):
+        # No mask band, at most a nodata value: compare with it in the band's own type (as GDAL's
+        # nodata mask does). A masked array would copy every band several times, which made up
+        # most of the alignment's time at country scale (docs/performance.md).
+        raw = src.read(window=window)
+        data = raw.astype("float32", copy=False)
+        nodata = src.nodata
+        if nodata is not None and not np.isnan(nodata):
+            if raw.dtype.kind == "f":
+                data[raw == np.asarray(nodata).astype(raw.dtype)] = np.nan
+            elif (
+                nodata == int(nodata)
+                and np.iinfo(raw.dtype).min <= nodata <= np.iinfo(raw.dtype).max
+            ):
+                data[raw == int(nodata)] = np.nan  # (else it can never match)
+    else:  # an internal/external mask band or alpha: let GDAL apply it
+        data = src.read(window=window, masked=True).astype("float32").filled(np.nan)
+    if valid_range:
+        data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
+    return data
+
+
+def choose_resampling(kind: str, src_res: float, dst_res: float) -> Resampling:
+    """Bilinear/nearest when refining or matching; average/mode when the source is finer."""
+    coarsening = src_res < dst_res / 1.5
+    if kind == CATEGORICAL:
+        return Resampling.mode if coarsening else Resampling.nearest
+    if kind == CONTINUOUS:
+        return Resampling.average if coarsening else Resampling.bilinear
+    raise ValueError(f"unknown variable kind {kind!r}")
+
+
+def align_raster(
+    src_paths: str | list[str],
+    dst_path: str,
+    grid: Grid,
+    *,
+    variable: str,
+    kind: str = CONTINUOUS,
+    scale: float = 1.0,
+    offset: float = 0.0,
+    units: str | None = None,
+    block_rows: int = 512,
+    band_descriptions: list[str] | None = None,
+    valid_range: tuple[float, float] | None = None,
+    crs: str | None = None,
+    negative_tolerance: float = 0.0,
+    timestep: str = "monthly",
+    year: int | None = None,
+    limits: tuple[float | None, float | None] | None = None,
+) -> None:
+    """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
+
+    The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
+    convert the declared ``units`` to the canonical units of ``variable`` (per band: a daily
+    precipitation rate is multiplied by the days of each band's month of ``year``, or of an
+    average month for a climatology, ``year`` None). Raw values outside ``valid_range`` (e.g.
+    MOD17A3's fill codes 32761–32767) are nodata: they are masked in the source before
+    resampling, so they never leak into neighbours. ``crs`` declares the CRS of files that
+    carry none. Values in [-negative_tolerance, 0) (in the declared units: e.g. the -0.0007
+    mm/yr a bilinear regridding leaves where runoff is zero) become 0; the checks refuse
+    anything more negative before alignment runs.
+
+    ``limits`` (canonical units, :func:`carbonbudget.core.units.plausible`) are checked on every
+    pixel as it passes: an infinite value or one outside them is an error naming the file (the
+    input checks look at a sample; this catches what the sample missed before any flux is
+    computed).
+    """
+    paths = [src_paths] if isinstance(src_paths, str) else list(src_paths)
+    with gdal_env(), contextlib.ExitStack() as stack:
+        sources = [open_source(p, variable, crs) for p in paths]
+        try:
+            count = sum(s.count for s in sources)
+            conv = (
+                [(1.0, 0.0)] * count
+                if units is None
+                else units_mod.band_conversions(
+                    variable, units, count, timestep=timestep, year=year
+                )
+            )
+            identity = scale == 1.0 and offset == 0.0 and all(c == (1.0, 0.0) for c in conv)
+            if (
+                identity
+                and all(_readable_in_place(src, source_crs(src, crs), grid) for src in sources)
+                and _values_as_aligned(
+                    sources,
+                    paths,
+                    grid,
+                    variable=variable,
+                    kind=kind,
+                    valid_range=valid_range,
+                    negative_tolerance=negative_tolerance,
+                    limits=limits,
+                    block_rows=block_rows,
+                )
+            ):
+                _write_pass_through_vrt(
+                    paths,
+                    sources,
+                    dst_path,
+                    grid,
+                    variable=variable,
+                    units=units_mod.CANONICAL.get(variable, "class code"),
+                    band_descriptions=band_descriptions,
+                )
+                log.info(
+                    "%s: %s on the target grid in the pipeline's units: read in place (%s)",
+                    variable,
+                    ", ".join(paths),
+                    dst_path,
+                )
+                return
+            profile = grid.profile(count=count)
+            with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+                band = 0
+                for path, src in zip(paths, sources):
+                    if on_grid(src, source_crs(src, crs), grid):
+                        log.info(
+                            "%s: %s is on the target grid, copied without resampling",
+                            variable,
+                            path,
+                        )
+                    read = block_reader(
+                        src,
+                        source_crs(src, crs),
+                        grid,
+                        kind=kind,
+                        valid_range=valid_range,
+                        stack=stack,
+                    )
+                    indexes = list(range(band + 1, band + src.count + 1))
+                    factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
+                    unit_offset = np.array([conv[i - 1][1] for i in indexes])[:, None, None]
+                    identity = (
+                        scale == 1.0
+                        and offset == 0.0
+                        and (factor == 1.0).all()
+                        and (unit_offset == 0.0).all()
+                    )
+                    for r0 in range(0, grid.height, block_rows):
+                        win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+                        data = read(win)
+                        if kind == CONTINUOUS and not identity:
+                            data = (data.astype("float64") * scale + offset) * factor + unit_offset
+                        if kind == CONTINUOUS and negative_tolerance > 0:
+                            data[(data < 0) & (data >= -negative_tolerance * factor)] = 0.0
+                        if kind == CONTINUOUS and limits is not None:
+                            _check_limits(data, limits, path=path, variable=variable)
+                        dst.write(data.astype("float32"), indexes=indexes, window=win)
+                    band += src.count
+                dst.update_tags(
+                    variable=variable,
+                    source=";".join(paths),
+                    units=units_mod.CANONICAL.get(variable, "class code"),
+                )
+                if band_descriptions:
+                    for i, desc in enumerate(band_descriptions[:count], start=1):
+                        dst.set_band_description(i, desc)
+        finally:
+            for s in sources:
+                s.close()
+    log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
+
+
+def _readable_in_place(src: DatasetReader, crs: CRS, grid: Grid) -> bool:
+    """True when the flux stage can read ``src`` as it is: a float32 GeoTIFF exactly on the
+    grid, without a mask band (nodata, if any, is a value; see :func:`_read_valid`)."""
+    return (
+        src.driver in ("GTiff", "COG")
+        and on_grid(src, crs, grid)
+        and all(dt == "float32" for dt in src.dtypes)
+        and all(
+            flags in ([MaskFlags.all_valid], [MaskFlags.nodata]) for flags in src.mask_flag_enums
+        )
+    )
+
+
+def _values_as_aligned(
+    sources: list,
+    paths: list[str],
+    grid: Grid,
+    *,
+    variable: str,
+    kind: str,
+    valid_range: tuple[float, float] | None,
+    negative_tolerance: float,
+    limits: tuple[float | None, float | None] | None,
+    block_rows: int,
+) -> bool:
+    """Read every pixel of on-grid, float32 sources in the pipeline's units once: check them
+    against ``limits`` (an error, as for a copy), and say whether alignment would leave every
+    value as it is (no value outside ``valid_range``, none in [−negative_tolerance, 0)), so
+    that a copy would hold the same numbers as the file."""
+    for path, src in zip(paths, sources):
+        for r0 in range(0, grid.height, block_rows):
+            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+            data = _read_valid(src, win, None)
+            if valid_range and ((data < valid_range[0]) | (data > valid_range[1])).any():
+                return False
+            if kind == CONTINUOUS and negative_tolerance > 0:
+                if ((data < 0) & (data >= -negative_tolerance)).any():
+                    return False
+            if kind == CONTINUOUS and limits is not None:
+                _check_limits(data, limits, path=path, variable=variable)
+    return True
+
+
+def _write_pass_through_vrt(
+    paths: list[str],
+    sources: list,
+    dst_path: str,
+    grid: Grid,
+    *,
+    variable: str,
+    units: str,
+    band_descriptions: list[str] | None,
+) -> None:
+    """A GDAL VRT at ``dst_path`` that stacks the bands of ``sources`` unchanged, as float32
+    with NaN for nodata (a source's nodata value becomes NaN, as in an aligned copy) and the
+    grid's CRS (a source without one was declared to be in it). Source
+    paths are stored relative to the VRT when the config gave them relative, so the run
+    directory can move as a whole."""
+    gt = grid.transform.to_gdal()
+    wkt = grid.crs.to_wkt()
+    vrt_dir = os.path.dirname(os.path.abspath(dst_path))
+    bands = []
+    index = 0
+    for path, src in zip(paths, sources):
+        relative = not os.path.isabs(path)
+        name = os.path.relpath(os.path.abspath(path), vrt_dir) if relative else path
+        for b in range(1, src.count + 1):
+            index += 1
+            nodata = src.nodata
+            skip = (
+                f"<NODATA>{nodata!r}</NODATA>"
+                if nodata is not None and not np.isnan(nodata)
+                else ""
+            )
+            desc = (
+                band_descriptions[index - 1]
+                if band_descriptions and index <= len(band_descriptions)
+                else ""
+            )
+            bands.append(
+                f'  <VRTRasterBand dataType="Float32" band="{index}">\n'
+                f"    <NoDataValue>nan</NoDataValue>\n"
+                f"    <Description>{escape(desc)}</Description>\n"
+                f'    <ComplexSource>\n      <SourceFilename relativeToVRT="{int(relative)}">'
+                f"{escape(name)}</SourceFilename>\n      <SourceBand>{b}</SourceBand>\n"
+                f'      <SrcRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>\n'
+                f'      <DstRect xOff="0" yOff="0" xSize="{src.width}" ySize="{src.height}"/>\n'
+                f"      {skip}\n    </ComplexSource>\n  </VRTRasterBand>"
+            )
+    xml = (
+        f'<VRTDataset rasterXSize="{grid.width}" rasterYSize="{grid.height}">\n'
+        f"  <SRS>{escape(wkt)}</SRS>\n"
+        f"  <GeoTransform>{', '.join(repr(v) for v in gt)}</GeoTransform>\n"
+        f'  <Metadata>\n    <MDI key="variable">{escape(variable)}</MDI>\n'
+        f'    <MDI key="source">{escape(";".join(paths))}</MDI>\n'
+        f'    <MDI key="units">{escape(units)}</MDI>\n  </Metadata>\n'
+        + "\n".join(bands)
+        + "\n</VRTDataset>\n"
+    )
+    with atomic_output(dst_path) as tmp:
+        Path(tmp).write_text(xml)
+
+
+def _check_limits(data: np.ndarray, limits, *, path: str, variable: str) -> None:
+    """Raise when ``data`` holds ±inf or finite values outside ``limits`` (NaN is nodata)."""
+    lo, hi = limits
+    top, bottom = np.fmax.reduce(data, axis=None), np.fmin.reduce(data, axis=None)
+    if not (
+        np.isinf(top)
+        or np.isinf(bottom)
+        or (hi is not None and top > hi)
+        or (lo is not None and bottom < lo)
+    ):
+        return
+    inf = int(np.isinf(data).sum())
+    finite = data[np.isfinite(data)]
+    out = (np.count_nonzero(finite > hi) if hi is not None else 0) + (
+        np.count_nonzero(finite < lo) if lo is not None else 0
+    )
+    units = units_mod.CANONICAL[variable]
+    raise InputDataError(
+        f"{inf} infinite value(s) and {out} value(s) outside the physically possible range "
+        f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'} {units} "
+        f"after scale and unit conversion (min {finite.min() if finite.size else np.nan:.4g}, "
+        f"max {finite.max() if finite.size else np.nan:.4g})",
+        path=path,
+        variable=variable,
+        fix=units_mod.units_fix(variable),
+    )
+
+
+def block_reader(
+    src: DatasetReader,
+    s_crs: CRS,
+    grid: Grid,
+    *,
+    kind: str,
+    valid_range: tuple[float, float] | None,
+    stack: contextlib.ExitStack,
+) -> Callable[[Window | None], np.ndarray]:
+    """A function window -> float32 (bands, rows, cols) of ``src`` on ``grid``, NaN as nodata.
+
+    A source already on the grid is read directly (pre-aligned products: no resampling);
+    otherwise through a WarpedVRT (kept open on ``stack``) with the resampling of ``kind``."""
+    if on_grid(src, s_crs, grid):
+        return lambda window: _read_valid(src, window, valid_range)
+    res = choose_resampling(
+        kind, source_resolution_on_grid(src, grid, s_crs), abs(grid.transform.a)
+    )
+    reader = _masked_source(src, valid_range, stack) if valid_range else src
+    # A float raster that marks nodata with NaN but declares no nodata value (a common Earth
+    # Engine export) would have GDAL average and interpolate the NaN as a value, so one NaN
+    # source pixel blanks every target pixel it touches: NaN is declared its nodata here.
+    src_nodata = reader.nodata
+    if src_nodata is None and np.dtype(reader.dtypes[0]).kind == "f":
+        src_nodata = np.nan
+    vrt = stack.enter_context(
+        WarpedVRT(
+            reader,
+            src_crs=s_crs,
+            crs=grid.crs,
+            transform=grid.transform,
+            width=grid.width,
+            height=grid.height,
+            resampling=res,
+            dtype="float32",
+            nodata=np.nan,
+            src_nodata=src_nodata,
+        )
+    )
+    return lambda window: vrt.read(window=window)
+
+
+def _masked_source(src, valid_range, stack):
+    """An in-memory float32 copy of ``src`` with raw values outside ``valid_range`` set to NaN.
+
+    Coarse-to-fine products with fill codes (MOD17A3) are masked before warping; the copy is one
+    source file, not the target grid (GDAL's warper has no valid-range option of its own)."""
+    data = _read_valid(src, None, valid_range)
+    profile = src.profile | {"driver": "GTiff", "dtype": "float32", "nodata": np.nan}
+    mem = stack.enter_context(MemoryFile())
+    with mem.open(**profile) as dst:
+        dst.write(data)
+    return stack.enter_context(mem.open())
+
+
+MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+
+def lattice_shape(grid: Grid, n: int = 64) -> tuple[int, int]:
+    """Rows and columns of the lattice of grid points :func:`grid_coverage` looks at."""
+    return min(n, grid.height), min(n, grid.width)
+
+
+def grid_coverage(
+    src: DatasetReader,
+    grid: Grid,
+    crs: CRS | None = None,
+    n: int = 64,
+    weights: np.ndarray | None = None,
+) -> float:
+    """Share of the target grid inside the raster's extent, from a lattice of n × n grid points
+    (the centres of an n × n decimation of the grid) transformed to the raster's CRS (robust for
+    global sources and regional grids). ``weights`` (the lattice's shape, e.g. the fraction of
+    each point inside the regions) makes it the share of the study area instead."""
+    nr, nc = lattice_shape(grid, n)
+    rows = (np.arange(nr) + 0.5) * grid.height / nr
+    cols = (np.arange(nc) + 0.5) * grid.width / nc
+    cc, rr = np.meshgrid(cols, rows)
+    # affine's type hints cover single points; it maps arrays of points the same way
+    pts = grid.transform @ (cc.ravel(), rr.ravel())  # type: ignore[operator]
+    crs = crs or src.crs
+    if crs != grid.crs:
+        pts = warp_transform(grid.crs, crs, *pts)
+    xs, ys = np.asarray(pts[0]), np.asarray(pts[1])
+    left, bottom, right, top = src.bounds
+    inside = (xs >= left) & (xs <= right) & (ys >= bottom) & (ys <= top) & np.isfinite(xs)
+    if weights is None:
+        return float(inside.mean())
+    w = np.nan_to_num(np.asarray(weights, dtype="float64").ravel())
+    return float((w * inside).sum() / w.sum()) if w.sum() > 0 else float(inside.mean())
+
+
+def water_balance_runoff(
+    path_precipitation: str, path_et: str, path_out: str, grid: Grid, block_rows: int = 512
+) -> None:
+    """Q = max(P_annual − ET_annual, 0) in mm yr-1 from aligned precipitation (all bands summed)
+    and aligned annual ET (docs/method.md, "Rock-weathering sink", ``runoff.source:
+    water_balance``). NaN stays NaN."""
+    with (
+        gdal_env(),
+        rasterio.open(path_precipitation) as pr,
+        rasterio.open(path_et) as et,
+        atomic_output(path_out) as tmp,
+        rasterio.open(tmp, "w", **grid.profile()) as dst,
+    ):
+        for r0 in range(0, grid.height, block_rows):
+            win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+            p_annual = pr.read(window=win).astype("float64").sum(axis=0)
+            diff = p_annual - et.read(1, window=win)
+            q = np.where(np.isnan(diff), np.nan, np.maximum(diff, 0.0))
+            dst.write(q.astype("float32"), 1, window=win)
+        dst.set_band_description(1, "runoff from the water balance max(P - ET, 0)")
+        dst.update_tags(1, units="mm yr-1")
+
+
+def climate_sources(climate: dict, var: str, year: int | None) -> list[str]:
+    """What GDAL opens for one year's ``var`` (temperature or precipitation): the files of
+    :func:`month_paths`, or one variable of a NetCDF file (``{var}_subdataset``)."""
+    return [
+        gdal_source(p, climate.get(f"{var}_subdataset")) for p in month_paths(climate[var], year)
+    ]
+
+
+def align_inputs(
+    *,
+    grid: Grid,
+    year: int | None,
+    climate: dict | None,
+    npp: dict | None,
+    runoff: dict,
+    outputs: dict,
+    path_precipitation: str | None = None,
+) -> None:
+    """Align the inputs named in ``outputs`` (of temperature, precipitation, npp, runoff: name ->
+    aligned path) for one ``year``, or, ``year`` None, the climatologies (paths without
+    ``{year}``, aligned once for every year). Config sections as in the config.
+
+    With ``runoff.source: water_balance`` the ET raster is aligned and runoff is computed as
+    max(P_annual − ET_annual, 0) from the aligned precipitation (``outputs['precipitation']``,
+    or ``path_precipitation`` when precipitation is a climatology aligned before). Every pixel
+    is checked against the physically possible range of its variable
+    (:func:`carbonbudget.core.units.plausible`)."""
+    if climate:
+        timestep = climate["timestep"]
+        desc = MONTHS if timestep == "monthly" else ["annual"]
+        for var in ("temperature", "precipitation"):
+            if var not in outputs:
+                continue
+            align_raster(
+                climate_sources(climate, var, year),
+                outputs[var],
+                grid,
+                variable=var,
+                units=climate[f"{var}_units"],
+                scale=climate[f"{var}_scale"],
+                offset=climate[f"{var}_offset"],
+                band_descriptions=desc,
+                crs=climate.get("crs"),
+                timestep=timestep,
+                year=None if is_climatology(climate[var]) else year,
+                limits=units_mod.plausible(var, timestep).hard,
+            )
+    if npp and "npp" in outputs:
+        align_raster(
+            npp["path"].format(year=year),
+            outputs["npp"],
+            grid,
+            variable="npp",
+            scale=npp["scale"],
+            offset=npp["offset"],
+            units=npp["units"],
+            valid_range=npp.get("valid_range"),
+            crs=npp.get("crs"),
+            limits=units_mod.plausible("npp").hard,
+        )
+    if "runoff" not in outputs:
+        return
+    path_runoff = outputs["runoff"]
+    if runoff["source"] == "water_balance":
+        path_et = f"{path_runoff}.et.tif"
+        try:
+            align_raster(
+                runoff["et"].format(year=year),
+                path_et,
+                grid,
+                variable="et",
+                scale=runoff["et_scale"],
+                units=runoff["et_units"],
+                crs=runoff.get("crs"),
+                limits=units_mod.plausible("et").hard,
+            )
+            path_p = outputs.get("precipitation") or path_precipitation
+            if path_p is None:
+                raise ConfigError(
+                    "runoff.source: water_balance needs the aligned precipitation; "
+                    "set climate.precipitation"
+                )
+            water_balance_runoff(path_p, path_et, path_runoff, grid)
+        finally:
+            if os.path.exists(path_et):
+                os.remove(path_et)
+        return
+    align_raster(
+        gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
+        path_runoff,
+        grid,
+        variable="runoff",
+        scale=runoff["scale"],
+        offset=runoff["offset"],
+        units=runoff["units"],
+        valid_range=runoff.get("valid_range"),
+        crs=runoff.get("crs"),
+        negative_tolerance=runoff["negative_tolerance"],
+        limits=units_mod.plausible("runoff").hard,
+    )

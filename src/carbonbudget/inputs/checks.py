@@ -1,0 +1,712 @@
+"""Checks of every input before any compute (docs/data.md), with errors a researcher can act on.
+
+:func:`check_year_inputs` (one job per year), :func:`check_static_inputs` (lithology, regions)
+and :func:`check_emission_inputs` open every configured file, check CRS, grid coverage, declared
+units against the values, signs, lithology classes, region codes and emission codes, and write
+JSON reports; the pipeline schedules them before any compute. :func:`check_inputs` runs them all.
+Pixel-exact sign checks are repeated by the flux kernel, which raises if a negative value slips
+through a sampled check.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+import rasterio
+from rasterio.enums import Resampling
+from rasterio.warp import transform_bounds
+from rasterio.windows import Window
+
+from carbonbudget.core import units as units_mod
+from carbonbudget.core.config import (
+    climatology_inputs,
+    inventory_files,
+    is_climatology,
+    month_paths,
+)
+from carbonbudget.core.errors import CarbonBudgetError, InputChecksFailed, InputDataError, UnitError
+from carbonbudget.core.grid import Grid
+from carbonbudget.core.io import atomic_output, gdal_env
+from carbonbudget.inputs.align import (
+    CONTINUOUS,
+    block_reader,
+    gdal_source,
+    grid_coverage,
+    lattice_shape,
+    open_source,
+    source_crs,
+)
+from carbonbudget.inputs.inventory import require_band
+from carbonbudget.inputs.lithology import codes_to_coefficient, load_coefficient_lookup
+from carbonbudget.regions.codes import match_report, match_summary
+from carbonbudget.regions.emissions import (
+    load_crosswalk_config,
+    load_emissions_config,
+    match_emission_codes,
+    report_gaps,
+)
+from carbonbudget.regions.hierarchy import read_config_regions
+from carbonbudget.regions.zonal import inside_grid_share
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+    from rasterio.crs import CRS
+    from rasterio.io import DatasetReader
+
+log = logging.getLogger(__name__)
+
+KELVIN_THRESHOLD = 100.0  # a median above this cannot be a near-surface °C temperature
+CUT_TOLERANCE = 1e-3  # a region losing less of its area at the grid edge is not reported
+KELVIN_MIN = 150.0  # no near-surface temperature is below 150 K (-123 °C)
+SAMPLE_SIZE = 512  # rasters up to 512² pixels are read whole for the value checks
+SAMPLE_WINDOWS = 8  # else 8 × 8 windows of 64² pixels on a lattice
+
+
+def _sample(src, path: str, variable: str, scale=1.0, offset=0.0, valid_range=None) -> np.ndarray:
+    """A sample of all bands of the open ``src``: the whole raster when it has at most
+    SAMPLE_SIZE² pixels, else SAMPLE_WINDOWS² windows of 64 × 64 pixels on a regular lattice
+    that includes the last rows and columns (a decimated read of the whole file costs a full
+    read; the lattice reads ~5 % of a large raster and still reaches the end of a truncated
+    file). Nodata and raw values outside ``valid_range`` are NaN,
+    the result is scaled and has shape (bands, pixels)."""
+    try:
+        if src.height * src.width <= SAMPLE_SIZE**2:
+            data = src.read(masked=True).astype("float64").filled(np.nan)
+            data = data.reshape(src.count, -1)
+        else:
+            hw, ww = min(64, src.height), min(64, src.width)
+            rows = np.unique(np.linspace(0, src.height - hw, SAMPLE_WINDOWS).astype(int))
+            cols = np.unique(np.linspace(0, src.width - ww, SAMPLE_WINDOWS).astype(int))
+            parts = [
+                src.read(window=Window(c, r, ww, hw), masked=True)
+                .astype("float64")
+                .filled(np.nan)
+                .reshape(src.count, -1)
+                for r in rows
+                for c in cols
+            ]
+            data = np.concatenate(parts, axis=1)
+    except rasterio.errors.RasterioIOError as exc:
+        raise InputDataError(
+            f"cannot read pixel data ({exc})",
+            path=path,
+            variable=variable,
+            fix="the file is truncated or corrupt: re-download or re-export it",
+        ) from exc
+    if valid_range is not None:
+        data[(data < valid_range[0]) | (data > valid_range[1])] = np.nan
+    return data * scale + offset
+
+
+def check_temperature_units(values: np.ndarray, declared: str, path: str) -> None:
+    """A median above 100 cannot be a near-surface temperature in °C: Kelvin, or tenths of a
+    degree (int16 products); the reverse for values declared in K."""
+    unit = units_mod.normalise_unit("temperature", declared)
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    med, low = float(np.median(finite)), float(finite.min())
+    if unit == "degC" and med > KELVIN_THRESHOLD:
+        if low >= KELVIN_MIN:
+            raise UnitError(
+                f"median temperature {med:.1f} looks like Kelvin but °C is declared",
+                path=path,
+                variable="temperature",
+                fix="set climate.temperature_units: K (converted at alignment); if "
+                "the values are tenths of a degree Celsius, set "
+                "climate.temperature_scale: 0.1 instead",
+            )
+        raise UnitError(
+            f"median temperature {med:.1f} (min {low:.1f}) looks like tenths of a degree Celsius",
+            path=path,
+            variable="temperature",
+            fix="set climate.temperature_scale: 0.1",
+        )
+    if unit == "K" and med < KELVIN_THRESHOLD:
+        raise UnitError(
+            f"median temperature {med:.1f} looks like °C but K is declared",
+            path=path,
+            variable="temperature",
+            fix="set climate.temperature_units: degC",
+        )
+
+
+def check_plausible(
+    values: np.ndarray, variable: str, path: str, timestep: str | None = None
+) -> None:
+    """``values`` (canonical units) hold no ±inf and nothing outside the physically possible
+    range of ``variable`` (:data:`carbonbudget.core.units.PLAUSIBLE`: an error); values outside the
+    usual range are a warning (real products can reach them)."""
+    rng = units_mod.plausible(variable, timestep)
+    unit = units_mod.CANONICAL[variable] + (
+        " per month" if variable == "precipitation" and timestep != "annual" else ""
+    )
+    n_inf = int(np.isinf(values).sum())
+    if n_inf:
+        raise InputDataError(
+            f"{n_inf} infinite value(s) in the sample of pixels read",
+            path=path,
+            variable=variable,
+            fix="an infinity is never a measurement: declare the file's nodata "
+            "value (gdal_edit.py -a_nodata) or set the valid_range of this "
+            "input; " + units_mod.units_fix(variable),
+        )
+    finite = values[np.isfinite(values)]
+    if not finite.size:
+        return
+    low, high = float(finite.min()), float(finite.max())
+    (hlo, hhi), (slo, shi) = rng.hard, rng.soft
+    if (hhi is not None and high > hhi) or (hlo is not None and low < hlo):
+        hint = ""
+        if variable == "temperature" and max(abs(low), abs(high)) <= 600:
+            hint = " (tenths of a degree? then set climate.temperature_scale: 0.1)"
+        raise InputDataError(
+            f"values from {low:.4g} to {high:.4g} {unit} after scale and unit conversion: "
+            f"outside the physically possible range {_span(rng.hard)} {unit}{hint}",
+            path=path,
+            variable=variable,
+            fix=units_mod.units_fix(variable),
+        )
+    if (shi is not None and high > shi) or (slo is not None and low < slo):
+        log.warning(
+            "%s: %s values from %.4g to %.4g %s are outside the usual range %s %s (%s): "
+            "check the units if this is not expected",
+            path,
+            variable,
+            low,
+            high,
+            unit,
+            _span(rng.soft),
+            unit,
+            rng.source,
+        )
+
+
+def _span(bounds) -> str:
+    lo, hi = bounds
+    return f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
+
+
+def check_precipitation_magnitude(annual_mm: np.ndarray, path: str, minimum: float) -> None:
+    """A study-area median annual precipitation below ``minimum`` mm (default 10: drier than any
+    region but the core of the Atacama) means the values are not in the declared unit, most
+    often metres declared as mm (RH would be about halved, ECS too high)."""
+    finite = annual_mm[np.isfinite(annual_mm)]
+    if finite.size and float(np.median(finite)) < minimum:
+        raise UnitError(
+            f"median annual precipitation {float(np.median(finite)):.3g} mm: the "
+            "values look like metres (or another unit) declared as mm",
+            path=path,
+            variable="precipitation",
+            fix="set climate.precipitation_units (m, cm, mm day-1) or "
+            "climate.precipitation_scale to what the file holds; for a "
+            "hyper-arid study area lower "
+            "checks.min_median_annual_precipitation_mm",
+        )
+
+
+def check_non_negative(
+    values: np.ndarray, variable: str, path: str, tolerance: float | None = None
+) -> None:
+    """Values below -``tolerance`` are an error (a tolerance admits regridding artefacts, which
+    the alignment sets to 0; ``None``: the variable has no tolerance key)."""
+    if np.nanmin(values, initial=0.0) < -(tolerance or 0.0):
+        key = {"runoff": "runoff.negative_tolerance"}.get(variable)
+        raise InputDataError(
+            f"negative {variable} values (min {np.nanmin(values):.3g})",
+            path=path,
+            variable=variable,
+            fix=f"{variable} cannot be negative: check the nodata value "
+            "(declare it in the file) and "
+            + units_mod.units_fix(variable)
+            + (f"; if tiny negatives are regridding artefacts of zero, set {key}" if key else ""),
+        )
+
+
+def check_grid_coverage(
+    src: DatasetReader,
+    path: str,
+    variable: str,
+    grid: Grid,
+    min_share: float,
+    crs: CRS | None = None,
+    weights: np.ndarray | None = None,
+) -> float:
+    """Share of the target grid (with ``weights``, the lattice's fractions inside the regions:
+    of the study area) covered by the open raster's extent; below ``min_share`` is an error."""
+    share = grid_coverage(src, grid, source_crs(src, crs), weights=weights)
+    where = "the target grid" if weights is None else "the study area (the region polygons)"
+    if share == 0.0:
+        raise InputDataError(
+            f"the raster does not overlap {where}",
+            path=path,
+            variable=variable,
+            fix="check the raster's CRS and the grid bounds/CRS in the config",
+        )
+    if share < min_share:
+        raise InputDataError(
+            f"the raster covers only {share:.1%} of {where} "
+            f"(checks.min_grid_coverage = {min_share:.0%})",
+            path=path,
+            variable=variable,
+            fix="use a raster covering the study area, shrink grid.bounds, or "
+            "lower checks.min_grid_coverage",
+        )
+    return share
+
+
+def lattice_weights(fraction: DatasetReader, grid: Grid) -> np.ndarray:
+    """The fraction inside the regions at the lattice points of :func:`grid_coverage` (a
+    decimated read: the study-area raster has overviews)."""
+    return fraction.read(1, out_shape=lattice_shape(grid), resampling=Resampling.nearest)
+
+
+def grid_windows(grid: Grid) -> list[Window]:
+    """Windows of the target grid read by the value checks: the whole grid when it has at most
+    SAMPLE_SIZE² pixels, else SAMPLE_WINDOWS² windows of 64 × 64 pixels on a regular lattice."""
+    if grid.height * grid.width <= SAMPLE_SIZE**2:
+        return [Window(0, 0, grid.width, grid.height)]
+    hw, ww = min(64, grid.height), min(64, grid.width)
+    rows = np.unique(np.linspace(0, grid.height - hw, SAMPLE_WINDOWS).astype(int))
+    cols = np.unique(np.linspace(0, grid.width - ww, SAMPLE_WINDOWS).astype(int))
+    return [Window(int(c), int(r), ww, hw) for r in rows for c in cols]
+
+
+def valid_share_in_regions(
+    src: DatasetReader,
+    grid: Grid,
+    fraction: DatasetReader,
+    *,
+    crs: CRS | None = None,
+    valid_range: tuple[float, float] | None = None,
+    variable: str,
+) -> float:
+    """Share of the study area (pixels weighted by the fraction inside the region polygons,
+    ``fraction`` an open raster on the grid) where every band of ``src``, put on the grid as
+    the alignment puts it, holds a value: exact on grids up to SAMPLE_SIZE² pixels, else from
+    the windows of :func:`grid_windows`. NaN when the windows hold no region."""
+    weight = known = 0.0
+    with contextlib.ExitStack() as stack:
+        read = block_reader(
+            src,
+            source_crs(src, crs),
+            grid,
+            kind=CONTINUOUS,
+            valid_range=valid_range,
+            stack=stack,
+        )
+        for win in grid_windows(grid):
+            w = np.nan_to_num(fraction.read(1, window=win).astype("float64"))
+            valid = np.isfinite(read(win)).all(axis=0)
+            weight += w.sum()
+            known += w[valid].sum()
+    return known / weight if weight > 0 else float("nan")
+
+
+def expected_bands(variable: str, pattern: str, timestep: str) -> tuple[int, str]:
+    """Bands one input file must have, and why."""
+    if variable in ("temperature", "precipitation"):
+        if "{month}" in pattern:
+            return 1, "one file per month ({month} in the path) holds one band"
+        if timestep == "annual":
+            return 1, "annual climate (climate.timestep: annual) holds one band per year"
+        return 12, "monthly climate in one file holds 12 bands, January first"
+    return 1, f"{variable} holds one band per year (or one for a climatology)"
+
+
+def check_year_inputs(
+    *,
+    config: dict,
+    year: int | None,
+    path_report: str | None = None,
+    path_fraction: str | None = None,
+) -> dict:
+    """Check one year's rasters (climate, NPP, runoff or ET), or with ``year`` None the
+    climatologies (inputs without ``{year}`` in their path, checked once): files present and
+    readable, band counts, CRS, coverage of the grid, declared units against the values,
+    physically possible values, non-negative water fluxes, and (with ``path_fraction``, the
+    study area's fraction raster) the share of the study area where each file holds values."""
+    names = climatology_inputs(config)
+    if year is not None:
+        names = {"temperature", "precipitation", "npp", "runoff"} - names
+    clim: dict = config.get("climate") or {}
+    npp: dict | None = config.get("npp")
+    runoff = config["runoff"]
+    grid = Grid.from_config(config)
+    checks = config["checks"]
+    min_share = checks["min_grid_coverage"]
+    report: dict = {
+        "year": year if year is not None else "climatology",
+        "files": {},
+        "grid_coverage": {},
+        "valid_share_in_regions": {},
+    }
+
+    def raster(
+        path, variable, sec, *, pattern, scale=1.0, offset=0.0, subdataset=None, timestep="monthly"
+    ):
+        """Open once: bands, coverage of the grid and of the study area, a scaled sample."""
+        _require(path, variable, year)
+        report["files"][path] = variable
+        with open_source(gdal_source(path, subdataset), variable, sec.get("crs")) as src:
+            bands, why = expected_bands(variable, pattern, timestep)
+            if src.count != bands:
+                raise InputDataError(
+                    f"the file has {src.count} band(s): {why}",
+                    path=path,
+                    variable=variable,
+                    fix="give the expected bands, or change the path pattern "
+                    "or climate.timestep in the config",
+                )
+            report["grid_coverage"][path] = round(
+                check_grid_coverage(
+                    src, path, variable, grid, min_share, sec.get("crs"), weights=weights
+                ),
+                4,
+            )
+            if fraction is not None:
+                _check_valid_share(src, path, variable, sec)
+            return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
+
+    def _check_valid_share(src, path, variable, sec):
+        share = valid_share_in_regions(
+            src,
+            grid,
+            fraction,
+            crs=sec.get("crs"),
+            valid_range=sec.get("valid_range"),
+            variable=variable,
+        )
+        report["valid_share_in_regions"][path] = round(share, 4)
+        need = checks["min_valid_share"][variable]
+        if not share >= need:
+            raise InputDataError(
+                f"values exist on only {share:.1%} of the study area (the area inside the "
+                f"region polygons; checks.min_valid_share.{variable} = {need:.0%})",
+                path=path,
+                variable=variable,
+                fix="check the file's nodata value and valid_range and that the file covers "
+                "every region (an empty year, a missing tile); if the product leaves such "
+                "pixels empty by design (MOD17A3 has no NPP over water, built-up and barren "
+                f"land) lower checks.min_valid_share.{variable}",
+            )
+
+    with gdal_env(), contextlib.ExitStack() as stack:
+        fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
+        weights = lattice_weights(fraction, grid) if fraction is not None else None
+        for var in ("temperature", "precipitation") if clim else ():
+            if var not in names:
+                continue
+            units, timestep = clim[f"{var}_units"], clim["timestep"]
+            units_mod.normalise_unit(var, units)
+            pattern, annual, n_bands = clim[var], None, 0
+            for p in month_paths(pattern, year):
+                vals = raster(
+                    p,
+                    var,
+                    clim,
+                    pattern=pattern,
+                    timestep=timestep,
+                    scale=clim[f"{var}_scale"],
+                    offset=clim[f"{var}_offset"],
+                    subdataset=clim.get(f"{var}_subdataset"),
+                )
+                if var == "temperature":
+                    check_temperature_units(vals, units, p)
+                else:
+                    check_non_negative(vals, var, p)
+                conv = np.array(
+                    units_mod.band_conversions(
+                        var,
+                        units,
+                        len(vals),
+                        timestep=timestep,
+                        year=None if is_climatology(pattern) else year,
+                    )
+                )
+                vals = vals * conv[:, :1] + conv[:, 1:]
+                check_plausible(vals, var, p, timestep)
+                if var == "precipitation":  # the year's total per sampled pixel
+                    n_bands += len(vals)
+                    total = vals.sum(axis=0)
+                    same = annual is None or annual.shape == total.shape
+                    annual = (total if annual is None else annual + total) if same else None
+            if annual is not None and (timestep == "annual" or n_bands == 12):
+                check_precipitation_magnitude(
+                    annual, pattern, checks["min_median_annual_precipitation_mm"]
+                )
+        if npp and "npp" in names:
+            units_mod.normalise_unit("npp", npp["units"])
+            p = npp["path"].format(year=year)
+            vals = raster(
+                p, "npp", npp, pattern=npp["path"], scale=npp["scale"], offset=npp["offset"]
+            )
+            factor, off = units_mod.conversion("npp", npp["units"])
+            check_plausible(vals * factor + off, "npp", p)
+        if "runoff" in names:
+            if runoff["source"] == "water_balance":
+                var, path, scale, offset, units = (
+                    "et",
+                    runoff["et"],
+                    runoff["et_scale"],
+                    0.0,
+                    runoff["et_units"],
+                )
+                subdataset, tolerance = None, None
+            else:
+                var, path, scale, offset, units = (
+                    "runoff",
+                    runoff["path"],
+                    runoff["scale"],
+                    runoff["offset"],
+                    runoff["units"],
+                )
+                subdataset, tolerance = runoff.get("subdataset"), runoff["negative_tolerance"]
+            units_mod.normalise_unit(var, units)
+            p = path.format(year=year)
+            vals = raster(
+                p, var, runoff, pattern=path, scale=scale, offset=offset, subdataset=subdataset
+            )
+            check_non_negative(vals, var, p, tolerance)
+            factor, off = units_mod.conversion(var, units)
+            check_plausible(vals * factor + off, var, p)
+    _write_report(report, path_report)
+    return report
+
+
+def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict:
+    """Check the inputs shared by all years: lithology raster and class tables, region polygons
+    (unique codes, nesting, geometries). Does not depend on the years."""
+    grid = Grid.from_config(config)
+    report: dict = {"files": {}, "grid_coverage": {}}
+    with gdal_env():
+        lith = config["lithology"]
+        lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
+        with open_source(lith["path"], "lithology", lith.get("crs")) as src:
+            codes = src.read(1, masked=True).astype("float64").filled(np.nan)
+            report["grid_coverage"][lith["path"]] = round(
+                check_grid_coverage(
+                    src,
+                    lith["path"],
+                    "lithology",
+                    grid,
+                    config["checks"]["min_grid_coverage"],
+                    lith.get("crs"),
+                ),
+                4,
+            )
+        codes_to_coefficient(codes, lookup, path=lith["path"])
+        report["files"][lith["path"]] = "lithology"
+
+    regions, levels, _ = read_config_regions(config["regions"])
+    report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
+    report["regions_outside_grid"] = check_regions_inside_grid(
+        regions,
+        f"{levels[0]}_code",
+        grid,
+        config["regions"]["path"],
+        config["checks"]["max_outside_grid_share"],
+    )
+    _write_report(report, path_report)
+    return report
+
+
+def check_regions_inside_grid(
+    regions: gpd.GeoDataFrame, code_col: str, grid: Grid, path: str, max_share: float
+) -> dict[str, float]:
+    """Share of each region's polygon outside the grid's bounds (in the grid CRS): regions cut by
+    the grid edge are a warning naming them (their sinks cover only the part inside, while their
+    emissions are the whole region's); a region more than ``max_share`` outside, or a layer
+    that misses the grid, is an error. Returns {code: share outside} of the cut regions."""
+    outside = 1.0 - inside_grid_share(regions, grid)
+    if (outside >= 1.0).all():
+        raise InputDataError(
+            "no region polygon overlaps the target grid",
+            path=path,
+            variable="regions",
+            fix="check grid.bounds and grid.crs, and the CRS of the polygons "
+            "(regions.crs for a file whose coordinates are not in the CRS "
+            "it declares)",
+        )
+    cut = {
+        str(c): round(float(o), 4) for c, o in zip(regions[code_col], outside) if o > CUT_TOLERANCE
+    }
+    if cut:
+        log.warning(
+            "%s: %d regions reach past the grid edge; the share of their area outside "
+            "the grid (no sink computed there): %s",
+            path,
+            len(cut),
+            ", ".join(
+                f"{c} {100 * o:.1f} %" for c, o in sorted(cut.items(), key=lambda kv: -kv[1])[:20]
+            ),
+        )
+    over = {c: o for c, o in cut.items() if o > max_share}
+    if over:
+        raise InputDataError(
+            f"{len(over)} regions lie more than {max_share:.0%} outside the "
+            f"grid: {dict(list(over.items())[:10])}",
+            path=path,
+            variable="regions",
+            fix="widen grid.bounds to cover the study area, drop those regions "
+            "from the layer, or raise checks.max_outside_grid_share",
+        )
+    return cut
+
+
+def check_emission_inputs(
+    *,
+    config: dict,
+    path_report: str | None = None,
+    path_crosswalk: str | None = None,
+    path_match: str | None = None,
+) -> dict:
+    """Check the emission table against the years and the region codes (units, duplicates,
+    missing years, codes that reach no region). Reports how the codes reach the polygons:
+    directly, through the crosswalk (``path_crosswalk``, when the config has one) or not at all
+    (rolled up by their own code, or dropped), with their share of the emissions of all years;
+    the per-code table goes to ``path_match`` (CSV)."""
+    years = config["years"]
+    regions, levels, derive = read_config_regions(config["regions"])
+    em_cfg = config["emissions"]
+    em = load_emissions_config(em_cfg, years)
+    crosswalk = load_crosswalk_config(em_cfg, path_crosswalk)
+    finest = f"{levels[0]}_code"
+    rep = match_report(em, regions[finest], crosswalk)
+    summary = match_summary(rep)
+    select = config["regions"].get("select")
+    matched = match_emission_codes(
+        em,
+        regions.drop(columns="geometry"),
+        levels,
+        derive_parents=derive,
+        unmatched=em_cfg["unmatched"],
+        path=em_cfg["path"],
+        crosswalk=crosswalk,
+        select=select,
+    )
+    if select:  # codes whose region lies outside regions.select
+        rep.loc[~rep["code"].isin(matched["code"]), "match"] = "outside_selection"
+        rep.loc[rep["match"] == "outside_selection", "region_code"] = ""
+        summary = match_summary(rep)
+    gaps = report_gaps(matched, years, em_cfg, finest)
+    report = {
+        "emissions": {
+            "codes": int(em["code"].nunique()),
+            "matches": summary,
+            "unmatched_codes": rep.loc[rep["match"] == "unmatched", "code"].tolist(),
+            "gaps": {
+                "count": len(gaps),
+                "rule": em_cfg["gaps"],
+                "region_years": [f"{c} {y}" for c, y in gaps.itertuples(index=False)][:1000],
+            },
+        }
+    }
+
+    log.info(
+        "emission codes: %s",
+        "; ".join(
+            f"{k} {v['codes']} codes ({100 * v['share']:.1f} % of emissions)"
+            for k, v in summary.items()
+        ),
+    )
+    if path_match:
+        with atomic_output(path_match) as tmp:
+            rep.to_csv(tmp, index=False)
+    _write_report(report, path_report)
+    return report
+
+
+def check_inventory_inputs(*, config: dict) -> dict:
+    """A gridded inventory (``emissions.source: raster``): every year's file opens, has a CRS
+    (or one declared), the band the year needs, and a footprint that covers the grid."""
+    inv = config["emissions_raster"]
+    grid = Grid.from_config(config)
+    out = {}
+    for year, (path, band) in sorted(inventory_files(config).items()):
+        with open_source(path, "emissions", inv.get("crs")) as src:
+            require_band(src, band, year, path)
+            west, south, east, north = transform_bounds(
+                grid.crs, source_crs(src, inv.get("crs")), *grid.bounds, densify_pts=21
+            )
+            b = src.bounds
+            if west < b.left or east > b.right or south < b.bottom or north > b.top:
+                raise InputDataError(
+                    f"the inventory ({b.left:g}, {b.bottom:g}, {b.right:g}, {b.top:g}) does "
+                    f"not cover the grid ({west:g}, {south:g}, {east:g}, {north:g} in its CRS)",
+                    path=path,
+                    variable="emissions",
+                    fix="use an inventory that covers the study area (or a smaller grid)",
+                )
+        out[str(year)] = {"file": path, "band": band}
+    return {"inventory": out}
+
+
+def check_inputs(
+    *,
+    config: dict,
+    path_report: str | None = None,
+    path_fraction: str | None = None,
+    path_crosswalk: str | None = None,
+    collect: bool = False,
+) -> dict:
+    """Every check of every year and of the shared inputs. Raise the first failure, or with
+    ``collect`` run them all and raise :class:`InputChecksFailed` listing every failure (what
+    ``make check`` does, so one run shows everything to fix)."""
+    failures: list[CarbonBudgetError] = []
+
+    def attempt(check, **kwargs) -> dict:
+        try:
+            return check(config=config, **kwargs)
+        except CarbonBudgetError as err:
+            if not collect:
+                raise
+            failures.append(err)
+            return {}
+
+    report: dict = {
+        "years": {
+            y: attempt(check_year_inputs, year=y, path_fraction=path_fraction)
+            for y in config["years"]
+        },
+        "climatology": attempt(check_year_inputs, year=None, path_fraction=path_fraction),
+    }
+    report.update(attempt(check_static_inputs))
+    if config.get("emissions_raster"):  # the emission table is made from it in the run
+        report.update(attempt(check_inventory_inputs))
+    else:
+        report.update(attempt(check_emission_inputs, path_crosswalk=path_crosswalk))
+    if len(failures) == 1:
+        raise failures[0]
+    if failures:
+        raise InputChecksFailed(failures)
+    report["grid_coverage"].update(
+        {k: v for y in report["years"].values() for k, v in y["grid_coverage"].items()}
+    )
+    _write_report(report, path_report)
+    return report
+
+
+def _write_report(report: dict, path: str | None) -> None:
+    if path is None:
+        return
+    with atomic_output(path) as tmp:
+        with open(tmp, "w") as fh:
+            json.dump(report, fh, indent=2, sort_keys=True, default=str)
+
+
+def _require(path: str, variable: str, year: int | None) -> None:
+    if not os.path.exists(path):
+        what = f"file for year {year}" if year is not None else "climatology file"
+        raise InputDataError(
+            f"{what} not found",
+            path=path,
+            variable=variable,
+            fix="add the file, fix the path pattern, or drop the year from "
+            "'years' (or use years: {discover: true})",
+        )

@@ -1,0 +1,84 @@
+"""Which maps and quick looks a run draws, decided from the configuration alone.
+
+Light on purpose: the Snakefile imports it to name the outputs of the map rules, so it pulls in
+neither matplotlib nor geopandas.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+
+def trend_variable(fluxes: Sequence[str]) -> str:
+    """The region series the trend figures and maps show: CNC, or CE in a run without ECS."""
+    return "cnc_tgco2" if "ecs" in fluxes else "ce_tgco2"
+
+
+MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
+
+
+RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
+
+
+def map_kinds(fluxes: Sequence[str], uncertainty: bool = False) -> tuple[str, ...]:
+    """The maps a run draws per level: the balance maps, or CE and RCS without ECS; with the
+    uncertainty model, the probability of a surplus too."""
+    if "ecs" not in fluxes:
+        return RCS_ONLY_MAP_KINDS
+    return MAP_KINDS + (("p_surplus",) if uncertainty else ())
+
+
+def layer_map_kinds(fluxes: Sequence[str], grid_ce: bool) -> tuple[str, ...]:
+    """The maps of an independent region layer: those of the regions when emissions reach it
+    from the grid (no interval: the uncertainty model is the hierarchy's), else its sink."""
+    if grid_ce:
+        return tuple(k for k in map_kinds(fluxes) if k != "p_surplus")
+    return ("ecs",) if "ecs" in fluxes else ("rcs",)
+
+
+def quicklook_rasters(
+    periods: dict[str, str],
+    trend_vars: Sequence[str],
+    flux_path,
+    trend_path,
+    cnc_year: str | None = None,
+) -> dict[str, tuple[str, str, str, bool]]:
+    """The per-pixel rasters the report shows: ECS, NEP and RCS (those computed; ``periods``
+    maps each to the period shown: the last year, or the climatology), CNC of ``cnc_year``
+    when the emissions are on the grid, and the OLS slope of ECS (or of the first trend
+    variable), each with its title and unit."""
+    names = {
+        "ecs": "Ecosystem carbon sink (ECS)",
+        "nep": "Net ecosystem productivity (NEP)",
+        "rcs": "Rock-weathering carbon sink (RCS)",
+    }
+    out = {}
+    for var in ("ecs", "nep", "rcs"):
+        if var in periods:
+            when = "from climatologies" if not periods[var].isdigit() else periods[var]
+            out[f"pixel_{var}"] = (
+                flux_path(var, periods[var]),
+                f"{names[var]}, {when}",
+                "g C m⁻² yr⁻¹",
+                var != "rcs",
+            )
+    if cnc_year:
+        out["pixel_cnc"] = (
+            flux_path("cnc", cnc_year),
+            f"Carbon neutral capacity per pixel (CNC = ECS − CE), {cnc_year}",
+            "t CO2 km⁻² yr⁻¹",
+            True,
+        )
+    if trend_vars:
+        var = "ecs" if "ecs" in trend_vars else trend_vars[0]
+        name = names.get(var, var.upper())
+        out[f"trend_{var}"] = (
+            trend_path(var, "slope"),
+            f"Trend of the {name[0].lower()}{name[1:]}: OLS slope per year",
+            "g C m⁻² yr⁻²",
+            True,
+        )
+    return out

@@ -1,0 +1,87 @@
+"""Class breaks for maps and GIS styles (mapclassify, PySAL).
+
+Skewed regional data (the CE of China's counties spans four orders of magnitude) wash out on a
+continuous colour ramp: a few large values take the whole scale. Classes from the data's own
+distribution show them. A diverging quantity gets classes on each side of its centre (0 for CNC,
+1 for CER), so the centre is always a break and no class mixes a deficit with a surplus.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
+
+
+def breaks(values: np.ndarray, scheme: str, k: int) -> list[float]:
+    """Upper bounds of up to ``k`` classes of the finite ``values`` (the last is the maximum),
+    by a mapclassify scheme; fewer classes when there are fewer distinct values."""
+    # lazy: mapclassify brings PySAL's stack (seconds); only map and style jobs class values
+    import mapclassify
+
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    k = int(min(k, len(np.unique(v))))
+    if k < 2:
+        return [float(v.max())]
+    if scheme == "quantiles":
+        bins = mapclassify.Quantiles(v, k=k).bins
+    elif scheme == "natural_breaks":
+        bins = mapclassify.FisherJenks(v, k=k).bins
+    elif scheme == "equal_interval":
+        bins = mapclassify.EqualInterval(v, k=k).bins
+    else:
+        raise ValueError(f"unknown classification scheme {scheme!r}; one of {SCHEMES}")
+    return sorted({float(b) for b in bins})
+
+
+def classes(
+    values: pd.Series | np.ndarray, scheme: str, k: int, centre: float | None = None
+) -> list[tuple[float, float]]:
+    """(lower, upper) of each class of the finite values. With ``centre``: ``k // 2`` classes
+    below it and ``k - k // 2`` from it up (on the values of each side), the centre itself a
+    bound of both neighbours."""
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return []
+    if centre is None:
+        ups = breaks(v, scheme, k)
+        lows = [float(v.min())] + ups[:-1]
+        return list(zip(lows, ups))
+    out: list[tuple[float, float]] = []
+    below, above = v[v < centre], v[v >= centre]
+    if below.size:
+        ups = breaks(below, scheme, max(1, k // 2))
+        ups[-1] = centre
+        out += list(zip([float(below.min())] + ups[:-1], ups))
+    if above.size:
+        ups = breaks(above, scheme, max(1, k - k // 2))
+        out += list(zip([centre] + ups[:-1], ups))
+    return out
+
+
+def class_colours(n_below: int, n_above: int, cmap: str) -> list[str]:
+    """Hex colours of diverging classes: ``n_below`` from the low half of ``cmap`` and
+    ``n_above`` from its high half, the darkest at the extremes."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cm = colormaps[cmap]
+    low = [cm(x) for x in np.linspace(0.0, 0.42, n_below)] if n_below else []
+    high = [cm(x) for x in np.linspace(0.58, 1.0, n_above)] if n_above else []
+    return [to_hex(c) for c in low + high]
+
+
+def sequential_colours(n: int, cmap: str) -> list[str]:
+    """Hex colours of ``n`` sequential classes, light to dark."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+
+    cm = colormaps[cmap]
+    return [to_hex(cm(x)) for x in np.linspace(0.15, 0.95, n)] if n else []

@@ -1,0 +1,94 @@
+"""What every figure shares: matplotlib on the Agg backend with fonts for region names in any
+script, titles in words, and atomic writes that give the same bytes on every run.
+"""
+
+from __future__ import annotations
+
+import os
+
+from carbonbudget.core.io import atomic_output
+
+SERIES_LABELS = {
+    "cnc_tgco2": ("CNC", "carbon neutral capacity"),
+    "ce_tgco2": ("CE", "carbon emissions"),
+    "ecs_tgco2": ("ECS", "ecosystem carbon sink"),
+}
+
+
+def in_words(column: str) -> str:
+    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2."""
+    if column in SERIES_LABELS:
+        short, words = SERIES_LABELS[column]
+        return f"{words} ({short})"
+    total = column.replace("_flux_tco2_km2", "_tgco2")
+    if total != column and total in SERIES_LABELS:
+        return f"{in_words(total)} per km²"
+    return column
+
+
+def words(name: str) -> str:
+    """A level name as a title says it: 'economic region' for economic_region."""
+    return name.replace("_", " ")
+
+
+# Region names come in any script: Latin text keeps matplotlib's DejaVu Sans and every glyph it
+# lacks falls back to Noto Sans CJK (the noto-cjk-sans-otc wheel, OFL-1.1: a font file only; the
+# system's fonts are not assumed, and conda-forge has no CJK font package).
+FONT_FAMILY = ["DejaVu Sans", "Noto Sans CJK SC"]
+
+
+def register_fonts() -> None:
+    """Latin text in DejaVu Sans, every glyph it lacks (CJK region names) in Noto Sans CJK."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    import matplotlib
+    from matplotlib import font_manager
+
+    if not any(f.name == FONT_FAMILY[1] for f in font_manager.fontManager.ttflist):
+        # lazy: the CJK font is registered only when a figure is drawn
+        import noto_cjk_sans_otc
+
+        font_manager.fontManager.addfont(str(noto_cjk_sans_otc.FONT_PATH))
+    matplotlib.rcParams["font.family"] = FONT_FAMILY
+
+
+def pyplot():
+    """matplotlib.pyplot on the non-interactive Agg backend (imported only by plotting jobs),
+    with fonts for every script region names use."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    import matplotlib
+
+    matplotlib.use("Agg")
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    import matplotlib.pyplot as plt
+
+    register_fonts()
+    return plt
+
+
+# vector formats carry no timestamp and a fixed id salt, so a rerun writes the same bytes
+_NO_STAMP = {
+    "png": {"Software": None},
+    "svg": {"Date": None, "Creator": None},
+    "pdf": {"CreationDate": None, "Creator": None, "Producer": None},
+}
+
+
+def save_figure(fig, path: str, dpi: int = 100, tight_layout: bool = True) -> str:
+    """Tight layout (charts; a map's legend beside it is kept by cropping to the drawn
+    content instead), write the figure atomically in the format of ``path``'s extension (PNG,
+    SVG or PDF; same bytes every run), close."""
+    fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
+    plt = pyplot()
+    if tight_layout:
+        fig.tight_layout()
+    with atomic_output(path) as tmp, plt.rc_context({"svg.hashsalt": "carbonbudget"}):
+        fig.savefig(
+            tmp,
+            dpi=dpi,
+            format=fmt,
+            metadata=_NO_STAMP[fmt],
+            bbox_inches="tight",  # keeps a legend beside the map, drops empty margins
+            pad_inches=0.15,
+        )
+    plt.close(fig)
+    return path

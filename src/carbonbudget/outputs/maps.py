@@ -1,0 +1,592 @@
+"""Figures of region series: CNC with its trend line and the sequential Mann–Kendall curves."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from carbonbudget.outputs import classify
+from carbonbudget.outputs.figures import in_words, pyplot, save_figure, words
+from carbonbudget.outputs.palette import (
+    BUDGET_MAPS,
+    GI_COLOURS,
+    LISA_COLOURS,
+    P_SURPLUS_CLASSES,
+    TREND_CLASS_COLOURS,
+)
+from carbonbudget.outputs.tables import add_flux_densities, period_means
+from carbonbudget.regions.hierarchy import read_display_polygons
+from carbonbudget.science.trends import read_region_trends
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import geopandas as gpd
+    from matplotlib.axes import Axes
+    from numpy.typing import ArrayLike
+    from rasterio.crs import CRS
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MapFrame:
+    """How every region map is framed and written (``outputs.maps``): ``dpi`` of raster
+    output, the main map's ``extent`` and an ``inset`` (both ``[west, south, east, north]`` in
+    degrees: each shows the regions' parts inside its box), where the inset sits
+    (``inset_location``), its width as a share of the map's (``inset_size``) and its label."""
+
+    dpi: int = 150
+    extent: tuple[float, float, float, float] | None = None
+    inset: tuple[float, float, float, float] | None = None
+    inset_location: str = "lower right"
+    inset_size: float = 0.25
+    inset_label: str = ""
+
+    @classmethod
+    def from_config(cls, maps: dict | None) -> MapFrame:
+        """The frame of the ``outputs.maps`` section (defaults where a key is absent)."""
+        maps = maps or {}
+        inset = maps.get("inset") or {}
+        return cls(
+            dpi=int(maps.get("dpi", cls.dpi)),
+            extent=tuple(maps["extent_lonlat"]) if maps.get("extent_lonlat") else None,
+            inset=tuple(inset["extent_lonlat"]) if inset else None,
+            inset_location=inset.get("location", cls.inset_location),
+            inset_size=float(inset.get("size", cls.inset_size)),
+            inset_label=inset.get("label", ""),
+        )
+
+
+def _frame_bounds(gdf: gpd.GeoDataFrame, lonlat: Sequence[float]) -> tuple[float, ...]:
+    """The bounds, with a 2 % margin, of the regions' parts inside a lon/lat box: the box
+    itself (projected, edges densified) reaches far beyond the data at its corners in most
+    projections, which would leave the map small in a wide empty frame."""
+    # lazy: only jobs that read polygons need shapely
+    import shapely
+    from pyproj import Transformer
+
+    west, south, east, north = lonlat
+    n = 41
+    lon = np.r_[np.linspace(west, east, n), np.full(n, east), np.linspace(east, west, n)]
+    lat = np.r_[np.full(n, south), np.linspace(south, north, n), np.full(n, north)]
+    lon, lat = np.r_[lon, np.full(n, west)], np.r_[lat, np.linspace(north, south, n)]
+    x, y = Transformer.from_crs("EPSG:4326", gdf.crs, always_xy=True).transform(lon, lat)
+    box_ = shapely.Polygon(np.column_stack([x, y]))
+    inside = gdf.geometry.intersection(box_)
+    inside = inside[~inside.is_empty]
+    x0, y0, x1, y1 = inside.total_bounds if len(inside) else box_.bounds
+    dx, dy = 0.02 * (x1 - x0), 0.02 * (y1 - y0)
+    return x0 - dx, y0 - dy, x1 + dx, y1 + dy
+
+
+# A map is a list of layers (polygons, "fill" or "boundary", matplotlib style) so that an inset
+# can draw it a second time.
+Layer = tuple["gpd.GeoDataFrame", str, dict]
+
+
+def _draw(ax: Axes, layers: Sequence[Layer]) -> None:
+    for part, kind, style in layers:
+        (part.boundary if kind == "boundary" else part).plot(ax=ax, **style)
+
+
+def save_map(
+    fig, ax, gdf, title: str, path: str, frame: MapFrame | None = None, layers: Sequence[Layer] = ()
+) -> None:
+    """Extent and inset (``frame``; ``layers`` are drawn again in the inset), title, north
+    arrow, scale bar and CRS label; then write the figure atomically."""
+    frame = frame or MapFrame()
+    if frame.extent is not None and gdf.crs is not None:
+        x0, y0, x1, y1 = _frame_bounds(gdf, frame.extent)
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(y0, y1)
+    ax.set_title(title, fontsize=10)
+    inset = None
+    if frame.inset is not None and gdf.crs is not None:
+        inset = _frame_bounds(gdf, frame.inset)
+        ax.set_aspect("equal")
+        _clear_corner(ax, gdf, inset, frame)
+    add_map_furniture(ax, crs_label(gdf.crs), scale_bar_right=frame.inset_location == "lower left")
+    if inset is not None:
+        add_inset(ax, layers, inset, frame)
+    save_figure(fig, path, dpi=frame.dpi, tight_layout=False)
+
+
+def _inset_bounds(
+    ax: Axes, box: Sequence[float], frame: MapFrame
+) -> tuple[float, float, float, float]:
+    """Where the inset of ``box`` sits: [left, bottom, width, height] in the map's axes
+    fraction; ``frame.inset_size`` of the map's width, its height from the box's proportions."""
+    x0, y0, x1, y1 = box
+    mx0, mx1 = ax.get_xlim()
+    my0, my1 = ax.get_ylim()
+    w = frame.inset_size
+    h = w * ((y1 - y0) / (x1 - x0)) * ((mx1 - mx0) / (my1 - my0))
+    if h > 0.9:  # a tall box: cap its height, keep its proportions
+        w, h = w * 0.9 / h, 0.9
+    vertical, horizontal = frame.inset_location.split()
+    left = 1.0 - w if horizontal == "right" else 0.0
+    bottom = 0.0 if vertical == "lower" else 1.0 - h
+    return left, bottom, w, h
+
+
+def _clear_corner(ax: Axes, gdf: gpd.GeoDataFrame, box: Sequence[float], frame: MapFrame) -> None:
+    """Widen the map on the inset's side until no region lies under the inset: an inset, like
+    the legend, never covers data (Taiwan sits in the lower right of a tight map of China)."""
+    # lazy: only jobs that read polygons need shapely
+    import shapely
+
+    right = frame.inset_location.endswith("right")
+    for _ in range(200):
+        left, bottom, w, h = _inset_bounds(ax, box, frame)
+        (mx0, mx1), (my0, my1) = ax.get_xlim(), ax.get_ylim()
+        dx, dy = mx1 - mx0, my1 - my0
+        under = shapely.box(
+            mx0 + left * dx, my0 + bottom * dy, mx0 + (left + w) * dx, my0 + (bottom + h) * dy
+        )
+        if not len(gdf.sindex.query(under, predicate="intersects")):
+            return
+        ax.set_xlim((mx0, mx1 + 0.02 * dx) if right else (mx0 - 0.02 * dx, mx1))
+
+
+def add_inset(ax: Axes, layers: Sequence[Layer], box: Sequence[float], frame: MapFrame) -> Axes:
+    """The ``layers`` again, in ``box`` (map coordinates), in one corner of the map (e.g. the
+    South China Sea islands off a map of China), placed by :func:`_inset_bounds`, with a scale
+    bar of its own."""
+    x0, y0, x1, y1 = box
+    left, bottom, w, h = _inset_bounds(ax, box, frame)
+    inset = ax.inset_axes((left, bottom, w, h))
+    _draw(inset, layers)
+    inset.set_xlim(x0, x1)
+    inset.set_ylim(y0, y1)
+    inset.set_aspect("equal", adjustable="datalim")
+    _scale_bar(inset, fontsize=5)
+    inset.set_xticks([])
+    inset.set_yticks([])
+    inset.set_xlabel("")
+    inset.set_ylabel("")
+    inset.set_facecolor("white")
+    for spine in inset.spines.values():
+        spine.set_edgecolor("#333333")
+        spine.set_linewidth(0.8)
+    if frame.inset_label:
+        inset.text(
+            0.5,
+            0.98,
+            frame.inset_label,
+            transform=inset.transAxes,
+            ha="center",
+            va="top",
+            fontsize=6,
+            bbox={"facecolor": "white", "edgecolor": "none", "pad": 1.0},
+        )
+    return inset
+
+
+def crs_label(crs: CRS | None) -> str:
+    """A readable CRS name for a map corner (PROJ strings are called 'unknown' by PROJ)."""
+    if crs is None:
+        return "unknown CRS"
+    if crs.name and crs.name != "unknown":
+        return crs.name
+    op = crs.coordinate_operation
+    return f"{op.method_name} ({crs.ellipsoid.name})" if op is not None else crs.to_string()[:60]
+
+
+def _scale_bar(ax: Axes, fontsize: float = 8, right: bool = False) -> None:
+    """A bar of a round number of km, about a quarter of the frame wide, in its lower left
+    (or right) corner (the map CRS is projected, in metres)."""
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    width_km = (x1 - x0) / 1000.0
+    nice = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000]
+    bar_km = max([n for n in nice if n <= width_km / 4] or [nice[0]])
+    bx, by = x0 + 0.05 * (x1 - x0), y0 + 0.05 * (y1 - y0)
+    if right:
+        bx = x1 - 0.05 * (x1 - x0) - bar_km * 1000.0
+    ax.plot(
+        [bx, bx + bar_km * 1000.0],
+        [by, by],
+        color="black",
+        lw=3 * fontsize / 8,
+        solid_capstyle="butt",
+    )
+    ax.text(
+        bx + bar_km * 500.0,
+        by + 0.015 * (y1 - y0),
+        f"{bar_km:g} km",
+        ha="center",
+        va="bottom",
+        fontsize=fontsize,
+    )
+
+
+def add_map_furniture(ax: Axes, crs_name: str, scale_bar_right: bool = False) -> None:
+    """North arrow, a scale bar in km (the grid CRS is projected, in metres; lower left, or
+    lower right where an inset takes that corner) and the CRS name."""
+    _scale_bar(ax, right=scale_bar_right)
+    # the north arrow and the CRS name sit outside the frame, so they never cover data
+    ax.annotate(
+        "N",
+        xy=(1.04, 1.0),
+        xytext=(1.04, 0.88),
+        xycoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=10,
+        fontweight="bold",
+        arrowprops={"arrowstyle": "-|>", "color": "black"},
+        annotation_clip=False,
+    )
+    ax.text(
+        0.0,
+        -0.01,
+        crs_name,
+        transform=ax.transAxes,
+        ha="left",
+        va="top",
+        fontsize=6,
+        color="dimgrey",
+    )
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("")
+    ax.set_ylabel("")
+    ax.set_aspect("equal")
+
+
+def _outline_layer(outlines: gpd.GeoDataFrame | None) -> list[Layer]:
+    """Boundaries of a coarser level over the regions (province outlines on a county map)."""
+    return (
+        [] if outlines is None else [(outlines, "boundary", {"color": "#1a1a1a", "linewidth": 0.9})]
+    )
+
+
+def categorical_map(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    colours: dict,
+    title: str,
+    path: str,
+    *,
+    outlines: gpd.GeoDataFrame | None = None,
+    frame: MapFrame | None = None,
+) -> None:
+    """A north-up map of a categorical column with a legend of every class present;
+    ``outlines``: boundaries of a coarser level drawn over the regions."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.patches import Patch
+
+    fig, ax = pyplot().subplots(figsize=(7, 6))
+    classes = [c for c in colours if (gdf[column] == c).any()]
+    layers: list[Layer] = [
+        (
+            gdf[gdf[column] == cls],
+            "fill",
+            {
+                "color": colours[cls],
+                "edgecolor": "#555555",
+                "linewidth": 0.3,
+                "hatch": "//" if cls == "not computed" else None,
+            },
+        )
+        for cls in classes
+    ] + _outline_layer(outlines)
+    _draw(ax, layers)
+    handles = [
+        Patch(
+            facecolor=colours[c],
+            edgecolor="#555555",
+            hatch="//" if c == "not computed" else None,
+            label=f"{c} ({int((gdf[column] == c).sum())})",
+        )
+        for c in classes
+    ]
+    ax.legend(  # beside the map, never over it
+        handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False
+    )
+    save_map(fig, ax, gdf, title, path, frame, layers)
+
+
+def plot_spatial_maps(
+    *,
+    path_regions: str,
+    level: str,
+    local_path: str,
+    moran_path: str,
+    variable: str,
+    path_lisa: str,
+    path_gi: str,
+    lisa_p: float = 0.05,
+    maps: dict | None = None,
+    outline_level: str | None = None,
+) -> None:
+    """LISA cluster map and Gi* hot/cold-spot map of ``variable``'s period mean at ``level``;
+    ``maps`` (``outputs.maps``) frames them, ``outline_level``'s boundaries are drawn over."""
+    polys = read_display_polygons(path_regions, level)
+    outlines = (
+        read_display_polygons(path_regions, outline_level)
+        if outline_level and outline_level != level
+        else None
+    )
+    frame = MapFrame.from_config(maps)
+    local = pd.read_csv(local_path, dtype={"code": str})
+    local = local[local["variable"] == variable]
+    gdf = polys.merge(local, on="code", how="left")
+    for c in ("lisa_cluster", "gi_class"):
+        gdf[c] = gdf[c].fillna("not computed")
+    moran = pd.read_csv(moran_path, dtype={"period": str})
+    m = moran[(moran["variable"] == variable) & (moran["period"] == "mean")].iloc[0]
+    skipped = isinstance(m["note"], str) and bool(m["note"])
+    stat = (
+        m["note"]
+        if skipped
+        else (
+            f"Moran's I = {m['moran_i']:.3f} (pseudo p = "
+            f"{m['p_sim']:.3g}, {m['permutations']} permutations)"
+        )
+    )
+    categorical_map(
+        gdf,
+        "lisa_cluster",
+        LISA_COLOURS,
+        f"LISA clusters of the mean {in_words(variable)} by {words(level)} "
+        f"(pseudo p < {lisa_p:g})\n{stat}",
+        path_lisa,
+        outlines=outlines,
+        frame=frame,
+    )
+    categorical_map(
+        gdf,
+        "gi_class",
+        GI_COLOURS,
+        f"Getis–Ord Gi* hot and cold spots of the mean {in_words(variable)} by {words(level)}\n"
+        + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
+        path_gi,
+        outlines=outlines,
+        frame=frame,
+    )
+
+
+# partial sums where coverage is partial
+SINK_COLUMNS = ("ecs_tgco2", "ecs_flux_tco2_km2", "rcs_tgco2", "rcs_gc_m2")
+
+
+def p_surplus_class(p: ArrayLike) -> np.ndarray:
+    """The class label of each probability of a surplus (:data:`P_SURPLUS_CLASSES`)."""
+    p = np.asarray(p, dtype="float64")
+    out = np.full(p.shape, "no value", dtype=object)
+    for label, (lo, hi, _) in P_SURPLUS_CLASSES.items():
+        if np.isfinite(lo):
+            out[(p >= lo) & (p < hi)] = label
+    return out
+
+
+def _bound(value: float) -> str:
+    """A class bound as people read it: 1,740 and -2,780, not 1.74e+03; 0.52 and 3.1."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def classed_map(
+    gdf: gpd.GeoDataFrame,
+    column: str,
+    cmap: str,
+    centre: float | None,
+    title: str,
+    unit: str,
+    path: str,
+    *,
+    scheme: str = "quantiles",
+    k: int = 6,
+    outlines: gpd.GeoDataFrame | None = None,
+    incomplete: ArrayLike | None = None,
+    incomplete_label: str = "",
+    frame: MapFrame | None = None,
+) -> None:
+    """A north-up choropleth in ``k`` classes of ``scheme``
+    (:mod:`carbonbudget.outputs.classify`); a
+    diverging quantity gets classes on each side of ``centre``, coloured from the two halves of
+    ``cmap``. The legend sits beside the map (never over it), highest class on top, with each
+    class's count; +inf (e.g. CER where ECS ≤ 0), missing values and the regions of
+    ``incomplete`` (a sink known on too little of the area) get their own entries.
+    ``outlines``: boundaries of a coarser level drawn over the regions."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.patches import Patch
+
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(8.5, 6))
+    vals = gdf[column].astype("float64")
+    partial = (
+        np.zeros(len(gdf), dtype=bool) if incomplete is None else np.asarray(incomplete, dtype=bool)
+    )
+    vals = vals.where(~partial)
+    finite = np.isfinite(vals).to_numpy()
+    cls = classify.classes(vals[finite], scheme, k, centre)
+    if centre is None:
+        colours = classify.sequential_colours(len(cls), cmap)
+    else:
+        below = sum(1 for lo, hi in cls if lo < centre and hi <= centre)
+        colours = classify.class_colours(below, len(cls) - below, cmap)
+    uppers = np.array([hi for _, hi in cls])
+    index = np.full(len(gdf), -1)
+    if len(cls):
+        index[finite] = np.minimum(
+            np.searchsorted(uppers, vals[finite].to_numpy(), side="left"), len(cls) - 1
+        )
+    edge = {"edgecolor": "#555555", "linewidth": 0.3}
+    layers: list[Layer] = []
+    handles = []
+    for i, ((lo, hi), colour) in enumerate(zip(cls, colours)):
+        members = index == i
+        if members.any():
+            layers.append((gdf[members], "fill", {"color": colour, **edge}))
+        handles.append(
+            Patch(
+                facecolor=colour,
+                edgecolor="#555555",
+                label=f"{_bound(lo)} to {_bound(hi)}  ({int(members.sum())})",
+            )
+        )
+    handles.reverse()  # highest class on top, as the values run up a colour bar
+    inf = np.isposinf(vals).to_numpy()
+    if inf.any():
+        layers.append((gdf[inf], "fill", {"color": "#67001f", **edge}))
+        handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
+    if partial.any():
+        layers.append((gdf[partial], "fill", {"color": "#d9d9d9", "hatch": "..", **edge}))
+        handles.append(
+            Patch(
+                facecolor="#d9d9d9",
+                hatch="..",
+                edgecolor="#555555",
+                label=f"{incomplete_label} ({int(partial.sum())})",
+            )
+        )
+    missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
+    if missing.any():
+        layers.append((gdf[missing], "fill", {"color": "white", "hatch": "//", **edge}))
+        handles.append(
+            Patch(
+                facecolor="white",
+                hatch="//",
+                edgecolor="#555555",
+                label=f"no value ({int(missing.sum())})",
+            )
+        )
+    layers += _outline_layer(outlines)
+    _draw(ax, layers)
+    ax.legend(
+        handles=handles,
+        title=unit,
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=8,
+        title_fontsize=8,
+        frameon=False,
+    )
+    save_map(fig, ax, gdf, title, path, frame, layers)
+
+
+def plot_budget_maps(
+    *,
+    path_regions: str,
+    level: str,
+    budget_path: str,
+    trends_path: str,
+    out_paths: dict,
+    min_valid_fraction: float,
+    maps: dict | None = None,
+    outline_level: str | None = None,
+) -> None:
+    """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
+    without ECS, of CE and RCS and the CE trend class). ``out_paths`` maps each kind of
+    :func:`map_kinds` to a PNG path. ``maps`` (``outputs.maps``): ``values`` density (default)
+    or total, the classification ``scheme`` and number of ``classes``. A sink known on less than
+    ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
+    such, not as a low value. ``outline_level``: a coarser level whose boundaries are drawn
+    over the regions."""
+    maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
+    frame = MapFrame.from_config(maps)
+    density = maps["values"] == "density"
+    polys = read_display_polygons(path_regions, level)
+    outlines = (
+        read_display_polygons(path_regions, outline_level)
+        if outline_level and outline_level != level
+        else None
+    )
+    budget = add_flux_densities(pd.read_parquet(budget_path))
+    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
+    years = f"{budget['year'].min()}–{budget['year'].max()}"
+    kinds = [k for k in out_paths if k in BUDGET_MAPS]
+    pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
+    # a region's period mean only if it has a value every year (as the spatial statistics)
+    means = period_means(budget, sorted(set(pick.values())))
+    means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
+    gdf = polys.merge(means, left_on="code", right_index=True, how="left")
+    partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
+    for kind in kinds:
+        _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
+        col = pick[kind]
+        unit = unit_density if density else unit_total
+        classed_map(
+            gdf,
+            col,
+            cmap,
+            centre,
+            f"{what}, mean {years}, by {words(level)}"
+            + (" (per km²)" if density and unit != "ratio" else ""),
+            unit,
+            out_paths[kind],
+            scheme=maps["scheme"],
+            k=maps["classes"],
+            outlines=outlines,
+            incomplete=partial if col in SINK_COLUMNS else None,
+            incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % of the area",
+            frame=frame,
+        )
+        log.info("map %s of %s written", kind, level)
+    if "p_surplus" in out_paths:
+        last = int(budget["year"].max())
+        year = budget[budget["year"] == last].set_index("code")["p_surplus"]
+        gdf = polys.merge(year.rename("p_surplus"), left_on="code", right_index=True, how="left")
+        gdf["p_class"] = p_surplus_class(gdf["p_surplus"])
+        categorical_map(
+            gdf,
+            "p_class",
+            {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
+            f"Probability of a surplus (CNC > 0), {last}, by {words(level)}\n"
+            '(uncertainty model: docs/method.md, "Uncertainty")',
+            out_paths["p_surplus"],
+            outlines=outlines,
+            frame=frame,
+        )
+        log.info("map p_surplus of %s written", level)
+    for kind in (k for k in out_paths if k.endswith("_trend")):
+        var = f"{kind[: -len('_trend')]}_tgco2"
+        col = f"{var}_trend_class"
+        table = read_region_trends(trends_path)
+        trends = table[["code", col]]
+        gdf = polys.merge(trends, on="code", how="left")
+        gdf[col] = gdf[col].fillna("undetermined")
+        limits = ""
+        if "trend_class_limits_tgco2" in table and len(table):
+            t1, t2 = str(table["trend_class_limits_tgco2"].iloc[0]).split(";")
+            limits = f"; decrease limits {t1} and {t2}"
+        categorical_map(
+            gdf,
+            col,
+            TREND_CLASS_COLOURS,
+            f"Trend class of the {in_words(var)}, {years}, by {words(level)}\n"
+            f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
+            out_paths[kind],
+            outlines=outlines,
+            frame=frame,
+        )

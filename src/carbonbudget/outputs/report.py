@@ -1,0 +1,221 @@
+"""The items of the HTML report a reader looks at first (``snakemake --report``): headline tables
+built from the run's own tables, and quick-look maps of the per-pixel rasters with the region
+boundaries. Every number shown is read back from a published file."""
+
+from __future__ import annotations
+
+import html
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from carbonbudget.core.io import atomic_output
+from carbonbudget.outputs.figures import pyplot
+from carbonbudget.outputs.maps import save_map
+from carbonbudget.outputs.series import plot_cnc_band
+from carbonbudget.outputs.tables import period_means
+from carbonbudget.regions.hierarchy import read_display_polygons
+
+if TYPE_CHECKING:
+    pass
+
+log = logging.getLogger(__name__)
+
+# column -> heading with its unit (the budget tables' names carry the unit in their suffix)
+BUDGET_HEADINGS = {
+    "year": "Year",
+    "ecs_tgco2": "ECS (Tg CO2 yr⁻¹)",
+    "ce_tgco2": "CE (Tg CO2 yr⁻¹)",
+    "cnc_tgco2": "CNC = ECS − CE (Tg CO2 yr⁻¹)",
+    "cnc_tgco2_p05": "CNC, 5th percentile",
+    "cnc_tgco2_p95": "CNC, 95th percentile",
+    "p_surplus": "P(CNC > 0)",
+    "source_sink_ratio": "CE / ECS",
+    "status": "Status",
+    "status_robust": "Status robust (95 %)",
+    "nep_tgc": "NEP (Tg C yr⁻¹)",
+    "rcs_tgc": "RCS (Tg C yr⁻¹)",
+}
+
+
+def study_area_table(budget: pd.DataFrame) -> pd.DataFrame:
+    """The study area's budget per year, with headings in words and units."""
+    cols = [c for c in BUDGET_HEADINGS if c in budget]
+    out = budget.sort_values("year")[cols].rename(columns=BUDGET_HEADINGS)
+    return out.reset_index(drop=True)
+
+
+def extremes_table(budget: pd.DataFrame, level: str, n: int = 5) -> pd.DataFrame:
+    """The ``n`` regions of ``level`` with the largest deficit and the ``n`` with the largest
+    surplus, by their mean CNC over the years in which it is known in every year (as the maps)."""
+    mean = period_means(budget, ["cnc_tgco2"])["cnc_tgco2"].dropna()
+    if mean.empty:
+        return pd.DataFrame(columns=["", "Code", "Name", "Mean CNC (Tg CO2 yr⁻¹)"])
+    names = budget.groupby("code")["name"].first()
+    frame = pd.DataFrame({"code": mean.index, "name": names.reindex(mean.index), "cnc": mean})
+    frame = frame.reset_index(drop=True)
+    deficit = frame[frame["cnc"] < 0].nsmallest(n, "cnc").assign(kind="largest deficit")
+    surplus = frame[frame["cnc"] > 0].nlargest(n, "cnc").assign(kind="largest surplus")
+    out = pd.concat([deficit, surplus], ignore_index=True)
+    span = f"{budget['year'].min()}–{budget['year'].max()}"
+    return out[["kind", "code", "name", "cnc"]].rename(
+        columns={
+            "kind": "",
+            "code": "Code",
+            "name": f"Name ({level})",
+            "cnc": f"Mean CNC {span} (Tg CO2 yr⁻¹)",
+        }
+    )
+
+
+def skill_table(model: pd.DataFrame) -> pd.DataFrame:
+    """The emission model's skill on its held-out years."""
+    return model.rename(
+        columns={
+            "code": "Region",
+            "n_years": "Years",
+            "n_train": "Training years",
+            "holdout_years": "Held-out years",
+            "r2_holdout": "R² (held out)",
+            "mean_abs_rel_error": "Mean |relative error|",
+            "rel_error": "Relative error per held-out year",
+            "n_seeds": "Ensemble members",
+        }
+    )
+
+
+def write_html_table(table: pd.DataFrame, path: str, caption: str) -> None:
+    """One table as a small standalone HTML page (the report shows it in a frame)."""
+    body = table.to_html(
+        index=False,
+        na_rep="–",
+        float_format=lambda v: f"{v:,.3f}",
+        border=0,
+        classes="cb",
+        escape=True,
+    )
+    page = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(caption)}</title><style>"
+        "body{font-family:sans-serif;font-size:13px;margin:8px}"
+        "table.cb{border-collapse:collapse}"
+        "table.cb th,table.cb td{padding:3px 8px;text-align:right;border-bottom:1px solid #ddd}"
+        "table.cb th{background:#f3f3f3}caption{text-align:left;font-weight:bold;padding:4px 0}"
+        f"</style></head><body>\n<p><b>{html.escape(caption)}</b></p>\n{body}\n</body></html>\n"
+    )
+    with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(page)
+
+
+def _read_decimated(path: str, max_side: int) -> tuple[np.ndarray, tuple[float, ...]]:
+    """Band 1 of a raster read at most ``max_side`` pixels on its longer side (COG overviews
+    make this cheap), NaN for nodata; and its extent (left, right, bottom, top)."""
+    # lazy: only this function needs this part of rasterio
+    import rasterio
+
+    with rasterio.open(path) as src:
+        factor = max(1, int(np.ceil(max(src.width, src.height) / max_side)))
+        shape = (max(1, src.height // factor), max(1, src.width // factor))
+        data = src.read(1, out_shape=shape, masked=True).astype("float64").filled(np.nan)
+        b = src.bounds
+    return data, (b.left, b.right, b.bottom, b.top)
+
+
+def pixel_quicklook(
+    raster: str,
+    *,
+    boundaries,
+    title: str,
+    label: str,
+    diverging: bool,
+    path: str,
+    max_side: int = 900,
+) -> None:
+    """A quick-look map of one per-pixel raster with the region boundaries drawn over it: a
+    diverging palette centred at 0 for signed quantities (NEP, ECS, trend slopes), sequential
+    otherwise; the colour range clipped to the 2nd–98th percentile so a few extreme pixels do
+    not wash out the map (the colour bar says so)."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.colors import TwoSlopeNorm
+
+    plt = pyplot()
+    data, extent = _read_decimated(raster, max_side)
+    finite = data[np.isfinite(data)]
+    fig, ax = plt.subplots(figsize=(7.5, 6))
+    if finite.size:
+        lo, hi = np.percentile(finite, [2, 98])
+        if diverging:
+            edge = max(abs(lo), abs(hi)) or 1.0
+            norm = TwoSlopeNorm(vcenter=0.0, vmin=-edge, vmax=edge)
+            cmap = "RdBu"
+        else:
+            norm = plt.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
+            cmap = "viridis"
+        img = ax.imshow(data, extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
+        # a colour bar exactly as tall as the map, whatever the map's aspect
+        # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+        from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+        cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
+        fig.colorbar(img, cax=cax, extend="both", label=f"{label} (2–98 % range)")
+    # outlines that stay visible: dark over the pale middle of a diverging palette, light over
+    # viridis, whose low end is dark
+    outline = "#333333" if diverging else "#f2f2f2"
+    boundaries.boundary.plot(ax=ax, color=outline, linewidth=0.4)
+    ax.set_xlim(extent[0], extent[1])
+    ax.set_ylim(extent[2], extent[3])
+    save_map(fig, ax, boundaries, title, path)
+
+
+def build_report_items(
+    *,
+    budget_study_area: str,
+    budget_finest: str,
+    finest: str,
+    regions: str,
+    outline_level: str,
+    rasters: dict[str, tuple[str, str, str, bool]],
+    model_skill: str | None,
+    out: dict[str, str],
+) -> None:
+    """Write the report's headline tables and quick-look maps.
+
+    ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
+    maps ``study_area``, ``extremes``, ``skill`` and the raster keys to the files to write."""
+    study = pd.read_parquet(budget_study_area)
+    years = f"{study['year'].min()}–{study['year'].max()}"
+    write_html_table(
+        study_area_table(study), out["study_area"], f"Carbon budget of the study area, {years}"
+    )
+    if "cnc_band" in out:
+        plot_cnc_band(
+            study,
+            out["cnc_band"],
+            f"Study area: carbon neutral capacity with its uncertainty, {years}",
+        )
+    finest_budget = pd.read_parquet(budget_finest)
+    if "cnc_tgco2" in finest_budget:
+        write_html_table(
+            extremes_table(finest_budget, finest),
+            out["extremes"],
+            f"Regions ({finest}) with the largest mean deficit and surplus, {years}",
+        )
+    if model_skill and "skill" in out:
+        write_html_table(
+            skill_table(pd.read_csv(model_skill)),
+            out["skill"],
+            "Emission model: skill on the held-out years",
+        )
+    outlines = read_display_polygons(regions, outline_level)
+    for key, (raster, title, label, diverging) in rasters.items():
+        pixel_quicklook(
+            raster,
+            boundaries=outlines,
+            title=title,
+            label=label,
+            diverging=diverging,
+            path=out[key],
+        )
+        log.info("quick-look map %s written", out[key])

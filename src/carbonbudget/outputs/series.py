@@ -1,0 +1,158 @@
+"""Charts of region series: CNC with its trend line and the sequential Mann–Kendall curves, the
+study area's CNC with its uncertainty band, and the scenarios to the horizon.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import numpy as np
+import pandas as pd
+
+from carbonbudget.outputs.figures import SERIES_LABELS, pyplot, save_figure
+from carbonbudget.outputs.palette import SCENARIO_COLOURS
+from carbonbudget.science.trends import CRITICAL_Z, read_region_trends
+
+log = logging.getLogger(__name__)
+
+
+def plot_region_trends(
+    *, budget_path: str, trends_path: str, sqmk_path: str, out_dir: str, variable: str = "cnc_tgco2"
+) -> list[str]:
+    """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
+    band and the abrupt-change years (bottom). Returns the files written."""
+    short, long_name = SERIES_LABELS[variable]
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
+    budget = pd.read_parquet(budget_path)
+    trends = read_region_trends(trends_path).set_index("code")
+    sqmk = pd.read_csv(sqmk_path, dtype={"code": str})
+    sqmk = sqmk[sqmk["variable"] == variable]
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    for code, series in budget.groupby("code", sort=True):
+        series = series.sort_values("year")
+        tr = trends.loc[code]
+        fig, (ax1, ax2) = plt.subplots(
+            2, 1, figsize=(7, 6), sharex=True, gridspec_kw={"height_ratios": [3, 2]}
+        )
+        yrs = series["year"].to_numpy()
+        ax1.plot(yrs, series[variable], "o-", color="tab:blue", label=short)
+        slope = tr[f"{variable}_slope_per_yr"]
+        if np.isfinite(slope):
+            mid = np.nanmean(series[variable]) - slope * yrs.mean()
+            ax1.plot(
+                yrs,
+                mid + slope * yrs,
+                "--",
+                color="tab:red",
+                label=f"OLS {slope:+.3g} Tg CO2 yr⁻² (p = {tr[f'{variable}_slope_p']:.2g})",
+            )
+        ax1.axhline(0, color="grey", lw=0.8)
+        ax1.set_ylabel(f"{short} (Tg CO2 yr⁻¹)")
+        ax1.set_title(f"{tr['name']} ({code}): {long_name}, {tr[f'{variable}_trend_class']}")
+        ax1.legend(loc="best", fontsize=8)
+        s = sqmk[sqmk["code"] == code].sort_values("year")
+        ax2.plot(s["year"], s["uf"], "-", color="tab:green", label="UF")
+        ax2.plot(s["year"], s["ub"], "-", color="tab:purple", label="UB")
+        ax2.axhspan(-CRITICAL_Z, CRITICAL_Z, color="grey", alpha=0.15, label="±1.96")
+        for y in filter(None, tr[f"{variable}_abrupt_change_years"].split(";")):
+            ax2.axvline(int(y), color="black", ls=":", lw=1)
+        ax2.set_ylabel("sequential MK")
+        ax2.set_xlabel("year")
+        ax2.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 1997.5
+        ax2.legend(loc="best", fontsize=8, ncol=3)
+        written.append(save_figure(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
+    return written
+
+
+def plot_cnc_band(budget: pd.DataFrame, path: str, title: str) -> str:
+    """CNC, ECS and CE of one region per year with their 5th–95th percentile bands (the
+    uncertainty model's intervals) and the years whose status is robust marked."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.ticker import MaxNLocator
+
+    plt = pyplot()
+    b = budget.sort_values("year")
+    yrs = b["year"].to_numpy()
+    fig, ax = plt.subplots(figsize=(7.5, 5.5))
+    for col, colour, label in (
+        ("ecs_tgco2", "tab:green", "ECS"),
+        ("ce_tgco2", "tab:orange", "CE"),
+        ("cnc_tgco2", "tab:blue", "CNC = ECS − CE"),
+    ):
+        ax.fill_between(yrs, b[f"{col}_p05"], b[f"{col}_p95"], color=colour, alpha=0.2, linewidth=0)
+        ax.plot(yrs, b[col], "o-" if col == "cnc_tgco2" else "-", color=colour, label=label)
+    robust = b["status_robust"].fillna(False).astype(bool).to_numpy()
+    if robust.any():
+        ax.plot(
+            yrs[robust],
+            b["cnc_tgco2"].to_numpy()[robust],
+            "o",
+            color="tab:blue",
+            markerfacecolor="white",
+            markersize=9,
+            zorder=1,
+            label="status robust (95 % interval one side of 0)",
+        )
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_ylabel("Tg CO2 yr⁻¹")
+    ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_title(
+        f"{title}\nbands: 5th–95th percentile of the uncertainty model "
+        '(docs/method.md, "Uncertainty")',
+        fontsize=10,
+    )
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, fontsize=8, frameon=False)
+    return save_figure(fig, path)
+
+
+def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
+    """One PNG per region (as Zhang et al. 2022, Fig. 7): CE, ECS and CNC per year, observed and
+    under each scenario to the horizon; the CE ensemble range shaded; interpolated ECS dashed."""
+    plt = pyplot()
+    table = pd.read_csv(table_path, dtype={"code": str})
+    os.makedirs(out_dir, exist_ok=True)
+    written = []
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for region, t in table.groupby("code", sort=True):
+        fig, axes = plt.subplots(3, 1, figsize=(7, 8), sharex=True)
+        names = ["observed"] + sorted(set(t["scenario"]) - {"observed"})
+        for k, name in enumerate(names):
+            s = t[t["scenario"] == name].sort_values("year")
+            colour = SCENARIO_COLOURS.get(name, cycle[k % len(cycle)])
+            axes[0].plot(s["year"], s["ce_tgco2"], "-", color=colour, label=name)
+            if name != "observed" and s["ce_tgco2_min"].notna().any():
+                axes[0].fill_between(
+                    s["year"], s["ce_tgco2_min"], s["ce_tgco2_max"], color=colour, alpha=0.2, lw=0
+                )
+            raster = s["ecs_source"].isin(["observed", "scenario_raster"])
+            axes[1].plot(
+                s["year"], s["ecs_tgco2"], "--" if name != "observed" else "-", color=colour, lw=1
+            )
+            axes[1].plot(
+                s.loc[raster, "year"],
+                s.loc[raster, "ecs_tgco2"],
+                "o",
+                color=colour,
+                ms=4,
+                label=name,
+            )
+            axes[2].plot(s["year"], s["cnc_tgco2"], "-", color=colour, label=name)
+        axes[0].set_ylabel("CE (Tg CO2 yr⁻¹)")
+        axes[1].set_ylabel("ECS (Tg CO2 yr⁻¹)")
+        axes[2].set_ylabel("CNC = ECS − CE")
+        axes[2].axhline(0, color="grey", lw=0.8)
+        axes[2].set_xlabel("year")
+        where = "study area" if region == "all" else region
+        axes[0].set_title(f"{where}: emissions, sink and carbon neutral capacity by scenario")
+        axes[0].legend(loc="upper left", fontsize=8)
+        axes[1].legend(
+            loc="best", fontsize=7, title="dots: rasters; dashed: interpolated", title_fontsize=7
+        )
+        written.append(save_figure(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
+    return written

@@ -1,0 +1,109 @@
+"""Trends per pixel and per region, and their figures (workflow/rules/trends.smk).
+
+Each stage is named after its rule (:mod:`carbonbudget.pipeline.job`).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import rasterio
+import xarray as xr
+
+from carbonbudget.core.config import PIXEL_STATS
+from carbonbudget.core.grid import Grid
+from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
+from carbonbudget.outputs import series
+from carbonbudget.pipeline.job import Job, Stages
+from carbonbudget.science import trends
+from carbonbudget.science.trends import (
+    hurst_block_sizes,
+    level_thresholds,
+    region_trend_columns,
+    trend_statistics,
+)
+
+log = logging.getLogger(__name__)
+stage = Stages()
+
+
+@stage()
+def pixel_trends(job: Job) -> None:
+    """Per-pixel trend statistic COGs of one flux over the years."""
+    p, variable = job.params, job.wildcards.var
+    grid = Grid.from_config(p.grid)
+    paths = dict(zip(p.years, job.input))
+    years = sorted(int(y) for y in paths)
+    outputs = {s: job.output[s] for s in PIXEL_STATS}
+    with gdal_env():
+        with rasterio.open(paths[years[0]]) as src:  # g C m-2 yr-1, or t CO2 km-2 yr-1 (CE, CNC)
+            unit = src.tags(1).get("units") or "g C m-2 yr-1"
+        layers = [open_raster(paths[y], p.chunk_size).isel(band=0, drop=True) for y in years]
+        stack = xr.concat(layers, dim="year").assign_attrs(units=unit)
+        ds = trend_statistics(
+            stack, years, p.min_valid_years, p.hurst_min_blocks, p.hurst_bias_correction
+        )
+        span = f"{years[0]}-{years[-1]}"
+        blocks = " ".join(map(str, hurst_block_sizes(len(years), p.hurst_min_blocks)))
+        with dask_scheduler(p.dask, job.threads):
+            write_cogs(
+                {outputs[s]: ds[s] for s in PIXEL_STATS},
+                grid,
+                descriptions={
+                    outputs[s]: f"{ds[s].attrs['long_name']} of {variable}, {span}"
+                    for s in PIXEL_STATS
+                },
+                units={
+                    outputs[s]: ds[s]
+                    .attrs["units"]
+                    .replace(f"({unit}) yr-1", unit.removesuffix("yr-1") + "yr-2")
+                    for s in PIXEL_STATS
+                },
+                tags={
+                    outputs[s]: {"variable": variable, "years": span, "hurst_block_sizes": blocks}
+                    for s in PIXEL_STATS
+                },
+                threads=job.threads,
+                label=f"trends of {variable}",
+            )
+
+
+@stage()
+def region_trends(job: Job) -> None:
+    """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
+    Mann–Kendall UF/UB series in long format."""
+    p = job.params
+    for level, path, out, out_sqmk in zip(
+        p.levels, job.input.budget, job.output.trends, job.output.sqmk
+    ):
+        table = pd.read_parquet(path)
+        columns = region_trend_columns(table)  # no CNC/ECS without NPP
+        mean_area = float(table.groupby("code")["area_km2"].first().mean())
+        limits = level_thresholds(p.class_thresholds, mean_area, p.class_thresholds_area_km2)
+        log.info(
+            "%s: trend-class limits %.4g and %.4g Tg CO2 yr-2 (mean region area %.0f km2)",
+            level,
+            *limits,
+            mean_area,
+        )
+        stats, sqmk = trends.region_trends(
+            table, columns, p.min_valid_years, p.hurst_min_blocks, limits, p.hurst_bias_correction
+        )
+        stats["trend_class_limits_tgco2"] = f"{limits[0]:.4g};{limits[1]:.4g}"
+        stats.insert(0, "level", level)
+        sqmk.insert(0, "level", level)
+        write_table(stats, out)
+        write_table(sqmk, out_sqmk)
+
+
+@stage()
+def plot_region_trends(job: Job) -> None:
+    """One figure per region of the coarsest level: series, trend, UF/UB."""
+    series.plot_region_trends(
+        budget_path=job.input.budget,
+        trends_path=job.input.trends,
+        sqmk_path=job.input.sqmk,
+        out_dir=job.output[0],
+        variable=job.params.variable,
+    )

@@ -1,0 +1,70 @@
+"""What a finished run tells its user on the terminal: where the outputs are, what to open first,
+and the study area's headline numbers (read back from the published tables, so the summary
+says exactly what the files say)."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pandas as pd
+
+from carbonbudget.pipeline.publish import MANIFEST
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{value:,.2f}"
+
+
+def run_summary(results: str, levels: list[str], since: float | None = None) -> list[str]:
+    """The closing lines of a successful run over the published folder ``results``, with the
+    region ``levels`` finest first. Only files that exist are listed. With ``since`` (a time
+    stamp), nothing unless the results were published after it: a run that only checked the
+    inputs (``make check``) or found nothing to do does not describe older results as new."""
+    manifest = os.path.join(results, MANIFEST)
+    if since is not None and (not os.path.exists(manifest) or os.path.getmtime(manifest) < since):
+        return []
+    lines = [f"carbonbudget: finished; results in {results}/"]
+
+    def there(rel: str) -> str | None:
+        return rel if os.path.exists(os.path.join(results, rel)) else None
+
+    # the first map of the finest level, in whichever format outputs.maps.format chose
+    maps = [
+        (there(f"figures/maps/{kind}_{levels[0]}.{ext}"), f"{what} per {levels[0]} (map)")
+        for kind, what in (("cnc", "carbon neutral capacity"), ("ce", "carbon emissions"))
+        for ext in ("png", "svg", "pdf")
+    ]
+    opens = [
+        next((m for m in maps if m[0]), (None, "")),
+        (there("gis/carbon_budget.gpkg"), "every level, year and statistic (QGIS, GDAL)"),
+        (there("tables/budget_study_area.csv"), "the study area's budget per year"),
+        (there(f"tables/budget_{levels[0]}.csv"), f"the budget of every {levels[0]} and year"),
+        (there("pixels"), "per-pixel rasters (Cloud-Optimised GeoTIFFs; units in each file)"),
+        (there("provenance.json"), "inputs, their digests, versions and settings"),
+    ]
+    lines.append("  open first:")
+    lines += [f"    {os.path.join(results, p)}  — {why}" for p, why in opens if p]
+    path = os.path.join(results, "tables/budget_study_area.csv")
+    if not os.path.exists(path):
+        return lines
+    study = pd.read_csv(path).sort_values("year")
+    have = study.dropna(subset=[c for c in ("cnc_tgco2",) if c in study])
+    if have.empty or "cnc_tgco2" not in have:
+        return lines
+    last = have.iloc[-1]
+    year = int(last["year"])
+    state = f" ({last['status']})" if isinstance(last.get("status"), str) else ""
+    lines.append(
+        f"  study area {year}: ECS {_fmt(last['ecs_tgco2'])} Tg CO2 yr-1, "
+        f"CE {_fmt(last['ce_tgco2'])} Tg CO2 yr-1, CNC {_fmt(last['cnc_tgco2'])} Tg CO2 yr-1"
+        + state
+    )
+    finest = os.path.join(results, f"tables/budget_{levels[0]}.csv")
+    if os.path.exists(finest):
+        regions = pd.read_csv(finest, usecols=["year", "status"])
+        status = regions.loc[regions["year"] == year, "status"].fillna("no status")
+        counts = status.value_counts().sort_index()
+        parts = ", ".join(f"{n} {s}" for s, n in counts.items())
+        lines.append(f"  {levels[0]} {year}: {len(status)} regions ({parts})")
+    return lines

@@ -1,0 +1,360 @@
+"""Regional budgets (docs/method.md, "Regional budgets"): finest-level flux totals and emissions
+summed to every level, with the balance indicators of :mod:`carbonbudget.science.balance`.
+
+County (finest-level) flux totals come from :mod:`carbonbudget.regions.zonal`; parents are the
+sums of their children. Emissions (CE) are summed up the hierarchy by the emission table's own
+codes. Intensity indicators (per capita, per unit of GDP) are ratios of sums at every level.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carbonbudget.core.config import FLUX_VARS
+from carbonbudget.core.errors import ConfigError, InputDataError
+from carbonbudget.core.io import parse_numbers, read_text_table
+from carbonbudget.core.units import CO2_PER_C
+from carbonbudget.regions.emissions import emissions_by_region, sum_emissions, sum_known
+from carbonbudget.science.balance import INTENSITY_PREFIX, STUDY_AREA, balance_indicators
+
+log = logging.getLogger(__name__)
+
+
+def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) -> pd.DataFrame:
+    """The ``socioeconomic`` table as (code, year, *columns) for ``years``: values that are
+    empty or not numbers are an error naming their line; a code without a row in one of the
+    years gets NaN there (so its parents' sums are unknown, never partial)."""
+    path, rcol, ycol = socio_cfg["path"], socio_cfg["region_col"], socio_cfg["year_col"]
+    df = read_text_table(path, "socioeconomic")
+    absent = [c for c in [rcol, ycol, *columns] if c not in df.columns]
+    if absent:
+        raise InputDataError(
+            f"columns {absent} not found (columns: {list(df.columns)})",
+            path=path,
+            variable="socioeconomic",
+            fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
+            "(or balance.cv.column) to existing columns",
+        )
+    code = df[rcol].astype(str).str.strip()
+    year = parse_numbers(
+        df[ycol],
+        pd.DataFrame({"code": code}),
+        path=path,
+        variable="socioeconomic",
+        integer=True,
+        fix=f"write a 4-digit year in column '{ycol}' of every row",
+    )
+    keep = year.isin(years)
+    context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
+    out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
+    for c in columns:
+        out[c] = parse_numbers(
+            df.loc[keep, c],
+            context.assign(column=c),
+            path=path,
+            variable="socioeconomic",
+            fix=f"write a number in every cell of column '{c}' for the years you run",
+        )
+    dup = out.duplicated(["code", "year"])
+    if dup.any():
+        raise InputDataError(
+            f"several rows for one region and year: {sorted(out.loc[dup, 'code'].unique())[:10]}",
+            path=path,
+            variable="socioeconomic",
+            fix="keep one row per region and year",
+        )
+    full = pd.MultiIndex.from_product(
+        [sorted(out["code"].unique()), sorted(years)], names=["code", "year"]
+    )
+    return out.set_index(["code", "year"]).reindex(full).reset_index()
+
+
+POPULATION_UNITS = {"persons": 1.0, "thousand": 1e3, "ten_thousand": 1e4, "million": 1e6}
+
+
+def intensity_column(currency: str) -> str:
+    """The carbon intensity column of a currency: kg CO2 per unit of it."""
+    return f"{INTENSITY_PREFIX}{currency.lower()}"
+
+
+def _intensity(
+    t: pd.DataFrame, socio: pd.DataFrame, socio_cfg: dict, key: str, with_balance: bool
+) -> pd.DataFrame:
+    """CE (and ECS) per capita and CE per unit of GDP of every row of ``t`` (one level): the
+    level's emissions over the sums of its members' population and GDP (a ratio of sums, never
+    a sum or mean of the members' ratios; unknown when a member's value is)."""
+    cols = [c for c in (socio_cfg.get("population_col"), socio_cfg.get("gdp_col")) if c]
+    sums = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
+    sums = sums.reindex(pd.MultiIndex.from_frame(t[[key, "year"]]))
+    out = pd.DataFrame(index=t.index)
+    if socio_cfg.get("population_unit"):
+        people = (
+            sums[socio_cfg["population_col"]].to_numpy()
+            * POPULATION_UNITS[socio_cfg["population_unit"]]
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["ce_per_capita_tco2"] = t["ce_tgco2"].to_numpy() * 1e6 / people
+            if with_balance:
+                out["ecs_per_capita_tco2"] = t["ecs_tgco2"].to_numpy() * 1e6 / people
+    if socio_cfg.get("gdp_currency"):
+        money = sums[socio_cfg["gdp_col"]].to_numpy() * float(socio_cfg["gdp_scale"])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[intensity_column(socio_cfg["gdp_currency"])] = (
+                t["ce_tgco2"].to_numpy() * 1e9 / money
+            )
+    return out
+
+
+def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str]) -> pd.DataFrame:
+    """Sum ``sum_cols`` by (key, year); ``frac_cols`` (shares of the area inside the grid,
+    ``area_km2``) become shares of the whole region (``region_area_km2``, the polygons' area
+    including any part outside the grid): the sum of the known area over the sum of the whole
+    area (NaN-aware, min_count=1). ``outside_grid_share`` is the share of the region outside
+    the grid."""
+    tmp = df.copy()
+    for c in frac_cols:
+        tmp[c] = tmp[c] * tmp["area_km2"]
+    g = tmp.groupby([key, "year"], sort=True)[sum_cols + ["region_area_km2"] + frac_cols].sum(
+        min_count=1
+    )
+    for c in frac_cols:
+        g[c] = g[c] / g["region_area_km2"]
+    g["outside_grid_share"] = 1.0 - g["area_km2"] / g["region_area_km2"]
+    return g.drop(columns="region_area_km2").reset_index()
+
+
+def _group_emissions(
+    em: pd.DataFrame, regions_table: pd.DataFrame, groupings: dict[str, str]
+) -> pd.DataFrame:
+    """The emission rows with the group of every grouping, through the code of the level it
+    groups; a row whose region of that level has no polygon (an emission code without one, at
+    the grouped level) cannot be placed in a group: an error naming the codes, never a CE left
+    out of every group's sum."""
+    for name, level in groupings.items():
+        group_of = regions_table.drop_duplicates(f"{level}_code").set_index(f"{level}_code")[
+            f"{name}_code"
+        ]
+        em[f"{name}_code"] = em[f"{level}_code"].map(group_of)
+        lost = em[f"{name}_code"].isna() & em["ce_tgco2"].notna()
+        if lost.any():
+            codes = sorted(em.loc[lost, f"{level}_code"].astype(str).unique())
+            raise InputDataError(
+                f"emissions of {level} codes {codes[:10]} cannot be put in a group of "
+                f"'{name}': no polygon of the region layer has these {level} codes",
+                variable=f"regions.groupings.{name}",
+                fix="group a coarser level, or give these emission codes a polygon "
+                "(tables/emission_code_match.csv lists how each code was matched)",
+            )
+    return em
+
+
+def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """A finest-level zonal table of one year, or of the climatology fluxes (no year column:
+    the same totals for every year)."""
+    if "year" in zonal:
+        return zonal
+    return pd.concat([zonal.assign(year=y) for y in years], ignore_index=True)[
+        ["code", "year"] + [c for c in zonal.columns if c != "code"]
+    ]
+
+
+def build_budget(
+    *,
+    zonal_paths: list[str],
+    years: list[int],
+    regions_table: pd.DataFrame,
+    levels: list[str],
+    emissions_cfg: dict,
+    socio_cfg: dict | None,
+    balance_cfg: dict,
+    derive_parents: str | None,
+    fluxes: tuple[str, ...] = FLUX_VARS,
+    crosswalk: dict[str, str] | None = None,
+    select: dict | None = None,
+    statistics_paths: list[str] | None = None,
+    groupings: dict[str, str] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
+
+    ``fluxes`` are the per-pixel fluxes of the run; without ECS (a run on lithology and runoff
+    alone) the balance indicators are left out. Emission codes reach regions as
+    :func:`match_emission_codes` says; a code that matches no polygon but whose parents are known
+    is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
+    hierarchy without loss.
+
+    ``statistics_paths``: the uncertainty model's finest-level statistics (same layout as the
+    zonal tables); they are summed up the hierarchy like the fluxes, with ``ce_sq_tgco2`` (the
+    sum of the members' CE²), for :func:`carbonbudget.science.uncertainty.add_intervals`.
+
+    ``groupings`` (name -> the level it groups, ``regions.groupings``): levels of their own,
+    after the hierarchy's, whose rows are the sums of their members (``regions_table`` carries
+    ``{name}_code``); they need not nest, so their tables have no parent codes."""
+    finest = levels[0]
+    groupings = groupings or {}
+    zonal = pd.concat(
+        [_zonal_years(pd.read_parquet(p), years) for p in zonal_paths], ignore_index=True
+    )
+    stat_cols: list[str] = []
+    if statistics_paths:
+        stats = pd.concat(
+            [_zonal_years(pd.read_parquet(p), years) for p in statistics_paths],
+            ignore_index=True,
+        )
+        stat_cols = [c for c in stats.columns if c not in ("code", "year")]
+        zonal = zonal.merge(stats, on=["code", "year"], how="left", validate="one_to_one")
+    zonal = zonal.rename(columns={"code": f"{finest}_code"})
+    hier_cols = [f"{lv}_code" for lv in [*levels, *groupings]]
+    zonal = zonal.merge(
+        regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+        on=f"{finest}_code",
+        how="left",
+        validate="many_to_one",
+    )
+    zonal[f"{STUDY_AREA}_code"] = "all"
+    # the whole area of a region cut by the grid edge: what is outside has no known sink
+    inside = (
+        regions_table.drop_duplicates(f"{finest}_code")
+        .set_index(f"{finest}_code")
+        .get("inside_grid_share")
+    )
+    zonal["region_area_km2"] = zonal["area_km2"] / (
+        1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64")
+    )
+
+    em = emissions_by_region(
+        emissions_cfg,
+        years,
+        regions_table,
+        levels,
+        derive_parents=derive_parents,
+        crosswalk=crosswalk,
+        select=select,
+    )
+    em = _group_emissions(em, regions_table, groupings)
+    em[f"{STUDY_AREA}_code"] = "all"
+    with_balance = "ecs" in fluxes
+
+    socio = None
+    cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
+    if cv_mode != "none" and not socio_cfg:
+        raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
+    socio_cfg = socio_cfg or {}
+    columns = []
+    if cv_mode == "gdp_per_capita_relative":
+        columns += [socio_cfg["gdp_col"], socio_cfg["population_col"]]
+    elif isinstance(cv_mode, dict):
+        columns.append(cv_mode["column"])
+    per_capita = bool(socio_cfg.get("population_unit"))
+    intensity = bool(socio_cfg.get("gdp_currency"))
+    if per_capita:
+        columns.append(socio_cfg["population_col"])
+    if intensity:
+        columns.append(socio_cfg["gdp_col"])
+    columns = list(dict.fromkeys(columns))
+    if columns:
+        socio = load_socioeconomic(socio_cfg, columns, years)
+        socio = socio.rename(columns={"code": f"{finest}_code"})
+        socio = socio.merge(
+            regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
+            on=f"{finest}_code",
+            how="inner",
+        )
+        socio[f"{STUDY_AREA}_code"] = "all"
+
+    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes] + stat_cols
+    frac_cols = [f"{v}_valid_fraction" for v in fluxes]
+    tol = float(balance_cfg["tolerance_tgco2"])
+    tables = {}
+    for level in [*levels, *groupings, STUDY_AREA]:
+        key = f"{level}_code"
+        parent_cols = (
+            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level in levels else []
+        )
+        fl = _rollup(zonal, key, sum_cols, frac_cols)
+        fl["in_region_layer"] = True
+        ce = sum_emissions(em, key, emissions_cfg["gaps"])
+        if stat_cols:
+            # Σ CE² of the members: the variance weight of emission errors independent
+            # between finest regions
+            sq = sum_emissions(em.assign(ce_tgco2=em["ce_tgco2"] ** 2), key, emissions_cfg["gaps"])
+            ce = ce.merge(
+                sq[[key, "year", "ce_tgco2"]].rename(columns={"ce_tgco2": "ce_sq_tgco2"}),
+                on=[key, "year"],
+            )
+        t = fl.merge(ce, on=[key, "year"], how="outer")
+        t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
+        # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
+        # without NPP and climate) and hence every input it needs is known
+        t["valid_fraction"] = t[f"{fluxes[-1]}_valid_fraction"]
+        min_valid = balance_cfg["min_valid_fraction"]
+        t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
+        if with_balance:
+            t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
+            cv = 1.0
+            if cv_mode == "gdp_per_capita_relative":
+                assert socio_cfg is not None and socio is not None
+                cols = [socio_cfg["gdp_col"], socio_cfg["population_col"]]
+                g = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
+                tot = sum_known(socio, ["year"], cols).set_index("year")
+                pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
+                pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
+                rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
+                cv = (
+                    t[[key, "year"]]
+                    .merge(rel.reset_index(), on=[key, "year"], how="left")["cv"]
+                    .values
+                )
+            elif isinstance(cv_mode, dict):
+                assert socio is not None
+                col = cv_mode["column"]
+                g = socio.groupby([key, "year"])[col]
+                g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
+                cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
+            ind = balance_indicators(
+                t["ecs_tgco2"],
+                t["ce_tgco2"],
+                t["area_km2"],
+                cv,
+                tol,
+                valid_fraction=t["valid_fraction"],
+                min_valid_fraction=min_valid,
+            )
+            t = pd.concat([t, ind], axis=1)
+            t.loc[~t["in_region_layer"], "status_note"] = (
+                "an emission code without a polygon: CE only (tables/emission_code_match.csv)"
+            )
+            t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
+        if per_capita or intensity:
+            assert socio is not None and socio_cfg is not None
+            t = pd.concat([t, _intensity(t, socio, socio_cfg, key, with_balance)], axis=1)
+        if level != STUDY_AREA:
+            info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
+            t = t.merge(info, on=key, how="left")
+            if parent_cols and not t["in_region_layer"].all():
+                # rows of emission codes without polygon: parents from the emission rows
+                own = em.drop_duplicates(key).set_index(key)[parent_cols]
+                t[parent_cols] = t[parent_cols].fillna(own.reindex(t[key]).reset_index(drop=True))
+            t = t.rename(columns={key: "code", f"{level}_name": "name"})
+        else:
+            t = t.rename(columns={key: "code"})
+            t["name"] = "study area"
+        t.insert(0, "level", level)
+        front = [
+            "level",
+            "code",
+            "name",
+            "year",
+            "area_km2",
+            "valid_fraction",
+            "outside_grid_share",
+        ]
+        parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
+        rest = [c for c in t.columns if c not in front + parents]
+        tables[level] = (
+            t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
+        )
+    return tables

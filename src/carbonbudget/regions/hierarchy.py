@@ -1,0 +1,392 @@
+"""The region hierarchy: read the finest-level polygons, derive parents, check codes
+(docs/method.md, "Zonal totals").
+
+Standard columns after :func:`read_regions`: ``{level}_code`` (str) and ``{level}_name`` for each
+configured level, finest first, plus geometry in the grid CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from carbonbudget.core.errors import InputDataError, RegionError
+from carbonbudget.core.io import read_text_table
+
+if TYPE_CHECKING:
+    from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+def derive_adcode_parent(codes: pd.Series, level_index: int) -> pd.Series:
+    """Parent codes from Chinese 6-digit adcodes: city = first 4 digits + '00',
+    province = first 2 digits + '0000' (``level_index`` 1 = city, 2 = province)."""
+    keep = {1: 4, 2: 2}[level_index]
+    bad = codes[~codes.str.fullmatch(r"\d{6}")]
+    if len(bad):
+        raise RegionError(
+            f"codes {sorted(bad.unique())[:10]} are not 6-digit adcodes",
+            variable="regions",
+            fix="use 6-digit codes or give parent code columns",
+        )
+    return codes.str[:keep].str.pad(6, side="right", fillchar="0")
+
+
+def read_regions(
+    path: str,
+    levels: dict,
+    names: dict | None = None,
+    *,
+    crs: Any = None,
+    derive_parents: str | None = None,
+    layer: str | None = None,
+    invalid_geometries: str = "repair",
+    empty_geometries: str = "error",
+    source_crs: str | None = None,
+    select: dict | None = None,
+) -> gpd.GeoDataFrame:
+    """Read the finest-level polygon layer and return standard code/name columns per level.
+
+    ``source_crs`` (``regions.crs``) is the CRS of the coordinates when the file carries none
+    or a wrong one (GeoJSON is read as WGS84). Coordinates that cannot be longitudes and
+    latitudes in a geographic CRS, and features without geometry (unless ``empty_geometries:
+    drop``), are errors naming the fix; ``crs`` reprojects the result. ``select``
+    (``regions.select``: ``{level, codes}``) keeps the regions whose code at that level is one
+    of ``codes`` (a study area made of administrative units of a larger layer)."""
+    if not os.path.exists(path):
+        raise InputDataError(
+            "file not found", path=path, variable="regions", fix="check regions.path in the config"
+        )
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:
+        raise InputDataError(
+            f"cannot read polygons ({exc})",
+            path=path,
+            variable="regions",
+            fix="check that the file is a valid vector layer",
+        ) from exc
+    if source_crs:
+        gdf = gdf.set_crs(source_crs, allow_override=True)
+    if gdf.crs is None:
+        raise InputDataError(
+            "the polygon layer has no CRS",
+            path=path,
+            variable="regions",
+            fix="write the layer with its CRS (e.g. EPSG:4326), or declare it with regions.crs",
+        )
+    if gdf.crs.is_geographic and len(gdf) and not gdf.geometry.isna().all():
+        x0, y0, x1, y1 = gdf.total_bounds
+        if not (-360.0 <= x0 <= x1 <= 360.0 and -90.0 <= y0 <= y1 <= 90.0):
+            raise InputDataError(
+                f"coordinates reach {max(abs(x0), abs(x1)):.4g}, {max(abs(y0), abs(y1)):.4g}: "
+                f"not longitudes and latitudes, but the layer's CRS ({gdf.crs.name}) is "
+                "geographic (a GeoJSON file is always read as WGS84)",
+                path=path,
+                variable="regions",
+                fix="declare the CRS of the coordinates with regions.crs (e.g. the projected CRS "
+                "they were written in), or write the layer as a GeoPackage with its CRS",
+            )
+    level_names = list(levels)
+    names = names or {}
+    out = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
+    for i, level in enumerate(level_names):
+        col = levels[level]
+        if col in gdf.columns:
+            out[f"{level}_code"] = gdf[col].astype(str).str.strip().values
+        elif i > 0 and derive_parents == "adcode":
+            out[f"{level}_code"] = derive_adcode_parent(out[f"{level_names[0]}_code"], i).values
+        else:
+            raise RegionError(
+                f"column '{col}' for level '{level}' not found (columns: "
+                f"{sorted(gdf.columns.drop('geometry'))})",
+                path=path,
+                variable="regions.levels",
+                fix="name an existing column, or set regions.derive_parents: adcode",
+            )
+        ncol = names.get(level)
+        out[f"{level}_name"] = (
+            gdf[ncol].astype(str).values
+            if ncol and ncol in gdf.columns
+            else out[f"{level}_code"].values
+        )
+    finest = f"{level_names[0]}_code"
+    if select:
+        out = select_regions(out, select, level_names, path)
+    empty = out.geometry.isna() | out.geometry.is_empty
+    if empty.any():
+        bad = sorted(out.loc[empty, finest])
+        if empty_geometries != "drop":
+            raise RegionError(
+                f"{len(bad)} features have an empty or missing geometry (codes {bad[:20]})",
+                path=path,
+                variable="regions",
+                fix="give them their polygons, or set regions.empty_geometries: "
+                "drop to leave them out (their emissions then reach no "
+                "polygon)",
+            )
+        log.warning(
+            f"{path}: dropped {len(bad)} features with an empty geometry (codes "
+            f"{bad[:20]}; regions.empty_geometries: drop)"
+        )
+        out = out[~empty]
+    dup = out.loc[out[finest].duplicated(keep=False), finest]
+    if len(dup):
+        raise RegionError(
+            f"duplicate {level_names[0]} codes {sorted(dup.unique())[:20]}",
+            path=path,
+            variable="regions",
+            fix="dissolve multi-part regions into one feature per code first; if "
+            f"'{level_names[0]}' is not the finest level, list regions.levels "
+            "finest first (a YAML writer that sorts keys reorders them)",
+        )
+    # Each child must have exactly one parent at every coarser level.
+    for child, parent in zip(level_names[:-1], level_names[1:]):
+        n_par = out.groupby(f"{child}_code")[f"{parent}_code"].nunique()
+        if (n_par > 1).any():
+            raise RegionError(
+                f"{child} codes {sorted(n_par[n_par > 1].index)[:10]} have more than one {parent}",
+                path=path,
+                variable="regions",
+                fix="fix the parent code columns so the hierarchy nests",
+            )
+    invalid = ~out.geometry.is_valid
+    if invalid.any():
+        bad = sorted(out.loc[invalid, finest])[:10]
+        if invalid_geometries != "repair":
+            raise RegionError(
+                f"{int(invalid.sum())} invalid geometries (codes {bad})",
+                path=path,
+                variable="regions",
+                fix="repair them (e.g. shapely.make_valid) or "
+                "set regions.invalid_geometries: repair",
+            )
+        log.warning(f"{path}: repaired {int(invalid.sum())} invalid geometries (codes {bad})")
+        out.loc[invalid, "geometry"] = shapely.make_valid(out.loc[invalid, "geometry"].values)
+    if crs is not None:
+        out = out.to_crs(crs)
+    return out.sort_values(finest).reset_index(drop=True)
+
+
+def select_regions(
+    regions: pd.DataFrame, select: dict, levels: list[str], path: str
+) -> pd.DataFrame:
+    """The rows of ``regions`` whose ``{select.level}_code`` is in ``select.codes``; a code that
+    matches no region is an error naming it."""
+    level = select["level"]
+    if level not in levels:
+        raise RegionError(
+            f"regions.select.level '{level}' is not one of regions.levels {levels}",
+            path=path,
+            variable="regions.select",
+            fix="name one of the configured levels",
+        )
+    codes = [str(c) for c in select["codes"]]
+    col = regions[f"{level}_code"]
+    absent = sorted(set(codes) - set(col))
+    if absent:
+        raise RegionError(
+            f"regions.select names {level} codes {absent[:10]} that no region of the layer has",
+            path=path,
+            variable="regions.select",
+            fix=f"give codes of the layer's {level} level (regions.levels)",
+        )
+    kept = regions[col.isin(codes)]
+    log.info(
+        "%s: %d of %d regions selected (%s %s)",
+        path,
+        len(kept),
+        len(regions),
+        level,
+        ", ".join(codes),
+    )
+    return kept
+
+
+def config_derive_parents(reg: dict) -> str | None:
+    """``regions.derive_parents`` of the config as the functions take it (None for 'none')."""
+    derive = reg["derive_parents"]
+    return None if derive == "none" else derive
+
+
+def read_finest_table(path: str) -> pd.DataFrame:
+    """The finest-level code/name columns of the ``regions`` layer, without geometry (reading
+    1.5 million vertices to drop them costs seconds at country size)."""
+    # lazy: pyogrio costs a second of start-up; only jobs that read polygons need it
+    import pyogrio
+
+    return pyogrio.read_dataframe(path, layer="regions", read_geometry=False)
+
+
+def apply_groupings(regions: pd.DataFrame, groupings: dict, levels: list[str]) -> pd.DataFrame:
+    """``regions`` with ``{name}_code`` and ``{name}_name`` of every grouping
+    (``regions.groupings``: name -> {level, table, code_col, group_col, name_col}). Every
+    region of the grouped level must be in exactly one row of the table: a region without a
+    group would drop out of every group's sum, and one listed twice would count in two. Rows
+    of codes the layer does not have (a national table used for a part of the country) are
+    left out and logged."""
+    out = regions.copy()
+    for name, g in groupings.items():
+        path, level = g["table"], g["level"]
+        if level not in levels:
+            raise RegionError(
+                f"regions.groupings.{name}.level '{level}' is not one of regions.levels {levels}",
+                variable="regions.groupings",
+                fix="name the level whose codes the table lists",
+            )
+        table = read_text_table(path, f"regions.groupings.{name}")
+        cols = [g["code_col"], g["group_col"]]
+        absent = [c for c in cols if c not in table.columns]
+        if absent:
+            raise RegionError(
+                f"columns {absent} not found (columns: {list(table.columns)})",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="set code_col and group_col to the table's columns",
+            )
+        code = table[g["code_col"]].astype(str).str.strip()
+        group = table[g["group_col"]].astype(str).str.strip()
+        empty = group.eq("") | table[g["group_col"]].isna()
+        if empty.any():
+            raise RegionError(
+                f"{level} codes {sorted(code[empty])[:20]} have no group",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix=f"give every row a value in '{g['group_col']}'",
+            )
+        twice = sorted(code[code.duplicated()].unique())
+        if twice:
+            raise RegionError(
+                f"{level} codes {twice[:20]} are listed more than once",
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="list every region in one group only",
+            )
+        have = pd.Series(out[f"{level}_code"].unique())
+        missing = sorted(have[~have.isin(code)])
+        if missing:
+            raise RegionError(
+                f"{level} codes {missing[:20]} of the region layer have no group"
+                + (f" ({len(missing)} in all)" if len(missing) > 20 else ""),
+                path=path,
+                variable=f"regions.groupings.{name}",
+                fix="add a row for each (a group of their own if they belong to none)",
+            )
+        extra = sorted(set(code) - set(have))
+        if extra:
+            log.info(
+                "%s: %d codes not in the region layer left out (%s)",
+                path,
+                len(extra),
+                ", ".join(extra[:10]),
+            )
+        names = (
+            table[g["name_col"]].astype(str).str.strip()
+            if g["name_col"] in table.columns
+            else group
+        )
+        name_of = dict(zip(group, names))
+        group_of = dict(zip(code, group))
+        out[f"{name}_code"] = out[f"{level}_code"].map(group_of)
+        out[f"{name}_name"] = out[f"{name}_code"].map(name_of)
+    return out
+
+
+def read_config_regions(reg: dict, crs: Any = None) -> gpd.GeoDataFrame:
+    """:func:`read_regions` with the ``regions`` section of the config (in ``crs`` if given),
+    with the code and name columns of every grouping (:func:`apply_groupings`); returns
+    (polygons, level names finest first, derive_parents or None)."""
+    derive = config_derive_parents(reg)
+    regions = read_regions(
+        reg["path"],
+        reg["levels"],
+        reg.get("names"),
+        crs=crs,
+        derive_parents=derive,
+        layer=reg.get("layer"),
+        invalid_geometries=reg["invalid_geometries"],
+        empty_geometries=reg["empty_geometries"],
+        source_crs=reg.get("crs"),
+        select=reg.get("select"),
+    )
+    regions = apply_groupings(regions, reg.get("groupings") or {}, list(reg["levels"]))
+    return regions, list(reg["levels"]), derive
+
+
+def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.DataFrame:
+    """One row per region of ``level``: its code, name and the codes of its parents (sorted); a
+    grouping (not in ``levels``) has no parents: it need not nest in the hierarchy."""
+    i = levels.index(level) if level in levels else len(levels)
+    cols = [f"{level}_code", f"{level}_name"] + [f"{p}_code" for p in levels[i + 1 :]]
+    tab = pd.DataFrame(regions[cols]).drop_duplicates(f"{level}_code")
+    return tab.sort_values(f"{level}_code").reset_index(drop=True)
+
+
+def dissolve_level(
+    regions: gpd.GeoDataFrame,
+    levels: list[str],
+    level: str,
+    members: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Polygons of ``level`` as the union of their members: the finest-level polygons, or
+    ``members``, the dissolved polygons of a finer level carrying ``{level}_code`` (the same
+    union from fewer, larger pieces: provinces from 339 cities take half the time of provinces
+    from 2,800 counties)."""
+    tab = level_table(regions, levels, level)
+    source = regions if members is None else members
+    geom = source.dissolve(by=f"{level}_code")[["geometry"]].reset_index()
+    return gpd.GeoDataFrame(
+        tab.merge(geom, on=f"{level}_code"), geometry="geometry", crs=regions.crs
+    )
+
+
+def level_layer(level: str) -> str:
+    """Name of the layer holding the polygons of ``level`` in the regions GeoPackage."""
+    return f"level_{level}"
+
+
+def read_level_polygons(path: str, level: str) -> gpd.GeoDataFrame:
+    """Polygons of ``level`` with a ``code`` column, from the layer ``level_polygons`` wrote
+    (dissolved once there; dissolving the provinces of ~2,800 counties takes seconds)."""
+    return _read_level_layer(path, level_layer(level), level)
+
+
+def _read_level_layer(path: str, layer: str, level: str) -> gpd.GeoDataFrame:
+    gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    return gdf.rename(columns={f"{level}_code": "code"})
+
+
+def display_layer(level: str) -> str:
+    """Name of the layer holding the map-drawing polygons of ``level``."""
+    return f"display_{level}"
+
+
+def display_geometries(polys: gpd.GeoDataFrame, resolution: float) -> gpd.GeoDataFrame:
+    """Polygons simplified for drawing maps, never for computing: Douglas-Peucker with a
+    tolerance of half a pixel or 1/1500 of the layer's width (half a screen pixel of a 7.5-inch
+    map at 100 dpi), whichever is larger. Per polygon and without topology repair (a shared-edge
+    coverage simplification is far slower; docs/performance.md): gaps it may open between
+    neighbours are below a screen pixel. A polygon that
+    would vanish keeps its original shape."""
+    minx, _, maxx, _ = polys.total_bounds
+    tol = max(resolution / 2.0, (maxx - minx) / 1500.0)
+    out = polys.copy()
+    simple = polys.geometry.simplify(tol, preserve_topology=False)
+    out["geometry"] = simple.where(~simple.is_empty, polys.geometry)
+    return out
+
+
+def read_display_polygons(path: str, level: str) -> gpd.GeoDataFrame:
+    """The map-drawing polygons of ``level`` (``code`` column), from ``level_polygons``."""
+    return _read_level_layer(path, display_layer(level), level)
+
+
+def read_finest(path: str) -> gpd.GeoDataFrame:
+    """The finest-level polygons with every level's code and name columns."""
+    return gpd.read_file(path, layer="regions", engine="pyogrio")
