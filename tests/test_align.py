@@ -8,7 +8,13 @@ from rasterio.enums import Resampling
 
 from carbonbudget.core.errors import InputDataError, UnitError
 from carbonbudget.core.grid import Grid
-from carbonbudget.inputs.align import CATEGORICAL, CONTINUOUS, align_raster, choose_resampling
+from carbonbudget.inputs.align import (
+    CATEGORICAL,
+    CONTINUOUS,
+    Values,
+    align_raster,
+    choose_resampling,
+)
 
 
 def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
@@ -17,7 +23,13 @@ def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
     raw[0, 0] = 65535
     src = write_raster(tmp_path / "npp.tif", raw, small_grid, dtype="uint16", nodata=65535)
     out = tmp_path / "npp_gc.tif"
-    align_raster(src, str(out), small_grid, variable="npp", scale=0.0001, units="kg C m-2 yr-1")
+    align_raster(
+        src,
+        str(out),
+        small_grid,
+        variable="npp",
+        values=Values(scale=0.0001, units="kg C m-2 yr-1"),
+    )
     with rasterio.open(out) as r:
         a = r.read(1)
     assert np.isnan(a[0, 0])
@@ -28,7 +40,7 @@ def test_npp_scale_factor_to_g_c(small_grid, tmp_path):
 def test_temperature_units(small_grid, tmp_path, units, raw, expected):
     src = write_raster(tmp_path / "t.tif", np.full((12,) + small_grid.shape, raw), small_grid)
     out = tmp_path / "t_out.tif"
-    align_raster(src, str(out), small_grid, variable="temperature", units=units)
+    align_raster(src, str(out), small_grid, variable="temperature", values=Values(units=units))
     with rasterio.open(out) as r:
         assert r.count == 12
         np.testing.assert_allclose(r.read(), expected, rtol=1e-5)
@@ -37,7 +49,7 @@ def test_temperature_units(small_grid, tmp_path, units, raw, expected):
 def test_runoff_m_per_year_to_mm(small_grid, tmp_path):
     src = write_raster(tmp_path / "q.tif", np.full(small_grid.shape, 0.25), small_grid)
     out = tmp_path / "q_out.tif"
-    align_raster(src, str(out), small_grid, variable="runoff", units="m/yr")
+    align_raster(src, str(out), small_grid, variable="runoff", values=Values(units="m/yr"))
     with rasterio.open(out) as r:
         np.testing.assert_allclose(r.read(1), 250.0, rtol=1e-6)
 
@@ -45,7 +57,13 @@ def test_runoff_m_per_year_to_mm(small_grid, tmp_path):
 def test_unknown_units_refused(small_grid, tmp_path):
     src = write_raster(tmp_path / "q.tif", np.ones(small_grid.shape), small_grid)
     with pytest.raises(UnitError, match="unknown units 'furlongs'"):
-        align_raster(src, str(tmp_path / "o.tif"), small_grid, variable="runoff", units="furlongs")
+        align_raster(
+            src,
+            str(tmp_path / "o.tif"),
+            small_grid,
+            variable="runoff",
+            values=Values(units="furlongs"),
+        )
 
 
 def test_missing_crs_refused(small_grid, tmp_path):
@@ -66,7 +84,7 @@ def test_categorical_codes_survive_reprojection(tmp_path):
         [-80000, 2960000, 80000, 3120000],
     )
     out = tmp_path / "lith_out.tif"
-    align_raster(src, str(out), target, variable="lithology", kind=CATEGORICAL)
+    align_raster(src, str(out), target, variable="lithology", values=Values(kind=CATEGORICAL))
     with rasterio.open(out) as r:
         vals = r.read(1)
     assert set(np.unique(vals[np.isfinite(vals)]).astype(int)) <= {1, 3, 6, 11}
@@ -89,7 +107,9 @@ def test_water_balance_runoff(small_grid, tmp_path):
     et[1, 1] = 0.9  # ET > P -> runoff 0, not negative
     pr = write_raster(tmp_path / "p.tif", p, small_grid)
     etp = write_raster(tmp_path / "et.tif", et, small_grid)
-    align_raster(etp, str(tmp_path / "et_mm.tif"), small_grid, variable="et", units="m yr-1")
+    align_raster(
+        etp, str(tmp_path / "et_mm.tif"), small_grid, variable="et", values=Values(units="m yr-1")
+    )
     water_balance_runoff(pr, str(tmp_path / "et_mm.tif"), str(tmp_path / "q.tif"), small_grid)
     with rasterio.open(tmp_path / "q.tif") as r:
         q = r.read(1)
@@ -109,9 +129,7 @@ def test_valid_range_masks_fill_codes_before_resampling(small_grid, tmp_path):
         str(out),
         small_grid,
         variable="npp",
-        scale=1e-4,
-        units="kg C m-2 yr-1",
-        valid_range=(0, 32700),
+        values=Values(scale=1e-4, units="kg C m-2 yr-1", valid_range=(0, 32700)),
     )
     with rasterio.open(out) as r:
         a = r.read(1)
@@ -123,7 +141,12 @@ def test_declared_crs_for_files_without_one(small_grid, tmp_path):
     src = write_raster(tmp_path / "nocrs.tif", np.full(small_grid.shape, 3.0), small_grid, crs=None)
     out = tmp_path / "o.tif"
     align_raster(
-        src, str(out), small_grid, variable="runoff", units="mm yr-1", crs=small_grid.crs.to_wkt()
+        src,
+        str(out),
+        small_grid,
+        variable="runoff",
+        crs=small_grid.crs.to_wkt(),
+        values=Values(units="mm yr-1"),
     )
     with rasterio.open(out) as r:
         np.testing.assert_allclose(r.read(1), 3.0)
@@ -188,7 +211,9 @@ def test_on_grid_inputs_are_copied_without_resampling_and_match_the_warped_path(
     raw[1, 0, 0] = 65535  # nodata
     raw[2, 1, 1] = 32767  # fill code outside valid_range
     src = write_raster(tmp_path / "on_grid.tif", raw, small_grid, dtype="uint16", nodata=65535)
-    kwargs = dict(variable="npp", scale=1e-4, units="kg C m-2 yr-1", valid_range=(0, 32700))
+    kwargs = dict(
+        variable="npp", values=Values(scale=1e-4, units="kg C m-2 yr-1", valid_range=(0, 32700))
+    )
     fast, warped = tmp_path / "fast.tif", tmp_path / "warped.tif"
     with caplog.at_level(logging.INFO, logger="carbonbudget"):
         align_raster(src, str(fast), small_grid, **kwargs)
@@ -341,9 +366,8 @@ def test_on_grid_float32_in_pipeline_units_is_read_in_place(small_grid, tmp_path
         tmp_path,
         monkeypatch,
         variable="precipitation",
-        units="mm",
+        values=Values(units="mm", limits=(0.0, 3000.0)),
         band_descriptions=months,
-        limits=(0.0, 3000.0),
     )
     with rasterio.open(fast) as f, rasterio.open(copy) as c:
         assert f.driver == "VRT" and c.driver == "GTiff"
@@ -362,7 +386,7 @@ def test_in_place_only_when_nothing_needs_rewriting(small_grid, tmp_path, monkey
     data = np.full(small_grid.shape, 100.0, "float32")
     data[0, 0] = -0.0005  # rounding noise below zero
     src = write_raster(tmp_path / "q.tif", data, small_grid)
-    kwargs = dict(variable="runoff", units="mm yr-1", negative_tolerance=0.001)
+    kwargs = dict(variable="runoff", values=Values(units="mm yr-1", negative_tolerance=0.001))
     fast, copy = _aligned_both_ways(src, small_grid, tmp_path, monkeypatch, **kwargs)
     with rasterio.open(fast) as f:
         assert f.driver == "GTiff" and f.read(1)[0, 0] == 0.0
@@ -370,11 +394,15 @@ def test_in_place_only_when_nothing_needs_rewriting(small_grid, tmp_path, monkey
     data[1, 1] = 70000.0  # outside valid_range: blanked by the copy
     src = write_raster(tmp_path / "r.tif", data, small_grid)
     out = tmp_path / "r_out.tif"
-    align_raster(src, str(out), small_grid, variable="runoff", valid_range=(0, 65000))
+    align_raster(
+        src, str(out), small_grid, variable="runoff", values=Values(valid_range=(0, 65000))
+    )
     with rasterio.open(out) as f:
         assert f.driver == "GTiff" and np.isnan(f.read(1)[1, 1])
     with pytest.raises(InputDataError, match="r.tif"):
-        align_raster(src, str(out), small_grid, variable="runoff", limits=(0.0, 10000.0))
+        align_raster(
+            src, str(out), small_grid, variable="runoff", values=Values(limits=(0.0, 10000.0))
+        )
 
 
 def test_in_place_vrt_follows_a_moved_run_directory(small_grid, tmp_path):
@@ -389,7 +417,11 @@ def test_in_place_vrt_follows_a_moved_run_directory(small_grid, tmp_path):
     os.chdir(run)
     try:
         align_raster(
-            "data/t.tif", "aligned/t.tif", small_grid, variable="npp", units="g C m-2 yr-1"
+            "data/t.tif",
+            "aligned/t.tif",
+            small_grid,
+            variable="npp",
+            values=Values(units="g C m-2 yr-1"),
         )
     finally:
         os.chdir(cwd)

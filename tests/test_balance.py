@@ -6,6 +6,7 @@ import pytest
 
 from carbonbudget.core.config import fill_section
 from carbonbudget.core.errors import InputDataError, RegionError
+from carbonbudget.regions.budget import EmissionMatch, RegionTree
 from carbonbudget.regions.emissions import load_emissions, match_emission_codes
 from carbonbudget.science.balance import balance_indicators
 
@@ -78,7 +79,6 @@ def test_wide_emission_table_and_duplicate_rules(tmp_path):
         region_col="distcode",
         units="Mt CO2",
         years=[2001, 2002],
-        layout="wide",
         year_columns="C{year}",
     )
     with pytest.raises(InputDataError, match="several rows"):
@@ -169,8 +169,7 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
-        regions_table=regions,
-        levels=["county", "city", "province"],
+        regions=RegionTree(regions, ["county", "city", "province"]),
         emissions_cfg=fill_section(
             "emissions",
             {
@@ -191,7 +190,7 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": cv, "min_valid_fraction": 0.5}
         ),
-        derive_parents=None,
+        match=EmissionMatch(derive_parents=None),
     )
 
 
@@ -240,7 +239,6 @@ def test_wide_table_empty_cell_named_by_line_code_and_year(tmp_path):
             region_col="distcode",
             units="Mt CO2",
             years=[2001, 2002],
-            layout="wide",
             year_columns="C{year}",
         )
     with pytest.raises(InputDataError, match=r"not integers: line 2 \(code 1: '2001.5'\)"):
@@ -280,8 +278,7 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001, 2002],
-        regions_table=regions,
-        levels=["county", "city", "province"],
+        regions=RegionTree(regions, ["county", "city", "province"]),
         emissions_cfg=fill_section(
             "emissions",
             {
@@ -297,7 +294,7 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        derive_parents=None,
+        match=EmissionMatch(derive_parents=None),
     )
 
 
@@ -411,8 +408,7 @@ def _cut_budget(tmp_path, valid, inside):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
-        regions_table=regions,
-        levels=["county", "city", "province"],
+        regions=RegionTree(regions, ["county", "city", "province"]),
         emissions_cfg=fill_section(
             "emissions",
             {
@@ -427,7 +423,7 @@ def _cut_budget(tmp_path, valid, inside):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        derive_parents=None,
+        match=EmissionMatch(derive_parents=None),
     )
 
 

@@ -11,6 +11,7 @@ from conftest import REPO, demo_config
 
 from carbonbudget.core.config import validate_config
 from carbonbudget.core.errors import InputDataError, RegionError, UnitError
+from carbonbudget.inputs.align import Values
 from carbonbudget.inputs.checks import check_inputs
 from carbonbudget.inputs.demo import build_demo
 
@@ -163,8 +164,7 @@ def test_runoff_negative_tolerance_admits_regridding_artefacts_only(setup, tmp_p
         str(tmp_path / "q.tif"),
         grid,
         variable="runoff",
-        units="mm yr-1",
-        negative_tolerance=0.001,
+        values=Values(units="mm yr-1", negative_tolerance=0.001),
     )
     with rasterio.open(tmp_path / "q.tif") as ds:
         q = ds.read(1)

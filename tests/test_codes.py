@@ -7,7 +7,7 @@ import pytest
 
 from carbonbudget.core.config import fill_section
 from carbonbudget.core.errors import InputDataError, RegionError
-from carbonbudget.regions.budget import build_budget
+from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
 from carbonbudget.regions.codes import (
     build_crosswalk,
     match_report,
@@ -175,8 +175,7 @@ def _zonal(tmp_path, fluxes):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001, 2002],
-        regions_table=HIER,
-        levels=LEVELS,
+        regions=RegionTree(HIER, LEVELS),
         emissions_cfg=fill_section(
             "emissions",
             {
@@ -191,9 +190,8 @@ def _zonal(tmp_path, fluxes):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        derive_parents="adcode",
+        match=EmissionMatch(derive_parents="adcode", crosswalk={"340222": "340212"}),
         fluxes=fluxes,
-        crosswalk={"340222": "340212"},
     )
 
 

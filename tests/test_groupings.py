@@ -9,7 +9,7 @@ from conftest import assert_within_csv_rounding, demo_config
 
 from carbonbudget.core.config import fill_section, validate_config
 from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
-from carbonbudget.regions.budget import build_budget
+from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
 from carbonbudget.regions.hierarchy import apply_groupings
 
 REGIONS = pd.DataFrame(
@@ -93,8 +93,7 @@ def _grouped_budget(tmp_path, emissions_csv):
     return build_budget(
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
-        regions_table=regions,
-        levels=["county", "city", "province"],
+        regions=RegionTree(regions, ["county", "city", "province"], {"zone": "city"}),
         emissions_cfg=fill_section(
             "emissions",
             {
@@ -108,8 +107,7 @@ def _grouped_budget(tmp_path, emissions_csv):
         ),
         socio_cfg=None,
         balance_cfg=fill_section("balance", {"cv": "none"}),
-        derive_parents="adcode",
-        groupings={"zone": "city"},
+        match=EmissionMatch(derive_parents="adcode"),
     )
 
 

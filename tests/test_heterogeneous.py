@@ -15,7 +15,7 @@ from conftest import AEA
 from rasterio.warp import transform as warp_transform
 
 from carbonbudget.core.grid import Grid
-from carbonbudget.inputs.align import CATEGORICAL, align_raster
+from carbonbudget.inputs.align import CATEGORICAL, Values, align_raster
 from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
 
 MODIS_SINU = "+proj=sinu +lon_0=0 +x_0=0 +y_0=0 +R=6371007.181 +units=m +no_defs"
@@ -95,7 +95,9 @@ def test_wgs84_and_sinusoidal_sources_match_originals(regions, tmp_path):
         "float32",
         np.nan,
     )
-    align_raster(a, str(tmp_path / "a.tif"), TARGET, variable="npp", units="g C m-2 yr-1")
+    align_raster(
+        a, str(tmp_path / "a.tif"), TARGET, variable="npp", values=Values(units="g C m-2 yr-1")
+    )
 
     # (b) MODIS sinusoidal, ~926.6 m, uint16 counts of 0.0001 kg C m-2 yr-1
     px = 926.625433
@@ -111,7 +113,11 @@ def test_wgs84_and_sinusoidal_sources_match_originals(regions, tmp_path):
         tmp_path / "sinu.tif", counts, MODIS_SINU, Affine(px, 0, x0, 0, -px, y0), "uint16", 65535
     )
     align_raster(
-        b, str(tmp_path / "b.tif"), TARGET, variable="npp", scale=1e-4, units="kg C m-2 yr-1"
+        b,
+        str(tmp_path / "b.tif"),
+        TARGET,
+        variable="npp",
+        values=Values(scale=1e-4, units="kg C m-2 yr-1"),
     )
 
     for path in (tmp_path / "a.tif", tmp_path / "b.tif"):
@@ -128,7 +134,13 @@ def test_half_degree_categorical_keeps_codes(tmp_path):
     src = write(
         tmp_path / "lith05.tif", codes, "EPSG:4326", Affine(res, 0, w0, 0, -res, n0), "int16", -9999
     )
-    align_raster(src, str(tmp_path / "lith.tif"), TARGET, variable="lithology", kind=CATEGORICAL)
+    align_raster(
+        src,
+        str(tmp_path / "lith.tif"),
+        TARGET,
+        variable="lithology",
+        values=Values(kind=CATEGORICAL),
+    )
     with rasterio.open(tmp_path / "lith.tif") as r:
         got = r.read(1)
     assert np.isfinite(got).all()

@@ -55,7 +55,9 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
         geometry=[box(i, 0, i + 1, 1) for i in range(6)],
         crs="EPSG:3857",
     )
-    plots.classed_map(gdf, "v", "RdBu", 0.0, "t", "t CO2 km⁻² yr⁻¹", str(tmp_path / "m.png"), k=4)
+    plots.classed_map(
+        gdf, "v", plots.Classes("RdBu", 0.0, k=4), "t", "t CO2 km⁻² yr⁻¹", str(tmp_path / "m.png")
+    )
     fig, ax = seen["fig"], seen["ax"]
     legend = ax.get_legend()
     labels = [t.get_text() for t in legend.get_texts()]
@@ -95,7 +97,9 @@ def test_extent_and_inset_frame_the_map(monkeypatch, tmp_path):
         }
     )
     gdf = _squares()
-    plots.classed_map(gdf, "v", "Greens", None, "t", "u", str(tmp_path / "m.png"), k=3, frame=frame)
+    plots.classed_map(
+        gdf, "v", plots.Classes("Greens", k=3), "t", "u", str(tmp_path / "m.png"), frame=frame
+    )
     ax, inset = seen["ax"], seen["inset"]
     fig = ax.figure
     FigureCanvasAgg(fig).draw()  # the figure was closed after saving: a canvas to measure on
@@ -143,12 +147,10 @@ def test_png_resolution_follows_dpi(tmp_path):
         plots.classed_map(
             _squares(),
             "v",
-            "Greens",
-            None,
+            plots.Classes("Greens", k=3),
             "t",
             "u",
             str(path),
-            k=3,
             frame=plots.MapFrame(dpi=dpi),
         )
         sizes.append(Image.open(path).size)

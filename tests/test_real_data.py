@@ -64,7 +64,6 @@ def _province_totals(duplicates: str):
         region_col="distcode",
         units="Mt CO2",
         years=YEARS,
-        layout="wide",
         year_columns="C{year}",
         duplicates=duplicates,
     )
@@ -96,7 +95,6 @@ def test_summing_duplicate_codes_adds_exactly_the_three_jiangsu_zones():
             region_col="distcode",
             units="Mt CO2",
             years=YEARS,
-            layout="wide",
             year_columns="C{year}",
         )
 
@@ -208,7 +206,6 @@ def test_example_province_emissions_reproduce_seed_table1(china_run):
         region_col="distcode",
         units="Mt CO2",
         years=YEARS,
-        layout="wide",
         year_columns="C{year}",
         duplicates="sum",
     )

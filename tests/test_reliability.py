@@ -12,6 +12,7 @@ from conftest import REPO, demo_config, write_raster
 
 from carbonbudget.core.config import load_schema, validate_config
 from carbonbudget.core.errors import ConfigError, InputDataError, UnitError
+from carbonbudget.inputs.align import Values
 from carbonbudget.inputs.checks import check_year_inputs
 from carbonbudget.inputs.demo import build_demo
 
@@ -188,8 +189,7 @@ def test_alignment_catches_what_the_sample_missed(small_grid, tmp_path):
             str(tmp_path / "o.tif"),
             small_grid,
             variable="runoff",
-            units="mm yr-1",
-            limits=plausible("runoff").hard,
+            values=Values(units="mm yr-1", limits=plausible("runoff").hard),
         )
     assert "q.tif" in str(exc.value) and "runoff.units" in str(exc.value)
     data[3, 4] = 4e4  # more than any rain on record
@@ -200,8 +200,7 @@ def test_alignment_catches_what_the_sample_missed(small_grid, tmp_path):
             str(tmp_path / "o.tif"),
             small_grid,
             variable="runoff",
-            units="mm yr-1",
-            limits=plausible("runoff").hard,
+            values=Values(units="mm yr-1", limits=plausible("runoff").hard),
         )
     assert not (tmp_path / "o.tif").exists()
 
@@ -216,8 +215,7 @@ def test_daily_precipitation_rates_times_the_days_of_each_month(small_grid, tmp_
             str(tmp_path / "o.tif"),
             small_grid,
             variable="precipitation",
-            units="mm day-1",
-            year=year,
+            values=Values(units="mm day-1", year=year),
         )
         with rasterio.open(tmp_path / "o.tif") as r:
             month = r.read()[:, 0, 0]

@@ -83,24 +83,52 @@ def validate_config(config: dict) -> dict:
     validator = _with_defaults(jsonschema.Draft202012Validator)(schema)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: list(e.absolute_path))
     if errors:
-        lines = []
-        for e in errors[:10]:
-            where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
-            msg = e.message
-            expected = _error_message(schema, list(e.absolute_path))
-            if expected and e.validator in ("oneOf", "anyOf", "type", "minItems", "items"):
-                msg = f"{expected} (got {e.instance!r})"
-            if e.validator == "additionalProperties":
-                msg += (
-                    " — a misspelt key? See the schema in src/carbonbudget/core/config.schema.yaml"
-                )
-            lines.append(f"  {where}: {msg}")
-        raise ConfigError("invalid configuration:\n" + "\n".join(lines))
+        raise ConfigError(
+            "invalid configuration:\n" + "\n".join(_schema_error(schema, e) for e in errors[:10])
+        )
     # defaults of sections that were absent get their nested defaults too
     validator.validate(cfg)
     if isinstance(cfg["years"], dict):
         cfg["years"] = discover_years(cfg)
     cfg["years"] = sorted(int(y) for y in cfg["years"])
+    _check_level_names(cfg)
+    _resolve_emission_raster(cfg)
+    _resolve_stages(cfg)
+    _resolve_spatial(cfg)
+    _check_uncertainty(cfg)
+    _check_map_boxes(cfg["outputs"]["maps"])
+    return cfg
+
+
+WORK_DIR = (
+    ".work"  # under outputs.dir: where every rule writes (docs/data.md, "Results and reruns")
+)
+# The table the pipeline writes from a gridded inventory (the regions' zonal sums of it), under
+# the results' working tree; every stage that reads emissions then reads it as a table.
+EMISSIONS_FROM_GRID = "interim/emissions/ce_from_grid.csv"
+
+
+def emission_raster(cfg: dict) -> dict | None:
+    """The gridded inventory section (``emissions.source: raster``, kept as
+    ``emissions_raster`` once the config is validated), or None for an emission table."""
+    return cfg.get("emissions_raster")
+
+
+def _schema_error(schema: dict, e: jsonschema.ValidationError) -> str:
+    """One line of the invalid-configuration message: the key path and what it expects."""
+    where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+    msg = e.message
+    expected = _error_message(schema, list(e.absolute_path))
+    if expected and e.validator in ("oneOf", "anyOf", "type", "minItems", "items"):
+        msg = f"{expected} (got {e.instance!r})"
+    if e.validator == "additionalProperties":
+        msg += " — a misspelt key? See the schema in src/carbonbudget/core/config.schema.yaml"
+    return f"  {where}: {msg}"
+
+
+def _check_level_names(cfg: dict) -> None:
+    """Level, grouping and layer names: identifiers, distinct from each other and from the
+    study area (each becomes a level of the budget tables)."""
     lv = cfg["regions"]["levels"]
     for name in lv:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "study_area":
@@ -126,26 +154,6 @@ def validate_config(config: dict) -> dict:
                 f"regions.groupings.{name}.level: '{grouping['level']}' is not one of "
                 f"regions.levels {list(lv)}"
             )
-    _resolve_emission_raster(cfg)
-    _resolve_stages(cfg)
-    _resolve_spatial(cfg)
-    _check_uncertainty(cfg)
-    _check_map_boxes(cfg["outputs"]["maps"])
-    return cfg
-
-
-WORK_DIR = (
-    ".work"  # under outputs.dir: where every rule writes (docs/data.md, "Results and reruns")
-)
-# The table the pipeline writes from a gridded inventory (the regions' zonal sums of it), under
-# the results' working tree; every stage that reads emissions then reads it as a table.
-EMISSIONS_FROM_GRID = "interim/emissions/ce_from_grid.csv"
-
-
-def emission_raster(cfg: dict) -> dict | None:
-    """The gridded inventory section (``emissions.source: raster``, kept as
-    ``emissions_raster`` once the config is validated), or None for an emission table."""
-    return cfg.get("emissions_raster")
 
 
 def _resolve_emission_raster(cfg: dict) -> None:
@@ -397,35 +405,7 @@ def _resolve_stages(cfg: dict) -> None:
                 f"emissions_accounting.level: '{acc['level']}' is not one of "
                 f"regions.levels {levels}"
             )
-    sc = cfg.get("scenarios")
-    if sc:
-        if sc["level"] not in levels + ["study_area"]:
-            raise ConfigError(
-                f"scenarios.level: '{sc['level']}' must be 'study_area' or one of {levels}"
-            )
-        sink = [k for k in ("climate", "npp", "runoff") if k in sc]
-        if sc.get("years") and len(sink) < 3:
-            raise ConfigError(
-                "scenarios.years needs scenario rasters for climate, npp and runoff "
-                f"(given: {sink}): ECS = NPP - RH + RCS"
-            )
-        undated = [
-            f"scenarios.{k}"
-            for k in ("climate", "npp", "runoff")
-            if k in sc
-            for key in (("temperature", "precipitation") if k == "climate" else ("path",))
-            if is_climatology(sc[k][key])
-        ]
-        if sc.get("years") and undated:
-            raise ConfigError(
-                f"{sorted(set(undated))}: scenario raster paths need {{year}} (one "
-                "raster per scenario year)"
-            )
-        if sc.get("years") and rcs_only(cfg):
-            raise ConfigError(
-                "scenario sinks need the observed ECS as well: give 'npp' and "
-                "'climate' for the historical years, or drop scenarios.years"
-            )
+    _check_scenarios(cfg, levels)
     sp = cfg["spatial"]
     sp.setdefault("variables", ["ce_tgco2"] if rcs_only(cfg) else ["cnc_tgco2"])
     if rcs_only(cfg):
@@ -435,6 +415,41 @@ def _resolve_stages(cfg: dict) -> None:
                 f"spatial.variables: {bad} need ECS, which this run does not compute "
                 f"({RCS_ONLY_REASON}); use ce_tgco2 or rcs_tgc"
             )
+
+
+def _check_scenarios(cfg: dict, levels: list[str]) -> None:
+    """The scenario section names a level of the run and, with raster years, sink rasters of
+    every input with {year} in their paths and the observed ECS to start from."""
+    sc = cfg.get("scenarios")
+    if not sc:
+        return
+    if sc["level"] not in levels + ["study_area"]:
+        raise ConfigError(
+            f"scenarios.level: '{sc['level']}' must be 'study_area' or one of {levels}"
+        )
+    sink = [k for k in ("climate", "npp", "runoff") if k in sc]
+    if sc.get("years") and len(sink) < 3:
+        raise ConfigError(
+            "scenarios.years needs scenario rasters for climate, npp and runoff "
+            f"(given: {sink}): ECS = NPP - RH + RCS"
+        )
+    undated = [
+        f"scenarios.{k}"
+        for k in ("climate", "npp", "runoff")
+        if k in sc
+        for key in (("temperature", "precipitation") if k == "climate" else ("path",))
+        if is_climatology(sc[k][key])
+    ]
+    if sc.get("years") and undated:
+        raise ConfigError(
+            f"{sorted(set(undated))}: scenario raster paths need {{year}} (one "
+            "raster per scenario year)"
+        )
+    if sc.get("years") and rcs_only(cfg):
+        raise ConfigError(
+            "scenario sinks need the observed ECS as well: give 'npp' and "
+            "'climate' for the historical years, or drop scenarios.years"
+        )
 
 
 def _resolve_spatial(cfg: dict) -> None:

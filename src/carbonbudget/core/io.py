@@ -479,43 +479,52 @@ def write_cogs(
             for _, _, ds in datasets:
                 ds.close()
         for path, tmp, _ in datasets:
-            with rasterio.open(tmp, "r+") as ds:
-                if path in descriptions:
-                    ds.set_band_description(1, descriptions[path])
-                if path in units:
-                    ds.units = (units[path],)
-                    ds.update_tags(1, units=units[path])
-                if path in tags:
-                    ds.update_tags(**tags[path])
-        # Layers are copied to COG side by side, one thread each: GDAL builds overviews in one
-        # thread per copy, so several copies at once use every core.
-        workers = max(1, min(threads, len(datasets)))
-        per_copy = max(1, threads // workers)
-
-        factors = overview_factors(grid.width, grid.height)
-
-        def to_cog(item):
-            path, tmp, _ = item
-            # Overviews are built in the uncompressed intermediate and copied as they are: the
-            # COG driver's own (OVERVIEWS=AUTO) goes through a temporary file and costs more
-            # (docs/performance.md). Same averages of valid pixels;
-            # a level's size is rounded up (5,000 / 16 -> 313 columns, AUTO made 312), so the
-            # coarse levels cover the last partial block of pixels too.
-            if factors:
-                with rasterio.open(tmp, "r+") as ds:
-                    ds.build_overviews(factors, Resampling.average)
-            _copy_to_cog(tmp, path, PREDICTOR="YES", NUM_THREADS=per_copy)
-
-        if workers == 1:
-            for item in datasets:
-                to_cog(item)
-        else:
-            with gdal_env(), ThreadPoolExecutor(workers) as pool:
-                list(pool.map(to_cog, datasets))
+            _describe(tmp, descriptions.get(path), units.get(path), tags.get(path))
+        _blocks_to_cogs([(tmp, path) for path, tmp, _ in datasets], grid, threads)
     finally:
         for _, tmp, _ in datasets:
             if tmp.exists():
                 tmp.unlink()
+
+
+def _describe(path: Path, description: str | None, unit: str | None, tags: dict | None) -> None:
+    """Band description, units (as GDAL's and as a band tag) and dataset tags of a raster."""
+    with rasterio.open(path, "r+") as ds:
+        if description is not None:
+            ds.set_band_description(1, description)
+        if unit is not None:
+            ds.units = (unit,)
+            ds.update_tags(1, units=unit)
+        if tags is not None:
+            ds.update_tags(**tags)
+
+
+def _blocks_to_cogs(pairs: list[tuple[Path, str]], grid: Grid, threads: int) -> None:
+    """Each (intermediate, COG path) with averaged overviews, copied to COG. Layers are copied
+    side by side, one thread each: GDAL builds overviews in one thread per copy, so several
+    copies at once use every core."""
+    workers = max(1, min(threads, len(pairs)))
+    per_copy = max(1, threads // workers)
+    factors = overview_factors(grid.width, grid.height)
+
+    def to_cog(pair: tuple[Path, str]) -> None:
+        tmp, path = pair
+        # Overviews are built in the uncompressed intermediate and copied as they are: the COG
+        # driver's own (OVERVIEWS=AUTO) goes through a temporary file and costs more
+        # (docs/performance.md). Same averages of valid pixels; a level's size is rounded up
+        # (5,000 / 16 -> 313 columns, AUTO made 312), so the coarse levels cover the last
+        # partial block of pixels too.
+        if factors:
+            with rasterio.open(tmp, "r+") as ds:
+                ds.build_overviews(factors, Resampling.average)
+        _copy_to_cog(tmp, path, PREDICTOR="YES", NUM_THREADS=per_copy)
+
+    if workers == 1:
+        for pair in pairs:
+            to_cog(pair)
+    else:
+        with gdal_env(), ThreadPoolExecutor(workers) as pool:
+            list(pool.map(to_cog, pairs))
 
 
 def write_class_cog(

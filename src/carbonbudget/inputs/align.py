@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
@@ -159,136 +160,195 @@ def choose_resampling(kind: str, src_res: float, dst_res: float) -> Resampling:
     raise ValueError(f"unknown variable kind {kind!r}")
 
 
+@dataclass(frozen=True)
+class Values:
+    """How a source's raw values become the pipeline's (:func:`align_raster`).
+
+    The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
+    convert the declared ``units`` to the canonical units of the variable (per band: a daily
+    precipitation rate is multiplied by the days of each band's month of ``year``, or of an
+    average month for a climatology, ``year`` None; ``timestep`` says whether bands are months).
+    Raw values outside ``valid_range`` (e.g. MOD17A3's fill codes 32761–32767) are nodata: they
+    are masked in the source before resampling, so they never leak into neighbours. Values in
+    [-negative_tolerance, 0) (in the declared units: e.g. the -0.0007 mm/yr a bilinear
+    regridding leaves where runoff is zero) become 0; the checks refuse anything more negative
+    before alignment runs. ``limits`` (canonical units, :func:`carbonbudget.core.units.plausible`)
+    are checked on every pixel as it passes: an infinite value or one outside them is an error
+    naming the file (the input checks look at a sample; this catches what the sample missed
+    before any flux is computed). ``kind``: :data:`CONTINUOUS` or :data:`CATEGORICAL` (codes,
+    never converted)."""
+
+    kind: str = CONTINUOUS
+    scale: float = 1.0
+    offset: float = 0.0
+    units: str | None = None
+    valid_range: tuple[float, float] | None = None
+    negative_tolerance: float = 0.0
+    timestep: str = "monthly"
+    year: int | None = None
+    limits: tuple[float | None, float | None] | None = None
+
+    def conversions(self, variable: str, count: int) -> list[tuple[float, float]]:
+        """(factor, offset) of each band from the declared units to the canonical ones."""
+        if self.units is None:
+            return [(1.0, 0.0)] * count
+        return units_mod.band_conversions(
+            variable, self.units, count, timestep=self.timestep, year=self.year
+        )
+
+
 def align_raster(
     src_paths: str | list[str],
     dst_path: str,
     grid: Grid,
     *,
     variable: str,
-    kind: str = CONTINUOUS,
-    scale: float = 1.0,
-    offset: float = 0.0,
-    units: str | None = None,
-    block_rows: int = 512,
-    band_descriptions: list[str] | None = None,
-    valid_range: tuple[float, float] | None = None,
+    values: Values = Values(),
     crs: str | None = None,
-    negative_tolerance: float = 0.0,
-    timestep: str = "monthly",
-    year: int | None = None,
-    limits: tuple[float | None, float | None] | None = None,
+    band_descriptions: list[str] | None = None,
+    block_rows: int = 512,
 ) -> None:
-    """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``.
-
-    The result is ``(raw * scale + offset) * factor + unit_offset`` where factor/unit_offset
-    convert the declared ``units`` to the canonical units of ``variable`` (per band: a daily
-    precipitation rate is multiplied by the days of each band's month of ``year``, or of an
-    average month for a climatology, ``year`` None). Raw values outside ``valid_range`` (e.g.
-    MOD17A3's fill codes 32761–32767) are nodata: they are masked in the source before
-    resampling, so they never leak into neighbours. ``crs`` declares the CRS of files that
-    carry none. Values in [-negative_tolerance, 0) (in the declared units: e.g. the -0.0007
-    mm/yr a bilinear regridding leaves where runoff is zero) become 0; the checks refuse
-    anything more negative before alignment runs.
-
-    ``limits`` (canonical units, :func:`carbonbudget.core.units.plausible`) are checked on every
-    pixel as it passes: an infinite value or one outside them is an error naming the file (the
-    input checks look at a sample; this catches what the sample missed before any flux is
-    computed).
-    """
+    """Resample one raster (or several single-band rasters stacked as bands) onto ``grid``,
+    its values converted as ``values`` says (:class:`Values`). ``crs`` declares the CRS of
+    files that carry none. A source already on the grid, in float32 and in the pipeline's units
+    is read in place through a small VRT instead of being copied."""
     paths = [src_paths] if isinstance(src_paths, str) else list(src_paths)
     with gdal_env(), contextlib.ExitStack() as stack:
         sources = [open_source(p, variable, crs) for p in paths]
         try:
-            count = sum(s.count for s in sources)
-            conv = (
-                [(1.0, 0.0)] * count
-                if units is None
-                else units_mod.band_conversions(
-                    variable, units, count, timestep=timestep, year=year
-                )
-            )
-            identity = scale == 1.0 and offset == 0.0 and all(c == (1.0, 0.0) for c in conv)
-            if (
-                identity
-                and all(_readable_in_place(src, source_crs(src, crs), grid) for src in sources)
-                and _values_as_aligned(
-                    sources,
-                    paths,
-                    grid,
-                    variable=variable,
-                    kind=kind,
-                    valid_range=valid_range,
-                    negative_tolerance=negative_tolerance,
-                    limits=limits,
-                    block_rows=block_rows,
-                )
+            conv = values.conversions(variable, sum(s.count for s in sources))
+            if _pass_through(
+                paths,
+                sources,
+                dst_path,
+                grid,
+                variable,
+                values,
+                conv,
+                crs,
+                band_descriptions,
+                block_rows,
             ):
-                _write_pass_through_vrt(
-                    paths,
-                    sources,
-                    dst_path,
-                    grid,
-                    variable=variable,
-                    units=units_mod.CANONICAL.get(variable, "class code"),
-                    band_descriptions=band_descriptions,
-                )
-                log.info(
-                    "%s: %s on the target grid in the pipeline's units: read in place (%s)",
-                    variable,
-                    ", ".join(paths),
-                    dst_path,
-                )
                 return
-            profile = grid.profile(count=count)
-            with atomic_output(dst_path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+            with (
+                atomic_output(dst_path) as tmp,
+                rasterio.open(tmp, "w", **grid.profile(count=len(conv))) as dst,
+            ):
                 band = 0
                 for path, src in zip(paths, sources):
+                    indexes = list(range(band + 1, band + src.count + 1))
+                    read = block_reader(
+                        src,
+                        source_crs(src, crs),
+                        grid,
+                        kind=values.kind,
+                        valid_range=values.valid_range,
+                        stack=stack,
+                    )
                     if on_grid(src, source_crs(src, crs), grid):
                         log.info(
                             "%s: %s is on the target grid, copied without resampling",
                             variable,
                             path,
                         )
-                    read = block_reader(
-                        src,
-                        source_crs(src, crs),
-                        grid,
-                        kind=kind,
-                        valid_range=valid_range,
-                        stack=stack,
+                    _resample_bands(
+                        dst, read, indexes, conv, values, grid, path, variable, block_rows
                     )
-                    indexes = list(range(band + 1, band + src.count + 1))
-                    factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
-                    unit_offset = np.array([conv[i - 1][1] for i in indexes])[:, None, None]
-                    identity = (
-                        scale == 1.0
-                        and offset == 0.0
-                        and (factor == 1.0).all()
-                        and (unit_offset == 0.0).all()
-                    )
-                    for r0 in range(0, grid.height, block_rows):
-                        win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
-                        data = read(win)
-                        if kind == CONTINUOUS and not identity:
-                            data = (data.astype("float64") * scale + offset) * factor + unit_offset
-                        if kind == CONTINUOUS and negative_tolerance > 0:
-                            data[(data < 0) & (data >= -negative_tolerance * factor)] = 0.0
-                        if kind == CONTINUOUS and limits is not None:
-                            _check_limits(data, limits, path=path, variable=variable)
-                        dst.write(data.astype("float32"), indexes=indexes, window=win)
                     band += src.count
                 dst.update_tags(
                     variable=variable,
                     source=";".join(paths),
                     units=units_mod.CANONICAL.get(variable, "class code"),
                 )
-                if band_descriptions:
-                    for i, desc in enumerate(band_descriptions[:count], start=1):
-                        dst.set_band_description(i, desc)
+                for i, desc in enumerate((band_descriptions or [])[: len(conv)], start=1):
+                    dst.set_band_description(i, desc)
         finally:
             for s in sources:
                 s.close()
-    log.info("aligned %s -> %s (%s, %s)", variable, dst_path, kind, ", ".join(paths))
+    log.info("aligned %s -> %s (%s, %s)", variable, dst_path, values.kind, ", ".join(paths))
+
+
+def _pass_through(
+    paths: list[str],
+    sources: list[DatasetReader],
+    dst_path: str,
+    grid: Grid,
+    variable: str,
+    values: Values,
+    conv: list[tuple[float, float]],
+    crs: str | None,
+    band_descriptions: list[str] | None,
+    block_rows: int,
+) -> bool:
+    """Write a VRT that reads the sources in place, when they are on the grid, in float32, in
+    the pipeline's units and their values pass the checks alignment makes; True if written."""
+    identity = values.scale == 1.0 and values.offset == 0.0 and all(c == (1.0, 0.0) for c in conv)
+    if not (
+        identity
+        and all(_readable_in_place(src, source_crs(src, crs), grid) for src in sources)
+        and _values_as_aligned(
+            sources,
+            paths,
+            grid,
+            variable=variable,
+            kind=values.kind,
+            valid_range=values.valid_range,
+            negative_tolerance=values.negative_tolerance,
+            limits=values.limits,
+            block_rows=block_rows,
+        )
+    ):
+        return False
+    _write_pass_through_vrt(
+        paths,
+        sources,
+        dst_path,
+        grid,
+        variable=variable,
+        units=units_mod.CANONICAL.get(variable, "class code"),
+        band_descriptions=band_descriptions,
+    )
+    log.info(
+        "%s: %s on the target grid in the pipeline's units: read in place (%s)",
+        variable,
+        ", ".join(paths),
+        dst_path,
+    )
+    return True
+
+
+def _resample_bands(
+    dst: rasterio.io.DatasetWriter,
+    read,
+    indexes: list[int],
+    conv: list[tuple[float, float]],
+    values: Values,
+    grid: Grid,
+    path: str,
+    variable: str,
+    block_rows: int,
+) -> None:
+    """The bands ``indexes`` of ``dst`` from one source (``read``: its block reader), block by
+    block: converted to the canonical units, small negatives cleared, limits checked."""
+    factor = np.array([conv[i - 1][0] for i in indexes])[:, None, None]
+    unit_offset = np.array([conv[i - 1][1] for i in indexes])[:, None, None]
+    continuous = values.kind == CONTINUOUS
+    identity = (
+        values.scale == 1.0
+        and values.offset == 0.0
+        and (factor == 1.0).all()
+        and (unit_offset == 0.0).all()
+    )
+    for r0 in range(0, grid.height, block_rows):
+        win = Window(0, r0, grid.width, min(block_rows, grid.height - r0))
+        data = read(win)
+        if continuous and not identity:
+            data = (data.astype("float64") * values.scale + values.offset) * factor + unit_offset
+        if continuous and values.negative_tolerance > 0:
+            data[(data < 0) & (data >= -values.negative_tolerance * factor)] = 0.0
+        if continuous and values.limits is not None:
+            _check_limits(data, values.limits, path=path, variable=variable)
+        dst.write(data.astype("float32"), indexes=indexes, window=win)
 
 
 def _readable_in_place(src: DatasetReader, crs: CRS, grid: Grid) -> bool:
@@ -575,14 +635,16 @@ def align_inputs(
                 outputs[var],
                 grid,
                 variable=var,
-                units=climate[f"{var}_units"],
-                scale=climate[f"{var}_scale"],
-                offset=climate[f"{var}_offset"],
                 band_descriptions=desc,
                 crs=climate.get("crs"),
-                timestep=timestep,
-                year=None if is_climatology(climate[var]) else year,
-                limits=units_mod.plausible(var, timestep).hard,
+                values=Values(
+                    units=climate[f"{var}_units"],
+                    scale=climate[f"{var}_scale"],
+                    offset=climate[f"{var}_offset"],
+                    timestep=timestep,
+                    year=None if is_climatology(climate[var]) else year,
+                    limits=units_mod.plausible(var, timestep).hard,
+                ),
             )
     if npp and "npp" in outputs:
         align_raster(
@@ -590,12 +652,14 @@ def align_inputs(
             outputs["npp"],
             grid,
             variable="npp",
-            scale=npp["scale"],
-            offset=npp["offset"],
-            units=npp["units"],
-            valid_range=npp.get("valid_range"),
             crs=npp.get("crs"),
-            limits=units_mod.plausible("npp").hard,
+            values=Values(
+                scale=npp["scale"],
+                offset=npp["offset"],
+                units=npp["units"],
+                valid_range=npp.get("valid_range"),
+                limits=units_mod.plausible("npp").hard,
+            ),
         )
     if "runoff" not in outputs:
         return
@@ -608,10 +672,12 @@ def align_inputs(
                 path_et,
                 grid,
                 variable="et",
-                scale=runoff["et_scale"],
-                units=runoff["et_units"],
                 crs=runoff.get("crs"),
-                limits=units_mod.plausible("et").hard,
+                values=Values(
+                    scale=runoff["et_scale"],
+                    units=runoff["et_units"],
+                    limits=units_mod.plausible("et").hard,
+                ),
             )
             path_p = outputs.get("precipitation") or path_precipitation
             if path_p is None:
@@ -629,11 +695,13 @@ def align_inputs(
         path_runoff,
         grid,
         variable="runoff",
-        scale=runoff["scale"],
-        offset=runoff["offset"],
-        units=runoff["units"],
-        valid_range=runoff.get("valid_range"),
         crs=runoff.get("crs"),
-        negative_tolerance=runoff["negative_tolerance"],
-        limits=units_mod.plausible("runoff").hard,
+        values=Values(
+            scale=runoff["scale"],
+            offset=runoff["offset"],
+            units=runoff["units"],
+            valid_range=runoff.get("valid_range"),
+            negative_tolerance=runoff["negative_tolerance"],
+            limits=units_mod.plausible("runoff").hard,
+        ),
     )

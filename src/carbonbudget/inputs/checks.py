@@ -334,25 +334,50 @@ def check_year_inputs(
     names = climatology_inputs(config)
     if year is not None:
         names = {"temperature", "precipitation", "npp", "runoff"} - names
-    clim: dict = config.get("climate") or {}
-    npp: dict | None = config.get("npp")
-    runoff = config["runoff"]
-    grid = Grid.from_config(config)
-    checks = config["checks"]
-    min_share = checks["min_grid_coverage"]
-    report: dict = {
-        "year": year if year is not None else "climatology",
-        "files": {},
-        "grid_coverage": {},
-        "valid_share_in_regions": {},
-    }
+    with gdal_env(), contextlib.ExitStack() as stack:
+        fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
+        check = _YearCheck(config, year, fraction)
+        for var in ("temperature", "precipitation") if config.get("climate") else ():
+            if var in names:
+                check.climate(var)
+        if config.get("npp") and "npp" in names:
+            check.npp()
+        if "runoff" in names:
+            check.runoff()
+    _write_report(check.report, path_report)
+    return check.report
+
+
+class _YearCheck:
+    """The checks of one year's (or the climatologies') rasters, with the report they fill."""
+
+    def __init__(self, config: dict, year: int | None, fraction) -> None:
+        self.config, self.year, self.fraction = config, year, fraction
+        self.grid = Grid.from_config(config)
+        self.checks = config["checks"]
+        self.weights = lattice_weights(fraction, self.grid) if fraction is not None else None
+        self.report: dict = {
+            "year": year if year is not None else "climatology",
+            "files": {},
+            "grid_coverage": {},
+            "valid_share_in_regions": {},
+        }
 
     def raster(
-        path, variable, sec, *, pattern, scale=1.0, offset=0.0, subdataset=None, timestep="monthly"
-    ):
+        self,
+        path,
+        variable,
+        sec,
+        *,
+        pattern,
+        scale=1.0,
+        offset=0.0,
+        subdataset=None,
+        timestep="monthly",
+    ) -> np.ndarray:
         """Open once: bands, coverage of the grid and of the study area, a scaled sample."""
-        _require(path, variable, year)
-        report["files"][path] = variable
+        _require(path, variable, self.year)
+        self.report["files"][path] = variable
         with open_source(gdal_source(path, subdataset), variable, sec.get("crs")) as src:
             bands, why = expected_bands(variable, pattern, timestep)
             if src.count != bands:
@@ -363,27 +388,33 @@ def check_year_inputs(
                     fix="give the expected bands, or change the path pattern "
                     "or climate.timestep in the config",
                 )
-            report["grid_coverage"][path] = round(
+            self.report["grid_coverage"][path] = round(
                 check_grid_coverage(
-                    src, path, variable, grid, min_share, sec.get("crs"), weights=weights
+                    src,
+                    path,
+                    variable,
+                    self.grid,
+                    self.checks["min_grid_coverage"],
+                    sec.get("crs"),
+                    weights=self.weights,
                 ),
                 4,
             )
-            if fraction is not None:
-                _check_valid_share(src, path, variable, sec)
+            if self.fraction is not None:
+                self._valid_share(src, path, variable, sec)
             return _sample(src, path, variable, scale, offset, sec.get("valid_range"))
 
-    def _check_valid_share(src, path, variable, sec):
+    def _valid_share(self, src, path, variable, sec) -> None:
         share = valid_share_in_regions(
             src,
-            grid,
-            fraction,
+            self.grid,
+            self.fraction,
             crs=sec.get("crs"),
             valid_range=sec.get("valid_range"),
             variable=variable,
         )
-        report["valid_share_in_regions"][path] = round(share, 4)
-        need = checks["min_valid_share"][variable]
+        self.report["valid_share_in_regions"][path] = round(share, 4)
+        need = self.checks["min_valid_share"][variable]
         if not share >= need:
             raise InputDataError(
                 f"values exist on only {share:.1%} of the study area (the area inside the "
@@ -396,87 +427,89 @@ def check_year_inputs(
                 f"land) lower checks.min_valid_share.{variable}",
             )
 
-    with gdal_env(), contextlib.ExitStack() as stack:
-        fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
-        weights = lattice_weights(fraction, grid) if fraction is not None else None
-        for var in ("temperature", "precipitation") if clim else ():
-            if var not in names:
-                continue
-            units, timestep = clim[f"{var}_units"], clim["timestep"]
-            units_mod.normalise_unit(var, units)
-            pattern, annual, n_bands = clim[var], None, 0
-            for p in month_paths(pattern, year):
-                vals = raster(
-                    p,
-                    var,
-                    clim,
-                    pattern=pattern,
-                    timestep=timestep,
-                    scale=clim[f"{var}_scale"],
-                    offset=clim[f"{var}_offset"],
-                    subdataset=clim.get(f"{var}_subdataset"),
-                )
-                if var == "temperature":
-                    check_temperature_units(vals, units, p)
-                else:
-                    check_non_negative(vals, var, p)
-                conv = np.array(
-                    units_mod.band_conversions(
-                        var,
-                        units,
-                        len(vals),
-                        timestep=timestep,
-                        year=None if is_climatology(pattern) else year,
-                    )
-                )
-                vals = vals * conv[:, :1] + conv[:, 1:]
-                check_plausible(vals, var, p, timestep)
-                if var == "precipitation":  # the year's total per sampled pixel
-                    n_bands += len(vals)
-                    total = vals.sum(axis=0)
-                    same = annual is None or annual.shape == total.shape
-                    annual = (total if annual is None else annual + total) if same else None
-            if annual is not None and (timestep == "annual" or n_bands == 12):
-                check_precipitation_magnitude(
-                    annual, pattern, checks["min_median_annual_precipitation_mm"]
-                )
-        if npp and "npp" in names:
-            units_mod.normalise_unit("npp", npp["units"])
-            p = npp["path"].format(year=year)
-            vals = raster(
-                p, "npp", npp, pattern=npp["path"], scale=npp["scale"], offset=npp["offset"]
+    def climate(self, var: str) -> None:
+        """Temperature or precipitation: units against the values, plausible values, and the
+        year's precipitation total against what any large region receives."""
+        clim, year = self.config["climate"], self.year
+        units, timestep = clim[f"{var}_units"], clim["timestep"]
+        units_mod.normalise_unit(var, units)
+        pattern, annual, n_bands = clim[var], None, 0
+        for p in month_paths(pattern, year):
+            vals = self.raster(
+                p,
+                var,
+                clim,
+                pattern=pattern,
+                timestep=timestep,
+                scale=clim[f"{var}_scale"],
+                offset=clim[f"{var}_offset"],
+                subdataset=clim.get(f"{var}_subdataset"),
             )
-            factor, off = units_mod.conversion("npp", npp["units"])
-            check_plausible(vals * factor + off, "npp", p)
-        if "runoff" in names:
-            if runoff["source"] == "water_balance":
-                var, path, scale, offset, units = (
-                    "et",
-                    runoff["et"],
-                    runoff["et_scale"],
-                    0.0,
-                    runoff["et_units"],
-                )
-                subdataset, tolerance = None, None
+            if var == "temperature":
+                check_temperature_units(vals, units, p)
             else:
-                var, path, scale, offset, units = (
-                    "runoff",
-                    runoff["path"],
-                    runoff["scale"],
-                    runoff["offset"],
-                    runoff["units"],
+                check_non_negative(vals, var, p)
+            conv = np.array(
+                units_mod.band_conversions(
+                    var,
+                    units,
+                    len(vals),
+                    timestep=timestep,
+                    year=None if is_climatology(pattern) else year,
                 )
-                subdataset, tolerance = runoff.get("subdataset"), runoff["negative_tolerance"]
-            units_mod.normalise_unit(var, units)
-            p = path.format(year=year)
-            vals = raster(
-                p, var, runoff, pattern=path, scale=scale, offset=offset, subdataset=subdataset
             )
-            check_non_negative(vals, var, p, tolerance)
-            factor, off = units_mod.conversion(var, units)
-            check_plausible(vals * factor + off, var, p)
-    _write_report(report, path_report)
-    return report
+            vals = vals * conv[:, :1] + conv[:, 1:]
+            check_plausible(vals, var, p, timestep)
+            if var == "precipitation":  # the year's total per sampled pixel
+                n_bands += len(vals)
+                total = vals.sum(axis=0)
+                same = annual is None or annual.shape == total.shape
+                annual = (total if annual is None else annual + total) if same else None
+        if annual is not None and (timestep == "annual" or n_bands == 12):
+            check_precipitation_magnitude(
+                annual, pattern, self.checks["min_median_annual_precipitation_mm"]
+            )
+
+    def npp(self) -> None:
+        """NPP: plausible values in the canonical units."""
+        npp = self.config["npp"]
+        units_mod.normalise_unit("npp", npp["units"])
+        p = npp["path"].format(year=self.year)
+        vals = self.raster(
+            p, "npp", npp, pattern=npp["path"], scale=npp["scale"], offset=npp["offset"]
+        )
+        factor, off = units_mod.conversion("npp", npp["units"])
+        check_plausible(vals * factor + off, "npp", p)
+
+    def runoff(self) -> None:
+        """Runoff (or ET for a water balance): non-negative and plausible values."""
+        runoff = self.config["runoff"]
+        if runoff["source"] == "water_balance":
+            var, path, scale, offset, units = (
+                "et",
+                runoff["et"],
+                runoff["et_scale"],
+                0.0,
+                runoff["et_units"],
+            )
+            subdataset, tolerance = None, None
+        else:
+            var, path, scale, offset, units = (
+                "runoff",
+                runoff["path"],
+                runoff["scale"],
+                runoff["offset"],
+                runoff["units"],
+            )
+            subdataset, tolerance = runoff.get("subdataset"), runoff["negative_tolerance"]
+        units_mod.normalise_unit(var, units)
+        p = path.format(year=self.year)
+        vals = self.raster(
+            p, var, runoff, pattern=path, scale=scale, offset=offset, subdataset=subdataset
+        )
+        check_non_negative(vals, var, p, tolerance)
+        factor, off = units_mod.conversion(var, units)
+        check_plausible(vals * factor + off, var, p)
 
 
 def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict:

@@ -16,7 +16,7 @@ from rasterio.windows import Window
 
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.io import atomic_output, gdal_env, read_table
-from carbonbudget.inputs.align import CATEGORICAL, align_raster, open_source
+from carbonbudget.inputs.align import CATEGORICAL, Values, align_raster, open_source
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -113,9 +113,9 @@ def align_lithology(
         path_codes,
         grid,
         variable="lithology",
-        kind=CATEGORICAL,
         band_descriptions=["lithology class code"],
         crs=crs,
+        values=Values(kind=CATEGORICAL),
     )
     with gdal_env(), rasterio.open(path_codes) as src, atomic_output(path_coefficient) as tmp:
         profile = grid.profile()

@@ -395,29 +395,37 @@ def _bound(value: float) -> str:
     return f"{value:.3g}"
 
 
+@dataclass(frozen=True)
+class Classes:
+    """How a map classes its values: ``k`` classes of ``scheme``
+    (:mod:`carbonbudget.outputs.classify`) coloured from ``cmap``; a diverging quantity gets
+    classes on each side of ``centre``, coloured from the two halves of ``cmap``."""
+
+    cmap: str
+    centre: float | None = None
+    scheme: str = "quantiles"
+    k: int = 6
+
+
 def classed_map(
     gdf: gpd.GeoDataFrame,
     column: str,
-    cmap: str,
-    centre: float | None,
+    classes: Classes,
     title: str,
     unit: str,
     path: str,
     *,
-    scheme: str = "quantiles",
-    k: int = 6,
     outlines: gpd.GeoDataFrame | None = None,
-    incomplete: ArrayLike | None = None,
-    incomplete_label: str = "",
+    incomplete: tuple[ArrayLike, str] | None = None,
     frame: MapFrame | None = None,
 ) -> None:
-    """A north-up choropleth in ``k`` classes of ``scheme``
-    (:mod:`carbonbudget.outputs.classify`); a
-    diverging quantity gets classes on each side of ``centre``, coloured from the two halves of
-    ``cmap``. The legend sits beside the map (never over it), highest class on top, with each
-    class's count; +inf (e.g. CER where ECS ≤ 0), missing values and the regions of
-    ``incomplete`` (a sink known on too little of the area) get their own entries.
-    ``outlines``: boundaries of a coarser level drawn over the regions."""
+    """A north-up choropleth of ``column`` in ``classes``. The legend sits beside the map
+    (never over it), highest class on top, with each class's count; +inf (e.g. CER where
+    ECS ≤ 0), missing values and the regions of ``incomplete`` (a mask and its legend label: a
+    sink known on too little of the area) get their own entries. ``outlines``: boundaries of a
+    coarser level drawn over the regions."""
+    cmap, centre = classes.cmap, classes.centre
+    incomplete_mask, incomplete_label = incomplete if incomplete is not None else (None, "")
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.patches import Patch
 
@@ -425,11 +433,13 @@ def classed_map(
     fig, ax = plt.subplots(figsize=(8.5, 6))
     vals = gdf[column].astype("float64")
     partial = (
-        np.zeros(len(gdf), dtype=bool) if incomplete is None else np.asarray(incomplete, dtype=bool)
+        np.zeros(len(gdf), dtype=bool)
+        if incomplete_mask is None
+        else np.asarray(incomplete_mask, dtype=bool)
     )
     vals = vals.where(~partial)
     finite = np.isfinite(vals).to_numpy()
-    cls = classify.classes(vals[finite], scheme, k, centre)
+    cls = classify.classes(vals[finite], classes.scheme, classes.k, centre)
     if centre is None:
         colours = classify.sequential_colours(len(cls), cmap)
     else:
@@ -539,17 +549,17 @@ def plot_budget_maps(
         classed_map(
             gdf,
             col,
-            cmap,
-            centre,
+            Classes(cmap, centre, maps["scheme"], maps["classes"]),
             f"{what}, mean {years}, by {words(level)}"
             + (" (per km²)" if density and unit != "ratio" else ""),
             unit,
             out_paths[kind],
-            scheme=maps["scheme"],
-            k=maps["classes"],
             outlines=outlines,
-            incomplete=partial if col in SINK_COLUMNS else None,
-            incomplete_label=f"sink known on < {100 * min_valid_fraction:.0f} % of the area",
+            incomplete=(
+                (partial, f"sink known on < {100 * min_valid_fraction:.0f} % of the area")
+                if col in SINK_COLUMNS
+                else None
+            ),
             frame=frame,
         )
         log.info("map %s of %s written", kind, level)

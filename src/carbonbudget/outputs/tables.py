@@ -177,49 +177,83 @@ def column_title(column: str) -> tuple[str, str] | None:
     """(title, description) of a GeoPackage column, from :data:`COLUMN_UNITS` and the naming
     patterns of the layers (``<var>_mean``, ``<var>_<year>``, ``status_<year>``, ``lisa_<var>``,
     ``gi_<var>``, trend statistics of CE or CNC); None for the key and name columns."""
-
-    def short(text: str) -> str:
-        return re.split(r" \(|;|, |: ", text)[0]
-
     if column in COLUMN_UNITS:
         units, text = COLUMN_UNITS[column]
-        return f"{short(text)} ({units})", text
+        return f"{_short(text)} ({units})", text
+    for pattern in _TITLE_PATTERNS:
+        title = pattern(column)
+        if title:
+            return title
+    return None
+
+
+def _short(text: str) -> str:
+    return re.split(r" \(|;|, |: ", text)[0]
+
+
+def _intensity_title(column: str) -> tuple[str, str] | None:
     m = re.fullmatch(INTENSITY_PREFIX + r"([a-z0-9]+)(_mean)?", column)
-    if m:
-        cur = m.group(1).upper()
-        text = f"carbon intensity: CE per unit of GDP, kg CO2 per {cur}, over summed GDP"
-        return f"carbon intensity{', mean' if m.group(2) else ''} (kg CO2 {cur}-1)", text
+    if not m:
+        return None
+    cur = m.group(1).upper()
+    text = f"carbon intensity: CE per unit of GDP, kg CO2 per {cur}, over summed GDP"
+    return f"carbon intensity{', mean' if m.group(2) else ''} (kg CO2 {cur}-1)", text
+
+
+def _indicator_trend_title(column: str) -> tuple[str, str] | None:
+    """The trend of an intensity indicator (``<indicator>_slope_per_yr``, ``_mk_p``)."""
     m = re.fullmatch(r"(.+)_(slope_per_yr|mk_p)", column)
     base = column_title(m.group(1)) if m and not m.group(1).endswith("_tgco2") else None
-    if m and base:  # the trend of an intensity indicator
-        what, units = base[0].rsplit(" (", 1)
-        if m.group(2) == "mk_p":
-            return f"{what}: trend p-value (1)", f"Mann-Kendall p-value of the trend of: {base[1]}"
-        units = units[:-1]  # without ")"
-        rate = units[: -len(" yr-1")] + " yr-2" if units.endswith(" yr-1") else units + " yr-1"
-        return f"{what}: trend ({rate})", f"OLS trend per year of: {base[1]}"
+    if not (m and base):
+        return None
+    what, units = base[0].rsplit(" (", 1)
+    if m.group(2) == "mk_p":
+        return f"{what}: trend p-value (1)", f"Mann-Kendall p-value of the trend of: {base[1]}"
+    units = units[:-1]  # without ")"
+    rate = units[: -len(" yr-1")] + " yr-2" if units.endswith(" yr-1") else units + " yr-1"
+    return f"{what}: trend ({rate})", f"OLS trend per year of: {base[1]}"
+
+
+def _mean_title(column: str) -> tuple[str, str] | None:
     m = re.fullmatch(r"(.+)_mean", column)
-    if m and m.group(1) in COLUMN_UNITS:
-        units, text = COLUMN_UNITS[m.group(1)]
-        return f"{short(text)}, mean ({units})", f"mean over the years of: {text}"
+    if not (m and m.group(1) in COLUMN_UNITS):
+        return None
+    units, text = COLUMN_UNITS[m.group(1)]
+    return f"{_short(text)}, mean ({units})", f"mean over the years of: {text}"
+
+
+def _percentile_title(column: str) -> tuple[str, str] | None:
     m = re.fullmatch(r"(.+)_(p05|p50|p95)(?:_(\d{4}))?", column)
-    if m and m.group(1) in COLUMN_UNITS:
-        units, text = COLUMN_UNITS[m.group(1)]
-        nth = PERCENTILES[m.group(2)]
-        when = f" {m.group(3)}" if m.group(3) else ""
-        return (
-            f"{short(text)}{when}, {nth} percentile ({units})",
-            f'{nth} percentile of: {text}{when and ", in" + when} (docs/method.md, "Uncertainty")',
-        )
+    if not (m and m.group(1) in COLUMN_UNITS):
+        return None
+    units, text = COLUMN_UNITS[m.group(1)]
+    nth = PERCENTILES[m.group(2)]
+    when = f" {m.group(3)}" if m.group(3) else ""
+    return (
+        f"{_short(text)}{when}, {nth} percentile ({units})",
+        f'{nth} percentile of: {text}{when and ", in" + when} (docs/method.md, "Uncertainty")',
+    )
+
+
+def _year_title(column: str) -> tuple[str, str] | None:
     m = re.fullmatch(r"(.+)_(\d{4})", column)
-    if m and m.group(1) in COLUMN_UNITS:
-        units, text = COLUMN_UNITS[m.group(1)]
-        return f"{short(text)} {m.group(2)} ({units})", f"{text}, in {m.group(2)}"
+    if not (m and m.group(1) in COLUMN_UNITS):
+        return None
+    units, text = COLUMN_UNITS[m.group(1)]
+    return f"{_short(text)} {m.group(2)} ({units})", f"{text}, in {m.group(2)}"
+
+
+def _ce_ecs_trend_title(column: str) -> tuple[str, str] | None:
+    """Trend statistics of CE and ECS, described as those of CNC are."""
     m = re.fullmatch(r"(ce|ecs)_tgco2_(.+)", column)
-    if m and f"cnc_tgco2_{m.group(2)}" in COLUMN_UNITS:
-        units, text = COLUMN_UNITS[f"cnc_tgco2_{m.group(2)}"]
-        text = text.replace("CNC", m.group(1).upper())
-        return f"{short(text)} ({units})", text
+    if not (m and f"cnc_tgco2_{m.group(2)}" in COLUMN_UNITS):
+        return None
+    units, text = COLUMN_UNITS[f"cnc_tgco2_{m.group(2)}"]
+    text = text.replace("CNC", m.group(1).upper())
+    return f"{_short(text)} ({units})", text
+
+
+def _spatial_title(column: str) -> tuple[str, str] | None:
     for prefix, what in (("lisa_", "LISA cluster of"), ("gi_", "Gi* hot or cold spot of")):
         if column.startswith(prefix):
             var = column[len(prefix) :]
@@ -228,6 +262,18 @@ def column_title(column: str) -> tuple[str, str] | None:
                 return f"{what} {var[:-2]}: {kind}", f"{what} the period mean of {var[:-2]}"
             return f"{what} {var}", f"{what} the period mean of {var}"
     return None
+
+
+# tried in this order after COLUMN_UNITS itself: the first that recognises the column names it
+_TITLE_PATTERNS = (
+    _intensity_title,
+    _indicator_trend_title,
+    _mean_title,
+    _percentile_title,
+    _year_title,
+    _ce_ecs_trend_title,
+    _spatial_title,
+)
 
 
 def spatial_columns(path: str) -> pd.DataFrame:

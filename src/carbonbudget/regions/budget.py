@@ -9,6 +9,7 @@ codes. Intensity indicators (per capita, per unit of GDP) are ratios of sums at 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -162,39 +163,106 @@ def _zonal_years(zonal: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     ]
 
 
+@dataclass(frozen=True)
+class RegionTree:
+    """The regions a budget sums over: the finest-level table (``{level}_code`` and
+    ``{level}_name`` of every level, ``{name}_code`` of every grouping, optionally
+    ``inside_grid_share``), the levels finest first, and the groupings (name -> the level it
+    groups: levels of their own that need not nest, so their tables have no parent codes)."""
+
+    table: pd.DataFrame
+    levels: list[str]
+    groupings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def finest(self) -> str:
+        """The finest level."""
+        return self.levels[0]
+
+    def codes(self) -> pd.DataFrame:
+        """One row per finest region with the code of every level and grouping."""
+        cols = [f"{lv}_code" for lv in [*self.levels, *self.groupings]]
+        return self.table[cols].drop_duplicates(f"{self.finest}_code")
+
+
+@dataclass(frozen=True)
+class EmissionMatch:
+    """How the emission table's codes reach the regions (:func:`match_emission_codes`):
+    parents derived from the codes (``derive_parents``), a crosswalk from old codes, and the
+    selection of regions the run keeps (``regions.select``)."""
+
+    derive_parents: str | None = None
+    crosswalk: dict[str, str] | None = None
+    select: dict | None = None
+
+
 def build_budget(
     *,
     zonal_paths: list[str],
     years: list[int],
-    regions_table: pd.DataFrame,
-    levels: list[str],
+    regions: RegionTree,
     emissions_cfg: dict,
     socio_cfg: dict | None,
     balance_cfg: dict,
-    derive_parents: str | None,
+    match: EmissionMatch | None = None,
     fluxes: tuple[str, ...] = FLUX_VARS,
-    crosswalk: dict[str, str] | None = None,
-    select: dict | None = None,
     statistics_paths: list[str] | None = None,
-    groupings: dict[str, str] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Budget tables per level (finest ... coarsest, plus the study area): one row per region-year.
+    """Budget tables per level (finest ... coarsest, the groupings, the study area): one row per
+    region-year.
 
     ``fluxes`` are the per-pixel fluxes of the run; without ECS (a run on lithology and runoff
-    alone) the balance indicators are left out. Emission codes reach regions as
-    :func:`match_emission_codes` says; a code that matches no polygon but whose parents are known
-    is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up the
-    hierarchy without loss.
+    alone) the balance indicators are left out. Emission codes reach regions as ``match`` says
+    (:func:`match_emission_codes`); a code that matches no polygon but whose parents are known
+    is a row of its own (``in_region_layer`` false: CE only, no area or fluxes), so CE sums up
+    the hierarchy without loss.
 
     ``statistics_paths``: the uncertainty model's finest-level statistics (same layout as the
     zonal tables); they are summed up the hierarchy like the fluxes, with ``ce_sq_tgco2`` (the
-    sum of the members' CE²), for :func:`carbonbudget.science.uncertainty.add_intervals`.
+    sum of the members' CE²), for :func:`carbonbudget.science.uncertainty.add_intervals`."""
+    match = match or EmissionMatch()
+    zonal, stat_cols = _finest_totals(zonal_paths, statistics_paths, years, regions)
+    em = emissions_by_region(
+        emissions_cfg,
+        years,
+        regions.table,
+        regions.levels,
+        derive_parents=match.derive_parents,
+        crosswalk=match.crosswalk,
+        select=match.select,
+    )
+    em = _group_emissions(em, regions.table, regions.groupings)
+    em[f"{STUDY_AREA}_code"] = "all"
+    with_balance = "ecs" in fluxes
+    cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
+    socio = _socioeconomic(socio_cfg, cv_mode, years, regions)
+    level = _LevelBudget(
+        zonal=zonal,
+        emissions=em,
+        gaps=emissions_cfg["gaps"],
+        socio=socio,
+        socio_cfg=socio_cfg or {},
+        cv_mode=cv_mode,
+        balance_cfg=balance_cfg,
+        sum_cols=["area_km2"] + [f"{v}_tgc" for v in fluxes] + stat_cols,
+        fluxes=fluxes,
+        regions=regions,
+        statistics=bool(stat_cols),
+    )
+    return {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
 
-    ``groupings`` (name -> the level it groups, ``regions.groupings``): levels of their own,
-    after the hierarchy's, whose rows are the sums of their members (``regions_table`` carries
-    ``{name}_code``); they need not nest, so their tables have no parent codes."""
-    finest = levels[0]
-    groupings = groupings or {}
+
+def _finest_totals(
+    zonal_paths: list[str],
+    statistics_paths: list[str] | None,
+    years: list[int],
+    regions: RegionTree,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The finest-level zonal totals of every year (with the uncertainty statistics' columns,
+    returned as the second item), the code of every level and grouping, and the whole area of
+    each region (``region_area_km2``: a region cut by the grid edge has no known sink outside
+    it)."""
+    finest = regions.finest
     zonal = pd.concat(
         [_zonal_years(pd.read_parquet(p), years) for p in zonal_paths], ignore_index=True
     )
@@ -207,39 +275,24 @@ def build_budget(
         stat_cols = [c for c in stats.columns if c not in ("code", "year")]
         zonal = zonal.merge(stats, on=["code", "year"], how="left", validate="one_to_one")
     zonal = zonal.rename(columns={"code": f"{finest}_code"})
-    hier_cols = [f"{lv}_code" for lv in [*levels, *groupings]]
-    zonal = zonal.merge(
-        regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
-        on=f"{finest}_code",
-        how="left",
-        validate="many_to_one",
-    )
+    zonal = zonal.merge(regions.codes(), on=f"{finest}_code", how="left", validate="many_to_one")
     zonal[f"{STUDY_AREA}_code"] = "all"
-    # the whole area of a region cut by the grid edge: what is outside has no known sink
     inside = (
-        regions_table.drop_duplicates(f"{finest}_code")
+        regions.table.drop_duplicates(f"{finest}_code")
         .set_index(f"{finest}_code")
         .get("inside_grid_share")
     )
     zonal["region_area_km2"] = zonal["area_km2"] / (
         1.0 if inside is None else zonal[f"{finest}_code"].map(inside).astype("float64")
     )
+    return zonal, stat_cols
 
-    em = emissions_by_region(
-        emissions_cfg,
-        years,
-        regions_table,
-        levels,
-        derive_parents=derive_parents,
-        crosswalk=crosswalk,
-        select=select,
-    )
-    em = _group_emissions(em, regions_table, groupings)
-    em[f"{STUDY_AREA}_code"] = "all"
-    with_balance = "ecs" in fluxes
 
-    socio = None
-    cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
+def _socioeconomic(
+    socio_cfg: dict | None, cv_mode: Any, years: list[int], regions: RegionTree
+) -> pd.DataFrame | None:
+    """The socio-economic columns the run needs (for Cv, per capita and intensity indicators),
+    per finest region with the code of every level; None when it needs none."""
     if cv_mode != "none" and not socio_cfg:
         raise ConfigError(f"balance.cv: {cv_mode} needs a 'socioeconomic' section")
     socio_cfg = socio_cfg or {}
@@ -248,39 +301,81 @@ def build_budget(
         columns += [socio_cfg["gdp_col"], socio_cfg["population_col"]]
     elif isinstance(cv_mode, dict):
         columns.append(cv_mode["column"])
-    per_capita = bool(socio_cfg.get("population_unit"))
-    intensity = bool(socio_cfg.get("gdp_currency"))
-    if per_capita:
+    if socio_cfg.get("population_unit"):
         columns.append(socio_cfg["population_col"])
-    if intensity:
+    if socio_cfg.get("gdp_currency"):
         columns.append(socio_cfg["gdp_col"])
     columns = list(dict.fromkeys(columns))
-    if columns:
-        socio = load_socioeconomic(socio_cfg, columns, years)
-        socio = socio.rename(columns={"code": f"{finest}_code"})
-        socio = socio.merge(
-            regions_table[hier_cols].drop_duplicates(f"{finest}_code"),
-            on=f"{finest}_code",
-            how="inner",
-        )
-        socio[f"{STUDY_AREA}_code"] = "all"
+    if not columns:
+        return None
+    finest = regions.finest
+    socio = load_socioeconomic(socio_cfg, columns, years)
+    socio = socio.rename(columns={"code": f"{finest}_code"})
+    socio = socio.merge(regions.codes(), on=f"{finest}_code", how="inner")
+    socio[f"{STUDY_AREA}_code"] = "all"
+    return socio
 
-    sum_cols = ["area_km2"] + [f"{v}_tgc" for v in fluxes] + stat_cols
-    frac_cols = [f"{v}_valid_fraction" for v in fluxes]
-    tol = float(balance_cfg["tolerance_tgco2"])
-    tables = {}
-    for level in [*levels, *groupings, STUDY_AREA]:
+
+# the columns every budget table starts with, before the parent codes
+FRONT_COLUMNS = [
+    "level",
+    "code",
+    "name",
+    "year",
+    "area_km2",
+    "valid_fraction",
+    "outside_grid_share",
+]
+
+
+@dataclass
+class _LevelBudget:
+    """What every level's table is made of; :meth:`table` sums one level."""
+
+    zonal: pd.DataFrame
+    emissions: pd.DataFrame
+    gaps: str
+    socio: pd.DataFrame | None
+    socio_cfg: dict
+    cv_mode: Any
+    balance_cfg: dict
+    sum_cols: list[str]
+    fluxes: tuple[str, ...]
+    regions: RegionTree
+    statistics: bool  # the uncertainty model's statistics are summed too
+
+    def table(self, level: str) -> pd.DataFrame:
+        """The budget table of one level: fluxes and CE summed from the finest regions, the
+        balance and intensity indicators, names and parent codes, columns in order."""
         key = f"{level}_code"
-        parent_cols = (
-            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level in levels else []
+        t = self._sums(key)
+        if "ecs" in self.fluxes:
+            t = self._balance(t, key)
+        if self.socio_cfg.get("population_unit") or self.socio_cfg.get("gdp_currency"):
+            assert self.socio is not None
+            t = pd.concat(
+                [t, _intensity(t, self.socio, self.socio_cfg, key, "ecs" in self.fluxes)], axis=1
+            )
+        t = self._named(t, level, key)
+        t.insert(0, "level", level)
+        parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
+        rest = [c for c in t.columns if c not in FRONT_COLUMNS + parents]
+        return (
+            t[FRONT_COLUMNS + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
         )
-        fl = _rollup(zonal, key, sum_cols, frac_cols)
+
+    def _sums(self, key: str) -> pd.DataFrame:
+        """Flux totals and CE of each region-year of the level (rows of emission codes
+        without a polygon: CE only), with ``valid_fraction`` and RCS in Tg CO2."""
+        frac_cols = [f"{v}_valid_fraction" for v in self.fluxes]
+        fl = _rollup(self.zonal, key, self.sum_cols, frac_cols)
         fl["in_region_layer"] = True
-        ce = sum_emissions(em, key, emissions_cfg["gaps"])
-        if stat_cols:
+        em = self.emissions
+        ce = sum_emissions(em, key, self.gaps)
+        if self.statistics:
             # Σ CE² of the members: the variance weight of emission errors independent
             # between finest regions
-            sq = sum_emissions(em.assign(ce_tgco2=em["ce_tgco2"] ** 2), key, emissions_cfg["gaps"])
+            sq = sum_emissions(em.assign(ce_tgco2=em["ce_tgco2"] ** 2), key, self.gaps)
             ce = ce.merge(
                 sq[[key, "year", "ce_tgco2"]].rename(columns={"ce_tgco2": "ce_sq_tgco2"}),
                 on=[key, "year"],
@@ -289,72 +384,62 @@ def build_budget(
         t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
         # without NPP and climate) and hence every input it needs is known
-        t["valid_fraction"] = t[f"{fluxes[-1]}_valid_fraction"]
-        min_valid = balance_cfg["min_valid_fraction"]
+        t["valid_fraction"] = t[f"{self.fluxes[-1]}_valid_fraction"]
         t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
-        if with_balance:
-            t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
-            cv = 1.0
-            if cv_mode == "gdp_per_capita_relative":
-                assert socio_cfg is not None and socio is not None
-                cols = [socio_cfg["gdp_col"], socio_cfg["population_col"]]
-                g = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
-                tot = sum_known(socio, ["year"], cols).set_index("year")
-                pc = g[socio_cfg["gdp_col"]] / g[socio_cfg["population_col"]]
-                pc_all = tot[socio_cfg["gdp_col"]] / tot[socio_cfg["population_col"]]
-                rel = (pc / pc_all.reindex(pc.index.get_level_values("year")).values).rename("cv")
-                cv = (
-                    t[[key, "year"]]
-                    .merge(rel.reset_index(), on=[key, "year"], how="left")["cv"]
-                    .values
-                )
-            elif isinstance(cv_mode, dict):
-                assert socio is not None
-                col = cv_mode["column"]
-                g = socio.groupby([key, "year"])[col]
-                g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
-                cv = t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
-            ind = balance_indicators(
-                t["ecs_tgco2"],
-                t["ce_tgco2"],
-                t["area_km2"],
-                cv,
-                tol,
-                valid_fraction=t["valid_fraction"],
-                min_valid_fraction=min_valid,
-            )
-            t = pd.concat([t, ind], axis=1)
-            t.loc[~t["in_region_layer"], "status_note"] = (
-                "an emission code without a polygon: CE only (tables/emission_code_match.csv)"
-            )
-            t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
-        if per_capita or intensity:
-            assert socio is not None and socio_cfg is not None
-            t = pd.concat([t, _intensity(t, socio, socio_cfg, key, with_balance)], axis=1)
-        if level != STUDY_AREA:
-            info = regions_table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
-            t = t.merge(info, on=key, how="left")
-            if parent_cols and not t["in_region_layer"].all():
-                # rows of emission codes without polygon: parents from the emission rows
-                own = em.drop_duplicates(key).set_index(key)[parent_cols]
-                t[parent_cols] = t[parent_cols].fillna(own.reindex(t[key]).reset_index(drop=True))
-            t = t.rename(columns={key: "code", f"{level}_name": "name"})
-        else:
+        return t
+
+    def _balance(self, t: pd.DataFrame, key: str) -> pd.DataFrame:
+        """ECS in Tg CO2 and the balance indicators (docs/method.md, "Balance indicators")."""
+        t["ecs_tgco2"] = t["ecs_tgc"] * CO2_PER_C
+        ind = balance_indicators(
+            t["ecs_tgco2"],
+            t["ce_tgco2"],
+            t["area_km2"],
+            self._cv(t, key),
+            float(self.balance_cfg["tolerance_tgco2"]),
+            valid_fraction=t["valid_fraction"],
+            min_valid_fraction=self.balance_cfg["min_valid_fraction"],
+        )
+        t = pd.concat([t, ind], axis=1)
+        t.loc[~t["in_region_layer"], "status_note"] = (
+            "an emission code without a polygon: CE only (tables/emission_code_match.csv)"
+        )
+        t["imbalance_risk_index"] = t["source_sink_ratio"].rank(pct=True, method="average")
+        return t
+
+    def _cv(self, t: pd.DataFrame, key: str) -> Any:
+        """The CER weight Cv of every row (docs/method.md, "Balance indicators"): 1, GDP per
+        capita relative to the study area's, or the mean of a column over the members."""
+        if self.cv_mode == "gdp_per_capita_relative":
+            assert self.socio is not None
+            gdp, pop = self.socio_cfg["gdp_col"], self.socio_cfg["population_col"]
+            g = sum_known(self.socio, [key, "year"], [gdp, pop]).set_index([key, "year"])
+            tot = sum_known(self.socio, ["year"], [gdp, pop]).set_index("year")
+            pc_all = tot[gdp] / tot[pop]
+            rel = g[gdp] / g[pop] / pc_all.reindex(g.index.get_level_values("year")).values
+            rel = rel.rename("cv").reset_index()
+            return t[[key, "year"]].merge(rel, on=[key, "year"], how="left")["cv"].values
+        if isinstance(self.cv_mode, dict):
+            assert self.socio is not None
+            g = self.socio.groupby([key, "year"])[self.cv_mode["column"]]
+            g = g.mean().where(g.count() == g.size()).rename("cv").reset_index()
+            return t[[key, "year"]].merge(g, on=[key, "year"], how="left")["cv"].values
+        return 1.0
+
+    def _named(self, t: pd.DataFrame, level: str, key: str) -> pd.DataFrame:
+        """The region's name and parent codes (from the emission rows for emission codes
+        without a polygon); the study area is code 'all'."""
+        if level == STUDY_AREA:
             t = t.rename(columns={key: "code"})
             t["name"] = "study area"
-        t.insert(0, "level", level)
-        front = [
-            "level",
-            "code",
-            "name",
-            "year",
-            "area_km2",
-            "valid_fraction",
-            "outside_grid_share",
-        ]
-        parents = [c for c in t.columns if c.endswith("_code") and c != "code"]
-        rest = [c for c in t.columns if c not in front + parents]
-        tables[level] = (
-            t[front + parents + rest].sort_values(["code", "year"]).reset_index(drop=True)
+            return t
+        levels = self.regions.levels
+        parent_cols = (
+            [f"{p}_code" for p in levels[levels.index(level) + 1 :]] if level in levels else []
         )
-    return tables
+        info = self.regions.table.drop_duplicates(key)[[key, f"{level}_name"] + parent_cols]
+        t = t.merge(info, on=key, how="left")
+        if parent_cols and not t["in_region_layer"].all():
+            own = self.emissions.drop_duplicates(key).set_index(key)[parent_cols]
+            t[parent_cols] = t[parent_cols].fillna(own.reindex(t[key]).reset_index(drop=True))
+        return t.rename(columns={key: "code", f"{level}_name": "name"})

@@ -43,18 +43,18 @@ def load_emissions(
     years: list[int],
     year_col: str | None = None,
     value_col: str | None = None,
-    layout: str = "long",
-    year_columns: str | None = "{year}",
+    year_columns: str | None = None,
     duplicates: str = "error",
     require_all_years: bool = True,
     empty_values: str = "error",
 ) -> pd.DataFrame:
     """Read the finest-level emission table as (code, year, ce_tgco2); checks units and duplicates.
 
-    ``layout: long`` has one row per region and year (``year_col``, ``value_col``); ``wide`` has
-    one row per region and one column per year named by ``year_columns`` (e.g. ``C{year}`` for the
-    CEADs county table). Several rows for one region and year are an error unless
-    ``duplicates`` says how to combine them: ``sum`` (e.g. a development zone reported beside its
+    Without ``year_columns`` (``emissions.layout: long``) the table has one row per region and
+    year (``year_col``, ``value_col``); with it (``layout: wide``) one row per region and one
+    column per year named by ``year_columns`` (e.g. ``C{year}`` for the CEADs county table).
+    Several rows for one region and year are an error unless ``duplicates`` says how to combine
+    them: ``sum`` (e.g. a development zone reported beside its
     district under the same code) or ``first`` (keep the first row, drop the others).
 
     A value of a requested year that is empty or not a number (``n/a``, ``-``, text) is an error
@@ -69,11 +69,7 @@ def load_emissions(
             fix=f"declare one of {sorted(EMISSION_UNITS)}",
         )
     df = read_text_table(path, "emissions")
-    if layout == "wide":
-        if not year_columns:
-            raise ConfigError(
-                "emissions.layout: wide needs emissions.year_columns (e.g. 'C{year}')"
-            )
+    if year_columns:
         pattern = re.compile(re.escape(year_columns).replace(r"\{year\}", r"(\d{4})"))
         ycols = {c: int(m.group(1)) for c in df.columns if (m := pattern.fullmatch(str(c)))}
         if region_col not in df.columns or not ycols:
@@ -264,6 +260,16 @@ def sum_known(df: pd.DataFrame, keys: list[str], columns: list[str]) -> pd.DataF
     return out.where(g.count() == g.size().to_numpy()[:, None]).reset_index()
 
 
+def _wide_year_columns(em_cfg: dict) -> str | None:
+    """The year columns' pattern of a wide emission table (``emissions.layout: wide``), None for
+    a long one."""
+    if em_cfg["layout"] != "wide":
+        return None
+    if not em_cfg.get("year_columns"):
+        raise ConfigError("emissions.layout: wide needs emissions.year_columns (e.g. 'C{year}')")
+    return em_cfg["year_columns"]
+
+
 def load_emissions_config(
     em_cfg: dict, years: list[int], require_all_years: bool = True
 ) -> pd.DataFrame:
@@ -275,8 +281,7 @@ def load_emissions_config(
         value_col=em_cfg.get("value_col"),
         units=em_cfg["units"],
         years=years,
-        layout=em_cfg["layout"],
-        year_columns=em_cfg.get("year_columns"),
+        year_columns=_wide_year_columns(em_cfg),
         duplicates=em_cfg["duplicates"],
         require_all_years=require_all_years,
         empty_values=em_cfg["empty_values"],

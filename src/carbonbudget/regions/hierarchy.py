@@ -59,6 +59,24 @@ def read_regions(
     drop``), are errors naming the fix; ``crs`` reprojects the result. ``select``
     (``regions.select``: ``{level, codes}``) keeps the regions whose code at that level is one
     of ``codes`` (a study area made of administrative units of a larger layer)."""
+    gdf = _read_polygons(path, layer, source_crs)
+    level_names = list(levels)
+    out = _level_columns(gdf, levels, names or {}, derive_parents, path)
+    finest = f"{level_names[0]}_code"
+    if select:
+        out = select_regions(out, select, level_names, path)
+    out = _without_empty(out, finest, empty_geometries, path)
+    _check_codes_nest(out, level_names, path)
+    out = _repaired(out, finest, invalid_geometries, path)
+    if crs is not None:
+        out = out.to_crs(crs)
+    return out.sort_values(finest).reset_index(drop=True)
+
+
+def _read_polygons(path: str, layer: str | None, source_crs: str | None) -> gpd.GeoDataFrame:
+    """The polygon layer with its CRS (``source_crs`` declared over the file's), refusing a
+    missing file, a layer without CRS and coordinates that cannot be longitudes and latitudes
+    in a geographic CRS."""
     if not os.path.exists(path):
         raise InputDataError(
             "file not found", path=path, variable="regions", fix="check regions.path in the config"
@@ -93,8 +111,15 @@ def read_regions(
                 fix="declare the CRS of the coordinates with regions.crs (e.g. the projected CRS "
                 "they were written in), or write the layer as a GeoPackage with its CRS",
             )
+    return gdf
+
+
+def _level_columns(
+    gdf: gpd.GeoDataFrame, levels: dict, names: dict, derive_parents: str | None, path: str
+) -> gpd.GeoDataFrame:
+    """``{level}_code`` and ``{level}_name`` of every level (parents derived from the finest
+    codes with ``derive_parents: adcode``; a level without a name column is named by its code)."""
     level_names = list(levels)
-    names = names or {}
     out = gpd.GeoDataFrame(geometry=gdf.geometry.values, crs=gdf.crs)
     for i, level in enumerate(level_names):
         col = levels[level]
@@ -116,26 +141,37 @@ def read_regions(
             if ncol and ncol in gdf.columns
             else out[f"{level}_code"].values
         )
-    finest = f"{level_names[0]}_code"
-    if select:
-        out = select_regions(out, select, level_names, path)
+    return out
+
+
+def _without_empty(
+    out: gpd.GeoDataFrame, finest: str, empty_geometries: str, path: str
+) -> gpd.GeoDataFrame:
+    """Features without geometry: an error, or dropped with a warning (``empty_geometries:
+    drop``)."""
     empty = out.geometry.isna() | out.geometry.is_empty
-    if empty.any():
-        bad = sorted(out.loc[empty, finest])
-        if empty_geometries != "drop":
-            raise RegionError(
-                f"{len(bad)} features have an empty or missing geometry (codes {bad[:20]})",
-                path=path,
-                variable="regions",
-                fix="give them their polygons, or set regions.empty_geometries: "
-                "drop to leave them out (their emissions then reach no "
-                "polygon)",
-            )
-        log.warning(
-            f"{path}: dropped {len(bad)} features with an empty geometry (codes "
-            f"{bad[:20]}; regions.empty_geometries: drop)"
+    if not empty.any():
+        return out
+    bad = sorted(out.loc[empty, finest])
+    if empty_geometries != "drop":
+        raise RegionError(
+            f"{len(bad)} features have an empty or missing geometry (codes {bad[:20]})",
+            path=path,
+            variable="regions",
+            fix="give them their polygons, or set regions.empty_geometries: "
+            "drop to leave them out (their emissions then reach no "
+            "polygon)",
         )
-        out = out[~empty]
+    log.warning(
+        f"{path}: dropped {len(bad)} features with an empty geometry (codes "
+        f"{bad[:20]}; regions.empty_geometries: drop)"
+    )
+    return out[~empty]
+
+
+def _check_codes_nest(out: gpd.GeoDataFrame, level_names: list[str], path: str) -> None:
+    """One feature per finest code, and exactly one parent of each child at every level."""
+    finest = f"{level_names[0]}_code"
     dup = out.loc[out[finest].duplicated(keep=False), finest]
     if len(dup):
         raise RegionError(
@@ -146,7 +182,6 @@ def read_regions(
             f"'{level_names[0]}' is not the finest level, list regions.levels "
             "finest first (a YAML writer that sorts keys reorders them)",
         )
-    # Each child must have exactly one parent at every coarser level.
     for child, parent in zip(level_names[:-1], level_names[1:]):
         n_par = out.groupby(f"{child}_code")[f"{parent}_code"].nunique()
         if (n_par > 1).any():
@@ -156,22 +191,26 @@ def read_regions(
                 variable="regions",
                 fix="fix the parent code columns so the hierarchy nests",
             )
+
+
+def _repaired(
+    out: gpd.GeoDataFrame, finest: str, invalid_geometries: str, path: str
+) -> gpd.GeoDataFrame:
+    """Invalid geometries: repaired with a warning, or an error (``invalid_geometries``)."""
     invalid = ~out.geometry.is_valid
-    if invalid.any():
-        bad = sorted(out.loc[invalid, finest])[:10]
-        if invalid_geometries != "repair":
-            raise RegionError(
-                f"{int(invalid.sum())} invalid geometries (codes {bad})",
-                path=path,
-                variable="regions",
-                fix="repair them (e.g. shapely.make_valid) or "
-                "set regions.invalid_geometries: repair",
-            )
-        log.warning(f"{path}: repaired {int(invalid.sum())} invalid geometries (codes {bad})")
-        out.loc[invalid, "geometry"] = shapely.make_valid(out.loc[invalid, "geometry"].values)
-    if crs is not None:
-        out = out.to_crs(crs)
-    return out.sort_values(finest).reset_index(drop=True)
+    if not invalid.any():
+        return out
+    bad = sorted(out.loc[invalid, finest])[:10]
+    if invalid_geometries != "repair":
+        raise RegionError(
+            f"{int(invalid.sum())} invalid geometries (codes {bad})",
+            path=path,
+            variable="regions",
+            fix="repair them (e.g. shapely.make_valid) or set regions.invalid_geometries: repair",
+        )
+    log.warning(f"{path}: repaired {int(invalid.sum())} invalid geometries (codes {bad})")
+    out.loc[invalid, "geometry"] = shapely.make_valid(out.loc[invalid, "geometry"].values)
+    return out
 
 
 def select_regions(

@@ -161,9 +161,13 @@ def project_scenarios(
     table = (
         table[SCENARIO_COLUMNS].sort_values(["region", "scenario", "year"]).reset_index(drop=True)
     )
-    summ = pd.DataFrame(summary)
-    # CNC change from the last observed year with ECS to the horizon (Zhang et al. 2022: -44.6 % /
-    # +15.5 %)
+    summ = _cnc_change(pd.DataFrame(summary), table, horizon)
+    return table, pd.DataFrame(skill), summ
+
+
+def _cnc_change(summ: pd.DataFrame, table: pd.DataFrame, horizon: int) -> pd.DataFrame:
+    """CNC of the last observed year with ECS and at the horizon, and its change in per cent,
+    per scenario and region (Zhang et al. 2022: -44.6 % / +15.5 %)."""
     for i, r in summ.iterrows():
         sel = table[(table["region"] == r["region"])]
         obs = sel[(sel["scenario"] == "observed") & sel["cnc_tgco2"].notna()]
@@ -173,4 +177,4 @@ def project_scenarios(
             summ.loc[i, "cnc_last_observed_tgco2"] = c0
             summ.loc[i, f"cnc_{horizon}_tgco2"] = c1
             summ.loc[i, "cnc_change_pct"] = 100.0 * (c1 - c0) / abs(c0) if c0 else np.nan
-    return table, pd.DataFrame(skill), summ
+    return summ

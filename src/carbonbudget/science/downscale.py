@@ -88,6 +88,27 @@ def spread_emissions(
     if (totals < 0).any():
         bad = [codes[i] for i in np.flatnonzero(totals < 0)[:10]]
         raise ValueError(f"negative emission totals cannot be spread by weights: {bad}")
+    w = _checked_weights(weights, weights_path)
+    known = np.isfinite(totals)
+    method = np.where(known, np.where(totals > 0, "weights", "no emissions"), "missing")
+    # a region with an unknown total takes no part: its pixels get no density from it
+    cov = sp.csc_matrix(sp.diags(known.astype(np.float64)) @ cov)
+    cov.eliminate_zeros()
+    e = np.where(known, totals, 0.0)
+    mass = _weighted_mass(cov, area_km2, w, e, method, codes, zero_weight, weights_path)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappa = np.where(e > 0, e / mass, 0.0)
+    cover = np.asarray(cov.sum(axis=0)).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        f0 = np.where(cover > 0, w * (cov.T @ kappa) / cover, np.nan)
+    density, iterations = _fixed_point(cov, area_km2, f0, cover, e, known)
+    placed = cov @ (area_km2 * np.where(np.isfinite(density), density, 0.0))
+    _warn_unmet(placed, e, known, codes)
+    return Spread(density, method, placed, iterations)
+
+
+def _checked_weights(weights: np.ndarray, weights_path: str) -> np.ndarray:
+    """The weights as float64 with NaN as 0; infinite or negative weights are errors."""
     w = np.asarray(weights, dtype=np.float64)
     if np.isinf(w).any():
         raise InputDataError(
@@ -104,37 +125,55 @@ def spread_emissions(
             variable="emissions.downscale.weights",
             fix="weights must be zero or positive (population, lights, built-up area)",
         )
-    w = np.where(np.isfinite(w), w, 0.0)
-    known = np.isfinite(totals)
-    method = np.where(known, np.where(totals > 0, "weights", "no emissions"), "missing")
-    # a region with an unknown total takes no part: its pixels get no density from it
-    cov = sp.csc_matrix(sp.diags(known.astype(np.float64)) @ cov)
-    cov.eliminate_zeros()
-    e = np.where(known, totals, 0.0)
+    return np.where(np.isfinite(w), w, 0.0)
+
+
+def _weighted_mass(
+    cov: sp.csc_matrix,
+    area_km2: np.ndarray,
+    w: np.ndarray,
+    e: np.ndarray,
+    method: np.ndarray,
+    codes: list[str],
+    zero_weight: str,
+    weights_path: str,
+) -> np.ndarray:
+    """Σ coverage · area · weight per region. A region with emissions and no weight is an error,
+    or (``zero_weight: area``) its zero-weight pixels get weight 1 in ``w`` and its ``method``
+    becomes ``area``."""
     mass = cov @ (area_km2 * w)
     empty = (mass <= 0) & (e > 0)
-    if empty.any():
-        names = [codes[i] for i in np.flatnonzero(empty)]
-        if zero_weight != "area":
-            raise InputDataError(
-                f"{len(names)} regions with emissions have no weight on any of their pixels: "
-                f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}",
-                path=weights_path,
-                variable="emissions.downscale.weights",
-                fix="check the weight raster covers these regions, or set "
-                "emissions.downscale.zero_weight: area to spread their CE by area",
-            )
-        pixels = np.unique(sp.csr_matrix(cov)[np.flatnonzero(empty)].indices)
-        w[pixels] = np.where(w[pixels] > 0, w[pixels], 1.0)
-        method[empty] = "area"
-        mass = cov @ (area_km2 * w)
-        log.warning("%d regions without weight spread by area: %s", len(names), names[:20])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = np.where(e > 0, e / mass, 0.0)
-    cover = np.asarray(cov.sum(axis=0)).ravel()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        f0 = np.where(cover > 0, w * (cov.T @ kappa) / cover, np.nan)
+    if not empty.any():
+        return mass
+    names = [codes[i] for i in np.flatnonzero(empty)]
+    if zero_weight != "area":
+        raise InputDataError(
+            f"{len(names)} regions with emissions have no weight on any of their pixels: "
+            f"{', '.join(names[:20])}{' ...' if len(names) > 20 else ''}",
+            path=weights_path,
+            variable="emissions.downscale.weights",
+            fix="check the weight raster covers these regions, or set "
+            "emissions.downscale.zero_weight: area to spread their CE by area",
+        )
+    pixels = np.unique(sp.csr_matrix(cov)[np.flatnonzero(empty)].indices)
+    w[pixels] = np.where(w[pixels] > 0, w[pixels], 1.0)
+    method[empty] = "area"
+    log.warning("%d regions without weight spread by area: %s", len(names), names[:20])
+    return cov @ (area_km2 * w)
 
+
+def _fixed_point(
+    cov: sp.csc_matrix,
+    area_km2: np.ndarray,
+    f0: np.ndarray,
+    cover: np.ndarray,
+    e: np.ndarray,
+    known: np.ndarray,
+) -> tuple[np.ndarray, int]:
+    """The EM fixed point of the module docstring, started from proportional spreading ``f0``:
+    one multiplier per region on its own pixels, the shared pixels' densities updated by the
+    regions' ratios of target to placed mass. Returns the densities and the iterations."""
+    n_regions = cov.shape[0]
     counts = np.diff(cov.indptr)
     single = np.flatnonzero(counts == 1)
     shared = np.flatnonzero(counts >= 2)
@@ -162,8 +201,12 @@ def spread_emissions(
     density = f0.copy()
     density[single] = f0[single] * mult[owner]
     density[shared] = fs
-    placed = cov @ (area_km2 * np.where(np.isfinite(density), density, 0.0))
-    spread = Spread(density, method, placed, iterations)
+    return density, iterations
+
+
+def _warn_unmet(placed: np.ndarray, e: np.ndarray, known: np.ndarray, codes: list[str]) -> None:
+    """A warning naming the regions whose total the grid cannot keep to 1e-9."""
+    scale = e[e > 0].mean() if (e > 0).any() else 1.0
     unmet = np.flatnonzero(known & (_relative(placed, e, scale) > UNMET))
     if len(unmet):
         moved = np.abs(placed - e)[unmet].sum() / 2 / e.sum()
@@ -177,7 +220,6 @@ def spread_emissions(
             100 * moved,
             ", ".join(codes[i] for i in unmet[:20]),
         )
-    return spread
 
 
 def _relative(placed: np.ndarray, e: np.ndarray, scale: float) -> np.ndarray:

@@ -12,7 +12,7 @@ from carbonbudget.core.config import CLIMATOLOGY, grouping_levels
 from carbonbudget.core.io import write_table
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions import layers
-from carbonbudget.regions.budget import build_budget
+from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
 from carbonbudget.regions.emissions import load_crosswalk_config
 from carbonbudget.regions.hierarchy import config_derive_parents, read_finest_table
 from carbonbudget.science.uncertainty import add_intervals
@@ -51,17 +51,21 @@ def budget(job: Job) -> None:
     tables = build_budget(
         zonal_paths=list(job.input.zonal),
         years=p.years,
-        regions_table=read_finest_table(job.input.regions),
-        levels=list(p.regions["levels"]),
+        regions=RegionTree(
+            read_finest_table(job.input.regions),
+            list(p.regions["levels"]),
+            grouping_levels(p.regions),
+        ),
         emissions_cfg=p.emissions,
         socio_cfg=p.socioeconomic,
         balance_cfg=p.balance,
-        derive_parents=config_derive_parents(p.regions),
+        match=EmissionMatch(
+            derive_parents=config_derive_parents(p.regions),
+            crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),
+            select=p.regions.get("select"),
+        ),
         fluxes=tuple(p.fluxes),
-        crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),
-        select=p.regions.get("select"),
         statistics_paths=list(job.input.uncertainty) or None,
-        groupings=grouping_levels(p.regions),
     )
     if p.uncertainty:
         tables, trend_intervals = add_intervals(

@@ -14,7 +14,7 @@ import rasterio
 
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
-from carbonbudget.inputs.align import CONTINUOUS, align_raster, gdal_source
+from carbonbudget.inputs.align import CONTINUOUS, Values, align_raster, gdal_source
 from carbonbudget.inputs.inventory import align_inventory, regional_inventory
 from carbonbudget.outputs.palette import PIXEL_STATUS_COLOURS
 from carbonbudget.pipeline.job import Job, Stages
@@ -130,8 +130,8 @@ def grid_budget(job: Job) -> None:
                 aligned,
                 grid,
                 variable="emission weights",
-                kind=CONTINUOUS,
                 crs=ds.get("crs"),
+                values=Values(kind=CONTINUOUS),
             )
             with rasterio.open(aligned) as src:
                 weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
