@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml $(LOCK) | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
-	$(PIP) -e ".[test,lint]"
+	$(PIP) -e ".[test,lint,docs]"
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed
@@ -64,9 +64,11 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format $(PY_SOURCES)
 	$(BIN)/snakefmt Snakefile workflow/rules
 
-# The configuration reference is generated from the schema; tests/test_docs.py keeps it in sync.
-docs: $(VENV)/.installed
+# The configuration reference is generated from the schema (tests/test_docs.py keeps it in sync),
+# then the site (mkdocs.yml: the pages of docs/ and the API from the docstrings) goes to site/.
+docs: $(VENV)/.installed-test
 	$(BIN)/python -m carbonbudget.core.config_reference > docs/config.md
+	$(BIN)/mkdocs build --strict
 
 # Resolve the newest versions allowed by pyproject.toml in a throw-away environment and pin them.
 # Run `make test` after it: the lock records versions the suite passed with.
@@ -74,11 +76,11 @@ lock:
 	rm -rf .lock-venv
 	$(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --upgrade pip
-	.lock-venv/bin/python -m pip install -e ".[test,lint,cluster]"
+	.lock-venv/bin/python -m pip install -e ".[test,lint,docs,cluster]"
 	{ echo "# Exact versions the test suite passed with (make lock); make install uses them as"; \
 	  echo "# pip constraints. Python 3.11, Linux x86-64."; \
 	  .lock-venv/bin/python -m pip freeze --exclude-editable | sort -f; } > $(LOCK)
 	rm -rf .lock-venv
 
 clean:
-	rm -rf results data/demo .snakemake
+	rm -rf results data/demo .snakemake site

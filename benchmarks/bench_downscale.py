@@ -1,4 +1,4 @@
-"""Benchmark (issue 19): spreading one year's county emissions onto the grid at country size.
+"""Benchmark: spreading one year's county emissions onto the grid at country size.
 
 On the synthetic country (4,000 × 5,000 pixels of 1 km, ~2,800 counties, ``country.py``), in one
 process: the coverage matrix once (what ``build_regions`` caches), then per year

@@ -1,4 +1,4 @@
-"""Benchmark (issue 4a): one year of RH + NEP + RCS + ECS, carbonbudget vs plain numpy.
+"""Benchmark: one year of RH + NEP + RCS + ECS, carbonbudget vs plain numpy.
 
 Inputs are written once per grid size (block by block, uncompressed tiled GeoTIFFs): 12-band
 temperature and precipitation, NPP, runoff, GEM-CO2 coefficient, region mask. Then, each in a

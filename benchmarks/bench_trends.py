@@ -1,4 +1,4 @@
-"""Benchmark (issue 5): all per-pixel trend statistics of one variable vs pymannkendall.
+"""Benchmark: all per-pixel trend statistics of one variable vs pymannkendall.
 
 Synthetic (year, y, x) float32 stack, generated block by block inside the dask graph (a trend,
 noise and 2 % NaN years), so memory follows the chunk size. Times ``trend_statistics`` (OLS slope

@@ -1,4 +1,4 @@
-"""Benchmark (issue 20): the uncertainty model of one year against that year's fluxes and zonal
+"""Benchmark: the uncertainty model of one year against that year's fluxes and zonal
 totals, at country size.
 
 On the synthetic country (4,000 × 5,000 pixels of 1 km, ~2,800 counties in cities and

@@ -1,4 +1,4 @@
-"""Benchmark (issue 4b): zonal sum of one band, carbonbudget's cached coverage vs exactextract.
+"""Benchmark: zonal sum of one band, carbonbudget's cached coverage vs exactextract.
 
 On the synthetic country (4,000 × 5,000 pixels, ~2,800 counties with a few hundred vertices each,
 ``country.py``), in one process:

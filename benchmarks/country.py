@@ -1,4 +1,4 @@
-"""Synthetic country-size inputs for the benchmarks (issue 4): China-like 4,000 × 5,000 pixels.
+"""Synthetic country-size inputs for the benchmarks: China-like 4,000 × 5,000 pixels.
 
 Writes, block by block (memory stays at a few hundred MB whatever the size):
 

@@ -1,99 +1,16 @@
-import os
-import shutil
-import subprocess
-import sys
-from pathlib import Path
+"""Fixtures: a small grid, the demo's DAG run once per session; tests that use a DAG fixture
+are marked ``workflow`` (``make test-fast`` leaves them out). Shared helpers: helpers.py."""
 
-import numpy as np
 import pytest
-import rasterio
+from helpers import AEA, copy_workflow, run_snakemake
 
 from carbonbudget.core.grid import Grid
-
-REPO = Path(__file__).resolve().parents[1]
-AEA = (
-    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
-)
 
 
 @pytest.fixture
 def small_grid():
     """5 columns × 4 rows of 1 km on an Albers equal-area grid, origin (0, 4000)."""
     return Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 5000.0, 4000.0])
-
-
-def write_raster(path, data, grid, dtype="float32", nodata=np.nan, crs="grid"):
-    data = np.asarray(data)
-    if data.ndim == 2:
-        data = data[None]
-    profile = dict(
-        driver="GTiff",
-        width=grid.width,
-        height=grid.height,
-        count=data.shape[0],
-        dtype=dtype,
-        nodata=nodata,
-        transform=grid.transform,
-    )
-    if crs == "grid":
-        profile["crs"] = grid.crs
-    elif crs is not None:
-        profile["crs"] = crs
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(data.astype(dtype))
-    return str(path)
-
-
-CSV_ROUNDING = (
-    5e-12  # 12 significant digits (carbonbudget.core.io.write_table): the largest relative error
-)
-
-
-def assert_within_csv_rounding(actual, expected, magnitude):
-    """``actual`` = ``expected`` up to the rounding of the CSV values they were computed from:
-    each is written with 12 significant digits, so an identity between them holds to 5e-12 of
-    the sum of the magnitudes of its terms (a difference of close numbers, or a sum of many,
-    is not known to 1e-12 of itself)."""
-    actual, expected, magnitude = (
-        np.asarray(x, dtype="float64") for x in (actual, expected, magnitude)
-    )
-    excess = np.abs(actual - expected) / (CSV_ROUNDING * magnitude)
-    assert (excess <= 1.0).all(), f"off by up to {excess.max():.1f} x the CSV rounding"
-
-
-def assert_csv_difference(diff, a, b):
-    """diff = a - b, three columns of a CSV (:func:`assert_within_csv_rounding`)."""
-    diff, a, b = (np.asarray(x, dtype="float64") for x in (diff, a, b))
-    assert_within_csv_rounding(diff, a - b, np.abs(diff) + np.abs(a) + np.abs(b))
-
-
-def snakemake_bin():
-    return str(Path(sys.executable).with_name("snakemake"))
-
-
-# What a runnable copy of the workflow needs (the workstation profile included)
-WORKFLOW_ITEMS = ("Snakefile", "workflow", "config", "profiles")
-
-
-def copy_workflow(work: Path) -> Path:
-    """Copy the workflow (Snakefile, rules, configs, profile) into ``work``; return ``work``."""
-    work.mkdir(parents=True, exist_ok=True)
-    for item in WORKFLOW_ITEMS:
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    return work
-
-
-def run_snakemake(work: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """Snakemake on 2 cores in ``work`` (its own Snakefile), GDAL's cache bounded."""
-    return subprocess.run(
-        [snakemake_bin(), "--cores", "2", "--directory", str(work)]
-        + ["-s", str(work / "Snakefile"), *args],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ, GDAL_CACHEMAX="256"),
-        timeout=timeout,
-    )
 
 
 @pytest.fixture(scope="session")
@@ -107,46 +24,6 @@ def demo_run(tmp_path_factory):
     return work
 
 
-class Named(list):
-    """A list whose items also have names, as Snakemake's ``input``/``output``/``params``."""
-
-    def __init__(self, *items, **named):
-        super().__init__([*items, *named.values()])
-        self._names = dict(named)
-        for k, v in named.items():
-            setattr(self, k, v)
-
-    def items(self):
-        return self._names.items()
-
-    def get(self, key, default=None):
-        return self._names.get(key, default)
-
-    def __getitem__(self, key):
-        return self._names[key] if isinstance(key, str) else super().__getitem__(key)
-
-
-def job(rule, *, input=None, output=None, params=None, wildcards=None, threads=1):
-    """A stand-in for Snakemake's ``snakemake`` object, to call a stage of
-    :mod:`carbonbudget.pipeline.stages` without Snakemake."""
-    from types import SimpleNamespace
-
-    def named(v):
-        if isinstance(v, Named):
-            return v
-        return Named(*v) if isinstance(v, list) else Named(**(v or {}))
-
-    return SimpleNamespace(
-        rule=rule,
-        input=named(input),
-        output=named(output),
-        params=named(params),
-        wildcards=named(wildcards),
-        threads=threads,
-        log=[],
-    )
-
-
 # Fixtures that run a whole Snakemake DAG; a test using one is a workflow test, so that
 # `make test-fast` (-m "not workflow") leaves it out wherever it lives.
 DAG_FIXTURES = {"demo_run", "china_run", "huaihai_run"}
@@ -156,11 +33,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if DAG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.workflow)
-
-
-def demo_config() -> dict:
-    """The demo's configuration as a user has it (config/config.yaml, paths relative to the
-    working directory)."""
-    import yaml
-
-    return yaml.safe_load((REPO / "config" / "config.yaml").read_text())

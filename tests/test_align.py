@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 import rasterio
-from conftest import AEA, write_raster
+from helpers import AEA, write_raster
 from rasterio.enums import Resampling
 
 from carbonbudget.core.errors import InputDataError, UnitError

@@ -214,3 +214,15 @@ def test_every_rule_runs_the_stage_of_its_name_in_the_module_of_its_file():
 def test_a_rule_file_has_no_rule_built_in_a_loop(stem):
     text = (REPO / "workflow" / "rules" / f"{stem}.smk").read_text()
     assert not re.search(r"^\s+name:", text, re.M), f"{stem}.smk names a rule at run time"
+
+
+def test_the_project_layout_in_the_docs_is_the_tree():
+    text = (REPO / "docs" / "architecture.md").read_text()
+    block = text.split("<!-- layout -->")[1].split("<!-- /layout -->")[0]
+    listed = set(re.findall(r"^  (\S+\.py)\s", block, re.M))
+    tree = {
+        str(p.relative_to(PACKAGE))
+        for p in PACKAGE.rglob("*.py")
+        if p.name != "__init__.py" and p.parent != PACKAGE
+    }
+    assert listed == tree, {"not in the docs": tree - listed, "not in the tree": listed - tree}

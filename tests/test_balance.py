@@ -212,7 +212,7 @@ def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):
     assert list(rel["study_area"]["code"]) == ["all"]
 
 
-# --- issue 15: no emission value becomes a silent zero, no parent a silent partial sum ------
+# --- no emission value becomes a silent zero, no parent a silent partial sum ------
 @pytest.mark.parametrize("cell", ["n/a", "", "NA", "-", "abc", "inf"])
 def test_empty_or_non_numeric_emission_value_is_an_error_naming_line_and_code(tmp_path, cell):
     p = tmp_path / "e.csv"
@@ -361,7 +361,7 @@ def test_a_socioeconomic_gap_leaves_every_total_it_belongs_to_unknown(tmp_path):
     assert tot.loc[2002].isna().all()  # never 33 from one of the two counties
 
 
-# --- issue 16.3: partial coverage is never silent ---------------------------------------------
+# --- partial coverage is never silent ---------------------------------------------
 def test_a_sink_known_on_too_little_of_the_area_gives_no_balance():
     out = balance_indicators(
         [10.0, 10.0, 10.0, np.nan],

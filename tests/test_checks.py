@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from conftest import REPO, demo_config
+from helpers import REPO, demo_config
 
 from carbonbudget.core.config import validate_config
 from carbonbudget.core.errors import InputDataError, RegionError, UnitError

@@ -1,10 +1,10 @@
 """Climatologies (inputs without {year}) are checked, aligned and turned into fluxes once; the
-yearly fluxes combine them with each year's inputs (issue 16.2)."""
+yearly fluxes combine them with each year's inputs."""
 
 import numpy as np
 import pytest
 import rasterio
-from conftest import AEA, demo_config, write_raster
+from helpers import AEA, demo_config, write_raster
 
 from carbonbudget.core.config import flux_periods, validate_config
 from carbonbudget.pipeline.paths import (

@@ -1,5 +1,5 @@
 """Code reconciliation: crosswalks from official code lists, the match report, and the roll-up of
-emissions whose codes match no polygon (issue 9)."""
+emissions whose codes match no polygon."""
 
 import numpy as np
 import pandas as pd

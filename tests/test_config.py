@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import yaml
-from conftest import REPO
+from helpers import REPO
 
 from carbonbudget.core.config import validate_config
 from carbonbudget.core.errors import ConfigError

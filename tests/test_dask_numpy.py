@@ -49,7 +49,7 @@ def test_trend_dask_equals_numpy(chunks):
     for v in PIXEL_STATS:
         np.testing.assert_array_equal(got[v].values, ref[v].values)
     # 10 years of white noise: about a quarter of the Hurst estimates fall outside [0, 1] and
-    # are NaN (issue 16.4); the rest are computed
+    # are NaN; the rest are computed
     assert 0.6 < np.isfinite(ref["hurst"].values).mean() < 0.85
 
 

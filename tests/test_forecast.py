@@ -98,7 +98,7 @@ def test_scenarios_match_emission_codes_like_the_budget(tmp_path):
     without the crosswalk the same table is refused (emissions.unmatched: error)."""
     import geopandas as gpd
     import shapely
-    from conftest import job
+    from helpers import job
 
     from carbonbudget.core.errors import InputDataError as _InputDataError
     from carbonbudget.core.io import write_gpkg_layer

@@ -5,7 +5,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from conftest import AEA, write_raster
+from helpers import AEA, write_raster
 from pyproj import Geod
 
 from carbonbudget.core.errors import GridError
@@ -253,7 +253,7 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
     drawing shapes are simplified within their tolerance and never vanish."""
     import geopandas as gpd
     import shapely
-    from conftest import job
+    from helpers import job
 
     from carbonbudget.core.io import write_gpkg_layer
     from carbonbudget.inputs.demo import DEMO_CRS, make_regions

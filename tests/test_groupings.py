@@ -5,7 +5,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import assert_within_csv_rounding, demo_config
+from helpers import assert_within_csv_rounding, demo_config
 
 from carbonbudget.core.config import fill_section, validate_config
 from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
@@ -167,7 +167,7 @@ def _layer_inputs(small_grid, tmp_path, ce_known_everywhere=True):
     """Two years of fluxes on the 5 x 4 km grid (ECS = NEP + RCS), a CE raster per year, and a
     layer of two regions: 'w' (columns 0-1) and 'e' (columns 2-4)."""
     import shapely
-    from conftest import AEA, write_raster
+    from helpers import AEA, write_raster
 
     layer = gpd.GeoDataFrame(
         {"bcode": ["w", "e"], "bname": ["West", "East"]},

@@ -1,5 +1,5 @@
 """Heterogeneous inputs: the same fields in three CRSs and resolutions, aligned to one grid,
-give per-region results close to the pre-aligned originals (issue 3).
+give per-region results close to the pre-aligned originals.
 
 Tolerance: 0.1 % per region for the continuous fields (bilinear resampling of a smooth field
 from ~1 km sources onto a 1 km grid); categorical codes must come out unchanged.
@@ -11,7 +11,7 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
-from conftest import AEA
+from helpers import AEA
 from rasterio.warp import transform as warp_transform
 
 from carbonbudget.core.grid import Grid

@@ -131,7 +131,7 @@ def test_make_check_opens_every_year_of_an_inventory(tmp_path):
     import copy
 
     import yaml
-    from conftest import REPO
+    from helpers import REPO
 
     from carbonbudget.core.config import validate_config
     from carbonbudget.inputs.checks import check_inventory_inputs

@@ -49,7 +49,7 @@ TABLE1_CEADS = {
     "650000": (53.0, 190.5, 340.7),
 }
 YEARS = [1997, 2010, 2017]
-# Where the county table and the paper disagree (see the README section on real data):
+# Where the county table and the paper disagree (see docs/examples.md):
 # Jiangsu: the table lists three development zones a second time under their district's code
 # (320211, 320506, 321112 with suffix "(2)"); the paper's sum leaves them out — with
 # duplicates: first it matches exactly, with duplicates: sum it is larger by those zones.
@@ -71,7 +71,7 @@ def _province_totals(duplicates: str):
     return em.groupby(["province", "year"])["ce_tgco2"].sum()
 
 
-def test_ceads_province_totals_reproduce_seed_table1():
+def test_ceads_province_totals_reproduce_zhang_et_al_2022_table1():
     totals = _province_totals("first")
     assert sorted(totals.index.get_level_values(0).unique()) == sorted(TABLE1_CEADS)
     for prov, ref in TABLE1_CEADS.items():
@@ -114,7 +114,7 @@ def _run_example(tmp_path_factory, example: str, years) -> tuple:
     copy beside a link to ../shared, as the repository sits. Returns (results, stdout+stderr)."""
     import os
 
-    from conftest import copy_workflow, run_snakemake
+    from helpers import copy_workflow, run_snakemake
 
     base = tmp_path_factory.mktemp(example)
     work = copy_workflow(base / "repo")
@@ -172,7 +172,7 @@ def test_example_run_says_what_it_skips_and_why(china_run):
 def test_example_report_says_only_rcs_was_computed(china_run, tmp_path):
     """The report's text follows the run: without NPP and climate it says RCS alone was
     computed, and its quick looks show RCS (no ECS)."""
-    from conftest import run_snakemake
+    from helpers import run_snakemake
 
     run, _ = china_run
     work = run.parents[1]
@@ -185,7 +185,7 @@ def test_example_report_says_only_rcs_was_computed(china_run, tmp_path):
     assert "pixel_rcs.png" in text and "pixel_ecs.png" not in text
 
 
-def test_example_province_emissions_reproduce_seed_table1(china_run):
+def test_example_province_emissions_reproduce_zhang_et_al_2022_table1(china_run):
     """Province CE of the run (emission codes rolled up by their own codes, crosswalk or not)
     = Zhang et al. 2022, Table 1, except Jiangsu (the example sums the three development zones the
     paper
@@ -266,7 +266,7 @@ def test_guangxi_and_the_south_west_carry_the_highest_fluxes(china_run):
     assert 0.07 < share < 0.15, share
 
 
-# --- issue 16: the whole method on real NPP (the Huaihai example) -----------------------------
+# --- the whole method on real NPP (the Huaihai example) -----------------------------
 NPP_DIR = REAL / "modis_npp_huaihai"
 HUAIHAI_YEARS = [2001, 2009, 2017]
 HUAIHAI_CITIES = [
@@ -371,7 +371,7 @@ def test_example_economic_regions_sum_their_provinces(china_run):
     sum of its provinces', its area the sum of theirs; Hong Kong, Macau and Taiwan form their
     own group (no emissions in CEADs: unknown, never 0); a map and a GeoPackage layer."""
     import geopandas as gpd
-    from conftest import REPO
+    from helpers import REPO
 
     run, _ = china_run
     groups = pd.read_csv(REPO / "config/groupings/china_economic_regions.csv", dtype=str)

@@ -1,4 +1,4 @@
-"""No silent wrong numbers (issue 15): values the input checks must refuse before any compute,
+"""No silent wrong numbers: values the input checks must refuse before any compute,
 each with an error naming the file, the variable and a fix that names a real config key."""
 
 import re
@@ -8,7 +8,7 @@ import tokenize
 import numpy as np
 import pytest
 import rasterio
-from conftest import REPO, demo_config, write_raster
+from helpers import REPO, demo_config, write_raster
 
 from carbonbudget.core.config import load_schema, validate_config
 from carbonbudget.core.errors import ConfigError, InputDataError, UnitError
@@ -20,7 +20,7 @@ from carbonbudget.inputs.demo import build_demo
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory):
     """The demo inputs, and the study-area fraction raster build_regions makes for them."""
-    from conftest import job
+    from helpers import job
 
     from carbonbudget.pipeline.stages.align import build_regions
 

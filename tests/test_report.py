@@ -2,7 +2,7 @@
 
 import numpy as np
 import pandas as pd
-from conftest import write_raster
+from helpers import write_raster
 
 from carbonbudget.outputs.catalogue import quicklook_rasters
 from carbonbudget.outputs.report import (

@@ -5,7 +5,7 @@ import logging
 import numpy as np
 import pytest
 import rasterio
-from conftest import AEA, write_raster
+from helpers import AEA, write_raster
 
 from carbonbudget.core.config import FLUX_VARS
 from carbonbudget.core.grid import Grid

@@ -1,6 +1,6 @@
 """The demo through the SLURM profile on a real one-node SLURM cluster (ci/slurm-up.sh), against
 a local run: every job submitted, the same bytes, and a job SLURM kills reported and rerun
-(README, "Running on a cluster")."""
+(docs/cluster.md)."""
 
 import re
 import shutil
@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import copy_workflow, run_snakemake, snakemake_bin
+from helpers import copy_workflow, run_snakemake, snakemake_bin
 
 
 def _slurm_up() -> str | None:
@@ -34,7 +34,8 @@ TARGETS = [
     "results/.work/interim/zonal/county_2002.parquet",
     "results/.work/tables/budget_county.csv",
 ]
-# what a user of this one-node cluster adds to the shipped profile (README): its partition, no
+# what a user of this one-node cluster adds to the shipped profile (docs/cluster.md): its
+# partition, no
 # account, squeue for the job states (no accounting database), at most its 2 cores per job
 SLURM_ARGS = [
     "--profile",

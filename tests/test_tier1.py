@@ -4,7 +4,7 @@ example, the shipped factor table, errors."""
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import REPO
+from helpers import REPO
 
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.science.tier1 import compare_inventory, read_factors, tier1_co2, tier1_totals
@@ -85,7 +85,7 @@ def test_unknown_fuel_and_unit_mismatch_are_clear_errors(tmp_path):
         read_factors(str(own))
 
 
-def test_comparison_table_like_seed_table1():
+def test_comparison_table_like_zhang_et_al_2022_table1():
     ours = pd.DataFrame(
         {
             "region": ["a", "b", "a", "b"],
@@ -112,7 +112,7 @@ def test_comparison_table_like_seed_table1():
 
 
 def test_tier1_stage_against_a_given_inventory(tmp_path):
-    from conftest import job
+    from helpers import job
 
     from carbonbudget.pipeline.stages.scenarios import tier1_emissions
 

@@ -169,7 +169,7 @@ def test_sequential_mk_definition_and_step_change():
     assert hits >= 60
 
 
-def test_trend_classes_of_seed_003():
+def test_trend_classes_as_zhang_et_al_2022_define_them():
     got = classify_trend([5.0, 0.0, -3.0, -10.0, -15.0, -25.0, np.nan])
     assert list(got) == [
         "increase",

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import AEA, demo_config, write_raster
+from helpers import AEA, demo_config, write_raster
 
 from carbonbudget.core.config import fill_section
 from carbonbudget.core.errors import ConfigError, GridError

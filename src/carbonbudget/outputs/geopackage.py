@@ -1,4 +1,5 @@
-"""Deliverables for GIS users: the GeoPackage (docs/data.md) and provenance.json."""
+"""The GeoPackage for GIS users (docs/data.md): one layer per level with period means, yearly
+series, trends and spatial-statistics classes, column titles and units, and QGIS styles."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Figures of region series: CNC with its trend line and the sequential Mann–Kendall curves."""
+"""Maps of the regions: period-mean choropleths in classes from the data, the trend class, the
+probability of a surplus, LISA clusters and hot spots; north-up on the grid's equal-area CRS,
+with legend, scale bar, north arrow, the coarsest level's outlines and an optional inset."""
 
 from __future__ import annotations
 

@@ -1,0 +1,260 @@
+"""What a user opens from the demo's run: valid COGs with units and CRS, the GeoPackage with its
+layers, metadata and QGIS styles, the maps, the report in a browser, the logs."""
+
+import subprocess
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import rasterio
+from helpers import (
+    REPO,
+    run_snakemake,
+)
+
+from carbonbudget.inputs.demo_files import DEMO_YEARS
+
+pytestmark = pytest.mark.workflow
+
+
+def test_every_log_is_under_results_logs(demo_run):
+    """The job logs, and Snakemake's own log of the run with its closing lines."""
+    logs = demo_run / "results/logs"
+    own = sorted((logs / "snakemake").glob("*.snakemake.log"))
+    assert own and "steps (100%) done" in own[-1].read_text()
+    assert (logs / "budget.log").exists() and list((logs / "process_year").glob("*.log"))
+
+
+def test_every_raster_output_is_a_valid_cog(demo_run):
+    from rio_cogeo.cogeo import cog_validate
+
+    tifs = sorted((demo_run / "results/pixels").rglob("*.tif")) + sorted(
+        (demo_run / "results/trends").glob("*.tif")
+    )
+    # RH NEP RCS ECS CE CNC and the status per year; 4 trend variables
+    assert len(tifs) == 7 * len(DEMO_YEARS) + 4 * 6
+    for path in tifs:
+        valid, errors, warnings = cog_validate(str(path), quiet=True)
+        assert valid and not errors and not warnings, (path, errors, warnings)
+        if path.parent.name == "status":
+            continue  # classes with a colour table (test_emissions_on_the_grid_sum_to_the_budget)
+        with rasterio.open(path) as r:
+            assert r.crs is not None and np.isnan(r.nodata)
+            assert r.descriptions[0] and r.tags(1)["units"]
+            # overviews down to one 256-pixel tile: scale-appropriate for any grid size
+            factors = r.overviews(1)
+            assert factors and max(r.width, r.height) / factors[-1] <= 256
+            assert max(r.width, r.height) / (factors[-2] if len(factors) > 1 else 1) > 256
+
+
+def test_pixel_cogs(demo_run):
+    for var in ("rh", "nep", "rcs", "ecs"):
+        for year in (2001, 2010):
+            with rasterio.open(demo_run / f"results/pixels/{var}/{var}_{year}.tif") as r:
+                assert r.crs is not None and r.crs.to_dict().get("proj") == "aea"
+                assert np.isnan(r.nodata) and r.dtypes[0] == "float32"
+                assert r.tags(1)["units"] == "g C m-2 yr-1" and r.units[0] == "g C m-2 yr-1"
+                assert var in r.descriptions[0]
+                assert r.tags(ns="IMAGE_STRUCTURE").get("LAYOUT") == "COG"
+                assert r.overviews(1)
+                a = r.read(1)
+                assert np.isfinite(a).mean() > 0.5
+    with rasterio.open(demo_run / "results/pixels/nep/nep_2005.tif") as r:
+        nep = r.read(1)
+    assert np.nanmin(nep) < 0 < np.nanmax(nep)  # NEP has both signs somewhere
+    with rasterio.open(demo_run / "results/.work/interim/regions/region_fraction.tif") as r:
+        outside = r.read(1) == 0
+    assert outside.any() and np.isnan(nep[outside]).all()  # outside every region: nodata
+    for var in ("nep", "rcs", "ecs"):
+        for stat in ("slope", "p", "sen", "mk_z", "mk_p", "hurst"):
+            with rasterio.open(demo_run / f"results/trends/{var}_{stat}.tif") as r:
+                assert r.crs is not None and r.tags(1)["units"] and r.overviews(1)
+                assert r.tags()["hurst_block_sizes"] == "1 2 3"
+    with rasterio.open(demo_run / "results/trends/ecs_slope.tif") as r:
+        assert r.tags(1)["units"] == "g C m-2 yr-2"
+    with rasterio.open(demo_run / "results/trends/ecs_mk_p.tif") as r:
+        p = r.read(1)
+    assert np.nanmin(p) >= 0 and np.nanmax(p) <= 1
+
+
+def test_geopackage_layers(demo_run):
+    path = demo_run / "results/gis/carbon_budget.gpkg"
+    layers = dict(pyogrio.list_layers(path))
+    assert {"county", "city", "province", "column_units"} <= set(layers)
+    for level, n in (("county", 36), ("city", 8), ("province", 3)):
+        g = gpd.read_file(path, layer=level)
+        assert len(g) == n and g.crs is not None and g.geometry.notna().all()
+        for col in (
+            "code",
+            "name",
+            "area_km2",
+            "ecs_tgco2_mean",
+            "ce_tgco2_mean",
+            "cnc_tgco2_mean",
+            "cer_mean",
+            "status_2010",
+            "cnc_tgco2_slope_per_yr",
+            "cnc_tgco2_trend_class",
+            "cnc_tgco2_mk_z",
+            "cnc_tgco2_2001",
+            "cnc_tgco2_2010",
+        ):
+            assert col in g.columns, (level, col)
+    meta = gpd.read_file(path, layer="column_units")
+    assert {"column", "units", "description"} <= set(meta.columns)
+    county = gpd.read_file(path, layer="county").set_index("code")
+    spatial = pd.read_csv(demo_run / "results/tables/spatial_county.csv", dtype={"code": str})
+    spatial = spatial.set_index("code")
+    assert (county["lisa_cnc_tgco2"] == spatial["lisa_cluster"].reindex(county.index)).all()
+    assert (county["gi_cnc_tgco2"] == spatial["gi_class"].reindex(county.index)).all()
+    assert (
+        "lisa_cnc_tgco2" not in gpd.read_file(path, layer="province").columns
+    )  # not a spatial level
+
+
+def test_maps_and_report_with_captions(demo_run, tmp_path):
+    import shutil
+
+    from carbonbudget.outputs.catalogue import MAP_KINDS
+
+    for level in ("county", "city", "province"):
+        for kind in MAP_KINDS:
+            png = demo_run / f"results/figures/maps/{kind}_{level}.png"
+            assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    proc = run_snakemake(work, "--report", str(work / "results/report.html"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    html = (work / "results/report.html").read_text()
+    # captions are embedded as JSON (non-ASCII escaped): look for ASCII parts
+    for caption in (
+        "Carbon neutral capacity CNC = ECS",
+        "of every county, mean over all",
+        "LISA clusters of the period-mean cnc_tgco2",
+        "Gi* hot and cold spots",
+        "sequential Mann",
+        "Trend class of CNC for every province",
+        "illustrative placeholders, not published scenarios",
+    ):
+        assert caption in html, caption
+
+
+def test_geopackage_metadata_layer(demo_run):
+    meta = gpd.read_file(demo_run / "results/gis/carbon_budget.gpkg", layer="metadata")
+    info = dict(zip(meta["key"], meta["value"]))
+    # the hierarchy, the grouping (zone) and the region layer (basin) of the demo
+    levels = "county, city, province, zone, basin"
+    assert info["levels"] == levels and len(info["config_digest"]) == 64
+    assert "2001" in info["years"] and info["carbonbudget_version"]
+
+
+def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_path):
+    """`snakemake --report` works after a plain install (pygments is a dependency), says what
+    this run computed, carries the headline tables and quick looks, and renders in Chromium
+    (its React app fills the page)."""
+    import shutil
+
+    out = tmp_path / "report.html"
+    proc = run_snakemake(demo_run, "--report", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    raw = out.read_text()
+    assert "Computed per pixel: heterotrophic respiration (RH)" in raw
+    assert "(RCS, GEM-CO2) only" not in raw
+    for item in ("budget_study_area.html", "extremes_county.html", "emission_model_skill.html"):
+        assert item in raw
+    for item in (
+        "pixel_ecs.png",
+        "pixel_nep.png",
+        "pixel_rcs.png",
+        "pixel_cnc.png",
+        "trend_ecs.png",
+    ):
+        assert item in raw
+    assert "spread over its pixels by data/demo/population/population_density.tif" in raw
+    chromium = next(
+        (
+            shutil.which(b)
+            for b in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(b)
+        ),
+        None,
+    )
+    if chromium is None:
+        pytest.skip(
+            "no Chromium on this machine (apt install chromium): the report was built "
+            "and its contents checked, but not rendered"
+        )
+    dom = subprocess.run(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu"]
+        + ["--virtual-time-budget=15000", "--dump-dom", out.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    app = dom.split('<div id="app">', 1)[1].split("<script", 1)[0]
+    assert "1. Headlines" in app and "2. Per-pixel quick looks" in app and "Maps" in app
+
+
+def test_outputs_name_their_crs(demo_run):
+    """The demo grid (an Albers PROJ string with no EPSG twin) reaches QGIS under a name that
+    says what it is, in the COGs and in the GeoPackage's spatial reference table."""
+    import sqlite3
+
+    expected = "Albers Equal Area (lat_1 25, lat_2 47, lat_0 0, lon_0 105) on WGS 84 ellipsoid"
+    with rasterio.open(demo_run / "results/pixels/ecs/ecs_2005.tif") as src:
+        assert src.crs.to_wkt().startswith(f'PROJCS["{expected}"')
+    con = sqlite3.connect(demo_run / "results/gis/carbon_budget.gpkg")
+    try:
+        used = con.execute(
+            "SELECT DISTINCT s.srs_name FROM gpkg_geometry_columns g "
+            "JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert used == [(expected,)]
+
+
+def _qgis_python():
+    """A Python that can import QGIS (Debian's python3-qgis), or None."""
+    import shutil
+
+    for exe in ("/usr/bin/python3", shutil.which("python3")):
+        if (
+            exe
+            and subprocess.run([exe, "-c", "import qgis.core"], capture_output=True).returncode == 0
+        ):
+            return exe
+    return None
+
+
+def test_the_geopackage_opens_styled_in_qgis(demo_run):
+    """QGIS itself (headless, where python3-qgis is installed) opens the county layer with the
+    GeoPackage's default style: CNC density in classes that meet at 0, the named CRS, and the
+    column titles as aliases."""
+    import json
+
+    exe = _qgis_python()
+    if exe is None:
+        pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")
+    proc = subprocess.run(
+        [
+            exe,
+            str(REPO / "tests/qgis/open_styled.py"),
+            str(demo_run / "results/gis/carbon_budget.gpkg"),
+            "county",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["valid"] and seen["renderer"] == "graduatedSymbol"
+    assert seen["attribute"] == "cnc_flux_tco2_km2_mean"
+    bounds = seen["lower_bounds"]
+    assert bounds[0] < 0 and 0.0 in bounds and seen["classes"] >= 4
+    assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")
+    assert seen["aliases"]["ce_tgco2_mean"] == "carbon emissions, mean (Tg CO2 yr-1)"
+    assert seen["aliases"]["cnc_flux_tco2_km2_mean"] == "CNC per unit area, mean (t CO2 km-2 yr-1)"

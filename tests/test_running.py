@@ -1,0 +1,315 @@
+"""Running the workflow as a user does: lint, profiles, a user's own config, a misspelt key,
+make check, the end-of-run summary, a gridded inventory in place of a table, a dask cluster."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import rasterio
+from helpers import (
+    REPO,
+    copy_workflow,
+    planned_jobs,
+    run_snakemake,
+    snakemake_bin,
+)
+
+from carbonbudget.core.grid import Grid
+from carbonbudget.inputs.demo_files import DEMO_YEARS
+
+pytestmark = pytest.mark.workflow
+
+
+def test_snakemake_lint_passes():
+    proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "Lints for" not in proc.stdout + proc.stderr
+
+
+def test_slurm_profile_passes_a_dry_run(demo_run, tmp_path):
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    proc = run_snakemake(
+        work, "-n", "--forceall", "--profile", str(REPO / "workflow/profiles/slurm")
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    jobs = planned_jobs(work, "--forceall", "--profile", str(REPO / "workflow/profiles/slurm"))
+    assert jobs["process_year"] == len(DEMO_YEARS) and jobs["pixel_trends"] == 4
+    assert jobs["grid_budget"] == 1
+
+
+def test_the_workstation_profile_is_used_without_being_named(tmp_path):
+    """profiles/default sits where Snakemake looks for a workflow profile (beside the Snakefile),
+    so its settings (rerun-incomplete, the memory cap) apply to a plain ``snakemake`` run, also
+    when it is started from another directory."""
+    proc = subprocess.run(
+        [snakemake_bin(), "-n", "--cores", "1", "-s", str(REPO / "Snakefile"), "-d", str(REPO)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"workflow specific profile {REPO / 'profiles/default'}" in proc.stdout + proc.stderr
+
+
+def test_misspelt_config_key_fails_before_running(tmp_path):
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["runoff"]["unitz"] = "mm yr-1"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(yaml.safe_dump(cfg))
+    proc = subprocess.run(
+        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(bad)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode != 0
+    assert "'unitz' was unexpected" in proc.stdout + proc.stderr
+
+
+def test_a_users_configfile_replaces_the_demo_config(tmp_path):
+    """--configfile is complete by itself: no demo section leaks in (here spatial.levels, which the
+    demo restricts to county and city; the schema default is every level)."""
+    import yaml
+
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    del cfg["spatial"], cfg["socioeconomic"]
+    cfg["balance"]["cv"] = "none"
+    cfg["outputs"]["dir"] = str(tmp_path / "out")
+    user = tmp_path / "user.yaml"
+    user.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = subprocess.run(
+        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "out/.work/tables/moran_province.csv" in proc.stdout
+
+
+def test_a_finished_run_ends_by_saying_what_it_made(demo_run):
+    """The last lines of the demo run name the outputs and the study area's last year, with the
+    numbers of the published table."""
+    import pandas as pd
+
+    seen = (demo_run / "run.log").read_text().splitlines()
+    start = max(i for i, line in enumerate(seen) if "carbonbudget: finished" in line)
+    tail = "\n".join(seen[start:])
+    assert (
+        "results/gis/carbon_budget.gpkg" in tail and "results/figures/maps/cnc_county.png" in tail
+    )
+    study = pd.read_csv(demo_run / "results/tables/budget_study_area.csv").iloc[-1]
+    assert f"study area {int(study['year'])}: ECS {study['ecs_tgco2']:,.2f} Tg CO2 yr-1" in tail
+    assert f"CNC {study['cnc_tgco2']:,.2f} Tg CO2 yr-1 ({study['status']})" in tail
+    assert len(seen) - start < 20  # at the end, not buried
+
+
+def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):
+    """`make check` (rule check_inputs) runs every check and lists every failure in one block;
+    no per-year job runs. Fixed inputs pass."""
+    import shutil
+
+    import rasterio
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    npp = work / "data/demo/npp/npp_2004.tif"
+    good_npp = npp.read_bytes()
+    npp.write_bytes(good_npp[: len(good_npp) // 4])
+    prcp = work / "data/demo/climate/prcp_2007.tif"
+    with rasterio.open(prcp, "r+") as ds:
+        bad = ds.read()
+        bad[0, 10, 10] = -500.0
+        ds.write(bad)
+    proc = run_snakemake(work, "check_inputs", "--forcerun", "check_inputs")
+    seen = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "2 problems to fix" in seen and "(1 of 2)" in seen and "(2 of 2)" in seen, seen[-3000:]
+    assert "npp_2004.tif" in seen and "prcp_2007.tif" in seen and "Traceback" not in seen
+    assert "process_year" not in seen and "carbonbudget: finished" not in seen
+    npp.write_bytes(good_npp)
+    with rasterio.open(prcp, "r+") as ds:
+        bad[0, 10, 10] = 50.0
+        ds.write(bad)
+    proc = run_snakemake(work, "check_inputs", "--forcerun", "check_inputs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
+    """emissions.source: raster: a 0.05° inventory in kg CO2 m-2 s-1 (as EDGAR) of a density
+    uniform in space, growing each year. Put on the grid and summed per county, each county's CE
+    is that density times its area (hand-computed), every level above sums it, and the CE and
+    CNC rasters sum back to the budget: the downstream stages run unchanged."""
+    import shutil
+
+    import yaml
+    from rasterio.transform import from_origin
+
+    from carbonbudget.regions.zonal import load_coverage
+
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(demo_run / "data", work / "data")
+    (work / "inventory").mkdir()
+    years = [2008, 2009, 2010]
+    flux = {y: 1e-8 * (1 + 0.1 * (y - 2008)) for y in years}  # kg CO2 m-2 s-1
+    for y in years:
+        with rasterio.open(
+            work / f"inventory/co2_{y}.tif",
+            "w",
+            driver="GTiff",
+            width=100,
+            height=100,
+            count=1,
+            dtype="float64",
+            crs="EPSG:4326",
+            transform=from_origin(106.0, 31.0, 0.05, 0.05),
+        ) as ds:
+            ds.write(np.full((1, 100, 100), flux[y]))
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["years"] = years
+    del cfg["scenarios"], cfg["emissions_accounting"]
+    cfg["emissions"] = {
+        "source": "raster",
+        "path": "inventory/co2_{year}.tif",
+        "units": "kg CO2 m-2 s-1",
+    }
+    cfg["trends"]["variables"] = ["ecs", "ce", "cnc"]
+    cfg["spatial"] = {"levels": []}  # not what this test is about: spare the permutations
+    cfg["outputs"]["dir"] = "out"
+    (work / "inv.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = run_snakemake(work, "--configfile", str(work / "inv.yaml"))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+
+    res = work / "out"
+    report = pd.read_csv(res / "tables/emission_inventory_county.csv")
+    grid = Grid.from_config(cfg)
+    grid_km2 = grid.row_areas_m2().sum() * grid.width / 1e6
+    for y in years:
+        days = 366 if y == 2008 else 365  # kg s-1 over the seconds of that year
+        density = flux[y] * 1e3 * days * 86400  # t CO2 km-2 yr-1
+        row = report[report["year"] == y].iloc[0]
+        assert row["grid_total_tgco2"] == pytest.approx(density * grid_km2 / 1e6, rel=1e-6)
+        assert row["relative_difference"] <= 1e-6  # the inventory inside the grid, before
+        assert row["cells_without_value"] == 0
+        budget = pd.read_parquet(res / "tables/budget_county.parquet")
+        b = budget[budget["year"] == y]
+        np.testing.assert_allclose(b["ce_tgco2"], density * b["area_km2"] / 1e6, rtol=1e-6)
+        assert row["regions_total_tgco2"] == pytest.approx(b["ce_tgco2"].sum(), rel=1e-9)
+    province = pd.read_parquet(res / "tables/budget_province.parquet")
+    county = pd.read_parquet(res / "tables/budget_county.parquet")
+    np.testing.assert_allclose(
+        province.groupby("year")["ce_tgco2"].sum(),
+        county.groupby("year")["ce_tgco2"].sum(),
+        rtol=1e-12,
+    )
+    codes, cov = load_coverage(str(res / ".work/interim/regions/coverage_county.npz"), grid)
+    area = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
+    table = county[county["year"] == 2010].set_index("code").reindex(codes)
+    for var in ("ce", "cnc"):
+        with rasterio.open(res / f"pixels/{var}/{var}_2010.tif") as r:
+            assert r.tags(1)["units"] == "t CO2 km-2 yr-1"
+            x = r.read(1).astype("float64").ravel()
+        summed = cov @ (area * np.nan_to_num(x)) / 1e6
+        # CNC per pixel is unknown where ECS is (the lake: no NPP), while the inventory puts
+        # CE there too: the sums agree where ECS covers the county (docs/method.md)
+        whole = (table["valid_fraction"] == 1.0).to_numpy() if var == "cnc" else slice(None)
+        assert var == "ce" or 25 <= whole.sum() < len(codes)
+        np.testing.assert_allclose(summed[whole], table[f"{var}_tgco2"][whole], rtol=2e-7)
+    # CE grows by 10 % of the 2008 flux a year everywhere: its OLS slope is known by hand
+    with rasterio.open(res / "trends/ce_slope.tif") as r:
+        assert r.tags(1)["units"] == "t CO2 km-2 yr-2"
+        slope = r.read(1)
+    d = {y: flux[y] * 1e3 * (366 if y == 2008 else 365) * 86400 for y in years}
+    expected = np.polyfit(years, [d[y] for y in years], 1)[0]
+    np.testing.assert_allclose(slope[np.isfinite(slope)], expected, rtol=1e-5)
+    assert (res / "trends/cnc_slope.tif").exists()
+    assert (res / "pixels/status/status_2010.tif").exists()
+
+
+def test_per_pixel_rules_on_a_dask_cluster_started_from_the_command_line(demo_run, tmp_path):
+    """A cluster user's setup: `dask scheduler` and two `dask worker` processes started from the
+    command line, dask.address pointing at the scheduler; the per-year rules give the same bytes
+    as the threaded run of the demo."""
+    import json
+    import shutil
+    import time
+
+    import yaml
+
+    dask_cli = Path(sys.executable).with_name("dask")
+    if not dask_cli.exists():
+        pytest.skip("the dask command line (distributed) is not installed")
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(demo_run / "data", work / "data")
+    info = tmp_path / "scheduler.json"
+    common = ["--no-dashboard"]
+    procs = [
+        subprocess.Popen(
+            [
+                str(dask_cli),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--scheduler-file",
+                str(info),
+                *common,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    ]
+    try:
+        deadline = time.time() + 60
+        while not info.exists() and time.time() < deadline:
+            time.sleep(0.2)
+        procs += [
+            subprocess.Popen(
+                [
+                    str(dask_cli),
+                    "worker",
+                    "--scheduler-file",
+                    str(info),
+                    "--nthreads",
+                    "1",
+                    "--memory-limit",
+                    "2GB",
+                    *common,
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                cwd=work,
+            )
+            for _ in range(2)
+        ]
+        address = json.loads(info.read_text())["address"]
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+        cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+        cfg["dask"] = {"scheduler": "distributed", "address": address}
+        (work / "cluster.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+        targets = [
+            f"results/.work/pixels/{v}/{v}_{y}.tif" for v in ("nep", "ecs") for y in (2001, 2002)
+        ]
+        proc = run_snakemake(work, *targets, "--configfile", str(work / "cluster.yaml"))
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+    log = (work / "results/logs/process_year/2001.log").read_text()
+    assert f"dask: connected to {address} (2 workers)" in log
+    for rel in targets:
+        assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
