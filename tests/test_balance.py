@@ -482,3 +482,32 @@ def test_intensity_indicators_are_ratios_of_sums_and_unknown_with_an_unknown_mem
     assert out.loc[0, "ce_intensity_kgco2_per_cny"] == pytest.approx(2e9 / 8e9)  # 0.25 kg/CNY
     assert np.isnan(out.loc[1, "ce_per_capita_tco2"])  # one member without population
     assert out.loc[1, "ce_intensity_kgco2_per_cny"] == pytest.approx(1e9 / 2e9)
+
+
+def test_emissions_no_country_has_are_refused_with_the_numbers_and_the_unit_key(tmp_path):
+    """kg declared as t: a thousand times the emissions. The study area's density and total
+    are checked against what any country emits; the error names both and emissions.units."""
+    huge = "c,y,v\n" + "\n".join(
+        f"{code},{year},{5000.0}"
+        for code in ("910101", "910102", "910201")
+        for year in (2001, 2002)
+    )
+    with pytest.raises(InputDataError, match="emissions.units") as exc:
+        _gap_budget(tmp_path, huge)
+    message = str(exc.value)
+    assert "15,000 Tg CO2 over 300 km²" in message and "50,000,000 t CO2" in message
+
+
+def test_a_region_denser_than_any_district_is_named_in_a_warning(caplog):
+    from carbonbudget.regions.emissions import check_emission_magnitude
+
+    ce = pd.Series({"a": 2.0, "b": 50.0})  # Tg CO2
+    area = pd.Series({"a": 1000.0, "b": 10.0, "c": 5.0})  # km²: b is 5e6 t km-2
+    with caplog.at_level("WARNING"):
+        check_emission_magnitude(ce, area, year=2001, path="e.csv", units_key="emissions.units")
+    assert "1 regions emit more than 1,000,000" in caplog.text and "b 5,000,000" in caplog.text
+    assert "a 2" not in caplog.text
+    with pytest.raises(InputDataError, match="more than any country"):
+        check_emission_magnitude(
+            ce * 1000, area, year=2001, path="e.csv", units_key="emissions.units"
+        )

@@ -144,3 +144,24 @@ def test_report_lists_every_region_and_year():
     assert list(zip(r["code"], r["year"])) == [("a", 2001), ("a", 2002), ("b", 2001), ("b", 2002)]
     assert r.loc[1, "method"] == "missing" and np.isnan(r.loc[1, "ce_on_grid_tgco2"])
     np.testing.assert_allclose(r.loc[[0, 2, 3], "ce_on_grid_tgco2"], [1.0, 2.0, 4.0])
+
+
+def test_a_weight_raster_with_a_missing_tile_is_refused_naming_the_regions():
+    """Spread as it is, a region with no weight on part of its area puts that part's CE on the
+    rest: its total stays right and its pixels are wrong. The coverage check names it."""
+    from carbonbudget.inputs.checks import check_weights_coverage
+
+    # r0: pixels 0, 1; r1: pixels 2, 3, 4 (pixel 2 half covered); the tile of pixels 3-4 is lost
+    cov = sp.csc_matrix([[1.0, 1.0, 0, 0, 0], [0, 0, 0.5, 1.0, 1.0]])
+    area = np.array([1.0, 1.0, 2.0, 1.0, 1.0])
+    weights = np.array([1.0, 0.0, 2.0, np.nan, np.nan])  # 0 is a value, NaN is none
+    s = _spread(cov.toarray(), area, weights, [10.0, 30.0])
+    assert s.density[2] == pytest.approx(30.0)  # all of r1's CE on its one pixel with a value
+    with pytest.raises(InputDataError, match=r"2 \(33.3 %\)") as exc:
+        check_weights_coverage(
+            weights, cov, area, ["1", "2"], path="pop.tif", min_share=0.95
+        )  # r1: 0.5·2 of 3 km² has a value
+    message = str(exc.value)
+    assert "pop.tif" in message and "checks.min_valid_share.weights" in message
+    assert "1 (" not in message  # r0 has a value on all of its area (a 0 counts)
+    check_weights_coverage(weights, cov, area, ["1", "2"], path="pop.tif", min_share=0.3)

@@ -157,3 +157,25 @@ def test_make_check_opens_every_year_of_an_inventory(tmp_path):
     cfg["emissions"]["path"] = str(tmp_path / "small.tif")
     with pytest.raises(InputDataError, match="does not cover the grid"):
         check_inventory_inputs(config=validate_config(cfg))
+
+
+def test_an_inventory_a_thousand_times_too_large_is_refused_with_its_numbers(tmp_path):
+    """kg declared as t: the regions' CE a thousand times what they emit. The study area's
+    density is checked against what any country has, naming the numbers and emissions.units."""
+    import scipy.sparse as sp
+
+    from carbonbudget.inputs.inventory import regional_inventory
+
+    n = GRID.width * GRID.height
+    halves = np.arange(n) % GRID.width < GRID.width // 2  # two regions: west and east halves
+    coverage = sp.csr_matrix(np.vstack([halves, ~halves]).astype("float64"))
+    dense = 6e4  # t CO2 km-2 yr-1: a dense city all over
+    path = _inventory(tmp_path / "city.tif", np.full((40, 40), dense))
+    a, _ = align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2001)
+    table, report = regional_inventory(a, 2001, ["w", "e"], coverage, GRID, path=path)
+    assert table["ce_tgco2"].sum() == pytest.approx(report["regions_total_tgco2"])
+    path = _inventory(tmp_path / "kg.tif", np.full((40, 40), dense * 1000))  # kg, declared t
+    b, _ = align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2001)
+    with pytest.raises(InputDataError, match="more than any country") as exc:
+        regional_inventory(b, 2001, ["w", "e"], coverage, GRID, path=path)
+    assert "emissions.units" in str(exc.value) and "km²" in str(exc.value)

@@ -123,6 +123,31 @@ def test_precipitation_in_metres_declared_as_mm(setup, tmp_path):
     _check_year(setup, 2006, tmp_path)  # declared right, it passes
 
 
+def test_precipitation_in_tenths_of_a_millimetre(setup, tmp_path, caplog):
+    """Tenths of a millimetre pass every per-pixel bound (a wet month of 400 mm reads 4,000) but
+    give a study-area median no country receives: an error naming the key and the median."""
+    path = setup["climate"]["precipitation"].format(year=2006)
+    with rasterio.open(path) as src:
+        annual = src.read().sum(axis=0)
+    median = float(np.nanmedian(annual[annual > 0])) * 10
+    _edit(path, lambda d: d * 10.0)
+    with caplog.at_level("WARNING"), pytest.raises(UnitError, match="tenths") as exc:
+        _check_year(setup, 2006, tmp_path)
+    message = str(exc.value)
+    assert "climate.precipitation_scale: 0.1" in message
+    assert "checks.max_median_annual_precipitation_mm" in message
+    found = float(
+        re.search(r"median annual precipitation ([\d,]+) mm", message)[1].replace(",", "")
+    )
+    assert found == pytest.approx(median, rel=0.15)  # the sample's median, not every pixel's
+    # the usual-range warning before it says which share of the pixels and which keys
+    warned = [r.getMessage() for r in caplog.records if "usual range" in r.getMessage()]
+    assert warned and all("% of the sampled pixels" in w for w in warned)
+    assert all("climate.precipitation_units" in w for w in warned)
+    setup["climate"]["precipitation_scale"] = 0.1
+    _check_year(setup, 2006, tmp_path)  # declared right, it passes
+
+
 def test_tenths_of_a_degree(setup, tmp_path):
     _edit(setup["climate"]["temperature"].format(year=2007), lambda d: np.round(d * 10))
     with pytest.raises(UnitError, match="tenths of a degree") as exc:
@@ -429,3 +454,108 @@ def test_what_slurm_said_about_a_job_it_stopped_is_reported(tmp_path):
     assert "exceeded memory limit (233168896 > 52428800)" in lines[0] and "mem_mb" in lines[0]
     assert "TIME LIMIT" in lines[1] and "raise its runtime" in lines[1]
     assert cluster_failures(None) == [] and cluster_failures(str(tmp_path / "none")) == []
+
+
+def _grown(path, layer=None):
+    """The first feature of a polygon layer grown over half of the neighbour it shares the
+    longest border with; returns (its code column value, the neighbour's)."""
+    import geopandas as gpd
+
+    gdf = gpd.read_file(path, layer=layer)
+    first = gdf.geometry.iloc[0]
+    border = gdf.geometry.apply(lambda g: first.intersection(g).length)
+    border.iloc[0] = 0
+    j = int(border.idxmax())
+    neighbour = gdf.geometry.iloc[j]
+    half = neighbour.intersection(first.buffer(neighbour.area**0.5 / 2))
+    gdf.loc[gdf.index[0], "geometry"] = first.union(half)
+    gdf.to_file(path, layer=layer, driver="GPKG")
+    return 0, j
+
+
+def test_overlapping_finest_regions_are_refused_or_given_to_one(setup, caplog):
+    import geopandas as gpd
+
+    from carbonbudget.core.errors import RegionError
+    from carbonbudget.regions.hierarchy import read_config_regions
+
+    reg = setup["regions"]
+    before, _, _ = read_config_regions(reg)
+    i, j = _grown(reg["path"])
+    codes = gpd.read_file(reg["path"])[reg["levels"]["county"]].astype(str)
+    with pytest.raises(RegionError, match="pairs of polygons overlap") as exc:
+        read_config_regions(reg)
+    message = str(exc.value)
+    assert codes[i] in message and codes[j] in message and "km²" in message
+    assert "regions.overlaps: first" in message
+    # first: the shared part stays with the code that sorts first; the total area is the same
+    with caplog.at_level("WARNING"):
+        after, _, _ = read_config_regions(dict(reg, overlaps="first"))
+    assert "overlap" in caplog.text
+    assert after.area.sum() == pytest.approx(before.area.sum(), rel=1e-9)
+    # a sliver below max_overlap_share is left as it is
+    read_config_regions(dict(reg, max_overlap_share=0.9))
+
+
+def test_overlapping_basins_are_refused(setup):
+    from carbonbudget.core.errors import RegionError
+    from carbonbudget.regions.layers import read_layer
+
+    cfg = setup["region_layers"]["basin"]
+    read_layer("basin", cfg)  # the demo's basins do not overlap
+    _grown(cfg["path"])
+    with pytest.raises(RegionError, match="region_layers.basin.overlaps: first"):
+        read_layer("basin", cfg)
+
+
+def test_two_levels_reading_one_code_column_are_refused():
+    cfg = demo_config()
+    cfg["regions"]["levels"] = {"county": "county_code", "city": "county_code"}
+    with pytest.raises(ConfigError, match=r"\['county', 'city'\] read the same column"):
+        validate_config(cfg)
+
+
+def test_a_feature_without_a_code_is_refused(setup):
+    import geopandas as gpd
+
+    from carbonbudget.core.errors import RegionError
+    from carbonbudget.regions.hierarchy import read_config_regions
+
+    reg = setup["regions"]
+    gdf = gpd.read_file(reg["path"])
+    gdf.loc[3, "county_code"] = None
+    gdf.to_file(reg["path"], driver="GPKG")
+    with pytest.raises(RegionError, match="1 features have no county code") as exc:
+        read_config_regions(reg)
+    assert "[3]" in str(exc.value) and "nan" not in str(exc.value)
+
+
+def test_a_group_code_with_two_names_is_refused(setup):
+    import pandas as pd
+
+    from carbonbudget.core.errors import RegionError
+    from carbonbudget.regions.hierarchy import read_config_regions
+
+    reg = setup["regions"]
+    table = reg["groupings"]["zone"]["table"]
+    zones = pd.read_csv(table, dtype=str)
+    name_col = reg["groupings"]["zone"]["name_col"]
+    group_col = reg["groupings"]["zone"]["group_col"]
+    first = zones[group_col].iloc[0]
+    zones.loc[zones.index[-1], group_col] = first
+    zones.loc[zones.index[-1], name_col] = "another name"
+    zones.to_csv(table, index=False)
+    with pytest.raises(RegionError, match=f"{first}: .*another name"):
+        read_config_regions(reg)
+
+
+def test_a_percentage_typed_as_a_fraction_draws_a_warning(caplog):
+    cfg = demo_config()
+    cfg["uncertainty"]["rh"] = {"relative_sd": 10}
+    with caplog.at_level("WARNING"):
+        validate_config(cfg)
+    assert "uncertainty.rh.relative_sd = 10" in caplog.text and "1,000 %" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        validate_config(demo_config())
+    assert "relative_sd" not in caplog.text

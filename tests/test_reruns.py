@@ -312,3 +312,33 @@ def test_a_second_run_on_the_same_results_refuses_to_start(demo_run, tmp_path):
     _, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, err[-3000:]
     assert not lock.exists()
+
+
+# Each input file of the demo and the rules that read it: touching the file must rerun them
+# (a table passed to a rule only through params would leave its outputs stale).
+READERS = {
+    "data/demo/socioeconomic/county_socioeconomic.csv": {"budget"},
+    "data/demo/emissions/county_co2.csv": {"check_emissions", "budget", "scenario_projection"},
+    "data/demo/energy/province_fuel_consumption.csv": {"tier1_emissions"},
+    "data/demo/scenarios/drivers.csv": {"scenario_projection"},
+    "config/scenarios/growth_rates.csv": {"scenario_projection"},
+    "data/demo/population/population_density.tif": {"grid_budget"},
+    "config/gem_co2_coefficients.csv": {"check_static", "align_lithology", "process_year"},
+    "config/groupings/demo_city_zones.csv": {"check_static", "build_regions"},
+    "data/demo/regions/basins.gpkg": {"level_polygons", "layer_budget"},
+}
+
+
+@pytest.mark.parametrize("path", sorted(READERS))
+def test_an_edited_input_reruns_every_rule_that_reads_it(demo_run, tmp_path, path):
+    import os
+    import shutil
+
+    work = tmp_path / "w"
+    shutil.copytree(demo_run, work, symlinks=True)
+    assert set(planned_jobs(work)) <= {"publish"}  # the copy is up to date
+    target = work / path
+    stat = target.stat()
+    os.utime(target, (stat.st_atime, stat.st_mtime + 3600))  # an edit, as make sees one
+    planned = set(planned_jobs(work))
+    assert READERS[path] <= planned, sorted(READERS[path] - planned)

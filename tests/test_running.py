@@ -1,6 +1,7 @@
 """Running the workflow as a user does: lint, profiles, a user's own config, a misspelt key,
 make check, the end-of-run summary, a gridded inventory in place of a table, a dask cluster."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from carbonbudget.core.grid import Grid
 from carbonbudget.inputs.demo_files import DEMO_YEARS
 
 pytestmark = pytest.mark.workflow
+OWN_DATA = (REPO / "docs" / "own-data.md").read_text()
 
 
 def test_snakemake_lint_passes():
@@ -140,6 +142,12 @@ def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_p
         bad[0, 10, 10] = 50.0
         ds.write(bad)
     proc = run_snakemake(work, "check_inputs", "--forcerun", "check_inputs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # the command docs/own-data.md gives for a user's own config, as written there
+    documented = re.search(r"^(snakemake check_inputs .*--configfile my\.yaml)$", OWN_DATA, re.M)
+    shutil.copy(work / "config/config.yaml", work / "my.yaml")
+    args = [str(work / "my.yaml") if a == "my.yaml" else a for a in documented[1].split()[1:]]
+    proc = run_snakemake(work, *[a for a in args if a not in ("--cores", "all")])
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 

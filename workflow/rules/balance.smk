@@ -10,6 +10,7 @@ rule budget:
         check=L.emissions_report,
         crosswalk=CROSSWALK_INPUT,
         uncertainty=ZONAL_UNCERTAINTY,
+        socioeconomic=(config.get("socioeconomic") or {}).get("path", []),
     output:
         **(
             {

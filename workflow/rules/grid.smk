@@ -76,6 +76,7 @@ if WEIGHTS:
             years=YEARS,
             downscale=config["emissions"].get("downscale"),
             weights={k: (v, L.aligned_weights(k)) for k, v in WEIGHTS.items()},
+            min_valid_share=config["checks"]["min_valid_share"]["weights"],
             climatology=CLIMATOLOGY,
             dask=config["dask"],
         script:

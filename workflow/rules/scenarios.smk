@@ -8,6 +8,7 @@ rule tier1_emissions:
     input:
         consumption=config.get("emissions_accounting", {}).get("consumption", []),
         factors=config.get("emissions_accounting", {}).get("factors", []),
+        inventory=(config.get("emissions_accounting", {}).get("inventory") or {}).get("path", []),
         budget=L.budget(),
     output:
         per_fuel=L.tier1_by_fuel(),

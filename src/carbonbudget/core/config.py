@@ -130,6 +130,14 @@ def _check_level_names(cfg: dict) -> None:
     """Level, grouping and layer names: identifiers, distinct from each other and from the
     study area (each becomes a level of the budget tables)."""
     lv = cfg["regions"]["levels"]
+    columns = list(lv.values())
+    shared = sorted({c for c in columns if columns.count(c) > 1})
+    if shared:
+        raise ConfigError(
+            f"regions.levels: levels {[n for n, c in lv.items() if c in shared]} read the same "
+            f"column {shared}: one level would be a copy of another; give each level its own "
+            "code column, or leave a parent out and set regions.derive_parents: adcode"
+        )
     for name in lv:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name) or name == "study_area":
             raise ConfigError(
@@ -187,6 +195,9 @@ def _resolve_emission_raster(cfg: dict) -> None:
     )
 
 
+# a relative error above this draws a warning: a percentage typed as a fraction looks like it
+# (docs/method.md, "Uncertainty": the defaults from the project's sources are 4-6.25 %)
+MAX_PLAUSIBLE_RELATIVE_SD = 0.5
 NPP_SD_REQUIRED = (
     "uncertainty.npp.relative_sd: no default (the sources the project carries give "
     "none for an NPP product); set the relative standard deviation of your NPP "
@@ -207,6 +218,18 @@ def _check_uncertainty(cfg: dict) -> None:
         )
     if unc["npp"]["relative_sd"] is None:
         raise ConfigError(NPP_SD_REQUIRED)
+    for term in ("npp", "rh", "gem_coefficient", "runoff", "emissions"):
+        sd = unc[term]["relative_sd"]
+        if sd > MAX_PLAUSIBLE_RELATIVE_SD:
+            log.warning(
+                "uncertainty.%s.relative_sd = %g is a standard deviation of %s %% of the value, "
+                "more than any validation study reports (at most %g here): a percentage typed "
+                "as a fraction? (0.1 = 10 %%)",
+                term,
+                sd,
+                f"{100 * sd:,.0f}",
+                MAX_PLAUSIBLE_RELATIVE_SD,
+            )
 
 
 def _check_map_boxes(maps: dict) -> None:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import rasterio
+import scipy.sparse as sp
 from rasterio.enums import Resampling
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window
@@ -173,17 +174,22 @@ def check_plausible(
             fix=units_mod.units_fix(variable),
         )
     if (shi is not None and high > shi) or (slo is not None and low < slo):
+        outside = ((finite > shi) if shi is not None else False) | (
+            (finite < slo) if slo is not None else False
+        )
         log.warning(
-            "%s: %s values from %.4g to %.4g %s are outside the usual range %s %s (%s): "
-            "check the units if this is not expected",
+            "%s: %s values from %.4g to %.4g %s, %.1f %% of the sampled pixels outside the usual "
+            "range %s %s (%s): if this is not expected, %s",
             path,
             variable,
             low,
             high,
             unit,
+            100 * float(np.mean(outside)),
             _span(rng.soft),
             unit,
             rng.source,
+            units_mod.units_fix(variable),
         )
 
 
@@ -192,14 +198,20 @@ def _span(bounds) -> str:
     return f"{lo if lo is not None else '-inf'} .. {hi if hi is not None else 'inf'}"
 
 
-def check_precipitation_magnitude(annual_mm: np.ndarray, path: str, minimum: float) -> None:
-    """A study-area median annual precipitation below ``minimum`` mm (default 10: drier than any
-    region but the core of the Atacama) means the values are not in the declared unit, most
-    often metres declared as mm (RH would be about halved, ECS too high)."""
+def check_precipitation_magnitude(
+    annual_mm: np.ndarray, path: str, minimum: float, maximum: float = np.inf
+) -> None:
+    """A study-area median annual precipitation outside [``minimum``, ``maximum``] mm (defaults
+    10 and 5,000: drier than any region but the core of the Atacama, wetter than any country)
+    means the values are not in the declared unit or scale: metres declared as mm (RH about
+    halved, ECS too high), or tenths of a millimetre (RH a third too high, NEP too low)."""
     finite = annual_mm[np.isfinite(annual_mm)]
-    if finite.size and float(np.median(finite)) < minimum:
+    if not finite.size:
+        return
+    median = float(np.median(finite))
+    if median < minimum:
         raise UnitError(
-            f"median annual precipitation {float(np.median(finite)):.3g} mm: the "
+            f"median annual precipitation {median:.3g} mm: the "
             "values look like metres (or another unit) declared as mm",
             path=path,
             variable="precipitation",
@@ -208,6 +220,52 @@ def check_precipitation_magnitude(annual_mm: np.ndarray, path: str, minimum: flo
             "hyper-arid study area lower "
             "checks.min_median_annual_precipitation_mm",
         )
+    if median > maximum:
+        raise UnitError(
+            f"median annual precipitation {median:,.0f} mm over the study area, more than any "
+            f"country receives (checks.max_median_annual_precipitation_mm = {maximum:,.0f}): the "
+            "values look like tenths of a millimetre, or centimetres declared as mm",
+            path=path,
+            variable="precipitation",
+            fix="set climate.precipitation_scale: 0.1 for tenths of a millimetre (or "
+            "climate.precipitation_units to what the file holds); for a small study area on a "
+            "wet mountain slope raise checks.max_median_annual_precipitation_mm",
+        )
+
+
+def check_weights_coverage(
+    weights: np.ndarray,
+    coverage: sp.spmatrix,
+    area_km2: np.ndarray,
+    codes: list[str],
+    *,
+    path: str,
+    min_share: float,
+) -> None:
+    """Each region's share of its area where the aligned weight raster (per pixel, NaN = no
+    value) holds a value must reach ``min_share`` (``checks.min_valid_share.weights``): where
+    the raster has no value (a missing tile, an undeclared nodata) the region's emissions
+    would be spread over the rest of it, and its per-pixel CE, CNC and status would be wrong
+    while its total stays right."""
+    area = coverage @ area_km2
+    known = coverage @ (area_km2 * np.isfinite(weights))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(area > 0, known / area, 1.0)
+    short = np.flatnonzero(share < min_share)
+    if not len(short):
+        return
+    worst = short[np.argsort(share[short])]
+    listed = ", ".join(f"{codes[i]} ({100 * share[i]:.1f} %)" for i in worst[:10])
+    raise InputDataError(
+        f"the weight raster holds values on less than {100 * min_share:.0f} % of the area of "
+        f"{len(short)} regions: {listed}{' ...' if len(short) > 10 else ''}; their emissions "
+        "would move onto the rest of each region",
+        path=path,
+        variable="emissions.downscale.weights",
+        fix="use a weight raster that covers every region (a missing tile? declare its nodata "
+        "or fill it), or lower checks.min_valid_share.weights if these regions have no value "
+        "by design",
+    )
 
 
 def check_non_negative(
@@ -467,7 +525,10 @@ class _YearCheck:
                 annual = (total if annual is None else annual + total) if same else None
         if annual is not None and (timestep == "annual" or n_bands == 12):
             check_precipitation_magnitude(
-                annual, pattern, self.checks["min_median_annual_precipitation_mm"]
+                annual,
+                pattern,
+                self.checks["min_median_annual_precipitation_mm"],
+                self.checks["max_median_annual_precipitation_mm"],
             )
 
     def npp(self) -> None:

@@ -27,6 +27,7 @@ from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.grid import Grid, crs_kind, ellipsoid_row_areas_m2
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.inputs.align import open_source, source_crs
+from carbonbudget.regions.emissions import check_emission_magnitude
 from carbonbudget.regions.zonal import coverage_matrix, density_totals
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,13 @@ def regional_inventory(
             fix="use an inventory that covers the whole study area",
         )
     ce_t = density_totals(coverage, grid, density)
+    check_emission_magnitude(
+        pd.Series(ce_t / 1e6, index=codes),
+        pd.Series(density_totals(coverage, grid, np.ones_like(density)), index=codes),
+        year=year,
+        path=path,
+        units_key="emissions.units",
+    )
     inside, before = aligned.inside_total_t, aligned.inventory_inside_t
     report = {
         "year": year,

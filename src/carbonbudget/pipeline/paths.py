@@ -502,6 +502,8 @@ def year_rule(config: dict, layout: Layout, run: str = "") -> dict[str, Any]:
             "fraction": L.region_fraction,
             "coefficient": L.gem_coefficient,
             "coverage": L.coverage,
+            # the uncertainty statistics group the pixels by the table's coefficients
+            **({"coefficients": config["lithology"]["coefficients"]} if uncertainty else {}),
         },
         "output": {
             **{f"aligned_{k}": v for k, v in aligned.items()},

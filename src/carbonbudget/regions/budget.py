@@ -19,7 +19,12 @@ from carbonbudget.core.config import FLUX_VARS
 from carbonbudget.core.errors import ConfigError, InputDataError
 from carbonbudget.core.io import parse_numbers, read_text_table
 from carbonbudget.core.units import CO2_PER_C
-from carbonbudget.regions.emissions import emissions_by_region, sum_emissions, sum_known
+from carbonbudget.regions.emissions import (
+    check_emission_magnitude,
+    emissions_by_region,
+    sum_emissions,
+    sum_known,
+)
 from carbonbudget.science.balance import INTENSITY_PREFIX, STUDY_AREA, balance_indicators
 
 log = logging.getLogger(__name__)
@@ -249,7 +254,17 @@ def build_budget(
         regions=regions,
         statistics=bool(stat_cols),
     )
-    return {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
+    tables = {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
+    for year, rows in tables[regions.finest].groupby("year"):
+        rows = rows.set_index("code")
+        check_emission_magnitude(
+            rows["ce_tgco2"],
+            rows["area_km2"],
+            year=int(year),
+            path=emissions_cfg["path"],
+            units_key="emissions.units",
+        )
+    return tables
 
 
 def _finest_totals(

@@ -34,6 +34,56 @@ EMISSION_UNITS = {
     "Tg C": CO2_PER_C,
 }
 
+# Plausibility of emissions (t CO2 km-2 yr-1 and Tg CO2 yr-1): the densest economies average
+# well under 1e5 (Singapore about 7e4, Hong Kong about 4e4), the world emits about 3.7e4 Tg
+# CO2 a year; a single small district with a power plant can reach 1e6.
+MAX_STUDY_AREA_DENSITY_T_KM2 = 1e5
+MAX_STUDY_AREA_TOTAL_TGCO2 = 4e4
+MAX_REGION_DENSITY_T_KM2 = 1e6
+
+
+def _number(x: float) -> str:
+    """A number as a reader takes it in: 15,000 or 0.25."""
+    return f"{x:,.0f}" if abs(x) >= 1000 else f"{x:.3g}"
+
+
+def check_emission_magnitude(
+    ce_tgco2: pd.Series, area_km2: pd.Series, *, year: int, path: str, units_key: str
+) -> None:
+    """Emissions per region (index: code) against plausible bounds: a study-area density or
+    total no place on Earth has is an error naming the numbers and the unit key (kg declared
+    as t gives 1,000 times the emissions); a region denser than any district is a warning
+    naming it."""
+    ce = ce_tgco2.astype("float64")
+    area = area_km2.reindex(ce.index).astype("float64")
+    total, km2 = float(np.nansum(ce)), float(np.nansum(area[ce.notna()]))
+    density = total * 1e6 / km2 if km2 > 0 else np.nan
+    if total > MAX_STUDY_AREA_TOTAL_TGCO2 or density > MAX_STUDY_AREA_DENSITY_T_KM2:
+        raise InputDataError(
+            f"{year}: the regions emit {_number(total)} Tg CO2 over {km2:,.0f} km², "
+            f"{_number(density)} t CO2 km⁻² yr⁻¹: more than any country "
+            f"(at most {MAX_STUDY_AREA_DENSITY_T_KM2:,.0f} t CO2 km⁻² yr⁻¹ over a study area, "
+            f"{MAX_STUDY_AREA_TOTAL_TGCO2:,.0f} Tg CO2 in all)",
+            path=path,
+            variable=units_key,
+            fix=f"check {units_key}: the values look like a smaller unit declared as a larger "
+            "one (kg as t, t as Mt)",
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_region = ce * 1e6 / area
+    dense = per_region[per_region > MAX_REGION_DENSITY_T_KM2].sort_values(ascending=False)
+    if len(dense):
+        log.warning(
+            "%s: %d: %d regions emit more than %s t CO2 km-2 yr-1 (%s): check %s if this is not "
+            "a small district with a large plant",
+            path,
+            year,
+            len(dense),
+            f"{MAX_REGION_DENSITY_T_KM2:,.0f}",
+            ", ".join(f"{c} {_number(v)}" for c, v in dense.head(10).items()),
+            units_key,
+        )
+
 
 def load_emissions(
     path: str,

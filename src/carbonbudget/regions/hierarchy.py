@@ -12,6 +12,7 @@ import os
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -124,6 +125,7 @@ def _level_columns(
     for i, level in enumerate(level_names):
         col = levels[level]
         if col in gdf.columns:
+            _refuse_null_codes(gdf, col, level, path)
             out[f"{level}_code"] = gdf[col].astype(str).str.strip().values
         elif i > 0 and derive_parents == "adcode":
             out[f"{level}_code"] = derive_adcode_parent(out[f"{level_names[0]}_code"], i).values
@@ -142,6 +144,20 @@ def _level_columns(
             else out[f"{level}_code"].values
         )
     return out
+
+
+def _refuse_null_codes(gdf: gpd.GeoDataFrame, col: str, level: str, path: str) -> None:
+    """A feature without a code would become the region 'nan' (or 'None'): an error counting
+    them."""
+    null = gdf[col].isna() | gdf[col].astype(str).str.strip().eq("")
+    if null.any():
+        raise RegionError(
+            f"{int(null.sum())} features have no {level} code in column '{col}' (feature "
+            f"numbers {[int(i) for i in np.flatnonzero(null.to_numpy())[:10]]})",
+            path=path,
+            variable="regions.levels",
+            fix="give every feature its code, or drop the features that are not regions",
+        )
 
 
 def _without_empty(
@@ -330,10 +346,107 @@ def apply_groupings(regions: pd.DataFrame, groupings: dict, levels: list[str]) -
             if g["name_col"] in table.columns
             else group
         )
-        name_of = dict(zip(group, names))
+        name_of = _group_names(group, names, path, f"regions.groupings.{name}")
         group_of = dict(zip(code, group))
         out[f"{name}_code"] = out[f"{level}_code"].map(group_of)
         out[f"{name}_name"] = out[f"{name}_code"].map(name_of)
+    return out
+
+
+def _group_names(group: pd.Series, names: pd.Series, path: str, variable: str) -> dict:
+    """Group code -> its name; a group code given two names is an error naming both (the map
+    would show one of them at random)."""
+    pairs = pd.DataFrame({"group": group, "name": names}).drop_duplicates()
+    clash = pairs[pairs["group"].duplicated(keep=False)]
+    if len(clash):
+        listed = "; ".join(
+            f"{g}: {', '.join(sorted(rows['name']))}" for g, rows in clash.groupby("group")
+        )
+        raise RegionError(
+            f"group codes with more than one name: {listed}",
+            path=path,
+            variable=variable,
+            fix="give each group code one name in every row",
+        )
+    return dict(zip(pairs["group"], pairs["name"]))
+
+
+def overlapping_pairs(polys: gpd.GeoDataFrame, code_col: str, max_share: float) -> pd.DataFrame:
+    """Pairs of polygons whose shared area exceeds ``max_share`` of the smaller one: (code_a,
+    code_b, shared area and share of the smaller, in the layer's CRS units), code_a < code_b.
+    Candidates come from a spatial index; touching neighbours share no area."""
+    geoms = polys.geometry.values
+    left, right = polys.sindex.query(geoms, predicate="intersects")
+    keep = left < right
+    left, right = left[keep], right[keep]
+    if not len(left):
+        return pd.DataFrame(columns=["code_a", "code_b", "shared_area", "share_of_smaller"])
+    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(smaller > 0, shared / smaller, 0.0)
+    over = share > max_share
+    codes = polys[code_col].to_numpy()
+    a, b = codes[left[over]], codes[right[over]]
+    out = pd.DataFrame(
+        {
+            "code_a": [min(x, y) for x, y in zip(a, b)],
+            "code_b": [max(x, y) for x, y in zip(a, b)],
+            "shared_area": shared[over],
+            "share_of_smaller": share[over],
+        }
+    )
+    return out.sort_values("shared_area", ascending=False).reset_index(drop=True)
+
+
+def resolve_overlaps(
+    polys: gpd.GeoDataFrame,
+    code_col: str,
+    *,
+    policy: str,
+    max_share: float,
+    path: str,
+    variable: str,
+) -> gpd.GeoDataFrame:
+    """Polygons that overlap beyond ``max_share`` of the smaller one would be summed twice: an
+    error naming the pairs and their shared area (``policy`` error), or (``first``) each shared
+    part kept by the region whose code sorts first and cut from the other, with a warning."""
+    pairs = overlapping_pairs(polys, code_col, max_share)
+    if pairs.empty:
+        return polys
+    km2 = 1e-6 if polys.crs is not None and polys.crs.is_projected else None
+    listed = ", ".join(
+        f"{r.code_a} and {r.code_b} ("
+        + (f"{r.shared_area * km2:,.1f} km², " if km2 else "")
+        + f"{100 * r.share_of_smaller:.1f} % of the smaller)"
+        for r in pairs.head(10).itertuples()
+    )
+    more = f" and {len(pairs) - 10} more" if len(pairs) > 10 else ""
+    if policy != "first":
+        raise RegionError(
+            f"{len(pairs)} pairs of polygons overlap: {listed}{more}; the shared area would be "
+            "summed into both regions and twice into every parent",
+            path=path,
+            variable=variable,
+            fix=f"correct the polygons, or set {variable}.overlaps: first to give each shared "
+            f"part to the region whose code sorts first (slivers below {variable}."
+            "max_overlap_share are left as they are)",
+        )
+    log.warning(
+        "%s: %d pairs of polygons overlap (%s%s); each shared part stays with the region whose "
+        "code sorts first (%s.overlaps: first)",
+        path,
+        len(pairs),
+        listed,
+        more,
+        variable,
+    )
+    out = polys.copy()
+    index = {c: i for i, c in enumerate(out[code_col])}
+    for r in pairs.itertuples():
+        ia, ib = index[r.code_a], index[r.code_b]
+        cut = shapely.difference(out.geometry.iloc[ib], out.geometry.iloc[ia])
+        out.loc[out.index[ib], "geometry"] = shapely.make_valid(cut)
     return out
 
 
@@ -353,6 +466,15 @@ def read_config_regions(reg: dict, crs: Any = None) -> gpd.GeoDataFrame:
         empty_geometries=reg["empty_geometries"],
         source_crs=reg.get("crs"),
         select=reg.get("select"),
+    )
+    finest = list(reg["levels"])[0]
+    regions = resolve_overlaps(
+        regions,
+        f"{finest}_code",
+        policy=reg["overlaps"],
+        max_share=reg["max_overlap_share"],
+        path=reg["path"],
+        variable="regions",
     )
     regions = apply_groupings(regions, reg.get("groupings") or {}, list(reg["levels"]))
     return regions, list(reg["levels"]), derive

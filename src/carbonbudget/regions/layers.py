@@ -19,7 +19,7 @@ import pandas as pd
 
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.units import CO2_PER_C
-from carbonbudget.regions.hierarchy import read_regions
+from carbonbudget.regions.hierarchy import read_regions, resolve_overlaps
 from carbonbudget.regions.zonal import cached_coverage, inside_grid_share, zonal_totals
 from carbonbudget.science.balance import balance_indicators
 
@@ -38,13 +38,21 @@ def read_layer(name: str, cfg: dict, crs: Any = None) -> gpd.GeoDataFrame:
     """The polygons of the region layer ``name`` (``region_layers.<name>``) with
     ``{name}_code`` and ``{name}_name`` columns, checked as the regions are (unique codes,
     geometries repaired, empty ones refused), in ``crs`` if given."""
-    return read_regions(
+    polys = read_regions(
         cfg["path"],
         {name: cfg["code_col"]},
         {name: cfg["name_col"]} if cfg.get("name_col") else None,
         crs=crs,
         layer=cfg.get("layer"),
         source_crs=cfg.get("crs"),
+    )
+    return resolve_overlaps(
+        polys,
+        f"{name}_code",
+        policy=cfg.get("overlaps", "error"),
+        max_share=cfg.get("max_overlap_share", 0.005),
+        path=cfg["path"],
+        variable=f"region_layers.{name}",
     )
 
 

@@ -15,6 +15,7 @@ import rasterio
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
 from carbonbudget.inputs.align import CONTINUOUS, Values, align_raster, gdal_source
+from carbonbudget.inputs.checks import check_weights_coverage
 from carbonbudget.inputs.inventory import align_inventory, regional_inventory
 from carbonbudget.outputs.palette import PIXEL_STATUS_COLOURS
 from carbonbudget.pipeline.job import Job, Stages
@@ -135,6 +136,9 @@ def grid_budget(job: Job) -> None:
             )
             with rasterio.open(aligned) as src:
                 weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
+            check_weights_coverage(
+                weights[period], coverage, area_km2, codes, path=path, min_share=p.min_valid_share
+            )
     totals, spreads = {}, {}
     for year in p.years:
         rows = budget[budget["year"] == year].set_index("code")["ce_tgco2"]
