@@ -445,8 +445,10 @@ def resolve_overlaps(
     index = {c: i for i, c in enumerate(out[code_col])}
     for r in pairs.itertuples():
         ia, ib = index[r.code_a], index[r.code_b]
-        cut = shapely.difference(out.geometry.iloc[ib], out.geometry.iloc[ia])
-        out.loc[out.index[ib], "geometry"] = shapely.make_valid(cut)
+        cut = shapely.make_valid(shapely.difference(out.geometry.iloc[ib], out.geometry.iloc[ia]))
+        # a difference can leave lines and points where the two touch: keep the area
+        parts = [g for g in shapely.get_parts(cut) if g.geom_type in ("Polygon", "MultiPolygon")]
+        out.loc[out.index[ib], "geometry"] = shapely.union_all(parts)
     return out
 
 
