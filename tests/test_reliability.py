@@ -559,3 +559,72 @@ def test_a_percentage_typed_as_a_fraction_draws_a_warning(caplog):
     with caplog.at_level("WARNING"):
         validate_config(demo_config())
     assert "relative_sd" not in caplog.text
+
+
+def _five_band_file(setup, year):
+    """One multi-band file as a user brings it: NPP (raw MOD17A3 counts), precipitation,
+    temperature, elevation and human footprint, each band described."""
+    npp_path = setup["npp"]["path"].format(year=year)
+    with rasterio.open(npp_path) as src:
+        npp, profile = src.read(1), src.profile
+    stack = np.stack([npp, npp // 10, npp // 100, npp // 3, npp // 7]).astype("uint16")
+    profile.update(count=5)
+    path = f"stack_{year}.tif"
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(stack)
+        for i, name in enumerate(["npp", "prcp", "tmp", "elev", "hfp"], 1):
+            dst.set_band_description(i, name)
+    return path, npp
+
+
+def test_npp_read_from_the_wrong_band_is_refused_and_a_band_can_be_chosen(setup, tmp_path):
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs.align import align_inputs
+
+    npp_pattern = setup["npp"]["path"]
+    path, _ = _five_band_file(setup, 2004)
+    setup["npp"]["path"] = path.replace("2004", "{year}")
+    with pytest.raises(InputDataError, match="band 2 is described 'prcp'") as exc:  # no band
+        _check_year(setup, 2004, tmp_path)
+    assert "npp.band" in str(exc.value)
+    setup["npp"]["band"] = 4  # the elevation band
+    with pytest.raises(
+        InputDataError, match="described 'elev' \\(elevation\\), but is read as npp"
+    ):
+        _check_year(setup, 2004, tmp_path)
+    setup["npp"]["band"] = "Hfp"  # by description, any case
+    with pytest.raises(InputDataError, match="human footprint"):
+        _check_year(setup, 2004, tmp_path)
+    setup["npp"]["band"] = "elevation"
+    with pytest.raises(InputDataError, match="no band described 'elevation'.*4 'elev'") as exc:
+        _check_year(setup, 2004, tmp_path)
+    assert "npp.band" in str(exc.value)
+    grid = Grid.from_config(setup["grid"])
+    original = dict(setup["npp"], path=npp_pattern, band=None)
+    align_inputs(
+        grid=grid,
+        year=2004,
+        climate=None,
+        npp=original,
+        runoff=setup["runoff"],
+        outputs={"npp": str(tmp_path / "npp_original.tif")},
+    )
+    with rasterio.open(tmp_path / "npp_original.tif") as a:
+        expected = a.read(1)
+    for band in (1, "NPP"):
+        setup["npp"]["band"] = band
+        _check_year(setup, 2004, tmp_path)
+        out = str(tmp_path / f"npp_{band}.tif")
+        align_inputs(
+            grid=grid,
+            year=2004,
+            climate=None,
+            npp=setup["npp"],
+            runoff=setup["runoff"],
+            outputs={"npp": out},
+        )
+        with rasterio.open(out) as a:
+            got = a.read(1)
+        # the band of the stack gives what the single-band file gives, pixel for pixel
+        assert np.isfinite(got).any()
+        np.testing.assert_array_equal(got, expected)

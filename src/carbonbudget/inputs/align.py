@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -73,6 +74,11 @@ def open_source(path: str, variable: str, crs: str | None = None) -> rasterio.io
             fix="point the config at the GeoTIFF, or convert the file to one "
             "with its georeferencing (gdal_translate -of GTiff)",
         )
+    try:
+        check_band_description(src, variable, path)
+    except InputDataError:
+        src.close()
+        raise
     if src.crs is None and crs is None:
         src.close()
         raise InputDataError(
@@ -85,20 +91,121 @@ def open_source(path: str, variable: str, crs: str | None = None) -> rasterio.io
     return src
 
 
-def gdal_source(path: str, subdataset: str | None = None) -> str:
-    """What GDAL opens for an input file: the file itself, or one variable of a NetCDF file
-    (``NETCDF:"file.nc":var``). The config names the file and the variable separately so that
-    Snakemake can track the file."""
-    if not subdataset:
-        return path
-    if not str(path).endswith((".nc", ".nc4")):
+def gdal_source(
+    path: str,
+    subdataset: str | None = None,
+    band: int | str | None = None,
+    *,
+    key: str = "band",
+) -> str:
+    """What GDAL opens for an input file: the file itself, one variable of a NetCDF file
+    (``NETCDF:"file.nc":var``), or one band of a multi-band file (``band``: its number, or its
+    description; GDAL's ``vrt://`` connection, so every reader sees a one-band raster). The
+    config names the file, the variable and the band separately so that Snakemake can track
+    the file. ``key`` is the config key of ``band``, for the error of a band not found."""
+    source = path
+    if subdataset:
+        if not str(path).endswith((".nc", ".nc4")):
+            raise InputDataError(
+                f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
+                path=path,
+                variable="subdataset",
+                fix="remove 'subdataset' or point 'path' at the .nc file",
+            )
+        source = f'NETCDF:"{path}":{subdataset}'
+    if band is None:
+        return source
+    return f"vrt://{source}?bands={_band_index(source, band, path, key)}"
+
+
+def _band_index(source: str, band: int | str, path: str, key: str) -> int:
+    """The number of the band ``band`` names: a number within the file's bands, or the
+    description of exactly one band (case and spaces ignored)."""
+    try:
+        with rasterio.open(source) as src:
+            count, descriptions = src.count, list(src.descriptions)
+    except RasterioIOError as exc:
         raise InputDataError(
-            f"'subdataset: {subdataset}' is given for a file that is not NetCDF",
+            f"cannot open raster ({exc})",
             path=path,
-            variable="subdataset",
-            fix="remove 'subdataset' or point 'path' at the .nc file",
+            variable=key,
+            fix="check the path pattern in the config",
+        ) from exc
+    named = ", ".join(f"{i} '{d}'" for i, d in enumerate(descriptions, 1) if d) or "none"
+    if isinstance(band, int) and not isinstance(band, bool):
+        if 1 <= band <= count:
+            return band
+        raise InputDataError(
+            f"band {band} asked for, the file has {count} (described: {named})",
+            path=path,
+            variable=key,
+            fix=f"set {key} to a number from 1 to {count}, or to a band's description",
         )
-    return f'NETCDF:"{path}":{subdataset}'
+    wanted = str(band).strip().lower()
+    found = [i for i, d in enumerate(descriptions, 1) if d and d.strip().lower() == wanted]
+    if len(found) == 1:
+        return found[0]
+    raise InputDataError(
+        f"{'no band' if not found else f'{len(found)} bands'} described '{band}' "
+        f"(the file's bands: {named})",
+        path=path,
+        variable=key,
+        fix=f"set {key} to one of the descriptions or to a band number",
+    )
+
+
+# Words a band description uses for what the band holds. A description naming another quantity
+# and not the variable it is read for (NPP read from a band described "elev") is an error: the
+# band was chosen wrong. Descriptions naming nothing known ("Band 1") are not judged.
+BAND_WORDS = {
+    "npp": ("npp", "net primary", "productivity"),
+    "runoff": ("runoff", "ro", "discharge", "qs"),
+    "temperature": ("temperature", "tmp", "tmean", "tas", "t2m", "temp"),
+    "precipitation": ("precipitation", "prcp", "precip", "pre", "pr", "rain", "tp"),
+    "et": ("et", "evapotranspiration", "evaporation", "aet"),
+    "lithology": ("lithology", "lith", "glim", "rock"),
+    "elevation": ("elev", "elevation", "dem", "height", "altitude", "srtm"),
+    "human footprint": ("footprint", "hfp"),
+    "population": ("population", "pop", "popdensity"),
+    "land cover": ("landcover", "land cover", "lc", "lulc"),
+}
+
+
+# the inputs whose band the config can choose (npp.band, runoff.band)
+BAND_KEYS = ("npp", "runoff")
+
+
+def _words_of(description: str) -> set[str]:
+    text = description.strip().lower()
+    tokens = set(re.split(r"[^a-z0-9]+", text))
+    return {
+        what
+        for what, words in BAND_WORDS.items()
+        if any((w in tokens) if " " not in w else (w in text) for w in words)
+    }
+
+
+def check_band_description(src: DatasetReader, variable: str, path: str) -> None:
+    """Each band's description (where the file has one) against the variable it feeds."""
+    if variable not in BAND_WORDS:
+        return
+    for i, description in enumerate(src.descriptions, 1):
+        if not description:
+            continue
+        named = _words_of(description)
+        if named and variable not in named:
+            raise InputDataError(
+                f"band {i} is described '{description}' ({', '.join(sorted(named))}), but is "
+                f"read as {variable}",
+                path=path,
+                variable=variable,
+                fix=(
+                    f"choose the band that holds {variable} with {variable}.band (its number, or "
+                    "its description)"
+                    if variable in BAND_KEYS
+                    else "point the config at the file that holds it"
+                ),
+            )
 
 
 def source_crs(src: DatasetReader, declared: str | None) -> CRS:
@@ -648,7 +755,7 @@ def align_inputs(
             )
     if npp and "npp" in outputs:
         align_raster(
-            npp["path"].format(year=year),
+            gdal_source(npp["path"].format(year=year), band=npp.get("band"), key="npp.band"),
             outputs["npp"],
             grid,
             variable="npp",
@@ -691,7 +798,12 @@ def align_inputs(
                 os.remove(path_et)
         return
     align_raster(
-        gdal_source(runoff["path"].format(year=year), runoff.get("subdataset")),
+        gdal_source(
+            runoff["path"].format(year=year),
+            runoff.get("subdataset"),
+            runoff.get("band"),
+            key="runoff.band",
+        ),
         path_runoff,
         grid,
         variable="runoff",

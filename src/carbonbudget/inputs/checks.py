@@ -374,7 +374,10 @@ def expected_bands(variable: str, pattern: str, timestep: str) -> tuple[int, str
         if timestep == "annual":
             return 1, "annual climate (climate.timestep: annual) holds one band per year"
         return 12, "monthly climate in one file holds 12 bands, January first"
-    return 1, f"{variable} holds one band per year (or one for a climatology)"
+    return 1, (
+        f"{variable} holds one band per year (or one for a climatology); choose the band of a "
+        f"multi-band file with {variable}.band"
+    )
 
 
 def check_year_inputs(
@@ -436,7 +439,9 @@ class _YearCheck:
         """Open once: bands, coverage of the grid and of the study area, a scaled sample."""
         _require(path, variable, self.year)
         self.report["files"][path] = variable
-        with open_source(gdal_source(path, subdataset), variable, sec.get("crs")) as src:
+        band = sec.get("band") if variable in ("npp", "runoff") else None
+        source = gdal_source(path, subdataset, band, key=f"{variable}.band")
+        with open_source(source, variable, sec.get("crs")) as src:
             bands, why = expected_bands(variable, pattern, timestep)
             if src.count != bands:
                 raise InputDataError(

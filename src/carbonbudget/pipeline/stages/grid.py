@@ -127,7 +127,9 @@ def grid_budget(job: Job) -> None:
     with gdal_env():
         for period, (path, aligned) in sorted(p.weights.items()):
             align_raster(
-                gdal_source(path, ds.get("subdataset")),
+                gdal_source(
+                    path, ds.get("subdataset"), ds.get("band"), key="emissions.downscale.band"
+                ),
                 aligned,
                 grid,
                 variable="emission weights",
