@@ -511,3 +511,69 @@ def test_a_region_denser_than_any_district_is_named_in_a_warning(caplog):
         check_emission_magnitude(
             ce * 1000, area, year=2001, path="e.csv", units_key="emissions.units"
         )
+
+
+def test_fluxes_cut_by_another_inputs_gap_say_so(small_grid, tmp_path, caplog):
+    """RH and NEP are summed where every flux is known, so a runoff gap on 40 % of a county
+    takes 40 % of its RH and NEP out of the totals: the status_note says which flux, which
+    input and the shares, and one warning names the county."""
+    import geopandas as gpd
+    import shapely
+    from helpers import AEA, write_raster
+
+    from carbonbudget.regions.budget import build_budget
+    from carbonbudget.regions.zonal import coverage_matrix, zonal_totals
+
+    regions = gpd.GeoDataFrame(
+        {"code": ["910101"]}, geometry=[shapely.box(0, 0, 5000, 4000)], crs=AEA
+    )
+    codes, m = coverage_matrix(regions, "code", small_grid)
+    rh = np.full(small_grid.shape, 300.0)
+    nep = np.full(small_grid.shape, 200.0)
+    rcs = np.full(small_grid.shape, 10.0)
+    rcs[:, :2] = np.nan  # no runoff on the west 2 of 5 columns
+    rasters = {
+        v: write_raster(tmp_path / f"{v}.tif", a, small_grid)
+        for v, a in (("rh", rh), ("nep", nep), ("rcs", rcs), ("ecs", nep + rcs))
+    }
+    z = zonal_totals(m, codes, small_grid, rasters)
+    assert z.loc[0, "rh_own_fraction"] == pytest.approx(1.0)
+    assert z.loc[0, "rcs_own_fraction"] == pytest.approx(0.6)
+    assert z.loc[0, "rh_valid_fraction"] == pytest.approx(0.6)
+    z.insert(1, "year", 2001)
+    z.to_parquet(tmp_path / "z.parquet")
+    (tmp_path / "e.csv").write_text("c,y,v\n910101,2001,0.5\n")
+    table = pd.DataFrame(
+        {
+            "county_code": ["910101"],
+            "county_name": ["a"],
+            "province_code": ["910000"],
+            "province_name": ["p"],
+        }
+    )
+    with caplog.at_level("WARNING"):
+        tabs = build_budget(
+            zonal_paths=[str(tmp_path / "z.parquet")],
+            years=[2001],
+            regions=RegionTree(table, ["county", "province"]),
+            emissions_cfg=fill_section(
+                "emissions",
+                {
+                    "path": str(tmp_path / "e.csv"),
+                    "region_col": "c",
+                    "year_col": "y",
+                    "value_col": "v",
+                    "units": "Mt CO2",
+                },
+            ),
+            socio_cfg=None,
+            balance_cfg=fill_section("balance", {"cv": "none", "min_valid_fraction": 0.5}),
+        )
+    note = tabs["county"].loc[0, "status_note"]
+    assert note == (
+        "RH and NEP summed over the 60 % of the area where every flux is known (known on "
+        "100 %, 100 %): RCS has no value on 40 % (runoff or lithology missing there)"
+    )
+    assert tabs["province"].loc[0, "status_note"] == note  # the parent is cut the same way
+    assert "910101 2001" in caplog.text and "RH or NEP known on more" in caplog.text
+    assert not any(c.endswith("_own_fraction") for c in tabs["county"])

@@ -255,6 +255,8 @@ def build_budget(
         statistics=bool(stat_cols),
     )
     tables = {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
+    _warn_cut(tables[regions.finest])
+    tables = {lv: tab.drop(columns=["_cut"], errors="ignore") for lv, tab in tables.items()}
     for year, rows in tables[regions.finest].groupby("year"):
         rows = rows.set_index("code")
         check_emission_magnitude(
@@ -265,6 +267,21 @@ def build_budget(
             units_key="emissions.units",
         )
     return tables
+
+
+def _warn_cut(finest: pd.DataFrame) -> None:
+    """One warning naming the finest regions whose fluxes another input's gap cuts."""
+    if "_cut" not in finest or not finest["_cut"].any():
+        return
+    cut = finest[finest["_cut"]]
+    worst = cut.sort_values("valid_fraction").drop_duplicates("code").head(5)
+    log.warning(
+        "%d region-years of %d regions have RH or NEP known on more of the region than the "
+        "totals cover (another input has no value there; their status_note says which): %s",
+        len(cut),
+        cut["code"].nunique(),
+        "; ".join(f"{r.code} {r.year}: {r.status_note}" for r in worst.itertuples()),
+    )
 
 
 def _finest_totals(
@@ -331,6 +348,45 @@ def _socioeconomic(
     return socio
 
 
+# A flux known on more of a region than it is summed over (the totals are over the pixels where
+# every flux is known, so NPP = NEP + RH and ECS = NEP + RCS hold) says so in status_note when
+# the difference passes this share of the region's area.
+CUT_NOTE_SHARE = 0.05
+# what a flux needs: the input whose gap a missing flux points to
+FLUX_INPUTS = {"rh": "climate", "nep": "NPP or climate", "rcs": "runoff or lithology"}
+
+
+def _note_cut_fluxes(t: pd.DataFrame, fluxes: tuple[str, ...]) -> pd.DataFrame:
+    """status_note of the region-years whose RH or NEP is known on more of the region than
+    the totals cover, naming the flux whose gap cut them and the shares."""
+    own = {v: t[f"{v}_own_fraction"] for v in fluxes if f"{v}_own_fraction" in t}
+    if not own:
+        return t
+    summed = t["valid_fraction"]
+    limiter = pd.DataFrame({v: own[v] for v in own if v in FLUX_INPUTS}).idxmin(axis=1)
+    notes = []
+    for i in t.index:
+        cut = [v for v in ("rh", "nep") if v in own and own[v][i] - summed[i] > CUT_NOTE_SHARE]
+        lim = limiter[i]
+        if not cut or not isinstance(lim, str) or lim in cut:
+            notes.append("")
+            continue
+        notes.append(
+            f"{' and '.join(v.upper() for v in cut)} summed over the {100 * summed[i]:.0f} % of "
+            f"the area where every flux is known (known on "
+            f"{', '.join(f'{100 * own[v][i]:.0f} %' for v in cut)}): "
+            f"{lim.upper()} has no value on {100 * (1 - own[lim][i]):.0f} % "
+            f"({FLUX_INPUTS[lim]} missing there)"
+        )
+    note = pd.Series(notes, index=t.index)
+    has = note != ""
+    t.loc[has, "status_note"] = [
+        f"{old}; {new}" if old else new for old, new in zip(t.loc[has, "status_note"], note[has])
+    ]
+    t["_cut"] = has
+    return t
+
+
 # the columns every budget table starts with, before the parent codes
 FRONT_COLUMNS = [
     "level",
@@ -366,6 +422,8 @@ class _LevelBudget:
         t = self._sums(key)
         if "ecs" in self.fluxes:
             t = self._balance(t, key)
+            t = _note_cut_fluxes(t, self.fluxes)
+        t = t.drop(columns=[c for c in t if c.endswith("_own_fraction")])
         if self.socio_cfg.get("population_unit") or self.socio_cfg.get("gdp_currency"):
             assert self.socio is not None
             t = pd.concat(
@@ -383,6 +441,7 @@ class _LevelBudget:
         """Flux totals and CE of each region-year of the level (rows of emission codes
         without a polygon: CE only), with ``valid_fraction`` and RCS in Tg CO2."""
         frac_cols = [f"{v}_valid_fraction" for v in self.fluxes]
+        frac_cols += [f"{v}_own_fraction" for v in self.fluxes if f"{v}_own_fraction" in self.zonal]
         fl = _rollup(self.zonal, key, self.sum_cols, frac_cols)
         fl["in_region_layer"] = True
         em = self.emissions

@@ -79,6 +79,7 @@ def layer_budget(
     parts = []
     for year, rasters in sorted(flux_paths.items()):
         z = zonal_totals(matrix, codes, grid, rasters)
+        z = z.drop(columns=[c for c in z if c.endswith("_own_fraction")])
         z.insert(1, "year", int(year))
         if ce_paths is not None:
             c = zonal_totals(matrix, codes, grid, {"ce": ce_paths[year]})

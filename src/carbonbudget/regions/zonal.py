@@ -342,6 +342,9 @@ class ZonalSums:
             self.indptr, self.indices, self.fractions, self.row_area, self.width, len(codes)
         )
         self.acc = {var: np.zeros((len(codes), 2)) for var in variables}  # Σ w·a·x and Σ w·a
+        # Σ w·a where a variable is known but another is not: its own coverage is the common
+        # one plus this (a region whose fluxes another input's gap cuts says so)
+        self.lost = {var: np.zeros((len(codes), 2)) for var in variables}
 
     def add(self, r0: int, blocks: dict[str, np.ndarray]) -> np.ndarray:
         """Add one block (rows from ``r0``) of every variable; returns where all are known."""
@@ -349,6 +352,16 @@ class ZonalSums:
         for var in self.variables:
             x = blocks[var]
             if not known.all():
+                zonal_accumulate(
+                    self.indptr,
+                    self.indices,
+                    self.fractions,
+                    self.row_area,
+                    self.width,
+                    r0 * self.width,
+                    np.where(np.isfinite(x) & ~known, np.float32(1), np.float32(np.nan)),
+                    self.lost[var],
+                )
                 x = np.where(known, x, np.float32(np.nan))
             zonal_accumulate(
                 self.indptr,
@@ -363,7 +376,9 @@ class ZonalSums:
         return known
 
     def table(self) -> pd.DataFrame:
-        """One row per region: ``code``, ``area_km2``, ``{var}_tgc``, ``{var}_valid_fraction``."""
+        """One row per region: ``code``, ``area_km2``, ``{var}_tgc`` and ``{var}_valid_fraction``
+        over the pixels where every variable is known, and ``{var}_own_fraction``: the share of
+        the area where the variable itself is known."""
         out = {"code": self.codes, "area_km2": self.area_m2 / M2_PER_KM2}
         for var in self.variables:
             acc = self.acc[var]
@@ -372,6 +387,10 @@ class ZonalSums:
             # a region without one known pixel has no total: NaN, never a sink of 0
             out[f"{var}_tgc"] = np.where(acc[:, 1] > 0, acc[:, 0] / G_PER_TG, np.nan)
             out[f"{var}_valid_fraction"] = frac
+            with np.errstate(invalid="ignore", divide="ignore"):
+                out[f"{var}_own_fraction"] = np.where(
+                    self.area_m2 > 0, (acc[:, 1] + self.lost[var][:, 1]) / self.area_m2, np.nan
+                )
         return pd.DataFrame(out)
 
 
