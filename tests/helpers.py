@@ -154,3 +154,21 @@ def planned_jobs(work, *args):
                 break
             jobs[parts[0]] = int(parts[1])
     return jobs
+
+
+def emission_section(path, **options) -> dict:
+    """The ``emissions`` section of a small test table (columns c, y, v in Mt CO2) at ``path``,
+    with the schema's defaults and ``options``."""
+    from carbonbudget.core.config import fill_section
+
+    return fill_section(
+        "emissions",
+        {
+            "path": str(path),
+            "region_col": "c",
+            "year_col": "y",
+            "value_col": "v",
+            "units": "Mt CO2",
+            **options,
+        },
+    )

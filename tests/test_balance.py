@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import emission_section
 
 from carbonbudget.core.config import fill_section
 from carbonbudget.core.errors import InputDataError, RegionError
@@ -170,16 +171,7 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
         regions=RegionTree(regions, ["county", "city", "province"]),
-        emissions_cfg=fill_section(
-            "emissions",
-            {
-                "path": str(tmp_path / "e.csv"),
-                "region_col": "c",
-                "year_col": "y",
-                "value_col": "v",
-                "units": "Mt CO2",
-            },
-        ),
+        emissions_cfg=emission_section(tmp_path / "e.csv"),
         socio_cfg={
             "path": str(tmp_path / "s.csv"),
             "region_col": "c",
@@ -279,17 +271,7 @@ def _gap_budget(tmp_path, emissions_csv, **em_options):
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001, 2002],
         regions=RegionTree(regions, ["county", "city", "province"]),
-        emissions_cfg=fill_section(
-            "emissions",
-            {
-                "path": str(tmp_path / "e.csv"),
-                "region_col": "c",
-                "year_col": "y",
-                "value_col": "v",
-                "units": "Mt CO2",
-                **em_options,
-            },
-        ),
+        emissions_cfg=emission_section(tmp_path / "e.csv", **em_options),
         socio_cfg=None,
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
@@ -409,16 +391,7 @@ def _cut_budget(tmp_path, valid, inside):
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
         regions=RegionTree(regions, ["county", "city", "province"]),
-        emissions_cfg=fill_section(
-            "emissions",
-            {
-                "path": str(tmp_path / "e.csv"),
-                "region_col": "c",
-                "year_col": "y",
-                "value_col": "v",
-                "units": "Mt CO2",
-            },
-        ),
+        emissions_cfg=emission_section(tmp_path / "e.csv"),
         socio_cfg=None,
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
@@ -556,16 +529,7 @@ def test_fluxes_cut_by_another_inputs_gap_say_so(small_grid, tmp_path, caplog):
             zonal_paths=[str(tmp_path / "z.parquet")],
             years=[2001],
             regions=RegionTree(table, ["county", "province"]),
-            emissions_cfg=fill_section(
-                "emissions",
-                {
-                    "path": str(tmp_path / "e.csv"),
-                    "region_col": "c",
-                    "year_col": "y",
-                    "value_col": "v",
-                    "units": "Mt CO2",
-                },
-            ),
+            emissions_cfg=emission_section(tmp_path / "e.csv"),
             socio_cfg=None,
             balance_cfg=fill_section("balance", {"cv": "none", "min_valid_fraction": 0.5}),
         )

@@ -4,6 +4,7 @@ emissions whose codes match no polygon."""
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import emission_section
 
 from carbonbudget.core.config import fill_section
 from carbonbudget.core.errors import InputDataError, RegionError
@@ -176,16 +177,7 @@ def _zonal(tmp_path, fluxes):
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001, 2002],
         regions=RegionTree(HIER, LEVELS),
-        emissions_cfg=fill_section(
-            "emissions",
-            {
-                "path": str(tmp_path / "e.csv"),
-                "region_col": "c",
-                "year_col": "y",
-                "value_col": "v",
-                "units": "Mt CO2",
-            },
-        ),
+        emissions_cfg=emission_section(tmp_path / "e.csv"),
         socio_cfg=None,
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}

@@ -5,7 +5,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_within_csv_rounding, demo_config
+from helpers import assert_within_csv_rounding, demo_config, emission_section
 
 from carbonbudget.core.config import fill_section, validate_config
 from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
@@ -94,17 +94,7 @@ def _grouped_budget(tmp_path, emissions_csv):
         zonal_paths=[str(tmp_path / "z.parquet")],
         years=[2001],
         regions=RegionTree(regions, ["county", "city", "province"], {"zone": "city"}),
-        emissions_cfg=fill_section(
-            "emissions",
-            {
-                "path": str(tmp_path / "e.csv"),
-                "region_col": "c",
-                "year_col": "y",
-                "value_col": "v",
-                "units": "Mt CO2",
-                "unmatched": "warn",
-            },
-        ),
+        emissions_cfg=emission_section(tmp_path / "e.csv", unmatched="warn"),
         socio_cfg=None,
         balance_cfg=fill_section("balance", {"cv": "none"}),
         match=EmissionMatch(derive_parents="adcode"),

@@ -6,8 +6,10 @@
 rule zonal_climatology:
     input:
         **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
+        **({"coefficients": config["lithology"]["coefficients"]} if UNCERTAINTY else {}),
         coverage=L.coverage,
         coefficient=L.gem_coefficient,
+        # the uncertainty statistics group the pixels by the table's coefficients
     output:
         **({"uncertainty": L.zonal_uncertainty(CLIMATOLOGY)} if UNCERTAINTY else {}),
         zonal=L.zonal(CLIMATOLOGY),
@@ -23,6 +25,5 @@ rule zonal_climatology:
     params:
         grid=config["grid"],
         fluxes=list(CLIMATOLOGY_FLUXES),
-        coefficients=config["lithology"]["coefficients"],
     script:
         "../scripts/zonal.py"

@@ -524,6 +524,5 @@ def year_rule(config: dict, layout: Layout, run: str = "") -> dict[str, Any]:
             "zonal_fluxes": list(computed_fluxes(cfg)),
             "chunk_size": config["processing"]["chunk_size"],
             "dask": config["dask"],
-            "coefficients": config["lithology"]["coefficients"],
         },
     }

@@ -349,20 +349,8 @@ class ZonalSums:
     def add(self, r0: int, blocks: dict[str, np.ndarray]) -> np.ndarray:
         """Add one block (rows from ``r0``) of every variable; returns where all are known."""
         known = np.logical_and.reduce([np.isfinite(blocks[v]) for v in self.variables])
-        for var in self.variables:
-            x = blocks[var]
-            if not known.all():
-                zonal_accumulate(
-                    self.indptr,
-                    self.indices,
-                    self.fractions,
-                    self.row_area,
-                    self.width,
-                    r0 * self.width,
-                    np.where(np.isfinite(x) & ~known, np.float32(1), np.float32(np.nan)),
-                    self.lost[var],
-                )
-                x = np.where(known, x, np.float32(np.nan))
+
+        def accumulate(values: np.ndarray, into: np.ndarray) -> None:
             zonal_accumulate(
                 self.indptr,
                 self.indices,
@@ -370,9 +358,17 @@ class ZonalSums:
                 self.row_area,
                 self.width,
                 r0 * self.width,
-                x,
-                self.acc[var],
+                values,
+                into,
             )
+
+        for var in self.variables:
+            x = blocks[var]
+            if not known.all():
+                lost = np.where(np.isfinite(x) & ~known, np.float32(1), np.float32(np.nan))
+                accumulate(lost, self.lost[var])
+                x = np.where(known, x, np.float32(np.nan))
+            accumulate(x, self.acc[var])
         return known
 
     def table(self) -> pd.DataFrame:

@@ -74,7 +74,7 @@ def uncertainty_statistics(job: Job) -> tuple[str, str, str] | None:
     out = dict(job.output.items()).get("uncertainty")
     if out is None:
         return None
-    return (out, job.input.coefficient, job.params.coefficients)
+    return (out, job.input.coefficient, job.input.coefficients)
 
 
 def zonal_step(
