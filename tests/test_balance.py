@@ -541,3 +541,23 @@ def test_fluxes_cut_by_another_inputs_gap_say_so(small_grid, tmp_path, caplog):
     assert tabs["province"].loc[0, "status_note"] == note  # the parent is cut the same way
     assert "910101 2001" in caplog.text and "RH or NEP known on more" in caplog.text
     assert not any(c.endswith("_own_fraction") for c in tabs["county"])
+
+
+def test_a_row_without_pixels_gets_no_cut_note():
+    """A CE-only row (an emission code without polygon) has no coverage of any flux: no note,
+    no error."""
+    from carbonbudget.regions.budget import _note_cut_fluxes
+
+    t = pd.DataFrame(
+        {
+            "valid_fraction": [0.6, np.nan],
+            "status_note": ["", "an emission code without a polygon"],
+            **{f"{v}_own_fraction": [1.0, np.nan] for v in ("rh", "nep")},
+            "rcs_own_fraction": [0.6, np.nan],
+            "ecs_own_fraction": [0.6, np.nan],
+        }
+    )
+    out = _note_cut_fluxes(t, ("rh", "nep", "rcs", "ecs"))
+    assert out.loc[0, "status_note"].startswith("RH and NEP summed over the 60 %")
+    assert out.loc[1, "status_note"] == "an emission code without a polygon"
+    assert list(out["_cut"]) == [True, False]

@@ -363,7 +363,14 @@ def _note_cut_fluxes(t: pd.DataFrame, fluxes: tuple[str, ...]) -> pd.DataFrame:
     if not own:
         return t
     summed = t["valid_fraction"]
-    limiter = pd.DataFrame({v: own[v] for v in own if v in FLUX_INPUTS}).idxmin(axis=1)
+    # the flux known on the least of the region (none for a row without pixels: CE only)
+    frame = pd.DataFrame({v: own[v] for v in own if v in FLUX_INPUTS})
+    values = frame.to_numpy(dtype="float64")
+    lowest = np.argmin(np.where(np.isfinite(values), values, np.inf), axis=1)
+    limiter = pd.Series(
+        np.where(np.isfinite(values).any(axis=1), frame.columns.to_numpy()[lowest], None),
+        index=t.index,
+    )
     notes = []
     for i in t.index:
         cut = [v for v in ("rh", "nep") if v in own and own[v][i] - summed[i] > CUT_NOTE_SHARE]
