@@ -12,6 +12,7 @@ min_version("8.0")
 # workflow/scripts/<file>.py, which runs carbonbudget.pipeline.stages.<file>.
 from carbonbudget.core.config import (
     CLIMATOLOGY,
+    downscale_weights,
     PIXEL_STATS,
     computed_fluxes,
     enough_years_for_trends,
@@ -39,7 +40,6 @@ from carbonbudget.pipeline.paths import (
     climatology_input_files,
     climatology_raw_inputs,
     config_sections,
-    downscale_weights,
     flux_year_inputs,
     hierarchy_levels,
     lithology_source,
@@ -52,6 +52,7 @@ from carbonbudget.pipeline.paths import (
     scenario_run,
     scenario_zonal,
     static_check_config,
+    weights_check_config,
     year_input_files,
     year_inputs,
     year_rule,

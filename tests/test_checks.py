@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 import rasterio
 from helpers import REPO, demo_config
+from shapely.affinity import translate
 
 from carbonbudget.core.config import validate_config
 from carbonbudget.core.errors import InputDataError, RegionError, UnitError
@@ -194,10 +195,13 @@ def test_raster_not_overlapping_grid(setup, tmp_path):
 def test_raster_covering_too_little_of_grid(setup, tmp_path):
     path = setup["npp"]["path"].format(year=2009)
     _shift_raster(path, 160_000, 0)  # half of the 320 km wide grid
-    with pytest.raises(InputDataError, match=r"covers only 5\d\.\d% of the target grid") as exc:
+    with pytest.raises(InputDataError, match=r"covers only \d\d\.\d% of the study area") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "min_grid_coverage" in str(exc.value)
     setup["checks"]["min_grid_coverage"] = 0.4
+    with pytest.raises(InputDataError, match=r"values exist on only 4\d\.\d% of the study area"):
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    setup["checks"]["min_valid_share"]["npp"] = 0.4
     rep = check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert 0.45 < rep["grid_coverage"][path] < 0.55
 
@@ -225,3 +229,91 @@ def test_invalid_geometry_refused(setup, tmp_path):
     with pytest.raises(RegionError, match="1 invalid geometries") as exc:
         check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
     assert "counties.gpkg" in str(exc.value) and "make_valid" in str(exc.value)
+
+
+# --- make check: every problem listed, none hiding another ----------------------------------------
+def _collected(setup, tmp_path):
+    from carbonbudget.core.errors import InputChecksFailed
+
+    with pytest.raises(InputChecksFailed) as exc:
+        check_inputs(config=setup, path_report=str(tmp_path / "r.json"), collect=True)
+    return [(e.variable, e.path, str(e)) for e in exc.value.errors]
+
+
+def test_make_check_lists_every_problem_each_under_its_own_input(setup, tmp_path):
+    """Five faults at once: a temperature file off the study area, negative precipitation of
+    the same year, NPP of another year read from a band described as elevation, a county moved
+    far outside the grid and a weight raster with a missing tile. Each is its own failure:
+    none stops the checks of the others (a coverage error of one variable used to hide the
+    rest of its year, and a region error every valid-share check)."""
+    _shift_raster(setup["climate"]["temperature"].format(year=2006), 5_000_000, 0)
+    _add(setup["climate"]["precipitation"].format(year=2006), -500.0)
+    with rasterio.open(setup["npp"]["path"].format(year=2008), "r+") as ds:
+        ds.set_band_description(1, "elevation")
+    regions = gpd.read_file(setup["regions"]["path"])
+    regions.loc[0, "geometry"] = translate(regions.geometry.iloc[0], 0, 2_000_000)
+    regions.to_file(setup["regions"]["path"], driver="GPKG")
+    weights = setup["emissions"]["downscale"]["weights"]
+    with rasterio.open(weights, "r+") as ds:
+        w = ds.read()
+        w[:, :, :60] = np.nan  # the west 60 km have no value
+        ds.write(w)
+    found = _collected(setup, tmp_path)
+    variables = [v for v, _, _ in found]
+    assert variables.count("temperature") == 1
+    assert any(v == "temperature" and "does not overlap" in m for v, _, m in found)
+    assert any(v == "precipitation" and "negative" in m for v, _, m in found)
+    assert any(v == "npp" and "elevation" in m and "2008" in p for v, p, m in found)
+    assert any(v == "regions" and "outside the grid" in m for v, _, m in found)
+    assert any(v == "emissions.downscale.weights" and "weight raster" in m for v, _, m in found)
+    assert len(found) == 5, found
+
+
+def test_a_grid_from_a_template_names_the_template_and_lets_named_regions_lie_outside(
+    setup, tmp_path
+):
+    """With grid.template the grid-edge error's fix names the template (grid.bounds does not
+    apply), and checks.outside_grid_allowed lets the named regions lie outside while every
+    other region is still checked."""
+    from carbonbudget.inputs.checks import check_static_inputs
+
+    regions = gpd.read_file(setup["regions"]["path"])
+    code = regions["county_code"].iloc[0]
+    regions.loc[0, "geometry"] = translate(regions.geometry.iloc[0], 0, 2_000_000)
+    regions.to_file(setup["regions"]["path"], driver="GPKG")
+    template = setup["npp"]["path"].format(year=2005)
+    cfg = dict(setup, grid={"template": template})
+    with pytest.raises(InputDataError, match="outside the grid") as exc:
+        check_static_inputs(config=cfg)
+    assert "grid.template" in exc.value.fix and "grid.bounds" not in exc.value.fix
+    assert "checks.outside_grid_allowed" in exc.value.fix
+    cfg["checks"] = dict(setup["checks"], outside_grid_allowed=[code])
+    rep = check_static_inputs(config=cfg)
+    assert rep["regions_outside_grid"][code] == 1.0
+    cfg["checks"]["outside_grid_allowed"] = ["999999"]  # another code: the check still applies
+    with pytest.raises(InputDataError, match=code):
+        check_static_inputs(config=cfg)
+
+
+def test_the_lithology_band_of_a_multi_band_file(setup, tmp_path):
+    """lithology.band picks the class codes out of a multi-band file, by number or description;
+    without it the first band is read, and one described as elevation is refused by name."""
+    from carbonbudget.inputs.checks import check_static_inputs
+
+    path = setup["lithology"]["path"]
+    with rasterio.open(path) as src:
+        codes, profile = src.read(1), src.profile
+    stacked = tmp_path / "stack.tif"
+    profile.update(count=2)
+    with rasterio.open(stacked, "w", **profile) as dst:
+        dst.write(np.full_like(codes, 7), 1)
+        dst.write(codes, 2)
+        dst.set_band_description(1, "elevation")
+        dst.set_band_description(2, "glim class")
+    lith = dict(setup["lithology"], path=str(stacked))
+    with pytest.raises(InputDataError, match="described 'elevation'.*read as lithology") as exc:
+        check_static_inputs(config=dict(setup, lithology=lith))
+    assert "lithology.band" in exc.value.fix
+    for band in (2, "glim class"):
+        rep = check_static_inputs(config=dict(setup, lithology=dict(lith, band=band)))
+        assert rep["files"] == {str(stacked): "lithology"}

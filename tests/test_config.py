@@ -177,8 +177,8 @@ def test_trend_outputs_skipped_with_too_few_years(cfg):
 
 
 def test_grid_emissions_need_a_weight_raster_and_cnc_needs_ecs(cfg):
-    from carbonbudget.core.config import grid_emission_vars
-    from carbonbudget.pipeline.paths import downscale_weights, raw_inputs
+    from carbonbudget.core.config import downscale_weights, grid_emission_vars
+    from carbonbudget.pipeline.paths import raw_inputs
 
     assert grid_emission_vars(validate_config(cfg)) == ("ce", "cnc")
     assert downscale_weights(validate_config(cfg)) == {

@@ -63,6 +63,34 @@ def test_codes_without_a_group_or_listed_twice_are_errors_naming_them(tmp_path, 
     assert "groups.csv" in str(exc.value)
 
 
+def test_codes_stored_as_floats_match_the_same_codes_written_as_integers(tmp_path, caplog):
+    """A GIS layer whose code column is floating point (910101.0) reads as 910101: its codes
+    match the grouping table's, not reported as the table's fault."""
+    import shapely
+
+    from carbonbudget.regions.hierarchy import read_regions
+
+    polys = gpd.GeoDataFrame(
+        {"code": [910101.0, 910201.0], "name": ["a", "c"]},
+        geometry=[shapely.box(0, 0, 1, 1), shapely.box(1, 0, 2, 1)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "counties.gpkg"
+    polys.to_file(path, engine="pyogrio")
+    regions = read_regions(str(path), {"county": "code", "city": "city"}, derive_parents="adcode")
+    assert regions["county_code"].tolist() == ["910101", "910201"]
+    assert regions["city_code"].tolist() == ["910100", "910200"]
+    assert "floating-point" in caplog.text and "counties.gpkg" in caplog.text
+    g = _table(tmp_path, "code,group_code\n910100.0,Z1\n910200.0,Z2\n")
+    out = apply_groupings(regions, g, ["county", "city"])
+    assert out["zone_code"].tolist() == ["Z1", "Z2"]
+    # a code with a real fractional part is not an integer stored as a float: kept as given
+    from carbonbudget.core.io import region_codes
+
+    mixed = region_codes(pd.Series([1.5, 2.0]), path="t.csv", variable="v")
+    assert mixed.tolist() == ["1.5", "2.0"]
+
+
 def test_a_grouping_may_not_take_a_level_name_or_group_an_unknown_level():
     cfg = demo_config()
     cfg["regions"]["groupings"] = {"city": {"level": "county", "table": "t.csv"}}
@@ -225,6 +253,71 @@ def test_a_layer_without_emissions_on_the_grid_carries_the_sinks_and_says_so(sma
     assert partial.loc[("e", 2001), "status"] == "missing"
     assert "CE known on 66.7 % of the area" in partial.loc[("e", 2001), "status_note"]
     assert partial.loc[("w", 2001), "ce_tgco2"] == pytest.approx(500 * 8 / 1e6)
+
+
+def test_a_layer_half_outside_the_grid_is_named_and_gets_no_partial_emission(
+    small_grid, tmp_path, caplog
+):
+    """A basin reaching 2 km past the grid's east edge (40 % of it; above
+    checks.max_outside_grid_share unless listed in checks.outside_grid_allowed): the checks
+    warn naming the layer, its table gets no CE (the part outside has none) and a note blaming
+    the grid edge, not the emission table; one entirely outside is an error naming
+    region_layers.<name>, and one with no feature too."""
+    import shapely
+
+    from carbonbudget.inputs.checks import check_layer_inputs
+
+    cfg, fluxes, ce = _layer_inputs(small_grid, tmp_path)
+    layer = gpd.read_file(cfg["path"])
+    layer.loc[1, "geometry"] = shapely.box(2000, 0, 7000, 4000)  # 2 of its 5 km outside
+    layer.to_file(cfg["path"], engine="pyogrio")
+    grid_cfg = {"crs": small_grid.crs.to_wkt(), "resolution": 1000.0}
+    config = {
+        "grid": dict(grid_cfg, bounds=list(small_grid.bounds)),
+        "checks": fill_section("checks", {}),
+        "region_layers": {"basin": cfg},
+    }
+    with pytest.raises(InputDataError, match=r"1 regions lie more than 25% outside"):
+        check_layer_inputs(config=config)
+    config["checks"]["outside_grid_allowed"] = ["e"]
+    rep = check_layer_inputs(config=config)
+    assert rep["basin"]["outside_grid"] == {"e": 0.4}
+    assert "region_layers.basin" in caplog.text and "e 40.0 %" in caplog.text
+    t = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
+    e = t.loc[("e", 2002)]
+    assert np.isnan(e["ce_tgco2"]) and e["ce_known_fraction"] == pytest.approx(0.6)
+    assert (
+        e["status_note"]
+        == "40.0 % of the region lies outside the grid: no sink or emission computed there"
+    )
+    assert "emission table" not in e["status_note"]
+    assert t.loc[("w", 2002), "ce_tgco2"] == pytest.approx(1000 * 8 / 1e6)
+    # entirely outside: an error naming the layer's key
+    layer.geometry = layer.geometry.translate(1_000_000, 0)
+    layer.to_file(cfg["path"], engine="pyogrio")
+    with pytest.raises(InputDataError, match="no polygon overlaps") as exc:
+        check_layer_inputs(config=config)
+    assert exc.value.variable == "region_layers.basin"
+    # no feature at all
+    layer.iloc[:0].to_file(cfg["path"], engine="pyogrio")
+    with pytest.raises(RegionError, match="the layer has no features") as exc:
+        check_layer_inputs(config=config)
+    assert exc.value.variable == "region_layers.basin"
+
+
+def test_a_layer_without_crs_names_its_own_crs_key(tmp_path):
+    import shapely
+
+    from carbonbudget.regions.layers import read_layer
+
+    path = tmp_path / "zones.geojson"
+    gpd.GeoDataFrame(
+        {"z": ["a"]}, geometry=[shapely.box(500000, 4000000, 501000, 4001000)], crs=None
+    ).to_file(path, engine="pyogrio")
+    with pytest.raises(InputDataError) as exc:
+        read_layer("zone", {"path": str(path), "code_col": "z"})
+    assert exc.value.variable == "region_layers.zone"
+    assert "region_layers.zone.crs" in exc.value.fix and "regions.crs" not in exc.value.fix
 
 
 def test_a_layer_may_not_take_a_level_name_and_needs_grid_emissions_for_cnc_statistics():

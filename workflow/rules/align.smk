@@ -49,6 +49,7 @@ rule align_lithology:
     params:
         grid=config["grid"],
         crs=static_check_config(config, L)["lithology"].get("crs"),
+        band=config["lithology"].get("band"),
     script:
         "../scripts/align.py"
 
@@ -83,7 +84,9 @@ rule build_regions:
 
 
 # Polygons of every level (dissolved once) and their drawing shapes: needed only by the spatial
-# statistics, maps and GeoPackage, so this runs beside the per-pixel stage, not before it.
+# statistics, maps and GeoPackage, so this runs beside the per-pixel stage, not before it;
+# except with region layers, whose checks (codes, overlaps, place on the grid) it runs: then
+# first, before the fluxes, so that a bad layer stops the run before any compute.
 rule level_polygons:
     input:
         regions=L.regions,
@@ -94,6 +97,7 @@ rule level_polygons:
         L.log("level_polygons"),
     benchmark:
         L.benchmark("level_polygons")
+    priority: 90 if config["region_layers"] else 0
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -104,5 +108,6 @@ rule level_polygons:
         groupings=GROUPINGS,
         layers=config["region_layers"],
         grid=config["grid"],
+        edge={k: config["checks"][k] for k in ("max_outside_grid_share", "outside_grid_allowed")},
     script:
         "../scripts/align.py"

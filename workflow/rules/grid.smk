@@ -51,16 +51,40 @@ if INVENTORY:
 
 if WEIGHTS:
 
+    # The weight rasters checked (band, CRS, extent, sign, a value on enough of every region's
+    # area) and put on the grid as soon as the regions' coverage exists: first, so that a bad
+    # weight raster stops the run before the fluxes.
+    rule align_weights:
+        input:
+            weights=list(WEIGHTS.values()),
+            coverage=L.coverage,
+        output:
+            aligned=[L.aligned_weights(k) for k in WEIGHTS],
+        log:
+            L.log("align_weights"),
+        benchmark:
+            L.benchmark("align_weights")
+        priority: 100
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+        params:
+            config=weights_check_config(config),
+            aligned={v: L.aligned_weights(k) for k, v in WEIGHTS.items()},
+        script:
+            "../scripts/grid.py"
+
     rule grid_budget:
         input:
             **_ECS_PER_YEAR,
             budget=L.budget(FINEST),
             coverage=L.coverage,
-            weights=list(WEIGHTS.values()),
+            aligned=[L.aligned_weights(k) for k in WEIGHTS],
         output:
             **_CNC_OUTPUTS,
             ce=[L.flux("ce", str(y)) for y in YEARS],
-            aligned=[L.aligned_weights(k) for k in WEIGHTS],
             report=L.table("downscale", FINEST),
         log:
             L.log("grid_budget"),
@@ -75,8 +99,7 @@ if WEIGHTS:
             grid=config["grid"],
             years=YEARS,
             downscale=config["emissions"].get("downscale"),
-            weights={k: (v, L.aligned_weights(k)) for k, v in WEIGHTS.items()},
-            min_valid_share=config["checks"]["min_valid_share"]["weights"],
+            periods=list(WEIGHTS),
             climatology=CLIMATOLOGY,
             dask=config["dask"],
         script:

@@ -129,13 +129,14 @@ rule convert_lithology:
 
 
 # `make check` (snakemake check_inputs): every check of every input in one job, reporting every
-# failure at once, so fixing a config takes seconds and no compute. Not part of a normal run,
-# whose compute jobs each depend on the checks of their own inputs.
+# failure at once (depending on no other job, so that no failed check hides the others), so
+# fixing a config takes seconds and no compute. Not part of a normal run, whose compute jobs
+# each depend on the checks of their own inputs.
 rule check_inputs:
     input:
         files=raw_inputs(config),
         lithology=lithology_source(config, L),
-        fraction=L.region_fraction,
+        layers=[v["path"] for v in config["region_layers"].values()],
         crosswalk=CROSSWALK_INPUT,
     output:
         report=L.inputs_report,
@@ -150,5 +151,6 @@ rule check_inputs:
         mem_mb=2000,
     params:
         config=check_all_config(config, L),
+        cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
     script:
         "../scripts/inputs.py"

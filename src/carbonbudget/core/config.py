@@ -563,6 +563,18 @@ def config_digest(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()
 
 
+def downscale_weights(cfg: dict) -> dict[str, str]:
+    """The weight rasters that spread the emissions onto the grid (emissions.downscale), by
+    period: one per year with {year} in the path, else one (:data:`CLIMATOLOGY`) for all."""
+    ds = (cfg.get("emissions") or {}).get("downscale")
+    if not ds:
+        return {}
+    path = ds["weights"]
+    if "{year}" in path:
+        return {str(y): path.format(year=y) for y in cfg["years"]}
+    return {CLIMATOLOGY: path}
+
+
 def inventory_files(cfg: dict) -> dict[int, tuple[str, int]]:
     """The gridded inventory (``emissions.source: raster``) by year: (file, band)."""
     inv = cfg.get("emissions_raster")

@@ -187,6 +187,26 @@ def read_text_table(path: str | os.PathLike, variable: str) -> pd.DataFrame:
     return df
 
 
+def region_codes(values: pd.Series, *, path: str, variable: str) -> pd.Series:
+    """Region codes as stripped text. A column whose every code reads as an integer with a
+    decimal point (910101.0: a code column stored as floating point by a spreadsheet or a GIS)
+    is read as those integers, with a warning naming the file, so that its codes match the
+    same codes written as integers elsewhere; codes with a real fractional part stay as given."""
+    text = values.astype(str).str.strip()
+    known = values.notna() & text.ne("")
+    floats = text[known].str.fullmatch(r"-?\d+\.0+")
+    if known.any() and floats.all():
+        log.warning(
+            "%s: the codes of %s are stored as floating-point numbers (%s); read as the "
+            "integers they hold. Store codes as text or integers to keep leading zeros",
+            path,
+            variable,
+            text[known].iloc[0],
+        )
+        text = text.where(~known, text.str.replace(r"\.0+$", "", regex=True))
+    return text
+
+
 def parse_numbers(
     values: pd.Series,
     context: pd.DataFrame,

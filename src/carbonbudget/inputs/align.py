@@ -171,8 +171,8 @@ BAND_WORDS = {
 }
 
 
-# the inputs whose band the config can choose (npp.band, runoff.band)
-BAND_KEYS = ("npp", "runoff")
+# the inputs whose band the config can choose (npp.band, runoff.band, lithology.band)
+BAND_KEYS = ("npp", "runoff", "lithology")
 
 
 def _words_of(description: str) -> set[str]:
@@ -817,3 +817,24 @@ def align_inputs(
             limits=units_mod.plausible("runoff").hard,
         ),
     )
+
+
+def align_weights(path: str, dst_path: str, grid: Grid, downscale: dict) -> np.ndarray:
+    """The weight raster of ``emissions.downscale`` (its band, subdataset and CRS as the section
+    says) put on ``grid`` at ``dst_path``; returns its values per pixel, ravelled (NaN where
+    it holds none)."""
+    align_raster(
+        gdal_source(
+            path,
+            downscale.get("subdataset"),
+            downscale.get("band"),
+            key="emissions.downscale.band",
+        ),
+        dst_path,
+        grid,
+        variable="emission weights",
+        crs=downscale.get("crs"),
+        values=Values(kind=CONTINUOUS),
+    )
+    with rasterio.open(dst_path) as src:
+        return src.read(1, masked=True).filled(np.nan).astype("float64").ravel()

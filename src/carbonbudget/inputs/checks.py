@@ -11,9 +11,11 @@ through a sampled check.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
+import tempfile
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,15 +28,17 @@ from rasterio.windows import Window
 from carbonbudget.core import units as units_mod
 from carbonbudget.core.config import (
     climatology_inputs,
+    downscale_weights,
     inventory_files,
     is_climatology,
     month_paths,
 )
 from carbonbudget.core.errors import CarbonBudgetError, InputChecksFailed, InputDataError, UnitError
 from carbonbudget.core.grid import Grid
-from carbonbudget.core.io import atomic_output, gdal_env
+from carbonbudget.core.io import atomic_output, gdal_env, write_cogs
 from carbonbudget.inputs.align import (
     CONTINUOUS,
+    align_weights,
     block_reader,
     gdal_source,
     grid_coverage,
@@ -52,7 +56,8 @@ from carbonbudget.regions.emissions import (
     report_gaps,
 )
 from carbonbudget.regions.hierarchy import read_config_regions
-from carbonbudget.regions.zonal import inside_grid_share
+from carbonbudget.regions.layers import read_layer
+from carbonbudget.regions.zonal import cached_coverage, in_region_fraction, inside_grid_share
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -386,27 +391,45 @@ def check_year_inputs(
     year: int | None,
     path_report: str | None = None,
     path_fraction: str | None = None,
+    failures: list[CarbonBudgetError] | None = None,
 ) -> dict:
     """Check one year's rasters (climate, NPP, runoff or ET), or with ``year`` None the
     climatologies (inputs without ``{year}`` in their path, checked once): files present and
     readable, band counts, CRS, coverage of the grid, declared units against the values,
     physically possible values, non-negative water fluxes, and (with ``path_fraction``, the
-    study area's fraction raster) the share of the study area where each file holds values."""
+    study area's fraction raster) the share of the study area where each file holds values.
+    With ``failures`` (a list) each variable's error is kept there and the next still checked."""
     names = climatology_inputs(config)
     if year is not None:
         names = {"temperature", "precipitation", "npp", "runoff"} - names
     with gdal_env(), contextlib.ExitStack() as stack:
         fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
         check = _YearCheck(config, year, fraction)
-        for var in ("temperature", "precipitation") if config.get("climate") else ():
-            if var in names:
-                check.climate(var)
+        steps = [
+            functools.partial(check.climate, var)
+            for var in (("temperature", "precipitation") if config.get("climate") else ())
+            if var in names
+        ]
         if config.get("npp") and "npp" in names:
-            check.npp()
+            steps.append(check.npp)
         if "runoff" in names:
-            check.runoff()
+            steps.append(check.runoff)
+        for step in steps:
+            _attempt(step, failures)
     _write_report(check.report, path_report)
     return check.report
+
+
+def _attempt(step, failures: list[CarbonBudgetError] | None, **kwargs) -> dict:
+    """Run one check: its error raised, or with ``failures`` (a list) kept there so that the
+    next checks still run (``make check`` lists every problem)."""
+    try:
+        return step(**kwargs) or {}
+    except CarbonBudgetError as err:
+        if failures is None:
+            raise
+        failures.append(err)
+        return {}
 
 
 class _YearCheck:
@@ -578,84 +601,180 @@ class _YearCheck:
         check_plausible(vals * factor + off, var, p)
 
 
-def check_static_inputs(*, config: dict, path_report: str | None = None) -> dict:
+def check_static_inputs(
+    *,
+    config: dict,
+    path_report: str | None = None,
+    failures: list[CarbonBudgetError] | None = None,
+) -> dict:
     """Check the inputs shared by all years: lithology raster and class tables, region polygons
-    (unique codes, nesting, geometries). Does not depend on the years."""
-    grid = Grid.from_config(config)
+    (unique codes, nesting, geometries, on the grid). Does not depend on the years. With
+    ``failures`` (a list) the lithology's error is kept there and the regions still checked."""
     report: dict = {"files": {}, "grid_coverage": {}}
-    with gdal_env():
-        lith = config["lithology"]
-        lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
-        with open_source(lith["path"], "lithology", lith.get("crs")) as src:
-            codes = src.read(1, masked=True).astype("float64").filled(np.nan)
-            report["grid_coverage"][lith["path"]] = round(
-                check_grid_coverage(
-                    src,
-                    lith["path"],
-                    "lithology",
-                    grid,
-                    config["checks"]["min_grid_coverage"],
-                    lith.get("crs"),
-                ),
-                4,
-            )
-        codes_to_coefficient(codes, lookup, path=lith["path"])
-        report["files"][lith["path"]] = "lithology"
-
-    regions, levels, _ = read_config_regions(config["regions"])
-    report["regions"] = {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels}
-    report["regions_outside_grid"] = check_regions_inside_grid(
-        regions,
-        f"{levels[0]}_code",
-        grid,
-        config["regions"]["path"],
-        config["checks"]["max_outside_grid_share"],
-    )
+    report.update(_attempt(_check_lithology, failures, config=config))
+    report.update(_attempt(_check_regions, failures, config=config))
     _write_report(report, path_report)
     return report
 
 
+def _check_lithology(*, config: dict) -> dict:
+    """The lithology raster (its band, CRS and coverage of the grid) and its class tables."""
+    grid = Grid.from_config(config)
+    lith = config["lithology"]
+    with gdal_env():
+        lookup = load_coefficient_lookup(lith["classes"], lith["coefficients"])
+        source = gdal_source(lith["path"], None, lith.get("band"), key="lithology.band")
+        with open_source(source, "lithology", lith.get("crs")) as src:
+            codes = src.read(1, masked=True).astype("float64").filled(np.nan)
+            share = check_grid_coverage(
+                src,
+                lith["path"],
+                "lithology",
+                grid,
+                config["checks"]["min_grid_coverage"],
+                lith.get("crs"),
+            )
+        codes_to_coefficient(codes, lookup, path=lith["path"])
+    return {
+        "files": {lith["path"]: "lithology"},
+        "grid_coverage": {lith["path"]: round(share, 4)},
+    }
+
+
+def _check_regions(*, config: dict) -> dict:
+    """The region polygons: codes, nesting, geometries, and their place on the grid."""
+    regions, levels, _ = read_config_regions(config["regions"])
+    return {
+        "regions": {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels},
+        "regions_outside_grid": check_regions_inside_grid(
+            regions,
+            f"{levels[0]}_code",
+            Grid.from_config(config),
+            config["regions"]["path"],
+            config["checks"],
+            template="template" in config["grid"],
+        ),
+    }
+
+
 def check_regions_inside_grid(
-    regions: gpd.GeoDataFrame, code_col: str, grid: Grid, path: str, max_share: float
+    regions: gpd.GeoDataFrame,
+    code_col: str,
+    grid: Grid,
+    path: str,
+    checks: dict,
+    *,
+    variable: str = "regions",
+    template: bool = False,
 ) -> dict[str, float]:
     """Share of each region's polygon outside the grid's bounds (in the grid CRS): regions cut by
     the grid edge are a warning naming them (their sinks cover only the part inside, while their
-    emissions are the whole region's); a region more than ``max_share`` outside, or a layer
-    that misses the grid, is an error. Returns {code: share outside} of the cut regions."""
+    emissions are the whole region's); a region more than ``checks.max_outside_grid_share``
+    outside (unless listed in ``checks.outside_grid_allowed``), or a layer that misses the grid,
+    is an error (its fix names grid.template when the grid comes from one). Returns {code: share
+    outside} of the cut regions."""
+    max_share, allowed = checks["max_outside_grid_share"], set(checks["outside_grid_allowed"])
     outside = 1.0 - inside_grid_share(regions, grid)
+    widen = (
+        "use a grid.template that covers the study area (the grid takes its extent)"
+        if template
+        else "widen grid.bounds to cover the study area"
+    )
     if (outside >= 1.0).all():
         raise InputDataError(
-            "no region polygon overlaps the target grid",
+            "no polygon overlaps the target grid",
             path=path,
-            variable="regions",
-            fix="check grid.bounds and grid.crs, and the CRS of the polygons "
-            "(regions.crs for a file whose coordinates are not in the CRS "
-            "it declares)",
+            variable=variable,
+            fix=f"{widen}; check grid.crs and the CRS of the polygons ({variable}.crs for a file "
+            "whose coordinates are not in the CRS it declares)",
         )
     cut = {
         str(c): round(float(o), 4) for c, o in zip(regions[code_col], outside) if o > CUT_TOLERANCE
     }
     if cut:
         log.warning(
-            "%s: %d regions reach past the grid edge; the share of their area outside "
+            "%s (%s): %d regions reach past the grid edge; the share of their area outside "
             "the grid (no sink computed there): %s",
             path,
+            variable,
             len(cut),
             ", ".join(
                 f"{c} {100 * o:.1f} %" for c, o in sorted(cut.items(), key=lambda kv: -kv[1])[:20]
             ),
         )
-    over = {c: o for c, o in cut.items() if o > max_share}
+    over = {c: o for c, o in cut.items() if o > max_share and c not in allowed}
     if over:
         raise InputDataError(
             f"{len(over)} regions lie more than {max_share:.0%} outside the "
             f"grid: {dict(list(over.items())[:10])}",
             path=path,
-            variable="regions",
-            fix="widen grid.bounds to cover the study area, drop those regions "
-            "from the layer, or raise checks.max_outside_grid_share",
+            variable=variable,
+            fix=f"{widen}, drop those regions from the layer, or list the codes of those left "
+            "out on purpose in checks.outside_grid_allowed",
         )
     return cut
+
+
+def check_layer_inputs(*, config: dict) -> dict:
+    """Every independent region layer (``region_layers``): read and checked as the regions are
+    (codes, geometries, overlaps, its CRS), not empty, and on the grid (cut regions named as for
+    the regions). Returns {layer: {regions, outside_grid}}."""
+    grid = Grid.from_config(config)
+    out = {}
+    for name, cfg in sorted(config.get("region_layers", {}).items()):
+        polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
+        out[name] = {
+            "regions": len(polys),
+            "outside_grid": check_regions_inside_grid(
+                polys,
+                f"{name}_code",
+                grid,
+                cfg["path"],
+                config["checks"],
+                variable=f"region_layers.{name}",
+                template="template" in config["grid"],
+            ),
+        }
+    return out
+
+
+def check_weights_inputs(
+    *, config: dict, coverage: tuple | None = None, aligned: dict[str, str] | None = None
+) -> dict:
+    """The weight rasters of ``emissions.downscale``: each opens with its band and a CRS (or the
+    one declared), covers the grid and holds no negative weight in the sampled windows. With
+    ``coverage`` (the finest regions' codes and coverage matrix) and ``aligned`` (weight file
+    -> where to write it on the grid), each is put on the grid and must hold values on each
+    region's area as :func:`check_weights_coverage` requires. Returns {file: share of the
+    grid covered}."""
+    ds = config["emissions"].get("downscale")
+    if not ds:
+        return {}
+    grid = Grid.from_config(config)
+    key = "emissions.downscale.weights"
+    out = {}
+    for path in sorted(set(downscale_weights(config).values())):
+        _require(path, key, None)
+        source = gdal_source(
+            path, ds.get("subdataset"), ds.get("band"), key="emissions.downscale.band"
+        )
+        with open_source(source, key, ds.get("crs")) as src:
+            share = check_grid_coverage(
+                src, path, key, grid, config["checks"]["min_grid_coverage"], ds.get("crs")
+            )
+            check_non_negative(_sample(src, path, key), key, path)
+        out[path] = round(share, 4)
+        if coverage is not None and aligned is not None:
+            codes, matrix = coverage
+            check_weights_coverage(
+                align_weights(path, aligned[path], grid, ds),
+                matrix,
+                np.repeat(grid.row_areas_m2() / 1e6, grid.width),
+                codes,
+                path=path,
+                min_share=config["checks"]["min_valid_share"]["weights"],
+            )
+    return out
 
 
 def check_emission_inputs(
@@ -750,37 +869,48 @@ def check_inputs(
     *,
     config: dict,
     path_report: str | None = None,
-    path_fraction: str | None = None,
     path_crosswalk: str | None = None,
+    cache_dir: str | None = None,
     collect: bool = False,
 ) -> dict:
-    """Every check of every year and of the shared inputs. Raise the first failure, or with
-    ``collect`` run them all and raise :class:`InputChecksFailed` listing every failure (what
-    ``make check`` does, so one run shows everything to fix)."""
-    failures: list[CarbonBudgetError] = []
-
-    def attempt(check, **kwargs) -> dict:
-        try:
-            return check(config=config, **kwargs)
-        except CarbonBudgetError as err:
-            if not collect:
-                raise
-            failures.append(err)
-            return {}
-
-    report: dict = {
-        "years": {
-            y: attempt(check_year_inputs, year=y, path_fraction=path_fraction)
+    """Every check of every input: each year's and the climatologies' rasters (with the share of
+    the study area where they hold values), the lithology, the regions, the region layers, the
+    emission weights (with each region's share where they hold values) and the emission table
+    or gridded inventory. Raise the first failure, or with ``collect`` run them all and raise
+    :class:`InputChecksFailed` listing every failure, one per input and check (what ``make
+    check`` does, so one run shows everything to fix). The study area's coverage comes from
+    ``cache_dir`` when the run has already computed it, and is stored there otherwise."""
+    failures: list[CarbonBudgetError] | None = [] if collect else None
+    report: dict = check_static_inputs(config=config, failures=failures)
+    report.setdefault("grid_coverage", {})
+    with tempfile.TemporaryDirectory(prefix="carbonbudget-check-") as tmp:
+        area = _attempt(_study_area, failures, config=config, cache_dir=cache_dir, directory=tmp)
+        fraction, coverage = area.get("fraction"), area.get("coverage")
+        report["years"] = {
+            y: check_year_inputs(config=config, year=y, path_fraction=fraction, failures=failures)
             for y in config["years"]
-        },
-        "climatology": attempt(check_year_inputs, year=None, path_fraction=path_fraction),
-    }
-    report.update(attempt(check_static_inputs))
+        }
+        report["climatology"] = check_year_inputs(
+            config=config, year=None, path_fraction=fraction, failures=failures
+        )
+        report["region_layers"] = _attempt(check_layer_inputs, failures, config=config)
+        report["weights"] = _attempt(
+            check_weights_inputs,
+            failures,
+            config=config,
+            coverage=coverage,
+            aligned={
+                p: os.path.join(tmp, f"weights_{i}.tif")
+                for i, p in enumerate(sorted(set(downscale_weights(config).values())))
+            },
+        )
     if config.get("emissions_raster"):  # the emission table is made from it in the run
-        report.update(attempt(check_inventory_inputs))
+        report.update(_attempt(check_inventory_inputs, failures, config=config))
     else:
-        report.update(attempt(check_emission_inputs, path_crosswalk=path_crosswalk))
-    if len(failures) == 1:
+        report.update(
+            _attempt(check_emission_inputs, failures, config=config, path_crosswalk=path_crosswalk)
+        )
+    if failures and len(failures) == 1:
         raise failures[0]
     if failures:
         raise InputChecksFailed(failures)
@@ -789,6 +919,24 @@ def check_inputs(
     )
     _write_report(report, path_report)
     return report
+
+
+def _study_area(*, config: dict, cache_dir: str | None, directory: str) -> dict:
+    """The finest regions' coverage of the grid (from the cache the run shares) and the raster of
+    the fraction of each pixel inside them, written in ``directory``: what the checks of
+    the study area's share need before the run has made them."""
+    grid = Grid.from_config(config)
+    regions, levels, _ = read_config_regions(config["regions"], crs=grid.crs.to_wkt())
+    codes, matrix, _, _ = cached_coverage(
+        regions,
+        f"{levels[0]}_code",
+        grid,
+        cache_dir,
+        config["regions"]["simplify_to_pixel"],
+    )
+    path = os.path.join(directory, "region_fraction.tif")
+    write_cogs({path: in_region_fraction(matrix, grid)}, grid)
+    return {"fraction": path, "coverage": (codes, matrix)}
 
 
 def _write_report(report: dict, path: str | None) -> None:

@@ -16,7 +16,7 @@ from rasterio.windows import Window
 
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.io import atomic_output, gdal_env, read_table
-from carbonbudget.inputs.align import CATEGORICAL, Values, align_raster, open_source
+from carbonbudget.inputs.align import CATEGORICAL, Values, align_raster, gdal_source, open_source
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -103,13 +103,16 @@ def align_lithology(
     nodata_codes: Sequence[int] = (),
     block_rows: int = 512,
     crs: str | None = None,
+    band: int | str | None = None,
 ) -> None:
-    """Align the lithology raster (categorical) and write the GEM-CO2 coefficient raster."""
+    """Align the lithology raster (categorical; ``band``: the band of a multi-band file, as
+    ``lithology.band`` names it) and write the GEM-CO2 coefficient raster."""
     lookup = load_coefficient_lookup(classes_csv, coefficients_csv)
     with gdal_env():
-        open_source(path_lithology, "lithology", crs).close()
+        source = gdal_source(path_lithology, None, band, key="lithology.band")
+        open_source(source, "lithology", crs).close()
     align_raster(
-        path_lithology,
+        source,
         path_codes,
         grid,
         variable="lithology",

@@ -13,6 +13,7 @@ from carbonbudget.core.config import (
     climatology_inputs,
     computed_fluxes,
     config_digest,
+    downscale_weights,
     flux_periods,
     inventory_files,
     month_paths,
@@ -91,18 +92,6 @@ def static_inputs(cfg: dict) -> list[str]:
     if cfg.get("socioeconomic"):
         files.append(cfg["socioeconomic"]["path"])
     return files
-
-
-def downscale_weights(cfg: dict) -> dict[str, str]:
-    """The weight rasters that spread the emissions onto the grid (emissions.downscale), by
-    period: one per year with {year} in the path, else one (:data:`CLIMATOLOGY`) for all."""
-    ds = (cfg.get("emissions") or {}).get("downscale")
-    if not ds:
-        return {}
-    path = ds["weights"]
-    if "{year}" in path:
-        return {str(y): path.format(year=y) for y in cfg["years"]}
-    return {CLIMATOLOGY: path}
 
 
 def raw_inputs(cfg: dict) -> list[str]:
@@ -444,6 +433,14 @@ def static_check_config(cfg: dict, layout: Layout) -> ConfigSections:
     """The config sections ``check_static`` reads, with the lithology path it must open."""
     sec = config_sections(cfg, "grid", "lithology", "regions", "checks")
     sec["lithology"] = dict(sec["lithology"], path=lithology_source(cfg, layout))
+    return sec
+
+
+def weights_check_config(cfg: dict) -> ConfigSections:
+    """The config sections ``align_weights`` reads: grid, years, checks and the emissions'
+    downscale section alone (a changed emission table does not rerun it)."""
+    sec = config_sections(cfg, "grid", "years", "checks")
+    sec["emissions"] = {"downscale": cfg["emissions"].get("downscale")}
     return sec
 
 

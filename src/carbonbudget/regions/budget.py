@@ -17,7 +17,7 @@ import pandas as pd
 
 from carbonbudget.core.config import FLUX_VARS
 from carbonbudget.core.errors import ConfigError, InputDataError
-from carbonbudget.core.io import parse_numbers, read_text_table
+from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.regions.emissions import (
     check_emission_magnitude,
@@ -45,7 +45,7 @@ def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) ->
             fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
             "(or balance.cv.column) to existing columns",
         )
-    code = df[rcol].astype(str).str.strip()
+    code = region_codes(df[rcol], path=path, variable="socioeconomic.region_col")
     year = parse_numbers(
         df[ycol],
         pd.DataFrame({"code": code}),

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from carbonbudget.core.errors import InputDataError
-from carbonbudget.core.io import read_table
+from carbonbudget.core.io import read_table, region_codes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -109,7 +109,7 @@ def read_code_list(path: str, code_col: str, name_col: str) -> pd.DataFrame:
         )
     out = pd.DataFrame(
         {
-            "code": tab[code_col].astype(str).str.strip(),
+            "code": region_codes(tab[code_col], path=path, variable="emissions.crosswalk.code_col"),
             "name": tab[name_col].astype(str).str.strip(),
         }
     )

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
-from carbonbudget.core.io import parse_numbers, read_text_table
+from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.regions.codes import classify_codes, read_crosswalk
 from carbonbudget.regions.hierarchy import derive_adcode_parent
@@ -148,7 +148,7 @@ def load_emissions(
             fix="set emissions.region_col/year_col/value_col to existing "
             "columns (or emissions.layout: wide for one column per year)",
         )
-    code = df[region_col].astype(str).str.strip()
+    code = region_codes(df[region_col], path=path, variable="emissions.region_col")
     year = parse_numbers(
         df[year_col],
         pd.DataFrame({"code": code}),

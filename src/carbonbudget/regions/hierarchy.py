@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from carbonbudget.core.errors import InputDataError, RegionError
-from carbonbudget.core.io import read_text_table
+from carbonbudget.core.io import read_text_table, region_codes
 
 if TYPE_CHECKING:
     from typing import Any
@@ -39,7 +39,7 @@ def derive_adcode_parent(codes: pd.Series, level_index: int) -> pd.Series:
     return codes.str[:keep].str.pad(6, side="right", fillchar="0")
 
 
-def read_regions(
+def read_regions(  # noqa: PLR0913 (one keyword per setting of a regions section)
     path: str,
     levels: dict,
     names: dict | None = None,
@@ -51,6 +51,7 @@ def read_regions(
     empty_geometries: str = "error",
     source_crs: str | None = None,
     select: dict | None = None,
+    key: str = "regions",
 ) -> gpd.GeoDataFrame:
     """Read the finest-level polygon layer and return standard code/name columns per level.
 
@@ -59,8 +60,10 @@ def read_regions(
     latitudes in a geographic CRS, and features without geometry (unless ``empty_geometries:
     drop``), are errors naming the fix; ``crs`` reprojects the result. ``select``
     (``regions.select``: ``{level, codes}``) keeps the regions whose code at that level is one
-    of ``codes`` (a study area made of administrative units of a larger layer)."""
-    gdf = _read_polygons(path, layer, source_crs)
+    of ``codes`` (a study area made of administrative units of a larger layer). ``key`` is the
+    config section the file comes from (``region_layers.<name>`` for a region layer), named in
+    the errors."""
+    gdf = _read_polygons(path, layer, source_crs, key)
     level_names = list(levels)
     out = _level_columns(gdf, levels, names or {}, derive_parents, path)
     finest = f"{level_names[0]}_code"
@@ -74,13 +77,15 @@ def read_regions(
     return out.sort_values(finest).reset_index(drop=True)
 
 
-def _read_polygons(path: str, layer: str | None, source_crs: str | None) -> gpd.GeoDataFrame:
+def _read_polygons(
+    path: str, layer: str | None, source_crs: str | None, key: str = "regions"
+) -> gpd.GeoDataFrame:
     """The polygon layer with its CRS (``source_crs`` declared over the file's), refusing a
     missing file, a layer without CRS and coordinates that cannot be longitudes and latitudes
     in a geographic CRS."""
     if not os.path.exists(path):
         raise InputDataError(
-            "file not found", path=path, variable="regions", fix="check regions.path in the config"
+            "file not found", path=path, variable=key, fix=f"check {key}.path in the config"
         )
     try:
         gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
@@ -88,7 +93,7 @@ def _read_polygons(path: str, layer: str | None, source_crs: str | None) -> gpd.
         raise InputDataError(
             f"cannot read polygons ({exc})",
             path=path,
-            variable="regions",
+            variable=key,
             fix="check that the file is a valid vector layer",
         ) from exc
     if source_crs:
@@ -97,8 +102,8 @@ def _read_polygons(path: str, layer: str | None, source_crs: str | None) -> gpd.
         raise InputDataError(
             "the polygon layer has no CRS",
             path=path,
-            variable="regions",
-            fix="write the layer with its CRS (e.g. EPSG:4326), or declare it with regions.crs",
+            variable=key,
+            fix=f"write the layer with its CRS (e.g. EPSG:4326), or declare it with {key}.crs",
         )
     if gdf.crs.is_geographic and len(gdf) and not gdf.geometry.isna().all():
         x0, y0, x1, y1 = gdf.total_bounds
@@ -108,8 +113,8 @@ def _read_polygons(path: str, layer: str | None, source_crs: str | None) -> gpd.
                 f"not longitudes and latitudes, but the layer's CRS ({gdf.crs.name}) is "
                 "geographic (a GeoJSON file is always read as WGS84)",
                 path=path,
-                variable="regions",
-                fix="declare the CRS of the coordinates with regions.crs (e.g. the projected CRS "
+                variable=key,
+                fix=f"declare the CRS of the coordinates with {key}.crs (e.g. the projected CRS "
                 "they were written in), or write the layer as a GeoPackage with its CRS",
             )
     return gdf
@@ -126,7 +131,9 @@ def _level_columns(
         col = levels[level]
         if col in gdf.columns:
             _refuse_null_codes(gdf, col, level, path)
-            out[f"{level}_code"] = gdf[col].astype(str).str.strip().values
+            out[f"{level}_code"] = region_codes(
+                gdf[col], path=path, variable=f"column '{col}'"
+            ).values
         elif i > 0 and derive_parents == "adcode":
             out[f"{level}_code"] = derive_adcode_parent(out[f"{level_names[0]}_code"], i).values
         else:
@@ -305,7 +312,9 @@ def apply_groupings(regions: pd.DataFrame, groupings: dict, levels: list[str]) -
                 variable=f"regions.groupings.{name}",
                 fix="set code_col and group_col to the table's columns",
             )
-        code = table[g["code_col"]].astype(str).str.strip()
+        code = region_codes(
+            table[g["code_col"]], path=path, variable=f"regions.groupings.{name}.code_col"
+        )
         group = table[g["group_col"]].astype(str).str.strip()
         empty = group.eq("") | table[g["group_col"]].isna()
         if empty.any():

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from carbonbudget.core.errors import RegionError
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.regions.hierarchy import read_regions, resolve_overlaps
@@ -28,6 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# A region with less of its area outside the grid counts as whole (polygons drawn at another
+# scale than the grid's edge).
+EDGE_TOLERANCE = 1e-3
 SINKS_ONLY = (
     "sinks only: emissions reach a region layer only from the grid (emissions.downscale or a "
     "gridded inventory), since the emission table's regions do not nest in it"
@@ -38,6 +42,7 @@ def read_layer(name: str, cfg: dict, crs: Any = None) -> gpd.GeoDataFrame:
     """The polygons of the region layer ``name`` (``region_layers.<name>``) with
     ``{name}_code`` and ``{name}_name`` columns, checked as the regions are (unique codes,
     geometries repaired, empty ones refused), in ``crs`` if given."""
+    key = f"region_layers.{name}"
     polys = read_regions(
         cfg["path"],
         {name: cfg["code_col"]},
@@ -45,14 +50,22 @@ def read_layer(name: str, cfg: dict, crs: Any = None) -> gpd.GeoDataFrame:
         crs=crs,
         layer=cfg.get("layer"),
         source_crs=cfg.get("crs"),
+        key=key,
     )
+    if polys.empty:  # else every table of the layer would be empty
+        raise RegionError(
+            "the layer has no features",
+            path=cfg["path"],
+            variable=key,
+            fix=f"point {key}.path (and .layer) at the layer's polygons, or remove the layer",
+        )
     return resolve_overlaps(
         polys,
         f"{name}_code",
         policy=cfg.get("overlaps", "error"),
         max_share=cfg.get("max_overlap_share", 0.005),
         path=cfg["path"],
-        variable=f"region_layers.{name}",
+        variable=key,
     )
 
 
@@ -83,10 +96,12 @@ def layer_budget(
         z.insert(1, "year", int(year))
         if ce_paths is not None:
             c = zonal_totals(matrix, codes, grid, {"ce": ce_paths[year]})
-            known = c["ce_valid_fraction"].to_numpy() >= 1.0 - 1e-9
+            # of the whole region: the part outside the grid has no CE either
+            of_region = c["ce_valid_fraction"].to_numpy() * c["code"].map(inside).to_numpy()
+            known = of_region >= 1.0 - EDGE_TOLERANCE
             # t CO2 km-2 is g CO2 m-2: the zonal sum (g m-2 x m2 / 1e12) is in Tg CO2
             z["ce_tgco2"] = np.where(known, c["ce_tgc"], np.nan)
-            z["ce_known_fraction"] = c["ce_valid_fraction"]
+            z["ce_known_fraction"] = of_region
         parts.append(z)
     t = pd.concat(parts, ignore_index=True)
     share = t["code"].map(inside).astype("float64")
@@ -121,6 +136,19 @@ def layer_budget(
         ]
     elif ce_paths is None:
         t["note"] = SINKS_ONLY
+    cut = t["outside_grid_share"] > EDGE_TOLERANCE
+    if cut.any():  # the grid edge, not the emission table, leaves these without a full sum
+        col = "status_note" if "status_note" in t else "note"
+        before = t.loc[cut, col].fillna("").astype(str)
+        edge = [
+            f"{100 * o:.1f} % of the region lies outside the grid: no sink"
+            + (" or emission" if ce_paths is not None else "")
+            + " computed there"
+            for o in t.loc[cut, "outside_grid_share"]
+        ]
+        t.loc[cut, col] = [
+            e if not b or b.startswith("CE known") else f"{b}; {e}" for b, e in zip(before, edge)
+        ]
     t["name"] = t["code"].map(names)
     t.insert(0, "level", name)
     front = ["level", "code", "name", "year", "area_km2", "valid_fraction", "outside_grid_share"]

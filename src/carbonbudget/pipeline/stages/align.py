@@ -15,6 +15,7 @@ from carbonbudget.core.errors import GridError
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import atomic_output, write_cogs, write_gpkg_layer
 from carbonbudget.inputs import lithology
+from carbonbudget.inputs.checks import check_regions_inside_grid
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.pipeline.stages.year import align_step
 from carbonbudget.regions.hierarchy import (
@@ -61,6 +62,7 @@ def align_lithology(job: Job) -> None:
         path_codes=job.output.codes,
         path_coefficient=job.output.coefficient,
         crs=job.params.crs,
+        band=job.params.band,
     )
 
 
@@ -113,6 +115,15 @@ def level_polygons(job: Job) -> None:
     with atomic_output(job.output[0]) as tmp:
         for name, cfg in job.params.layers.items():  # independent layers, as they are
             polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
+            check_regions_inside_grid(
+                polys,
+                f"{name}_code",
+                grid,
+                cfg["path"],
+                job.params.edge,
+                variable=f"region_layers.{name}",
+                template="template" in job.params.grid,
+            )
             write_gpkg_layer(polys, tmp, level_layer(name))
             write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(name))
             log.info("region layer %s: %d polygons", name, len(polys))

@@ -14,8 +14,7 @@ import rasterio
 
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
-from carbonbudget.inputs.align import CONTINUOUS, Values, align_raster, gdal_source
-from carbonbudget.inputs.checks import check_weights_coverage
+from carbonbudget.inputs.checks import check_weights_inputs
 from carbonbudget.inputs.inventory import align_inventory, regional_inventory
 from carbonbudget.outputs.palette import PIXEL_STATUS_COLOURS
 from carbonbudget.pipeline.job import Job, Stages
@@ -104,6 +103,19 @@ def emission_raster(job: Job) -> None:
 
 
 @stage()
+def align_weights(job: Job) -> None:
+    """The weight rasters of ``emissions.downscale`` checked and put on the grid
+    (:func:`carbonbudget.inputs.checks.check_weights_inputs`)."""
+    config = job.params.config
+    grid = Grid.from_config(config)
+    check_weights_inputs(
+        config=config,
+        coverage=load_coverage(job.input.coverage, grid),
+        aligned=job.params.aligned,
+    )
+
+
+@stage()
 def grid_budget(job: Job) -> None:
     """Every year's CE spread over the finest regions' pixels by the weight raster, conserving
     each region's total (:mod:`carbonbudget.science.downscale`), and CNC = ECS - CE per pixel,
@@ -124,23 +136,9 @@ def grid_budget(job: Job) -> None:
         )
     budget = budget[budget["in_region_layer"]]
     weights: dict[str, np.ndarray] = {}
-    with gdal_env():
-        for period, (path, aligned) in sorted(p.weights.items()):
-            align_raster(
-                gdal_source(
-                    path, ds.get("subdataset"), ds.get("band"), key="emissions.downscale.band"
-                ),
-                aligned,
-                grid,
-                variable="emission weights",
-                crs=ds.get("crs"),
-                values=Values(kind=CONTINUOUS),
-            )
-            with rasterio.open(aligned) as src:
-                weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
-            check_weights_coverage(
-                weights[period], coverage, area_km2, codes, path=path, min_share=p.min_valid_share
-            )
+    for period, aligned in zip(p.periods, job.input.aligned):
+        with rasterio.open(aligned) as src:
+            weights[period] = src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
     totals, spreads = {}, {}
     for year in p.years:
         rows = budget[budget["year"] == year].set_index("code")["ce_tgco2"]

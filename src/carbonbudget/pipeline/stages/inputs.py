@@ -43,8 +43,8 @@ def check_inputs(job: Job) -> None:
     checks.check_inputs(
         config=job.params.config,
         path_report=job.output.report,
-        path_fraction=job.input.fraction,
         path_crosswalk=optional(job.input.crosswalk),
+        cache_dir=job.params.cache_dir,
         collect=True,
     )
 
