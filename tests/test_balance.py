@@ -364,6 +364,19 @@ def test_a_sink_known_on_too_little_of_the_area_gives_no_balance():
     assert "no sink" in out["status_note"].iloc[3]
 
 
+def test_a_status_resting_on_part_of_the_area_says_on_how_much():
+    """Known on 52 % (above balance.min_valid_fraction): the status stays, the note gives the
+    share; known on 96 %: no note."""
+    out = balance_indicators(
+        [10.0, 10.0], [4.0, 4.0], [100] * 2, valid_fraction=[0.52, 0.96], min_valid_fraction=0.5
+    )
+    assert list(out["status"]) == ["surplus", "surplus"]
+    assert out["status_note"].iloc[0] == (
+        "sink known on 52.0 % of the area: ECS is that part's, CE the whole region's"
+    )
+    assert out["status_note"].iloc[1] == ""
+
+
 def _cut_budget(tmp_path, valid, inside):
     """Two counties of 100 km² on the grid, ECS 1 Tg C each, CE 1 Mt CO2 each; ``valid``: the
     share of each county's grid area with a known sink, ``inside``: the share of each county's

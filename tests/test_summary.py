@@ -47,6 +47,17 @@ def test_summary_names_the_outputs_and_the_last_year(tmp_path):
         "(deficit)" in text
     )
     assert "county 2002: 4 regions (2 deficit, 1 no status, 1 surplus)" in text
+    assert "known on" not in text  # no valid_fraction column: nothing claimed
+
+
+def test_summary_says_on_how_much_of_the_area_the_headline_rests(tmp_path):
+    res = _results(tmp_path)
+    path = res / "tables/budget_study_area.csv"
+    pd.read_csv(path).assign(valid_fraction=[0.52, 0.52]).to_csv(path, index=False)
+    text = "\n".join(run_summary(str(res), ["county"]))
+    assert "CNC -2.50 Tg CO2 yr-1 (deficit; the sink is known on 52 % of the study area" in text
+    pd.read_csv(path).assign(valid_fraction=[1.0, 1.0]).to_csv(path, index=False)
+    assert "known on" not in "\n".join(run_summary(str(res), ["county"]))
 
 
 def test_summary_points_at_the_map_in_the_format_chosen(tmp_path):

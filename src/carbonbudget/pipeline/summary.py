@@ -54,7 +54,14 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
         return lines
     last = have.iloc[-1]
     year = int(last["year"])
-    state = f" ({last['status']})" if isinstance(last.get("status"), str) else ""
+    said = [last["status"]] if isinstance(last.get("status"), str) else []
+    share = float(last.get("valid_fraction", 1.0))
+    if share < 0.995:  # the sink rests on part of the area: said beside the numbers
+        said.append(
+            f"the sink is known on {100 * share:.0f} % of the study area: status_note in "
+            "tables/budget_study_area.csv"
+        )
+    state = f" ({'; '.join(said)})" if said else ""
     lines.append(
         f"  study area {year}: ECS {_fmt(last['ecs_tgco2'])} Tg CO2 yr-1, "
         f"CE {_fmt(last['ce_tgco2'])} Tg CO2 yr-1, CNC {_fmt(last['cnc_tgco2'])} Tg CO2 yr-1"

@@ -25,7 +25,12 @@ from carbonbudget.regions.emissions import (
     sum_emissions,
     sum_known,
 )
-from carbonbudget.science.balance import INTENSITY_PREFIX, STUDY_AREA, balance_indicators
+from carbonbudget.science.balance import (
+    INTENSITY_PREFIX,
+    PARTIAL_NOTE_END,
+    STUDY_AREA,
+    balance_indicators,
+)
 
 log = logging.getLogger(__name__)
 
@@ -387,8 +392,10 @@ def _note_cut_fluxes(t: pd.DataFrame, fluxes: tuple[str, ...]) -> pd.DataFrame:
         )
     note = pd.Series(notes, index=t.index)
     has = note != ""
+    # the cut note gives the share the sink rests on: it replaces the note that says only that
     t.loc[has, "status_note"] = [
-        f"{old}; {new}" if old else new for old, new in zip(t.loc[has, "status_note"], note[has])
+        f"{old}; {new}" if old and not old.endswith(PARTIAL_NOTE_END) else new
+        for old, new in zip(t.loc[has, "status_note"], note[has])
     ]
     t["_cut"] = has
     return t

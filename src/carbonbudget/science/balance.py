@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike
 
 STUDY_AREA = "study_area"
+# A region-year whose sink is known on less of its area (but at least on
+# balance.min_valid_fraction) keeps its status, with a note saying on how much it rests.
+PARTIAL_BELOW = 0.95
+PARTIAL_NOTE_END = "ECS is that part's, CE the whole region's"
 
 
 def balance_indicators(
@@ -46,7 +50,8 @@ def balance_indicators(
     A region-year whose sink is known on less than ``min_valid_fraction`` of its area
     (``valid_fraction``) gets none of them: a sink of part of the region set against the whole
     region's emissions would be wrong, so its status is ``incomplete``, the values NaN and the
-    note says why; a region-year without ECS or CE is ``missing``."""
+    note says why; one known on less than :data:`PARTIAL_BELOW` keeps them with a note giving
+    the share; a region-year without ECS or CE is ``missing``."""
     ecs = np.asarray(ecs_tgco2, dtype="float64")
     ce = np.asarray(ce_tgco2, dtype="float64")
     area = np.asarray(area_km2, dtype="float64")
@@ -86,6 +91,10 @@ def balance_indicators(
             f"balance.min_valid_fraction {100 * min_valid_fraction:.0f} %)"
             for v in valid[incomplete]
         ]
+        partial = known & (valid < PARTIAL_BELOW)
+    note[partial] = [
+        f"sink known on {100 * v:.1f} % of the area: {PARTIAL_NOTE_END}" for v in valid[partial]
+    ]
     return pd.DataFrame(
         {
             "cnc_tgco2": cnc,
