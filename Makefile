@@ -28,12 +28,18 @@ $(VENV)/.installed-test: pyproject.toml $(LOCK) | $(BIN)/python
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
 
+# CONFIG=my.yaml runs a config of one's own: the file is checked first, with errors naming it
+# (Snakemake's own message for an empty file or a list at the top level names no file).
+CONFIG ?=
+CONFIG_ARGS := $(if $(CONFIG),--configfile $(CONFIG))
+CHECK_CONFIG := $(if $(CONFIG),$(BIN)/python -m carbonbudget.core.config $(CONFIG) &&)
+
 run: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES)
+	$(CHECK_CONFIG) $(BIN)/snakemake --cores $(CORES) $(CONFIG_ARGS)
 
 # every input check, every failure listed; no compute (seconds on the demo)
 check: $(VENV)/.installed
-	$(BIN)/snakemake --cores $(CORES) check_inputs --forcerun check_inputs
+	$(CHECK_CONFIG) $(BIN)/snakemake --cores $(CORES) check_inputs --forcerun check_inputs $(CONFIG_ARGS)
 
 # The full suite, whole DAG runs included (what CI runs).
 test: $(VENV)/.installed-test

@@ -228,3 +228,45 @@ def test_a_gridded_inventory_becomes_the_emission_table_the_stages_read(cfg):
     wrong["emissions"]["units"] = "Mt CO2"  # a table's unit
     with pytest.raises(ConfigError, match="emissions/units"):
         validate_config(wrong)
+
+
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("", "the config file is empty"),
+        ("# only a comment\n", "the config file is empty"),
+        ("- grid\n- years\n", "the top level is a list, not a mapping of keys"),
+        ("grid: [1, 2\n", "not valid YAML"),
+    ],
+)
+def test_a_config_file_snakemake_cannot_read_is_named(tmp_path, text, problem):
+    """Snakemake's error for these names no file; the check the Makefile runs first does."""
+    from carbonbudget.core.config import check_config_file
+    from carbonbudget.core.errors import InputDataError
+
+    path = tmp_path / "my.yaml"
+    path.write_text(text)
+    with pytest.raises(InputDataError, match=problem) as exc:
+        check_config_file(str(path))
+    assert exc.value.path == str(path) and "top level" in exc.value.fix
+
+
+def test_make_run_and_check_read_a_config_of_ones_own_first(tmp_path):
+    import subprocess
+    import sys
+
+    bad = tmp_path / "my.yaml"
+    bad.write_text("typo_section: 1\n")
+    for target in ("run", "check"):
+        plan = subprocess.run(
+            ["make", "-n", target, f"CONFIG={bad}"], cwd=REPO, capture_output=True, text=True
+        ).stdout
+        first, _, then = plan.strip().splitlines()[-1].partition(" && ")
+        assert first.endswith(f"-m carbonbudget.core.config {bad}"), plan
+        assert then.endswith(f"--configfile {bad}"), plan
+    proc = subprocess.run(
+        [sys.executable, "-m", "carbonbudget.core.config", str(bad)],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 1 and f"{bad}:" in proc.stderr and "typo_section" in proc.stderr

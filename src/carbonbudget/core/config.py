@@ -8,6 +8,7 @@ import glob
 import hashlib
 import json
 import logging
+import os
 import re
 from importlib import resources
 from typing import TYPE_CHECKING
@@ -15,7 +16,7 @@ from typing import TYPE_CHECKING
 import jsonschema
 import yaml
 
-from carbonbudget.core.errors import ConfigError
+from carbonbudget.core.errors import ConfigError, InputDataError
 
 if TYPE_CHECKING:
     from typing import Any
@@ -598,3 +599,44 @@ PIXEL_STATS = ("slope", "p", "sen", "mk_z", "mk_p", "hurst")
 def grouping_levels(reg: dict) -> dict[str, str]:
     """The groupings of the ``regions`` section: grouping name -> the level it groups."""
     return {name: g["level"] for name, g in (reg.get("groupings") or {}).items()}
+
+
+def check_config_file(path: str) -> dict:
+    """Read and validate a config file as ``snakemake --configfile`` would, with errors naming
+    the file: Snakemake's own error for an empty file or one whose top level is not a mapping
+    names neither (``make run CONFIG=...`` and ``make check CONFIG=...`` call this first)."""
+    fix = "give the settings as YAML keys at the top level (config/config.yaml is an example)"
+    if not os.path.exists(path):
+        raise InputDataError("config file not found", path=path, variable="config", fix=fix)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            data = yaml.safe_load(fh)
+    except yaml.YAMLError as exc:
+        raise InputDataError(
+            f"not valid YAML ({exc})", path=path, variable="config", fix=fix
+        ) from exc
+    if data is None:
+        raise InputDataError("the config file is empty", path=path, variable="config", fix=fix)
+    if not isinstance(data, dict):
+        raise InputDataError(
+            f"the top level is a {type(data).__name__}, not a mapping of keys",
+            path=path,
+            variable="config",
+            fix=fix,
+        )
+    try:
+        return validate_config(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from exc
+
+
+if __name__ == "__main__":  # python -m carbonbudget.core.config FILE (the Makefile's check)
+    import sys
+
+    from carbonbudget.core.errors import CarbonBudgetError
+
+    try:
+        check_config_file(sys.argv[1])
+    except CarbonBudgetError as err:
+        print(f"carbonbudget: {err.headline}", *err.block(), sep="\n", file=sys.stderr)
+        sys.exit(1)
