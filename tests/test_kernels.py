@@ -70,6 +70,26 @@ def test_annual_timestep_is_twelve_times_mean_month():
     assert out["rh"] == pytest.approx(195.50848, rel=1e-6)
 
 
+def test_the_annual_timestep_underestimates_a_seasonal_climate_and_says_so(caplog):
+    """A continental cycle (the months of the test above): the annual form falls short of the
+    monthly one by hand (exp is convex), and the run's log says so."""
+    t = [-8.5, -5.0, 1.2, 8.0, 14.5, 19.0, 22.3, 21.0, 16.2, 9.1, 1.0, -6.4]
+    p = [3.0, 5.5, 12.0, 30.0, 60.0, 110.0, 150.0, 130.0, 70.0, 25.0, 8.0, 0.0]
+    monthly = one_pixel(t, p)["rh"]
+    annual = one_pixel(
+        [float(np.mean(np.float32(t)))], [float(np.sum(np.float32(p)))], timestep="annual"
+    )["rh"]
+    t32, p32 = np.float32(t).astype(float), np.float32(p).astype(float)
+    by_hand = 12 * rh_by_hand([t32.mean()], [p32.sum() / 12])
+    assert annual == pytest.approx(by_hand, rel=1e-6)
+    assert annual / monthly - 1 == pytest.approx(by_hand / rh_by_hand(t32, p32) - 1, abs=1e-6)
+    assert -0.25 < annual / monthly - 1 < -0.05  # 30.8 °C seasonal range: a clear shortfall
+    assert (
+        "underestimates the monthly form" in caplog.text
+        and "climate.timestep: annual" in caplog.text
+    )
+
+
 def test_nan_month_gives_nan_not_a_partial_sum():
     t = [10.0] * 12
     t[5] = float("nan")
