@@ -39,6 +39,8 @@ from carbonbudget.pipeline.paths import (
     check_all_config,
     climatology_input_files,
     climatology_raw_inputs,
+    cover_fraction,
+    cover_fraction_input,
     config_sections,
     flux_year_inputs,
     hierarchy_levels,

@@ -65,6 +65,63 @@ def test_zonal_hand_case_with_edge_fractions(small_grid, tmp_path):
     assert frac[0, 0] == 0.0 and frac[3, 0] == pytest.approx(0.25) and frac[0, 4] == 1.0
 
 
+def _west_east(small_grid):
+    regions = gpd.GeoDataFrame(
+        {"code": ["w", "e"]},
+        geometry=[shapely.box(0, 0, 2000, 4000), shapely.box(2000, 0, 5000, 4000)],
+        crs=AEA,
+    )
+    return coverage_matrix(regions, "code", small_grid)
+
+
+def test_a_cover_fraction_counts_its_share_of_each_pixel_in_every_sum(small_grid, tmp_path):
+    """npp.cover_fraction 25 % on the west region (8 km²), 50 % on column 2 and 100 % on
+    columns 3-4 (east, 12 km²): the west's area and totals are a quarter of its own, the east's
+    4 x 0.5 + 8 = 10 km²; with a share of 1 everywhere the sums are those without one."""
+    from carbonbudget.inputs.align import align_cover_fraction
+    from carbonbudget.regions.zonal import weighted_coverage
+
+    codes, m = _west_east(small_grid)
+    data = np.full(small_grid.shape, 100.0)  # g C m-2 yr-1
+    data[3, 0] = np.nan  # a pixel without NPP in the west: left out of the valid share
+    flux = {"npp": write_raster(tmp_path / "npp.tif", data, small_grid)}
+    share = np.ones(small_grid.shape)
+    share[:, :2], share[:, 2] = 0.25, 0.5
+    raw = write_raster(tmp_path / "cropland_percent.tif", 100 * share, small_grid)
+    aligned = str(tmp_path / "share.tif")
+    study = in_region_fraction(m, small_grid)
+    align_cover_fraction({"path": raw, "scale": 0.01}, aligned, small_grid, study)
+    df = zonal_totals(weighted_coverage(m, small_grid, aligned), codes, small_grid, flux)
+    df = df.set_index("code")
+    np.testing.assert_allclose(df.loc[["w", "e"], "area_km2"], [2.0, 10.0])
+    assert df.loc["w", "npp_tgc"] == pytest.approx(100 * 7 * 0.25e6 / 1e12)
+    assert df.loc["w", "npp_valid_fraction"] == pytest.approx(7 / 8)
+    assert df.loc["e", "npp_tgc"] == pytest.approx(100 * 10e6 / 1e12)
+    whole = write_raster(tmp_path / "one.tif", np.ones(small_grid.shape), small_grid)
+    align_cover_fraction({"path": whole}, aligned, small_grid, study)
+    same = zonal_totals(weighted_coverage(m, small_grid, aligned), codes, small_grid, flux)
+    plain = zonal_totals(m, codes, small_grid, flux)
+    np.testing.assert_allclose(same["npp_tgc"], plain["npp_tgc"], rtol=1e-12)
+    assert weighted_coverage(m, small_grid, None) is m
+
+
+def test_a_cover_fraction_in_percent_or_with_a_hole_is_refused(small_grid, tmp_path):
+    from carbonbudget.core.errors import InputDataError
+    from carbonbudget.inputs.align import align_cover_fraction
+
+    codes, m = _west_east(small_grid)
+    study = in_region_fraction(m, small_grid)
+    percent = write_raster(tmp_path / "p.tif", np.full(small_grid.shape, 40.0), small_grid)
+    with pytest.raises(InputDataError, match="shares from 40 to 40") as exc:
+        align_cover_fraction({"path": percent}, str(tmp_path / "a.tif"), small_grid, study)
+    assert exc.value.variable == "npp.cover_fraction" and "scale (0.01" in exc.value.fix
+    hole = np.full(small_grid.shape, 0.4)
+    hole[1, 1] = np.nan
+    holed = write_raster(tmp_path / "h.tif", hole, small_grid)
+    with pytest.raises(InputDataError, match=r"no value on 1 pixels of the study area \(5.0 %"):
+        align_cover_fraction({"path": holed}, str(tmp_path / "a.tif"), small_grid, study)
+
+
 def test_every_flux_is_summed_over_the_same_pixels_and_no_data_is_nan(small_grid, tmp_path):
     """RH known over a lake where NPP, NEP and ECS are not: each total is over the pixels where
     every flux is known, so NPP = NEP + RH holds for the totals; a region without one known

@@ -348,3 +348,24 @@ def test_an_edited_input_reruns_every_rule_that_reads_it(demo_run, tmp_path, pat
     os.utime(target, (now, now))
     planned = set(planned_jobs(work))
     assert READERS[path] <= planned, sorted(READERS[path] - planned)
+
+
+def test_a_cover_fraction_reaches_every_job_that_sums_fluxes_per_region(tmp_path):
+    """npp.cover_fraction is put on the grid by build_regions and read by every job that sums
+    fluxes per region (each year's, the region layers'): the dry run lists it as their input,
+    so a changed fraction reruns them."""
+    import yaml
+
+    work = copy_workflow(tmp_path / "w")
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text())
+    cfg["npp"]["cover_fraction"] = {"path": "data/demo/population/population_density.tif"}
+    (work / "cover.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    proc = run_snakemake(work, "-n", "--configfile", str(work / "cover.yaml"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = proc.stdout.split("rule ")[1:]
+    share = "interim/regions/npp_cover_fraction.tif"
+    reading = {j.split(":")[0] for j in jobs if share in j.split("output:")[0]}
+    writing = {j.split(":")[0] for j in jobs if share in j.split("output:")[1].split("\n")[0]}
+    assert writing == {"build_regions"}
+    assert reading == {"process_year", "process_scenario_year", "layer_budget"}, reading
+    assert sum(j.startswith("process_year:") for j in jobs) == 10

@@ -59,10 +59,12 @@ rule build_regions:
         regions=config["regions"]["path"],
         groupings=GROUPING_TABLES,
         report=L.static_report,
+        **({"cover": cover_fraction(config)["path"]} if cover_fraction(config) else {}),
     output:
         regions=L.regions,
         coverage=L.coverage,
         fraction=L.region_fraction,
+        **cover_fraction_input(config, L),
     log:
         L.log("build_regions"),
     benchmark:
@@ -79,6 +81,7 @@ rule build_regions:
         grid=config["grid"],
         regions=config["regions"],
         cache_dir=L.coverage_cache(config["processing"]["coverage_cache"]),
+        cover=cover_fraction(config),
     script:
         "../scripts/align.py"
 

@@ -54,6 +54,7 @@ rule layer_budget:
         fluxes=[f for f, _ in LAYER_FLUX_INPUTS],
         ce=[L.flux("ce", str(y)) for y in YEARS] if "ce" in GRID_VARS else [],
         layer=lambda w: config["region_layers"][w.layer]["path"],
+        **cover_fraction_input(config, L),
     output:
         csv=L.budget("{layer}", "csv"),
         parquet=L.budget("{layer}", "parquet"),

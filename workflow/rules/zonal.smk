@@ -8,6 +8,7 @@ rule zonal_climatology:
         **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
         **({"coefficients": config["lithology"]["coefficients"]} if UNCERTAINTY else {}),
         coverage=L.coverage,
+        **cover_fraction_input(config, L),
         coefficient=L.gem_coefficient,
         # the uncertainty statistics group the pixels by the table's coefficients
     output:

@@ -838,3 +838,44 @@ def align_weights(path: str, dst_path: str, grid: Grid, downscale: dict) -> np.n
     )
     with rasterio.open(dst_path) as src:
         return src.read(1, masked=True).filled(np.nan).astype("float64").ravel()
+
+
+def align_cover_fraction(cfg: dict, dst_path: str, grid: Grid, study_area: np.ndarray) -> None:
+    """``npp.cover_fraction`` put on the grid (averaged) as the share of each pixel, 0 to 1, at
+    ``dst_path``. ``study_area`` is the fraction of each pixel inside the regions: the share
+    must be known wherever it is above 0 (an unknown share would drop the pixel from every sum
+    without a word) and lie within [0, 1] after ``scale`` (a percentage without ``scale: 0.01``
+    is refused)."""
+    key = "npp.cover_fraction"
+    path = cfg["path"]
+    align_raster(
+        gdal_source(path, None, cfg.get("band"), key=f"{key}.band"),
+        dst_path,
+        grid,
+        variable="land-cover fraction",
+        crs=cfg.get("crs"),
+        values=Values(kind=CONTINUOUS, scale=cfg.get("scale", 1.0)),
+    )
+    with rasterio.open(dst_path) as src:
+        share = src.read(1, masked=True).filled(np.nan).astype("float64")
+    inside = study_area > 0
+    unknown = inside & ~np.isfinite(share)
+    if unknown.any():
+        raise InputDataError(
+            f"no value on {unknown.sum()} pixels of the study area "
+            f"({100 * unknown.sum() / inside.sum():.1f} % of its pixels)",
+            path=path,
+            variable=key,
+            fix="use a fraction raster that covers every region (0 where the class is absent), "
+            "or declare its nodata",
+        )
+    values = share[inside]
+    lo, hi = (values.min(), values.max()) if values.size else (0.0, 0.0)
+    if lo < -1e-6 or hi > 1.0 + 1e-6:
+        raise InputDataError(
+            f"shares from {lo:.4g} to {hi:.4g} after npp.cover_fraction.scale "
+            f"({cfg.get('scale', 1.0):g}); a share lies between 0 and 1",
+            path=path,
+            variable=key,
+            fix="set npp.cover_fraction.scale (0.01 for a percentage)",
+        )

@@ -291,6 +291,11 @@ class Layout:
         return f"{self.work}/interim/regions/coverage_{self.finest}.npz"
 
     @property
+    def cover_fraction(self) -> str:
+        """npp.cover_fraction on the grid: the share of each pixel the zonal sums count."""
+        return f"{self.work}/interim/regions/npp_cover_fraction.tif"
+
+    @property
     def region_fraction(self) -> str:
         """The fraction of each pixel inside the region polygons: the study area."""
         return f"{self.work}/interim/regions/region_fraction.tif"
@@ -436,6 +441,17 @@ def static_check_config(cfg: dict, layout: Layout) -> ConfigSections:
     return sec
 
 
+def cover_fraction_input(cfg: dict, layout: Layout) -> dict[str, str]:
+    """The aligned ``npp.cover_fraction`` as a named input of the jobs that sum fluxes per
+    region ({} when the config has none)."""
+    return {"cover_fraction": layout.cover_fraction} if cover_fraction(cfg) else {}
+
+
+def cover_fraction(cfg: dict) -> dict | None:
+    """The ``npp.cover_fraction`` section, or None."""
+    return (cfg.get("npp") or {}).get("cover_fraction")
+
+
 def weights_check_config(cfg: dict) -> ConfigSections:
     """The config sections ``align_weights`` reads: grid, years, checks and the emissions'
     downscale section alone (a changed emission table does not rerun it)."""
@@ -499,6 +515,7 @@ def year_rule(config: dict, layout: Layout, run: str = "") -> dict[str, Any]:
             "fraction": L.region_fraction,
             "coefficient": L.gem_coefficient,
             "coverage": L.coverage,
+            **cover_fraction_input(config, L),
             # the uncertainty statistics group the pixels by the table's coefficients
             **({"coefficients": config["lithology"]["coefficients"]} if uncertainty else {}),
         },

@@ -21,7 +21,12 @@ from carbonbudget.core.errors import RegionError
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.regions.hierarchy import read_regions, resolve_overlaps
-from carbonbudget.regions.zonal import cached_coverage, inside_grid_share, zonal_totals
+from carbonbudget.regions.zonal import (
+    cached_coverage,
+    inside_grid_share,
+    weighted_coverage,
+    zonal_totals,
+)
 from carbonbudget.science.balance import balance_indicators
 
 if TYPE_CHECKING:
@@ -78,20 +83,23 @@ def layer_budget(
     ce_paths: dict[int, str] | None,
     balance_cfg: dict,
     cache_dir: str | None,
+    share: str | None = None,
 ) -> pd.DataFrame:
     """The budget table of one region layer: per region and year the area, the flux totals
     (Tg C yr-1) and their valid fractions, RCS and ECS in CO2, and with ``ce_paths`` (CE per
     pixel, t CO2 km-2 yr-1, per year) CE and the balance indicators. A region whose CE is known
     on only part of its area (a basin reaching beyond the regions of the emission table) gets
-    no CE: a partial sum would read as a smaller emission."""
+    no CE: a partial sum would read as a smaller emission. With ``share`` (the aligned
+    npp.cover_fraction) the fluxes are summed over that share of each pixel, CE over all of it."""
     grid = Grid.from_config(grid_spec)
     regions = read_layer(name, layer_cfg, crs=grid.crs.to_wkt())
     codes, matrix, _, _ = cached_coverage(regions, f"{name}_code", grid, cache_dir)
+    flux_matrix = weighted_coverage(matrix, grid, share)
     inside = dict(zip(regions[f"{name}_code"], inside_grid_share(regions, grid)))
     names = dict(zip(regions[f"{name}_code"], regions[f"{name}_name"]))
     parts = []
     for year, rasters in sorted(flux_paths.items()):
-        z = zonal_totals(matrix, codes, grid, rasters)
+        z = zonal_totals(flux_matrix, codes, grid, rasters)
         z = z.drop(columns=[c for c in z if c.endswith("_own_fraction")])
         z.insert(1, "year", int(year))
         if ce_paths is not None:

@@ -243,6 +243,22 @@ def load_coverage(path: str, grid: Grid) -> tuple[list[str], sp.csc_matrix]:
         return [str(c) for c in z["codes"]], m
 
 
+def weighted_coverage(matrix: sp.spmatrix, grid: Grid, path_share: str | None) -> sp.csc_matrix:
+    """The coverage matrix with each pixel's column scaled by its share of a land-cover class
+    (``npp.cover_fraction``, aligned to the grid, 0 to 1): every zonal sum, area and valid
+    fraction from it counts only that share of each pixel. Without ``path_share``, ``matrix``
+    as it is."""
+    if path_share is None:
+        return matrix
+    with rasterio.open(path_share) as src:
+        if (src.height, src.width) != grid.shape or src.transform != grid.transform:
+            raise GridError(f"{path_share}: raster is not on the target grid; align it first")
+        share = src.read(1, masked=True).filled(0.0).astype("float64").ravel()
+    # NaN outside the study area only (npp.cover_fraction is refused where it has no value
+    # inside), where no region's column has an entry
+    return sp.csc_matrix(matrix @ sp.diags(np.nan_to_num(share)))
+
+
 def simplify_to_pixel(
     regions: gpd.GeoDataFrame, grid: Grid, factor: float = 0.5
 ) -> gpd.GeoDataFrame:

@@ -15,6 +15,7 @@ from carbonbudget.core.errors import GridError
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import atomic_output, write_cogs, write_gpkg_layer
 from carbonbudget.inputs import lithology
+from carbonbudget.inputs.align import align_cover_fraction
 from carbonbudget.inputs.checks import check_regions_inside_grid
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.pipeline.stages.year import align_step
@@ -92,8 +93,11 @@ def build_regions(job: Job) -> None:
     with atomic_output(job.output.regions) as tmp:
         write_gpkg_layer(regions, tmp, "regions")
     path = job.output.fraction
+    study_area = in_region_fraction(matrix, grid)
+    if job.params.cover:
+        align_cover_fraction(job.params.cover, job.output.cover_fraction, grid, study_area)
     write_cogs(
-        {path: in_region_fraction(matrix, grid)},
+        {path: study_area},
         grid,
         descriptions={path: "fraction of the pixel inside the study area"},
         units={path: "1"},

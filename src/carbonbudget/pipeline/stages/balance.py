@@ -40,6 +40,7 @@ def layer_budget(job: Job) -> None:
         ce_paths=ce,
         balance_cfg=p.balance,
         cache_dir=p.cache_dir,
+        share=job.input.get("cover_fraction"),
     )
     write_table(table, job.output.csv, job.output.parquet)
 

@@ -14,7 +14,12 @@ from carbonbudget.core.io import atomic_output
 from carbonbudget.inputs.align import align_inputs
 from carbonbudget.inputs.checks import check_year_inputs
 from carbonbudget.pipeline.job import Job, Stages
-from carbonbudget.regions.zonal import load_coverage, zonal_totals, zonal_totals_and_statistics
+from carbonbudget.regions.zonal import (
+    load_coverage,
+    weighted_coverage,
+    zonal_totals,
+    zonal_totals_and_statistics,
+)
 from carbonbudget.science.fluxes import compute_fluxes
 from carbonbudget.science.uncertainty import coefficient_groups
 
@@ -84,12 +89,15 @@ def zonal_step(
     year: int | None,
     path: str,
     statistics: tuple[str, str, str] | None = None,
+    share: str | None = None,
 ) -> None:
     """Finest-level totals of each flux (name -> raster) -> Parquet, with a year column unless
     ``year`` is None; with ``statistics`` (output, coefficient raster, coefficient table) the
-    uncertainty model's statistics over the same pixels too (docs/method.md, "Uncertainty")."""
+    uncertainty model's statistics over the same pixels too (docs/method.md, "Uncertainty");
+    with ``share`` (the aligned npp.cover_fraction) over that share of each pixel."""
     grid = Grid.from_config(grid_spec)
     codes, matrix = load_coverage(path_coverage, grid)
+    matrix = weighted_coverage(matrix, grid, share)
     if statistics is None:
         tables = {path: zonal_totals(matrix, codes, grid, fluxes)}
     else:  # the uncertainty statistics in the same read of the rasters
@@ -144,5 +152,13 @@ def process_year(job: Job) -> None:
     )
     done("fluxes")
     zonal = {v: out[v] if v in p.fluxes else job.input[f"climatology_{v}"] for v in p.zonal_fluxes}
-    zonal_step(cfg["grid"], job.input.coverage, zonal, year, out.zonal, uncertainty_statistics(job))
+    zonal_step(
+        cfg["grid"],
+        job.input.coverage,
+        zonal,
+        year,
+        out.zonal,
+        uncertainty_statistics(job),
+        share=job.input.get("cover_fraction"),
+    )
     done("zonal")

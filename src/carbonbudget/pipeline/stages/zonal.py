@@ -26,4 +26,5 @@ def zonal_climatology(job: Job) -> None:
         None,
         job.output.zonal,
         uncertainty_statistics(job),
+        share=job.input.get("cover_fraction"),
     )
