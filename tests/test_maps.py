@@ -71,6 +71,40 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     plots.pyplot().close(fig)
 
 
+def test_a_value_resting_on_part_of_the_area_keeps_its_colour_under_a_hatch(monkeypatch, tmp_path):
+    """Regions whose sink is known on too little of the area are drawn grey (no value); those
+    known on enough of it for a value but not all (a cut by another input's gap) keep their
+    class colour, cross-hatched, with a legend entry counting them."""
+    seen = {}
+    monkeypatch.setattr(
+        plots, "save_map", lambda fig, ax, gdf, title, path, *_: seen.update(fig=fig, ax=ax)
+    )
+    gdf = gpd.GeoDataFrame(
+        {"v": [1.0, 2.0, 3.0, 4.0]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(4)],
+        crs="EPSG:3857",
+    )
+    plots.classed_map(
+        gdf,
+        "v",
+        plots.Classes("viridis", None, k=2),
+        "t",
+        "u",
+        str(tmp_path / "m.png"),
+        incomplete=([True, False, False, False], "sink known on < 50 % of the area"),
+        part_known=([True, True, False, False], "sink known on 50–95 % of the area"),
+    )
+    ax = seen["ax"]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert "sink known on < 50 % of the area (1)" in labels
+    assert labels[-1] == "sink known on 50–95 % of the area (1)"  # the grey one is not counted
+    hatched = [c for c in ax.collections if c.get_hatch() == "xxx"]
+    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1
+    face = hatched[0].get_facecolor()  # none: the class colour shows through
+    assert len(face) == 0 or face[0][3] == 0
+    plots.pyplot().close(seen["fig"])
+
+
 def _squares() -> gpd.GeoDataFrame:
     """A 'mainland' of eight 1° x 4° strips north of the equator and two 'islands' 5° south
     of it, values 1..10."""

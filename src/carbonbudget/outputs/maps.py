@@ -22,6 +22,7 @@ from carbonbudget.outputs.palette import (
 )
 from carbonbudget.outputs.tables import add_flux_densities, period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
+from carbonbudget.science.balance import PARTIAL_BELOW
 from carbonbudget.science.trends import read_region_trends
 
 if TYPE_CHECKING:
@@ -420,12 +421,15 @@ def classed_map(
     outlines: gpd.GeoDataFrame | None = None,
     incomplete: tuple[ArrayLike, str] | None = None,
     frame: MapFrame | None = None,
+    part_known: tuple[ArrayLike, str] | None = None,
 ) -> None:
     """A north-up choropleth of ``column`` in ``classes``. The legend sits beside the map
     (never over it), highest class on top, with each class's count; +inf (e.g. CER where
     ECS ≤ 0), missing values and the regions of ``incomplete`` (a mask and its legend label: a
-    sink known on too little of the area) get their own entries. ``outlines``: boundaries of a
-    coarser level drawn over the regions."""
+    sink known on too little of the area) get their own entries; the regions of
+    ``part_known`` (a mask and its label: a value resting on part of the area) keep their
+    class colour under a cross-hatch with its own entry. ``outlines``: boundaries of a coarser
+    level drawn over the regions."""
     cmap, centre = classes.cmap, classes.centre
     incomplete_mask, incomplete_label = incomplete if incomplete is not None else (None, "")
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
@@ -493,6 +497,18 @@ def classed_map(
                 label=f"no value ({int(missing.sum())})",
             )
         )
+    if part_known is not None:
+        mask = np.asarray(part_known[0], dtype=bool) & finite
+        if mask.any():
+            layers.append((gdf[mask], "fill", {"facecolor": "none", "hatch": "xxx", **edge}))
+            handles.append(
+                Patch(
+                    facecolor="none",
+                    hatch="xxx",
+                    edgecolor="#555555",
+                    label=f"{part_known[1]} ({int(mask.sum())})",
+                )
+            )
     layers += _outline_layer(outlines)
     _draw(ax, layers)
     ax.legend(
@@ -523,8 +539,9 @@ def plot_budget_maps(
     :func:`map_kinds` to a PNG path. ``maps`` (``outputs.maps``): ``values`` density (default)
     or total, the classification ``scheme`` and number of ``classes``. A sink known on less than
     ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
-    such, not as a low value. ``outline_level``: a coarser level whose boundaries are drawn
-    over the regions."""
+    such, not as a low value; one known on less than :data:`PARTIAL_BELOW` keeps its colour
+    under a cross-hatch on every map that depends on the sink. ``outline_level``: a coarser
+    level whose boundaries are drawn over the regions."""
     maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
     frame = MapFrame.from_config(maps)
     density = maps["values"] == "density"
@@ -544,6 +561,11 @@ def plot_budget_maps(
     means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
+    # known on enough of the area for a value, on too little for a whole region's sink
+    part = (~partial & (gdf["_valid"] < PARTIAL_BELOW)).to_numpy()
+    part_label = (
+        f"sink known on {100 * min_valid_fraction:.0f}–{100 * PARTIAL_BELOW:.0f} % of the area"
+    )
     for kind in kinds:
         _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
         col = pick[kind]
@@ -563,6 +585,7 @@ def plot_budget_maps(
                 else None
             ),
             frame=frame,
+            part_known=(part, part_label) if kind != "ce" else None,
         )
         log.info("map %s of %s written", kind, level)
     if "p_surplus" in out_paths:
