@@ -56,15 +56,15 @@ rule align_lithology:
 
 rule build_regions:
     input:
+        **({"cover": cover_fraction(config)["path"]} if cover_fraction(config) else {}),
         regions=config["regions"]["path"],
         groupings=GROUPING_TABLES,
         report=L.static_report,
-        **({"cover": cover_fraction(config)["path"]} if cover_fraction(config) else {}),
     output:
+        **cover_fraction_input(config, L),
         regions=L.regions,
         coverage=L.coverage,
         fraction=L.region_fraction,
-        **cover_fraction_input(config, L),
     log:
         L.log("build_regions"),
     benchmark:

@@ -51,10 +51,10 @@ rule budget:
 # "Regional budgets").
 rule layer_budget:
     input:
+        **cover_fraction_input(config, L),
         fluxes=[f for f, _ in LAYER_FLUX_INPUTS],
         ce=[L.flux("ce", str(y)) for y in YEARS] if "ce" in GRID_VARS else [],
         layer=lambda w: config["region_layers"][w.layer]["path"],
-        **cover_fraction_input(config, L),
     output:
         csv=L.budget("{layer}", "csv"),
         parquet=L.budget("{layer}", "parquet"),

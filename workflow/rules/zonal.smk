@@ -7,8 +7,8 @@ rule zonal_climatology:
     input:
         **{v: L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES},
         **({"coefficients": config["lithology"]["coefficients"]} if UNCERTAINTY else {}),
-        coverage=L.coverage,
         **cover_fraction_input(config, L),
+        coverage=L.coverage,
         coefficient=L.gem_coefficient,
         # the uncertainty statistics group the pixels by the table's coefficients
     output:

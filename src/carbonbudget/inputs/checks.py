@@ -60,6 +60,8 @@ from carbonbudget.regions.layers import read_layer
 from carbonbudget.regions.zonal import cached_coverage, in_region_fraction, inside_grid_share
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import geopandas as gpd
     from rasterio.crs import CRS
     from rasterio.io import DatasetReader
@@ -405,7 +407,7 @@ def check_year_inputs(
     with gdal_env(), contextlib.ExitStack() as stack:
         fraction = stack.enter_context(rasterio.open(path_fraction)) if path_fraction else None
         check = _YearCheck(config, year, fraction)
-        steps = [
+        steps: list[Callable[[], None]] = [
             functools.partial(check.climate, var)
             for var in (("temperature", "precipitation") if config.get("climate") else ())
             if var in names

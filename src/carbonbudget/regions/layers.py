@@ -112,14 +112,14 @@ def layer_budget(
             z["ce_known_fraction"] = of_region
         parts.append(z)
     t = pd.concat(parts, ignore_index=True)
-    share = t["code"].map(inside).astype("float64")
+    in_grid = t["code"].map(inside).astype("float64")
     fluxes = [c[: -len("_tgc")] for c in t.columns if c.endswith("_tgc")]
     last = "ecs" if "ecs" in fluxes else fluxes[-1]
     # shares of the whole region (the part outside the grid has no known sink), as the budget
-    t["valid_fraction"] = t[f"{last}_valid_fraction"] * share
+    t["valid_fraction"] = t[f"{last}_valid_fraction"] * in_grid
     for v in fluxes:
-        t[f"{v}_valid_fraction"] = t[f"{v}_valid_fraction"] * share
-    t["outside_grid_share"] = 1.0 - share
+        t[f"{v}_valid_fraction"] = t[f"{v}_valid_fraction"] * in_grid
+    t["outside_grid_share"] = 1.0 - in_grid
     t["in_region_layer"] = True
     if "rcs" in fluxes:
         t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
