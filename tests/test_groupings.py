@@ -251,7 +251,9 @@ def test_a_layer_without_emissions_on_the_grid_carries_the_sinks_and_says_so(sma
     partial = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
     assert np.isnan(partial.loc[("e", 2001), "ce_tgco2"])
     assert partial.loc[("e", 2001), "status"] == "missing"
-    assert "CE known on 66.7 % of the area" in partial.loc[("e", 2001), "status_note"]
+    assert (
+        "CE known on 66.7 % of the area inside the grid" in partial.loc[("e", 2001), "status_note"]
+    )
     assert partial.loc[("w", 2001), "ce_tgco2"] == pytest.approx(500 * 8 / 1e6)
 
 
@@ -260,8 +262,9 @@ def test_a_layer_half_outside_the_grid_is_named_and_gets_no_partial_emission(
 ):
     """A basin reaching 2 km past the grid's east edge (40 % of it; above
     checks.max_outside_grid_share unless listed in checks.outside_grid_allowed): the checks
-    warn naming the layer, its table gets no CE (the part outside has none) and a note blaming
-    the grid edge, not the emission table; one entirely outside is an error naming
+    warn naming the layer; its table holds the budget of the part inside (sinks and CE of the
+    same pixels) with a note naming the grid edge, and with CE known on part of the inside
+    only, no CE and both reasons. One entirely outside is an error naming
     region_layers.<name>, and one with no feature too."""
     import shapely
 
@@ -283,15 +286,23 @@ def test_a_layer_half_outside_the_grid_is_named_and_gets_no_partial_emission(
     rep = check_layer_inputs(config=config)
     assert rep["basin"]["outside_grid"] == {"e": 0.4}
     assert "region_layers.basin" in caplog.text and "e 40.0 %" in caplog.text
+    edge = (
+        "40.0 % of the region lies outside the grid: its sink and emissions are those of the "
+        "part inside"
+    )
     t = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
     e = t.loc[("e", 2002)]
-    assert np.isnan(e["ce_tgco2"]) and e["ce_known_fraction"] == pytest.approx(0.6)
-    assert (
-        e["status_note"]
-        == "40.0 % of the region lies outside the grid: no sink or emission computed there"
-    )
-    assert "emission table" not in e["status_note"]
-    assert t.loc[("w", 2002), "ce_tgco2"] == pytest.approx(1000 * 8 / 1e6)
+    assert e["ce_tgco2"] == pytest.approx(1000 * 12 / 1e6)  # the 12 km² inside
+    assert e["ecs_tgc"] == pytest.approx(210 * 12e6 / 1e12)
+    assert e["valid_fraction"] == pytest.approx(0.6) and e["status"] == "deficit"
+    assert e["status_note"] == edge
+    assert pd.isna(t.loc[("w", 2002), "status_note"]) or t.loc[("w", 2002), "status_note"] == ""
+    _, fluxes, ce = _layer_inputs(small_grid, tmp_path, ce_known_everywhere=False)
+    layer.to_file(cfg["path"], engine="pyogrio")  # the cut basin again
+    t = _layer_budget(small_grid, cfg, fluxes, ce).set_index(["code", "year"])
+    e = t.loc[("e", 2002)]
+    assert np.isnan(e["ce_tgco2"]) and e["status"] == "missing"
+    assert e["status_note"].startswith(edge + "; CE known on 66.7 % of the area inside the grid")
     # entirely outside: an error naming the layer's key
     layer.geometry = layer.geometry.translate(1_000_000, 0)
     layer.to_file(cfg["path"], engine="pyogrio")

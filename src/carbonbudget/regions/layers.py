@@ -27,14 +27,14 @@ from carbonbudget.regions.zonal import (
     weighted_coverage,
     zonal_totals,
 )
-from carbonbudget.science.balance import balance_indicators
+from carbonbudget.science.balance import PARTIAL_NOTE_END, balance_indicators
 
 if TYPE_CHECKING:
     import geopandas as gpd
 
 log = logging.getLogger(__name__)
 
-# A region with less of its area outside the grid counts as whole (polygons drawn at another
+# A region with less of its area outside the grid is not noted as cut (polygons drawn at another
 # scale than the grid's edge).
 EDGE_TOLERANCE = 1e-3
 SINKS_ONLY = (
@@ -104,12 +104,12 @@ def layer_budget(
         z.insert(1, "year", int(year))
         if ce_paths is not None:
             c = zonal_totals(matrix, codes, grid, {"ce": ce_paths[year]})
-            # of the whole region: the part outside the grid has no CE either
-            of_region = c["ce_valid_fraction"].to_numpy() * c["code"].map(inside).to_numpy()
-            known = of_region >= 1.0 - EDGE_TOLERANCE
+            # of the part inside the grid, where the sinks are summed too: a region cut by the
+            # grid edge has the budget of that part (its valid_fraction and note say so)
+            known = c["ce_valid_fraction"].to_numpy() >= 1.0 - 1e-9
             # t CO2 km-2 is g CO2 m-2: the zonal sum (g m-2 x m2 / 1e12) is in Tg CO2
             z["ce_tgco2"] = np.where(known, c["ce_tgc"], np.nan)
-            z["ce_known_fraction"] = of_region
+            z["ce_known_fraction"] = c["ce_valid_fraction"]
         parts.append(z)
     t = pd.concat(parts, ignore_index=True)
     in_grid = t["code"].map(inside).astype("float64")
@@ -138,8 +138,8 @@ def layer_budget(
         t = pd.concat([t, ind], axis=1)
         partial = ~np.isfinite(t["ce_tgco2"]) & (t["ce_known_fraction"] > 0)
         t.loc[partial, "status_note"] = [
-            f"CE known on {100 * f:.1f} % of the area: emissions on the grid cover only the "
-            "regions of the emission table"
+            f"CE known on {100 * f:.1f} % of the area inside the grid: emissions on the grid "
+            "cover only the regions of the emission table"
             for f in t.loc[partial, "ce_known_fraction"]
         ]
     elif ce_paths is None:
@@ -149,13 +149,16 @@ def layer_budget(
         col = "status_note" if "status_note" in t else "note"
         before = t.loc[cut, col].fillna("").astype(str)
         edge = [
-            f"{100 * o:.1f} % of the region lies outside the grid: no sink"
-            + (" or emission" if ce_paths is not None else "")
-            + " computed there"
+            f"{100 * o:.1f} % of the region lies outside the grid: "
+            + ("its sink and emissions are" if ce_paths is not None else "its sink is")
+            + " those of the part inside"
             for o in t.loc[cut, "outside_grid_share"]
         ]
+        # the edge note replaces the one that a part of the sink is set against all of CE
+        # (here CE is the same part's)
         t.loc[cut, col] = [
-            e if not b or b.startswith("CE known") else f"{b}; {e}" for b, e in zip(before, edge)
+            f"{e}; {b}" if b and not b.endswith(PARTIAL_NOTE_END) else e
+            for b, e in zip(before, edge)
         ]
     t["name"] = t["code"].map(names)
     t.insert(0, "level", name)
