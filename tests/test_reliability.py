@@ -32,7 +32,7 @@ def demo_root(tmp_path_factory):
     build_regions(
         job(
             "build_regions",
-            params={"grid": cfg["grid"], "regions": regions, "cache_dir": None},
+            params={"grid": cfg["grid"], "regions": regions, "cache_dir": None, "cover": None},
             output={
                 "regions": str(root / "r.gpkg"),
                 "coverage": str(root / "c.npz"),
