@@ -322,7 +322,7 @@ READERS = {
     "data/demo/energy/province_fuel_consumption.csv": {"tier1_emissions"},
     "data/demo/scenarios/drivers.csv": {"scenario_projection"},
     "config/scenarios/growth_rates.csv": {"scenario_projection"},
-    "data/demo/population/population_density.tif": {"grid_budget"},
+    "data/demo/population/population_density.tif": {"align_weights", "grid_budget"},
     "config/gem_co2_coefficients.csv": {"check_static", "align_lithology", "process_year"},
     "config/groupings/demo_city_zones.csv": {"check_static", "build_regions"},
     "data/demo/regions/basins.gpkg": {"level_polygons", "layer_budget"},
