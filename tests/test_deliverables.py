@@ -11,6 +11,7 @@ import pytest
 import rasterio
 from helpers import (
     REPO,
+    demo_config,
     run_snakemake,
 )
 
@@ -229,32 +230,81 @@ def _qgis_python():
     return None
 
 
-def test_the_geopackage_opens_styled_in_qgis(demo_run):
-    """QGIS itself (headless, where python3-qgis is installed) opens the county layer with the
-    GeoPackage's default style: CNC density in classes that meet at 0, the named CRS, and the
-    column titles as aliases."""
+def _open_in_qgis(gpkg, layer):
     import json
 
     exe = _qgis_python()
     if exe is None:
         pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")
     proc = subprocess.run(
-        [
-            exe,
-            str(REPO / "tests/qgis/open_styled.py"),
-            str(demo_run / "results/gis/carbon_budget.gpkg"),
-            "county",
-        ],
+        [exe, str(REPO / "tests/qgis/open_styled.py"), str(gpkg), layer],
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
-    seen = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert seen["valid"] and seen["renderer"] == "graduatedSymbol"
-    assert seen["attribute"] == "cnc_flux_tco2_km2_mean"
-    bounds = seen["lower_bounds"]
-    assert bounds[0] < 0 and 0.0 in bounds and seen["classes"] >= 4
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_the_geopackage_opens_styled_in_qgis(demo_run):
+    """QGIS itself (headless, where python3-qgis is installed) opens the county layer with the
+    GeoPackage's default style: CNC density in the classes of the PNG map (meeting at 0, bounds
+    written as the PNG legend writes them), a hatched rule for no value, the named CRS, and
+    the column titles as aliases."""
+    from carbonbudget.core.config import validate_config
+    from carbonbudget.outputs.classify import bound_label, coloured_classes
+    from carbonbudget.outputs.maps import budget_map_values
+    from carbonbudget.outputs.palette import BUDGET_MAPS
+
+    seen = _open_in_qgis(demo_run / "results/gis/carbon_budget.gpkg", "county")
+    assert seen["valid"] and seen["renderer"] == "RuleRenderer"
+    filters, labels = zip(*seen["rules"])
+    assert filters[-1] == "ELSE" and labels[-1] == "no value"
+    assert all('"cnc_flux_tco2_km2_mean"' in f for f in filters[:-1])
+    # the classes of the PNG map of county CNC density, label for label
+    cfg = validate_config(demo_config())
+    budget = pd.read_parquet(demo_run / "results/.work/tables/budget_county.parquet")
+    values = budget_map_values(budget, ["cnc"], True, cfg["balance"]["min_valid_fraction"])
+    png = coloured_classes(values["cnc_flux_tco2_km2"], "quantiles", 6, 0.0, BUDGET_MAPS["cnc"][2])
+    assert list(labels[:-1]) == [
+        f"{bound_label(lo)} to {bound_label(hi)} t CO2 km-2 yr-1" for lo, hi, _ in png
+    ]
+    assert any(" to 0 t CO2" in label for label in labels)  # a bound at 0
     assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")
     assert seen["aliases"]["ce_tgco2_mean"] == "carbon emissions, mean (Tg CO2 yr-1)"
     assert seen["aliases"]["cnc_flux_tco2_km2_mean"] == "CNC per unit area, mean (t CO2 km-2 yr-1)"
+
+
+def test_every_stored_style_draws_every_feature_in_qgis(demo_run):
+    """Every style of every layer, applied by QGIS: no feature vanishes (a region without a
+    value is drawn as 'no value'), a density map draws more than one class, and a categorical
+    style draws the categories the data hold (the robustness style draws each region's status
+    with its robustness, not a boolean read as a status)."""
+    gpkg = demo_run / "results/gis/carbon_budget.gpkg"
+    for level in pyogrio.list_layers(gpkg)[:, 0]:
+        layer = gpd.read_file(gpkg, layer=level)
+        if not any(c.startswith("status_2") for c in layer.columns):
+            continue  # column_units, metadata, display shapes
+        seen = _open_in_qgis(gpkg, level)
+        assert seen["styles"], level
+        for name, style in seen["styles"].items():
+            assert style["none"] == 0, (level, name, style)
+            assert sum(style["drawn"].values()) == seen["features"], (level, name, style)
+            if "density" in name and seen["features"] > 2:
+                assert len(style["drawn"]) > 1, (level, name, style)
+        year = max(int(c[7:]) for c in layer.columns if c[7:].isdigit())
+        status = layer[f"status_{year}"].fillna("other or no value")
+        assert seen["styles"][f"Status {year}"]["drawn"] == status.value_counts().to_dict()
+        robust_style = seen["styles"].get(f"Status {year} and its robustness")
+        if robust_style is None:
+            continue
+        expected: dict[str, int] = {}
+        for s, r in zip(layer[f"status_{year}"], layer[f"status_robust_{year}"]):
+            if s == "surplus":
+                key = "surplus, 95 % interval above 0" if r else "surplus, interval reaches below 0"
+            elif s == "deficit":
+                key = "deficit, 95 % interval below 0" if r else "deficit, interval reaches above 0"
+            else:
+                key = "neutral, missing or incomplete"
+            expected[key] = expected.get(key, 0) + 1
+        assert robust_style["drawn"] == expected, (level, robust_style)

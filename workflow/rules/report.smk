@@ -24,6 +24,8 @@ rule geopackage:
         spatial_levels=SPATIAL_LEVELS,
         run_info=run_info(config),
         series=trend_variable(FLUXES),
+        maps={k: config["outputs"]["maps"][k] for k in ("scheme", "classes")},
+        min_valid_fraction=config["balance"]["min_valid_fraction"],
     script:
         "../scripts/report.py"
 

@@ -85,3 +85,28 @@ def sequential_colours(n: int, cmap: str) -> list[str]:
 
     cm = colormaps[cmap]
     return [to_hex(cm(x)) for x in np.linspace(0.15, 0.95, n)] if n else []
+
+
+def coloured_classes(
+    values: pd.Series | np.ndarray, scheme: str, k: int, centre: float | None, cmap: str
+) -> list[tuple[float, float, str]]:
+    """(lower, upper, hex colour) of each class of the finite ``values``: :func:`classes`
+    coloured from ``cmap`` (sequential, or each side of ``centre`` from its half). The PNG maps
+    and the GeoPackage styles both take their classes from here, so a variable looks the same
+    in both."""
+    cls = classes(values, scheme, k, centre)
+    if centre is None:
+        colours = sequential_colours(len(cls), cmap)
+    else:
+        below = sum(1 for lo, hi in cls if lo < centre and hi <= centre)
+        colours = class_colours(below, len(cls) - below, cmap)
+    return [(lo, hi, c) for (lo, hi), c in zip(cls, colours)]
+
+
+def bound_label(value: float) -> str:
+    """A class bound as people read it: 1,740 and -2,780, not 1.74e+03; 0.52 and 3.1."""
+    if value == 0:
+        return "0"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"

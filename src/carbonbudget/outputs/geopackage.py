@@ -10,6 +10,9 @@ import pandas as pd
 
 from carbonbudget import __version__
 from carbonbudget.core.io import atomic_output, write_gpkg_layer
+from carbonbudget.outputs.classify import coloured_classes
+from carbonbudget.outputs.maps import budget_map_values
+from carbonbudget.outputs.palette import BUDGET_MAPS
 from carbonbudget.outputs.styles import write_styles_and_descriptions
 from carbonbudget.outputs.tables import (
     COLUMN_UNITS,
@@ -26,6 +29,20 @@ from carbonbudget.science.balance import INTENSITY_PREFIX
 from carbonbudget.science.trends import read_region_trends
 
 
+def density_classes(
+    budget: pd.DataFrame, scheme: tuple[str, int], min_valid_fraction: float
+) -> dict[str, list[tuple[float, float, str]]]:
+    """GeoPackage column -> the classes (lower, upper, colour) of the PNG density map of the
+    same variable (CNC, CE, ECS), from the values that map classes."""
+    kinds = [k for k in ("cnc", "ce", "ecs") if BUDGET_MAPS[k][0] in budget]
+    values = budget_map_values(budget, kinds, True, min_valid_fraction)
+    out = {}
+    for kind in kinds:
+        col, cmap, centre = BUDGET_MAPS[kind][1], BUDGET_MAPS[kind][2], BUDGET_MAPS[kind][3]
+        out[f"{col}_mean"] = coloured_classes(values[col], scheme[0], scheme[1], centre, cmap)
+    return out
+
+
 def write_geopackage(
     *,
     path_regions: str,
@@ -36,6 +53,8 @@ def write_geopackage(
     spatial_paths: dict | None = None,
     run_info: dict | None = None,
     series: str = "cnc_tgco2",
+    maps: dict | None = None,
+    min_valid_fraction: float = 0.5,
 ) -> None:
     """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
     Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
@@ -43,16 +62,22 @@ def write_geopackage(
     value) with the package version, the config digest and what ``run_info`` gives (years,
     grid CRS, input files); the run time stays in provenance.json so the file is reproducible.
     ``series``: the yearly column given per year (:func:`carbonbudget.outputs.maps.trend_variable`:
-    CNC, or CE in a run without NPP and climate)."""
+    CNC, or CE in a run without NPP and climate). ``maps`` (``outputs.maps``) and
+    ``min_valid_fraction`` class the density styles as the PNG maps class them."""
     spatial_paths = spatial_paths or {}
 
     crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
     layers: dict[str, gpd.GeoDataFrame] = {}
+    maps = {"scheme": "quantiles", "classes": 6} | (maps or {})
+    scheme = (maps["scheme"], int(maps["classes"]))
+    classes: dict[str, dict] = {}
     with atomic_output(path_out) as tmp:
         for level in levels:
             geo = read_level_polygons(path_regions, level).rename(columns={f"{level}_name": "name"})
             budget = pd.read_parquet(budget_paths[level])
-            budget = add_flux_densities(budget[budget["in_region_layer"]])
+            budget = budget[budget["in_region_layer"]]
+            classes[level] = density_classes(budget, scheme, min_valid_fraction)
+            budget = add_flux_densities(budget)
             last = budget["year"].max()
             summary = [c for c in SUMMARY_VARS if c in budget]
             summary += [c for c in budget if c.startswith(INTENSITY_PREFIX)]
@@ -167,5 +192,9 @@ def write_geopackage(
 
         describe = {c: column_title(c) for layer in layers.values() for c in layer.columns}
         write_styles_and_descriptions(
-            str(tmp), layers, {c: d for c, d in describe.items() if d is not None}
+            str(tmp),
+            layers,
+            {c: d for c, d in describe.items() if d is not None},
+            classes,
+            scheme,
         )

@@ -389,15 +389,6 @@ def p_surplus_class(p: ArrayLike) -> np.ndarray:
     return out
 
 
-def _bound(value: float) -> str:
-    """A class bound as people read it: 1,740 and -2,780, not 1.74e+03; 0.52 and 3.1."""
-    if value == 0:
-        return "0"
-    if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
-
-
 @dataclass(frozen=True)
 class Classes:
     """How a map classes its values: ``k`` classes of ``scheme``
@@ -445,12 +436,10 @@ def classed_map(
     )
     vals = vals.where(~partial)
     finite = np.isfinite(vals).to_numpy()
-    cls = classify.classes(vals[finite], classes.scheme, classes.k, centre)
-    if centre is None:
-        colours = classify.sequential_colours(len(cls), cmap)
-    else:
-        below = sum(1 for lo, hi in cls if lo < centre and hi <= centre)
-        colours = classify.class_colours(below, len(cls) - below, cmap)
+    coloured = classify.coloured_classes(vals[finite], classes.scheme, classes.k, centre, cmap)
+    cls = [(lo, hi) for lo, hi, _ in coloured]
+    colours = [c for _, _, c in coloured]
+    bound = classify.bound_label
     uppers = np.array([hi for _, hi in cls])
     index = np.full(len(gdf), -1)
     if len(cls):
@@ -468,7 +457,7 @@ def classed_map(
             Patch(
                 facecolor=colour,
                 edgecolor="#555555",
-                label=f"{_bound(lo)} to {_bound(hi)}  ({int(members.sum())})",
+                label=f"{bound(lo)} to {bound(hi)}  ({int(members.sum())})",
             )
         )
     handles.reverse()  # highest class on top, as the values run up a colour bar
@@ -523,6 +512,24 @@ def classed_map(
     save_map(fig, ax, gdf, title, path, frame, layers)
 
 
+def budget_map_values(
+    budget: pd.DataFrame, kinds: list[str], density: bool, min_valid_fraction: float
+) -> pd.DataFrame:
+    """Per region (index ``code``) the value each budget map of ``kinds`` (:data:`BUDGET_MAPS`)
+    classes: its period mean, only if the region has a value every year (as the spatial
+    statistics), and none for a sink-based column where the sink is known on less than
+    ``min_valid_fraction`` of the area (drawn as such); ``_valid`` is the mean valid fraction.
+    The GeoPackage styles class the same values, so both show the same breaks."""
+    budget = add_flux_densities(budget)
+    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
+    cols = sorted({BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds})
+    means = period_means(budget, cols)
+    means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
+    sink = [c for c in cols if c in SINK_COLUMNS]
+    means[sink] = means[sink].where(~(means["_valid"] < min_valid_fraction), axis=0)
+    return means
+
+
 def plot_budget_maps(
     *,
     path_regions: str,
@@ -551,14 +558,11 @@ def plot_budget_maps(
         if outline_level and outline_level != level
         else None
     )
-    budget = add_flux_densities(pd.read_parquet(budget_path))
-    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
+    budget = pd.read_parquet(budget_path)
     years = f"{budget['year'].min()}–{budget['year'].max()}"
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
     pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
-    # a region's period mean only if it has a value every year (as the spatial statistics)
-    means = period_means(budget, sorted(set(pick.values())))
-    means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
+    means = budget_map_values(budget, kinds, density, min_valid_fraction)
     gdf = polys.merge(means, left_on="code", right_index=True, how="left")
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
     # known on enough of the area for a value, on too little for a whole region's sink

@@ -111,16 +111,6 @@ P_SURPLUS_CLASSES = {
 SCENARIO_COLOURS = {"observed": "black"}
 
 
-# Colour-blind-safe palettes (ColorBrewer): diverging red-blue, sequential blues / oranges.
-DIVERGING = ["#b2182b", "#ef8a62", "#fddbc7", "#d1e5f0", "#67a9cf", "#2166ac"]
-
-
-BLUES = ["#eff3ff", "#bdd7e7", "#6baed6", "#3182bd", "#08519c"]
-
-
-ORANGES = ["#feedde", "#fdbe85", "#fd8d3c", "#e6550d", "#a63603"]
-
-
 STATUS_COLOURS = {
     "surplus": "#2166ac",
     "neutral": "#f7f7f7",

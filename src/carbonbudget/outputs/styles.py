@@ -8,28 +8,23 @@ extension (``gpkg_data_columns``: a title and a description per column), which G
 field alternative names and QGIS shows as aliases. No library writes either (GDAL and pyogrio
 write features, not styles), so both are written here with sqlite3 after the layers.
 
-Class breaks come from ``mapclassify`` (PySAL): quantiles of the densities (skewed, so equal
-intervals would leave most regions in the lowest class), and for CNC quantiles of the deficits
-and of the surpluses separately, so 0 is always a break and the palette diverges there.
+The density styles take the classes and colours of the PNG map of the same variable
+(:func:`carbonbudget.outputs.classify.coloured_classes` over
+:func:`carbonbudget.outputs.maps.budget_map_values`), so QGIS and the figures show the same
+breaks. They are rule-based renderers with an ELSE rule: a graduated renderer draws nothing for
+a feature without a value, which would make it vanish from the map instead of showing as a gap.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from xml.sax.saxutils import quoteattr
 
-import numpy as np
 import pandas as pd
 
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.palette import (
-    BLUES,
-    DIVERGING,
-    GI_COLOURS,
-    LISA_COLOURS,
-    ORANGES,
-    STATUS_COLOURS,
-)
+from carbonbudget.outputs.palette import BUDGET_MAPS, GI_COLOURS, LISA_COLOURS, STATUS_COLOURS
 
 
 def _rgba(hex_colour: str) -> str:
@@ -65,22 +60,67 @@ def _qml(renderer: str, aliases: dict[str, str] | None = None) -> str:
     )
 
 
-def graduated_qml(
-    column: str, ranges: list[tuple[float, float, str, str]], aliases: dict | None = None
-) -> str:
-    """A graduated renderer on ``column``: (lower, upper, colour, label) per class."""
-    rows = "".join(
-        f'<range lower="{lo!r}" upper="{hi!r}" symbol="{i}" label={quoteattr(label)} '
-        'render="true"/>'
-        for i, (lo, hi, _, label) in enumerate(ranges)
+def _hatch_symbol(name: str) -> str:
+    """The 'no value' symbol: grey diagonal hatching on no fill, as the PNG maps hatch it."""
+    return (
+        f'<symbol type="fill" name="{name}" alpha="1" clip_to_extent="1" force_rhr="0">'
+        '<layer class="SimpleFill" enabled="1" locked="0" pass="0"><Option type="Map">'
+        '<Option name="color" type="QString" value="120,120,120,255"/>'
+        '<Option name="outline_color" type="QString" value="85,85,85,255"/>'
+        '<Option name="outline_style" type="QString" value="solid"/>'
+        '<Option name="outline_width" type="QString" value="0.2"/>'
+        '<Option name="outline_width_unit" type="QString" value="MM"/>'
+        '<Option name="style" type="QString" value="b_diagonal"/>'
+        "</Option></layer></symbol>"
     )
-    symbols = "".join(_symbol(str(i), colour) for i, (_, _, colour, _) in enumerate(ranges))
+
+
+def rule_qml(
+    rules: list[tuple[str, str, str]],
+    aliases: dict | None = None,
+    no_value: str = "no value",
+) -> str:
+    """A rule-based renderer: (filter expression, colour, label) per rule, then an ELSE rule
+    drawing every other feature (no value) hatched, so no feature vanishes (a graduated
+    renderer draws nothing for NULL)."""
+    rows = "".join(
+        f'<rule key="r{i}" filter={quoteattr(expr)} symbol="{i}" label={quoteattr(label)}/>'
+        for i, (expr, _, label) in enumerate(rules)
+    )
+    n = len(rules)
+    rows += f'<rule key="r{n}" filter="ELSE" symbol="{n}" label={quoteattr(no_value)}/>'
+    symbols = "".join(_symbol(str(i), colour) for i, (_, colour, _) in enumerate(rules))
+    symbols += _hatch_symbol(str(n))
     return _qml(
-        f'<renderer-v2 type="graduatedSymbol" attr={quoteattr(column)} '
-        'graduatedMethod="GraduatedColor" symbollevels="0" enableorderby="0" forceraster="0">'
-        f"<ranges>{rows}</ranges><symbols>{symbols}</symbols></renderer-v2>",
+        '<renderer-v2 type="RuleRenderer" symbollevels="0" enableorderby="0" forceraster="0">'
+        f'<rules key="root">{rows}</rules><symbols>{symbols}</symbols></renderer-v2>',
         aliases,
     )
+
+
+def _field(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def class_rules(
+    column: str, classes: list[tuple[float, float, str]], unit: str
+) -> list[tuple[str, str, str]]:
+    """Rules of :func:`rule_qml` for classes (lower, upper, colour) of ``column``, each value
+    in the class the PNG map puts it in: the first up to its upper bound, the others above
+    their lower bound up to their upper (the last with no upper limit). Labels as the PNG
+    legend writes bounds."""
+    f = _field(column)
+    out = []
+    for i, (lo, hi, colour) in enumerate(classes):
+        if i == 0:
+            expr = f"{f} <= {float(hi)!r}" if len(classes) > 1 else f"{f} IS NOT NULL"
+        elif i == len(classes) - 1:
+            expr = f"{f} > {float(lo)!r}"
+        else:
+            expr = f"{f} > {float(lo)!r} AND {f} <= {float(hi)!r}"
+        label = f"{classify.bound_label(lo)} to {classify.bound_label(hi)} {unit}"
+        out.append((expr, colour, label))
+    return out
 
 
 def categorized_qml(
@@ -104,79 +144,85 @@ def categorized_qml(
     )
 
 
-def _label(lo: float, hi: float, unit: str) -> str:
-    return f"{lo:,.4g} to {hi:,.4g} {unit}"
-
-
-def _spread(colours: list[str], n: int) -> list[str]:
-    """``n`` of ``colours``, spread from the first to the last."""
-    if not n:
-        return []
-    return [colours[p] for p in np.linspace(0, len(colours) - 1, n).round().astype(int)]
-
-
-def quantile_ranges(values: pd.Series, colours: list[str], unit: str) -> list:
-    """Quantile classes (:mod:`carbonbudget.outputs.classify`) of the finite values, one colour
-    each."""
-    cls = classify.classes(values, "quantiles", len(colours))
-    return [
-        (lo, hi, c, _label(lo, hi, unit)) for (lo, hi), c in zip(cls, _spread(colours, len(cls)))
-    ]
-
-
-def diverging_ranges(values: pd.Series, unit: str, per_side: int = 3) -> list:
-    """Classes that meet at 0: quantiles of the negative values in reds, of the positive ones
-    in blues, so a deficit and a surplus never share a class or a hue."""
-    cls = classify.classes(values, "quantiles", 2 * per_side, centre=0.0)
-    n_below = sum(1 for lo, hi in cls if lo < 0.0 and hi <= 0.0)
-    colours = _spread(DIVERGING[:per_side], n_below) + _spread(
-        DIVERGING[-per_side:], len(cls) - n_below
-    )
-    return [(lo, hi, c, _label(lo, hi, unit)) for (lo, hi), c in zip(cls, colours)]
+# The density maps a layer gets a style for: GeoPackage column -> the kind of budget map
+# (outputs.palette.BUDGET_MAPS) whose colours and classes it takes, and a description.
+DENSITY_STYLES = {
+    "cnc_flux_tco2_km2_mean": ("cnc", "mean per km2; red: deficit, blue: surplus"),
+    "ce_flux_tco2_km2_mean": ("ce", "mean carbon emissions per km2"),
+    "ecs_flux_tco2_km2_mean": ("ecs", "mean ecosystem carbon sink per km2"),
+    "rcs_flux_tco2_km2_mean": ("rcs", "mean rock-weathering carbon sink per km2"),
+}
+ROBUST = {  # (status, robust) -> colour and label of the robust-status style
+    ("surplus", True): ("#2166ac", "surplus, 95 % interval above 0"),
+    ("surplus", False): ("#92c5de", "surplus, interval reaches below 0"),
+    ("deficit", False): ("#f4a582", "deficit, interval reaches above 0"),
+    ("deficit", True): ("#b2182b", "deficit, 95 % interval below 0"),
+}
 
 
 def layer_styles(
-    layer: pd.DataFrame, aliases: dict[str, str] | None = None
+    layer: pd.DataFrame,
+    aliases: dict[str, str] | None = None,
+    classes: dict[str, list[tuple[float, float, str]]] | None = None,
+    scheme: tuple[str, int] = ("quantiles", 6),
 ) -> list[tuple[str, str, str, bool]]:
     """The styles of one GeoPackage layer: (name, description, QML, default). The default is
     the CNC flux density diverging at 0 (densities, not totals: a total makes a large region
-    look important); without CNC, the CE density. ``aliases``: column -> title shown in QGIS."""
+    look important); without CNC, the CE density. ``classes``: column -> (lower, upper,
+    colour) of the PNG map of the same variable (:func:`carbonbudget.outputs.maps.
+    budget_map_values`), so both show the same breaks and colours; a column without them is
+    classed from the layer's values with ``scheme`` (name, number of classes) and the map's
+    colours. Every style draws a feature without a value hatched. ``aliases``: column ->
+    title shown in QGIS."""
     styles: list[tuple[str, str, str, bool]] = []
     unit = "t CO2 km-2 yr-1"
-    if "cnc_flux_tco2_km2_mean" in layer:
-        ranges = diverging_ranges(layer["cnc_flux_tco2_km2_mean"], unit)
-        if ranges:
+    for col, (kind, description) in DENSITY_STYLES.items():
+        if col not in layer:
+            continue
+        cmap, centre = BUDGET_MAPS[kind][2], BUDGET_MAPS[kind][3]
+        cls = (classes or {}).get(col)
+        if cls is None:
+            cls = classify.coloured_classes(layer[col], scheme[0], scheme[1], centre, cmap)
+        if cls:
+            name = BUDGET_MAPS[kind][4].split(" (")[0]
+            short = f"{kind.upper()} density" + (" (diverging at 0)" if centre == 0.0 else "")
             styles.append(
                 (
-                    "CNC density (diverging at 0)",
-                    "mean carbon neutral capacity per km2; red: deficit, blue: surplus",
-                    graduated_qml("cnc_flux_tco2_km2_mean", ranges, aliases),
-                    True,
+                    short,
+                    f"{name}: {description}",
+                    rule_qml(class_rules(col, cls, unit), aliases),
+                    kind == "cnc",
                 )
             )
-    for col, name, colours in (
-        ("ce_flux_tco2_km2_mean", "CE density", ORANGES),
-        ("ecs_flux_tco2_km2_mean", "ECS density", BLUES),
-        ("rcs_flux_tco2_km2_mean", "RCS density", BLUES),
-    ):
-        if col in layer:
-            ranges = quantile_ranges(layer[col], colours, unit)
-            if ranges:
-                styles.append(
-                    (
-                        f"{name} (quantiles)",
-                        f"mean {name} per km2",
-                        graduated_qml(col, ranges, aliases),
-                        False,
-                    )
-                )
-    status = [c for c in layer.columns if c.startswith("status_")]
+    status = sorted(c for c in layer.columns if re.fullmatch(r"status_\d{4}", c))
     if status:
-        col = sorted(status)[-1]
+        col = status[-1]
         cats = [(k, c, k) for k, c in STATUS_COLOURS.items()]
         styles.append(
             (f"Status {col[7:]}", "source or sink", categorized_qml(col, cats, aliases), False)
         )
+        robust = f"status_robust_{col[7:]}"
+        if robust in layer:
+            # the robust flag may be stored as a boolean, an integer or text (a column with
+            # unknown values): compared as text, so an unknown one falls to the ELSE rule
+            flag = f"to_string({_field(robust)})"
+            rules = [
+                (
+                    f"{_field(col)} = '{s}' AND {flag} IN "
+                    + ("('1', 'true', 'True')" if r else "('0', 'false', 'False')"),
+                    colour,
+                    label,
+                )
+                for (s, r), (colour, label) in ROBUST.items()
+            ]
+            styles.append(
+                (
+                    f"Status {col[7:]} and its robustness",
+                    "status and whether its 95 % interval stays on its side of 0",
+                    rule_qml(rules, aliases, no_value="neutral, missing or incomplete"),
+                    False,
+                )
+            )
     for col in layer.columns:
         if col.startswith("lisa_") and not col.endswith("_p"):
             cats = [(k, c, k) for k, c in LISA_COLOURS.items()]
@@ -199,10 +245,15 @@ def layer_styles(
 
 
 def write_styles_and_descriptions(
-    path: str, layers: dict[str, pd.DataFrame], describe: dict[str, tuple[str, str]]
+    path: str,
+    layers: dict[str, pd.DataFrame],
+    describe: dict[str, tuple[str, str]],
+    classes: dict[str, dict[str, list[tuple[float, float, str]]]] | None = None,
+    scheme: tuple[str, int] = ("quantiles", 6),
 ) -> None:
     """Add ``layer_styles`` rows for every layer of ``layers`` and the descriptions of their
-    columns (``describe``: column -> (title, description)) to the GeoPackage at ``path``."""
+    columns (``describe``: column -> (title, description)) to the GeoPackage at ``path``.
+    ``classes``: layer -> the classes of its PNG maps (:func:`layer_styles`)."""
     con = sqlite3.connect(path)
     try:
         con.execute(
@@ -222,7 +273,8 @@ def write_styles_and_descriptions(
                 "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (table,)
             ).fetchone()[0]
             aliases = {c: describe[c][0] for c in layer.columns if c in describe}
-            for name, desc, qml, default in layer_styles(layer, aliases):
+            own = (classes or {}).get(table)
+            for name, desc, qml, default in layer_styles(layer, aliases, own, scheme):
                 con.execute(
                     "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
                     "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, "

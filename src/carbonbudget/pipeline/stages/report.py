@@ -42,6 +42,8 @@ def geopackage(job: Job) -> None:
         run_info=job.params.run_info,
         series=job.params.series,
         path_out=job.output[0],
+        maps=job.params.maps,
+        min_valid_fraction=job.params.min_valid_fraction,
     )
 
 
