@@ -209,3 +209,50 @@ def test_a_swapped_or_impossible_map_box_is_a_config_error(maps):
     cfg["outputs"]["maps"] = maps
     with pytest.raises(ConfigError, match="west, south, east, north"):
         validate_config(cfg)
+
+
+def test_the_period_cer_is_the_periods_ratio_and_says_what_one_means():
+    """One year with ECS ≤ 0 (CER +inf) does not make the period +inf when the period's sink
+    is positive: CER of the period = its CE / its ECS × mean Cv; a region without a CER one
+    year has none; the title's note says where a region is at CE = ECS when Cv varies."""
+    from carbonbudget.outputs.maps import cer_note
+    from carbonbudget.outputs.tables import period_cer, period_means
+
+    budget = pd.DataFrame(
+        {
+            "code": ["a", "a", "b", "b", "c", "c"],
+            "year": [2001, 2002] * 3,
+            "ce_tgco2": [2.0, 2.0, 1.0, 1.0, 1.0, 1.0],
+            "ecs_tgco2": [4.0, -1.0, 2.0, 2.0, 1.0, 1.0],
+            "cv": [1.0, 1.0, 0.5, 1.5, 1.0, 1.0],
+            "cer": [0.5, np.inf, 0.25, 0.75, 1.0, np.nan],
+        }
+    )
+    cer = period_cer(budget)
+    assert cer["a"] == pytest.approx(4.0 / 3.0)  # the mean of the yearly CER is +inf
+    assert cer["b"] == pytest.approx(2.0 / 4.0 * 1.0)
+    assert np.isnan(cer["c"])
+    assert period_means(budget, ["cer"])["cer"].equals(cer)
+    sunk = budget.assign(ecs_tgco2=[1.0, -1.0, 2.0, 2.0, 1.0, 1.0])
+    assert period_cer(sunk)["a"] == np.inf  # the period's ECS is 0: the ECS ≤ 0 rule
+    assert "Cv 0.50–1.50: CE = ECS where CER = Cv, not at 1" in cer_note(budget)
+    assert "with Cv = 1: CE = ECS at 1" in cer_note(budget.assign(cv=1.0))
+
+
+def test_the_inf_swatch_shares_no_colour_with_a_class(monkeypatch, tmp_path):
+    seen = {}
+    monkeypatch.setattr(
+        plots, "save_map", lambda fig, ax, gdf, title, path, *_: seen.update(fig=fig, ax=ax)
+    )
+    gdf = gpd.GeoDataFrame(
+        {"v": [0.2, 0.9, 1.5, 3.0, np.inf]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(5)],
+        crs="EPSG:3857",
+    )
+    plots.classed_map(gdf, "v", plots.Classes("RdBu_r", 1.0, k=4), "t", "ratio", "m.png")
+    legend = seen["ax"].get_legend()
+    faces = [tuple(h.get_facecolor()) for h in legend.legend_handles]
+    labels = [t.get_text() for t in legend.get_texts()]
+    inf = labels.index("+inf: ECS ≤ 0 (1)")
+    assert faces[inf] not in faces[:inf] + faces[inf + 1 :]
+    plots.pyplot().close(seen["fig"])

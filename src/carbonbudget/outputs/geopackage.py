@@ -22,6 +22,7 @@ from carbonbudget.outputs.tables import (
     YEARLY_SERIES,
     add_flux_densities,
     column_title,
+    period_cer,
     spatial_columns,
 )
 from carbonbudget.regions.hierarchy import read_level_polygons
@@ -83,6 +84,8 @@ def write_geopackage(
             summary += [c for c in budget if c.startswith(INTENSITY_PREFIX)]
             means = budget.groupby("code")[summary].mean().add_suffix("_mean")
             means = means.rename(columns={"area_km2_mean": "area_km2"})
+            if "cer" in summary:  # the period's ratio, not a mean of yearly ratios
+                means["cer_mean"] = period_cer(budget)
             parts = [means]
             for col in ("status", "status_robust"):
                 if col in budget:

@@ -463,8 +463,17 @@ def classed_map(
     handles.reverse()  # highest class on top, as the values run up a colour bar
     inf = np.isposinf(vals).to_numpy()
     if inf.any():
-        layers.append((gdf[inf], "fill", {"color": "#67001f", **edge}))
-        handles.append(Patch(facecolor="#67001f", label=f"+inf: ECS ≤ 0 ({int(inf.sum())})"))
+        # black with a cross-hatch: no class colour of any colour map
+        inf_style = {"color": "#1a1a1a", "hatch": "++", **edge}
+        layers.append((gdf[inf], "fill", inf_style))
+        handles.append(
+            Patch(
+                facecolor="#1a1a1a",
+                hatch="++",
+                edgecolor="#555555",
+                label=f"+inf: ECS ≤ 0 ({int(inf.sum())})",
+            )
+        )
     if partial.any():
         layers.append((gdf[partial], "fill", {"color": "#d9d9d9", "hatch": "..", **edge}))
         handles.append(
@@ -510,6 +519,18 @@ def classed_map(
         frameon=False,
     )
     save_map(fig, ax, gdf, title, path, frame, layers)
+
+
+def cer_note(budget: pd.DataFrame) -> str:
+    """The second title line of a CER map: how the period's CER is made, and what 1 means
+    when Cv is not 1 everywhere (a region is at CE = ECS where its CER equals its Cv)."""
+    cv = budget["cv"].dropna() if "cv" in budget else pd.Series([1.0])
+    if cv.empty or np.allclose(cv, 1.0):
+        return "\n(the period's CE / ECS, Shi et al. 2022 with Cv = 1: CE = ECS at 1)"
+    return (
+        "\n(the period's CE / ECS × mean Cv, Shi et al. 2022; "
+        f"Cv {cv.min():.2f}–{cv.max():.2f}: CE = ECS where CER = Cv, not at 1)"
+    )
 
 
 def budget_map_values(
@@ -578,8 +599,9 @@ def plot_budget_maps(
             gdf,
             col,
             Classes(cmap, centre, maps["scheme"], maps["classes"]),
-            f"{what}, mean {years}, by {words(level)}"
-            + (" (per km²)" if density and unit != "ratio" else ""),
+            f"{what}, {'' if kind == 'cer' else 'mean '}{years}, by {words(level)}"
+            + (" (per km²)" if density and unit != "ratio" else "")
+            + (cer_note(budget) if kind == "cer" else ""),
             unit,
             out_paths[kind],
             outlines=outlines,

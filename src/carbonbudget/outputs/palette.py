@@ -79,7 +79,7 @@ BUDGET_MAPS: dict[str, tuple[str, str, str, float | None, str, str, str]] = {
         "cer",
         "RdBu_r",
         1.0,
-        "Carbon emission risk (CER; 1 = neutrality)",
+        "Carbon emission risk (CER = CE / ECS × Cv)",
         "ratio",
         "ratio",
     ),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from carbonbudget.science.balance import INTENSITY_PREFIX
@@ -62,7 +63,11 @@ COLUMN_UNITS = {
         "t CO2 person-1 yr-1",
         "ECS per inhabitant: the region's ECS over its members' summed population",
     ),
-    "cer": ("1", "carbon emission risk CE / ECS x Cv (1 = neutrality)"),
+    "cer": (
+        "1",
+        "carbon emission risk CE / ECS x Cv (Shi et al. 2022): CE = ECS where it equals Cv; "
+        "the period mean is the period's CE over its ECS times the mean Cv",
+    ),
     "imbalance_risk_index": (
         "1",
         "percentile rank of source_sink_ratio among the level's region-years",
@@ -165,12 +170,29 @@ def add_flux_densities(budget: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def period_cer(budget: pd.DataFrame) -> pd.Series:
+    """CER of the whole period per region (index ``code``): the period's CE over its ECS times
+    the mean Cv, so one year with ECS ≤ 0 (CER +inf) does not make the period +inf while the
+    period's sink is positive; +inf where the period's ECS is ≤ 0; NaN for a region without a
+    CER every year (as :func:`period_means`)."""
+    years = budget["year"].nunique()
+    g = budget.groupby("code")
+    ce, ecs, cv = g["ce_tgco2"].sum(), g["ecs_tgco2"].sum(), g["cv"].mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        cer = np.where(ecs > 0, ce / ecs, np.inf) * cv
+    every_year = g["cer"].count() == years  # +inf counts: NaN is a year without CER
+    return pd.Series(cer, index=ce.index, name="cer").where(every_year)
+
+
 def period_means(budget: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Mean over the years of each of ``columns`` per region (index ``code``), NaN for a region
     without a value in every year of the table: a mean over fewer years would compare regions
     over different periods (what the maps and the report's rankings show)."""
     grouped = budget.groupby("code")[columns]
-    return grouped.mean().where(grouped.count() == budget["year"].nunique())
+    means = grouped.mean().where(grouped.count() == budget["year"].nunique())
+    if "cer" in columns:
+        means["cer"] = period_cer(budget)
+    return means
 
 
 def column_title(column: str) -> tuple[str, str] | None:
