@@ -57,7 +57,7 @@ from carbonbudget.regions.emissions import (
 )
 from carbonbudget.regions.hierarchy import read_config_regions
 from carbonbudget.regions.layers import read_layer
-from carbonbudget.regions.zonal import cached_coverage, in_region_fraction, inside_grid_share
+from carbonbudget.regions.zonal import finest_coverage, in_region_fraction, inside_grid_share
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -717,26 +717,35 @@ def check_regions_inside_grid(
     return cut
 
 
+def read_checked_layer(
+    name: str, cfg: dict, grid: Grid, checks: dict, *, template: bool
+) -> tuple[gpd.GeoDataFrame, dict[str, float]]:
+    """The region layer ``name`` (``region_layers.<name>``) in the grid CRS, read and checked as
+    the regions are (codes, geometries, overlaps, its CRS, not empty), and its place on the
+    grid (:func:`check_regions_inside_grid`): (polygons, {code: share outside} of cut regions)."""
+    polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
+    cut = check_regions_inside_grid(
+        polys,
+        f"{name}_code",
+        grid,
+        cfg["path"],
+        checks,
+        variable=f"region_layers.{name}",
+        template=template,
+    )
+    return polys, cut
+
+
 def check_layer_inputs(*, config: dict) -> dict:
-    """Every independent region layer (``region_layers``): read and checked as the regions are
-    (codes, geometries, overlaps, its CRS), not empty, and on the grid (cut regions named as for
-    the regions). Returns {layer: {regions, outside_grid}}."""
+    """Every independent region layer (``region_layers``), by :func:`read_checked_layer`.
+    Returns {layer: {regions, outside_grid}}."""
     grid = Grid.from_config(config)
     out = {}
     for name, cfg in sorted(config.get("region_layers", {}).items()):
-        polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
-        out[name] = {
-            "regions": len(polys),
-            "outside_grid": check_regions_inside_grid(
-                polys,
-                f"{name}_code",
-                grid,
-                cfg["path"],
-                config["checks"],
-                variable=f"region_layers.{name}",
-                template="template" in config["grid"],
-            ),
-        }
+        polys, cut = read_checked_layer(
+            name, cfg, grid, config["checks"], template="template" in config["grid"]
+        )
+        out[name] = {"regions": len(polys), "outside_grid": cut}
     return out
 
 
@@ -928,14 +937,7 @@ def _study_area(*, config: dict, cache_dir: str | None, directory: str) -> dict:
     the fraction of each pixel inside them, written in ``directory``: what the checks of
     the study area's share need before the run has made them."""
     grid = Grid.from_config(config)
-    regions, levels, _ = read_config_regions(config["regions"], crs=grid.crs.to_wkt())
-    codes, matrix, _, _ = cached_coverage(
-        regions,
-        f"{levels[0]}_code",
-        grid,
-        cache_dir,
-        config["regions"]["simplify_to_pixel"],
-    )
+    _, codes, matrix, _ = finest_coverage(config["regions"], grid, cache_dir)
     path = os.path.join(directory, "region_fraction.tif")
     write_cogs({path: in_region_fraction(matrix, grid)}, grid)
     return {"fraction": path, "coverage": (codes, matrix)}

@@ -461,52 +461,30 @@ def classed_map(
             )
         )
     handles.reverse()  # highest class on top, as the values run up a colour bar
-    inf = np.isposinf(vals).to_numpy()
-    if inf.any():
-        # black with a cross-hatch: no class colour of any colour map
-        inf_style = {"color": "#1a1a1a", "hatch": "++", **edge}
-        layers.append((gdf[inf], "fill", inf_style))
-        handles.append(
-            Patch(
-                facecolor="#1a1a1a",
-                hatch="++",
-                edgecolor="#555555",
-                label=f"+inf: ECS ≤ 0 ({int(inf.sum())})",
-            )
-        )
-    if partial.any():
-        layers.append((gdf[partial], "fill", {"color": "#d9d9d9", "hatch": "..", **edge}))
-        handles.append(
-            Patch(
-                facecolor="#d9d9d9",
-                hatch="..",
-                edgecolor="#555555",
-                label=f"{incomplete_label} ({int(partial.sum())})",
-            )
-        )
-    missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
-    if missing.any():
-        layers.append((gdf[missing], "fill", {"color": "white", "hatch": "//", **edge}))
-        handles.append(
-            Patch(
-                facecolor="white",
-                hatch="//",
-                edgecolor="#555555",
-                label=f"no value ({int(missing.sum())})",
-            )
-        )
-    if part_known is not None:
-        mask = np.asarray(part_known[0], dtype=bool) & finite
+
+    def swatch(mask: np.ndarray, style: dict, label: str) -> None:
+        """The regions of ``mask`` drawn in ``style``, with a legend entry counting them."""
         if mask.any():
-            layers.append((gdf[mask], "fill", {"facecolor": "none", "hatch": "xxx", **edge}))
+            layers.append((gdf[mask], "fill", {**style, **edge}))
+            face = style.get("color", style.get("facecolor"))
             handles.append(
                 Patch(
-                    facecolor="none",
-                    hatch="xxx",
+                    facecolor=face,
+                    hatch=style["hatch"],
                     edgecolor="#555555",
-                    label=f"{part_known[1]} ({int(mask.sum())})",
+                    label=f"{label} ({int(mask.sum())})",
                 )
             )
+
+    inf = np.isposinf(vals).to_numpy()
+    # black with a cross-hatch: no class colour of any colour map
+    swatch(inf, {"color": "#1a1a1a", "hatch": "++"}, "+inf: ECS ≤ 0")
+    swatch(partial, {"color": "#d9d9d9", "hatch": ".."}, incomplete_label)
+    missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
+    swatch(missing, {"color": "white", "hatch": "//"}, "no value")
+    if part_known is not None:
+        mask = np.asarray(part_known[0], dtype=bool) & finite
+        swatch(mask, {"facecolor": "none", "hatch": "xxx"}, part_known[1])
     layers += _outline_layer(outlines)
     _draw(ax, layers)
     ax.legend(

@@ -29,6 +29,7 @@ from rasterio.windows import Window
 
 from carbonbudget.core.errors import GridError
 from carbonbudget.core.io import atomic_output, gdal_env
+from carbonbudget.regions.hierarchy import read_config_regions
 from carbonbudget.science.uncertainty import SQUARE_VARS, group_column, square_column
 
 if TYPE_CHECKING:
@@ -241,6 +242,19 @@ def load_coverage(path: str, grid: Grid) -> tuple[list[str], sp.csc_matrix]:
             )
         m = sp.csc_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
         return [str(c) for c in z["codes"]], m
+
+
+def finest_coverage(
+    regions_cfg: dict, grid: Grid, cache_dir: str | None
+) -> tuple[gpd.GeoDataFrame, list[str], sp.csc_matrix, str]:
+    """The finest regions of the ``regions`` section in the grid CRS and their coverage matrix
+    (:func:`cached_coverage`, so the run and ``make check`` share one cache entry): (regions,
+    codes, matrix, cache key)."""
+    regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
+    codes, matrix, key, _ = cached_coverage(
+        regions, f"{levels[0]}_code", grid, cache_dir, regions_cfg["simplify_to_pixel"]
+    )
+    return regions, codes, matrix, key
 
 
 def weighted_coverage(matrix: sp.spmatrix, grid: Grid, path_share: str | None) -> sp.csc_matrix:

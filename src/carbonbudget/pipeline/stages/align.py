@@ -16,7 +16,7 @@ from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import atomic_output, write_cogs, write_gpkg_layer
 from carbonbudget.inputs import lithology
 from carbonbudget.inputs.align import align_cover_fraction
-from carbonbudget.inputs.checks import check_regions_inside_grid
+from carbonbudget.inputs.checks import read_checked_layer
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.pipeline.stages.year import align_step
 from carbonbudget.regions.hierarchy import (
@@ -25,12 +25,10 @@ from carbonbudget.regions.hierarchy import (
     dissolve_level,
     level_layer,
     level_table,
-    read_config_regions,
     read_finest,
 )
-from carbonbudget.regions.layers import read_layer
 from carbonbudget.regions.zonal import (
-    cached_coverage,
+    finest_coverage,
     in_region_fraction,
     inside_grid_share,
     save_coverage,
@@ -74,10 +72,7 @@ def build_regions(job: Job) -> None:
     unchanged) and a raster of the fraction of each pixel inside the study area."""
     grid = Grid.from_config(job.params.grid)
     regions_cfg, cache_dir = job.params.regions, job.params.cache_dir
-    regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
-    codes, matrix, key, _ = cached_coverage(
-        regions, f"{levels[0]}_code", grid, cache_dir, regions_cfg["simplify_to_pixel"]
-    )
+    regions, codes, matrix, key = finest_coverage(regions_cfg, grid, cache_dir)
     if matrix.nnz == 0:
         raise GridError(
             f"{regions_cfg['path']}: no region overlaps the target grid; check "
@@ -118,15 +113,8 @@ def level_polygons(job: Job) -> None:
     done: dict[str, gpd.GeoDataFrame] = {}
     with atomic_output(job.output[0]) as tmp:
         for name, cfg in job.params.layers.items():  # independent layers, as they are
-            polys = read_layer(name, cfg, crs=grid.crs.to_wkt())
-            check_regions_inside_grid(
-                polys,
-                f"{name}_code",
-                grid,
-                cfg["path"],
-                job.params.edge,
-                variable=f"region_layers.{name}",
-                template="template" in job.params.grid,
+            polys, _ = read_checked_layer(
+                name, cfg, grid, job.params.edge, template="template" in job.params.grid
             )
             write_gpkg_layer(polys, tmp, level_layer(name))
             write_gpkg_layer(display_geometries(polys, resolution), tmp, display_layer(name))
