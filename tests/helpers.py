@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import rasterio
 
 REPO = Path(__file__).resolve().parents[1]
@@ -172,3 +173,14 @@ def emission_section(path, **options) -> dict:
             **options,
         },
     )
+
+
+def qgis_python() -> str:
+    """A Python that can import QGIS (Debian's python3-qgis); skips the test without one."""
+    for exe in ("/usr/bin/python3", shutil.which("python3")):
+        if (
+            exe
+            and subprocess.run([exe, "-c", "import qgis.core"], capture_output=True).returncode == 0
+        ):
+            return exe
+    pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")

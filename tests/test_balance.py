@@ -128,7 +128,7 @@ def test_unmatched_emission_codes_listed_with_share():
     assert derived.set_index("code").loc["999999", "province_code"] == "990000"
 
 
-def _tiny_budget(tmp_path, cv, socio_csv=None):
+def _tiny_budget(tmp_path, cv, socio_csv=None, counties_with_ce=("910101", "910102")):
     from carbonbudget.regions.budget import build_budget
 
     # two counties in one city/province; ECS 1 and 3 Tg C; CE 2 and 4 Mt CO2
@@ -148,9 +148,8 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
         }
     )
     z.to_parquet(tmp_path / "z.parquet")
-    pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "v": [2.0, 4.0]}).to_csv(
-        tmp_path / "e.csv", index=False
-    )
+    emissions = pd.DataFrame({"c": ["910101", "910102"], "y": [2001, 2001], "v": [2.0, 4.0]})
+    emissions[emissions["c"].isin(counties_with_ce)].to_csv(tmp_path / "e.csv", index=False)
     # GDP per capita: county 1 = 30/10 = 3, county 2 = 10/10 = 1, all = 40/20 = 2
     pd.DataFrame(
         {"c": ["910101", "910102"], "y": [2001, 2001], "gdp": [30.0, 10.0], "pop": [10.0, 10.0]}
@@ -184,6 +183,30 @@ def _tiny_budget(tmp_path, cv, socio_csv=None):
         ),
         match=EmissionMatch(derive_parents=None),
     )
+
+
+def test_a_parent_says_how_much_of_its_area_its_ce_stands_for(tmp_path, caplog):
+    """County 910102 (300 of 400 km²) has no row in the emission table: the province's CE is
+    county 910101's alone, its area both counties'. Every parent row says CE stands for 25 % of
+    the area, its status_note says so and the run warns; a member with a row stands for all."""
+    full = _tiny_budget(tmp_path, "none")
+    for level in ("county", "city", "province", "study_area"):
+        assert (full[level]["ce_known_area_fraction"] == 1.0).all(), level
+    from carbonbudget.regions import budget as budget_module
+
+    with caplog.at_level("WARNING", logger=budget_module.__name__):
+        part = _tiny_budget(tmp_path, "none", counties_with_ce=("910101",))
+    county = part["county"].set_index("code")
+    assert county.loc["910101", "ce_known_area_fraction"] == 1.0
+    assert county.loc["910102", "ce_known_area_fraction"] == 0.0
+    assert np.isnan(county.loc["910102", "ce_tgco2"])
+    for level in ("city", "province", "study_area"):
+        row = part[level].iloc[0]
+        assert row["ce_tgco2"] == 2.0 and row["area_km2"] == 400.0
+        assert row["ce_known_area_fraction"] == pytest.approx(0.25)
+        assert "CE known on 25.0 % of the area" in row["status_note"]
+    warned = [r.getMessage() for r in caplog.records if "ce_known_area_fraction" in r.getMessage()]
+    assert len(warned) == 1 and "province 910000 p: 25.0 %" in warned[0]
 
 
 def test_build_budget_cv_none_and_gdp_per_capita_relative(tmp_path):

@@ -12,6 +12,7 @@ import rasterio
 from helpers import (
     REPO,
     demo_config,
+    qgis_python,
     run_snakemake,
 )
 
@@ -217,27 +218,11 @@ def test_outputs_name_their_crs(demo_run):
     assert used == [(expected,)]
 
 
-def _qgis_python():
-    """A Python that can import QGIS (Debian's python3-qgis), or None."""
-    import shutil
-
-    for exe in ("/usr/bin/python3", shutil.which("python3")):
-        if (
-            exe
-            and subprocess.run([exe, "-c", "import qgis.core"], capture_output=True).returncode == 0
-        ):
-            return exe
-    return None
-
-
 def _open_in_qgis(gpkg, layer):
     import json
 
-    exe = _qgis_python()
-    if exe is None:
-        pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")
     proc = subprocess.run(
-        [exe, str(REPO / "tests/qgis/open_styled.py"), str(gpkg), layer],
+        [qgis_python(), str(REPO / "tests/qgis/open_styled.py"), str(gpkg), layer],
         capture_output=True,
         text=True,
         timeout=300,

@@ -370,3 +370,41 @@ def test_demo_basins_sum_to_the_grid_total_over_their_union(demo_run):
     layer = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="basin")
     assert sorted(layer["code"]) == ["B1", "B2", "B3", "B4"]
     assert (demo_run / "results" / "figures" / "maps" / "cnc_basin.png").exists()
+
+
+def test_a_parent_the_selection_clips_is_named_as_a_part(tmp_path, caplog):
+    """regions.select keeps two of a province's three cities (Huaihai keeps 4 of Shandong's 16):
+    the province is named as that part, in the regions table every budget, chart and map takes
+    its names from; a province whose cities are all kept keeps its name."""
+    import shapely
+
+    from carbonbudget.regions.hierarchy import read_regions
+
+    codes = ["910101", "910102", "910201", "910301", "920101"]
+    polys = gpd.GeoDataFrame(
+        {"code": codes, "county": list("abcde"), "pname": ["P"] * 4 + ["Q"]},
+        geometry=[shapely.box(i, 0, i + 1, 1) for i in range(5)],
+        crs="EPSG:4326",
+    )
+    path = tmp_path / "counties.gpkg"
+    polys.to_file(path, engine="pyogrio")
+    levels = {"county": "code", "city": "city", "province": "province"}
+    names = {"county": "county", "province": "pname"}
+    caplog.set_level("INFO", logger="carbonbudget.regions.hierarchy")
+    regions = read_regions(
+        str(path),
+        levels,
+        names,
+        derive_parents="adcode",
+        select={"level": "city", "codes": ["910100", "910200", "920100"]},
+    )
+    assert regions["county_code"].tolist() == ["910101", "910102", "910201", "920101"]
+    assert regions.set_index("county_code")["province_name"].to_dict() == {
+        "910101": "P (part: 2 of 3 cities)",
+        "910102": "P (part: 2 of 3 cities)",
+        "910201": "P (part: 2 of 3 cities)",
+        "920101": "Q",
+    }
+    assert "the selection keeps part of: province 910000 P (part: 2 of 3 cities)" in caplog.text
+    whole = read_regions(str(path), levels, names, derive_parents="adcode")
+    assert set(whole["province_name"]) == {"P", "Q"}

@@ -92,16 +92,24 @@ def test_a_value_resting_on_part_of_the_area_keeps_its_colour_under_a_hatch(monk
         "u",
         str(tmp_path / "m.png"),
         incomplete=([True, False, False, False], "sink known on < 50 % of the area"),
-        part_known=([True, True, False, False], "sink known on 50–95 % of the area"),
+        part_known=[
+            ([True, True, False, False], "sink known on 50–95 % of the area"),
+            ([False, True, True, False], "CE known on < 95 % of the area"),
+        ],
     )
     ax = seen["ax"]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "sink known on < 50 % of the area (1)" in labels
-    assert labels[-1] == "sink known on 50–95 % of the area (1)"  # the grey one is not counted
-    hatched = [c for c in ax.collections if c.get_hatch() == "xxx"]
-    assert len(hatched) == 1 and len(hatched[0].get_paths()) == 1
-    face = hatched[0].get_facecolor()  # none: the class colour shows through
-    assert len(face) == 0 or face[0][3] == 0
+    # the grey one is not counted
+    assert labels[-2:] == [
+        "sink known on 50–95 % of the area (1)",
+        "CE known on < 95 % of the area (2)",
+    ]
+    for hatch, regions in (("xxx", 1), ("\\\\\\", 2)):
+        hatched = [c for c in ax.collections if c.get_hatch() == hatch]
+        assert len(hatched) == 1 and len(hatched[0].get_paths()) == regions
+        face = hatched[0].get_facecolor()  # none: the class colour shows through
+        assert len(face) == 0 or face[0][3] == 0
     plots.pyplot().close(seen["fig"])
 
 

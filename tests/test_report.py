@@ -2,6 +2,7 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import write_raster
 
 from carbonbudget.outputs.catalogue import quicklook_rasters
@@ -43,7 +44,47 @@ def test_study_area_table_has_headings_with_units_in_year_order(tmp_path):
     path = tmp_path / "t.html"
     write_html_table(t.assign(Name="<b>x</b>"), str(path), "Budget & more")
     page = path.read_text()
-    assert "Budget &amp; more" in page and "&lt;b&gt;x&lt;/b&gt;" in page and "1.000" in page
+    assert "Budget &amp; more" in page and "&lt;b&gt;x&lt;/b&gt;" in page and ">1.00<" in page
+
+
+def test_numbers_are_rounded_to_what_the_data_support_and_flags_read_yes_or_no(tmp_path):
+    """Tg CO2 to three significant digits (not to the kilotonne), a true minus sign, "< 0.001"
+    instead of a 0.000 that reads as none, yes/no instead of True/False; every flux of the
+    headline table in Tg CO2 (NEP came in Tg C beside CE in Tg CO2)."""
+    from carbonbudget.outputs.report import format_value
+
+    cases = {
+        1234.567: "1,235",
+        -12.3456: "−12.3",
+        0.123456: "0.123",
+        0.0004: "< 0.001",
+        -0.0004: "> −0.001",
+        0.0: "0",
+        float("inf"): "+inf",
+    }
+    assert {v: format_value(v) for v in cases} == cases
+    b = pd.DataFrame(
+        {
+            "year": [2001, 2002],
+            "nep_tgc": [3.0, 6.0],
+            "rcs_tgc": [1.2, 1.2],
+            "rcs_tgco2": [4.4, 4.4],
+            "status_robust": [True, False],
+        }
+    )
+    t = study_area_table(b)
+    assert t.columns.tolist() == [
+        "Year",
+        "Status robust (95 %)",
+        "NEP (Tg CO2 yr⁻¹)",
+        "RCS (Tg CO2 yr⁻¹)",
+    ]
+    assert t["NEP (Tg CO2 yr⁻¹)"].tolist() == pytest.approx([11.0, 22.0])
+    path = tmp_path / "t.html"
+    write_html_table(t, str(path), "flags")
+    page = path.read_text()
+    assert ">yes<" in page and ">no<" in page and "True" not in page
+    assert ">11.0<" in page and ">4.40<" in page
 
 
 def test_quicklook_draws_a_raster_with_outlines(small_grid, tmp_path):

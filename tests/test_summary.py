@@ -60,6 +60,29 @@ def test_summary_says_on_how_much_of_the_area_the_headline_rests(tmp_path):
     assert "known on" not in "\n".join(run_summary(str(res), ["county"]))
 
 
+def test_summary_warns_when_ce_stands_for_part_of_the_area(tmp_path):
+    """National CE without Tibet's counties: the headline says on how much of the area CE is
+    known."""
+    res = _results(tmp_path)
+    path = res / "tables/budget_study_area.csv"
+    pd.read_csv(path).assign(ce_known_area_fraction=[0.87, 1.0]).to_csv(path, index=False)
+    text = "\n".join(run_summary(str(res), ["county"]))
+    assert "(deficit; CE is known on 87 % of the study area: members without emissions" in text
+    pd.read_csv(path).assign(ce_known_area_fraction=[1.0, 0.5]).to_csv(path, index=False)
+    assert "CE is known" not in "\n".join(run_summary(str(res), ["county"]))
+
+
+def test_a_run_without_ecs_prints_its_numbers(tmp_path):
+    """An RCS-only run (no NPP, no climate) printed no numbers at all."""
+    res = _results(tmp_path)
+    pd.DataFrame(
+        {"year": [2016, 2017], "rcs_tgco2": [55.0, 55.0], "ce_tgco2": [9000.0, 9100.5]}
+    ).to_csv(res / "tables/budget_study_area.csv", index=False)
+    text = "\n".join(run_summary(str(res), ["county"]))
+    assert "study area 2017: RCS 55.00 Tg CO2 yr-1, CE 9,100.50 Tg CO2 yr-1" in text
+    assert "CNC" not in text and "regions (" not in text
+
+
 def test_summary_points_at_the_map_in_the_format_chosen(tmp_path):
     from carbonbudget.pipeline.paths import Layout
 

@@ -26,6 +26,18 @@ def in_words(column: str) -> str:
     return column
 
 
+def period_words(years, *, mean: bool = True, constant: bool = False) -> str:
+    """A period as a title says it: "mean 2006–2010", one year as "2010" (not "mean
+    2010–2010"), and a quantity the same every year (its inputs are climatologies) as such,
+    not as a mean of years it does not vary over."""
+    first, last = int(min(years)), int(max(years))
+    if first == last:
+        return str(first)
+    if constant:
+        return f"each year {first}–{last} alike (from climatologies)"
+    return f"{'mean ' if mean else ''}{first}–{last}"
+
+
 def words(name: str) -> str:
     """A level name as a title says it: 'economic region' for economic_region."""
     return name.replace("_", " ")

@@ -34,8 +34,8 @@ def density_classes(
     budget: pd.DataFrame, scheme: tuple[str, int], min_valid_fraction: float
 ) -> dict[str, list[tuple[float, float, str]]]:
     """GeoPackage column -> the classes (lower, upper, colour) of the PNG density map of the
-    same variable (CNC, CE, ECS), from the values that map classes."""
-    kinds = [k for k in ("cnc", "ce", "ecs") if BUDGET_MAPS[k][0] in budget]
+    same variable (CNC, CE, ECS, RCS), from the values that map classes."""
+    kinds = [k for k in ("cnc", "ce", "ecs", "rcs") if BUDGET_MAPS[k][0] in budget]
     values = budget_map_values(budget, kinds, True, min_valid_fraction)
     out = {}
     for kind in kinds:

@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.figures import in_words, pyplot, save_figure, words
+from carbonbudget.outputs.figures import in_words, period_words, pyplot, save_figure, words
 from carbonbudget.outputs.palette import (
     BUDGET_MAPS,
-    GI_COLOURS,
-    LISA_COLOURS,
     P_SURPLUS_CLASSES,
-    TREND_CLASS_COLOURS,
+    gi_colours,
+    lisa_colours,
+    trend_class_colours,
 )
 from carbonbudget.outputs.tables import add_flux_densities, period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
@@ -280,12 +280,29 @@ def categorical_map(
     frame: MapFrame | None = None,
 ) -> None:
     """A north-up map of a categorical column with a legend of every class present;
-    ``outlines``: boundaries of a coarser level drawn over the regions."""
+    ``outlines``: boundaries of a coarser level drawn over the regions. When every region
+    falls in one class, the map says so in a sentence on neutral regions: a map in one colour
+    reads as a pattern that is not there."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.patches import Patch
 
     fig, ax = pyplot().subplots(figsize=(7, 6))
     classes = [c for c in colours if (gdf[column] == c).any()]
+    if len(classes) == 1 and len(gdf) > 1:
+        colours = {classes[0]: "#f0f0f0"}
+        sentence = one_class_sentence(len(gdf), classes[0])
+        ax.text(
+            0.5,
+            0.5,
+            sentence,
+            transform=ax.transAxes,
+            ha="center",
+            va="center",
+            fontsize=11,
+            wrap=True,
+            bbox={"facecolor": "white", "edgecolor": "#555555", "alpha": 0.9},
+            zorder=10,
+        )
     layers: list[Layer] = [
         (
             gdf[gdf[column] == cls],
@@ -309,10 +326,20 @@ def categorical_map(
         )
         for c in classes
     ]
-    ax.legend(  # beside the map, never over it
-        handles=handles, loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False
-    )
+    if len(colours) > 1 or len(gdf) <= 1:  # one class: the sentence is the legend
+        ax.legend(  # beside the map, never over it
+            handles=handles,
+            loc="center left",
+            bbox_to_anchor=(1.01, 0.5),
+            fontsize=8,
+            frameon=False,
+        )
     save_map(fig, ax, gdf, title, path, frame, layers)
+
+
+def one_class_sentence(n: int, cls: str) -> str:
+    """What a map whose ``n`` regions all fall in class ``cls`` says instead of its colours."""
+    return f"All {n} regions: {cls}"
 
 
 def plot_spatial_maps(
@@ -356,7 +383,7 @@ def plot_spatial_maps(
     categorical_map(
         gdf,
         "lisa_cluster",
-        LISA_COLOURS,
+        lisa_colours(variable),
         f"LISA clusters of the mean {in_words(variable)} by {words(level)} "
         f"(pseudo p < {lisa_p:g})\n{stat}",
         path_lisa,
@@ -366,7 +393,7 @@ def plot_spatial_maps(
     categorical_map(
         gdf,
         "gi_class",
-        GI_COLOURS,
+        gi_colours(variable),
         f"Getis–Ord Gi* hot and cold spots of the mean {in_words(variable)} by {words(level)}\n"
         + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
         path_gi,
@@ -376,7 +403,7 @@ def plot_spatial_maps(
 
 
 # partial sums where coverage is partial
-SINK_COLUMNS = ("ecs_tgco2", "ecs_flux_tco2_km2", "rcs_tgco2", "rcs_gc_m2")
+SINK_COLUMNS = ("ecs_tgco2", "ecs_flux_tco2_km2", "rcs_tgco2", "rcs_flux_tco2_km2")
 
 
 def p_surplus_class(p: ArrayLike) -> np.ndarray:
@@ -412,13 +439,13 @@ def classed_map(
     outlines: gpd.GeoDataFrame | None = None,
     incomplete: tuple[ArrayLike, str] | None = None,
     frame: MapFrame | None = None,
-    part_known: tuple[ArrayLike, str] | None = None,
+    part_known: Sequence[tuple[ArrayLike, str]] = (),
 ) -> None:
     """A north-up choropleth of ``column`` in ``classes``. The legend sits beside the map
     (never over it), highest class on top, with each class's count; +inf (e.g. CER where
     ECS ≤ 0), missing values and the regions of ``incomplete`` (a mask and its legend label: a
     sink known on too little of the area) get their own entries; the regions of
-    ``part_known`` (a mask and its label: a value resting on part of the area) keep their
+    ``part_known`` (masks and their labels: a value resting on part of the area) keep their
     class colour under a cross-hatch with its own entry. ``outlines``: boundaries of a coarser
     level drawn over the regions."""
     cmap, centre = classes.cmap, classes.centre
@@ -482,9 +509,8 @@ def classed_map(
     swatch(partial, {"color": "#d9d9d9", "hatch": ".."}, incomplete_label)
     missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
     swatch(missing, {"color": "white", "hatch": "//"}, "no value")
-    if part_known is not None:
-        mask = np.asarray(part_known[0], dtype=bool) & finite
-        swatch(mask, {"facecolor": "none", "hatch": "xxx"}, part_known[1])
+    for (known, label), hatch in zip(part_known, ("xxx", "\\\\\\")):
+        swatch(np.asarray(known, dtype=bool) & finite, {"facecolor": "none", "hatch": hatch}, label)
     layers += _outline_layer(outlines)
     _draw(ax, layers)
     ax.legend(
@@ -511,6 +537,19 @@ def cer_note(budget: pd.DataFrame) -> str:
     )
 
 
+def map_period(budget: pd.DataFrame, column: str, mean: bool = True) -> str:
+    """The period of a map of ``column`` as its title says it (:func:`period_words`): the same
+    every year when no region's value changes over the years (RCS from a runoff climatology)."""
+    values = add_flux_densities(budget)
+    constant = False
+    if column in values and budget["year"].nunique() > 1:
+        g = values.groupby("code")[column]
+        spread = (g.max() - g.min()).abs()
+        scale = max(1.0, float(values[column].abs().max(skipna=True) or 0.0))
+        constant = bool(spread.notna().any() and (spread.fillna(0) <= 1e-9 * scale).all())
+    return period_words(budget["year"], mean=mean, constant=constant)
+
+
 def budget_map_values(
     budget: pd.DataFrame, kinds: list[str], density: bool, min_valid_fraction: float
 ) -> pd.DataFrame:
@@ -520,10 +559,11 @@ def budget_map_values(
     ``min_valid_fraction`` of the area (drawn as such); ``_valid`` is the mean valid fraction.
     The GeoPackage styles class the same values, so both show the same breaks."""
     budget = add_flux_densities(budget)
-    budget["rcs_gc_m2"] = budget["rcs_tgc"] * 1e6 / budget["area_km2"]  # Tg/km² -> g/m²
     cols = sorted({BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds})
     means = period_means(budget, cols)
     means["_valid"] = budget.groupby("code")["valid_fraction"].mean()
+    known = budget.get("ce_known_area_fraction", pd.Series(1.0, index=budget.index))
+    means["_ce_known"] = known.groupby(budget["code"]).mean()
     sink = [c for c in cols if c in SINK_COLUMNS]
     means[sink] = means[sink].where(~(means["_valid"] < min_valid_fraction), axis=0)
     return means
@@ -558,7 +598,7 @@ def plot_budget_maps(
         else None
     )
     budget = pd.read_parquet(budget_path)
-    years = f"{budget['year'].min()}–{budget['year'].max()}"
+    years = period_words(budget["year"], mean=False)
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
     pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
     means = budget_map_values(budget, kinds, density, min_valid_fraction)
@@ -569,6 +609,9 @@ def plot_budget_maps(
     part_label = (
         f"sink known on {100 * min_valid_fraction:.0f}–{100 * PARTIAL_BELOW:.0f} % of the area"
     )
+    # CE summed over members covering part of the area (the emission table lacks the others)
+    ce_part = (gdf["_ce_known"] < PARTIAL_BELOW).to_numpy()
+    ce_label = f"CE known on < {100 * PARTIAL_BELOW:.0f} % of the area"
     for kind in kinds:
         _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
         col = pick[kind]
@@ -577,7 +620,7 @@ def plot_budget_maps(
             gdf,
             col,
             Classes(cmap, centre, maps["scheme"], maps["classes"]),
-            f"{what}, {'' if kind == 'cer' else 'mean '}{years}, by {words(level)}"
+            f"{what}, {map_period(budget, col, kind != 'cer')}, by {words(level)}"
             + (" (per km²)" if density and unit != "ratio" else "")
             + (cer_note(budget) if kind == "cer" else ""),
             unit,
@@ -589,7 +632,10 @@ def plot_budget_maps(
                 else None
             ),
             frame=frame,
-            part_known=(part, part_label) if kind != "ce" else None,
+            part_known=[
+                *([(part, part_label)] if kind != "ce" else []),
+                *([(ce_part, ce_label)] if kind in ("ce", "cnc", "cer") else []),
+            ],
         )
         log.info("map %s of %s written", kind, level)
     if "p_surplus" in out_paths:
@@ -618,11 +664,11 @@ def plot_budget_maps(
         limits = ""
         if "trend_class_limits_tgco2" in table and len(table):
             t1, t2 = str(table["trend_class_limits_tgco2"].iloc[0]).split(";")
-            limits = f"; decrease limits {t1} and {t2}"
+            limits = f"; decrease limits {t1} and {t2}".replace("-", "−")
         categorical_map(
             gdf,
             col,
-            TREND_CLASS_COLOURS,
+            trend_class_colours(var),
             f"Trend class of the {in_words(var)}, {years}, by {words(level)}\n"
             f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
             out_paths[kind],

@@ -8,38 +8,74 @@ from __future__ import annotations
 
 import math
 
-# Categorical colours of the spatial-statistics maps (ColorBrewer RdBu-like; grey = not
-# significant).
-LISA_COLOURS = {
-    "HH": "#d7191c",
-    "HL": "#fdae61",
-    "LH": "#abd9e9",
-    "LL": "#2c7bb6",
-    "not significant": "#eeeeee",
-    "not computed": "#ffffff",
-}
+# One colour meaning on every map: what helps a region's balance (a sink, a surplus, a sink or
+# CNC rising, emissions falling) is blue, what hurts it (emissions, risk, a deficit, a sink
+# falling) is red; pale is neutral, grey is "no value". ColorBrewer RdBu, which stays readable
+# with the common colour-vision deficiencies (red/green pairs do not).
+GOOD = ("#d1e5f0", "#67a9cf", "#2166ac")  # light to strong
+BAD = ("#fddbc7", "#ef8a62", "#b2182b")
+NEUTRAL = "#f7f7f7"
+NOT_SIGNIFICANT = "#eeeeee"
+
+# Variables whose larger values hurt the balance; every other variable (ECS, NEP, NPP, RCS, CNC)
+# helps it as it grows.
+HIGHER_IS_WORSE = ("ce", "cer", "rh", "emissions")
 
 
-GI_COLOURS = {
-    "hot spot 99%": "#b2182b",
-    "hot spot 95%": "#ef8a62",
-    "hot spot 90%": "#fddbc7",
-    "not significant": "#eeeeee",
-    "cold spot 90%": "#d1e5f0",
-    "cold spot 95%": "#67a9cf",
-    "cold spot 99%": "#2166ac",
-    "not computed": "#ffffff",
-}
+def higher_is_better(variable: str) -> bool:
+    """Whether a larger value of ``variable`` (a column such as ``cnc_tgco2`` or a name such as
+    ``ce``) helps the balance."""
+    return variable.split("_")[0].lower() not in HIGHER_IS_WORSE
 
 
-TREND_CLASS_COLOURS = {
-    "increase": "#1a9641",
-    "no change": "#ffffbf",
-    "slight decrease": "#fdae61",
-    "significant decrease": "#f46d43",
-    "sharp decrease": "#d7191c",
-    "undetermined": "#cccccc",
-}
+def _high_low(variable: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The colours of the high and the low side of ``variable``."""
+    return (GOOD, BAD) if higher_is_better(variable) else (BAD, GOOD)
+
+
+def lisa_colours(variable: str) -> dict[str, str]:
+    """Colours of the LISA clusters of ``variable``: a cluster of high values takes the colour
+    its high values have on the variable's own map (a CNC surplus cluster is blue as a surplus
+    is; an emission hot cluster is red), outliers the lighter shade of their own value."""
+    high, low = _high_low(variable)
+    return {
+        "HH": high[2],
+        "HL": high[1],
+        "LH": low[1],
+        "LL": low[2],
+        "not significant": NOT_SIGNIFICANT,
+        "not computed": "#ffffff",
+    }
+
+
+def gi_colours(variable: str) -> dict[str, str]:
+    """Colours of the Getis–Ord Gi* classes of ``variable``, on the same rule as
+    :func:`lisa_colours`: a hot spot takes the colour of high values of the variable."""
+    high, low = _high_low(variable)
+    return {
+        "hot spot 99%": high[2],
+        "hot spot 95%": high[1],
+        "hot spot 90%": high[0],
+        "not significant": NOT_SIGNIFICANT,
+        "cold spot 90%": low[0],
+        "cold spot 95%": low[1],
+        "cold spot 99%": low[2],
+        "not computed": "#ffffff",
+    }
+
+
+def trend_class_colours(variable: str) -> dict[str, str]:
+    """Colours of the trend classes of Zhang et al. (2022) for ``variable``: an increase of CNC
+    (or of a sink) is blue and its decreases red, by strength; for emissions the other way."""
+    up, down = _high_low(variable)
+    return {
+        "increase": up[2],
+        "no change": NEUTRAL,
+        "slight decrease": down[0],
+        "significant decrease": down[1],
+        "sharp decrease": down[2],
+        "undetermined": "#cccccc",
+    }
 
 
 # Period-mean maps per level: (total column, density column, colour map, centre of a
@@ -85,12 +121,12 @@ BUDGET_MAPS: dict[str, tuple[str, str, str, float | None, str, str, str]] = {
     ),
     "rcs": (
         "rcs_tgco2",
-        "rcs_gc_m2",
+        "rcs_flux_tco2_km2",
         "YlGn",
         None,
         "Rock-weathering carbon sink (RCS)",
         "Tg CO2 yr⁻¹",
-        "g C m⁻² yr⁻¹",
+        "t CO2 km⁻² yr⁻¹",
     ),
 }
 
@@ -120,5 +156,14 @@ STATUS_COLOURS = {
 
 
 # Per-pixel status classes (carbonbudget.science.balance.PIXEL_STATUS) as RGB for the colour
-# table of the status raster: the ends and middle of ColorBrewer RdYlBu, as the regions' status
-PIXEL_STATUS_COLOURS = {1: (215, 25, 28), 2: (255, 255, 191), 3: (44, 123, 182)}
+# table of the status raster: the colours of the regions' status
+def _rgb(hex_colour: str) -> tuple[int, int, int]:
+    h = hex_colour.lstrip("#")
+    return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16))
+
+
+PIXEL_STATUS_COLOURS = {
+    1: _rgb(STATUS_COLOURS["deficit"]),
+    2: _rgb(STATUS_COLOURS["neutral"]),
+    3: _rgb(STATUS_COLOURS["surplus"]),
+}

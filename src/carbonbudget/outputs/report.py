@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.core.io import atomic_output
-from carbonbudget.outputs.figures import pyplot
+from carbonbudget.core.units import CO2_PER_C
+from carbonbudget.outputs.figures import period_words, pyplot
 from carbonbudget.outputs.maps import save_map
 from carbonbudget.outputs.series import plot_cnc_band
 from carbonbudget.outputs.tables import period_means
@@ -35,16 +36,38 @@ BUDGET_HEADINGS = {
     "source_sink_ratio": "CE / ECS",
     "status": "Status",
     "status_robust": "Status robust (95 %)",
-    "nep_tgc": "NEP (Tg C yr⁻¹)",
-    "rcs_tgc": "RCS (Tg C yr⁻¹)",
+    "nep_tgco2": "NEP (Tg CO2 yr⁻¹)",
+    "rcs_tgco2": "RCS (Tg CO2 yr⁻¹)",
 }
 
 
 def study_area_table(budget: pd.DataFrame) -> pd.DataFrame:
-    """The study area's budget per year, with headings in words and units."""
+    """The study area's budget per year, with headings in words and units: every flux in
+    Tg CO2, as CE is (NEP converted from Tg C with 44/12)."""
+    budget = budget.copy()
+    if "nep_tgc" in budget:
+        budget["nep_tgco2"] = budget["nep_tgc"] * CO2_PER_C
+    if "rcs_tgco2" not in budget and "rcs_tgc" in budget:
+        budget["rcs_tgco2"] = budget["rcs_tgc"] * CO2_PER_C
     cols = [c for c in BUDGET_HEADINGS if c in budget]
     out = budget.sort_values("year")[cols].rename(columns=BUDGET_HEADINGS)
     return out.reset_index(drop=True)
+
+
+def format_value(value: float) -> str:
+    """A number as a reader takes it from a table: three significant digits (a budget known to
+    5 % is not known to the kilotonne), thousands separated, a true minus sign, and "< 0.001"
+    rather than a 0.000 that reads as none."""
+    if not np.isfinite(value):
+        return "+inf" if value > 0 else ("−inf" if value < 0 else "–")
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size < 0.001:
+        text = "< 0.001" if value > 0 else "> −0.001"
+        return text
+    digits = max(0, 2 - int(np.floor(np.log10(size))))
+    return f"{value:,.{digits}f}".replace("-", "−")
 
 
 def extremes_table(budget: pd.DataFrame, level: str, n: int = 5) -> pd.DataFrame:
@@ -59,13 +82,14 @@ def extremes_table(budget: pd.DataFrame, level: str, n: int = 5) -> pd.DataFrame
     deficit = frame[frame["cnc"] < 0].nsmallest(n, "cnc").assign(kind="largest deficit")
     surplus = frame[frame["cnc"] > 0].nlargest(n, "cnc").assign(kind="largest surplus")
     out = pd.concat([deficit, surplus], ignore_index=True)
-    span = f"{budget['year'].min()}–{budget['year'].max()}"
+    span = period_words(budget["year"], mean=False)
+    mean = "Mean " if budget["year"].nunique() > 1 else ""
     return out[["kind", "code", "name", "cnc"]].rename(
         columns={
             "kind": "",
             "code": "Code",
             "name": f"Name ({level})",
-            "cnc": f"Mean CNC {span} (Tg CO2 yr⁻¹)",
+            "cnc": f"{mean}CNC {span} (Tg CO2 yr⁻¹)",
         }
     )
 
@@ -88,10 +112,15 @@ def skill_table(model: pd.DataFrame) -> pd.DataFrame:
 
 def write_html_table(table: pd.DataFrame, path: str, caption: str) -> None:
     """One table as a small standalone HTML page (the report shows it in a frame)."""
+    table = table.copy()
+    for col in table.columns:  # True/False read as code: yes/no
+        values = table[col].dropna()
+        if len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
+            table[col] = table[col].map(lambda v: v if pd.isna(v) else ("yes" if v else "no"))
     body = table.to_html(
         index=False,
         na_rep="–",
-        float_format=lambda v: f"{v:,.3f}",
+        float_format=format_value,
         border=0,
         classes="cb",
         escape=True,
@@ -123,6 +152,10 @@ def _read_decimated(path: str, max_side: int) -> tuple[np.ndarray, tuple[float, 
     return data, (b.left, b.right, b.bottom, b.top)
 
 
+# pixels without a value: a grey no colour ramp of the quick looks reaches (RdBu is white at 0)
+NO_VALUE_GREY = "#bdbdbd"
+
+
 def pixel_quicklook(
     raster: str,
     *,
@@ -136,9 +169,12 @@ def pixel_quicklook(
     """A quick-look map of one per-pixel raster with the region boundaries drawn over it: a
     diverging palette centred at 0 for signed quantities (NEP, ECS, trend slopes), sequential
     otherwise; the colour range clipped to the 2nd–98th percentile so a few extreme pixels do
-    not wash out the map (the colour bar says so)."""
+    not wash out the map (the colour bar says so). Pixels without a value (water, outside the
+    regions, an input's gap) are grey with a legend entry: on a diverging palette white is 0."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib import colormaps
     from matplotlib.colors import TwoSlopeNorm
+    from matplotlib.patches import Patch
 
     plt = pyplot()
     data, extent = _read_decimated(raster, max_side)
@@ -153,13 +189,23 @@ def pixel_quicklook(
         else:
             norm = plt.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
             cmap = "viridis"
-        img = ax.imshow(data, extent=extent, cmap=cmap, norm=norm, interpolation="nearest")
+        colours = colormaps[cmap].with_extremes(bad=NO_VALUE_GREY)
+        img = ax.imshow(data, extent=extent, cmap=colours, norm=norm, interpolation="nearest")
         # a colour bar exactly as tall as the map, whatever the map's aspect
         # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
         from mpl_toolkits.axes_grid1 import make_axes_locatable
 
         cax = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)
         fig.colorbar(img, cax=cax, extend="both", label=f"{label} (2–98 % range)")
+    missing = int(np.isnan(data).sum())
+    if missing:
+        ax.legend(
+            handles=[Patch(facecolor=NO_VALUE_GREY, edgecolor="#555555", label="no value")],
+            loc="upper left",
+            bbox_to_anchor=(0.0, -0.02),
+            fontsize=8,
+            frameon=False,
+        )
     # outlines that stay visible: dark over the pale middle of a diverging palette, light over
     # viridis, whose low end is dark
     outline = "#333333" if diverging else "#f2f2f2"
@@ -185,7 +231,7 @@ def build_report_items(
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
     maps ``study_area``, ``extremes``, ``skill`` and the raster keys to the files to write."""
     study = pd.read_parquet(budget_study_area)
-    years = f"{study['year'].min()}–{study['year'].max()}"
+    years = period_words(study["year"], mean=False)
     write_html_table(
         study_area_table(study), out["study_area"], f"Carbon budget of the study area, {years}"
     )

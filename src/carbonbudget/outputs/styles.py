@@ -24,7 +24,7 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.palette import BUDGET_MAPS, GI_COLOURS, LISA_COLOURS, STATUS_COLOURS
+from carbonbudget.outputs.palette import BUDGET_MAPS, STATUS_COLOURS, gi_colours, lisa_colours
 
 
 def _rgba(hex_colour: str) -> str:
@@ -225,7 +225,7 @@ def layer_styles(
             )
     for col in layer.columns:
         if col.startswith("lisa_") and not col.endswith("_p"):
-            cats = [(k, c, k) for k, c in LISA_COLOURS.items()]
+            cats = [(k, c, k) for k, c in lisa_colours(col[5:]).items()]
             styles.append(
                 (
                     f"LISA {col[5:]}",
@@ -235,7 +235,7 @@ def layer_styles(
                 )
             )
         if col.startswith("gi_") and not col.endswith("_z"):
-            cats = [(k, c, k) for k, c in GI_COLOURS.items()]
+            cats = [(k, c, k) for k, c in gi_colours(col[3:]).items()]
             styles.append(
                 (f"Gi* {col[3:]}", "hot and cold spots", categorized_qml(col, cats, aliases), False)
             )

@@ -48,6 +48,11 @@ COLUMN_UNITS = {
         "balance.min_valid_fraction of the area)",
     ),
     "status_note": ("text", "why a region-year is missing or incomplete"),
+    "ce_known_area_fraction": (
+        "1",
+        "share of the region's area (inside the grid) whose finest regions have a known CE: "
+        "below 1, CE leaves out members the emission table lacks while the area keeps them",
+    ),
     "ce_missing_members": (
         "count",
         "members without an emission value left out of CE (emissions.gaps: sum)",

@@ -57,6 +57,21 @@ def _published_files(paths: list[str], work: Path) -> dict[str, Path]:
     return out
 
 
+def _raster_styles(files: dict[str, Path]) -> dict[str, Path]:
+    """The QGIS style sidecar of every published raster, written beside it in the working tree
+    (:mod:`carbonbudget.outputs.raster_styles`), so it is published and removed with it."""
+    # lazy: rasterio costs start-up the Snakefile, which imports this module, must not pay
+    from carbonbudget.outputs.raster_styles import write_raster_style
+
+    out = {}
+    for rel, src in files.items():
+        if src.suffix == ".tif":
+            style = write_raster_style(src)
+            if style is not None:
+                out[str(Path(rel).with_suffix(".qml").as_posix())] = style
+    return out
+
+
 def _place(src: Path, dst: Path) -> bool:
     """Put ``src`` at ``dst`` atomically (a hard link, or a copy across file systems); False if
     ``dst`` already is ``src``."""
@@ -93,6 +108,7 @@ def publish(paths: list[str], *, results_dir: str) -> dict:
     results = Path(results_dir)
     work = Path(work_dir(results_dir))
     files = _published_files(paths, work)
+    files |= _raster_styles(files)
     manifest = results / MANIFEST
     before = set(json.loads(manifest.read_text())["files"]) if manifest.exists() else set()
     placed = sum(_place(src, results / rel) for rel, src in files.items())

@@ -49,8 +49,12 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
     if not os.path.exists(path):
         return lines
     study = pd.read_csv(path).sort_values("year")
-    have = study.dropna(subset=[c for c in ("cnc_tgco2",) if c in study])
-    if have.empty or "cnc_tgco2" not in have:
+    balance = "cnc_tgco2" in study
+    # a run without ECS (RCS and CE alone) says its numbers too
+    shown = ["ecs_tgco2", "ce_tgco2", "cnc_tgco2"] if balance else ["rcs_tgco2", "ce_tgco2"]
+    shown = [c for c in shown if c in study]
+    have = study.dropna(subset=shown[-1:])
+    if have.empty or not shown:
         return lines
     last = have.iloc[-1]
     year = int(last["year"])
@@ -61,12 +65,21 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
             f"the sink is known on {100 * share:.0f} % of the study area: status_note in "
             "tables/budget_study_area.csv"
         )
+    ce_share = float(last.get("ce_known_area_fraction", 1.0))
+    if ce_share < 0.995:  # CE leaves out members the emission table lacks
+        said.append(
+            f"CE is known on {100 * ce_share:.0f} % of the study area: members without "
+            "emissions are left out (ce_known_area_fraction in the budget tables)"
+        )
     state = f" ({'; '.join(said)})" if said else ""
+    names = {"ecs_tgco2": "ECS", "ce_tgco2": "CE", "cnc_tgco2": "CNC", "rcs_tgco2": "RCS"}
     lines.append(
-        f"  study area {year}: ECS {_fmt(last['ecs_tgco2'])} Tg CO2 yr-1, "
-        f"CE {_fmt(last['ce_tgco2'])} Tg CO2 yr-1, CNC {_fmt(last['cnc_tgco2'])} Tg CO2 yr-1"
+        f"  study area {year}: "
+        + ", ".join(f"{names[c]} {_fmt(last[c])} Tg CO2 yr-1" for c in shown)
         + state
     )
+    if not balance:
+        return lines
     finest = os.path.join(results, f"tables/budget_{levels[0]}.csv")
     if os.path.exists(finest):
         regions = pd.read_csv(finest, usecols=["year", "status"])

@@ -261,6 +261,7 @@ def build_budget(
     )
     tables = {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
     _warn_cut(tables[regions.finest])
+    _warn_ce_part(tables, regions.finest)
     tables = {lv: tab.drop(columns=["_cut"], errors="ignore") for lv, tab in tables.items()}
     for year, rows in tables[regions.finest].groupby("year"):
         rows = rows.set_index("code")
@@ -287,6 +288,60 @@ def _warn_cut(finest: pd.DataFrame) -> None:
         cut["code"].nunique(),
         "; ".join(f"{r.code} {r.year}: {r.status_note}" for r in worst.itertuples()),
     )
+
+
+# CE standing for less of a region's area than this is said to be so (status_note, a warning)
+CE_PART_BELOW = 1.0 - 1e-9
+
+
+def _ce_part(t: pd.DataFrame) -> pd.Series:
+    """The region-years whose known CE stands for only part of their area."""
+    share = t.get("ce_known_area_fraction")
+    if share is None:
+        return pd.Series(False, index=t.index)
+    return t["ce_tgco2"].notna() & (share < CE_PART_BELOW)
+
+
+def _note_ce_part(t: pd.DataFrame) -> pd.DataFrame:
+    """status_note of the region-years whose CE sums members covering only part of the area
+    (the sink is the whole region's, so CNC leans to a surplus)."""
+    part = _ce_part(t)
+    if not part.any() or "status_note" not in t:
+        return t
+    notes = [
+        f"CE known on {100 * share:.1f} % of the area (members without emissions left out; "
+        "the sink is the whole area's)"
+        for share in t.loc[part, "ce_known_area_fraction"]
+    ]
+    t.loc[part, "status_note"] = [
+        f"{old}; {new}" if isinstance(old, str) and old else new
+        for old, new in zip(t.loc[part, "status_note"], notes)
+    ]
+    return t
+
+
+def _warn_ce_part(tables: dict[str, pd.DataFrame], finest: str) -> None:
+    """One warning naming the parents whose CE omits members: their CE (and CE per km²) is
+    that of part of their area (a province without any county in the emission table)."""
+    rows = []
+    for level, t in tables.items():
+        if level == finest:
+            continue
+        part = t[_ce_part(t)]
+        last = part[part["year"] == part["year"].max()] if len(part) else part
+        rows += [
+            f"{level} {r.code}{f' {r.name}' if isinstance(r.name, str) else ''}: "
+            f"{100 * r.ce_known_area_fraction:.1f} %"
+            for r in last.sort_values("ce_known_area_fraction").itertuples()
+        ]
+    if rows:
+        log.warning(
+            "CE of %d parent regions sums members covering only part of their area (members "
+            "without emissions are left out, their area is not): the share in the last year, "
+            "%s (column ce_known_area_fraction)",
+            len(rows),
+            "; ".join(rows[:8]) + ("; ..." if len(rows) > 8 else ""),
+        )
 
 
 def _finest_totals(
@@ -437,6 +492,7 @@ class _LevelBudget:
         if "ecs" in self.fluxes:
             t = self._balance(t, key)
             t = _note_cut_fluxes(t, self.fluxes)
+            t = _note_ce_part(t)
         t = t.drop(columns=[c for c in t if c.endswith("_own_fraction")])
         if self.socio_cfg.get("population_unit") or self.socio_cfg.get("gdp_currency"):
             assert self.socio is not None
@@ -469,12 +525,30 @@ class _LevelBudget:
                 on=[key, "year"],
             )
         t = fl.merge(ce, on=[key, "year"], how="outer")
+        t = t.merge(self._ce_known_area(key), on=[key, "year"], how="left")
         t["in_region_layer"] = t["in_region_layer"].astype("boolean").fillna(False).astype(bool)
         # valid_fraction: share of the region's area where the last flux (ECS, or RCS in a run
         # without NPP and climate) and hence every input it needs is known
         t["valid_fraction"] = t[f"{self.fluxes[-1]}_valid_fraction"]
         t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
         return t
+
+    def _ce_known_area(self, key: str) -> pd.DataFrame:
+        """``ce_known_area_fraction`` of each (``key``, year): the share of the region's area
+        (inside the grid) whose finest regions have a known CE. A parent sums the emission
+        rows it has: a member without a row (Tibet in a table that lists none of its counties)
+        leaves its emissions out while its area stays in, so this share says how much of the
+        region its CE stands for."""
+        fcol = f"{self.regions.finest}_code"
+        em = self.emissions
+        known = em.loc[em["ce_tgco2"].notna(), [fcol, "year"]].drop_duplicates()
+        cols = list(dict.fromkeys([key, fcol, "year", "area_km2"]))
+        z = self.zonal[cols].merge(known.assign(_known=True), on=[fcol, "year"], how="left")
+        z["_known_area"] = z["area_km2"].where(z["_known"].notna(), 0.0)
+        g = z.groupby([key, "year"], sort=True)[["_known_area", "area_km2"]].sum()
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = g["_known_area"] / g["area_km2"].where(g["area_km2"] > 0)
+        return share.rename("ce_known_area_fraction").reset_index()
 
     def _balance(self, t: pd.DataFrame, key: str) -> pd.DataFrame:
         """ECS in Tg CO2 and the balance indicators (docs/method.md, "Balance indicators")."""

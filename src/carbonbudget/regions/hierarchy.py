@@ -259,7 +259,7 @@ def select_regions(
             variable="regions.select",
             fix=f"give codes of the layer's {level} level (regions.levels)",
         )
-    kept = regions[col.isin(codes)]
+    kept = regions[col.isin(codes)].copy()
     log.info(
         "%s: %d of %d regions selected (%s %s)",
         path,
@@ -268,6 +268,35 @@ def select_regions(
         level,
         ", ".join(codes),
     )
+    return _name_clipped_parents(kept, regions, level, levels)
+
+
+def _plural(level: str) -> str:
+    word = level.replace("_", " ")
+    return f"{word[:-1]}ies" if word.endswith("y") else f"{word}s"
+
+
+def _name_clipped_parents(
+    kept: pd.DataFrame, regions: pd.DataFrame, level: str, levels: list[str]
+) -> pd.DataFrame:
+    """A region of a level coarser than the selected one that keeps only some of its members
+    is named as a part ("山东省 (part: 4 of 16 cities)") in every table, chart and map: its
+    budget is that of the selection, not of the whole province."""
+    col = f"{level}_code"
+    clipped = []
+    for coarser in levels[levels.index(level) + 1 :]:
+        pcol, ncol = f"{coarser}_code", f"{coarser}_name"
+        whole = regions.groupby(pcol)[col].nunique()
+        have = kept.groupby(pcol)[col].nunique()
+        part = have[have < whole.reindex(have.index)]
+        for code, n in part.items():
+            rows = kept[pcol] == code
+            name = kept.loc[rows, ncol].iloc[0] if ncol in kept else None
+            label = f"part: {n} of {whole[code]} {_plural(level)}"
+            kept.loc[rows, ncol] = f"{name} ({label})" if isinstance(name, str) else f"({label})"
+            clipped.append(f"{coarser} {code} {name if isinstance(name, str) else ''} ({label})")
+    if clipped:
+        log.info("the selection keeps part of: %s", "; ".join(clipped))
     return kept
 
 
