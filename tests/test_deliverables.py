@@ -1,6 +1,7 @@
 """What a user opens from the demo's run: valid COGs with units and CRS, the GeoPackage with its
 layers, metadata and QGIS styles, the maps, the report in a browser, the logs."""
 
+import re
 import subprocess
 
 import geopandas as gpd
@@ -293,3 +294,50 @@ def test_every_stored_style_draws_every_feature_in_qgis(demo_run):
                 key = "neutral, missing or incomplete"
             expected[key] = expected.get(key, 0) + 1
         assert robust_style["drawn"] == expected, (level, robust_style)
+
+
+# families of columns docs/columns.md lists by a template
+_COLUMN_FAMILIES = [
+    (r".+_(p05|p50|p95)", r"`<var>_\1`"),
+    (r"(rh|nep|rcs|ecs)_valid_fraction", "`<flux>_valid_fraction`"),
+    (r"ce_intensity_kgco2_per_[a-z]+", "`ce_intensity_kgco2_per_<currency>`"),
+    (
+        r".+_(slope_per_yr|slope_p|sen_per_yr|mk_z|mk_p|hurst|hurst_note|trend_class|"
+        r"abrupt_change_years)",
+        r"`<series>_\1`",
+    ),
+    (r"(ce|ecs|cnc)_\d{4}_tgco2", r"`\1_<end>_tgco2`"),
+    (r".+_code", "`<level>_code`"),
+]
+
+
+def _documented_sections() -> dict[str, str]:
+    """docs/columns.md by table: the name pattern of each '## `tables/...`' heading -> text."""
+    text = (REPO / "docs/columns.md").read_text(encoding="utf-8")
+    sections = {}
+    for block in text.split("\n## ")[1:]:
+        heading, _, body = block.partition("\n")
+        for name in re.findall(r"`(?:tables/)?([^`]+)\.csv`", heading):
+            pattern = re.escape(name).replace(re.escape("<level>"), r"[a-z_]+")
+            sections[pattern] = body
+    return sections
+
+
+def test_every_published_column_is_documented(demo_run):
+    """Every column of every CSV the demo publishes under tables/ is listed in docs/columns.md,
+    in the section of its table (by name or by its family's template)."""
+    sections = _documented_sections()
+    undocumented = {}
+    for path in sorted((demo_run / "results/tables").glob("*.csv")):
+        matching = [body for pattern, body in sections.items() if re.fullmatch(pattern, path.stem)]
+        assert matching, f"{path.name} has no section in docs/columns.md"
+        body = "\n".join(matching)
+        for col in pd.read_csv(path, nrows=0).columns:
+            if f"`{col}`" in body:
+                continue
+            templates = [
+                re.sub(f"^{rx}$", tpl, col) for rx, tpl in _COLUMN_FAMILIES if re.fullmatch(rx, col)
+            ]
+            if not any(t in body for t in templates):
+                undocumented.setdefault(path.name, []).append(col)
+    assert not undocumented, undocumented
