@@ -158,7 +158,7 @@ def test_crosswalk_and_own_code_roll_up():
     ]
 
 
-def _zonal(tmp_path, fluxes):
+def _zonal(tmp_path, fluxes, crosswalk=None):
     z = pd.DataFrame(
         {
             "code": ["340102", "340212"] * 2,
@@ -182,7 +182,9 @@ def _zonal(tmp_path, fluxes):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        match=EmissionMatch(derive_parents="adcode", crosswalk={"340222": "340212"}),
+        match=EmissionMatch(
+            derive_parents="adcode", crosswalk=crosswalk or {"340222": "340212"}
+        ),
         fluxes=fluxes,
     )
 
@@ -203,6 +205,22 @@ def test_no_emission_lost_and_ce_sums_up_every_level(tmp_path):
     assert city.loc[("340200", 2001), "ce_tgco2"] == 1.5  # crosswalk + own code
     assert city.loc[("340200", 2001), "area_km2"] == 300.0  # area from polygons only
     assert tabs["province"]["in_region_layer"].all()
+
+
+def test_ce_only_rows_stand_for_the_members_of_their_parent_without_a_row(tmp_path):
+    """An old code without a polygon (340208, and 340222 without its crosswalk) reaches city
+    340200 by its code: it stands for the city's county without a row of its own (340212), so
+    the city's CE is not flagged as covering part of its area; a county is covered by its own
+    row only."""
+    for crosswalk in ({"340222": "340212"}, {"340999": "340212"}):
+        tabs = _zonal(tmp_path, ("rh", "nep", "rcs", "ecs"), crosswalk)
+        city = tabs["city"].set_index(["code", "year"])
+        assert city.loc[("340200", 2001), "ce_tgco2"] == 1.5
+        assert (city["ce_known_area_fraction"] == 1.0).all()
+        assert (tabs["province"]["ce_known_area_fraction"] == 1.0).all()
+        county = tabs["county"].set_index(["code", "year"])["ce_known_area_fraction"]
+        direct = 1.0 if crosswalk.get("340222") == "340212" else 0.0
+        assert county.loc[("340212", 2001)] == direct and county.loc[("340102", 2001)] == 1.0
 
 
 def test_budget_without_ecs_has_no_balance_columns(tmp_path):

@@ -117,9 +117,13 @@ def test_a_map_of_one_class_says_so_in_words(tmp_path, monkeypatch):
     maps.categorical_map(gdf, "cls", colours, "one class", str(tmp_path / "one.png"))
     assert said == [(3, "increase")]
     assert rgb not in _png_colours(tmp_path / "one.png")
+    # China's CE trend: 30 provinces 'increase', 4 without a trend: still one class
+    gdf.loc[0, "cls"] = "undetermined"
+    maps.categorical_map(gdf, "cls", colours, "one and none", str(tmp_path / "none.png"))
+    assert said[-1] == (2, "increase") and rgb not in _png_colours(tmp_path / "none.png")
     gdf.loc[0, "cls"] = "sharp decrease"
     maps.categorical_map(gdf, "cls", colours, "two classes", str(tmp_path / "two.png"))
-    assert rgb in _png_colours(tmp_path / "two.png") and len(said) == 1
+    assert rgb in _png_colours(tmp_path / "two.png") and len(said) == 2
     assert maps.one_class_sentence.__module__  # the patched function, restored after the test
 
 

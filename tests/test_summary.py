@@ -81,6 +81,11 @@ def test_a_run_without_ecs_prints_its_numbers(tmp_path):
     text = "\n".join(run_summary(str(res), ["county"]))
     assert "study area 2017: RCS 55.00 Tg CO2 yr-1, CE 9,100.50 Tg CO2 yr-1" in text
     assert "CNC" not in text and "regions (" not in text
+    path = res / "tables/budget_study_area.csv"
+    pd.read_csv(path).assign(valid_fraction=0.94).to_csv(path, index=False)
+    text = "\n".join(run_summary(str(res), ["county"]))
+    # no status_note in a table without a status: the share's own column is named
+    assert "(the sink is known on 94 % of the study area: valid_fraction in tables/" in text
 
 
 def test_summary_points_at_the_map_in_the_format_chosen(tmp_path):

@@ -262,6 +262,10 @@ def add_map_furniture(ax: Axes, crs_name: str, scale_bar_right: bool = False) ->
     ax.set_aspect("equal")
 
 
+# classes that say a region has none: hatched, and not counted when a map has only one class
+NO_CLASS = ("not computed", "undetermined", "no value")
+
+
 def _outline_layer(outlines: gpd.GeoDataFrame | None) -> list[Layer]:
     """Boundaries of a coarser level over the regions (province outlines on a county map)."""
     return (
@@ -280,21 +284,23 @@ def categorical_map(
     frame: MapFrame | None = None,
 ) -> None:
     """A north-up map of a categorical column with a legend of every class present;
-    ``outlines``: boundaries of a coarser level drawn over the regions. When every region
-    falls in one class, the map says so in a sentence on neutral regions: a map in one colour
-    reads as a pattern that is not there."""
+    ``outlines``: boundaries of a coarser level drawn over the regions. When every region with
+    a class (not :data:`NO_CLASS`) falls in one class, the map says so in a sentence and draws
+    those regions neutral: a map in one colour reads as a pattern that is not there."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.patches import Patch
 
     fig, ax = pyplot().subplots(figsize=(7, 6))
-    classes = [c for c in colours if (gdf[column] == c).any()]
-    if len(classes) == 1 and len(gdf) > 1:
-        colours = {classes[0]: "#f0f0f0"}
-        sentence = one_class_sentence(len(gdf), classes[0])
+    counts = {c: int((gdf[column] == c).sum()) for c in colours}
+    classes = [c for c in colours if counts[c]]
+    real = [c for c in classes if c not in NO_CLASS]
+    one = real[0] if len(real) == 1 and counts[real[0]] > 1 else None
+    if one is not None:
+        colours = {**colours, one: "#f0f0f0"}
         ax.text(
             0.5,
             0.5,
-            sentence,
+            one_class_sentence(counts[one], one),
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -303,30 +309,22 @@ def categorical_map(
             bbox={"facecolor": "white", "edgecolor": "#555555", "alpha": 0.9},
             zorder=10,
         )
+    hatch = {c: "//" if c in NO_CLASS else None for c in classes}
     layers: list[Layer] = [
         (
             gdf[gdf[column] == cls],
             "fill",
-            {
-                "color": colours[cls],
-                "edgecolor": "#555555",
-                "linewidth": 0.3,
-                "hatch": "//" if cls == "not computed" else None,
-            },
+            {"color": colours[cls], "edgecolor": "#555555", "linewidth": 0.3, "hatch": hatch[cls]},
         )
         for cls in classes
     ] + _outline_layer(outlines)
     _draw(ax, layers)
     handles = [
-        Patch(
-            facecolor=colours[c],
-            edgecolor="#555555",
-            hatch="//" if c == "not computed" else None,
-            label=f"{c} ({int((gdf[column] == c).sum())})",
-        )
+        Patch(facecolor=colours[c], edgecolor="#555555", hatch=hatch[c], label=f"{c} ({counts[c]})")
         for c in classes
+        if c != one  # the sentence is its legend
     ]
-    if len(colours) > 1 or len(gdf) <= 1:  # one class: the sentence is the legend
+    if handles:
         ax.legend(  # beside the map, never over it
             handles=handles,
             loc="center left",
@@ -338,8 +336,9 @@ def categorical_map(
 
 
 def one_class_sentence(n: int, cls: str) -> str:
-    """What a map whose ``n`` regions all fall in class ``cls`` says instead of its colours."""
-    return f"All {n} regions: {cls}"
+    """What a map whose ``n`` regions with a class all fall in class ``cls`` says instead of
+    its colours."""
+    return f"All {n} regions with a class: {cls}"
 
 
 def plot_spatial_maps(

@@ -61,8 +61,9 @@ def run_summary(results: str, levels: list[str], since: float | None = None) -> 
     said = [last["status"]] if isinstance(last.get("status"), str) else []
     share = float(last.get("valid_fraction", 1.0))
     if share < 0.995:  # the sink rests on part of the area: said beside the numbers
+        where = "status_note" if "status_note" in study else "valid_fraction"
         said.append(
-            f"the sink is known on {100 * share:.0f} % of the study area: status_note in "
+            f"the sink is known on {100 * share:.0f} % of the study area: {where} in "
             "tables/budget_study_area.csv"
         )
     ce_share = float(last.get("ce_known_area_fraction", 1.0))

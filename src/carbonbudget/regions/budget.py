@@ -538,10 +538,25 @@ class _LevelBudget:
         (inside the grid) whose finest regions have a known CE. A parent sums the emission
         rows it has: a member without a row (Tibet in a table that lists none of its counties)
         leaves its emissions out while its area stays in, so this share says how much of the
-        region its CE stands for."""
+        region its CE stands for. A CE-only row (a code without a polygon, reaching its parents
+        by its code: an old code of a district since split) stands, in its parents' rows, for
+        the members of the finest region with a polygon it reaches that have no row of their
+        own."""
         fcol = f"{self.regions.finest}_code"
-        em = self.emissions
-        known = em.loc[em["ce_tgco2"].notna(), [fcol, "year"]].drop_duplicates()
+        em = self.emissions[self.emissions["ce_tgco2"].notna()]
+        mapped = set(self.zonal[fcol])
+        covered = [em.loc[em[fcol].isin(mapped), [fcol, "year"]]]
+        # a finest region is known by its own row only; a coarser one also by the rows above
+        own = em[~em[fcol].isin(mapped)] if key != fcol else em.iloc[:0]
+        for level in self.regions.levels[1:]:
+            lcol = f"{level}_code"
+            present = set(self.zonal[lcol])
+            here = own[own[lcol].isin(present)][[lcol, "year"]].drop_duplicates()
+            if len(here):
+                members = self.zonal[[fcol, lcol, "year"]].merge(here, on=[lcol, "year"])
+                covered.append(members[[fcol, "year"]])
+            own = own[~own[lcol].isin(present)]
+        known = pd.concat(covered).drop_duplicates()
         cols = list(dict.fromkeys([key, fcol, "year", "area_km2"]))
         z = self.zonal[cols].merge(known.assign(_known=True), on=[fcol, "year"], how="left")
         z["_known_area"] = z["area_km2"].where(z["_known"].notna(), 0.0)
