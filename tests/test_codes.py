@@ -182,9 +182,7 @@ def _zonal(tmp_path, fluxes, crosswalk=None):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        match=EmissionMatch(
-            derive_parents="adcode", crosswalk=crosswalk or {"340222": "340212"}
-        ),
+        match=EmissionMatch(derive_parents="adcode", crosswalk=crosswalk or {"340222": "340212"}),
         fluxes=fluxes,
     )
 
