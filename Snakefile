@@ -115,6 +115,8 @@ for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
 CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
+# a line layer drawn over every map (outputs.maps.overlay): an input of the plotting rules
+MAP_OVERLAY = [m["path"]] if (m := config["outputs"]["maps"].get("overlay")) else []
 CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
 # what the report shows first: quick-look maps (ECS, NEP, RCS of the last year, the first trend)
 # and, with scenarios, the emission model's skill

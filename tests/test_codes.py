@@ -158,6 +158,37 @@ def test_crosswalk_and_own_code_roll_up():
     ]
 
 
+def test_codes_outside_the_selection_are_left_out_not_counted_as_rolled_up(caplog):
+    """Huaihai: 2,654 of 2,657 codes without a polygon lie outside the ten selected cities; the
+    warning counted them all as "rolled up to their parents" (96.2 % of emissions)."""
+    em = pd.DataFrame(
+        {
+            "code": ["340102", "340208", "110101", "110102"],
+            "year": [2001] * 4,
+            "ce_tgco2": [3.0, 1.0, 40.0, 56.0],
+        }
+    )
+    caplog.set_level("INFO", logger="carbonbudget.regions.emissions")
+    out = match_emission_codes(
+        em,
+        HIER,
+        LEVELS,
+        derive_parents="adcode",
+        unmatched="error",
+        path="e.csv",
+        select={"level": "city", "codes": ["340100", "340200"]},
+    )
+    assert sorted(out["code"]) == ["340102", "340208"]
+    rolled = [r.getMessage() for r in caplog.records if "rolled up" in r.getMessage()]
+    assert rolled == [
+        "e.csv: 1 emission codes match no polygon (25.00% of emissions); rolled up to their "
+        "parents by their own code: ['340208']"
+    ]
+    assert "2 emission codes (96.00% of the table's emissions) lie outside the selected" in (
+        caplog.text
+    )
+
+
 def _zonal(tmp_path, fluxes, crosswalk=None):
     z = pd.DataFrame(
         {

@@ -264,3 +264,104 @@ def test_the_inf_swatch_shares_no_colour_with_a_class(monkeypatch, tmp_path):
     inf = labels.index("+inf: ECS ≤ 0 (1)")
     assert faces[inf] not in faces[:inf] + faces[inf + 1 :]
     plots.pyplot().close(seen["fig"])
+
+
+def _capture_figure(monkeypatch, module=plots):
+    seen = {}
+    monkeypatch.setattr(module, "save_figure", lambda fig, path, **kw: seen.update(fig=fig))
+    return seen
+
+
+def test_the_overlay_source_and_review_number_are_on_every_map(monkeypatch, tmp_path):
+    """outputs.maps.overlay (the user's official boundary and South China Sea line) is drawn
+    over the map and again in its inset, in its colour; the source line and the review number
+    (审图号) sit under the map; the overlay does not widen the map to its own extent."""
+    from matplotlib.collections import LineCollection
+    from shapely.geometry import LineString
+
+    line = gpd.GeoDataFrame(
+        geometry=[LineString([(0.2, 0.5), (7.5, 0.5)]), LineString([(6.5, -4.5), (8.5, -20.0)])],
+        crs="EPSG:4326",
+    )
+    line.to_file(tmp_path / "official.gpkg", engine="pyogrio")
+    maps = {
+        "overlay": {"path": str(tmp_path / "official.gpkg"), "colour": "#ff00ff", "width": 1.5},
+        "source": "Data: CEADs; boundaries: the user's standard map",
+        "review_number": "GS(2024)1234",
+        "inset": {"extent_lonlat": [5.5, -7.0, 9.5, -3.5]},
+        "extent_lonlat": [0.0, 0.0, 8.0, 4.0],
+    }
+    seen = _capture_figure(monkeypatch)
+    gdf = _squares().to_crs("ESRI:102025")
+    plots.categorical_map(
+        gdf.assign(c=["a", "b"] * 5),
+        "c",
+        {"a": "#2166ac", "b": "#b2182b"},
+        "t",
+        str(tmp_path / "m.png"),
+        frame=plots.MapFrame.from_config(maps),
+    )
+    fig = seen["fig"]
+    main, inset = fig.axes[0], fig.axes[0].child_axes[0]
+    for ax in (main, inset):
+        magenta = [
+            c
+            for c in ax.collections
+            if isinstance(c, LineCollection)
+            and len(c.get_colors())
+            and tuple(c.get_colors()[0][:3]) == (1.0, 0.0, 1.0)
+        ]
+        assert magenta and magenta[0].get_linewidths()[0] == 1.5, ax
+    texts = [t.get_text() for t in main.texts]
+    assert maps["source"] in texts and maps["review_number"] in texts
+    y0, y1 = main.get_ylim()
+    south = line.to_crs(gdf.crs).total_bounds[1]
+    assert y0 > south  # the line's far end lies outside the frame: not followed
+    plots.pyplot().close(fig)
+
+
+@pytest.mark.parametrize("case", ["missing", "no crs"])
+def test_an_overlay_that_cannot_be_drawn_is_an_error_naming_it(tmp_path, case):
+    from carbonbudget.core.errors import InputDataError
+
+    path = tmp_path / "overlay.geojson"  # missing
+    if case == "no crs":  # GeoJSON is read as WGS84: a CSV of WKT has no CRS
+        path = tmp_path / "overlay.csv"
+        path.write_text('WKT,id\n"LINESTRING (1 2, 3 4)",1\n')
+    frame = plots.MapFrame.from_config({"overlay": {"path": str(path)}})
+    plots._read_overlay.cache_clear()
+    with pytest.raises(InputDataError) as exc:
+        plots.overlay_layer(frame, _squares().crs)
+    text = str(exc.value)
+    assert "outputs.maps.overlay.path" in text and path.name in text
+    assert ("no CRS" in text) == (case == "no crs")
+
+
+def test_the_quick_looks_take_the_maps_frame_and_inset(small_grid, tmp_path, monkeypatch):
+    from helpers import write_raster
+    from matplotlib.image import AxesImage
+
+    from carbonbudget.outputs import report
+
+    data = np.linspace(-5, 5, small_grid.width * small_grid.height).reshape(small_grid.shape)
+    tif = write_raster(tmp_path / "ecs.tif", data, small_grid)
+    outlines = gpd.GeoDataFrame(
+        geometry=[box(0, 0, 2500, 4000), box(2500, 0, 5000, 4000)], crs=small_grid.crs
+    )
+    lon0, lat0, lon1, lat1 = outlines.to_crs("EPSG:4326").total_bounds
+    frame = plots.MapFrame.from_config(
+        {"inset": {"extent_lonlat": [lon0, lat0, (lon0 + lon1) / 2, (lat0 + lat1) / 2]}}
+    )
+    seen = _capture_figure(monkeypatch)
+    report.pixel_quicklook(
+        tif,
+        boundaries=outlines,
+        title="ECS",
+        label="g C",
+        diverging=True,
+        path=str(tmp_path / "q.png"),
+        frame=frame,
+    )
+    inset = seen["fig"].axes[0].child_axes[0]
+    assert any(isinstance(a, AxesImage) for a in inset.get_children())
+    plots.pyplot().close(seen["fig"])

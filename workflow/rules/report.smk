@@ -70,6 +70,7 @@ rule plot_budget_maps:
         regions=L.level_polygons,
         budget=L.budget(),
         trends=L.table("trends"),
+        overlay=MAP_OVERLAY,
     output:
         **{k: _map_output(k) for k in MAP_KINDS},
     log:
@@ -120,6 +121,7 @@ rule report_items:
         regions=L.level_polygons,
         rasters=[r[0] for r in REPORT_RASTERS.values()],
         skill=MODEL_SKILL,
+        overlay=MAP_OVERLAY,
     output:
         **(
             {
@@ -181,5 +183,6 @@ rule report_items:
         finest=FINEST,
         outline_level=LEVELS[-1],
         rasters=REPORT_RASTERS,
+        maps=config["outputs"]["maps"],
     script:
         "../scripts/report.py"

@@ -35,6 +35,7 @@ rule plot_spatial_maps:
         regions=L.level_polygons,
         local=L.table("spatial"),
         moran=L.table("moran"),
+        overlay=MAP_OVERLAY,
     output:
         lisa=report(
             L.spatial_map("lisa"),

@@ -4,6 +4,7 @@ with legend, scale bar, north arrow, the coarsest level's outlines and an option
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from carbonbudget.core.errors import InputDataError
 from carbonbudget.outputs import classify
 from carbonbudget.outputs.figures import in_words, period_words, pyplot, save_figure, words
 from carbonbudget.outputs.palette import (
@@ -49,6 +51,9 @@ class MapFrame:
     inset_location: str = "lower right"
     inset_size: float = 0.25
     inset_label: str = ""
+    overlay: tuple[tuple[str, str], ...] = ()  # outputs.maps.overlay as sorted (key, value)
+    source: str = ""
+    review_number: str = ""
 
     @classmethod
     def from_config(cls, maps: dict | None) -> MapFrame:
@@ -62,6 +67,9 @@ class MapFrame:
             inset_location=inset.get("location", cls.inset_location),
             inset_size=float(inset.get("size", cls.inset_size)),
             inset_label=inset.get("label", ""),
+            overlay=tuple(sorted((maps.get("overlay") or {}).items())),
+            source=str(maps.get("source") or ""),
+            review_number=str(maps.get("review_number") or ""),
         )
 
 
@@ -94,7 +102,55 @@ Layer = tuple["gpd.GeoDataFrame", str, dict]
 
 def _draw(ax: Axes, layers: Sequence[Layer]) -> None:
     for part, kind, style in layers:
-        (part.boundary if kind == "boundary" else part).plot(ax=ax, **style)
+        if kind == "image":  # a raster: (array, "image", imshow keywords)
+            ax.imshow(part, **style)
+        elif kind == "line":  # lines as they are, polygons by their outline
+            polygons = part.geom_type.str.contains("Polygon")
+            if polygons.any():
+                part[polygons].boundary.plot(ax=ax, **style)
+            if (~polygons).any():
+                part[~polygons].plot(ax=ax, **style)
+        else:
+            (part.boundary if kind == "boundary" else part).plot(ax=ax, **style)
+
+
+def overlay_layer(frame: MapFrame, crs) -> list[Layer]:
+    """The ``outputs.maps.overlay`` layer in the map's CRS, drawn over every map and inset
+    (none without one). A file that cannot be read or has no CRS is an error naming it."""
+    if not frame.overlay:
+        return []
+    spec = dict(frame.overlay)
+    gdf = _read_overlay(spec["path"], spec.get("layer"), crs.to_wkt() if crs else None)
+    style = {"color": spec.get("colour", "#1a1a1a"), "linewidth": float(spec.get("width", 0.8))}
+    return [(gdf, "line", {**style, "zorder": 5})]
+
+
+@functools.lru_cache(maxsize=4)
+def _read_overlay(path: str, layer: str | None, crs_wkt: str | None) -> gpd.GeoDataFrame:
+    """The overlay file in the map's CRS, read once per job (every map of a job draws it)."""
+    # lazy: only plotting jobs read the overlay
+    import geopandas as gpd
+
+    key = "outputs.maps.overlay.path"
+    try:
+        gdf = gpd.read_file(path, layer=layer, engine="pyogrio")
+    except Exception as exc:  # pyogrio raises its own errors for a missing or unreadable file
+        raise InputDataError(
+            f"cannot read the map overlay: {exc}",
+            path=path,
+            variable=key,
+            fix="give a vector file GDAL reads (GeoPackage, shapefile, GeoJSON); "
+            "outputs.maps.overlay.layer names the layer of a file with several",
+        ) from exc
+    if gdf.crs is None:
+        raise InputDataError(
+            "the map overlay has no CRS",
+            path=path,
+            variable=key,
+            fix="save the file with its CRS (e.g. EPSG:4326 for longitudes and latitudes)",
+        )
+    gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    return gdf.to_crs(crs_wkt) if crs_wkt else gdf
 
 
 def save_map(
@@ -103,6 +159,13 @@ def save_map(
     """Extent and inset (``frame``; ``layers`` are drawn again in the inset), title, north
     arrow, scale bar and CRS label; then write the figure atomically."""
     frame = frame or MapFrame()
+    overlay = overlay_layer(frame, gdf.crs)
+    if overlay:
+        limits = ax.get_xlim(), ax.get_ylim()
+        _draw(ax, overlay)  # over the data, without widening the map to the overlay's extent
+        ax.set_xlim(*limits[0])
+        ax.set_ylim(*limits[1])
+        layers = [*layers, *overlay]
     if frame.extent is not None and gdf.crs is not None:
         x0, y0, x1, y1 = _frame_bounds(gdf, frame.extent)
         ax.set_xlim(x0, x1)
@@ -114,9 +177,35 @@ def save_map(
         ax.set_aspect("equal")
         _clear_corner(ax, gdf, inset, frame)
     add_map_furniture(ax, crs_label(gdf.crs), scale_bar_right=frame.inset_location == "lower left")
+    _footer(ax, frame)
     if inset is not None:
         add_inset(ax, layers, inset, frame)
     save_figure(fig, path, dpi=frame.dpi, tight_layout=False)
+
+
+def _footer(ax: Axes, frame: MapFrame) -> None:
+    """The source line under the CRS name, and the map review number at the right."""
+    if frame.source:
+        ax.text(
+            0.0,
+            -0.045,
+            frame.source,
+            transform=ax.transAxes,
+            ha="left",
+            va="top",
+            fontsize=6,
+            color="dimgrey",
+        )
+    if frame.review_number:
+        ax.text(
+            1.0,
+            -0.01,
+            frame.review_number,
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+        )
 
 
 def _inset_bounds(

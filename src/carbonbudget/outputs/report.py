@@ -14,7 +14,7 @@ import pandas as pd
 from carbonbudget.core.io import atomic_output
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.outputs.figures import period_words, pyplot
-from carbonbudget.outputs.maps import save_map
+from carbonbudget.outputs.maps import MapFrame, save_map
 from carbonbudget.outputs.series import plot_cnc_band
 from carbonbudget.outputs.tables import period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
@@ -165,6 +165,7 @@ def pixel_quicklook(
     diverging: bool,
     path: str,
     max_side: int = 900,
+    frame: MapFrame | None = None,
 ) -> None:
     """A quick-look map of one per-pixel raster with the region boundaries drawn over it: a
     diverging palette centred at 0 for signed quantities (NEP, ECS, trend slopes), sequential
@@ -180,6 +181,7 @@ def pixel_quicklook(
     data, extent = _read_decimated(raster, max_side)
     finite = data[np.isfinite(data)]
     fig, ax = plt.subplots(figsize=(7.5, 6))
+    layers: list = []  # drawn again in the inset of ``frame``
     if finite.size:
         lo, hi = np.percentile(finite, [2, 98])
         if diverging:
@@ -190,7 +192,9 @@ def pixel_quicklook(
             norm = plt.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
             cmap = "viridis"
         colours = colormaps[cmap].with_extremes(bad=NO_VALUE_GREY)
-        img = ax.imshow(data, extent=extent, cmap=colours, norm=norm, interpolation="nearest")
+        image = {"extent": extent, "cmap": colours, "norm": norm, "interpolation": "nearest"}
+        layers.append((data, "image", image))
+        img = ax.imshow(data, **image)
         # a colour bar exactly as tall as the map, whatever the map's aspect
         # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
         from mpl_toolkits.axes_grid1 import make_axes_locatable
@@ -210,9 +214,10 @@ def pixel_quicklook(
     # viridis, whose low end is dark
     outline = "#333333" if diverging else "#f2f2f2"
     boundaries.boundary.plot(ax=ax, color=outline, linewidth=0.4)
+    layers.append((boundaries, "boundary", {"color": outline, "linewidth": 0.4}))
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
-    save_map(fig, ax, boundaries, title, path)
+    save_map(fig, ax, boundaries, title, path, frame, layers)
 
 
 def build_report_items(
@@ -225,11 +230,14 @@ def build_report_items(
     rasters: dict[str, tuple[str, str, str, bool]],
     model_skill: str | None,
     out: dict[str, str],
+    maps: dict | None = None,
 ) -> None:
     """Write the report's headline tables and quick-look maps.
 
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
-    maps ``study_area``, ``extremes``, ``skill`` and the raster keys to the files to write."""
+    maps ``study_area``, ``extremes``, ``skill`` and the raster keys to the files to write;
+    ``maps`` (``outputs.maps``) frames the quick looks as the region maps (extent, inset,
+    overlay, source line)."""
     study = pd.read_parquet(budget_study_area)
     years = period_words(study["year"], mean=False)
     write_html_table(
@@ -263,5 +271,6 @@ def build_report_items(
             label=label,
             diverging=diverging,
             path=out[key],
+            frame=MapFrame.from_config(maps),
         )
         log.info("quick-look map %s written", out[key])

@@ -377,6 +377,19 @@ def match_emission_codes(
         for i, lv in enumerate(levels[1:], start=1):
             merged.loc[lost, f"{lv}_code"] = derive_adcode_parent(merged.loc[lost, "code"], i)
         lost = merged[f"{levels[-1]}_code"].isna()
+    if select:
+        # before the count of codes rolled up: a code outside the selection is left out, not
+        # rolled up (a code reaching no parent stays, for the error below)
+        inside = merged[f"{select['level']}_code"].isin([str(c) for c in select["codes"]]) | lost
+        share = merged.loc[~inside, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
+        log.info(
+            "%s: %d emission codes (%.2f%% of the table's emissions) lie outside the "
+            "selected regions (regions.select) and are left out",
+            path,
+            merged.loc[~inside, "code"].nunique(),
+            100 * share,
+        )
+        merged, lost = merged[inside], lost[inside]
     own = merged["match"].eq("own_code") & ~lost
     if own.any():
         share = merged.loc[own, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
@@ -406,17 +419,6 @@ def match_emission_codes(
             )
         log.warning("%s: %s; dropped", path, msg)
         merged = merged[~lost]
-    if select:
-        inside = merged[f"{select['level']}_code"].isin([str(c) for c in select["codes"]])
-        share = merged.loc[~inside, "ce_tgco2"].sum() / max(merged["ce_tgco2"].sum(), 1e-300)
-        log.info(
-            "%s: %d emission codes (%.2f%% of the table's emissions) lie outside the "
-            "selected regions (regions.select) and are left out",
-            path,
-            merged.loc[~inside, "code"].nunique(),
-            100 * share,
-        )
-        merged = merged[inside]
     return merged
 
 

@@ -100,4 +100,5 @@ def report_items(job: Job) -> None:
         rasters=job.params.rasters,
         model_skill=optional(job.input.skill),
         out=dict(job.output.items()),
+        maps=job.params.maps,
     )
