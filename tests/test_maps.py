@@ -63,7 +63,7 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     labels = [t.get_text() for t in legend.get_texts()]
     assert legend.get_title().get_text() == "t CO2 km⁻² yr⁻¹"
     # two values a side, two quantile classes each: split at the medians -3 and 3, meeting at 0
-    assert labels[:4] == ["3 to 4  (1)", "0 to 3  (1)", "-3 to 0  (1)", "-5 to -3  (1)"]
+    assert labels[:4] == ["3 to 4  (1)", "0 to 3  (1)", "−3 to 0  (1)", "−5 to −3  (1)"]
     assert labels[4].startswith("+inf") and labels[5] == "no value (1)"
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()
@@ -365,3 +365,21 @@ def test_the_quick_looks_take_the_maps_frame_and_inset(small_grid, tmp_path, mon
     inset = seen["fig"].axes[0].child_axes[0]
     assert any(isinstance(a, AxesImage) for a in inset.get_children())
     plots.pyplot().close(seen["fig"])
+
+
+def test_every_label_of_a_figure_is_typeset(tmp_path):
+    """CO₂ with its subscript and a true minus sign before numbers in every title, legend,
+    label and note of a saved figure; hyphens in words, codes and year ranges stay."""
+    from carbonbudget.outputs.figures import pyplot, save_figure
+
+    fig, ax = pyplot().subplots()
+    ax.set_title("CE (Tg CO2 yr⁻¹), 2001-2010, limits -0.05 and -0.1")
+    ax.plot([0, 1], [0, 1], label="code 320300-1: -3 to 0")
+    ax.legend()
+    ax.set_ylabel("t CO2 km⁻²")
+    note = ax.text(0, 0, "ECS − CE, anti-cyclone; $-x$")
+    save_figure(fig, str(tmp_path / "f.png"))
+    assert ax.get_title() == "CE (Tg CO₂ yr⁻¹), 2001-2010, limits −0.05 and −0.1"
+    assert ax.get_legend().get_texts()[0].get_text() == "code 320300-1: −3 to 0"
+    assert ax.get_ylabel() == "t CO₂ km⁻²"
+    assert note.get_text() == "ECS − CE, anti-cyclone; $-x$"  # math text is left to mathtext

@@ -104,9 +104,10 @@ def coloured_classes(
 
 
 def bound_label(value: float) -> str:
-    """A class bound as people read it: 1,740 and -2,780, not 1.74e+03; 0.52 and 3.1."""
+    """A class bound as people read it: 1,740 and −2,780 (a true minus sign), not 1.74e+03;
+    0.52 and 3.1."""
     if value == 0:
         return "0"
     if abs(value) >= 100:
-        return f"{value:,.0f}"
-    return f"{value:.3g}"
+        return f"{value:,.0f}".replace("-", "−")
+    return f"{value:.3g}".replace("-", "−")

@@ -5,6 +5,7 @@ script, titles in words, and atomic writes that give the same bytes on every run
 from __future__ import annotations
 
 import os
+import re
 
 from carbonbudget.core.io import atomic_output
 
@@ -85,12 +86,40 @@ _NO_STAMP = {
 }
 
 
+# the typesetting of every label of a figure: CO₂ with its subscript, a true minus sign before a
+# number (a hyphen is shorter and reads as a dash); not inside matplotlib's $math$
+_CO2 = re.compile(r"CO2(?!\d)")
+_MINUS = re.compile(r"(?<![\w.)\]])-(?=\.?\d)")
+
+
+def typeset(text: str) -> str:
+    """A label as it is printed: "CO2" -> "CO₂", "-0.5" -> "−0.5" (hyphens inside words,
+    codes and year ranges stay)."""
+    if "$" in text:
+        return text
+    return _MINUS.sub("−", _CO2.sub("CO₂", text))
+
+
+def _typeset_figure(fig) -> None:
+    """Every text of the figure (titles, legends, labels, notes) typeset by :func:`typeset`."""
+    # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.text import Text
+
+    for artist in fig.findobj(Text):
+        text = artist.get_text()
+        if text:
+            new = typeset(text)
+            if new != text:
+                artist.set_text(new)
+
+
 def save_figure(fig, path: str, dpi: int = 100, tight_layout: bool = True) -> str:
     """Tight layout (charts; a map's legend beside it is kept by cropping to the drawn
-    content instead), write the figure atomically in the format of ``path``'s extension (PNG,
-    SVG or PDF; same bytes every run), close."""
+    content instead), every label typeset (:func:`typeset`), write the figure atomically in
+    the format of ``path``'s extension (PNG, SVG or PDF; same bytes every run), close."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     plt = pyplot()
+    _typeset_figure(fig)
     if tight_layout:
         fig.tight_layout()
     with atomic_output(path) as tmp, plt.rc_context({"svg.hashsalt": "carbonbudget"}):
