@@ -383,3 +383,29 @@ def test_every_label_of_a_figure_is_typeset(tmp_path):
     assert ax.get_legend().get_texts()[0].get_text() == "code 320300-1: −3 to 0"
     assert ax.get_ylabel() == "t CO₂ km⁻²"
     assert note.get_text() == "ECS − CE, anti-cyclone; $-x$"  # math text is left to mathtext
+
+
+def test_region_names_are_written_without_covering_each_other(monkeypatch, tmp_path):
+    """Names on a map of few regions (outputs.maps.label_max), larger regions first; a name
+    that would overlap one already written is left out; none on a level with more regions."""
+    seen = _capture_figure(monkeypatch)
+    gdf = _squares().to_crs("ESRI:102025")
+    gdf["province_name"] = [f"Province number {i} of a long name (part: 2 of 5)" for i in range(10)]
+    plots.categorical_map(
+        gdf.assign(c="a"), "c", {"a": "#2166ac"}, "t", str(tmp_path / "m.png"), frame=None
+    )
+    fig = seen["fig"]
+    ax = fig.axes[0]
+    renderer = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if t.get_text().startswith("Province number")]
+    assert 0 < len(labels) < 10  # the strips are too narrow for every long name
+    boxes = [t.get_window_extent(renderer) for t in labels]
+    assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1 :])
+    assert all("\n(part: 2 of 5)" in t.get_text() for t in labels)
+    plots.pyplot().close(fig)
+    few = plots.MapFrame.from_config({"label_max": 5})
+    plots.categorical_map(
+        gdf.assign(c="a"), "c", {"a": "#2166ac"}, "t", str(tmp_path / "m.png"), frame=few
+    )
+    assert not [t for t in seen["fig"].axes[0].texts if t.get_text().startswith("Province")]
+    plots.pyplot().close(seen["fig"])

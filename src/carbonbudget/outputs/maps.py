@@ -52,6 +52,7 @@ class MapFrame:
     inset_size: float = 0.25
     inset_label: str = ""
     overlay: tuple[tuple[str, str], ...] = ()  # outputs.maps.overlay as sorted (key, value)
+    label_max: int = 40
     source: str = ""
     review_number: str = ""
 
@@ -70,6 +71,7 @@ class MapFrame:
             overlay=tuple(sorted((maps.get("overlay") or {}).items())),
             source=str(maps.get("source") or ""),
             review_number=str(maps.get("review_number") or ""),
+            label_max=int(maps.get("label_max", cls.label_max)),
         )
 
 
@@ -178,9 +180,49 @@ def save_map(
         _clear_corner(ax, gdf, inset, frame)
     add_map_furniture(ax, crs_label(gdf.crs), scale_bar_right=frame.inset_location == "lower left")
     _footer(ax, frame)
+    if 0 < len(gdf) <= frame.label_max:
+        label_regions(fig, ax, gdf)
     if inset is not None:
         add_inset(ax, layers, inset, frame)
     save_figure(fig, path, dpi=frame.dpi, tight_layout=False)
+
+
+def label_regions(fig, ax: Axes, gdf: gpd.GeoDataFrame) -> list[str]:
+    """The name of each region (its ``*_name`` column) at a point inside it, larger regions
+    first; a label that would overlap one already placed, or leave the frame, is left out, so
+    labels never cover each other. Returns the names placed."""
+    names = [c for c in gdf.columns if c.endswith("_name")]
+    if not names or gdf.crs is None:
+        return []
+    parts = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
+    parts = parts.assign(_area=parts.geometry.area).sort_values("_area", ascending=False)
+    renderer = fig.canvas.get_renderer()
+    frame_box = ax.get_window_extent(renderer)
+    placed, boxes = [], []
+    x0, x1 = sorted(ax.get_xlim())
+    y0, y1 = sorted(ax.get_ylim())
+    for name, point in zip(parts[names[0]], parts.geometry.representative_point()):
+        if not isinstance(name, str) or not (x0 <= point.x <= x1 and y0 <= point.y <= y1):
+            continue
+        text = ax.text(
+            point.x,
+            point.y,
+            name.replace(" (", "\n("),  # a part's note on a line of its own
+            ha="center",
+            va="center",
+            fontsize=6,
+            color="#1a1a1a",
+            zorder=6,
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.6, "pad": 0.5},
+        )
+        box = text.get_window_extent(renderer).expanded(1.2, 1.4)  # a gap between labels
+        inside = frame_box.contains(box.x0, box.y0) and frame_box.contains(box.x1, box.y1)
+        if not inside or any(box.overlaps(b) for b in boxes):
+            text.remove()
+            continue
+        boxes.append(box)
+        placed.append(name)
+    return placed
 
 
 def _footer(ax: Axes, frame: MapFrame) -> None:
