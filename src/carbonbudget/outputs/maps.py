@@ -198,7 +198,8 @@ def label_regions(fig, ax: Axes, gdf: gpd.GeoDataFrame) -> list[str]:
     parts = parts.assign(_area=parts.geometry.area).sort_values("_area", ascending=False)
     renderer = fig.canvas.get_renderer()
     frame_box = ax.get_window_extent(renderer)
-    placed, boxes = [], []
+    placed: list[str] = []
+    boxes: list = []  # matplotlib Bbox of each label placed
     x0, x1 = sorted(ax.get_xlim())
     y0, y1 = sorted(ax.get_ylim())
     for name, point in zip(parts[names[0]], parts.geometry.representative_point()):
