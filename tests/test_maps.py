@@ -409,3 +409,28 @@ def test_region_names_are_written_without_covering_each_other(monkeypatch, tmp_p
     )
     assert not [t for t in seen["fig"].axes[0].texts if t.get_text().startswith("Province")]
     plots.pyplot().close(seen["fig"])
+
+
+def test_a_map_is_titled_a_climatology_only_when_no_value_changes():
+    """RCS from a runoff climatology is the same every year; CER with +inf in one year (ECS <=
+    0) is not (Huaihai's CER map was titled 'each year alike'); one year is that year."""
+    budget = pd.DataFrame(
+        {
+            "code": ["a", "a", "b", "b"],
+            "year": [2001, 2002, 2001, 2002],
+            "area_km2": [10.0] * 4,
+            "rcs_tgco2": [1.0, 1.0, 2.0, 2.0],
+            "cer": [np.inf, np.inf, 3.0, 3.0],
+        }
+    )
+    assert plots.map_period(budget, "rcs_tgco2") == "each year 2001–2002 alike (from climatologies)"
+    assert (
+        plots.map_period(budget, "cer", mean=False)
+        == "each year 2001–2002 alike (from climatologies)"
+    )
+    budget.loc[0, "cer"] = 5.0
+    assert plots.map_period(budget, "cer", mean=False) == "2001–2002"
+    budget.loc[0, "cer"] = np.inf
+    budget.loc[2, "cer"] = 3.5
+    assert plots.map_period(budget, "cer") == "mean 2001–2002"
+    assert plots.map_period(budget[budget["year"] == 2002], "cer") == "2002"

@@ -674,10 +674,16 @@ def map_period(budget: pd.DataFrame, column: str, mean: bool = True) -> str:
     values = add_flux_densities(budget)
     constant = False
     if column in values and budget["year"].nunique() > 1:
-        g = values.groupby("code")[column]
+        # +inf (CER where ECS <= 0) is a value that may change too: compared as a flag
+        v = values[column].astype("float64")
+        finite = v.where(np.isfinite(v))
+        g = finite.groupby(values["code"])
         spread = (g.max() - g.min()).abs()
-        scale = max(1.0, float(values[column].abs().max(skipna=True) or 0.0))
-        constant = bool(spread.notna().any() and (spread.fillna(0) <= 1e-9 * scale).all())
+        scale = max(1.0, float(finite.abs().max(skipna=True) or 0.0))
+        flags = np.isinf(v).groupby(values["code"]).nunique() > 1  # finite in some years only
+        constant = bool(
+            spread.notna().any() and (spread.dropna() <= 1e-9 * scale).all() and not flags.any()
+        )
     return period_words(budget["year"], mean=mean, constant=constant)
 
 
