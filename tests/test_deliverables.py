@@ -175,7 +175,9 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
         "trend_ecs.png",
     ):
         assert item in raw
-    assert "spread over its pixels by data/demo/population/population_density.tif" in raw
+    assert "spread over its pixels by the weights of population_density.tif" in raw
+    # the landing page carries the headline tables themselves, not links to them
+    assert "Carbon budget of the study area, 2001" in raw and "table class=" in raw
     chromium = next(
         (
             shutil.which(b)
@@ -198,6 +200,7 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
     ).stdout
     app = dom.split('<div id="app">', 1)[1].split("<script", 1)[0]
     assert "1. Headlines" in app and "2. Per-pixel quick looks" in app and "Maps" in app
+    assert "Carbon budget of the study area" in app and "<table" in app  # on the first page
 
 
 def test_outputs_name_their_crs(demo_run):

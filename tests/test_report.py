@@ -138,3 +138,45 @@ def test_chinese_region_names_render_without_missing_glyphs(tmp_path):
         save_figure(fig, str(tmp_path / "zh.png"))
     missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
     assert missing == []
+
+
+def test_without_ecs_the_headlines_rank_the_largest_emitters_and_the_landing_embeds_them():
+    """An RCS-only run (the China example) cannot rank deficits and surpluses: its headline
+    ranks emitters, and the landing fragment carries the headline tables themselves."""
+    from carbonbudget.outputs.report import emitters_table, landing_fragment
+
+    budget = pd.DataFrame(
+        {
+            "code": ["a", "a", "b", "b", "c", "c", "d"],
+            "name": ["A", "A", "B", "B", "C", "C", "D"],
+            "year": [2001, 2002] * 3 + [2001],
+            "ce_tgco2": [1.0, 3.0, 10.0, 10.0, 5.0, 7.0, 99.0],  # d: one year only
+        }
+    )
+    t = emitters_table(budget, "county", n=2)
+    assert t["Code"].tolist() == ["b", "c"]
+    assert t.columns.tolist() == [
+        "Code",
+        "Name (county)",
+        "Mean CE 2001–2002 (Tg CO2 yr⁻¹)",
+        "Share of the total",
+    ]
+    assert t.iloc[:, 2].tolist() == [10.0, 6.0]
+    assert t["Share of the total"].tolist() == pytest.approx([10 / 18, 6 / 18])
+    page = landing_fragment([("Largest <emitters>", t)])
+    assert "Largest &lt;emitters&gt;" in page and page.count("<table") == 1 and ">0.556<" in page
+
+
+def test_report_captions_name_no_config_key_or_file():
+    """A reader of the report has neither the config schema nor the repository: captions say
+    what the numbers are, not which key or file they come from."""
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).parents[1] / "workflow/report").glob("*.rst")):
+        text = path.read_text(encoding="utf-8")
+        prose = "\n".join(
+            line for line in text.splitlines() if not line.lstrip().startswith((":file:", "{#"))
+        )
+        assert "``" not in prose, path.name
+        for leak in ("docs/", ".csv", ".gpkg", "tables/", "pixels/"):
+            assert leak not in prose, (path.name, leak)

@@ -132,7 +132,13 @@ rule report_items:
                 )
             }
             if "ecs" in FLUXES
-            else {}
+            else {
+                "emitters": report(
+                    L.report_item(f"emitters_{FINEST}", "html"),
+                    caption="../report/headline_emitters.rst",
+                    category="1. Headlines",
+                )
+            }
         ),
         **(
             {
@@ -170,6 +176,7 @@ rule report_items:
             caption="../report/headline_study_area.rst",
             category="1. Headlines",
         ),
+        landing=L.report_landing,
     log:
         L.log("report_items"),
     benchmark:

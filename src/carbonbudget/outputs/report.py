@@ -94,6 +94,32 @@ def extremes_table(budget: pd.DataFrame, level: str, n: int = 5) -> pd.DataFrame
     )
 
 
+def emitters_table(budget: pd.DataFrame, level: str, n: int = 10) -> pd.DataFrame:
+    """The ``n`` regions with the largest mean CE over the years in which it is known every
+    year: what a run without ECS (no CNC, no deficit or surplus) can rank."""
+    mean = period_means(budget, ["ce_tgco2"])["ce_tgco2"].dropna()
+    names = budget.groupby("code")["name"].first()
+    top = mean.nlargest(n)
+    span = period_words(budget["year"], mean=False)
+    mean_word = "Mean " if budget["year"].nunique() > 1 else ""
+    return pd.DataFrame(
+        {
+            "Code": top.index,
+            f"Name ({level})": names.reindex(top.index).to_numpy(),
+            f"{mean_word}CE {span} (Tg CO2 yr⁻¹)": top.to_numpy(),
+            "Share of the total": (top / mean.sum()).to_numpy(),
+        }
+    )
+
+
+def landing_fragment(tables: list[tuple[str, pd.DataFrame]]) -> str:
+    """The headline tables as an HTML fragment the report's landing page embeds."""
+    parts = [f"<style>{TABLE_STYLE}</style>"]
+    for caption, table in tables:
+        parts.append(f"<p><b>{html.escape(caption)}</b></p>\n{html_table(table)}")
+    return "\n".join(parts) + "\n"
+
+
 def skill_table(model: pd.DataFrame) -> pd.DataFrame:
     """The emission model's skill on its held-out years."""
     return model.rename(
@@ -110,14 +136,15 @@ def skill_table(model: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def write_html_table(table: pd.DataFrame, path: str, caption: str) -> None:
-    """One table as a small standalone HTML page (the report shows it in a frame)."""
+def html_table(table: pd.DataFrame) -> str:
+    """A table as an HTML ``<table class="cb">``: numbers by :func:`format_value`, flags as
+    yes/no, "–" for unknown, text escaped."""
     table = table.copy()
     for col in table.columns:  # True/False read as code: yes/no
         values = table[col].dropna()
         if len(values) and all(isinstance(v, (bool, np.bool_)) for v in values):
             table[col] = table[col].map(lambda v: v if pd.isna(v) else ("yes" if v else "no"))
-    body = table.to_html(
+    return table.to_html(
         index=False,
         na_rep="–",
         float_format=format_value,
@@ -125,13 +152,22 @@ def write_html_table(table: pd.DataFrame, path: str, caption: str) -> None:
         classes="cb",
         escape=True,
     )
+
+
+TABLE_STYLE = (
+    "table.cb{border-collapse:collapse;font-size:13px}"
+    "table.cb th,table.cb td{padding:3px 8px;text-align:right;border-bottom:1px solid #ddd}"
+    "table.cb th{background:#f3f3f3}"
+)
+
+
+def write_html_table(table: pd.DataFrame, path: str, caption: str) -> None:
+    """One table as a small standalone HTML page (the report shows it in a frame)."""
+    body = html_table(table)
     page = (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(caption)}</title><style>"
-        "body{font-family:sans-serif;font-size:13px;margin:8px}"
-        "table.cb{border-collapse:collapse}"
-        "table.cb th,table.cb td{padding:3px 8px;text-align:right;border-bottom:1px solid #ddd}"
-        "table.cb th{background:#f3f3f3}caption{text-align:left;font-weight:bold;padding:4px 0}"
+        f"body{{font-family:sans-serif;font-size:13px;margin:8px}}{TABLE_STYLE}"
         f"</style></head><body>\n<p><b>{html.escape(caption)}</b></p>\n{body}\n</body></html>\n"
     )
     with atomic_output(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
@@ -235,14 +271,16 @@ def build_report_items(
     """Write the report's headline tables and quick-look maps.
 
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
-    maps ``study_area``, ``extremes``, ``skill`` and the raster keys to the files to write;
+    maps ``study_area``, ``extremes`` (or ``emitters`` without ECS), ``skill``, ``landing``
+    (the headline tables as a fragment for the report's first page) and the raster keys to the
+    files to write;
     ``maps`` (``outputs.maps``) frames the quick looks as the region maps (extent, inset,
     overlay, source line)."""
     study = pd.read_parquet(budget_study_area)
     years = period_words(study["year"], mean=False)
-    write_html_table(
-        study_area_table(study), out["study_area"], f"Carbon budget of the study area, {years}"
-    )
+    caption = f"Carbon budget of the study area, {years}"
+    headlines = [(caption, study_area_table(study))]
+    write_html_table(headlines[0][1], out["study_area"], caption)
     if "cnc_band" in out:
         plot_cnc_band(
             study,
@@ -251,11 +289,16 @@ def build_report_items(
         )
     finest_budget = pd.read_parquet(budget_finest)
     if "cnc_tgco2" in finest_budget:
-        write_html_table(
-            extremes_table(finest_budget, finest),
-            out["extremes"],
-            f"Regions ({finest}) with the largest mean deficit and surplus, {years}",
-        )
+        caption = f"Regions ({finest}) with the largest mean deficit and surplus, {years}"
+        headlines.append((caption, extremes_table(finest_budget, finest)))
+        write_html_table(headlines[-1][1], out["extremes"], caption)
+    elif "emitters" in out:  # without ECS there is no deficit or surplus to rank
+        caption = f"Regions ({finest}) with the largest emissions, {years}"
+        headlines.append((caption, emitters_table(finest_budget, finest)))
+        write_html_table(headlines[-1][1], out["emitters"], caption)
+    if "landing" in out:
+        with atomic_output(out["landing"]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(landing_fragment(headlines))
     if model_skill and "skill" in out:
         write_html_table(
             skill_table(pd.read_csv(model_skill)),

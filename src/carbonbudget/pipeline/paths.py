@@ -360,6 +360,12 @@ class Layout:
         """A headline table (html) or quick-look map (png) of the report: figures/report/."""
         return f"{self.work}/figures/report/{name}.{ext}"
 
+    @property
+    def report_landing(self) -> str:
+        """The headline tables as an HTML fragment on the report's first page
+        (workflow/report/workflow.rst builds this path from outputs.dir)."""
+        return f"{self.work}/report/landing.html"
+
     def figure_folder(self, kind: str, level: str = "{level}") -> str:
         """figures/trends_<level>/ and figures/scenarios_<level>/ (one PNG per region)."""
         return f"{self.work}/figures/{kind}_{level}"
