@@ -116,6 +116,18 @@ def test_a_finished_run_ends_by_saying_what_it_made(demo_run):
     assert len(seen) - start < 20  # at the end, not buried
 
 
+def test_the_console_is_quiet_and_says_which_job_wrote_each_line(demo_run):
+    """No per-job block of inputs and outputs (the demo printed 1,163 lines, one of them 8,698
+    characters); each line a job logs names the job, with its year."""
+    seen = (demo_run / "run.log").read_text().splitlines()
+    assert not [line for line in seen if line.startswith(("    input:", "    output:"))]
+    assert max(map(len, seen)) < 2000
+    jobs = [line for line in seen if " INFO [" in line]
+    assert any("INFO [process_year 2005] " in line for line in jobs)
+    assert all(re.match(r"\d\d:\d\d:\d\d INFO \[[a-z_]+[^\]]*\] ", line) for line in jobs)
+    assert len(seen) < 600
+
+
 def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):
     """`make check` (rule check_inputs) runs every check and lists every failure in one block;
     no per-year job runs. Fixed inputs pass."""

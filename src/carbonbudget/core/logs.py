@@ -31,6 +31,12 @@ class _ConsoleFormatter(logging.Formatter):
         return super().format(record)
 
 
+def console_format(step: str) -> str:
+    """The format of a job's console lines: time, level, the job in brackets, the message (the
+    log file keeps the full date and the logger's name)."""
+    return f"%(asctime)s %(levelname)s [{step.replace('%', '%%')}] %(message)s"
+
+
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
@@ -40,7 +46,8 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     root = logging.getLogger("carbonbudget")
     fmt = "%(asctime)s %(levelname)s %(name)s: %(message)s"
     console = logging.StreamHandler()
-    console.setFormatter(_ConsoleFormatter(fmt))
+    # jobs run side by side: every console line says which job (and year) wrote it
+    console.setFormatter(_ConsoleFormatter(console_format(step), datefmt="%H:%M:%S"))
     handlers: list[logging.Handler] = [console]
     if path:
         handlers.append(logging.FileHandler(path, mode="w"))
