@@ -189,7 +189,7 @@ def test_codes_outside_the_selection_are_left_out_not_counted_as_rolled_up(caplo
     )
 
 
-def _zonal(tmp_path, fluxes, crosswalk=None):
+def _zonal(tmp_path, fluxes, crosswalk=None, names=None):
     z = pd.DataFrame(
         {
             "code": ["340102", "340212"] * 2,
@@ -213,7 +213,9 @@ def _zonal(tmp_path, fluxes, crosswalk=None):
         balance_cfg=fill_section(
             "balance", {"tolerance_tgco2": 0.0, "cv": "none", "min_valid_fraction": 0.5}
         ),
-        match=EmissionMatch(derive_parents="adcode", crosswalk=crosswalk or {"340222": "340212"}),
+        match=EmissionMatch(
+            derive_parents="adcode", crosswalk=crosswalk or {"340222": "340212"}, names=names
+        ),
         fluxes=fluxes,
     )
 
@@ -250,6 +252,26 @@ def test_ce_only_rows_stand_for_the_members_of_their_parent_without_a_row(tmp_pa
         county = tabs["county"].set_index(["code", "year"])["ce_known_area_fraction"]
         direct = 1.0 if crosswalk.get("340222") == "340212" else 0.0
         assert county.loc[("340212", 2001)] == direct and county.loc[("340102", 2001)] == 1.0
+
+
+def test_emission_rows_without_a_polygon_are_named_from_the_code_list(tmp_path):
+    """A CE-only row (340208, a district since merged) had no name; the crosswalk the run
+    builds from the official code list names it (old_name), and names nothing else."""
+    from carbonbudget.regions.codes import build_crosswalk, read_crosswalk_names
+
+    old = pd.DataFrame(
+        {"code": ["340208", "340222", "340102"], "name": ["三山区", "繁昌县", "瑶海区"]}
+    )
+    new = pd.DataFrame({"code": ["340102", "340212"], "name": ["瑶海区", "繁昌区"]})
+    build_crosswalk(old, new).to_csv(tmp_path / "cw.csv", index=False)
+    names = read_crosswalk_names(str(tmp_path / "cw.csv"))
+    assert names["340208"] == "三山区"
+    tabs = _zonal(tmp_path, ("rcs",), names=names)
+    county = tabs["county"].set_index(["code", "year"])["name"]
+    assert county[("340208", 2001)] == "三山区"  # was empty
+    assert county[("340212", 2001)] == "繁昌区" and county[("340102", 2001)] == "瑶海区"
+    pd.DataFrame({"old_code": ["1"], "new_code": ["2"]}).to_csv(tmp_path / "bare.csv")
+    assert read_crosswalk_names(str(tmp_path / "bare.csv")) == {}
 
 
 def test_budget_without_ecs_has_no_balance_columns(tmp_path):

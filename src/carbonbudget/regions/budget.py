@@ -204,6 +204,7 @@ class EmissionMatch:
     derive_parents: str | None = None
     crosswalk: dict[str, str] | None = None
     select: dict | None = None
+    names: dict[str, str] | None = None  # code -> name of codes without a polygon
 
 
 def build_budget(
@@ -258,6 +259,7 @@ def build_budget(
         fluxes=fluxes,
         regions=regions,
         statistics=bool(stat_cols),
+        names=dict(match.names or {}),
     )
     tables = {lv: level.table(lv) for lv in [*regions.levels, *regions.groupings, STUDY_AREA]}
     _warn_cut(tables[regions.finest])
@@ -483,6 +485,7 @@ class _LevelBudget:
     fluxes: tuple[str, ...]
     regions: RegionTree
     statistics: bool  # the uncertainty model's statistics are summed too
+    names: dict[str, str] = field(default_factory=dict)  # of codes without a polygon
 
     def table(self, level: str) -> pd.DataFrame:
         """The budget table of one level: fluxes and CE summed from the finest regions, the
@@ -619,4 +622,7 @@ class _LevelBudget:
         if parent_cols and not t["in_region_layer"].all():
             own = self.emissions.drop_duplicates(key).set_index(key)[parent_cols]
             t[parent_cols] = t[parent_cols].fillna(own.reindex(t[key]).reset_index(drop=True))
-        return t.rename(columns={key: "code", f"{level}_name": "name"})
+        t = t.rename(columns={key: "code", f"{level}_name": "name"})
+        if self.names:  # a code without a polygon, named by the code list the run reads
+            t["name"] = t["name"].fillna(t["code"].map(self.names))
+        return t

@@ -142,6 +142,17 @@ def read_crosswalk(path: str) -> dict[str, str]:
     return dict(zip(tab["old_code"], tab["new_code"]))
 
 
+def read_crosswalk_names(path: str) -> dict[str, str]:
+    """Old code → its name, from a crosswalk with an ``old_name`` column (the one the pipeline
+    builds from an official code list has it); empty without one. Names the emission rows that
+    reach no polygon (a district code since split or renamed)."""
+    tab = read_table(path, "emissions.crosswalk", dtype=str, keep_default_na=False)
+    if not {"old_code", "old_name"} <= set(tab.columns):
+        return {}
+    tab = tab[tab["old_name"].str.strip() != ""]
+    return dict(zip(tab["old_code"].str.strip(), tab["old_name"].str.strip()))
+
+
 def classify_codes(
     codes: pd.Series, region_codes: Iterable[str], crosswalk: dict[str, str] | None
 ) -> tuple[pd.Series, pd.Series]:

@@ -18,7 +18,7 @@ import pandas as pd
 from carbonbudget.core.errors import ConfigError, InputDataError, RegionError
 from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
 from carbonbudget.core.units import CO2_PER_C
-from carbonbudget.regions.codes import classify_codes, read_crosswalk
+from carbonbudget.regions.codes import classify_codes, read_crosswalk, read_crosswalk_names
 from carbonbudget.regions.hierarchy import derive_adcode_parent
 
 log = logging.getLogger(__name__)
@@ -464,3 +464,11 @@ def load_crosswalk_config(em_cfg: dict, path_crosswalk: str | None = None) -> di
             "emissions.crosswalk.old_codes so the pipeline builds one"
         )
     return read_crosswalk(table)
+
+
+def load_crosswalk_names(em_cfg: dict, path_crosswalk: str | None = None) -> dict[str, str]:
+    """The names of the old codes of the crosswalk of the ``emissions`` section (its
+    ``old_name`` column), to name emission rows without a polygon; empty without one."""
+    cw = em_cfg.get("crosswalk")
+    table = (cw.get("table") or path_crosswalk) if cw else None
+    return read_crosswalk_names(table) if table else {}

@@ -13,7 +13,7 @@ from carbonbudget.core.io import write_table
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions import layers
 from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
-from carbonbudget.regions.emissions import load_crosswalk_config
+from carbonbudget.regions.emissions import load_crosswalk_config, load_crosswalk_names
 from carbonbudget.regions.hierarchy import config_derive_parents, read_finest_table
 from carbonbudget.science.uncertainty import add_intervals
 
@@ -64,6 +64,7 @@ def budget(job: Job) -> None:
             derive_parents=config_derive_parents(p.regions),
             crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),
             select=p.regions.get("select"),
+            names=load_crosswalk_names(p.emissions, optional(job.input.crosswalk)),
         ),
         fluxes=tuple(p.fluxes),
         statistics_paths=list(job.input.uncertainty) or None,
