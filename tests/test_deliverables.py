@@ -256,7 +256,8 @@ def test_the_geopackage_opens_styled_in_qgis(demo_run):
     values = budget_map_values(budget, ["cnc"], True, cfg["balance"]["min_valid_fraction"])
     png = coloured_classes(values["cnc_flux_tco2_km2"], "quantiles", 6, 0.0, BUDGET_MAPS["cnc"][2])
     assert list(labels[:-1]) == [
-        f"{bound_label(lo)} to {bound_label(hi)} t CO2 km-2 yr-1" for lo, hi, _ in png
+        f"{'> ' if i else ''}{bound_label(lo)} to {bound_label(hi)} t CO2 km-2 yr-1"
+        for i, (lo, hi, _) in enumerate(png)
     ]
     assert any(" to 0 t CO2" in label for label in labels)  # a bound at 0
     assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")

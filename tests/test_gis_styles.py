@@ -24,7 +24,7 @@ def test_class_rules_put_each_value_where_the_png_map_puts_it():
         '"v" > 0.0 AND "v" <= 8.0',
         '"v" > 8.0',
     ]
-    assert [r[2] for r in rules] == ["−30 to −5 t", "−5 to 0 t", "0 to 8 t", "8 to 1,234 t"]
+    assert [r[2] for r in rules] == ["−30 to −5 t", "> −5 to 0 t", "> 0 to 8 t", "> 8 to 1,234 t"]
     assert class_rules("v", [(2.0, 2.0, "#a")], "t")[0][0] == '"v" IS NOT NULL'
 
 

@@ -63,7 +63,8 @@ def test_legend_sits_beside_the_map_with_class_counts(monkeypatch, tmp_path):
     labels = [t.get_text() for t in legend.get_texts()]
     assert legend.get_title().get_text() == "t CO2 km⁻² yr⁻¹"
     # two values a side, two quantile classes each: split at the medians -3 and 3, meeting at 0
-    assert labels[:4] == ["3 to 4  (1)", "0 to 3  (1)", "−3 to 0  (1)", "−5 to −3  (1)"]
+    # a value on a shared bound is in the lower class: the upper one says "> bound"
+    assert labels[:4] == ["> 3 to 4  (1)", "> 0 to 3  (1)", "> −3 to 0  (1)", "−5 to −3  (1)"]
     assert labels[4].startswith("+inf") and labels[5] == "no value (1)"
     fig.canvas.draw()
     renderer = fig.canvas.get_renderer()

@@ -111,3 +111,10 @@ def bound_label(value: float) -> str:
     if abs(value) >= 100:
         return f"{value:,.0f}".replace("-", "−")
     return f"{value:.3g}".replace("-", "−")
+
+
+def class_label(lo: float, hi: float, first: bool) -> str:
+    """The legend label of a class, unambiguous where two classes share a bound: the lowest
+    class holds both its bounds ("−5 to −3"), every other holds its upper bound only
+    ("> −3 to 0"), as the maps and the QGIS styles assign values."""
+    return f"{'' if first else '> '}{bound_label(lo)} to {bound_label(hi)}"

@@ -597,7 +597,6 @@ def classed_map(
     coloured = classify.coloured_classes(vals[finite], classes.scheme, classes.k, centre, cmap)
     cls = [(lo, hi) for lo, hi, _ in coloured]
     colours = [c for _, _, c in coloured]
-    bound = classify.bound_label
     uppers = np.array([hi for _, hi in cls])
     index = np.full(len(gdf), -1)
     if len(cls):
@@ -615,7 +614,7 @@ def classed_map(
             Patch(
                 facecolor=colour,
                 edgecolor="#555555",
-                label=f"{bound(lo)} to {bound(hi)}  ({int(members.sum())})",
+                label=f"{classify.class_label(lo, hi, i == 0)}  ({int(members.sum())})",
             )
         )
     handles.reverse()  # highest class on top, as the values run up a colour bar

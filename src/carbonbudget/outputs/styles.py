@@ -118,7 +118,7 @@ def class_rules(
             expr = f"{f} > {float(lo)!r}"
         else:
             expr = f"{f} > {float(lo)!r} AND {f} <= {float(hi)!r}"
-        label = f"{classify.bound_label(lo)} to {classify.bound_label(hi)} {unit}"
+        label = f"{classify.class_label(lo, hi, i == 0)} {unit}"
         out.append((expr, colour, label))
     return out
 
