@@ -115,6 +115,8 @@ for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
 CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
+# the web map shows the finest and the coarsest level
+WEB_MAP_LEVELS = list(dict.fromkeys([FINEST, LEVELS[-1]]))
 # a line layer drawn over every map (outputs.maps.overlay): an input of the plotting rules
 MAP_OVERLAY = [m["path"]] if (m := config["outputs"]["maps"].get("overlay")) else []
 CROSSWALK_INPUT = config["emissions"].get("crosswalk", {}).get("table") or CROSSWALK or []
@@ -199,6 +201,7 @@ DELIVERABLES = [
         level=SPATIAL_LEVELS,
     ),
     L.geopackage,
+    L.web_map,
     rules.report_items.output,
     L.provenance,
     L.emission_match,

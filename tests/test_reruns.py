@@ -96,6 +96,7 @@ ONE_JOB_PER_RULE = [
     "results/.work/tables/trends_county.csv",  # region_trends
     "results/.work/tables/spatial_county.csv",  # spatial_statistics
     "results/.work/gis/carbon_budget.gpkg",  # geopackage
+    "results/.work/web/map.html",  # web_map
     "results/.work/tables/scenarios_study_area.csv",  # scenario_projection
     "results/.work/tables/tier1_comparison_province.csv",  # tier1_emissions
 ]
@@ -116,6 +117,7 @@ def test_rerun_with_same_inputs_gives_identical_outputs(demo_run, tmp_path):
         "results/.work/interim/**/*.parquet",
         "results/.work/interim/**/*.npz",
         "results/.work/gis/*.gpkg",
+        "results/.work/web/*.html",
     )
     before = {}
     for pat in patterns:

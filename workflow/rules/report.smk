@@ -1,4 +1,5 @@
-# Deliverables: the GeoPackage for GIS users, provenance.json and the maps (docs/data.md).
+# Deliverables: the GeoPackage for GIS users, the web map, provenance.json and the maps
+# (docs/data.md).
 
 
 rule geopackage:
@@ -24,6 +25,30 @@ rule geopackage:
         spatial_levels=SPATIAL_LEVELS,
         run_info=run_info(config),
         series=trend_variable(FLUXES),
+        maps={k: config["outputs"]["maps"][k] for k in ("scheme", "classes")},
+        min_valid_fraction=config["balance"]["min_valid_fraction"],
+    script:
+        "../scripts/report.py"
+
+
+# The finest and the coarsest level as one offline HTML page a user can share (docs/outputs.md).
+rule web_map:
+    input:
+        regions=L.level_polygons,
+        budget=[L.budget(lv) for lv in WEB_MAP_LEVELS],
+    output:
+        L.web_map,
+    log:
+        L.log("web_map"),
+    benchmark:
+        L.benchmark("web_map")
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        levels=WEB_MAP_LEVELS,
         maps={k: config["outputs"]["maps"][k] for k in ("scheme", "classes")},
         min_valid_fraction=config["balance"]["min_valid_fraction"],
     script:

@@ -376,6 +376,11 @@ class Layout:
         return f"{self.work}/gis/carbon_budget.gpkg"
 
     @property
+    def web_map(self) -> str:
+        """The self-contained web map of the finest and the coarsest level."""
+        return f"{self.work}/web/map.html"
+
+    @property
     def provenance(self) -> str:
         """Input digests, config, software and run time."""
         return f"{self.work}/provenance.json"

@@ -1,4 +1,4 @@
-"""Deliverables: the GeoPackage, provenance, the budget maps and the report's items
+"""Deliverables: the GeoPackage, the web map, provenance, the budget maps and the report's items
 (workflow/rules/report.smk).
 
 Each stage is named after its rule (:mod:`carbonbudget.pipeline.job`).
@@ -21,6 +21,7 @@ from carbonbudget.core.io import atomic_output, file_digests
 from carbonbudget.outputs import maps
 from carbonbudget.outputs.geopackage import write_geopackage
 from carbonbudget.outputs.report import build_report_items
+from carbonbudget.outputs.webmap import write_web_map
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.pipeline.paths import climatology_note
 from carbonbudget.science.balance import STUDY_AREA
@@ -41,6 +42,19 @@ def geopackage(job: Job) -> None:
         spatial_paths=dict(zip(job.params.spatial_levels, job.input.spatial)),
         run_info=job.params.run_info,
         series=job.params.series,
+        path_out=job.output[0],
+        maps=job.params.maps,
+        min_valid_fraction=job.params.min_valid_fraction,
+    )
+
+
+@stage()
+def web_map(job: Job) -> None:
+    """The web map: the finest and the coarsest level in one offline HTML page."""
+    write_web_map(
+        path_regions=job.input.regions,
+        levels=job.params.levels,
+        budget_paths=dict(zip(job.params.levels, job.input.budget)),
         path_out=job.output[0],
         maps=job.params.maps,
         min_valid_fraction=job.params.min_valid_fraction,
