@@ -183,6 +183,7 @@ DELIVERABLES = [
     [L.flux(v, str(y)) for v in YEARLY_FLUXES for y in YEARS],
     [L.flux(v, CLIMATOLOGY) for v in CLIMATOLOGY_FLUXES],
     expand(L.budget("{level}", "{ext}"), level=BUDGET_LEVELS, ext=["csv", "parquet"]),
+    L.workbook,
     [L.flux(v, str(y)) for v in GRID_VARS for y in YEARS],
     [L.flux("status", str(y)) for y in YEARS] if "cnc" in GRID_VARS else [],
     [L.table("downscale", FINEST)] if WEIGHTS else [],

@@ -23,6 +23,7 @@ rule budget:
         ),
         csv=expand(L.budget("{level}", "csv"), level=SUMMED_LEVELS),
         parquet=expand(L.budget("{level}", "parquet"), level=SUMMED_LEVELS),
+        workbook=L.workbook,
     log:
         L.log("budget"),
     benchmark:

@@ -338,6 +338,11 @@ class Layout:
         """The budget table of a level (csv or parquet)."""
         return f"{self.work}/tables/budget_{level}.{ext}"
 
+    @property
+    def workbook(self) -> str:
+        """Every summed level's budget table as one Excel workbook."""
+        return f"{self.work}/tables/budget.xlsx"
+
     def table(self, kind: str, level: str = "{level}") -> str:
         """tables/<kind>_<level>.csv: trends, sqmk, spatial, moran, gini, tier1_comparison,
         scenarios, emission_model, scenario_summary."""

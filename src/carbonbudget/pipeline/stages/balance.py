@@ -10,6 +10,7 @@ import logging
 
 from carbonbudget.core.config import CLIMATOLOGY, grouping_levels
 from carbonbudget.core.io import write_table
+from carbonbudget.outputs.workbook import write_workbook
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions import layers
 from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
@@ -80,3 +81,9 @@ def budget(job: Job) -> None:
             write_table(trend_intervals[level], path)
     for level, csv, parquet in zip(p.levels, job.output.csv, job.output.parquet):
         write_table(tables[level], csv, parquet)
+    years = f"{p.years[0]}–{p.years[-1]}" if len(p.years) > 1 else str(p.years[0])
+    write_workbook(
+        {level: tables[level] for level in p.levels},
+        job.output.workbook,
+        f"Carbon budget by region, {years}",
+    )
