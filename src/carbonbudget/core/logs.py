@@ -58,10 +58,10 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     root.setLevel(logging.INFO)
     log = logging.getLogger("carbonbudget")
     t0 = time.perf_counter()
-    log.info("%s: started", step)
+    log.info("started")  # the console line names the job, the log file is the job's
     try:
         yield log
-        log.info("%s: done in %.1f s", step, time.perf_counter() - t0)
+        log.info("done in %.1f s", time.perf_counter() - t0)
     except CarbonBudgetError as err:
         where = f"\n  log:      {path} (with the traceback)" if path else ""
         log.error(

@@ -4,6 +4,7 @@ script, titles in words, and atomic writes that give the same bytes on every run
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 
@@ -75,6 +76,9 @@ def pyplot():
     import matplotlib.pyplot as plt
 
     register_fonts()
+    # the CJK fallback font has no bold face: matplotlib says so for every bold label (the
+    # north arrow's N) on the terminal of every plotting job, and draws it in regular weight
+    logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
     return plt
 
 
