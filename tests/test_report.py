@@ -180,3 +180,43 @@ def test_report_captions_name_no_config_key_or_file():
         assert "``" not in prose, path.name
         for leak in ("docs/", ".csv", ".gpkg", "tables/", "pixels/"):
             assert leak not in prose, (path.name, leak)
+
+
+def test_the_landing_page_keeps_the_headline_columns(tmp_path):
+    """The first page shares its width with the workflow graph: year, ECS, CE, CNC, P(CNC > 0)
+    and status (the headline item keeps every column); RCS only in a run without ECS."""
+    from carbonbudget.outputs.report import build_report_items
+
+    study = pd.DataFrame(
+        {
+            "year": [2001, 2002],
+            "ecs_tgco2": [2.0, 3.0],
+            "rcs_tgco2": [0.5, 0.5],
+            "ce_tgco2": [4.0, 1.0],
+            "cnc_tgco2": [-2.0, 2.0],
+            "cnc_tgco2_p05": [-3.0, 1.0],
+            "source_sink_ratio": [2.0, 1 / 3],
+            "status": ["deficit", "surplus"],
+        }
+    )
+    study.to_parquet(tmp_path / "s.parquet")
+    finest = study.assign(code="a", name="A")
+    finest.to_parquet(tmp_path / "f.parquet")
+    out = {k: str(tmp_path / f"{k}.html") for k in ("study_area", "extremes", "landing")}
+    build_report_items(
+        budget_study_area=str(tmp_path / "s.parquet"),
+        budget_finest=str(tmp_path / "f.parquet"),
+        finest="county",
+        regions="unused",
+        outline_level="province",
+        rasters={},
+        model_skill=None,
+        out=out,
+    )
+    landing = (tmp_path / "landing.html").read_text()
+    full = (tmp_path / "study_area.html").read_text()
+    for heading in ("ECS (Tg CO2 yr⁻¹)", "CE (Tg CO2 yr⁻¹)", "Status"):
+        assert heading in landing
+    assert "CNC, 5th percentile" in full and "CNC, 5th percentile" not in landing
+    assert "RCS (Tg CO2" in full and "RCS (Tg CO2" not in landing
+    assert "largest mean deficit and surplus" in landing

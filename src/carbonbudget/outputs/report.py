@@ -41,6 +41,12 @@ BUDGET_HEADINGS = {
 }
 
 
+LANDING_HEADINGS = [
+    BUDGET_HEADINGS[c]
+    for c in ("year", "ecs_tgco2", "rcs_tgco2", "ce_tgco2", "cnc_tgco2", "p_surplus", "status")
+]
+
+
 def study_area_table(budget: pd.DataFrame) -> pd.DataFrame:
     """The study area's budget per year, with headings in words and units: every flux in
     Tg CO2, as CE is (NEP converted from Tg C with 44/12)."""
@@ -157,7 +163,7 @@ def html_table(table: pd.DataFrame) -> str:
 TABLE_STYLE = (
     "table.cb{border-collapse:collapse;font-size:13px}"
     "table.cb th,table.cb td{padding:3px 8px;text-align:right;border-bottom:1px solid #ddd}"
-    "table.cb th{background:#f3f3f3}"
+    "table.cb td{white-space:nowrap}table.cb th{background:#f3f3f3}"
 )
 
 
@@ -279,8 +285,14 @@ def build_report_items(
     study = pd.read_parquet(budget_study_area)
     years = period_words(study["year"], mean=False)
     caption = f"Carbon budget of the study area, {years}"
-    headlines = [(caption, study_area_table(study))]
-    write_html_table(headlines[0][1], out["study_area"], caption)
+    table = study_area_table(study)
+    write_html_table(table, out["study_area"], caption)
+    # the first page keeps the headline columns (the item has them all): it shares its width
+    # with the report's workflow graph
+    ecs, rcs = BUDGET_HEADINGS["ecs_tgco2"], BUDGET_HEADINGS["rcs_tgco2"]
+    # RCS is part of ECS: shown on its own only without ECS
+    landing = [c for c in table if c in LANDING_HEADINGS and not (c == rcs and ecs in table)]
+    headlines = [(caption, table[landing])]
     if "cnc_band" in out:
         plot_cnc_band(
             study,
@@ -305,7 +317,7 @@ def build_report_items(
             out["skill"],
             "Emission model: skill on the held-out years",
         )
-    outlines = read_display_polygons(regions, outline_level)
+    outlines = read_display_polygons(regions, outline_level) if rasters else None
     for key, (raster, title, label, diverging) in rasters.items():
         pixel_quicklook(
             raster,
