@@ -115,6 +115,7 @@ for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
 CROSSWALK = L.crosswalk if "old_codes" in config["emissions"].get("crosswalk", {}) else None
+FACT_SHEET_LEVEL = config["outputs"]["fact_sheets"]  # one page per region of this level
 # the web map shows the finest and the coarsest level
 WEB_MAP_LEVELS = list(dict.fromkeys([FINEST, LEVELS[-1]]))
 # a line layer drawn over every map (outputs.maps.overlay): an input of the plotting rules
@@ -203,6 +204,7 @@ DELIVERABLES = [
     ),
     L.geopackage,
     L.web_map,
+    L.fact_sheets(FACT_SHEET_LEVEL),
     rules.report_items.output,
     L.provenance,
     L.emission_match,

@@ -55,6 +55,29 @@ rule web_map:
         "../scripts/report.py"
 
 
+# One page per region of a chosen level (outputs.fact_sheets; the coarsest by default).
+rule fact_sheets:
+    input:
+        regions=L.level_polygons,
+        budget=L.budget(FACT_SHEET_LEVEL),
+        trends=L.table("trends", FACT_SHEET_LEVEL),
+    output:
+        directory(L.fact_sheets(FACT_SHEET_LEVEL)),
+    log:
+        L.log("fact_sheets"),
+    benchmark:
+        L.benchmark("fact_sheets")
+    conda:
+        "../envs/carbonbudget.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        level=FACT_SHEET_LEVEL,
+    script:
+        "../scripts/report.py"
+
+
 rule provenance:
     input:
         raw=raw_inputs(config),

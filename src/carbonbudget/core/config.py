@@ -98,7 +98,22 @@ def validate_config(config: dict) -> dict:
     _resolve_spatial(cfg)
     _check_uncertainty(cfg)
     _check_map_boxes(cfg["outputs"]["maps"])
+    _resolve_fact_sheets(cfg)
     return cfg
+
+
+def _resolve_fact_sheets(cfg: dict) -> None:
+    """outputs.fact_sheets: the coarsest level where not given; a level or grouping of the run
+    otherwise."""
+    levels = list(cfg["regions"]["levels"])
+    allowed = levels + list(cfg["regions"].get("groupings") or {})
+    level = cfg["outputs"].get("fact_sheets") or levels[-1]
+    if level not in allowed:
+        raise ConfigError(
+            f"outputs.fact_sheets: '{level}' is not one of regions.levels or regions.groupings "
+            f"{allowed}"
+        )
+    cfg["outputs"]["fact_sheets"] = level
 
 
 WORK_DIR = (

@@ -380,6 +380,10 @@ class Layout:
         """The GeoPackage for GIS users."""
         return f"{self.work}/gis/carbon_budget.gpkg"
 
+    def fact_sheets(self, level: str) -> str:
+        """The folder of the fact sheets of ``level`` (one HTML page per region)."""
+        return f"{self.work}/fact_sheets/{level}"
+
     @property
     def web_map(self) -> str:
         """The self-contained web map of the finest and the coarsest level."""

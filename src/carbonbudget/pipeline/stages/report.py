@@ -19,6 +19,7 @@ from carbonbudget import __version__
 from carbonbudget.core.config import config_digest, skipped_stages
 from carbonbudget.core.io import atomic_output, file_digests
 from carbonbudget.outputs import maps
+from carbonbudget.outputs.factsheet import write_fact_sheets
 from carbonbudget.outputs.geopackage import write_geopackage
 from carbonbudget.outputs.report import build_report_items
 from carbonbudget.outputs.webmap import write_web_map
@@ -58,6 +59,18 @@ def web_map(job: Job) -> None:
         path_out=job.output[0],
         maps=job.params.maps,
         min_valid_fraction=job.params.min_valid_fraction,
+    )
+
+
+@stage()
+def fact_sheets(job: Job) -> None:
+    """One page per region of the chosen level (outputs.fact_sheets)."""
+    write_fact_sheets(
+        path_regions=job.input.regions,
+        level=job.params.level,
+        budget_path=job.input.budget,
+        trends_path=job.input.trends,
+        out_dir=job.output[0],
     )
 
 
