@@ -88,7 +88,8 @@ def test_a_users_configfile_replaces_the_demo_config(tmp_path):
     user = tmp_path / "user.yaml"
     user.write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = subprocess.run(
-        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
+        # --quiet host: the job blocks (the profile hides them) list each job's outputs
+        [snakemake_bin(), "-n", "--quiet", "host", "--cores", "1", "--configfile", str(user)],
         cwd=REPO,
         capture_output=True,
         text=True,
