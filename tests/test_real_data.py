@@ -159,7 +159,11 @@ def test_example_run_says_what_it_skips_and_why(china_run):
         assert (run / f"figures/maps/{name}.png").stat().st_size > 10_000
     assert not (run / "pixels/ecs").exists()
     # the runoff is a climatology: RCS is computed once, not once per year
-    assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
+    # (each raster with its QGIS style beside it)
+    assert sorted(p.name for p in (run / "pixels/rcs").iterdir()) == [
+        "rcs_climatology.qml",
+        "rcs_climatology.tif",
+    ]
     for rule in (
         "check_climatology",
         "align_climatology",
@@ -342,11 +346,12 @@ def test_huaihai_full_budget_from_real_npp(huaihai_run):
     np.testing.assert_allclose(sa["ecs_tgco2"] - sa["ce_tgco2"], sa["cnc_tgco2"], rtol=1e-12)
     # climate and runoff are climatologies: RH and RCS are computed once, and RH per unit of
     # known area does not change from year to year
-    assert [p.name for p in (run / "pixels/rh").iterdir()] == ["rh_climatology.tif"]
-    assert [p.name for p in (run / "pixels/rcs").iterdir()] == ["rcs_climatology.tif"]
-    assert sorted(p.name for p in (run / "pixels/nep").iterdir()) == [
+    assert sorted(p.name for p in (run / "pixels/rh").glob("*.tif")) == ["rh_climatology.tif"]
+    assert sorted(p.name for p in (run / "pixels/rcs").glob("*.tif")) == ["rcs_climatology.tif"]
+    assert sorted(p.name for p in (run / "pixels/nep").glob("*.tif")) == [
         f"nep_{y}.tif" for y in HUAIHAI_YEARS
     ]
+    assert (run / "pixels/nep/nep_2001.qml").exists()  # its QGIS style beside each raster
     rh_density = sa["rh_tgc"] / (sa["area_km2"] * sa["valid_fraction"])
     assert rh_density.max() / rh_density.min() < 1.001
     assert _ran(log, "check_climatology") and _ran(log, "align_climatology")
