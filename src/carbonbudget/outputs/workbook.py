@@ -56,24 +56,31 @@ def column_meaning(column: str) -> str:
     return title[1] if title else ""
 
 
+def _column_cells(column: pd.Series) -> np.ndarray:
+    """A column as cells: numbers, text, None for unknown, "+inf" for +inf, yes/no for flags
+    (column by column: a loop over cells costs seconds on a country's county table)."""
+    if column.dtype.kind == "b":
+        return np.where(column.to_numpy(), "yes", "no").astype(object)
+    if column.dtype.kind in "iu":
+        return column.to_numpy().astype(object)
+    if column.dtype.kind == "f":
+        values = column.to_numpy(dtype="float64")
+        cells = values.astype(object)
+        cells[np.isnan(values)] = None
+        cells[np.isposinf(values)] = "+inf"
+        cells[np.isneginf(values)] = "−inf"
+        return cells
+    cells = column.astype(object).to_numpy().copy()
+    flags = np.array([isinstance(v, (bool, np.bool_)) for v in cells], dtype=bool)
+    cells[flags] = ["yes" if v else "no" for v in cells[flags]]
+    cells[pd.isna(column).to_numpy()] = None
+    return cells
+
+
 def _cells(frame: pd.DataFrame) -> list[list]:
-    """Rows of a table as cells: numbers, text, None for unknown, "+inf" for +inf."""
-    out = []
-    for row in frame.itertuples(index=False):
-        cells: list[object] = []
-        for v in row:
-            if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                cells.append(None)
-            elif isinstance(v, (float, np.floating)) and np.isinf(v):
-                cells.append("+inf" if v > 0 else "−inf")
-            elif isinstance(v, (bool, np.bool_)):
-                cells.append("yes" if v else "no")
-            elif isinstance(v, np.generic):
-                cells.append(v.item())
-            else:
-                cells.append(v)
-        out.append(cells)
-    return out
+    """Rows of a table as cells (:func:`_column_cells`)."""
+    columns = [_column_cells(frame[c]) for c in frame.columns]
+    return [list(row) for row in zip(*columns)]
 
 
 def write_workbook(tables: dict[str, pd.DataFrame], path: str, title: str) -> None:
