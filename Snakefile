@@ -26,6 +26,7 @@ from carbonbudget.core.config import (
 from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to
 from carbonbudget.inputs.demo_files import demo_files, demo_root
 from carbonbudget.outputs.catalogue import (
+    MAP_TITLES,
     layer_map_kinds,
     map_kinds,
     quicklook_rasters,

@@ -220,3 +220,19 @@ def test_the_landing_page_keeps_the_headline_columns(tmp_path):
     assert "CNC, 5th percentile" in full and "CNC, 5th percentile" not in landing
     assert "RCS (Tg CO2" in full and "RCS (Tg CO2" not in landing
     assert "largest mean deficit and surplus" in landing
+
+
+def test_every_map_the_report_lists_has_a_title():
+    """The report lists each map by what it shows, not by its file's key ("cnc_trend")."""
+    from carbonbudget.outputs.catalogue import (
+        MAP_KINDS,
+        MAP_TITLES,
+        RCS_ONLY_MAP_KINDS,
+        layer_map_kinds,
+        map_kinds,
+    )
+
+    kinds = set(MAP_KINDS) | set(RCS_ONLY_MAP_KINDS) | set(map_kinds(("ecs",), True))
+    kinds |= set(layer_map_kinds(("ecs",), True)) | set(layer_map_kinds(("rcs",), False))
+    for kind in kinds:
+        assert MAP_TITLES[kind][0].isupper() and "_" not in MAP_TITLES[kind], kind

@@ -109,7 +109,7 @@ _map_output = lambda kind: report(
     caption=f"../report/map_{kind}.rst",
     category="Maps",
     subcategory="{level}",
-    labels={"map": kind, "level": "{level}"},
+    labels={"map": MAP_TITLES[kind], "level": "{level}"},
 )
 
 

@@ -42,14 +42,14 @@ rule plot_spatial_maps:
             caption="../report/lisa.rst",
             category="Spatial statistics",
             subcategory="{level}",
-            labels={"map": "LISA {variable}", "level": "{level}"},
+            labels={"map": "LISA clusters of {variable}", "level": "{level}"},
         ),
         gi=report(
             L.spatial_map("hotspots"),
             caption="../report/hotspots.rst",
             category="Spatial statistics",
             subcategory="{level}",
-            labels={"map": "Gi* {variable}", "level": "{level}"},
+            labels={"map": "Hot and cold spots (Gi*) of {variable}", "level": "{level}"},
         ),
     log:
         L.log("plot_spatial_maps", "{variable}", "{level}"),

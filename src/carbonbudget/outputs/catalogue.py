@@ -20,6 +20,19 @@ def trend_variable(fluxes: Sequence[str]) -> str:
 MAP_KINDS = ("ecs", "ce", "cnc", "cer", "cnc_trend")
 
 
+# what the report lists each map of a level as
+MAP_TITLES = {
+    "ecs": "Ecosystem carbon sink (ECS)",
+    "ce": "Carbon emissions (CE)",
+    "cnc": "Carbon neutral capacity (CNC)",
+    "cer": "Carbon emission risk (CER)",
+    "rcs": "Rock-weathering carbon sink (RCS)",
+    "cnc_trend": "Trend class of CNC",
+    "ce_trend": "Trend class of CE",
+    "p_surplus": "Probability of a surplus",
+}
+
+
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
 
 
