@@ -79,3 +79,22 @@ def test_the_fact_sheet_level_is_the_coarsest_unless_named():
     named["outputs"]["fact_sheets"] = "district"
     with pytest.raises(ConfigError, match="outputs.fact_sheets: 'district' is not one of"):
         validate_config(named)
+
+
+def test_without_ecs_a_sheet_ranks_emissions(level):
+    """An RCS-only run (the China example) has no CNC: the sheet gives RCS and CE and ranks the
+    region by its CE (1 = the largest emitter)."""
+    budget = pd.read_parquet(level / "b.parquet")
+    budget = budget.drop(columns=["ecs_tgco2", "cnc_tgco2", "cnc_flux_tco2_km2", "status"])
+    budget.assign(rcs_tgco2=0.5).to_parquet(level / "rcs.parquet")
+    write_fact_sheets(
+        path_regions=str(level / "levels.gpkg"),
+        level="province",
+        budget_path=str(level / "rcs.parquet"),
+        trends_path=None,
+        out_dir=str(level / "rcs"),
+    )
+    page = (level / "rcs/p3.html").read_text()
+    assert "RCS, mean 2001–2002" in page and "CNC" not in page
+    rank = re.search(r"Rank among the 3 regions[^<]*by CE[^<]*</th><td>(\d)</td>", page)
+    assert rank and rank.group(1) == "1"  # CE 6.5 of 3.5 and 1.5

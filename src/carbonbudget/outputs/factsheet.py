@@ -119,7 +119,7 @@ def write_fact_sheets(
     columns = WITH_ECS if with_ecs else WITHOUT_ECS
     dens = add_flux_densities(budget)
     ranked = "cnc_flux_tco2_km2" if with_ecs else "ce_tgco2"
-    means = period_means(dens, [c for c, _ in columns] + [ranked])
+    means = period_means(dens, list(dict.fromkeys([c for c, _ in columns] + [ranked])))
     rank = ranks(means, ranked)
     n = int(means[ranked].notna().sum())
     trends = (
