@@ -64,7 +64,8 @@ def test_emissions_on_the_grid_sum_to_the_budget(demo_run):
             assert r.tags()["classes"].startswith("1 deficit (CNC < 0); 2 balanced")
         expected = np.select([x < 0, x == 0, x > 0], [1, 2, 3], 0)  # x: this year's CNC
         assert (status == expected).all() and nodata == 0 and {1, 3} <= set(status)
-        assert colours[1][:3] == (215, 25, 28) and colours[3][:3] == (44, 123, 182)
+        # the regions' status colours (palette.STATUS_COLOURS): deficit #b2182b, surplus #2166ac
+        assert colours[1][:3] == (178, 24, 43) and colours[3][:3] == (33, 102, 172)
     with rasterio.open(res / "trends/cnc_slope.tif") as r:
         assert r.tags(1)["units"] == "t CO2 km-2 yr-2"
 
