@@ -265,11 +265,15 @@ def test_a_rerun_killed_mid_write_keeps_the_last_results(demo_run, tmp_path):
     assert set(after) == set(before)
     changed = {k for k in after if after[k] != before[k]}
     assert {"results/pixels/rcs/rcs_2002.tif", "results/pixels/ecs/ecs_2002.tif"} <= changed
+    rasters = {
+        "results/pixels/rcs/rcs_2002",
+        "results/pixels/ecs/ecs_2002",
+        "results/pixels/cnc/cnc_2002",  # CNC = ECS - CE
+        "results/pixels/status/status_2002",  # its sign
+    }
+    # each raster with its QGIS style (whose colour range follows the raster's values)
     assert not {k for k in changed if k.startswith("results/pixels/")} - {
-        "results/pixels/rcs/rcs_2002.tif",
-        "results/pixels/ecs/ecs_2002.tif",
-        "results/pixels/cnc/cnc_2002.tif",  # CNC = ECS - CE
-        "results/pixels/status/status_2002.tif",  # its sign
+        f"{r}.{ext}" for r in rasters for ext in ("tif", "qml")
     }
 
 
