@@ -88,8 +88,7 @@ def test_a_users_configfile_replaces_the_demo_config(tmp_path):
     user = tmp_path / "user.yaml"
     user.write_text(yaml.safe_dump(cfg, sort_keys=False))
     proc = subprocess.run(
-        # --quiet host: the job blocks (the profile hides them) list each job's outputs
-        [snakemake_bin(), "-n", "--quiet", "host", "--cores", "1", "--configfile", str(user)],
+        [snakemake_bin(), "-n", "--cores", "1", "--configfile", str(user)],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -117,16 +116,12 @@ def test_a_finished_run_ends_by_saying_what_it_made(demo_run):
     assert len(seen) - start < 20  # at the end, not buried
 
 
-def test_the_console_is_quiet_and_says_which_job_wrote_each_line(demo_run):
-    """No per-job block of inputs and outputs (the demo printed 1,163 lines, one of them 8,698
-    characters); each line a job logs names the job, with its year."""
+def test_each_line_a_job_logs_names_the_job(demo_run):
+    """Jobs run side by side: every line a job logs on the terminal names the job and its year."""
     seen = (demo_run / "run.log").read_text().splitlines()
-    assert not [line for line in seen if line.startswith(("    input:", "    output:"))]
-    assert max(map(len, seen)) < 2000
     jobs = [line for line in seen if " INFO [" in line]
     assert any("INFO [process_year 2005] " in line for line in jobs)
     assert all(re.match(r"\d\d:\d\d:\d\d INFO \[[a-z_]+[^\]]*\] ", line) for line in jobs)
-    assert len(seen) < 800  # 1,163 lines before; 687 on the machine of this change
 
 
 def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):
