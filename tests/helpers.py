@@ -184,3 +184,25 @@ def qgis_python() -> str:
         ):
             return exe
     pytest.skip("QGIS's Python bindings are not installed (apt install python3-qgis)")
+
+
+def browser_dom(page: Path, why_skip: str, budget_ms: int = 15000) -> str:
+    """The DOM of ``page`` after headless Chromium ran its scripts for ``budget_ms`` of virtual
+    time; skips the test with ``why_skip`` on a machine without Chromium."""
+    chromium = next(
+        (
+            shutil.which(b)
+            for b in ("chromium", "chromium-browser", "google-chrome")
+            if shutil.which(b)
+        ),
+        None,
+    )
+    if chromium is None:
+        pytest.skip(f"no Chromium on this machine (apt install chromium){why_skip}")
+    return subprocess.run(
+        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu"]
+        + [f"--virtual-time-budget={budget_ms}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout

@@ -12,6 +12,7 @@ import pytest
 import rasterio
 from helpers import (
     REPO,
+    browser_dom,
     demo_config,
     qgis_python,
     run_snakemake,
@@ -157,7 +158,6 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
     """`snakemake --report` works after a plain install (pygments is a dependency), says what
     this run computed, carries the headline tables and quick looks, and renders in Chromium
     (its React app fills the page)."""
-    import shutil
 
     out = tmp_path / "report.html"
     proc = run_snakemake(demo_run, "--report", str(out))
@@ -178,26 +178,9 @@ def test_the_report_builds_from_the_run_and_renders_in_a_browser(demo_run, tmp_p
     assert "spread over its pixels by the weights of population_density.tif" in raw
     # the landing page carries the headline tables themselves, not links to them
     assert "Carbon budget of the study area, 2001" in raw and "table class=" in raw
-    chromium = next(
-        (
-            shutil.which(b)
-            for b in ("chromium", "chromium-browser", "google-chrome")
-            if shutil.which(b)
-        ),
-        None,
+    dom = browser_dom(
+        out, ": the report was built and its contents checked, but not rendered", 15000
     )
-    if chromium is None:
-        pytest.skip(
-            "no Chromium on this machine (apt install chromium): the report was built "
-            "and its contents checked, but not rendered"
-        )
-    dom = subprocess.run(
-        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu"]
-        + ["--virtual-time-budget=15000", "--dump-dom", out.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    ).stdout
     app = dom.split('<div id="app">', 1)[1].split("<script", 1)[0]
     assert "1. Headlines" in app and "2. Per-pixel quick looks" in app and "Maps" in app
     assert "Carbon budget of the study area" in app and "<table" in app  # on the first page

@@ -3,13 +3,11 @@ colours of the PNG maps, with a region's numbers on a click."""
 
 import json
 import re
-import shutil
-import subprocess
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
+from helpers import browser_dom
 from shapely.geometry import box
 
 from carbonbudget.outputs import classify
@@ -84,25 +82,9 @@ def test_the_page_is_one_offline_file_with_a_path_per_region():
 
 
 def test_the_web_map_opens_in_a_browser_with_every_region(demo_run):
-    chromium = next(
-        (
-            shutil.which(b)
-            for b in ("chromium", "chromium-browser", "google-chrome")
-            if shutil.which(b)
-        ),
-        None,
-    )
     page = demo_run / "results/web/map.html"
     assert page.exists()
-    if chromium is None:
-        pytest.skip("no Chromium on this machine (apt install chromium)")
-    dom = subprocess.run(
-        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu"]
-        + ["--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    ).stdout
+    dom = browser_dom(page, "", 5000)
     counties = pd.read_csv(demo_run / "results/tables/budget_county.csv", dtype={"code": str})
     provinces = pd.read_csv(demo_run / "results/tables/budget_province.csv", dtype={"code": str})
     paths = re.findall(r"<path [^>]*>", dom)

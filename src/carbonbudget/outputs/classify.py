@@ -103,6 +103,14 @@ def coloured_classes(
     return [(lo, hi, c) for (lo, hi), c in zip(cls, colours)]
 
 
+def class_index(values: np.ndarray, classes: list) -> np.ndarray:
+    """The class of each finite value among ``classes`` ((lower, upper, ...) in order): the
+    first whose upper bound it does not exceed (a value on a shared bound is in the lower
+    class), the last for anything above; the QGIS rules of the styles say the same."""
+    uppers = np.array([c[1] for c in classes])
+    return np.minimum(np.searchsorted(uppers, values, side="left"), len(classes) - 1)
+
+
 def bound_label(value: float) -> str:
     """A class bound as people read it: 1,740 and −2,780 (a true minus sign), not 1.74e+03;
     0.52 and 3.1."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.core.io import atomic_output
-from carbonbudget.outputs.figures import period_words, pyplot, typeset, words
+from carbonbudget.outputs.figures import period_words, pyplot, typeset, typeset_figure, words
 from carbonbudget.outputs.palette import BAD, GOOD, NEUTRAL, STATUS_COLOURS
 from carbonbudget.outputs.report import TABLE_STYLE, format_value
 from carbonbudget.outputs.tables import add_flux_densities, period_means
@@ -36,6 +36,7 @@ SERIES_COLOURS = {"ecs_tgco2": GOOD[2], "rcs_tgco2": GOOD[1], "ce_tgco2": BAD[2]
 def _png(fig) -> str:
     """A figure as a base64 PNG data URI (no timestamp in it), closed."""
     buf = io.BytesIO()
+    typeset_figure(fig)
     fig.savefig(buf, format="png", dpi=90, metadata={"Software": None}, bbox_inches="tight")
     pyplot().close(fig)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
@@ -65,8 +66,6 @@ def series_chart(series: pd.DataFrame, columns: list[tuple[str, str]], title: st
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=7, loc="best")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    for text in ax.texts + [ax.title, ax.yaxis.label]:
-        text.set_text(typeset(text.get_text()))
     return _png(fig)
 
 
@@ -127,6 +126,7 @@ def write_fact_sheets(
     )
     trend_col = "cnc_tgco2_trend_class" if with_ecs else "ce_tgco2_trend_class"
     polys = read_display_polygons(path_regions, level)
+    mapped = set(polys["code"])
     last = int(budget["year"].max())
     span = period_words(budget["year"])
     os.makedirs(out_dir, exist_ok=True)
@@ -161,7 +161,7 @@ def write_fact_sheets(
         page = fact_sheet_html(
             f"{name} ({words(level)})",
             rows,
-            locator_map(polys, code) if code in set(polys["code"]) else "",
+            locator_map(polys, code) if code in mapped else "",
             chart,
             typeset(
                 "Period means over the years with a value every year; Tg CO2 = Mt CO2. Method "

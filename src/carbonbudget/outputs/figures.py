@@ -104,7 +104,7 @@ def typeset(text: str) -> str:
     return _MINUS.sub("−", _CO2.sub("CO₂", text))
 
 
-def _typeset_figure(fig) -> None:
+def typeset_figure(fig) -> None:
     """Every text of the figure (titles, legends, labels, notes) typeset by :func:`typeset`."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.text import Text
@@ -123,7 +123,7 @@ def save_figure(fig, path: str, dpi: int = 100, tight_layout: bool = True) -> st
     the format of ``path``'s extension (PNG, SVG or PDF; same bytes every run), close."""
     fmt = os.path.splitext(path)[1].lstrip(".").lower() or "png"
     plt = pyplot()
-    _typeset_figure(fig)
+    typeset_figure(fig)
     if tight_layout:
         fig.tight_layout()
     with atomic_output(path) as tmp, plt.rc_context({"svg.hashsalt": "carbonbudget"}):

@@ -597,12 +597,9 @@ def classed_map(
     coloured = classify.coloured_classes(vals[finite], classes.scheme, classes.k, centre, cmap)
     cls = [(lo, hi) for lo, hi, _ in coloured]
     colours = [c for _, _, c in coloured]
-    uppers = np.array([hi for _, hi in cls])
     index = np.full(len(gdf), -1)
     if len(cls):
-        index[finite] = np.minimum(
-            np.searchsorted(uppers, vals[finite].to_numpy(), side="left"), len(cls) - 1
-        )
+        index[finite] = classify.class_index(vals[finite].to_numpy(), cls)
     edge = {"edgecolor": "#555555", "linewidth": 0.3}
     layers: list[Layer] = []
     handles = []
@@ -667,12 +664,12 @@ def cer_note(budget: pd.DataFrame) -> str:
     )
 
 
-def map_period(budget: pd.DataFrame, column: str, mean: bool = True) -> str:
-    """The period of a map of ``column`` as its title says it (:func:`period_words`): the same
-    every year when no region's value changes over the years (RCS from a runoff climatology)."""
-    values = add_flux_densities(budget)
+def map_period(values: pd.DataFrame, column: str, mean: bool = True) -> str:
+    """The period of a map of ``column`` (a column of the budget table ``values``, or of its
+    flux densities) as its title says it (:func:`period_words`): the same every year when no
+    region's value changes over the years (RCS from a runoff climatology)."""
     constant = False
-    if column in values and budget["year"].nunique() > 1:
+    if column in values and values["year"].nunique() > 1:
         # +inf (CER where ECS <= 0) is a value that may change too: compared as a flag
         v = values[column].astype("float64")
         finite = v.where(np.isfinite(v))
@@ -683,7 +680,7 @@ def map_period(budget: pd.DataFrame, column: str, mean: bool = True) -> str:
         constant = bool(
             spread.notna().any() and (spread.dropna() <= 1e-9 * scale).all() and not flags.any()
         )
-    return period_words(budget["year"], mean=mean, constant=constant)
+    return period_words(values["year"], mean=mean, constant=constant)
 
 
 def budget_map_values(
@@ -748,6 +745,7 @@ def plot_budget_maps(
     # CE summed over members covering part of the area (the emission table lacks the others)
     ce_part = (gdf["_ce_known"] < PARTIAL_BELOW).to_numpy()
     ce_label = f"CE known on < {100 * PARTIAL_BELOW:.0f} % of the area"
+    densities = add_flux_densities(budget)  # what each map's title period is judged on
     for kind in kinds:
         _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
         col = pick[kind]
@@ -756,7 +754,7 @@ def plot_budget_maps(
             gdf,
             col,
             Classes(cmap, centre, maps["scheme"], maps["classes"]),
-            f"{what}, {map_period(budget, col, kind != 'cer')}, by {words(level)}"
+            f"{what}, {map_period(densities, col, kind != 'cer')}, by {words(level)}"
             + (" (per km²)" if density and unit != "ratio" else "")
             + (cer_note(budget) if kind == "cer" else ""),
             unit,
@@ -800,7 +798,7 @@ def plot_budget_maps(
         limits = ""
         if "trend_class_limits_tgco2" in table and len(table):
             t1, t2 = str(table["trend_class_limits_tgco2"].iloc[0]).split(";")
-            limits = f"; decrease limits {t1} and {t2}".replace("-", "−")
+            limits = f"; decrease limits {t1} and {t2}"
         categorical_map(
             gdf,
             col,

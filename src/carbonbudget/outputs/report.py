@@ -49,12 +49,10 @@ LANDING_HEADINGS = [
 
 def study_area_table(budget: pd.DataFrame) -> pd.DataFrame:
     """The study area's budget per year, with headings in words and units: every flux in
-    Tg CO2, as CE is (NEP converted from Tg C with 44/12)."""
+    Tg CO2, as CE is (NEP converted from Tg C with 44/12; RCS and ECS have their CO2 columns)."""
     budget = budget.copy()
     if "nep_tgc" in budget:
         budget["nep_tgco2"] = budget["nep_tgc"] * CO2_PER_C
-    if "rcs_tgco2" not in budget and "rcs_tgc" in budget:
-        budget["rcs_tgco2"] = budget["rcs_tgc"] * CO2_PER_C
     cols = [c for c in BUDGET_HEADINGS if c in budget]
     out = budget.sort_values("year")[cols].rename(columns=BUDGET_HEADINGS)
     return out.reset_index(drop=True)

@@ -56,8 +56,7 @@ def _colours(values: pd.Series, kind: str, maps: dict) -> tuple[pd.Series, list[
     classes = classify.coloured_classes(finite, maps["scheme"], maps["classes"], centre, cmap)
     colour = pd.Series(NO_VALUE, index=values.index, dtype=object)
     if classes:
-        uppers = np.array([hi for _, hi, _ in classes])
-        idx = np.minimum(np.searchsorted(uppers, finite.to_numpy(), side="left"), len(classes) - 1)
+        idx = classify.class_index(finite.to_numpy(), classes)
         colour[finite.index] = [classes[i][2] for i in idx]
     colour[np.isposinf(values)] = "#1a1a1a"
     legend = [(classify.class_label(lo, hi, i == 0), c) for i, (lo, hi, c) in enumerate(classes)][

@@ -8,6 +8,7 @@ codes. Intensity indicators (per capita, per unit of GDP) are ratios of sums at 
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -536,21 +537,19 @@ class _LevelBudget:
         t["rcs_tgco2"] = t["rcs_tgc"] * CO2_PER_C
         return t
 
-    def _ce_known_area(self, key: str) -> pd.DataFrame:
-        """``ce_known_area_fraction`` of each (``key``, year): the share of the region's area
-        (inside the grid) whose finest regions have a known CE. A parent sums the emission
-        rows it has: a member without a row (Tibet in a table that lists none of its counties)
-        leaves its emissions out while its area stays in, so this share says how much of the
-        region its CE stands for. A CE-only row (a code without a polygon, reaching its parents
-        by its code: an old code of a district since split) stands, in its parents' rows, for
-        the members of the finest region with a polygon it reaches that have no row of their
-        own."""
+    @functools.cached_property
+    def _rows_with_ce(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(finest region, year) pairs with a known CE: by their own emission row, and by their
+        own row or a CE-only row (a code without a polygon, reaching its parents by its code:
+        an old code of a district since split), which stands for the members of the finest
+        region with a polygon it reaches that have no row of their own. Every level's
+        ``ce_known_area_fraction`` reads them: computed once."""
         fcol = f"{self.regions.finest}_code"
         em = self.emissions[self.emissions["ce_tgco2"].notna()]
         mapped = set(self.zonal[fcol])
-        covered = [em.loc[em[fcol].isin(mapped), [fcol, "year"]]]
-        # a finest region is known by its own row only; a coarser one also by the rows above
-        own = em[~em[fcol].isin(mapped)] if key != fcol else em.iloc[:0]
+        direct = em.loc[em[fcol].isin(mapped), [fcol, "year"]].drop_duplicates()
+        covered = [direct]
+        own = em[~em[fcol].isin(mapped)]
         for level in self.regions.levels[1:]:
             lcol = f"{level}_code"
             present = set(self.zonal[lcol])
@@ -559,7 +558,18 @@ class _LevelBudget:
                 members = self.zonal[[fcol, lcol, "year"]].merge(here, on=[lcol, "year"])
                 covered.append(members[[fcol, "year"]])
             own = own[~own[lcol].isin(present)]
-        known = pd.concat(covered).drop_duplicates()
+        return direct, pd.concat(covered).drop_duplicates()
+
+    def _ce_known_area(self, key: str) -> pd.DataFrame:
+        """``ce_known_area_fraction`` of each (``key``, year): the share of the region's area
+        (inside the grid) whose finest regions have a known CE. A parent sums the emission
+        rows it has: a member without a row (Tibet in a table that lists none of its counties)
+        leaves its emissions out while its area stays in, so this share says how much of the
+        region its CE stands for (:attr:`_rows_with_ce`)."""
+        fcol = f"{self.regions.finest}_code"
+        # a finest region is known by its own row only; a coarser one also by the rows above
+        direct, with_parents = self._rows_with_ce
+        known = direct if key == fcol else with_parents
         cols = list(dict.fromkeys([key, fcol, "year", "area_km2"]))
         z = self.zonal[cols].merge(known.assign(_known=True), on=[fcol, "year"], how="left")
         z["_known_area"] = z["area_km2"].where(z["_known"].notna(), 0.0)
