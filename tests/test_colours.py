@@ -105,7 +105,9 @@ def test_a_map_of_one_class_says_so_in_words(tmp_path, monkeypatch):
     two classes keeps its colours)."""
     said = []
     monkeypatch.setattr(
-        maps, "one_class_sentence", lambda n, c: said.append((n, c)) or f"All {n}: {c}"
+        maps,
+        "one_class_sentence",
+        lambda n, c, language="en": said.append((n, c)) or f"All {n}: {c}",
     )
     gdf = gpd.GeoDataFrame(
         {"code": ["1", "2", "3"], "cls": ["increase"] * 3},

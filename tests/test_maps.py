@@ -244,8 +244,8 @@ def test_the_period_cer_is_the_periods_ratio_and_says_what_one_means():
     assert period_means(budget, ["cer"])["cer"].equals(cer)
     sunk = budget.assign(ecs_tgco2=[1.0, -1.0, 2.0, 2.0, 1.0, 1.0])
     assert period_cer(sunk)["a"] == np.inf  # the period's ECS is 0: the ECS ≤ 0 rule
-    assert "Cv 0.50–1.50: CE = ECS where CER = Cv, not at 1" in cer_note(budget)
-    assert "with Cv = 1: CE = ECS at 1" in cer_note(budget.assign(cv=1.0))
+    assert "Cv 0.50–1.50: CE = ECS where CER = Cv, not at 1" in cer_note(budget).render("en")
+    assert "with Cv = 1: CE = ECS at 1" in cer_note(budget.assign(cv=1.0)).render("en")
 
 
 def test_the_inf_swatch_shares_no_colour_with_a_class(monkeypatch, tmp_path):
@@ -424,14 +424,15 @@ def test_a_map_is_titled_a_climatology_only_when_no_value_changes():
             "cer": [np.inf, np.inf, 3.0, 3.0],
         }
     )
-    assert plots.map_period(budget, "rcs_tgco2") == "each year 2001–2002 alike (from climatologies)"
-    assert (
-        plots.map_period(budget, "cer", mean=False)
-        == "each year 2001–2002 alike (from climatologies)"
-    )
+
+    def period(values, column, mean=True):
+        return plots.map_period(values, column, mean).render("en")
+
+    assert period(budget, "rcs_tgco2") == "each year 2001–2002 alike (from climatologies)"
+    assert period(budget, "cer", mean=False) == "each year 2001–2002 alike (from climatologies)"
     budget.loc[0, "cer"] = 5.0
-    assert plots.map_period(budget, "cer", mean=False) == "2001–2002"
+    assert period(budget, "cer", mean=False) == "2001–2002"
     budget.loc[0, "cer"] = np.inf
     budget.loc[2, "cer"] = 3.5
-    assert plots.map_period(budget, "cer") == "mean 2001–2002"
-    assert plots.map_period(budget[budget["year"] == 2002], "cer") == "2002"
+    assert period(budget, "cer") == "mean 2001–2002"
+    assert period(budget[budget["year"] == 2002], "cer") == "2002"

@@ -43,6 +43,7 @@ rule budget:
         fluxes=list(FLUXES),
         uncertainty=config.get("uncertainty"),
         trends=config["trends"],
+        language=config["outputs"]["maps"]["language"],
     script:
         "../scripts/balance.py"
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from carbonbudget.outputs.language import Phrase
+
 SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 
 
@@ -121,8 +123,15 @@ def bound_label(value: float) -> str:
     return f"{value:.3g}".replace("-", "−")
 
 
-def class_label(lo: float, hi: float, first: bool) -> str:
+def class_phrase(lo: float, hi: float, first: bool) -> Phrase:
     """The legend label of a class, unambiguous where two classes share a bound: the lowest
     class holds both its bounds ("−5 to −3"), every other holds its upper bound only
     ("> −3 to 0"), as the maps and the QGIS styles assign values."""
-    return f"{'' if first else '> '}{bound_label(lo)} to {bound_label(hi)}"
+    return Phrase(
+        "{lo} to {hi}" if first else "> {lo} to {hi}", lo=bound_label(lo), hi=bound_label(hi)
+    )
+
+
+def class_label(lo: float, hi: float, first: bool) -> str:
+    """:func:`class_phrase` in English (the QGIS styles and the web map)."""
+    return class_phrase(lo, hi, first).render("en")

@@ -9,6 +9,7 @@ import os
 import re
 
 from carbonbudget.core.io import atomic_output
+from carbonbudget.outputs.language import Phrase, period_phrase
 
 SERIES_LABELS = {
     "cnc_tgco2": ("CNC", "carbon neutral capacity"),
@@ -17,27 +18,26 @@ SERIES_LABELS = {
 }
 
 
-def in_words(column: str) -> str:
-    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2."""
+def quantity_phrase(column: str) -> Phrase:
+    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2, 'carbon
+    emissions (CE) per km²' for its density, any other column by its name."""
     if column in SERIES_LABELS:
         short, words = SERIES_LABELS[column]
-        return f"{words} ({short})"
+        return Phrase(f"{words} ({short})")
     total = column.replace("_flux_tco2_km2", "_tgco2")
     if total != column and total in SERIES_LABELS:
-        return f"{in_words(total)} per km²"
-    return column
+        return Phrase("{quantity} per km²", quantity=quantity_phrase(total))
+    return Phrase.pair(column, column)
+
+
+def in_words(column: str) -> str:
+    """A budget column as an English title says it (:func:`quantity_phrase`)."""
+    return quantity_phrase(column).render("en")
 
 
 def period_words(years, *, mean: bool = True, constant: bool = False) -> str:
-    """A period as a title says it: "mean 2006–2010", one year as "2010" (not "mean
-    2010–2010"), and a quantity the same every year (its inputs are climatologies) as such,
-    not as a mean of years it does not vary over."""
-    first, last = int(min(years)), int(max(years))
-    if first == last:
-        return str(first)
-    if constant:
-        return f"each year {first}–{last} alike (from climatologies)"
-    return f"{'mean ' if mean else ''}{first}–{last}"
+    """A period as an English title says it (:func:`.language.period_phrase`)."""
+    return period_phrase(years, mean=mean, constant=constant).render("en")
 
 
 def words(name: str) -> str:

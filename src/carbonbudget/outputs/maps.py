@@ -14,7 +14,8 @@ import pandas as pd
 
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.figures import in_words, period_words, pyplot, save_figure, words
+from carbonbudget.outputs.figures import pyplot, quantity_phrase, save_figure
+from carbonbudget.outputs.language import ZH, Phrase, level_phrase, lines, period_phrase, say
 from carbonbudget.outputs.palette import (
     BUDGET_MAPS,
     P_SURPLUS_CLASSES,
@@ -55,6 +56,7 @@ class MapFrame:
     label_max: int = 40
     source: str = ""
     review_number: str = ""
+    language: str = "en"  # of titles, legends and notes (carbonbudget.outputs.language)
 
     @classmethod
     def from_config(cls, maps: dict | None) -> MapFrame:
@@ -72,7 +74,12 @@ class MapFrame:
             source=str(maps.get("source") or ""),
             review_number=str(maps.get("review_number") or ""),
             label_max=int(maps.get("label_max", cls.label_max)),
+            language=str(maps.get("language", cls.language)),
         )
+
+    def say(self, text: str | Phrase, sep: str = " / ") -> str:
+        """``text`` in the maps' language (a title's two languages on lines of their own)."""
+        return say(text, self.language, sep)
 
 
 def _frame_bounds(gdf: gpd.GeoDataFrame, lonlat: Sequence[float]) -> tuple[float, ...]:
@@ -409,7 +416,7 @@ def categorical_map(
     gdf: gpd.GeoDataFrame,
     column: str,
     colours: dict,
-    title: str,
+    title: str | Phrase,
     path: str,
     *,
     outlines: gpd.GeoDataFrame | None = None,
@@ -422,6 +429,7 @@ def categorical_map(
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.patches import Patch
 
+    frame = frame or MapFrame()
     fig, ax = pyplot().subplots(figsize=(7, 6))
     counts = {c: int((gdf[column] == c).sum()) for c in colours}
     classes = [c for c in colours if counts[c]]
@@ -432,7 +440,7 @@ def categorical_map(
         ax.text(
             0.5,
             0.5,
-            one_class_sentence(counts[one], one),
+            one_class_sentence(counts[one], one, frame.language),
             transform=ax.transAxes,
             ha="center",
             va="center",
@@ -452,7 +460,12 @@ def categorical_map(
     ] + _outline_layer(outlines)
     _draw(ax, layers)
     handles = [
-        Patch(facecolor=colours[c], edgecolor="#555555", hatch=hatch[c], label=f"{c} ({counts[c]})")
+        Patch(
+            facecolor=colours[c],
+            edgecolor="#555555",
+            hatch=hatch[c],
+            label=f"{frame.say(c)} ({counts[c]})",
+        )
         for c in classes
         if c != one  # the sentence is its legend
     ]
@@ -464,13 +477,13 @@ def categorical_map(
             fontsize=8,
             frameon=False,
         )
-    save_map(fig, ax, gdf, title, path, frame, layers)
+    save_map(fig, ax, gdf, frame.say(title, "\n"), path, frame, layers)
 
 
-def one_class_sentence(n: int, cls: str) -> str:
+def one_class_sentence(n: int, cls: str, language: str = "en") -> str:
     """What a map whose ``n`` regions with a class all fall in class ``cls`` says instead of
     its colours."""
-    return f"All {n} regions with a class: {cls}"
+    return say(Phrase("All {n} regions with a class: {cls}", n=n, cls=Phrase(cls)), language, "\n")
 
 
 def plot_spatial_maps(
@@ -503,20 +516,28 @@ def plot_spatial_maps(
     moran = pd.read_csv(moran_path, dtype={"period": str})
     m = moran[(moran["variable"] == variable) & (moran["period"] == "mean")].iloc[0]
     skipped = isinstance(m["note"], str) and bool(m["note"])
-    stat = (
-        m["note"]
-        if skipped
-        else (
-            f"Moran's I = {m['moran_i']:.3f} (pseudo p = "
-            f"{m['p_sim']:.3g}, {m['permutations']} permutations)"
-        )
+    # a note of the statistics table (why they were not computed) is printed as it is written
+    note = Phrase.pair(m["note"], m["note"]) if skipped else None
+    stat = note or Phrase(
+        "Moran's I = {i} (pseudo p = {p}, {n} permutations)",
+        i=f"{m['moran_i']:.3f}",
+        p=f"{m['p_sim']:.3g}",
+        n=m["permutations"],
     )
+    quantity, by = quantity_phrase(variable), level_phrase(level)
     categorical_map(
         gdf,
         "lisa_cluster",
         lisa_colours(variable),
-        f"LISA clusters of the mean {in_words(variable)} by {words(level)} "
-        f"(pseudo p < {lisa_p:g})\n{stat}",
+        lines(
+            Phrase(
+                "LISA clusters of the mean {quantity} by {level} (pseudo p < {p})",
+                quantity=quantity,
+                level=by,
+                p=f"{lisa_p:g}",
+            ),
+            stat,
+        ),
         path_lisa,
         outlines=outlines,
         frame=frame,
@@ -525,8 +546,14 @@ def plot_spatial_maps(
         gdf,
         "gi_class",
         gi_colours(variable),
-        f"Getis–Ord Gi* hot and cold spots of the mean {in_words(variable)} by {words(level)}\n"
-        + (m["note"] if skipped else "binary queen weights incl. self; z-score classes"),
+        lines(
+            Phrase(
+                "Getis–Ord Gi* hot and cold spots of the mean {quantity} by {level}",
+                quantity=quantity,
+                level=by,
+            ),
+            note or Phrase("binary queen weights incl. self; z-score classes"),
+        ),
         path_gi,
         outlines=outlines,
         frame=frame,
@@ -563,14 +590,14 @@ def classed_map(
     gdf: gpd.GeoDataFrame,
     column: str,
     classes: Classes,
-    title: str,
+    title: str | Phrase,
     unit: str,
     path: str,
     *,
     outlines: gpd.GeoDataFrame | None = None,
-    incomplete: tuple[ArrayLike, str] | None = None,
+    incomplete: tuple[ArrayLike, str | Phrase] | None = None,
     frame: MapFrame | None = None,
-    part_known: Sequence[tuple[ArrayLike, str]] = (),
+    part_known: Sequence[tuple[ArrayLike, str | Phrase]] = (),
 ) -> None:
     """A north-up choropleth of ``column`` in ``classes``. The legend sits beside the map
     (never over it), highest class on top, with each class's count; +inf (e.g. CER where
@@ -580,6 +607,7 @@ def classed_map(
     class colour under a cross-hatch with its own entry. ``outlines``: boundaries of a coarser
     level drawn over the regions."""
     cmap, centre = classes.cmap, classes.centre
+    frame = frame or MapFrame()
     incomplete_mask, incomplete_label = incomplete if incomplete is not None else (None, "")
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.patches import Patch
@@ -611,12 +639,12 @@ def classed_map(
             Patch(
                 facecolor=colour,
                 edgecolor="#555555",
-                label=f"{classify.class_label(lo, hi, i == 0)}  ({int(members.sum())})",
+                label=f"{frame.say(classify.class_phrase(lo, hi, i == 0))}  ({int(members.sum())})",
             )
         )
     handles.reverse()  # highest class on top, as the values run up a colour bar
 
-    def swatch(mask: np.ndarray, style: dict, label: str) -> None:
+    def swatch(mask: np.ndarray, style: dict, label: str | Phrase) -> None:
         """The regions of ``mask`` drawn in ``style``, with a legend entry counting them."""
         if mask.any():
             layers.append((gdf[mask], "fill", {**style, **edge}))
@@ -626,47 +654,49 @@ def classed_map(
                     facecolor=face,
                     hatch=style["hatch"],
                     edgecolor="#555555",
-                    label=f"{label} ({int(mask.sum())})",
+                    label=f"{frame.say(label)} ({int(mask.sum())})",
                 )
             )
 
     inf = np.isposinf(vals).to_numpy()
     # black with a cross-hatch: no class colour of any colour map
-    swatch(inf, {"color": "#1a1a1a", "hatch": "++"}, "+inf: ECS ≤ 0")
+    swatch(inf, {"color": "#1a1a1a", "hatch": "++"}, Phrase("+inf: ECS ≤ 0"))
     swatch(partial, {"color": "#d9d9d9", "hatch": ".."}, incomplete_label)
     missing = (vals.isna() & ~pd.Series(partial, index=vals.index)).to_numpy()
-    swatch(missing, {"color": "white", "hatch": "//"}, "no value")
+    swatch(missing, {"color": "white", "hatch": "//"}, Phrase("no value"))
     for (known, label), hatch in zip(part_known, ("xxx", "\\\\\\")):
         swatch(np.asarray(known, dtype=bool) & finite, {"facecolor": "none", "hatch": hatch}, label)
     layers += _outline_layer(outlines)
     _draw(ax, layers)
     ax.legend(
         handles=handles,
-        title=unit,
+        title=frame.say(unit) if unit in ZH else unit,
         loc="center left",
         bbox_to_anchor=(1.01, 0.5),
         fontsize=8,
         title_fontsize=8,
         frameon=False,
     )
-    save_map(fig, ax, gdf, title, path, frame, layers)
+    save_map(fig, ax, gdf, frame.say(title, "\n"), path, frame, layers)
 
 
-def cer_note(budget: pd.DataFrame) -> str:
+def cer_note(budget: pd.DataFrame) -> Phrase:
     """The second title line of a CER map: how the period's CER is made, and what 1 means
     when Cv is not 1 everywhere (a region is at CE = ECS where its CER equals its Cv)."""
     cv = budget["cv"].dropna() if "cv" in budget else pd.Series([1.0])
     if cv.empty or np.allclose(cv, 1.0):
-        return "\n(the period's CE / ECS, Shi et al. 2022 with Cv = 1: CE = ECS at 1)"
-    return (
-        "\n(the period's CE / ECS × mean Cv, Shi et al. 2022; "
-        f"Cv {cv.min():.2f}–{cv.max():.2f}: CE = ECS where CER = Cv, not at 1)"
+        return Phrase("(the period's CE / ECS, Shi et al. 2022 with Cv = 1: CE = ECS at 1)")
+    return Phrase(
+        "(the period's CE / ECS × mean Cv, Shi et al. 2022; Cv {low}–{high}: "
+        "CE = ECS where CER = Cv, not at 1)",
+        low=f"{cv.min():.2f}",
+        high=f"{cv.max():.2f}",
     )
 
 
-def map_period(values: pd.DataFrame, column: str, mean: bool = True) -> str:
+def map_period(values: pd.DataFrame, column: str, mean: bool = True) -> Phrase:
     """The period of a map of ``column`` (a column of the budget table ``values``, or of its
-    flux densities) as its title says it (:func:`period_words`): the same every year when no
+    flux densities) as its title says it (:func:`period_phrase`): the same every year when no
     region's value changes over the years (RCS from a runoff climatology)."""
     constant = False
     if column in values and values["year"].nunique() > 1:
@@ -680,7 +710,7 @@ def map_period(values: pd.DataFrame, column: str, mean: bool = True) -> str:
         constant = bool(
             spread.notna().any() and (spread.dropna() <= 1e-9 * scale).all() and not flags.any()
         )
-    return period_words(values["year"], mean=mean, constant=constant)
+    return period_phrase(values["year"], mean=mean, constant=constant)
 
 
 def budget_map_values(
@@ -731,7 +761,8 @@ def plot_budget_maps(
         else None
     )
     budget = pd.read_parquet(budget_path)
-    years = period_words(budget["year"], mean=False)
+    years = period_phrase(budget["year"], mean=False)
+    by = level_phrase(level)
     kinds = [k for k in out_paths if k in BUDGET_MAPS]
     pick = {k: BUDGET_MAPS[k][1] if density else BUDGET_MAPS[k][0] for k in kinds}
     means = budget_map_values(budget, kinds, density, min_valid_fraction)
@@ -739,29 +770,42 @@ def plot_budget_maps(
     partial = (gdf["_valid"] < min_valid_fraction).to_numpy()
     # known on enough of the area for a value, on too little for a whole region's sink
     part = (~partial & (gdf["_valid"] < PARTIAL_BELOW)).to_numpy()
-    part_label = (
-        f"sink known on {100 * min_valid_fraction:.0f}–{100 * PARTIAL_BELOW:.0f} % of the area"
+    part_label = Phrase(
+        "sink known on {low}–{high} % of the area",
+        low=f"{100 * min_valid_fraction:.0f}",
+        high=f"{100 * PARTIAL_BELOW:.0f}",
     )
     # CE summed over members covering part of the area (the emission table lacks the others)
     ce_part = (gdf["_ce_known"] < PARTIAL_BELOW).to_numpy()
-    ce_label = f"CE known on < {100 * PARTIAL_BELOW:.0f} % of the area"
+    ce_label = Phrase("CE known on < {pct} % of the area", pct=f"{100 * PARTIAL_BELOW:.0f}")
     densities = add_flux_densities(budget)  # what each map's title period is judged on
     for kind in kinds:
         _, _, cmap, centre, what, unit_total, unit_density = BUDGET_MAPS[kind]
         col = pick[kind]
         unit = unit_density if density else unit_total
+        title = Phrase(
+            "{quantity}, {period}, by {level}",
+            quantity=Phrase(what),
+            period=map_period(densities, col, kind != "cer"),
+            level=by,
+        )
+        if density and unit != "ratio":
+            title = Phrase("{title} (per km²)", title=title)
         classed_map(
             gdf,
             col,
             Classes(cmap, centre, maps["scheme"], maps["classes"]),
-            f"{what}, {map_period(densities, col, kind != 'cer')}, by {words(level)}"
-            + (" (per km²)" if density and unit != "ratio" else "")
-            + (cer_note(budget) if kind == "cer" else ""),
+            lines(title, cer_note(budget)) if kind == "cer" else title,
             unit,
             out_paths[kind],
             outlines=outlines,
             incomplete=(
-                (partial, f"sink known on < {100 * min_valid_fraction:.0f} % of the area")
+                (
+                    partial,
+                    Phrase(
+                        "sink known on < {pct} % of the area", pct=f"{100 * min_valid_fraction:.0f}"
+                    ),
+                )
                 if col in SINK_COLUMNS
                 else None
             ),
@@ -781,8 +825,14 @@ def plot_budget_maps(
             gdf,
             "p_class",
             {k: v[2] for k, v in P_SURPLUS_CLASSES.items()},
-            f"Probability of a surplus (CNC > 0), {last}, by {words(level)}\n"
-            '(uncertainty model: docs/method.md, "Uncertainty")',
+            lines(
+                Phrase(
+                    "Probability of a surplus (CNC > 0), {period}, by {level}",
+                    period=period_phrase([last]),
+                    level=by,
+                ),
+                Phrase('(uncertainty model: docs/method.md, "Uncertainty")'),
+            ),
             out_paths["p_surplus"],
             outlines=outlines,
             frame=frame,
@@ -795,16 +845,27 @@ def plot_budget_maps(
         trends = table[["code", col]]
         gdf = polys.merge(trends, on="code", how="left")
         gdf[col] = gdf[col].fillna("undetermined")
-        limits = ""
+        note = Phrase("(OLS slope in Tg CO2 yr⁻²; Zhang et al. 2022)")
         if "trend_class_limits_tgco2" in table and len(table):
             t1, t2 = str(table["trend_class_limits_tgco2"].iloc[0]).split(";")
-            limits = f"; decrease limits {t1} and {t2}"
+            note = Phrase(
+                "(OLS slope in Tg CO2 yr⁻²; decrease limits {t1} and {t2}; Zhang et al. 2022)",
+                t1=t1,
+                t2=t2,
+            )
         categorical_map(
             gdf,
             col,
             trend_class_colours(var),
-            f"Trend class of the {in_words(var)}, {years}, by {words(level)}\n"
-            f"(OLS slope in Tg CO2 yr⁻²{limits}; Zhang et al. 2022)",
+            lines(
+                Phrase(
+                    "Trend class of the {quantity}, {period}, by {level}",
+                    quantity=quantity_phrase(var),
+                    period=years,
+                    level=by,
+                ),
+                note,
+            ),
             out_paths[kind],
             outlines=outlines,
             frame=frame,

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.core.io import atomic_output
+from carbonbudget.outputs.language import level_phrase
 from carbonbudget.outputs.tables import COLUMN_UNITS, column_title
 from carbonbudget.science.balance import INTENSITY_PREFIX
 
@@ -27,6 +28,74 @@ KEY_COLUMNS = {
     "name": "the region's name",
     "year": "the year",
 }
+
+
+# The Chinese header of every budget column (outputs.maps.language zh or both); the percentiles,
+# valid fractions, codes of parents and intensities follow the patterns of column_zh
+COLUMNS_ZH = {
+    "level": "级别",
+    "code": "代码",
+    "name": "名称",
+    "year": "年份",
+    "area_km2": "面积",
+    "valid_fraction": "有效面积比例",
+    "outside_grid_share": "网格外面积比例",
+    "rh_tgc": "异养呼吸（RH）",
+    "nep_tgc": "净生态系统生产力（NEP）",
+    "rcs_tgc": "岩石风化碳汇（RCS）",
+    "ecs_tgc": "生态系统碳汇（ECS）",
+    "rcs_tgco2": "岩石风化碳汇（RCS，CO2）",
+    "ecs_tgco2": "生态系统碳汇（ECS，CO2）",
+    "ce_tgco2": "碳排放（CE）",
+    "cnc_tgco2": "碳中和能力（CNC）",
+    "cnc_flux_tco2_km2": "单位面积碳中和能力",
+    "ce_flux_tco2_km2": "单位面积碳排放",
+    "ecs_flux_tco2_km2": "单位面积生态系统碳汇",
+    "rcs_flux_tco2_km2": "单位面积岩石风化碳汇",
+    "in_region_layer": "位于区域图层内",
+    "ce_known_area_fraction": "排放已知面积比例",
+    "ce_missing_members": "缺少排放的下级区域",
+    "ce_known_fraction": "已知排放比例",
+    "status": "碳收支状态",
+    "status_note": "状态说明",
+    "source_sink_ratio": "源汇比（CE / ECS）",
+    "ecosystem_source": "生态系统为碳源",
+    "cv": "脆弱性系数（Cv）",
+    "cer": "碳排放风险（CER）",
+    "imbalance_risk_index": "碳失衡风险指数",
+    "ce_per_capita_tco2": "人均碳排放",
+    "ecs_per_capita_tco2": "人均生态系统碳汇",
+    "p_surplus": "碳盈余概率",
+    "status_robust": "状态稳健",
+    "note": "说明",
+}
+_PERCENTILE_ZH = {"p05": "第 5 百分位", "p50": "中位数", "p95": "第 95 百分位"}
+
+
+def column_zh(column: str) -> str | None:
+    """The Chinese header of a budget column; None where it has none (it keeps its name)."""
+    if column in COLUMNS_ZH:
+        return COLUMNS_ZH[column]
+    m = re.fullmatch(r"(.+)_(p05|p50|p95)", column)
+    if m and column_zh(m.group(1)):
+        return f"{column_zh(m.group(1))}，{_PERCENTILE_ZH[m.group(2)]}"
+    m = re.fullmatch(r"(rh|nep|rcs|ecs)_valid_fraction", column)
+    if m:
+        return f"{m.group(1).upper()} 有效面积比例"
+    if column.endswith("_code"):
+        return f"所属{level_phrase(column[: -len('_code')]).render('zh')}代码"
+    if column.startswith(INTENSITY_PREFIX):
+        return "碳排放强度"
+    return None
+
+
+def column_header(column: str, language: str = "en") -> str:
+    """A column's header in the workbook: its name (en), its Chinese (zh; the name where it
+    has none) or both."""
+    zh = column_zh(column) if language != "en" else None
+    if zh is None:
+        return column
+    return zh if language == "zh" else f"{column} / {zh}"
 
 
 def column_unit(column: str) -> str:
@@ -83,9 +152,23 @@ def _cells(frame: pd.DataFrame) -> list[list]:
     return [list(row) for row in zip(*columns)]
 
 
-def write_workbook(tables: dict[str, pd.DataFrame], path: str, title: str) -> None:
+README_EN = (
+    "One sheet per level, one row per region and year; the second row gives each column's "
+    "unit. An empty cell is unknown, never 0. The same tables are in "
+    "tables/budget_<level>.csv and .parquet."
+)
+README_ZH = (
+    "每个级别一张工作表，每个区域每年一行；第二行为各列的单位。空单元格表示未知，而非 0。"
+    "相同的表格另见 tables/budget_<level>.csv 与 .parquet。"
+)
+
+
+def write_workbook(
+    tables: dict[str, pd.DataFrame], path: str, title: str, language: str = "en"
+) -> None:
     """``tables`` (level -> budget table) as the workbook at ``path``: a README sheet, then
-    one sheet per level (headers, a units row, the rows; panes frozen under the units)."""
+    one sheet per level (headers in ``language``, a units row, the rows; panes frozen under
+    the units)."""
     # lazy: only the budget stage writes the workbook
     import xlsxwriter
 
@@ -96,22 +179,22 @@ def write_workbook(tables: dict[str, pd.DataFrame], path: str, title: str) -> No
         unit = book.add_format({"italic": True, "font_color": "#555555"})
         readme = book.add_worksheet("README")
         readme.write(0, 0, title, bold)
-        readme.write(
-            1,
-            0,
-            "One sheet per level, one row per region and year; the second row gives each "
-            "column's unit. An empty cell is unknown, never 0. The same tables are in "
-            "tables/budget_<level>.csv and .parquet.",
-        )
-        readme.write_row(3, 0, ["column", "unit", "meaning"], bold)
+        chinese = language != "en"
+        readme.write(1, 0, README_EN if language != "zh" else README_ZH)
+        if language == "both":
+            readme.write(2, 0, README_ZH)
+        heads = ["column", "unit", "meaning"] + (["中文"] if chinese else [])
+        readme.write_row(3, 0, heads, bold)
         columns = list(dict.fromkeys(c for t in tables.values() for c in t.columns))
         for i, col in enumerate(columns, start=4):
-            readme.write_row(i, 0, [col, column_unit(col), column_meaning(col)])
+            row = [col, column_unit(col), column_meaning(col)]
+            readme.write_row(i, 0, row + ([column_zh(col) or ""] if chinese else []))
         readme.set_column(0, 0, 30)
         readme.set_column(2, 2, 100)
+        readme.set_column(3, 3, 30)
         for level, table in tables.items():
             sheet = book.add_worksheet(level[:31])
-            sheet.write_row(0, 0, list(table.columns), bold)
+            sheet.write_row(0, 0, [column_header(c, language) for c in table.columns], bold)
             sheet.write_row(1, 0, [column_unit(c) for c in table.columns], unit)
             for r, cells in enumerate(_cells(table), start=2):
                 sheet.write_row(r, 0, cells)

@@ -86,4 +86,5 @@ def budget(job: Job) -> None:
         {level: tables[level] for level in p.levels},
         job.output.workbook,
         f"Carbon budget by region, {years}",
+        language=p.language,
     )
