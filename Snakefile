@@ -23,7 +23,7 @@ from carbonbudget.core.config import (
     skipped_stages,
     validate_config,
 )
-from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to
+from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to, short_job_blocks
 from carbonbudget.inputs.demo_files import demo_files, demo_root
 from carbonbudget.outputs.catalogue import (
     MAP_TITLES,
@@ -79,6 +79,8 @@ config.clear()
 config.update(_validated)
 
 RUN_STARTED = time.time()  # the end-of-run summary describes only results published after it
+if not config["processing"]["job_blocks"]:
+    short_job_blocks(logger)  # one console line per job; the blocks stay in Snakemake's log
 YEARS = config["years"]
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]

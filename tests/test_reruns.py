@@ -40,6 +40,9 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
     # one block a person reads (file, variable, problem, fix, log); the traceback in the log only
     assert seen.count("  file:     data/demo/runoff/runoff_2002.tif") == 1, seen[-3000:]
     assert seen.count("  fix:      ") == 1 and "Traceback" not in seen
+    # the failed job's block says which job failed, though jobs start as one line each
+    assert "Error in rule process_year:" in seen
+    assert "log: results/logs/process_year/2002.log (check log" in seen
     assert "Traceback" in (work / "results/logs/process_year/2002.log").read_text()
     after = _digests(work, "results/**/*.tif") | _digests(work, "results/tables/*")
     published = {k: v for k, v in before.items() if not k.startswith("results/.work/")}

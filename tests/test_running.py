@@ -117,11 +117,22 @@ def test_a_finished_run_ends_by_saying_what_it_made(demo_run):
 
 
 def test_each_line_a_job_logs_names_the_job(demo_run):
-    """Jobs run side by side: every line a job logs on the terminal names the job and its year."""
+    """Jobs run side by side: every line a job logs on the terminal names the job and its year;
+    Snakemake's block for each job it starts (every input and output: the publish job's input
+    line alone is 8,698 characters) is one line naming the job the same way, and stays whole
+    in Snakemake's log."""
     seen = (demo_run / "run.log").read_text().splitlines()
     jobs = [line for line in seen if " INFO [" in line]
     assert any("INFO [process_year 2005] " in line for line in jobs)
     assert all(re.match(r"\d\d:\d\d:\d\d INFO \[[a-z_]+[^\]]*\] ", line) for line in jobs)
+    started = [line for line in seen if re.fullmatch(r"\d\d:\d\d:\d\d job \d+ \[.+\]", line)]
+    years = [line for line in started if "[process_year " in line]
+    assert len(years) == 10 and any(line.endswith(" [process_year 2005]") for line in years)
+    assert any(line.endswith(" [publish]") for line in started)
+    assert not any(line.startswith(("    input:", "    output:", "    reason:")) for line in seen)
+    assert max(map(len, seen)) < 1000
+    logs = sorted((demo_run / ".snakemake" / "log").glob("*.snakemake.log"))
+    assert "    input: " in logs[0].read_text()  # the first run's log: every block
 
 
 def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):

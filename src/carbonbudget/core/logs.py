@@ -37,6 +37,33 @@ def console_format(step: str) -> str:
     return f"%(asctime)s %(levelname)s [{step.replace('%', '%%')}] %(message)s"
 
 
+def job_line(msg: dict) -> str:
+    """Snakemake's block for a job it starts (rule, every input and output, reason, resources:
+    the demo's ``publish`` job alone is 8,698 characters) as one console line: the time, the
+    job's id, its rule and wildcards, named as the job's own lines name it."""
+    what = " ".join([msg["rule_name"], *map(str, (msg.get("wildcards") or {}).values())])
+    if msg.get("rule_msg"):  # a rule's own message: directive says what it does
+        what = f"{what}: {msg['rule_msg']}"
+    return f"{time.strftime('%H:%M:%S')} job {msg['jobid']} [{what}]"
+
+
+def short_job_blocks(logger: logging.Logger) -> bool:
+    """Snakemake's console prints each starting job as :func:`job_line` instead of its block;
+    its log file (``.snakemake/log/``, copied to the run's logs) keeps the blocks, and a failed
+    job's error block is printed as before (``--quiet rules`` would hide that too). Returns
+    whether Snakemake's console handler was found."""
+    found = False
+    for handler in logger.handlers:
+        formatter = handler.formatter
+        if isinstance(handler, logging.FileHandler) or not hasattr(formatter, "format_job_info"):
+            continue
+        # Snakemake's DefaultFormatter formats each event by a method of its own; replacing that
+        # of the console's formatter leaves the log file's formatter (another instance) as it is
+        formatter.format_job_info = job_line  # type: ignore[union-attr]
+        found = True
+    return found
+
+
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
