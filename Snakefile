@@ -27,9 +27,11 @@ from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to, short
 from carbonbudget.inputs.demo_files import demo_files, demo_root
 from carbonbudget.outputs.catalogue import (
     MAP_TITLES,
+    cluster_words,
     layer_map_kinds,
     map_kinds,
     quicklook_rasters,
+    spatial_map_title,
     trend_variable,
 )
 from carbonbudget.pipeline.paths import (

@@ -136,7 +136,8 @@ def test_maps_and_report_with_captions(demo_run, tmp_path):
     for caption in (
         "Carbon neutral capacity CNC = ECS",
         "of every county, mean over all",
-        "LISA clusters of the period-mean cnc_tgco2",
+        "LISA clusters of the period-mean carbon neutral capacity (CNC) by",
+        "HH (high among high, a surplus cluster), LL (low",
         "Gi* hot and cold spots",
         "sequential Mann",
         "Trend class of CNC for every province",

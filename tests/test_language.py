@@ -180,3 +180,24 @@ def test_the_workbook_headers_follow_the_language(tmp_path):
     assert headers["both"] == [
         f"{en} / {zh}" if en != zh else en for en, zh in zip(headers["en"], headers["zh"])
     ]
+
+
+def test_the_report_names_spatial_maps_by_their_quantity():
+    """The report lists a LISA or Gi* map by what it shows, not by its column name, and its
+    caption says what a cluster of high values is for that quantity."""
+    from carbonbudget.outputs.catalogue import cluster_words, spatial_map_title
+
+    assert (
+        spatial_map_title("lisa", "cnc_flux_tco2_km2")
+        == "LISA clusters of carbon neutral capacity (CNC) per km²"
+    )
+    assert spatial_map_title("hotspots", "ce_tgco2") == (
+        "Hot and cold spots (Gi*) of carbon emissions (CE)"
+    )
+    assert cluster_words("cnc_tgco2")["hh"] == "a surplus cluster"
+    assert cluster_words("ce_flux_tco2_km2")["hh"] == "a cluster of large emitters"
+    assert cluster_words("nep_tgc") == {
+        "quantity": "nep_tgc",
+        "hh": "a cluster of high values",
+        "ll": "a cluster of low values",
+    }

@@ -42,14 +42,20 @@ rule plot_spatial_maps:
             caption="../report/lisa.rst",
             category="Spatial statistics",
             subcategory="{level}",
-            labels={"map": "LISA clusters of {variable}", "level": "{level}"},
+            labels=lambda w: {
+                "map": spatial_map_title("lisa", w.variable),
+                "level": w.level,
+            },
         ),
         gi=report(
             L.spatial_map("hotspots"),
             caption="../report/hotspots.rst",
             category="Spatial statistics",
             subcategory="{level}",
-            labels={"map": "Hot and cold spots (Gi*) of {variable}", "level": "{level}"},
+            labels=lambda w: {
+                "map": spatial_map_title("hotspots", w.variable),
+                "level": w.level,
+            },
         ),
     log:
         L.log("plot_spatial_maps", "{variable}", "{level}"),
@@ -64,5 +70,6 @@ rule plot_spatial_maps:
         lisa_p=config["spatial"]["lisa_p"],
         maps=config["outputs"]["maps"],
         outline_level=LEVELS[-1],
+        words=lambda w: cluster_words(w.variable),  # for the captions
     script:
         "../scripts/spatial.py"

@@ -1,12 +1,14 @@
 """Which maps and quick looks a run draws, decided from the configuration alone.
 
 Light on purpose: the Snakefile imports it to name the outputs of the map rules, so it pulls in
-neither matplotlib nor geopandas.
+neither matplotlib nor geopandas (its words come from the equally light language module).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from carbonbudget.outputs.language import quantity_phrase
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -31,6 +33,30 @@ MAP_TITLES = {
     "ce_trend": "Trend class of CE",
     "p_surplus": "Probability of a surplus",
 }
+
+
+# what a LISA cluster of high (HH) and of low (LL) values of a variable is, for the captions
+CLUSTERS = {
+    "cnc": ("a surplus cluster", "a deficit cluster"),
+    "ce": ("a cluster of large emitters", "a cluster of small emitters"),
+    "ecs": ("a cluster of strong sinks", "a cluster of weak sinks"),
+}
+
+
+def cluster_words(variable: str) -> dict[str, str]:
+    """The words a LISA or Gi* caption uses for ``variable``: the quantity, and what its HH
+    and LL clusters are (a surplus cluster is a cluster of high CNC, not of high CE)."""
+    hh, ll = CLUSTERS.get(
+        variable.split("_")[0], ("a cluster of high values", "a cluster of low values")
+    )
+    return {"quantity": quantity_phrase(variable).render("en"), "hh": hh, "ll": ll}
+
+
+def spatial_map_title(kind: str, variable: str) -> str:
+    """What the report lists a LISA (``kind`` lisa) or Gi* (hotspots) map of ``variable`` as:
+    the quantity in words, not its column name."""
+    what = quantity_phrase(variable).render("en")
+    return f"LISA clusters of {what}" if kind == "lisa" else f"Hot and cold spots (Gi*) of {what}"
 
 
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)

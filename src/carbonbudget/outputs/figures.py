@@ -9,25 +9,7 @@ import os
 import re
 
 from carbonbudget.core.io import atomic_output
-from carbonbudget.outputs.language import Phrase, period_phrase
-
-SERIES_LABELS = {
-    "cnc_tgco2": ("CNC", "carbon neutral capacity"),
-    "ce_tgco2": ("CE", "carbon emissions"),
-    "ecs_tgco2": ("ECS", "ecosystem carbon sink"),
-}
-
-
-def quantity_phrase(column: str) -> Phrase:
-    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2, 'carbon
-    emissions (CE) per km²' for its density, any other column by its name."""
-    if column in SERIES_LABELS:
-        short, words = SERIES_LABELS[column]
-        return Phrase(f"{words} ({short})")
-    total = column.replace("_flux_tco2_km2", "_tgco2")
-    if total != column and total in SERIES_LABELS:
-        return Phrase("{quantity} per km²", quantity=quantity_phrase(total))
-    return Phrase.pair(column, column)
+from carbonbudget.outputs.language import period_phrase, quantity_phrase
 
 
 def in_words(column: str) -> str:

@@ -179,6 +179,25 @@ def say(text: str | Phrase, language: str, sep: str = " / ") -> str:
     return phrase.render(language)
 
 
+SERIES_LABELS = {
+    "cnc_tgco2": ("CNC", "carbon neutral capacity"),
+    "ce_tgco2": ("CE", "carbon emissions"),
+    "ecs_tgco2": ("ECS", "ecosystem carbon sink"),
+}
+
+
+def quantity_phrase(column: str) -> Phrase:
+    """A budget column as a title says it: 'carbon emissions (CE)' for ce_tgco2, 'carbon
+    emissions (CE) per km²' for its density, any other column by its name."""
+    if column in SERIES_LABELS:
+        short, words = SERIES_LABELS[column]
+        return Phrase(f"{words} ({short})")
+    total = column.replace("_flux_tco2_km2", "_tgco2")
+    if total != column and total in SERIES_LABELS:
+        return Phrase("{quantity} per km²", quantity=quantity_phrase(total))
+    return Phrase.pair(column, column)
+
+
 def level_phrase(level: str) -> Phrase:
     """A level's name as a title says it ("economic region" for economic_region), in Chinese
     where :data:`ZH` knows it, else as it is in both languages (a level named by the user)."""

@@ -10,7 +10,8 @@ import os
 import numpy as np
 import pandas as pd
 
-from carbonbudget.outputs.figures import SERIES_LABELS, pyplot, save_figure
+from carbonbudget.outputs.figures import pyplot, save_figure
+from carbonbudget.outputs.language import SERIES_LABELS
 from carbonbudget.outputs.palette import SCENARIO_COLOURS
 from carbonbudget.science.trends import CRITICAL_Z, read_region_trends
 
