@@ -65,6 +65,26 @@ def test_regions_take_the_png_maps_classes_and_say_their_numbers():
     assert row in a["rows"]
     assert legends["cnc"][-1] == ("no value", NO_VALUE)
     assert [c for _, c in legends["cnc"][:-1]] == [c for _, _, c in png][::-1]
+    assert not any(k.endswith("known on") for k, _ in a["rows"])  # known everywhere
+
+
+def test_a_value_resting_on_part_of_the_area_says_so_in_its_popup():
+    """As the PNG maps hatch them: a sink known on 70 % of a region, one known on too little
+    for a value (30 %, drawn as no value) and CE summed over members covering 80 % of it."""
+    polys, budget = _level()
+    budget["ce_known_area_fraction"] = 1.0
+    budget.loc[budget["code"] == "a", "valid_fraction"] = 0.7
+    budget.loc[budget["code"] == "b", "valid_fraction"] = 0.3
+    budget.loc[budget["code"] == "c", "ce_known_area_fraction"] = 0.8
+    maps = {"scheme": "quantiles", "classes": 4}
+    regions = {r["code"]: r for r in level_layer(polys, budget, ["cnc", "ce"], maps, 0.5)[0]}
+    assert ("Sink known on", "70 % of the area") in regions["a"]["rows"]
+    assert ("Sink known on", "30 % of the area (too little for a value)") in regions["b"]["rows"]
+    assert ("CE known on", "80 % of the area") in regions["c"]["rows"]
+    assert not any(k.endswith("known on") for k, _ in regions["d"]["rows"])
+    # a map of CE alone does not speak of the sink
+    ce_only = {r["code"]: r for r in level_layer(polys, budget, ["ce"], maps, 0.5)[0]}
+    assert not any(k == "Sink known on" for k, _ in ce_only["a"]["rows"])
 
 
 def test_the_page_is_one_offline_file_with_a_path_per_region():

@@ -26,6 +26,7 @@ from carbonbudget.outputs.figures import period_words, typeset, words
 from carbonbudget.outputs.maps import budget_map_values
 from carbonbudget.outputs.palette import BUDGET_MAPS
 from carbonbudget.regions.hierarchy import read_display_polygons
+from carbonbudget.science.balance import PARTIAL_BELOW
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -108,6 +109,14 @@ def level_layer(
         ]
         if code in status.index and isinstance(status[code], str):
             rows.append((f"Status {last}", status[code]))
+        # a value resting on part of the area says so, as the PNG maps' hatches do
+        sink = means["_valid"].get(code, np.nan)
+        if np.isfinite(sink) and sink < PARTIAL_BELOW and any(k != "ce" for k in kinds):
+            unknown = " (too little for a value)" if sink < min_valid_fraction else ""
+            rows.append(("Sink known on", f"{100 * sink:.0f} % of the area{unknown}"))
+        known = means["_ce_known"].get(code, np.nan)
+        if np.isfinite(known) and known < PARTIAL_BELOW:
+            rows.append(("CE known on", f"{100 * known:.0f} % of the area"))
         regions.append(
             {
                 "code": code,
