@@ -45,6 +45,7 @@ from carbonbudget.pipeline.paths import (
     cover_fraction,
     cover_fraction_input,
     config_sections,
+    decomposition_currency,
     flux_year_inputs,
     hierarchy_levels,
     lithology_source,
@@ -112,6 +113,8 @@ UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertai
 MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY)
 LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
+# the emission decomposition (its GDP currency), where population and GDP are given
+DECOMPOSITION = decomposition_currency(config)
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
 WEIGHTS = downscale_weights(config)
@@ -197,6 +200,7 @@ DELIVERABLES = [
     [L.table("emission_inventory", FINEST)] if INVENTORY else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
+    expand(L.table("decomposition"), level=SUMMED_LEVELS) if DECOMPOSITION else [],
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
     expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=SUMMED_LEVELS[:-1]),

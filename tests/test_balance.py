@@ -491,6 +491,10 @@ def test_intensity_indicators_are_ratios_of_sums_and_unknown_with_an_unknown_mem
     assert out.loc[0, "ce_intensity_kgco2_per_cny"] == pytest.approx(2e9 / 8e9)  # 0.25 kg/CNY
     assert np.isnan(out.loc[1, "ce_per_capita_tco2"])  # one member without population
     assert out.loc[1, "ce_intensity_kgco2_per_cny"] == pytest.approx(1e9 / 2e9)
+    # the sums themselves, in persons and CNY: the factors of the emission decomposition
+    assert out["population_persons"].iloc[0] == pytest.approx(400_000.0)
+    assert np.isnan(out["population_persons"].iloc[1])
+    assert list(out["gdp_cny"]) == pytest.approx([8e9, 2e9])
 
 
 def test_emissions_no_country_has_are_refused_with_the_numbers_and_the_unit_key(tmp_path):

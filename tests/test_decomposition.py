@@ -101,3 +101,89 @@ def test_a_missing_or_negative_value_leaves_that_region_unknown():
     assert np.isnan(negative[0]) and negative[1] == pytest.approx(1.0)
     with pytest.raises(ValueError, match="different factors"):
         lmdi({"a": [1.0]}, {"b": [1.0]})
+
+
+def _budget():
+    """Two regions, three years: A as in the hand-worked example (2001 -> 2003), B without its
+    population in 2002; a sink (NEP, RH, RCS in Tg C) with CNC = (NEP + RCS) × 44/12 − CE."""
+    import pandas as pd
+
+    rows = []
+    for code, years in (
+        ("A", {2001: (50.0, 10.0, 100.0), 2002: (52.0, 10.5, 115.0), 2003: (55.0, 11.0, 132.0)}),
+        ("B", {2001: (20.0, 4.0, 40.0), 2002: (15.0, np.nan, 40.0), 2003: (10.0, 2.0, 40.0)}),
+    ):
+        for year, (ce, pop, gdp) in years.items():
+            nep, rh, rcs = 10.0 + year - 2001, 30.0 - (year - 2001), 0.5
+            rows.append(
+                {
+                    "code": code,
+                    "name": code.lower(),
+                    "year": year,
+                    "ce_tgco2": ce,
+                    "population_persons": pop,
+                    "gdp_cny": gdp,
+                    "nep_tgc": nep,
+                    "rh_tgc": rh,
+                    "rcs_tgc": rcs,
+                    "cnc_tgco2": (nep + rcs) * 44.0 / 12.0 - ce,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def test_a_budget_table_decomposes_over_the_period_and_year_on_year():
+    from carbonbudget.science.decomposition import decompose_regions
+
+    table = decompose_regions(_budget(), "gdp_cny", "cny")
+    period = table[table["kind"] == "period"].set_index("code")
+    a = period.loc["A"]
+    assert (a["start_year"], a["end_year"], a["name"]) == (2001, 2003, "a")
+    assert a["population_effect_tgco2"] == pytest.approx(5.0, rel=1e-12)
+    assert a["affluence_effect_tgco2"] == pytest.approx(5 * math.log(1.2) / math.log(1.1))
+    assert a["intensity_start_kgco2_per_cny"] == pytest.approx(0.5e9)  # 50 Tg over 100 CNY
+    assert a["affluence_end_cny"] == pytest.approx(12.0) and a["note"] == ""
+    b = period.loc["B"]  # B's 2002 gap does not touch its period, only its two steps
+    assert b["population_effect_tgco2"] == pytest.approx(-10.0)
+    steps = table[table["kind"] == "year on year"].set_index(["code", "start_year"])
+    assert len(steps) == 4
+    assert np.isnan(steps.loc[("B", 2001), "population_effect_tgco2"])
+    assert steps.loc[("B", 2001), "note"] == (
+        "no decomposition: population 2002 unknown or not positive"
+    )
+    assert steps.loc[("B", 2002), "note"].startswith("no decomposition: population 2002")
+    # every effect sums to its own ΔCE; the chain's changes to the period's
+    known = table.dropna(subset=["population_effect_tgco2"])
+    effects = known[[f"{k}_effect_tgco2" for k in ("population", "affluence", "intensity")]]
+    np.testing.assert_allclose(effects.sum(axis=1), known["delta_ce_tgco2"], atol=1e-12)
+    chained = steps["delta_ce_tgco2"].groupby(level="code").sum()
+    np.testing.assert_allclose(chained, period["delta_ce_tgco2"], atol=1e-12)
+    # the balance: ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE, here ΔNEP = +2 Tg C, ΔRH = −2 Tg C
+    assert a["delta_rh_tgco2"] == pytest.approx(-2 * 44 / 12)
+    assert a["delta_npp_tgco2"] == pytest.approx(0.0, abs=1e-12)
+    balance = (
+        period["delta_npp_tgco2"]
+        - period["delta_rh_tgco2"]
+        + period["delta_rcs_tgco2"]
+        - period["delta_ce_tgco2"]
+    )
+    np.testing.assert_allclose(balance, period["delta_cnc_tgco2"], atol=1e-12)
+
+
+def test_the_waterfall_runs_from_the_start_to_the_end():
+    """The bars of the study area's waterfall add up from CNC at the start to CNC at the end
+    (a population that raises CE lowers CNC); without a sink, from CE to CE."""
+    from carbonbudget.outputs.series import waterfall_steps
+    from carbonbudget.science.decomposition import decompose_regions
+
+    table = decompose_regions(_budget(), "gdp_cny", "cny")
+    row = table[(table["kind"] == "period") & (table["code"] == "A")].iloc[0]
+    first, steps, last, start, end = waterfall_steps(row)
+    assert (first, last) == ("CNC", "CNC")
+    assert [label for label, _ in steps][:3] == ["NPP", "RH", "RCS"]
+    assert dict(steps)["CE: population"] == pytest.approx(-5.0)
+    assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)
+    ce_only = row.drop([c for c in row.index if c.startswith(("cnc_", "delta_cnc"))])
+    first, steps, _, start, end = waterfall_steps(ce_only)
+    assert first == "CE" and (start, end) == (50.0, 55.0)
+    assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)

@@ -362,3 +362,53 @@ def test_intensity_indicators_have_trends_without_a_tgco2_class(demo_run):
         assert trends[f"{col}_trend_class"].isna().all()  # empty in the CSV
     layer = gpd.read_file(demo_run / "results" / "gis" / "carbon_budget.gpkg", layer="province")
     assert layer["ce_per_capita_tco2_slope_per_yr"].notna().all()
+
+
+def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
+    """Every summed level has its decomposition: the effects sum to each region's ΔCE, the
+    chain's changes to the period's, and ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE; a province is
+    decomposed from its own sums (its ΔCE is its counties' total, its effects are not); the
+    inputs are the budget's own CE, population and GDP."""
+    tables = {
+        level: pd.read_csv(
+            demo_run / f"results/tables/decomposition_{level}.csv", dtype={"code": str}
+        )
+        for level in LEVELS
+    }
+    effects = ["population_effect_tgco2", "affluence_effect_tgco2", "intensity_effect_tgco2"]
+    for level, t in tables.items():
+        assert t["note"].isna().all(), level  # the demo has every value
+        np.testing.assert_allclose(t[effects].sum(axis=1), t["delta_ce_tgco2"], atol=1e-9)
+        parts = ["delta_npp_tgco2", "delta_rh_tgco2", "delta_rcs_tgco2", "delta_ce_tgco2"]
+        balance = t[parts] @ np.array([1.0, -1.0, 1.0, -1.0])
+        known = t["delta_cnc_tgco2"].notna()
+        # ECS is summed from its own float32 raster, NEP and RCS from theirs: the identity
+        # holds to that rounding (about 6e-8 of the terms), not to 1e-12
+        scale = t[parts].abs().sum(axis=1) + t["cnc_start_tgco2"].abs()
+        error = (balance - t["delta_cnc_tgco2"]).abs() / scale
+        assert (error[known] < 1e-6).all(), (level, error.max())
+        steps = t[t["kind"] == "year on year"].groupby("code")["delta_ce_tgco2"].sum()
+        period = t[t["kind"] == "period"].set_index("code")
+        np.testing.assert_allclose(steps, period["delta_ce_tgco2"].reindex(steps.index))
+        assert len(steps) == t["code"].nunique() and (period["end_year"] == max(DEMO_YEARS)).all()
+    budget = pd.read_csv(demo_run / "results/tables/budget_province.csv", dtype={"code": str})
+    first = budget[budget["year"] == min(DEMO_YEARS)].set_index("code")
+    province = tables["province"][tables["province"]["kind"] == "period"].set_index("code")
+    np.testing.assert_allclose(
+        province["ce_start_tgco2"], first["ce_tgco2"].reindex(province.index)
+    )
+    np.testing.assert_allclose(
+        province["population_start"], first["population_persons"].reindex(province.index)
+    )
+    counties = pd.read_csv(
+        demo_run / "results/tables/budget_county.csv", dtype={"code": str, "province_code": str}
+    )
+    county = tables["county"][tables["county"]["kind"] == "period"].merge(
+        counties[["code", "province_code"]].drop_duplicates(), on="code"
+    )
+    summed = county.groupby("province_code")[["delta_ce_tgco2", *effects]].sum()
+    summed = summed.reindex(province.index)
+    np.testing.assert_allclose(summed["delta_ce_tgco2"], province["delta_ce_tgco2"], atol=1e-9)
+    assert not np.allclose(summed["affluence_effect_tgco2"], province["affluence_effect_tgco2"])
+    waterfall = demo_run / "results/figures/report/decomposition_study_area.png"
+    assert waterfall.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

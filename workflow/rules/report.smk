@@ -170,7 +170,19 @@ rule report_items:
         rasters=[r[0] for r in REPORT_RASTERS.values()],
         skill=MODEL_SKILL,
         overlay=MAP_OVERLAY,
+        decomposition=L.table("decomposition", "study_area") if DECOMPOSITION else [],
     output:
+        **(
+            {
+                "decomposition": report(
+                    L.report_item("decomposition_study_area", "png"),
+                    caption="../report/headline_decomposition.rst",
+                    category="1. Headlines",
+                )
+            }
+            if DECOMPOSITION
+            else {}
+        ),
         **(
             {
                 "extremes": report(

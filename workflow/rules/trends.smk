@@ -32,6 +32,11 @@ rule region_trends:
     input:
         budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
     output:
+        **(
+            {"decomposition": expand(L.table("decomposition"), level=SUMMED_LEVELS)}
+            if DECOMPOSITION
+            else {}
+        ),
         trends=expand(L.table("trends"), level=BUDGET_LEVELS),
         sqmk=expand(L.table("sqmk"), level=BUDGET_LEVELS),
     log:
@@ -50,6 +55,8 @@ rule region_trends:
         class_thresholds=config["trends"]["class_thresholds_tgco2"],
         class_thresholds_area_km2=config["trends"]["class_thresholds_area_km2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
+        decomposition_levels=SUMMED_LEVELS if DECOMPOSITION else [],
+        currency=DECOMPOSITION,
     script:
         "../scripts/trends.py"
 

@@ -15,7 +15,7 @@ from carbonbudget.core.io import atomic_output
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.outputs.figures import period_words, pyplot
 from carbonbudget.outputs.maps import MapFrame, save_map
-from carbonbudget.outputs.series import plot_cnc_band
+from carbonbudget.outputs.series import plot_cnc_band, plot_waterfall
 from carbonbudget.outputs.tables import period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
 
@@ -271,11 +271,13 @@ def build_report_items(
     model_skill: str | None,
     out: dict[str, str],
     maps: dict | None = None,
+    decomposition: str | None = None,
 ) -> None:
     """Write the report's headline tables and quick-look maps.
 
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
-    maps ``study_area``, ``extremes`` (or ``emitters`` without ECS), ``skill``, ``landing``
+    maps ``study_area``, ``extremes`` (or ``emitters`` without ECS), ``skill``,
+    ``decomposition`` (the waterfall of the study area's ``decomposition`` table), ``landing``
     (the headline tables as a fragment for the report's first page) and the raster keys to the
     files to write;
     ``maps`` (``outputs.maps``) frames the quick looks as the region maps (extent, inset,
@@ -309,6 +311,17 @@ def build_report_items(
     if "landing" in out:
         with atomic_output(out["landing"]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(landing_fragment(headlines))
+    if decomposition and "decomposition" in out:
+        table = pd.read_csv(decomposition, dtype={"code": str})
+        row = table[table["kind"] == "period"].iloc[0]
+        what = "carbon neutral capacity" if "cnc_start_tgco2" in row else "emissions"
+        plot_waterfall(
+            row,
+            out["decomposition"],
+            f"Study area: why the {what} changed, {int(row['start_year'])} to "
+            f"{int(row['end_year'])}\n(emissions: additive LMDI of population, GDP per person "
+            "and CE per GDP; Ang 2005)",
+        )
     if model_skill and "skill" in out:
         write_html_table(
             skill_table(pd.read_csv(model_skill)),

@@ -12,7 +12,7 @@ import pandas as pd
 
 from carbonbudget.outputs.figures import pyplot, save_figure
 from carbonbudget.outputs.language import SERIES_LABELS
-from carbonbudget.outputs.palette import SCENARIO_COLOURS
+from carbonbudget.outputs.palette import BAD, GOOD, SCENARIO_COLOURS
 from carbonbudget.science.trends import CRITICAL_Z, read_region_trends
 
 log = logging.getLogger(__name__)
@@ -157,3 +157,75 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
         )
         written.append(save_figure(fig, os.path.join(out_dir, f"scenarios_{region}.png")))
     return written
+
+
+def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, float, float]:
+    """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
+    CNC from its start to its end through +ΔNPP, −ΔRH, +ΔRCS and minus each effect on CE (a
+    growing population raises CE and lowers CNC); without, CE through its effects. Returns the
+    start label, the steps (label, Tg CO2), the end label and the start and end values."""
+    effects = [
+        ("population", "population_effect_tgco2"),
+        ("affluence (GDP per person)", "affluence_effect_tgco2"),
+        ("emission intensity (CE per GDP)", "intensity_effect_tgco2"),
+    ]
+    if "delta_cnc_tgco2" in row and np.isfinite(row["delta_cnc_tgco2"]):
+        steps = [
+            ("NPP", float(row["delta_npp_tgco2"])),
+            ("RH", -float(row["delta_rh_tgco2"])),
+            ("RCS", float(row["delta_rcs_tgco2"])),
+            *((f"CE: {label}", -float(row[col])) for label, col in effects),
+        ]
+        return "CNC", steps, "CNC", float(row["cnc_start_tgco2"]), float(row["cnc_end_tgco2"])
+    steps = [(f"CE: {label}", float(row[col])) for label, col in effects]
+    return "CE", steps, "CE", float(row["ce_start_tgco2"]), float(row["ce_end_tgco2"])
+
+
+def plot_waterfall(row: pd.Series, path: str, title: str) -> str:
+    """Why the balance changed: a waterfall from the start value to the end value of CNC (or
+    CE), one bar per part of the change (:func:`waterfall_steps`), blue where it helps the
+    balance and red where it hurts it, each labelled with its size."""
+    plt = pyplot()
+    first, steps, last, start, end = waterfall_steps(row)
+    is_cnc = first == "CNC"
+    fig, ax = plt.subplots(figsize=(8.5, 5.0))
+    labels = [f"{first} {int(row['start_year'])}"] + [s[0] for s in steps]
+    labels.append(f"{last} {int(row['end_year'])}")
+    level = start
+    ax.bar(0, start, color="#969696")
+    for x, value in ((0, start), (len(steps) + 1, end)):
+        ax.annotate(
+            f"{value:,.3g}",
+            (x, max(value, 0.0)),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            fontweight="bold",
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+    for i, (_, value) in enumerate(steps, start=1):
+        helps = value > 0 if is_cnc else value < 0
+        ax.bar(i, value, bottom=level, color=GOOD[2] if helps else BAD[2])
+        ax.annotate(
+            f"{value:+,.3g}",
+            (i, level + max(value, 0.0)),
+            ha="center",
+            va="bottom",
+            fontsize=8,
+            xytext=(0, 2),
+            textcoords="offset points",
+        )
+        ax.plot([i - 1.4, i + 0.4], [level, level], color="#555555", lw=0.6)
+        level += value
+    ax.bar(len(steps) + 1, end, color="#636363")
+    # room for the labels above the highest bar (a bar's bottom is a sticky edge: margins
+    # alone leave none)
+    heights = np.cumsum([start, *(v for _, v in steps)])
+    lo, hi = min(0.0, heights.min(), end), max(0.0, heights.max(), end)
+    ax.set_ylim(lo - 0.05 * (hi - lo), hi + 0.12 * (hi - lo))
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right", fontsize=8)
+    ax.set_ylabel("Tg CO2 yr⁻¹")
+    ax.set_title(title, fontsize=10)
+    return save_figure(fig, path)

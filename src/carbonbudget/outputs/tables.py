@@ -10,7 +10,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from carbonbudget.science.balance import INTENSITY_PREFIX
+from carbonbudget.science.balance import GDP_PREFIX, INTENSITY_PREFIX
 
 # Units and meaning of every column users see in the tables and the GeoPackage.
 COLUMN_UNITS = {
@@ -68,6 +68,7 @@ COLUMN_UNITS = {
         "t CO2 person-1 yr-1",
         "ECS per inhabitant: the region's ECS over its members' summed population",
     ),
+    "population_persons": ("persons", "population: the sum over the region's members"),
     "cer": (
         "1",
         "carbon emission risk CE / ECS x Cv (Shi et al. 2022): CE = ECS where it equals Cv; "
@@ -227,6 +228,14 @@ def _intensity_title(column: str) -> tuple[str, str] | None:
     return f"carbon intensity{', mean' if m.group(2) else ''} (kg CO2 {cur}-1)", text
 
 
+def _gdp_title(column: str) -> tuple[str, str] | None:
+    m = re.fullmatch(GDP_PREFIX + r"([a-z0-9]+)", column)
+    if not m:
+        return None
+    cur = m.group(1).upper()
+    return f"GDP ({cur})", f"GDP: the sum over the region's members, in {cur}"
+
+
 def _indicator_trend_title(column: str) -> tuple[str, str] | None:
     """The trend of an intensity indicator (``<indicator>_slope_per_yr``, ``_mk_p``)."""
     m = re.fullmatch(r"(.+)_(slope_per_yr|mk_p)", column)
@@ -294,6 +303,7 @@ def _spatial_title(column: str) -> tuple[str, str] | None:
 # tried in this order after COLUMN_UNITS itself: the first that recognises the column names it
 _TITLE_PATTERNS = (
     _intensity_title,
+    _gdp_title,
     _indicator_trend_title,
     _mean_title,
     _percentile_title,

@@ -18,7 +18,7 @@ import pandas as pd
 from carbonbudget.core.io import atomic_output
 from carbonbudget.outputs.language import level_phrase
 from carbonbudget.outputs.tables import COLUMN_UNITS, column_title
-from carbonbudget.science.balance import INTENSITY_PREFIX
+from carbonbudget.science.balance import GDP_PREFIX, INTENSITY_PREFIX
 
 # the workbook's creation date: fixed, so a rerun writes the same bytes
 CREATED = dt.datetime(2000, 1, 1)
@@ -66,6 +66,7 @@ COLUMNS_ZH = {
     "ce_per_capita_tco2": "人均碳排放",
     "ecs_per_capita_tco2": "人均生态系统碳汇",
     "p_surplus": "碳盈余概率",
+    "population_persons": "人口",
     "status_robust": "状态稳健",
     "note": "说明",
 }
@@ -86,6 +87,8 @@ def column_zh(column: str) -> str | None:
         return f"所属{level_phrase(column[: -len('_code')]).render('zh')}代码"
     if column.startswith(INTENSITY_PREFIX):
         return "碳排放强度"
+    if column.startswith(GDP_PREFIX):
+        return "地区生产总值（GDP）"
     return None
 
 
@@ -109,6 +112,8 @@ def column_unit(column: str) -> str:
         return "1"
     if column.startswith(INTENSITY_PREFIX):
         return f"kg CO2 per {column[len(INTENSITY_PREFIX) :]}"
+    if column.startswith(GDP_PREFIX):
+        return column[len(GDP_PREFIX) :].upper()
     return ""
 
 

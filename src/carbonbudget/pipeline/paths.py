@@ -170,6 +170,17 @@ def run_info(cfg: dict) -> dict:
     }
 
 
+def decomposition_currency(cfg: dict) -> str | None:
+    """The GDP currency of the emission decomposition (tables/decomposition_<level>.csv,
+    docs/method.md "Decomposition"): a run with population and GDP in known units
+    (socioeconomic.population_unit, gdp_currency) over two years or more decomposes; None
+    otherwise."""
+    socio = cfg.get("socioeconomic") or {}
+    if len(cfg["years"]) < 2 or not (socio.get("population_unit") and socio.get("gdp_currency")):
+        return None
+    return str(socio["gdp_currency"])
+
+
 def climatology_note(cfg: dict) -> dict[str, str]:
     """{input: file} of the inputs that are climatologies (the same values every year): what
     the GeoPackage metadata and provenance.json say about them."""

@@ -27,8 +27,10 @@ from carbonbudget.regions.emissions import (
     sum_known,
 )
 from carbonbudget.science.balance import (
+    GDP_PREFIX,
     INTENSITY_PREFIX,
     PARTIAL_NOTE_END,
+    POPULATION_COLUMN,
     STUDY_AREA,
     balance_indicators,
 )
@@ -93,12 +95,18 @@ def intensity_column(currency: str) -> str:
     return f"{INTENSITY_PREFIX}{currency.lower()}"
 
 
+def gdp_column(currency: str) -> str:
+    """The summed GDP column of a currency, in units of it."""
+    return f"{GDP_PREFIX}{currency.lower()}"
+
+
 def _intensity(
     t: pd.DataFrame, socio: pd.DataFrame, socio_cfg: dict, key: str, with_balance: bool
 ) -> pd.DataFrame:
     """CE (and ECS) per capita and CE per unit of GDP of every row of ``t`` (one level): the
     level's emissions over the sums of its members' population and GDP (a ratio of sums, never
-    a sum or mean of the members' ratios; unknown when a member's value is)."""
+    a sum or mean of the members' ratios; unknown when a member's value is), and those sums
+    (persons, units of the currency: the factors of the emission decomposition)."""
     cols = [c for c in (socio_cfg.get("population_col"), socio_cfg.get("gdp_col")) if c]
     sums = sum_known(socio, [key, "year"], cols).set_index([key, "year"])
     sums = sums.reindex(pd.MultiIndex.from_frame(t[[key, "year"]]))
@@ -108,12 +116,14 @@ def _intensity(
             sums[socio_cfg["population_col"]].to_numpy()
             * POPULATION_UNITS[socio_cfg["population_unit"]]
         )
+        out[POPULATION_COLUMN] = people
         with np.errstate(divide="ignore", invalid="ignore"):
             out["ce_per_capita_tco2"] = t["ce_tgco2"].to_numpy() * 1e6 / people
             if with_balance:
                 out["ecs_per_capita_tco2"] = t["ecs_tgco2"].to_numpy() * 1e6 / people
     if socio_cfg.get("gdp_currency"):
         money = sums[socio_cfg["gdp_col"]].to_numpy() * float(socio_cfg["gdp_scale"])
+        out[gdp_column(socio_cfg["gdp_currency"])] = money
         with np.errstate(divide="ignore", invalid="ignore"):
             out[intensity_column(socio_cfg["gdp_currency"])] = (
                 t["ce_tgco2"].to_numpy() * 1e9 / money

@@ -111,6 +111,9 @@ def balance_indicators(
 
 # The carbon intensity column of a GDP currency (socioeconomic.gdp_currency) starts with this
 INTENSITY_PREFIX = "ce_intensity_kgco2_per_"
+# The summed population (persons) and GDP (units of the currency) of a region, beside them
+POPULATION_COLUMN = "population_persons"
+GDP_PREFIX = "gdp_"
 
 # Per-pixel status classes: the sign of CNC (0: no value)
 PIXEL_STATUS = {1: "deficit (CNC < 0)", 2: "balanced (CNC = 0)", 3: "surplus (CNC > 0)"}

@@ -15,7 +15,9 @@ are zero the amount is split equally between them (the limit depends on how fast
 zero, which the data do not say). A missing or negative value makes the effects of that
 region unknown (NaN), never 0.
 
-Pure functions on plain arrays: one row per region (axis 0), components on axis 1.
+:func:`lmdi` and :func:`kaya_factors` are pure functions on plain arrays (one row per region,
+components on axis 1); :func:`decompose_regions` applies them to a level's budget table, with
+the attribution of a change of CNC to NPP, RH, RCS and CE beside them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
+
+from carbonbudget.core.units import CO2_PER_C
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -93,3 +98,94 @@ def kaya_factors(ce: ArrayLike, population: ArrayLike, gdp: ArrayLike) -> dict[s
             "affluence": np.where(ok, gdp / population, np.nan),
             "intensity": np.where(ok, ce / gdp, np.nan),
         }
+
+
+# The Kaya factors of CE and the columns of their values in a decomposition table
+KAYA = ("population", "affluence", "intensity")
+
+
+def _steps(years: list[int]) -> list[tuple[int, int, str]]:
+    """The changes a table decomposes: the period (first to last year) and, with more than two
+    years, each year to the next (a chain)."""
+    steps = [(years[0], years[-1], "period")]
+    if len(years) > 2:
+        steps += [(a, b, "year on year") for a, b in zip(years[:-1], years[1:])]
+    return steps
+
+
+def decompose_regions(budget: pd.DataFrame, gdp_col: str, currency: str) -> pd.DataFrame:
+    """The additive LMDI-I decomposition of each region's change of CE (Tg CO2) over the period
+    and year on year into its population, affluence (GDP per person) and intensity (CE per
+    GDP) effects, from one level's budget table (``population_persons`` and ``gdp_col`` in
+    units of ``currency``); each region is decomposed from its own sums, so its effects add up
+    to its own ΔCE exactly. With a sink (``cnc_tgco2``): the attribution of ΔCNC = ΔNPP − ΔRH
+    + ΔRCS − ΔCE (Tg CO2), exact by the definitions. ``note`` says why a value is unknown."""
+    years = sorted(int(y) for y in budget["year"].unique())
+    if len(years) < 2:
+        raise ValueError("a decomposition needs two years or more")
+    t = budget.set_index(["code", "year"]).sort_index()
+    codes = t.index.get_level_values("code").unique()
+    names = t["name"].groupby(level="code").first() if "name" in t else None
+    sink = "cnc_tgco2" in t and "nep_tgc" in t and "rh_tgc" in t
+    rows = []
+    for start, end, kind in _steps(years):
+
+        def at(year: int, column: str) -> np.ndarray:
+            return t[column].xs(year, level="year").reindex(codes).to_numpy(dtype="float64")
+
+        ce0, ce1 = at(start, "ce_tgco2"), at(end, "ce_tgco2")
+        p0, p1 = at(start, "population_persons"), at(end, "population_persons")
+        g0, g1 = at(start, gdp_col), at(end, gdp_col)
+        f0, f1 = kaya_factors(ce0, p0, g0), kaya_factors(ce1, p1, g1)
+        effects = lmdi(f0, f1)
+        out = pd.DataFrame(
+            {
+                "code": codes,
+                "start_year": start,
+                "end_year": end,
+                "kind": kind,
+                "ce_start_tgco2": ce0,
+                "ce_end_tgco2": ce1,
+                "delta_ce_tgco2": ce1 - ce0,
+                **{f"{k}_effect_tgco2": effects[k] for k in KAYA},
+                "population_start": f0["population"],
+                "population_end": f1["population"],
+                f"affluence_start_{currency}": f0["affluence"],
+                f"affluence_end_{currency}": f1["affluence"],
+                f"intensity_start_kgco2_per_{currency}": f0["intensity"] * 1e9,
+                f"intensity_end_kgco2_per_{currency}": f1["intensity"] * 1e9,
+            }
+        )
+        if sink:
+            d = {c: at(end, c) - at(start, c) for c in ("cnc_tgco2", "nep_tgc", "rh_tgc")}
+            d_rcs = (at(end, "rcs_tgc") - at(start, "rcs_tgc")) * CO2_PER_C
+            out["cnc_start_tgco2"] = at(start, "cnc_tgco2")
+            out["cnc_end_tgco2"] = at(end, "cnc_tgco2")
+            out["delta_cnc_tgco2"] = d["cnc_tgco2"]
+            out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
+            out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
+            out["delta_rcs_tgco2"] = d_rcs
+        out["note"] = _why_unknown(
+            {"CE": (ce0, ce1), "population": (p0, p1), "GDP": (g0, g1)}, start, end
+        )
+        rows.append(out)
+    table = pd.concat(rows, ignore_index=True)
+    if names is not None:
+        table.insert(1, "name", names.reindex(table["code"]).to_numpy())
+    return table
+
+
+def _why_unknown(values: dict[str, tuple[np.ndarray, np.ndarray]], start: int, end: int) -> list:
+    """Per region: which values the decomposition lacks (unknown or not positive), or ""."""
+    notes = []
+    for i in range(len(next(iter(values.values()))[0])):
+        missing = [
+            f"{name} {year}"
+            for name, pair in values.items()
+            for year, v in zip((start, end), pair)
+            if not np.isfinite(v[i]) or (name != "CE" and v[i] <= 0) or v[i] < 0
+        ]
+        notes.append(
+            f"no decomposition: {', '.join(missing)} unknown or not positive" if missing else ""
+        )
+    return notes

@@ -126,6 +126,7 @@ def report_items(job: Job) -> None:
         outline_level=job.params.outline_level,
         rasters=job.params.rasters,
         model_skill=optional(job.input.skill),
+        decomposition=optional(job.input.decomposition),
         out=dict(job.output.items()),
         maps=job.params.maps,
     )

@@ -16,7 +16,9 @@ from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages
+from carbonbudget.regions.budget import gdp_column
 from carbonbudget.science import trends
+from carbonbudget.science.decomposition import decompose_regions
 from carbonbudget.science.trends import (
     hurst_block_sizes,
     level_thresholds,
@@ -71,9 +73,20 @@ def pixel_trends(job: Job) -> None:
 
 @stage()
 def region_trends(job: Job) -> None:
-    """Per-region statistics of CNC, ECS and CE for each level -> CSV, and the sequential
-    Mann–Kendall UF/UB series in long format."""
+    """Per-region statistics of CNC, ECS and CE for each level -> CSV, the sequential
+    Mann–Kendall UF/UB series in long format, and the emission decomposition of each summed
+    level where population and GDP are given."""
     p = job.params
+    budgets = dict(zip(p.levels, job.input.budget))
+    for level, out in zip(p.decomposition_levels, job.output.get("decomposition", [])):
+        table = decompose_regions(
+            pd.read_parquet(budgets[level]), gdp_column(p.currency), p.currency.lower()
+        )
+        table.insert(0, "level", level)
+        write_table(table, out)
+        log.info(
+            "%s: emission change decomposed (LMDI) for %d regions", level, table["code"].nunique()
+        )
     for level, path, out, out_sqmk in zip(
         p.levels, job.input.budget, job.output.trends, job.output.sqmk
     ):
