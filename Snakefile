@@ -46,6 +46,7 @@ from carbonbudget.pipeline.paths import (
     cover_fraction_input,
     config_sections,
     decomposition_currency,
+    fuel_decomposition_level,
     flux_year_inputs,
     hierarchy_levels,
     lithology_source,
@@ -115,6 +116,7 @@ LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # the emission decomposition (its GDP currency), where population and GDP are given
 DECOMPOSITION = decomposition_currency(config)
+FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
 WEIGHTS = downscale_weights(config)
@@ -201,6 +203,7 @@ DELIVERABLES = [
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     expand(L.table("decomposition"), level=SUMMED_LEVELS) if DECOMPOSITION else [],
+    [L.table("decomposition_by_fuel", FUEL_LEVEL)] if FUEL_LEVEL else [],
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
     expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=SUMMED_LEVELS[:-1]),

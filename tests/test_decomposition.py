@@ -187,3 +187,72 @@ def test_the_waterfall_runs_from_the_start_to_the_end():
     first, steps, _, start, end = waterfall_steps(ce_only)
     assert first == "CE" and (start, end) == (50.0, 55.0)
     assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)
+
+
+def _by_fuel(rows):
+    import pandas as pd
+
+    return pd.DataFrame(rows, columns=["code", "year", "fuel", "energy_tj", "co2_tgco2"])
+
+
+def test_the_energy_structure_and_emission_factor_effects_by_hand():
+    """Region A switches half its coal (0.1 Tg CO2 per TJ) to gas (0.05): ΔC = −0.25, all of it
+    the structure effect (coal −0.5, gas +0.25 as it appears); region B burns the same coal with
+    a factor of 0.08: ΔC = −0.2, all of it the emission-factor effect."""
+    import pandas as pd
+
+    from carbonbudget.science.decomposition import FUEL_FACTORS, decompose_fuels
+
+    by_fuel = _by_fuel(
+        [
+            ("A", 2001, "coal", 10.0, 1.0),
+            ("A", 2002, "coal", 5.0, 0.5),
+            ("A", 2002, "gas", 5.0, 0.25),
+            ("B", 2001, "coal", 10.0, 1.0),
+            ("B", 2002, "coal", 10.0, 0.8),
+        ]
+    )
+    budget = pd.DataFrame(
+        {
+            "code": ["A", "A", "B", "B"],
+            "year": [2001, 2002, 2001, 2002],
+            "population_persons": 10.0,
+            "gdp_cny": 100.0,
+        }
+    )
+    t = decompose_fuels(budget, by_fuel, "gdp_cny", "cny").set_index("code")
+    assert list(t["kind"]) == ["period", "period"]  # two years: the period is the only step
+    expected = {
+        "A": {"structure": -0.25, "emission_factor": 0.0},
+        "B": {"structure": 0.0, "emission_factor": -0.2},  # L(0.8, 1) · ln 0.8
+    }
+    for code, parts in expected.items():
+        for factor in FUEL_FACTORS:
+            assert t.loc[code, f"{factor}_effect_tgco2"] == pytest.approx(
+                parts.get(factor, 0.0), abs=1e-12
+            ), (code, factor)
+    assert t.loc["A", "delta_tier1_tgco2"] == pytest.approx(-0.25)
+    assert t.loc["A", "energy_intensity_start_mj_per_cny"] == pytest.approx(10.0 * 1e6 / 100.0)
+
+
+def test_the_fuel_effects_sum_to_the_change_exactly():
+    import pandas as pd
+
+    from carbonbudget.science.decomposition import FUEL_FACTORS, decompose_fuels
+
+    rng = np.random.default_rng(7)
+    rows, social = [], []
+    for code in map(str, range(40)):
+        for year in (2001, 2002, 2003):
+            for fuel in ("coal", "oil", "gas", "coke"):
+                if rng.random() < 0.2:  # some fuels absent in some years
+                    continue
+                energy = rng.uniform(1, 100)
+                rows.append((code, year, fuel, energy, energy * rng.uniform(0.05, 0.1)))
+            social.append((code, year, rng.uniform(1e5, 1e7), rng.uniform(1e9, 1e11)))
+    budget = pd.DataFrame(social, columns=["code", "year", "population_persons", "gdp_cny"])
+    t = decompose_fuels(budget, _by_fuel(rows), "gdp_cny", "cny")
+    known = t[t["note"] == ""]
+    assert len(known) > 100
+    summed = known[[f"{f}_effect_tgco2" for f in FUEL_FACTORS]].sum(axis=1)
+    np.testing.assert_allclose(summed, known["delta_tier1_tgco2"], atol=1e-12)

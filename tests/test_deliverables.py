@@ -292,6 +292,7 @@ _COLUMN_FAMILIES = [
     (r"gdp_[a-z0-9]+", "`gdp_<currency>`"),
     (r"affluence_(start|end)_[a-z0-9]+", r"`affluence_\1_<currency>`"),
     (r"intensity_(start|end)_kgco2_per_[a-z0-9]+", r"`intensity_\1_kgco2_per_<currency>`"),
+    (r"energy_intensity_(start|end)_mj_per_[a-z0-9]+", r"`energy_intensity_\1_mj_per_<currency>`"),
     (
         r".+_(slope_per_yr|slope_p|sen_per_yr|mk_z|mk_p|hurst|hurst_note|trend_class|"
         r"abrupt_change_years)",

@@ -412,3 +412,21 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
     assert not np.allclose(summed["affluence_effect_tgco2"], province["affluence_effect_tgco2"])
     waterfall = demo_run / "results/figures/report/decomposition_study_area.png"
     assert waterfall.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_demo_decomposes_its_tier1_co2_by_fuel(demo_run):
+    """With fuel use (emissions_accounting): the five effects sum to the change of the Tier 1
+    CO2 of each province; the IPCC default factors do not change, so neither does CO2 per
+    energy of a fuel (its effect is zero to the rounding of the recomputed factors)."""
+    t = pd.read_csv(
+        demo_run / "results/tables/decomposition_by_fuel_province.csv", dtype={"code": str}
+    )
+    effects = [c for c in t.columns if c.endswith("_effect_tgco2")]
+    assert len(effects) == 5 and t["note"].isna().all()
+    np.testing.assert_allclose(t[effects].sum(axis=1), t["delta_tier1_tgco2"], atol=1e-9)
+    assert (t["emission_factor_effect_tgco2"].abs() < 1e-9).all()
+    tier1 = pd.read_csv(demo_run / "results/tables/tier1_province_by_fuel.csv", dtype={"code": str})
+    first = tier1[tier1["year"] == min(DEMO_YEARS)].groupby("code")["co2_tgco2"].sum()
+    period = t[t["kind"] == "period"].set_index("code")
+    np.testing.assert_allclose(period["tier1_start_tgco2"], first.reindex(period.index))
+    assert (period["energy_intensity_effect_tgco2"] < 0).all()  # the demo's energy per GDP falls

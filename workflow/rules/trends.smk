@@ -31,12 +31,14 @@ rule pixel_trends:
 rule region_trends:
     input:
         budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
+        by_fuel=L.tier1_by_fuel(FUEL_LEVEL) if FUEL_LEVEL else [],
     output:
         **(
             {"decomposition": expand(L.table("decomposition"), level=SUMMED_LEVELS)}
             if DECOMPOSITION
             else {}
         ),
+        **({"by_fuel": L.table("decomposition_by_fuel", FUEL_LEVEL)} if FUEL_LEVEL else {}),
         trends=expand(L.table("trends"), level=BUDGET_LEVELS),
         sqmk=expand(L.table("sqmk"), level=BUDGET_LEVELS),
     log:
@@ -57,6 +59,7 @@ rule region_trends:
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
         decomposition_levels=SUMMED_LEVELS if DECOMPOSITION else [],
         currency=DECOMPOSITION,
+        fuel_level=FUEL_LEVEL,
     script:
         "../scripts/trends.py"
 

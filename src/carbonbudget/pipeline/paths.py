@@ -181,6 +181,17 @@ def decomposition_currency(cfg: dict) -> str | None:
     return str(socio["gdp_currency"])
 
 
+def fuel_decomposition_level(cfg: dict) -> str | None:
+    """The level whose Tier 1 CO2 by fuel (emissions_accounting) is decomposed into energy
+    intensity, structure and emission-factor effects as well: where the run decomposes
+    (:func:`decomposition_currency`) and that level has a budget table; None otherwise."""
+    acc = cfg.get("emissions_accounting") or {}
+    summed = hierarchy_levels(cfg) + ["study_area"]
+    if not (decomposition_currency(cfg) and acc.get("level") in summed):
+        return None
+    return str(acc["level"])
+
+
 def climatology_note(cfg: dict) -> dict[str, str]:
     """{input: file} of the inputs that are climatologies (the same values every year): what
     the GeoPackage metadata and provenance.json say about them."""

@@ -189,3 +189,98 @@ def _why_unknown(values: dict[str, tuple[np.ndarray, np.ndarray]], start: int, e
             f"no decomposition: {', '.join(missing)} unknown or not positive" if missing else ""
         )
     return notes
+
+
+# The factors of the Tier 1 CO2 by fuel: C = Σ_f P · (GDP / P) · (E / GDP) · (E_f / E) · (C_f / E_f)
+FUEL_FACTORS = ("population", "affluence", "energy_intensity", "structure", "emission_factor")
+
+
+def fuel_factors(
+    co2: np.ndarray, energy: np.ndarray, population: np.ndarray, gdp: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The factors of C = Σ_f P · (GDP / P) · (E / GDP) · (E_f / E) · (C_f / E_f) for regions
+    (rows) and fuels (columns) of CO2 ``co2`` and energy ``energy`` (the region's E is their
+    sum over fuels). A fuel without energy has no emission factor of its own: it is 0 (the
+    fuel is absent), and :func:`fuel_effects` gives it the factor of the other year."""
+    co2 = np.asarray(co2, dtype="float64")
+    energy = np.asarray(energy, dtype="float64")
+    total = energy.sum(axis=1, keepdims=True)
+    pop = np.asarray(population, dtype="float64")[:, None]
+    money = np.asarray(gdp, dtype="float64")[:, None]
+    n = co2.shape[1]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (pop > 0) & (money > 0) & (total > 0)
+        return {
+            "population": np.repeat(np.where(ok, pop, np.nan), n, axis=1),
+            "affluence": np.repeat(np.where(ok, money / pop, np.nan), n, axis=1),
+            "energy_intensity": np.repeat(np.where(ok, total / money, np.nan), n, axis=1),
+            "structure": np.where(ok, energy / total, np.nan),
+            "emission_factor": np.where(energy > 0, co2 / energy, 0.0),
+        }
+
+
+def fuel_effects(start: dict[str, np.ndarray], end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """:func:`lmdi` of the fuel factors, where a fuel used in one year only takes the other
+    year's emission factor: its appearance (or disappearance) is a change of the energy
+    structure, not of its emission factor."""
+    ef0, ef1 = start["emission_factor"], end["emission_factor"]
+    used0, used1 = start["structure"] > 0, end["structure"] > 0
+    start = {**start, "emission_factor": np.where(~used0 & used1, ef1, ef0)}
+    end = {**end, "emission_factor": np.where(used0 & ~used1, ef0, ef1)}
+    return lmdi(start, end)
+
+
+def decompose_fuels(
+    budget: pd.DataFrame, by_fuel: pd.DataFrame, gdp_col: str, currency: str
+) -> pd.DataFrame:
+    """The additive LMDI-I decomposition of the change of each region's Tier 1 CO2 (the sum
+    over fuels of ``by_fuel``: code, year, fuel, energy_tj, co2_tgco2) into population,
+    affluence, energy intensity (energy per GDP), energy structure (fuel shares) and emission
+    factor (CO2 per energy of each fuel) effects, over the period and year on year; population
+    and GDP from the level's ``budget`` table."""
+    years = sorted(int(y) for y in by_fuel["year"].unique())
+    if len(years) < 2:
+        raise ValueError("a decomposition needs two years or more")
+    fuels = sorted(by_fuel["fuel"].unique())
+    codes = sorted(by_fuel["code"].unique())
+    cube = by_fuel.pivot_table(
+        index=["code", "year"], columns="fuel", values=["energy_tj", "co2_tgco2"], aggfunc="sum"
+    )
+    social = budget.set_index(["code", "year"])[["population_persons", gdp_col]]
+    rows = []
+    for start, end, kind in _steps(years):
+
+        def at(year: int) -> tuple[np.ndarray, ...]:
+            index = pd.MultiIndex.from_product([codes, [year]])
+            c = cube.reindex(index)
+            energy = c["energy_tj"].reindex(columns=fuels).fillna(0.0).to_numpy()
+            co2 = c["co2_tgco2"].reindex(columns=fuels).fillna(0.0).to_numpy()
+            s = social.reindex(index)
+            return co2, energy, s["population_persons"].to_numpy(), s[gdp_col].to_numpy()
+
+        (c0, e0, p0, g0), (c1, e1, p1, g1) = at(start), at(end)
+        f0, f1 = fuel_factors(c0, e0, p0, g0), fuel_factors(c1, e1, p1, g1)
+        effects = fuel_effects(f0, f1)
+        out = pd.DataFrame(
+            {
+                "code": codes,
+                "start_year": start,
+                "end_year": end,
+                "kind": kind,
+                "tier1_start_tgco2": c0.sum(axis=1),
+                "tier1_end_tgco2": c1.sum(axis=1),
+                "delta_tier1_tgco2": c1.sum(axis=1) - c0.sum(axis=1),
+                **{f"{k}_effect_tgco2": effects[k] for k in FUEL_FACTORS},
+                "energy_start_tj": e0.sum(axis=1),
+                "energy_end_tj": e1.sum(axis=1),
+                f"energy_intensity_start_mj_per_{currency}": f0["energy_intensity"][:, 0] * 1e6,
+                f"energy_intensity_end_mj_per_{currency}": f1["energy_intensity"][:, 0] * 1e6,
+            }
+        )
+        out["note"] = _why_unknown(
+            {"population": (p0, p1), "GDP": (g0, g1), "energy": (e0.sum(1), e1.sum(1))},
+            start,
+            end,
+        )
+        rows.append(out)
+    return pd.concat(rows, ignore_index=True)

@@ -18,7 +18,7 @@ from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.regions.budget import gdp_column
 from carbonbudget.science import trends
-from carbonbudget.science.decomposition import decompose_regions
+from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
 from carbonbudget.science.trends import (
     hurst_block_sizes,
     level_thresholds,
@@ -87,6 +87,16 @@ def region_trends(job: Job) -> None:
         log.info(
             "%s: emission change decomposed (LMDI) for %d regions", level, table["code"].nunique()
         )
+    if p.fuel_level:
+        table = decompose_fuels(
+            pd.read_parquet(budgets[p.fuel_level]),
+            pd.read_csv(job.input.by_fuel, dtype={"code": str}),
+            gdp_column(p.currency),
+            p.currency.lower(),
+        )
+        table.insert(0, "level", p.fuel_level)
+        write_table(table, job.output.by_fuel)
+        log.info("%s: Tier 1 CO2 by fuel decomposed (LMDI)", p.fuel_level)
     for level, path, out, out_sqmk in zip(
         p.levels, job.input.budget, job.output.trends, job.output.sqmk
     ):
