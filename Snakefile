@@ -111,12 +111,12 @@ FLUXES = computed_fluxes(config)
 YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
 UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertainty"
-MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY)
-LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
-TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # the emission decomposition (its GDP currency), where population and GDP are given
 DECOMPOSITION = decomposition_currency(config)
 FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
+MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY, bool(DECOMPOSITION))
+LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
+TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed
 GRID_VARS = grid_emission_vars(config)
 WEIGHTS = downscale_weights(config)

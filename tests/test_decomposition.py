@@ -256,3 +256,29 @@ def test_the_fuel_effects_sum_to_the_change_exactly():
     assert len(known) > 100
     summed = known[[f"{f}_effect_tgco2" for f in FUEL_FACTORS]].sum(axis=1)
     np.testing.assert_allclose(summed, known["delta_tier1_tgco2"], atol=1e-12)
+
+
+def test_the_main_driver_of_each_region():
+    """The largest effect in size, with its sign; a region with an unknown effect has none; the
+    year-on-year rows do not count."""
+    import pandas as pd
+
+    from carbonbudget.outputs.palette import DRIVER_COLOURS
+    from carbonbudget.science.decomposition import dominant_effect
+
+    table = pd.DataFrame(
+        {
+            "code": ["A", "B", "C", "A"],
+            "kind": ["period", "period", "period", "year on year"],
+            "population_effect_tgco2": [5.0, -10.0, np.nan, 100.0],
+            "affluence_effect_tgco2": [9.6, 3.0, 1.0, 0.0],
+            "intensity_effect_tgco2": [-9.5, 2.0, 1.0, 0.0],
+        }
+    )
+    drivers = dominant_effect(table)
+    assert drivers.to_dict() == {
+        "A": "affluence (raises CE)",
+        "B": "population (lowers CE)",
+        "C": "no value",
+    }
+    assert set(drivers) <= set(DRIVER_COLOURS)

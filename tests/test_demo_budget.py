@@ -410,8 +410,10 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
     summed = summed.reindex(province.index)
     np.testing.assert_allclose(summed["delta_ce_tgco2"], province["delta_ce_tgco2"], atol=1e-9)
     assert not np.allclose(summed["affluence_effect_tgco2"], province["affluence_effect_tgco2"])
-    waterfall = demo_run / "results/figures/report/decomposition_study_area.png"
-    assert waterfall.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    figures = ["report/decomposition_study_area.png"]
+    figures += [f"maps/ce_drivers_{level}.png" for level in ("county", "city", "province", "zone")]
+    for figure in figures:
+        assert (demo_run / "results/figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_the_demo_decomposes_its_tier1_co2_by_fuel(demo_run):

@@ -119,6 +119,10 @@ rule plot_budget_maps:
         budget=L.budget(),
         trends=L.table("trends"),
         overlay=MAP_OVERLAY,
+        # the region layers (plot_layer_maps) have no decomposition
+        decomposition=lambda w: (
+            L.table("decomposition", w.level) if DECOMPOSITION and w.level in SUMMED_LEVELS else []
+        ),
     output:
         **{k: _map_output(k) for k in MAP_KINDS},
     log:

@@ -32,6 +32,7 @@ MAP_TITLES = {
     "cnc_trend": "Trend class of CNC",
     "ce_trend": "Trend class of CE",
     "p_surplus": "Probability of a surplus",
+    "ce_drivers": "Main driver of the change of CE",
 }
 
 
@@ -62,12 +63,16 @@ def spatial_map_title(kind: str, variable: str) -> str:
 RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate (no ECS)
 
 
-def map_kinds(fluxes: Sequence[str], uncertainty: bool = False) -> tuple[str, ...]:
+def map_kinds(
+    fluxes: Sequence[str], uncertainty: bool = False, decomposition: bool = False
+) -> tuple[str, ...]:
     """The maps a run draws per level: the balance maps, or CE and RCS without ECS; with the
-    uncertainty model, the probability of a surplus too."""
+    uncertainty model, the probability of a surplus too; with the emission decomposition, the
+    main driver of the change of CE."""
+    drivers = ("ce_drivers",) if decomposition else ()
     if "ecs" not in fluxes:
-        return RCS_ONLY_MAP_KINDS
-    return MAP_KINDS + (("p_surplus",) if uncertainty else ())
+        return RCS_ONLY_MAP_KINDS + drivers
+    return MAP_KINDS + (("p_surplus",) if uncertainty else ()) + drivers
 
 
 def layer_map_kinds(fluxes: Sequence[str], grid_ce: bool) -> tuple[str, ...]:

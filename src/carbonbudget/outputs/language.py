@@ -109,6 +109,18 @@ ZH: dict[str, str] = {
     "50 – 95 %: surplus more likely": "50 – 95 %：盈余可能性较大",
     "95 – 97.5 %": "95 – 97.5 %",
     "≥ 97.5 %: surplus, robust": "≥ 97.5 %：盈余，稳健",
+    "population (raises CE)": "人口（增加排放）",
+    "affluence (raises CE)": "人均 GDP（增加排放）",
+    "intensity (raises CE)": "排放强度（增加排放）",
+    "population (lowers CE)": "人口（减少排放）",
+    "affluence (lowers CE)": "人均 GDP（减少排放）",
+    "intensity (lowers CE)": "排放强度（减少排放）",
+    "Main driver of the change of CE, {period}, by {level}": (
+        "碳排放变化的主导因素，{period}，按{level}"
+    ),
+    "(the largest of the population, affluence and intensity effects; additive LMDI, Ang 2005)": (
+        "（人口、人均 GDP 与排放强度效应中绝对值最大者；加法 LMDI，Ang 2005）"
+    ),
 }
 
 # Where ``both`` says a text in one line rather than the English and the Chinese one after the

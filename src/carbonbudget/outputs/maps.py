@@ -18,6 +18,7 @@ from carbonbudget.outputs.figures import pyplot, quantity_phrase, save_figure
 from carbonbudget.outputs.language import ZH, Phrase, level_phrase, lines, period_phrase, say
 from carbonbudget.outputs.palette import (
     BUDGET_MAPS,
+    DRIVER_COLOURS,
     P_SURPLUS_CLASSES,
     gi_colours,
     lisa_colours,
@@ -26,6 +27,7 @@ from carbonbudget.outputs.palette import (
 from carbonbudget.outputs.tables import add_flux_densities, period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
 from carbonbudget.science.balance import PARTIAL_BELOW
+from carbonbudget.science.decomposition import dominant_effect
 from carbonbudget.science.trends import read_region_trends
 
 if TYPE_CHECKING:
@@ -732,6 +734,44 @@ def budget_map_values(
     return means
 
 
+def driver_map(
+    polys: gpd.GeoDataFrame,
+    decomposition_path: str,
+    path: str,
+    by: Phrase,
+    outlines: gpd.GeoDataFrame | None,
+    frame: MapFrame,
+) -> None:
+    """The main driver of each region's change of CE over the period: the largest of its
+    population, affluence and intensity effects, red where it raises CE, blue where it lowers
+    it (:func:`~carbonbudget.science.decomposition.dominant_effect`)."""
+    table = pd.read_csv(decomposition_path, dtype={"code": str})
+    period = table[table["kind"] == "period"].iloc[0]
+    drivers = polys.merge(dominant_effect(table), left_on="code", right_index=True, how="left")
+    drivers["dominant_effect"] = drivers["dominant_effect"].fillna("no value")
+    categorical_map(
+        drivers,
+        "dominant_effect",
+        DRIVER_COLOURS,
+        lines(
+            Phrase(
+                "Main driver of the change of CE, {period}, by {level}",
+                period=Phrase(
+                    "{first}–{last}", first=period["start_year"], last=period["end_year"]
+                ),
+                level=by,
+            ),
+            Phrase(
+                "(the largest of the population, affluence and intensity effects; "
+                "additive LMDI, Ang 2005)"
+            ),
+        ),
+        path,
+        outlines=outlines,
+        frame=frame,
+    )
+
+
 def plot_budget_maps(
     *,
     path_regions: str,
@@ -742,6 +782,7 @@ def plot_budget_maps(
     min_valid_fraction: float,
     maps: dict | None = None,
     outline_level: str | None = None,
+    decomposition_path: str | None = None,
 ) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
     without ECS, of CE and RCS and the CE trend class). ``out_paths`` maps each kind of
@@ -750,7 +791,8 @@ def plot_budget_maps(
     ``min_valid_fraction`` of a region's area (its period-mean ``valid_fraction``) is drawn as
     such, not as a low value; one known on less than :data:`PARTIAL_BELOW` keeps its colour
     under a cross-hatch on every map that depends on the sink. ``outline_level``: a coarser
-    level whose boundaries are drawn over the regions."""
+    level whose boundaries are drawn over the regions. ``decomposition_path``: the level's
+    decomposition table, for the map of the main driver of the change of CE (``ce_drivers``)."""
     maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
     frame = MapFrame.from_config(maps)
     density = maps["values"] == "density"
@@ -838,6 +880,9 @@ def plot_budget_maps(
             frame=frame,
         )
         log.info("map p_surplus of %s written", level)
+    if "ce_drivers" in out_paths and decomposition_path:
+        driver_map(polys, decomposition_path, out_paths["ce_drivers"], by, outlines, frame)
+        log.info("map ce_drivers of %s written", level)
     for kind in (k for k in out_paths if k.endswith("_trend")):
         var = f"{kind[: -len('_trend')]}_tgco2"
         col = f"{var}_trend_class"

@@ -144,6 +144,18 @@ P_SURPLUS_CLASSES = {
 }
 
 
+# The main driver of a region's change of CE (carbonbudget.science.decomposition): red where it
+# raises CE, blue where it lowers it, one shade per factor
+DRIVER_COLOURS = {
+    "population (raises CE)": BAD[0],
+    "affluence (raises CE)": BAD[2],
+    "intensity (raises CE)": BAD[1],
+    "population (lowers CE)": GOOD[0],
+    "affluence (lowers CE)": GOOD[1],
+    "intensity (lowers CE)": GOOD[2],
+    "no value": "#ffffff",
+}
+
 SCENARIO_COLOURS = {"observed": "black"}
 
 

@@ -104,6 +104,22 @@ def kaya_factors(ce: ArrayLike, population: ArrayLike, gdp: ArrayLike) -> dict[s
 KAYA = ("population", "affluence", "intensity")
 
 
+def dominant_effect(table: pd.DataFrame) -> pd.Series:
+    """Per region (index ``code``) of a decomposition table's period rows: which of the
+    population, affluence and intensity effects is the largest in size, and whether it raises
+    or lowers CE ("affluence (raises CE)"); "no value" where the effects are unknown."""
+    period = table[table["kind"] == "period"].set_index("code")
+    effects = period[[f"{k}_effect_tgco2" for k in KAYA]].to_numpy(dtype="float64")
+    known = np.isfinite(effects).all(axis=1)
+    largest = np.argmax(np.abs(np.where(known[:, None], effects, 0.0)), axis=1)
+    value = effects[np.arange(len(effects)), largest]
+    labels = [
+        f"{KAYA[i]} ({'raises' if v > 0 else 'lowers'} CE)" if ok else "no value"
+        for i, v, ok in zip(largest, value, known)
+    ]
+    return pd.Series(labels, index=period.index, name="dominant_effect")
+
+
 def _steps(years: list[int]) -> list[tuple[int, int, str]]:
     """The changes a table decomposes: the period (first to last year) and, with more than two
     years, each year to the next (a chain)."""

@@ -108,6 +108,7 @@ def plot_budget_maps(job: Job) -> None:
         level=job.wildcards.level,
         budget_path=job.input.budget,
         trends_path=job.input.trends,
+        decomposition_path=optional(job.input.decomposition),
         out_paths={k: job.output[k] for k in job.params.kinds},
         min_valid_fraction=job.params.min_valid_fraction,
         maps=job.params.maps,
