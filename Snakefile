@@ -84,7 +84,8 @@ config.update(_validated)
 
 RUN_STARTED = time.time()  # the end-of-run summary describes only results published after it
 if not config["processing"]["job_blocks"]:
-    short_job_blocks(logger)  # one console line per job; the blocks stay in Snakemake's log
+    # one console line per job (the blocks stay in Snakemake's log); a dry run keeps them
+    short_job_blocks(logger, keep_blocks=lambda: workflow.dryrun)
 YEARS = config["years"]
 LEVELS = list(config["regions"]["levels"])
 FINEST = LEVELS[0]

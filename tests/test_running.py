@@ -342,3 +342,35 @@ def test_per_pixel_rules_on_a_dask_cluster_started_from_the_command_line(demo_ru
     assert f"dask: connected to {address} (2 workers)" in log
     for rel in targets:
         assert (work / rel).read_bytes() == (demo_run / rel).read_bytes(), rel
+
+
+def test_the_console_prints_one_line_per_job_and_the_log_file_every_block(tmp_path):
+    """short_job_blocks changes Snakemake's console formatter only: its log file keeps each
+    job's block, and a dry run (keep_blocks) prints the blocks on the console too."""
+    import logging
+
+    from carbonbudget.core.logs import short_job_blocks
+
+    class Formatter(logging.Formatter):
+        def format_job_info(self, msg):
+            return f"rule {msg['rule_name']}:\n    input: a very long list"
+
+    logger = logging.getLogger("test.snakemake")
+    console, logfile = logging.StreamHandler(), logging.FileHandler(tmp_path / "snakemake.log")
+    for handler in (console, logfile):
+        handler.setFormatter(Formatter())
+        logger.addHandler(handler)
+    dry = []
+    try:
+        assert short_job_blocks(logger, keep_blocks=lambda: bool(dry))
+        msg = {"rule_name": "process_year", "wildcards": {"year": "2005"}, "jobid": 12}
+        assert re.fullmatch(
+            r"\d\d:\d\d:\d\d job 12 \[process_year 2005\]", console.formatter.format_job_info(msg)
+        )
+        assert "input:" in logfile.formatter.format_job_info(msg)
+        dry.append(True)
+        assert "input:" in console.formatter.format_job_info(msg)
+    finally:
+        for handler in (console, logfile):
+            logger.removeHandler(handler)
+            handler.close()

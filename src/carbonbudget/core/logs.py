@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from carbonbudget.core.errors import CarbonBudgetError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
 
 class _ConsoleFormatter(logging.Formatter):
@@ -47,11 +47,12 @@ def job_line(msg: dict) -> str:
     return f"{time.strftime('%H:%M:%S')} job {msg['jobid']} [{what}]"
 
 
-def short_job_blocks(logger: logging.Logger) -> bool:
-    """Snakemake's console prints each starting job as :func:`job_line` instead of its block;
-    its log file (``.snakemake/log/``, copied to the run's logs) keeps the blocks, and a failed
-    job's error block is printed as before (``--quiet rules`` would hide that too). Returns
-    whether Snakemake's console handler was found."""
+def short_job_blocks(logger: logging.Logger, keep_blocks: Callable[[], bool] = bool) -> bool:
+    """Snakemake's console prints each starting job as :func:`job_line` instead of its block,
+    except while ``keep_blocks()`` (a dry run, which is read for its blocks: what would run,
+    from which input, and why); its log file (``.snakemake/log/``, copied to the run's logs)
+    keeps the blocks, and a failed job's error block is printed as before (``--quiet rules``
+    would hide that too). Returns whether Snakemake's console handler was found."""
     found = False
     for handler in logger.handlers:
         formatter = handler.formatter
@@ -59,7 +60,12 @@ def short_job_blocks(logger: logging.Logger) -> bool:
             continue
         # Snakemake's DefaultFormatter formats each event by a method of its own; replacing that
         # of the console's formatter leaves the log file's formatter (another instance) as it is
-        formatter.format_job_info = job_line  # type: ignore[union-attr]
+        block = formatter.format_job_info  # type: ignore[union-attr]
+
+        def format_job_info(msg: dict, block=block) -> str:
+            return block(msg) if keep_blocks() else job_line(msg)
+
+        formatter.format_job_info = format_job_info  # type: ignore[union-attr]
         found = True
     return found
 
