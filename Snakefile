@@ -45,6 +45,7 @@ from carbonbudget.pipeline.paths import (
     cover_fraction,
     cover_fraction_input,
     config_sections,
+    decomposes,
     decomposition_currency,
     fuel_decomposition_level,
     flux_year_inputs,
@@ -112,10 +113,12 @@ FLUXES = computed_fluxes(config)
 YEARLY_FLUXES, CLIMATOLOGY_FLUXES = flux_periods(config)
 YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
 UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertainty"
-# the emission decomposition (its GDP currency), where population and GDP are given
-DECOMPOSITION = decomposition_currency(config)
+# why the balance changed (docs/method.md, "Decomposition"): the attribution of CNC's change
+# with a sink, the LMDI of CE's where population and GDP are given (in CURRENCY)
+DECOMPOSITION = decomposes(config)
+CURRENCY = decomposition_currency(config)
 FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
-MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY, bool(DECOMPOSITION))
+MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY, CURRENCY is not None)
 LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed

@@ -282,3 +282,20 @@ def test_the_main_driver_of_each_region():
         "C": "no value",
     }
     assert set(drivers) <= set(DRIVER_COLOURS)
+
+
+def test_without_population_and_gdp_the_balance_is_still_attributed():
+    """A run with a sink but no socio-economic table (Huaihai): ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE
+    per region, no LMDI effects, and the waterfall has CE as one step."""
+    from carbonbudget.outputs.series import waterfall_steps
+    from carbonbudget.science.decomposition import decompose_regions
+
+    budget = _budget().drop(columns=["population_persons", "gdp_cny"])
+    table = decompose_regions(budget, None, "")
+    assert not any(c.endswith("_effect_tgco2") for c in table.columns)
+    assert (table["note"] == "").all()  # population and GDP are not needed
+    row = table[(table["kind"] == "period") & (table["code"] == "A")].iloc[0]
+    first, steps, _, start, end = waterfall_steps(row)
+    assert [label for label, _ in steps] == ["NPP", "RH", "RCS", "CE"]
+    assert dict(steps)["CE"] == pytest.approx(-5.0)
+    assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)

@@ -121,7 +121,7 @@ rule plot_budget_maps:
         overlay=MAP_OVERLAY,
         # the region layers (plot_layer_maps) have no decomposition
         decomposition=lambda w: (
-            L.table("decomposition", w.level) if DECOMPOSITION and w.level in SUMMED_LEVELS else []
+            L.table("decomposition", w.level) if CURRENCY and w.level in SUMMED_LEVELS else []
         ),
     output:
         **{k: _map_output(k) for k in MAP_KINDS},

@@ -58,7 +58,7 @@ rule region_trends:
         class_thresholds_area_km2=config["trends"]["class_thresholds_area_km2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
         decomposition_levels=SUMMED_LEVELS if DECOMPOSITION else [],
-        currency=DECOMPOSITION,
+        currency=CURRENCY,
         fuel_level=FUEL_LEVEL,
     script:
         "../scripts/trends.py"

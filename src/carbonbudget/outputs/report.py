@@ -315,12 +315,18 @@ def build_report_items(
         table = pd.read_csv(decomposition, dtype={"code": str})
         row = table[table["kind"] == "period"].iloc[0]
         what = "carbon neutral capacity" if "cnc_start_tgco2" in row else "emissions"
+        lmdi = "population_effect_tgco2" in row
         plot_waterfall(
             row,
             out["decomposition"],
             f"Study area: why the {what} changed, {int(row['start_year'])} to "
-            f"{int(row['end_year'])}\n(emissions: additive LMDI of population, GDP per person "
-            "and CE per GDP; Ang 2005)",
+            f"{int(row['end_year'])}"
+            + (
+                "\n(emissions: additive LMDI of population, GDP per person and CE per GDP; "
+                "Ang 2005)"
+                if lmdi
+                else ""
+            ),
         )
     if model_skill and "skill" in out:
         write_html_table(

@@ -163,18 +163,21 @@ def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, 
     """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
     CNC from its start to its end through +ΔNPP, −ΔRH, +ΔRCS and minus each effect on CE (a
     growing population raises CE and lowers CNC); without, CE through its effects. Returns the
-    start label, the steps (label, Tg CO2), the end label and the start and end values."""
+    start label, the steps (label, Tg CO2), the end label and the start and end values. A table
+    without the LMDI effects (no population and GDP) has CE as one step."""
     effects = [
         ("population", "population_effect_tgco2"),
         ("affluence (GDP per person)", "affluence_effect_tgco2"),
         ("emission intensity (CE per GDP)", "intensity_effect_tgco2"),
     ]
+    if effects[0][1] not in row:
+        effects = [("", "delta_ce_tgco2")]
     if "delta_cnc_tgco2" in row and np.isfinite(row["delta_cnc_tgco2"]):
         steps = [
             ("NPP", float(row["delta_npp_tgco2"])),
             ("RH", -float(row["delta_rh_tgco2"])),
             ("RCS", float(row["delta_rcs_tgco2"])),
-            *((f"CE: {label}", -float(row[col])) for label, col in effects),
+            *((f"CE: {label}".rstrip(": "), -float(row[col])) for label, col in effects),
         ]
         return "CNC", steps, "CNC", float(row["cnc_start_tgco2"]), float(row["cnc_end_tgco2"])
     steps = [(f"CE: {label}", float(row[col])) for label, col in effects]

@@ -181,6 +181,14 @@ def decomposition_currency(cfg: dict) -> str | None:
     return str(socio["gdp_currency"])
 
 
+def decomposes(cfg: dict) -> bool:
+    """Whether a run writes the decomposition tables (tables/decomposition_<level>.csv): over
+    two years or more, with the LMDI of CE (:func:`decomposition_currency`) or a sink whose
+    change of CNC is attributed to NPP, RH, RCS and CE."""
+    sink = "ecs" in computed_fluxes(cfg)
+    return len(cfg["years"]) >= 2 and (sink or decomposition_currency(cfg) is not None)
+
+
 def fuel_decomposition_level(cfg: dict) -> str | None:
     """The level whose Tier 1 CO2 by fuel (emissions_accounting) is decomposed into energy
     intensity, structure and emission-factor effects as well: where the run decomposes

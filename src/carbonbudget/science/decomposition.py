@@ -129,13 +129,14 @@ def _steps(years: list[int]) -> list[tuple[int, int, str]]:
     return steps
 
 
-def decompose_regions(budget: pd.DataFrame, gdp_col: str, currency: str) -> pd.DataFrame:
+def decompose_regions(budget: pd.DataFrame, gdp_col: str | None, currency: str) -> pd.DataFrame:
     """The additive LMDI-I decomposition of each region's change of CE (Tg CO2) over the period
     and year on year into its population, affluence (GDP per person) and intensity (CE per
     GDP) effects, from one level's budget table (``population_persons`` and ``gdp_col`` in
-    units of ``currency``); each region is decomposed from its own sums, so its effects add up
-    to its own ΔCE exactly. With a sink (``cnc_tgco2``): the attribution of ΔCNC = ΔNPP − ΔRH
-    + ΔRCS − ΔCE (Tg CO2), exact by the definitions. ``note`` says why a value is unknown."""
+    units of ``currency``; without ``gdp_col`` no effects); each region is decomposed from its
+    own sums, so its effects add up to its own ΔCE exactly. With a sink (``cnc_tgco2``): the
+    attribution of ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE (Tg CO2), exact by the definitions. ``note``
+    says why a value is unknown."""
     years = sorted(int(y) for y in budget["year"].unique())
     if len(years) < 2:
         raise ValueError("a decomposition needs two years or more")
@@ -150,10 +151,6 @@ def decompose_regions(budget: pd.DataFrame, gdp_col: str, currency: str) -> pd.D
             return t[column].xs(year, level="year").reindex(codes).to_numpy(dtype="float64")
 
         ce0, ce1 = at(start, "ce_tgco2"), at(end, "ce_tgco2")
-        p0, p1 = at(start, "population_persons"), at(end, "population_persons")
-        g0, g1 = at(start, gdp_col), at(end, gdp_col)
-        f0, f1 = kaya_factors(ce0, p0, g0), kaya_factors(ce1, p1, g1)
-        effects = lmdi(f0, f1)
         out = pd.DataFrame(
             {
                 "code": codes,
@@ -163,15 +160,23 @@ def decompose_regions(budget: pd.DataFrame, gdp_col: str, currency: str) -> pd.D
                 "ce_start_tgco2": ce0,
                 "ce_end_tgco2": ce1,
                 "delta_ce_tgco2": ce1 - ce0,
-                **{f"{k}_effect_tgco2": effects[k] for k in KAYA},
-                "population_start": f0["population"],
-                "population_end": f1["population"],
-                f"affluence_start_{currency}": f0["affluence"],
-                f"affluence_end_{currency}": f1["affluence"],
-                f"intensity_start_kgco2_per_{currency}": f0["intensity"] * 1e9,
-                f"intensity_end_kgco2_per_{currency}": f1["intensity"] * 1e9,
             }
         )
+        needed = {"CE": (ce0, ce1)}
+        if gdp_col is not None:
+            p0, p1 = at(start, "population_persons"), at(end, "population_persons")
+            g0, g1 = at(start, gdp_col), at(end, gdp_col)
+            f0, f1 = kaya_factors(ce0, p0, g0), kaya_factors(ce1, p1, g1)
+            effects = lmdi(f0, f1)
+            for k in KAYA:
+                out[f"{k}_effect_tgco2"] = effects[k]
+            out["population_start"] = f0["population"]
+            out["population_end"] = f1["population"]
+            out[f"affluence_start_{currency}"] = f0["affluence"]
+            out[f"affluence_end_{currency}"] = f1["affluence"]
+            out[f"intensity_start_kgco2_per_{currency}"] = f0["intensity"] * 1e9
+            out[f"intensity_end_kgco2_per_{currency}"] = f1["intensity"] * 1e9
+            needed |= {"population": (p0, p1), "GDP": (g0, g1)}
         if sink:
             d = {c: at(end, c) - at(start, c) for c in ("cnc_tgco2", "nep_tgc", "rh_tgc")}
             d_rcs = (at(end, "rcs_tgc") - at(start, "rcs_tgc")) * CO2_PER_C
@@ -181,9 +186,7 @@ def decompose_regions(budget: pd.DataFrame, gdp_col: str, currency: str) -> pd.D
             out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
             out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
             out["delta_rcs_tgco2"] = d_rcs
-        out["note"] = _why_unknown(
-            {"CE": (ce0, ce1), "population": (p0, p1), "GDP": (g0, g1)}, start, end
-        )
+        out["note"] = _why_unknown(needed, start, end)
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)
     if names is not None:

@@ -80,7 +80,9 @@ def region_trends(job: Job) -> None:
     budgets = dict(zip(p.levels, job.input.budget))
     for level, out in zip(p.decomposition_levels, job.output.get("decomposition", [])):
         table = decompose_regions(
-            pd.read_parquet(budgets[level]), gdp_column(p.currency), p.currency.lower()
+            pd.read_parquet(budgets[level]),
+            gdp_column(p.currency) if p.currency else None,
+            p.currency.lower() if p.currency else "",
         )
         table.insert(0, "level", level)
         write_table(table, out)
