@@ -299,3 +299,37 @@ def test_without_population_and_gdp_the_balance_is_still_attributed():
     assert [label for label, _ in steps] == ["NPP", "RH", "RCS", "CE"]
     assert dict(steps)["CE"] == pytest.approx(-5.0)
     assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)
+
+
+def test_the_waterfall_title_says_what_a_climatology_holds(tmp_path, monkeypatch):
+    """Huaihai's climate and runoff are climatologies: its waterfall says RH changes only with
+    the area it is known on and RCS not at all; the LMDI line only where the table has it."""
+    from carbonbudget.outputs import report
+    from carbonbudget.science.decomposition import decompose_regions
+
+    seen = {}
+    monkeypatch.setattr(report, "plot_waterfall", lambda row, path, title: seen.update(t=title))
+    budget = _budget()
+    for gdp, climatologies, lines in (
+        (
+            "gdp_cny",
+            [],
+            [
+                "Study area: why the carbon neutral capacity changed, 2001 to 2003",
+                "(emissions: additive LMDI of population, GDP per person and CE per GDP)",
+            ],
+        ),
+        (
+            None,
+            ["precipitation", "runoff", "temperature"],
+            [
+                "Study area: why the carbon neutral capacity changed, 2001 to 2003",
+                "(the climate is a climatology: RH changes only with the area it is known on)",
+                "(the runoff is a climatology: so is RCS)",
+            ],
+        ),
+    ):
+        table = decompose_regions(budget[budget["code"] == "A"], gdp, "cny")
+        table.to_csv(tmp_path / "d.csv", index=False)
+        report.write_waterfall(str(tmp_path / "d.csv"), climatologies, str(tmp_path / "w.png"))
+        assert seen["t"].split("\n") == lines

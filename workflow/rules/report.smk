@@ -255,5 +255,6 @@ rule report_items:
         outline_level=LEVELS[-1],
         rasters=REPORT_RASTERS,
         maps=config["outputs"]["maps"],
+        climatologies=sorted(climatology_raw_inputs(config)),
     script:
         "../scripts/report.py"

@@ -20,7 +20,7 @@ from carbonbudget.outputs.tables import period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
 
 if TYPE_CHECKING:
-    pass
+    from collections.abc import Sequence
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,27 @@ def pixel_quicklook(
     save_map(fig, ax, boundaries, title, path, frame, layers)
 
 
+def write_waterfall(table_path: str, climatologies: Sequence[str], path: str) -> None:
+    """The study area's waterfall of its period's decomposition (``table_path``), its title
+    saying which parts the inputs that are the same every year (``climatologies``) hold."""
+    table = pd.read_csv(table_path, dtype={"code": str})
+    row = table[table["kind"] == "period"].iloc[0]
+    what = "carbon neutral capacity" if "cnc_start_tgco2" in row else "emissions"
+    notes = []
+    if "population_effect_tgco2" in row:
+        notes.append("emissions: additive LMDI of population, GDP per person and CE per GDP")
+    if {"temperature", "precipitation"} & set(climatologies) and "delta_rh_tgco2" in row:
+        notes.append("the climate is a climatology: RH changes only with the area it is known on")
+    if "runoff" in climatologies and "delta_rcs_tgco2" in row:
+        notes.append("the runoff is a climatology: so is RCS")
+    plot_waterfall(
+        row,
+        path,
+        f"Study area: why the {what} changed, {int(row['start_year'])} to "
+        f"{int(row['end_year'])}" + "".join(f"\n({n})" for n in notes),
+    )
+
+
 def build_report_items(
     *,
     budget_study_area: str,
@@ -271,13 +292,14 @@ def build_report_items(
     model_skill: str | None,
     out: dict[str, str],
     maps: dict | None = None,
-    decomposition: str | None = None,
+    decomposition: tuple[str, Sequence[str]] | None = None,
 ) -> None:
     """Write the report's headline tables and quick-look maps.
 
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
     maps ``study_area``, ``extremes`` (or ``emitters`` without ECS), ``skill``,
-    ``decomposition`` (the waterfall of the study area's ``decomposition`` table), ``landing``
+    ``decomposition`` (the waterfall of :func:`write_waterfall` from ``decomposition``: the
+    study area's decomposition table and the inputs that are climatologies), ``landing``
     (the headline tables as a fragment for the report's first page) and the raster keys to the
     files to write;
     ``maps`` (``outputs.maps``) frames the quick looks as the region maps (extent, inset,
@@ -312,22 +334,7 @@ def build_report_items(
         with atomic_output(out["landing"]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(landing_fragment(headlines))
     if decomposition and "decomposition" in out:
-        table = pd.read_csv(decomposition, dtype={"code": str})
-        row = table[table["kind"] == "period"].iloc[0]
-        what = "carbon neutral capacity" if "cnc_start_tgco2" in row else "emissions"
-        lmdi = "population_effect_tgco2" in row
-        plot_waterfall(
-            row,
-            out["decomposition"],
-            f"Study area: why the {what} changed, {int(row['start_year'])} to "
-            f"{int(row['end_year'])}"
-            + (
-                "\n(emissions: additive LMDI of population, GDP per person and CE per GDP; "
-                "Ang 2005)"
-                if lmdi
-                else ""
-            ),
-        )
+        write_waterfall(*decomposition, out["decomposition"])
     if model_skill and "skill" in out:
         write_html_table(
             skill_table(pd.read_csv(model_skill)),

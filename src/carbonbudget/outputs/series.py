@@ -211,7 +211,7 @@ def plot_waterfall(row: pd.Series, path: str, title: str) -> str:
         helps = value > 0 if is_cnc else value < 0
         ax.bar(i, value, bottom=level, color=GOOD[2] if helps else BAD[2])
         ax.annotate(
-            f"{value:+,.3g}",
+            f"{value:+,.3g}" if abs(value) >= 1e-3 else "≈ 0",  # a part held by a climatology
             (i, level + max(value, 0.0)),
             ha="center",
             va="bottom",

@@ -127,7 +127,9 @@ def report_items(job: Job) -> None:
         outline_level=job.params.outline_level,
         rasters=job.params.rasters,
         model_skill=optional(job.input.skill),
-        decomposition=optional(job.input.decomposition),
+        decomposition=(
+            (job.input.decomposition, job.params.climatologies) if job.input.decomposition else None
+        ),
         out=dict(job.output.items()),
         maps=job.params.maps,
     )

@@ -87,7 +87,7 @@ def region_trends(job: Job) -> None:
         table.insert(0, "level", level)
         write_table(table, out)
         log.info(
-            "%s: emission change decomposed (LMDI) for %d regions", level, table["code"].nunique()
+            "%s: change of the balance decomposed for %d regions", level, table["code"].nunique()
         )
     if p.fuel_level:
         table = decompose_fuels(
