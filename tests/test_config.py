@@ -22,6 +22,7 @@ def test_default_config_valid_and_defaults_filled(cfg):
         "chunk_size": 512,
         "gdal_cachemax_mb": 256,
         "coverage_cache": "cache/coverage",
+        "job_blocks": False,
     }
     assert out["trends"]["min_valid_years"] == 3
     assert out["regions"]["derive_parents"] == "none"
