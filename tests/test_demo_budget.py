@@ -410,6 +410,12 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
     summed = summed.reindex(province.index)
     np.testing.assert_allclose(summed["delta_ce_tgco2"], province["delta_ce_tgco2"], atol=1e-9)
     assert not np.allclose(summed["affluence_effect_tgco2"], province["affluence_effect_tgco2"])
+    # the period's parts in the GeoPackage, as in the table
+    layer = gpd.read_file(demo_run / "results/gis/carbon_budget.gpkg", layer="province")
+    layer = layer.set_index("code")
+    for column in ("delta_ce_tgco2", *effects, "delta_cnc_tgco2", "delta_npp_tgco2"):
+        np.testing.assert_allclose(layer[column], province[column].reindex(layer.index))
+    assert set(layer["main_driver"]) == {"affluence (raises CE)"}
     figures = ["report/decomposition_study_area.png"]
     figures += [f"maps/ce_drivers_{level}.png" for level in ("county", "city", "province", "zone")]
     for figure in figures:

@@ -2,12 +2,17 @@
 # (docs/data.md).
 
 
+# the levels of the GeoPackage with a decomposition (not the independent region layers)
+GPKG_DECOMPOSITION = [lv for lv in MAP_LEVELS if lv in SUMMED_LEVELS] if DECOMPOSITION else []
+
+
 rule geopackage:
     input:
         regions=L.level_polygons,
         budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
         trends=rules.region_trends.output.trends,
         spatial=rules.spatial_statistics.output.local,
+        decomposition=[L.table("decomposition", lv) for lv in GPKG_DECOMPOSITION],
     output:
         L.geopackage,
     log:
@@ -23,6 +28,7 @@ rule geopackage:
         levels=MAP_LEVELS,
         budget_levels=BUDGET_LEVELS,
         spatial_levels=SPATIAL_LEVELS,
+        decomposition_levels=GPKG_DECOMPOSITION,
         run_info=run_info(config),
         series=trend_variable(FLUXES),
         maps={k: config["outputs"]["maps"][k] for k in ("scheme", "classes")},

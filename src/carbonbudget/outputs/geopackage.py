@@ -27,7 +27,20 @@ from carbonbudget.outputs.tables import (
 )
 from carbonbudget.regions.hierarchy import read_level_polygons
 from carbonbudget.science.balance import INTENSITY_PREFIX
+from carbonbudget.science.decomposition import dominant_effect
 from carbonbudget.science.trends import read_region_trends
+
+# the period's decomposition in each level's layer (carbonbudget.science.decomposition)
+DECOMPOSITION_COLUMNS = (
+    "delta_ce_tgco2",
+    "population_effect_tgco2",
+    "affluence_effect_tgco2",
+    "intensity_effect_tgco2",
+    "delta_cnc_tgco2",
+    "delta_npp_tgco2",
+    "delta_rh_tgco2",
+    "delta_rcs_tgco2",
+)
 
 
 def density_classes(
@@ -44,28 +57,53 @@ def density_classes(
     return out
 
 
+def decomposition_columns(path: str) -> pd.DataFrame:
+    """The period's decomposition per region (index code): the changes of CE and CNC and their
+    parts, and the main driver of the change of CE (where the LMDI effects exist)."""
+    table = pd.read_csv(path, dtype={"code": str})
+    period = table[table["kind"] == "period"].set_index("code")
+    columns = [c for c in DECOMPOSITION_COLUMNS if c in period]
+    out = period[columns].copy()
+    if "population_effect_tgco2" in period:
+        out["main_driver"] = dominant_effect(table)
+    return out
+
+
+def _level_tables(level: str, spatial: dict, decomposition: dict) -> list[pd.DataFrame]:
+    """The LISA and Gi* columns and the decomposition of a level, those it has."""
+    out = []
+    if level in spatial:
+        out.append(spatial_columns(spatial[level]))
+    if level in decomposition:
+        out.append(decomposition_columns(decomposition[level]))
+    return out
+
+
 def write_geopackage(
     *,
     path_regions: str,
     levels: list[str],
     budget_paths: dict,
-    trend_paths: dict,
+    region_tables: dict[str, dict[str, str]],
     path_out: str,
-    spatial_paths: dict | None = None,
     run_info: dict | None = None,
     series: str = "cnc_tgco2",
     maps: dict | None = None,
     min_valid_fraction: float = 0.5,
 ) -> None:
     """One layer per level: geometry, period means, last-year status, CNC trend, LISA cluster and
-    Gi* class of each spatial variable (levels in ``spatial_paths``) and per-year CNC; plus a
+    Gi* class of each spatial variable, the period's decomposition and per-year CNC, from the
+    ``region_tables`` of each kind (``trends`` of every level; ``spatial`` and
+    ``decomposition`` of the levels that have them: kind -> {level: path}); plus a
     non-spatial ``column_units`` layer describing every column and a ``metadata`` layer (key,
     value) with the package version, the config digest and what ``run_info`` gives (years,
     grid CRS, input files); the run time stays in provenance.json so the file is reproducible.
     ``series``: the yearly column given per year (:func:`carbonbudget.outputs.maps.trend_variable`:
     CNC, or CE in a run without NPP and climate). ``maps`` (``outputs.maps``) and
     ``min_valid_fraction`` class the density styles as the PNG maps class them."""
-    spatial_paths = spatial_paths or {}
+    trend_paths = region_tables["trends"]
+    spatial_paths = region_tables.get("spatial", {})
+    decomposition_paths = region_tables.get("decomposition", {})
 
     crs = gpd.read_file(path_regions, layer="regions", engine="pyogrio", max_features=1).crs
     layers: dict[str, gpd.GeoDataFrame] = {}
@@ -119,8 +157,7 @@ def write_geopackage(
             ]:
                 if f"{col}_slope_per_yr" in trends:
                     parts.append(trends[[f"{col}_slope_per_yr", f"{col}_mk_p"]])
-            if level in spatial_paths:
-                parts.append(spatial_columns(spatial_paths[level]))
+            parts += _level_tables(level, spatial_paths, decomposition_paths)
             layer = geo.merge(
                 pd.concat(parts + [wide], axis=1), left_on="code", right_index=True, how="left"
             )

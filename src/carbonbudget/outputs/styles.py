@@ -24,7 +24,13 @@ from xml.sax.saxutils import quoteattr
 import pandas as pd
 
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.palette import BUDGET_MAPS, STATUS_COLOURS, gi_colours, lisa_colours
+from carbonbudget.outputs.palette import (
+    BUDGET_MAPS,
+    DRIVER_COLOURS,
+    STATUS_COLOURS,
+    gi_colours,
+    lisa_colours,
+)
 
 
 def _rgba(hex_colour: str) -> str:
@@ -239,6 +245,16 @@ def layer_styles(
             styles.append(
                 (f"Gi* {col[3:]}", "hot and cold spots", categorized_qml(col, cats, aliases), False)
             )
+    if "main_driver" in layer:
+        cats = [(k, c, k) for k, c in DRIVER_COLOURS.items() if k != "no value"]
+        styles.append(
+            (
+                "Main driver of the change of CE",
+                "the largest of the population, affluence and intensity effects (LMDI)",
+                categorized_qml("main_driver", cats, aliases),
+                False,
+            )
+        )
     if styles and not any(s[3] for s in styles):
         styles[0] = (*styles[0][:3], True)
     return styles

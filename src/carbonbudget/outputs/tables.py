@@ -69,6 +69,25 @@ COLUMN_UNITS = {
         "ECS per inhabitant: the region's ECS over its members' summed population",
     ),
     "population_persons": ("persons", "population: the sum over the region's members"),
+    # the period's decomposition (GeoPackage layers; tables/decomposition_<level>.csv)
+    "delta_ce_tgco2": ("Tg CO2 yr-1", "change of CE from the first to the last year"),
+    "population_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "population effect on the change of CE (additive LMDI)",
+    ),
+    "affluence_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "affluence effect on the change of CE: GDP per person (additive LMDI)",
+    ),
+    "intensity_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "emission-intensity effect on the change of CE: CE per GDP (additive LMDI)",
+    ),
+    "main_driver": ("class", "main driver of the change of CE: the largest effect, its sign"),
+    "delta_cnc_tgco2": ("Tg CO2 yr-1", "change of CNC from the first to the last year"),
+    "delta_npp_tgco2": ("Tg CO2 yr-1", "change of NPP from the first to the last year, in CO2"),
+    "delta_rh_tgco2": ("Tg CO2 yr-1", "change of RH from the first to the last year, in CO2"),
+    "delta_rcs_tgco2": ("Tg CO2 yr-1", "change of RCS from the first to the last year"),
     "cer": (
         "1",
         "carbon emission risk CE / ECS x Cv (Shi et al. 2022): CE = ECS where it equals Cv; "

@@ -39,8 +39,11 @@ def geopackage(job: Job) -> None:
         path_regions=job.input.regions,
         levels=job.params.levels,
         budget_paths=dict(zip(levels, job.input.budget)),
-        trend_paths=dict(zip(levels, job.input.trends)),
-        spatial_paths=dict(zip(job.params.spatial_levels, job.input.spatial)),
+        region_tables={
+            "trends": dict(zip(levels, job.input.trends)),
+            "spatial": dict(zip(job.params.spatial_levels, job.input.spatial)),
+            "decomposition": dict(zip(job.params.decomposition_levels, job.input.decomposition)),
+        },
         run_info=job.params.run_info,
         series=job.params.series,
         path_out=job.output[0],
