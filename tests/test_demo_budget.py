@@ -417,6 +417,7 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
         np.testing.assert_allclose(layer[column], province[column].reindex(layer.index))
     assert set(layer["main_driver"]) == {"affluence (raises CE)"}
     figures = ["report/decomposition_study_area.png"]
+    figures += [f"trends_province/change_{code}.png" for code in province.index]
     figures += [f"maps/ce_drivers_{level}.png" for level in ("county", "city", "province", "zone")]
     for figure in figures:
         assert (demo_run / "results/figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

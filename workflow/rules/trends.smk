@@ -69,6 +69,7 @@ rule plot_region_trends:
         budget=L.budget(LEVELS[-1]),
         trends=L.table("trends", LEVELS[-1]),
         sqmk=L.table("sqmk", LEVELS[-1]),
+        decomposition=L.table("decomposition", LEVELS[-1]) if DECOMPOSITION else [],
     output:
         report(
             directory(L.figure_folder("trends", LEVELS[-1])),

@@ -19,10 +19,18 @@ log = logging.getLogger(__name__)
 
 
 def plot_region_trends(
-    *, budget_path: str, trends_path: str, sqmk_path: str, out_dir: str, variable: str = "cnc_tgco2"
+    *,
+    budget_path: str,
+    trends_path: str,
+    sqmk_path: str,
+    out_dir: str,
+    variable: str = "cnc_tgco2",
+    decomposition_path: str | None = None,
 ) -> list[str]:
     """One PNG per region: the series with its OLS trend line (top) and UF/UB with the ±1.96
-    band and the abrupt-change years (bottom). Returns the files written."""
+    band and the abrupt-change years (bottom); with ``decomposition_path`` (the level's
+    decomposition table) a second, ``change_<code>.png``: the waterfall of why its balance
+    changed over the period (:func:`plot_waterfall`). Returns the files written."""
     short, long_name = SERIES_LABELS[variable]
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib.ticker import MaxNLocator
@@ -67,6 +75,20 @@ def plot_region_trends(
         ax2.xaxis.set_major_locator(MaxNLocator(integer=True))  # years, never 1997.5
         ax2.legend(loc="best", fontsize=8, ncol=3)
         written.append(save_figure(fig, os.path.join(out_dir, f"{variable}_{code}.png")))
+    if decomposition_path:
+        table = pd.read_csv(decomposition_path, dtype={"code": str})
+        for _, row in table[table["kind"] == "period"].sort_values("code").iterrows():
+            _, steps, _, start, end = waterfall_steps(row)
+            if not np.isfinite([start, end, *(v for _, v in steps)]).all():
+                log.info("no waterfall for %s: a part of its change is unknown", row["code"])
+                continue
+            what = "carbon neutral capacity" if "cnc_start_tgco2" in row else "emissions"
+            title = (
+                f"{row['name']} ({row['code']}): why the {what} changed, "
+                f"{int(row['start_year'])} to {int(row['end_year'])}"
+            )
+            path = os.path.join(out_dir, f"change_{row['code']}.png")
+            written.append(plot_waterfall(row, path, title))
     return written
 
 

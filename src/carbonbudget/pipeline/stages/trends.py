@@ -15,7 +15,7 @@ from carbonbudget.core.config import PIXEL_STATS
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
-from carbonbudget.pipeline.job import Job, Stages
+from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions.budget import gdp_column
 from carbonbudget.science import trends
 from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
@@ -124,11 +124,13 @@ def region_trends(job: Job) -> None:
 
 @stage()
 def plot_region_trends(job: Job) -> None:
-    """One figure per region of the coarsest level: series, trend, UF/UB."""
+    """One figure per region of the coarsest level: series, trend, UF/UB; and its waterfall
+    where the run decomposes the change of its balance."""
     series.plot_region_trends(
         budget_path=job.input.budget,
         trends_path=job.input.trends,
         sqmk_path=job.input.sqmk,
         out_dir=job.output[0],
         variable=job.params.variable,
+        decomposition_path=optional(job.input.decomposition),
     )
