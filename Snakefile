@@ -45,8 +45,8 @@ from carbonbudget.pipeline.paths import (
     cover_fraction,
     cover_fraction_input,
     config_sections,
-    decomposes,
     decomposition_currency,
+    decomposition_levels,
     fuel_decomposition_level,
     flux_year_inputs,
     hierarchy_levels,
@@ -115,8 +115,8 @@ YEARLY_INPUTS = bool(year_input_files(config, YEARS[0]))
 UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertainty"
 # why the balance changed (docs/method.md, "Decomposition"): the attribution of CNC's change
 # with a sink, the LMDI of CE's where population and GDP are given (in CURRENCY)
-DECOMPOSITION = decomposes(config)
-CURRENCY = decomposition_currency(config)
+DECOMPOSITION = decomposition_levels(config)  # the levels with a decomposition table
+CURRENCY = decomposition_currency(config)  # of the socio-economic table: every level
 FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
 MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY, CURRENCY is not None)
 LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
@@ -206,7 +206,7 @@ DELIVERABLES = [
     [L.table("emission_inventory", FINEST)] if INVENTORY else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
-    expand(L.table("decomposition"), level=SUMMED_LEVELS) if DECOMPOSITION else [],
+    expand(L.table("decomposition"), level=DECOMPOSITION),
     [L.table("decomposition_by_fuel", FUEL_LEVEL)] if FUEL_LEVEL else [],
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,

@@ -145,7 +145,7 @@ def test_a_budget_table_decomposes_over_the_period_and_year_on_year():
     assert a["affluence_end_cny"] == pytest.approx(12.0) and a["note"] == ""
     b = period.loc["B"]  # B's 2002 gap does not touch its period, only its two steps
     assert b["population_effect_tgco2"] == pytest.approx(-10.0)
-    steps = table[table["kind"] == "year on year"].set_index(["code", "start_year"])
+    steps = table[table["kind"] == "step"].set_index(["code", "start_year"])
     assert len(steps) == 4
     assert np.isnan(steps.loc[("B", 2001), "population_effect_tgco2"])
     assert steps.loc[("B", 2001), "note"] == (
@@ -269,7 +269,7 @@ def test_the_main_driver_of_each_region():
     table = pd.DataFrame(
         {
             "code": ["A", "B", "C", "A"],
-            "kind": ["period", "period", "period", "year on year"],
+            "kind": ["period", "period", "period", "step"],
             "population_effect_tgco2": [5.0, -10.0, np.nan, 100.0],
             "affluence_effect_tgco2": [9.6, 3.0, 1.0, 0.0],
             "intensity_effect_tgco2": [-9.5, 2.0, 1.0, 0.0],

@@ -387,7 +387,7 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
         scale = t[parts].abs().sum(axis=1) + t["cnc_start_tgco2"].abs()
         error = (balance - t["delta_cnc_tgco2"]).abs() / scale
         assert (error[known] < 1e-6).all(), (level, error.max())
-        steps = t[t["kind"] == "year on year"].groupby("code")["delta_ce_tgco2"].sum()
+        steps = t[t["kind"] == "step"].groupby("code")["delta_ce_tgco2"].sum()
         period = t[t["kind"] == "period"].set_index("code")
         np.testing.assert_allclose(steps, period["delta_ce_tgco2"].reindex(steps.index))
         assert len(steps) == t["code"].nunique() and (period["end_year"] == max(DEMO_YEARS)).all()

@@ -127,11 +127,15 @@ def _run_example(tmp_path_factory, example: str, years) -> tuple:
     return work / f"results/{example}", proc.stdout + proc.stderr
 
 
+# the example's decomposition period (population 2000-2016 and GDP 2004-2023 both cover it)
+DECOMPOSITION_YEARS = [2004, 2016]
+
+
 @pytest.fixture(scope="module")
 def china_run(tmp_path_factory):
     """The shipped example config/examples/china_real.yaml for the three years of Table 1 of
-    Zhang et al. 2022 (the example itself runs 1997-2017)."""
-    return _run_example(tmp_path_factory, "china_real", YEARS)
+    Zhang et al. 2022 and the two of its decomposition (the example itself runs 1997-2017)."""
+    return _run_example(tmp_path_factory, "china_real", sorted(YEARS + DECOMPOSITION_YEARS))
 
 
 def _table(run, level):
@@ -447,3 +451,31 @@ def test_the_annual_timesteps_bias_over_china_is_what_the_method_says():
     span = (t.max(axis=0) - t.min(axis=0))[land]
     assert np.median(rel[span >= 35]) == pytest.approx(-0.18, abs=0.01)
     assert abs(np.median(rel[span < 15])) < 0.01
+
+
+def test_example_decomposes_province_emissions_with_yearbook_drivers(china_run):
+    """Population (World Bank) and GDP (NBS) by English province name: 2004-2016, the effects
+    add up to each province's ΔCE and to the like-for-like national ΔCE; as Liu (2020) finds
+    for 1996-2017 in Jiangsu, Henan and Inner Mongolia, growth of GDP per person raises CE most
+    and energy/emission intensity lowers it, and the growth effect relative to ΔCE orders
+    Henan > Jiangsu > Inner Mongolia; provinces without CEADs rows are not decomposed."""
+    import pandas as pd
+
+    run, _ = china_run
+    effects = ["population_effect_tgco2", "affluence_effect_tgco2", "intensity_effect_tgco2"]
+    national = pd.read_csv(run / "tables/decomposition_study_area.csv")
+    province = pd.read_csv(run / "tables/decomposition_province.csv", dtype={"code": str})
+    for table in (national, province):
+        known = table.dropna(subset=effects)
+        np.testing.assert_allclose(known[effects].sum(axis=1), known["delta_ce_tgco2"], atol=1e-6)
+    study = national[national["kind"] == "period"].iloc[0]
+    assert (study["start_year"], study["end_year"]) == tuple(DECOMPOSITION_YEARS)
+    assert study["name"] == "study area (the 30 of 34 regions with CE, population and GDP)"
+    assert study["affluence_effect_tgco2"] > study["delta_ce_tgco2"] > 0
+    assert study["intensity_effect_tgco2"] < 0 < study["population_effect_tgco2"]
+    period = province[province["kind"] == "period"].set_index("code")
+    share = period["affluence_effect_tgco2"] / period["delta_ce_tgco2"]
+    assert share["410000"] > share["320000"] > share["150000"] > 1  # Henan, Jiangsu, Inner Mongolia
+    assert (period.loc[["410000", "320000", "150000"], "intensity_effect_tgco2"] < 0).all()
+    for code in ("540000", "710000", "810000", "820000"):  # Tibet, Taiwan, Hong Kong, Macau
+        assert period.loc[code, "note"].startswith("no decomposition: CE 2004")

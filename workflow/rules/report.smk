@@ -3,7 +3,7 @@
 
 
 # the levels of the GeoPackage with a decomposition (not the independent region layers)
-GPKG_DECOMPOSITION = [lv for lv in MAP_LEVELS if lv in SUMMED_LEVELS] if DECOMPOSITION else []
+GPKG_DECOMPOSITION = [lv for lv in MAP_LEVELS if lv in DECOMPOSITION]
 
 
 rule geopackage:

@@ -34,7 +34,7 @@ rule region_trends:
         by_fuel=L.tier1_by_fuel(FUEL_LEVEL) if FUEL_LEVEL else [],
     output:
         **(
-            {"decomposition": expand(L.table("decomposition"), level=SUMMED_LEVELS)}
+            {"decomposition": expand(L.table("decomposition"), level=DECOMPOSITION)}
             if DECOMPOSITION
             else {}
         ),
@@ -57,8 +57,10 @@ rule region_trends:
         class_thresholds=config["trends"]["class_thresholds_tgco2"],
         class_thresholds_area_km2=config["trends"]["class_thresholds_area_km2"],
         hurst_bias_correction=config["trends"]["hurst_bias_correction"],
-        decomposition_levels=SUMMED_LEVELS if DECOMPOSITION else [],
+        decomposition_levels=DECOMPOSITION,
         currency=CURRENCY,
+        decomposition=config["decomposition"],
+        years=YEARS,
         fuel_level=FUEL_LEVEL,
     script:
         "../scripts/trends.py"
@@ -69,7 +71,7 @@ rule plot_region_trends:
         budget=L.budget(LEVELS[-1]),
         trends=L.table("trends", LEVELS[-1]),
         sqmk=L.table("sqmk", LEVELS[-1]),
-        decomposition=L.table("decomposition", LEVELS[-1]) if DECOMPOSITION else [],
+        decomposition=(L.table("decomposition", LEVELS[-1]) if LEVELS[-1] in DECOMPOSITION else []),
     output:
         report(
             directory(L.figure_folder("trends", LEVELS[-1])),

@@ -99,7 +99,48 @@ def validate_config(config: dict) -> dict:
     _check_uncertainty(cfg)
     _check_map_boxes(cfg["outputs"]["maps"])
     _resolve_fact_sheets(cfg)
+    _check_decomposition(cfg)
     return cfg
+
+
+def _check_decomposition(cfg: dict) -> None:
+    """decomposition.years inside the run's years; drivers of a level of the run, with one
+    table giving the population and one the GDP in a currency."""
+    dec = cfg["decomposition"]
+    years = dec.get("years")
+    if years and not (years[0] < years[1] and set(years) <= set(cfg["years"])):
+        raise ConfigError(
+            f"decomposition.years: {years} must be two of the run's years {cfg['years'][0]}–"
+            f"{cfg['years'][-1]}, the first before the last"
+        )
+    drivers = dec.get("drivers")
+    if not drivers:
+        return
+    if drivers["level"] not in cfg["regions"]["levels"]:
+        raise ConfigError(
+            f"decomposition.drivers.level: '{drivers['level']}' is not one of regions.levels "
+            f"{list(cfg['regions']['levels'])}"
+        )
+    tables = drivers["tables"]
+    for key in ("population_col", "gdp_col"):
+        n = sum(1 for t in tables if t.get(key))
+        if n != 1:
+            raise ConfigError(
+                f"decomposition.drivers.tables: {n} tables give {key}; exactly one must"
+            )
+    if not all(t.get("gdp_currency") for t in tables if t.get("gdp_col")):
+        raise ConfigError(
+            "decomposition.drivers.tables: the table with gdp_col needs gdp_currency (and "
+            "gdp_scale if its unit is not one unit of the currency)"
+        )
+
+
+def drivers_currency(cfg: dict) -> str | None:
+    """The GDP currency of decomposition.drivers, or None without drivers."""
+    drivers = (cfg.get("decomposition") or {}).get("drivers")
+    if not drivers:
+        return None
+    return next(str(t["gdp_currency"]) for t in drivers["tables"] if t.get("gdp_col"))
 
 
 def _resolve_fact_sheets(cfg: dict) -> None:

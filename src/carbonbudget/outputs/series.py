@@ -181,6 +181,14 @@ def plot_scenarios(*, table_path: str, out_dir: str) -> list[str]:
     return written
 
 
+def _amount(value: float, sign: bool = False) -> str:
+    """A bar's label: three significant digits, thousands with separators (never 9.73e+03)."""
+    if abs(value) < 1e-3:
+        return "≈ 0"  # a part held by a climatology
+    text = f"{value:+,.0f}" if abs(value) >= 1000 else f"{value:+,.3g}"
+    return text if sign else text.lstrip("+")
+
+
 def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, float, float]:
     """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
     CNC from its start to its end through +ΔNPP, −ΔRH, +ΔRCS and minus each effect on CE (a
@@ -220,7 +228,7 @@ def plot_waterfall(row: pd.Series, path: str, title: str) -> str:
     ax.bar(0, start, color="#969696")
     for x, value in ((0, start), (len(steps) + 1, end)):
         ax.annotate(
-            f"{value:,.3g}",
+            _amount(value),
             (x, max(value, 0.0)),
             ha="center",
             va="bottom",
@@ -233,7 +241,7 @@ def plot_waterfall(row: pd.Series, path: str, title: str) -> str:
         helps = value > 0 if is_cnc else value < 0
         ax.bar(i, value, bottom=level, color=GOOD[2] if helps else BAD[2])
         ax.annotate(
-            f"{value:+,.3g}" if abs(value) >= 1e-3 else "≈ 0",  # a part held by a climatology
+            _amount(value, sign=True),
             (i, level + max(value, 0.0)),
             ha="center",
             va="bottom",

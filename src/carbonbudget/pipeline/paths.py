@@ -181,12 +181,17 @@ def decomposition_currency(cfg: dict) -> str | None:
     return str(socio["gdp_currency"])
 
 
-def decomposes(cfg: dict) -> bool:
-    """Whether a run writes the decomposition tables (tables/decomposition_<level>.csv): over
-    two years or more, with the LMDI of CE (:func:`decomposition_currency`) or a sink whose
-    change of CNC is attributed to NPP, RH, RCS and CE."""
-    sink = "ecs" in computed_fluxes(cfg)
-    return len(cfg["years"]) >= 2 and (sink or decomposition_currency(cfg) is not None)
+def decomposition_levels(cfg: dict) -> list[str]:
+    """The levels with a decomposition table (tables/decomposition_<level>.csv), in a run of
+    two years or more: every summed level with a sink (the change of CNC attributed to NPP,
+    RH, RCS and CE) or with population and GDP of the finest regions (the LMDI of CE);
+    otherwise the level of decomposition.drivers and the study area; none without either."""
+    if len(cfg["years"]) < 2:
+        return []
+    if "ecs" in computed_fluxes(cfg) or decomposition_currency(cfg) is not None:
+        return hierarchy_levels(cfg) + ["study_area"]
+    drivers = (cfg.get("decomposition") or {}).get("drivers")
+    return [drivers["level"], "study_area"] if drivers else []
 
 
 def fuel_decomposition_level(cfg: dict) -> str | None:
@@ -194,8 +199,9 @@ def fuel_decomposition_level(cfg: dict) -> str | None:
     intensity, structure and emission-factor effects as well: where the run decomposes
     (:func:`decomposition_currency`) and that level has a budget table; None otherwise."""
     acc = cfg.get("emissions_accounting") or {}
-    summed = hierarchy_levels(cfg) + ["study_area"]
-    if not (decomposition_currency(cfg) and acc.get("level") in summed):
+    drivers = (cfg.get("decomposition") or {}).get("drivers") or {}
+    with_drivers = decomposition_currency(cfg) or acc.get("level") == drivers.get("level")
+    if not (with_drivers and acc.get("level") in decomposition_levels(cfg)):
         return None
     return str(acc["level"])
 

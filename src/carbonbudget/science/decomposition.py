@@ -125,19 +125,27 @@ def _steps(years: list[int]) -> list[tuple[int, int, str]]:
     years, each year to the next (a chain)."""
     steps = [(years[0], years[-1], "period")]
     if len(years) > 2:
-        steps += [(a, b, "year on year") for a, b in zip(years[:-1], years[1:])]
+        steps += [(a, b, "step") for a, b in zip(years[:-1], years[1:])]
     return steps
 
 
-def decompose_regions(budget: pd.DataFrame, gdp_col: str | None, currency: str) -> pd.DataFrame:
+def decompose_regions(
+    budget: pd.DataFrame,
+    gdp_col: str | None,
+    currency: str,
+    period: tuple[int, int] | None = None,
+) -> pd.DataFrame:
     """The additive LMDI-I decomposition of each region's change of CE (Tg CO2) over the period
     and year on year into its population, affluence (GDP per person) and intensity (CE per
     GDP) effects, from one level's budget table (``population_persons`` and ``gdp_col`` in
     units of ``currency``; without ``gdp_col`` no effects); each region is decomposed from its
     own sums, so its effects add up to its own ΔCE exactly. With a sink (``cnc_tgco2``): the
     attribution of ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE (Tg CO2), exact by the definitions. ``note``
-    says why a value is unknown."""
+    says why a value is unknown. ``period``: the first and last year decomposed (default: the
+    table's)."""
     years = sorted(int(y) for y in budget["year"].unique())
+    if period is not None:
+        years = [y for y in years if period[0] <= y <= period[1]]
     if len(years) < 2:
         raise ValueError("a decomposition needs two years or more")
     t = budget.set_index(["code", "year"]).sort_index()

@@ -16,9 +16,8 @@ from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages, optional
-from carbonbudget.regions.budget import gdp_column
+from carbonbudget.regions.changes import decomposition_tables, fuel_table
 from carbonbudget.science import trends
-from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
 from carbonbudget.science.trends import (
     hurst_block_sizes,
     level_thresholds,
@@ -78,25 +77,15 @@ def region_trends(job: Job) -> None:
     level where population and GDP are given."""
     p = job.params
     budgets = dict(zip(p.levels, job.input.budget))
+    tables = decomposition_tables(
+        budgets, p.decomposition_levels, p.currency, p.decomposition, p.years
+    )
     for level, out in zip(p.decomposition_levels, job.output.get("decomposition", [])):
-        table = decompose_regions(
-            pd.read_parquet(budgets[level]),
-            gdp_column(p.currency) if p.currency else None,
-            p.currency.lower() if p.currency else "",
-        )
-        table.insert(0, "level", level)
-        write_table(table, out)
-        log.info(
-            "%s: change of the balance decomposed for %d regions", level, table["code"].nunique()
-        )
+        write_table(tables[level], out)
     if p.fuel_level:
-        table = decompose_fuels(
-            pd.read_parquet(budgets[p.fuel_level]),
-            pd.read_csv(job.input.by_fuel, dtype={"code": str}),
-            gdp_column(p.currency),
-            p.currency.lower(),
+        table = fuel_table(
+            budgets[p.fuel_level], job.input.by_fuel, p.currency, p.decomposition, p.years
         )
-        table.insert(0, "level", p.fuel_level)
         write_table(table, job.output.by_fuel)
         log.info("%s: Tier 1 CO2 by fuel decomposed (LMDI)", p.fuel_level)
     for level, path, out, out_sqmk in zip(

@@ -1,0 +1,74 @@
+"""Why the balance changed, level by level: the decomposition tables of a run
+(docs/method.md, "Decomposition") from its budget tables, with population and GDP from the
+socio-economic table of the finest regions or from ``decomposition.drivers`` for one level.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+from carbonbudget.regions.budget import gdp_column
+from carbonbudget.regions.drivers import like_for_like_total, read_drivers, with_drivers
+from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
+
+log = logging.getLogger(__name__)
+
+
+def decomposition_tables(
+    budgets: dict[str, str],
+    levels: list[str],
+    currency: str | None,
+    settings: dict,
+    years: list[int],
+) -> dict[str, pd.DataFrame]:
+    """The decomposition table of each of ``levels`` from the budget tables (level -> path; the
+    drivers' level must be among them).
+    ``currency``: that of the socio-economic table, whose population and GDP every level
+    carries; else ``settings`` (the ``decomposition`` section) may give ``drivers`` for one
+    level, which then also make the study area (the like-for-like sum over that level's
+    regions). ``settings["years"]`` limits the period."""
+    period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
+    spec: dict = settings.get("drivers") or {}
+    drivers = read_drivers(spec, years) if spec and not currency else None
+    out = {}
+    for level in levels:
+        gdp, cur = (gdp_column(currency), currency) if currency else (None, "")
+        if drivers is None or level not in (spec["level"], "study_area"):
+            budget = pd.read_parquet(budgets[level])
+        else:
+            cur = next(t["gdp_currency"] for t in spec["tables"] if t.get("gdp_col"))
+            gdp = gdp_column(cur)  # the study area: the like-for-like sum of the drivers' level
+            budget = with_drivers(pd.read_parquet(budgets[spec["level"]]), drivers)
+            if level == "study_area":
+                span = [y for y in years if period[0] <= y <= period[1]]
+                budget = like_for_like_total(budget, span)
+        table = decompose_regions(budget, gdp, cur.lower(), period)
+        table.insert(0, "level", level)
+        out[level] = table
+        log.info(
+            "%s: change of the balance decomposed for %d regions", level, len(set(table["code"]))
+        )
+    return out
+
+
+def fuel_table(
+    budget_path: str, by_fuel_path: str, currency: str | None, settings: dict, years: list[int]
+) -> pd.DataFrame:
+    """The decomposition of a level's Tier 1 CO2 by fuel, with the population and GDP of its
+    budget table (``currency``: of the socio-economic table) or of ``settings["drivers"]``
+    for that level."""
+    budget = pd.read_parquet(budget_path)
+    spec: dict = settings.get("drivers") or {}
+    if not currency:
+        currency = next(t["gdp_currency"] for t in spec["tables"] if t.get("gdp_col"))
+        budget = with_drivers(budget, read_drivers(spec, years))
+    table = decompose_fuels(
+        budget,
+        pd.read_csv(by_fuel_path, dtype={"code": str}),
+        gdp_column(currency),
+        currency.lower(),
+    )
+    table.insert(0, "level", str(budget["level"].iloc[0]) if "level" in budget else "")
+    return table

@@ -1,0 +1,139 @@
+"""Population and GDP of one level from tables of its own (``decomposition.drivers``): the
+factors of the emission decomposition where the socio-economic table of the finest regions
+lacks them (a country's provinces from its statistical yearbook and the World Bank).
+
+Cells are read as text and converted by :func:`carbonbudget.core.io.parse_numbers`, so an
+empty or misspelt cell is an error naming its line, never a silent 0.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from carbonbudget.core.errors import InputDataError
+from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
+from carbonbudget.regions.budget import POPULATION_UNITS, gdp_column
+from carbonbudget.science.balance import GDP_PREFIX, POPULATION_COLUMN
+
+VARIABLE = "decomposition.drivers"
+
+
+def _columns(df: pd.DataFrame, wanted: list[str], path: str, fix: str) -> None:
+    absent = [c for c in wanted if c not in df.columns]
+    if absent:
+        raise InputDataError(
+            f"columns {absent} not found (columns: {list(df.columns)})",
+            path=path,
+            variable=VARIABLE,
+            fix=fix,
+        )
+
+
+def read_names(spec: dict) -> dict[str, str]:
+    """{name: code} of ``decomposition.drivers.names``."""
+    path = spec["path"]
+    df = read_text_table(path, VARIABLE)
+    _columns(df, [spec["name_col"], spec["code_col"]], path, "set names.name_col and code_col")
+    return dict(zip(df[spec["name_col"]].str.strip(), df[spec["code_col"]].str.strip()))
+
+
+def _one_table(table: dict, names: dict[str, str] | None, years: list[int]) -> pd.DataFrame:
+    """One driver table as (code, year) -> its population (persons) and GDP (currency units)
+    for ``years``."""
+    path, rcol, ycol = table["path"], table["region_col"], table["year_col"]
+    values: dict[str, str] = {c: table[c] for c in ("population_col", "gdp_col") if table.get(c)}
+    df = read_text_table(path, VARIABLE)
+    _columns(
+        df,
+        [rcol, ycol, *values.values()],
+        path,
+        "set region_col, year_col, population_col and gdp_col of the table to its columns",
+    )
+    code = region_codes(df[rcol], path=path, variable=f"{VARIABLE} region_col")
+    if names is not None:
+        unknown = sorted(set(code) - set(names))
+        if unknown:
+            raise InputDataError(
+                f"{len(unknown)} region name(s) have no code in the names table: {unknown[:10]}",
+                path=path,
+                variable=VARIABLE,
+                fix="add each name, as this table spells it, to decomposition.drivers.names",
+            )
+        code = code.map(names)
+    year = parse_numbers(
+        df[ycol],
+        pd.DataFrame({"region": df[rcol]}),
+        path=path,
+        variable=VARIABLE,
+        integer=True,
+        fix=f"write a 4-digit year in column '{ycol}' of every row",
+    )
+    keep = year.isin(years)
+    out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
+    # a bad cell is named by the region as the file writes it (a name, with drivers.names)
+    context = pd.DataFrame({"region": df.loc[keep, rcol].str.strip(), "year": out["year"]})
+    if "population_col" in values:
+        people = parse_numbers(
+            df.loc[keep, values["population_col"]],
+            context,
+            path=path,
+            variable=VARIABLE,
+            fix=f"write a number in every cell of '{values['population_col']}' for the years",
+        )
+        out[POPULATION_COLUMN] = people * POPULATION_UNITS[table.get("population_unit", "persons")]
+    if "gdp_col" in values:
+        money = parse_numbers(
+            df.loc[keep, values["gdp_col"]],
+            context,
+            path=path,
+            variable=VARIABLE,
+            fix=f"write a number in every cell of '{values['gdp_col']}' for the years",
+        )
+        out[gdp_column(table["gdp_currency"])] = money * float(table.get("gdp_scale", 1.0))
+    duplicated = out.duplicated(["code", "year"])
+    if duplicated.any():
+        raise InputDataError(
+            f"several rows for one region and year: {sorted(out.loc[duplicated, 'code'])[:10]}",
+            path=path,
+            variable=VARIABLE,
+            fix="keep one row per region and year (two names of one region in the names "
+            "table map to one code)",
+        )
+    return out.set_index(["code", "year"])
+
+
+def read_drivers(spec: dict, years: list[int]) -> pd.DataFrame:
+    """The population (``population_persons``) and GDP (``gdp_<currency>``) of each region
+    (``code``) and year of ``years``, joined from the tables of ``decomposition.drivers``;
+    NaN where a table has no row."""
+    names = read_names(spec["names"]) if spec.get("names") else None
+    tables = [_one_table(t, names, years) for t in spec["tables"]]
+    return pd.concat(tables, axis=1).sort_index().reset_index()
+
+
+def with_drivers(budget: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
+    """A level's budget table with the drivers' population and GDP in place of its own."""
+    columns = [c for c in drivers.columns if c not in ("code", "year")]
+    kept = budget.drop(columns=[c for c in columns if c in budget])
+    return kept.merge(drivers, on=["code", "year"], how="left")
+
+
+def driver_columns(table: pd.DataFrame) -> list[str]:
+    """The population and GDP columns of a budget table."""
+    return [c for c in table.columns if c == POPULATION_COLUMN or c.startswith(GDP_PREFIX)]
+
+
+def like_for_like_total(budget: pd.DataFrame, years: list[int]) -> pd.DataFrame:
+    """The study area as the sum over a level's regions that have CE, population and GDP in
+    every one of ``years`` (one set of regions for every year: a region joining the sum in
+    one year would read as growth); its ``name`` says how many regions it holds."""
+    columns = ["ce_tgco2", *driver_columns(budget)]
+    span = budget[budget["year"].isin(years)]
+    known = span.set_index(["code", "year"])[columns].notna().all(axis=1)
+    counts = known.groupby(level="code").sum()
+    codes = counts[counts == len(years)].index
+    total = span[span["code"].isin(codes)].groupby("year")[columns].sum().reset_index()
+    n, of = len(codes), budget["code"].nunique()
+    total.insert(0, "name", f"study area (the {n} of {of} regions with CE, population and GDP)")
+    total.insert(0, "code", "all")
+    return total

@@ -1,0 +1,157 @@
+"""decomposition.drivers: population and GDP of one level from tables of their own (a
+statistical yearbook and the World Bank), joined by region names, decomposed like-for-like."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from helpers import REPO
+
+from carbonbudget.core.config import validate_config
+from carbonbudget.core.errors import ConfigError, InputDataError
+from carbonbudget.regions.changes import decomposition_tables
+from carbonbudget.regions.drivers import like_for_like_total, read_drivers
+
+
+def _spec(tmp_path, population=None, gdp=None, names=None):
+    """Two tables as the real data have them: population in persons by English name, GDP in
+    100 million yuan by English name; a names table with two spellings of one province."""
+    pop = tmp_path / "population.csv"
+    pop.write_text(
+        population
+        or "province_en,year,population\nAnhui,2004,60000000\nAnhui,2005,61000000\n"
+        "Inner Mongolia,2004,24000000\nInner Mongolia,2005,24100000\n"
+    )
+    money = tmp_path / "gdp.csv"
+    money.write_text(
+        gdp
+        or "region,year,grp\nAnhui,2004,5000\nAnhui,2005,5500\n"
+        "InnerMongolia,2004,3000\nInnerMongolia,2005,3900\n"
+    )
+    table = tmp_path / "names.csv"
+    table.write_text(
+        names or "code,name_en\n340000,Anhui\n150000,Inner Mongolia\n150000,InnerMongolia\n"
+    )
+    return {
+        "level": "province",
+        "tables": [
+            {
+                "path": str(pop),
+                "region_col": "province_en",
+                "year_col": "year",
+                "population_col": "population",
+                "population_unit": "persons",
+            },
+            {
+                "path": str(money),
+                "region_col": "region",
+                "year_col": "year",
+                "gdp_col": "grp",
+                "gdp_currency": "CNY",
+                "gdp_scale": 1e8,
+            },
+        ],
+        "names": {"path": str(table), "name_col": "name_en", "code_col": "code"},
+    }
+
+
+def test_tables_are_joined_by_their_names_codes(tmp_path):
+    drivers = read_drivers(_spec(tmp_path), [2004, 2005]).set_index(["code", "year"])
+    assert drivers.loc[("150000", 2005), "population_persons"] == 24_100_000
+    assert drivers.loc[("150000", 2005), "gdp_cny"] == pytest.approx(3900e8)
+    assert drivers.loc[("340000", 2004), "gdp_cny"] == pytest.approx(5000e8)
+
+
+@pytest.mark.parametrize(
+    ("case", "message", "fix"),
+    [
+        ("unknown name", "have no code in the names table: ['Tibet']", "add each name"),
+        ("empty cell", "line 3 (region Anhui, year 2005: '')", "write a number"),
+        ("two spellings", "several rows for one region and year", "keep one row"),
+    ],
+)
+def test_bad_driver_tables_stop_with_the_file_and_the_fix(tmp_path, case, message, fix):
+    population = None
+    if case == "unknown name":
+        population = "province_en,year,population\nTibet,2004,2700000\n"
+    elif case == "empty cell":
+        population = "province_en,year,population\nAnhui,2004,60000000\nAnhui,2005,\n"
+    elif case == "two spellings":
+        population = (
+            "province_en,year,population\nInner Mongolia,2004,24000000\n"
+            "InnerMongolia,2004,24000000\n"
+        )
+    with pytest.raises(InputDataError) as err:
+        read_drivers(_spec(tmp_path, population=population), [2004, 2005])
+    text = "\n".join(err.value.block())
+    assert message in text and fix in text and "population.csv" in text, text
+
+
+def test_the_study_area_sums_the_regions_known_every_year():
+    budget = pd.DataFrame(
+        {
+            "code": ["a", "a", "b", "b", "c", "c"],
+            "year": [2004, 2005] * 3,
+            "ce_tgco2": [1.0, 2.0, 3.0, 4.0, np.nan, 5.0],  # c: no CE in 2004
+            "population_persons": [10.0, 11.0, 20.0, 21.0, 5.0, 5.0],
+            "gdp_cny": [100.0, 120.0, 200.0, 230.0, 50.0, 60.0],
+        }
+    )
+    total = like_for_like_total(budget, [2004, 2005]).set_index("year")
+    assert list(total["ce_tgco2"]) == [4.0, 6.0]  # a + b: c would read as growth
+    assert list(total["population_persons"]) == [30.0, 32.0]
+    assert total["name"].iloc[0] == "study area (the 2 of 3 regions with CE, population and GDP)"
+
+
+def test_a_level_and_the_study_area_decomposed_with_drivers(tmp_path):
+    budget = pd.DataFrame(
+        {
+            "level": "province",
+            "code": ["340000", "340000", "150000", "150000"],
+            "name": ["安徽省", "安徽省", "内蒙古自治区", "内蒙古自治区"],
+            "year": [2004, 2005, 2004, 2005],
+            "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
+        }
+    )
+    path = tmp_path / "budget_province.parquet"
+    budget.to_parquet(path)
+    settings = {"drivers": _spec(tmp_path), "years": [2004, 2005]}
+    budgets = {"province": str(path), "study_area": str(tmp_path / "unused.parquet")}
+    tables = decomposition_tables(budgets, ["province", "study_area"], None, settings, [2004, 2005])
+    for level, table in tables.items():
+        effects = table[
+            ["population_effect_tgco2", "affluence_effect_tgco2", "intensity_effect_tgco2"]
+        ]
+        np.testing.assert_allclose(effects.sum(axis=1), table["delta_ce_tgco2"], atol=1e-12)
+        assert (table["note"] == "").all(), level
+    study = tables["study_area"].iloc[0]
+    assert study["delta_ce_tgco2"] == pytest.approx(80.0)
+    assert study["population_start"] == 84_000_000
+    assert study["affluence_start_cny"] == pytest.approx(8000e8 / 84e6)
+
+
+def _china():
+    return yaml.safe_load((REPO / "config/examples/china_real.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda d: d["drivers"].update(level="town"), "'town' is not one of regions.levels"),
+        (lambda d: d.update(years=[2016, 2004]), "the first before the last"),
+        (lambda d: d.update(years=[1990, 2004]), "must be two of the run's years"),
+        (
+            lambda d: d["drivers"]["tables"][1].update(population_col="pop"),
+            "2 tables give population_col; exactly one must",
+        ),
+        (
+            lambda d: d["drivers"]["tables"][1].pop("gdp_currency"),
+            "the table with gdp_col needs gdp_currency",
+        ),
+    ],
+)
+def test_a_wrong_decomposition_section_is_a_config_error(edit, message):
+    cfg = _china()
+    edit(cfg["decomposition"])
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        validate_config(cfg)
