@@ -72,24 +72,26 @@ def _one_table(table: dict, names: dict[str, str] | None, years: list[int]) -> p
     out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
     # a bad cell is named by the region as the file writes it (a name, with drivers.names)
     context = pd.DataFrame({"region": df.loc[keep, rcol].str.strip(), "year": out["year"]})
-    if "population_col" in values:
-        people = parse_numbers(
-            df.loc[keep, values["population_col"]],
+    # each value column as its unit: persons, and units of the currency
+    scales = {
+        "population_col": (
+            POPULATION_COLUMN,
+            POPULATION_UNITS[table.get("population_unit", "persons")],
+        ),
+        "gdp_col": (
+            gdp_column(table.get("gdp_currency") or "none"),
+            float(table.get("gdp_scale", 1.0)),
+        ),
+    }
+    for key, column in values.items():
+        name, scale = scales[key]
+        out[name] = scale * parse_numbers(
+            df.loc[keep, column],
             context,
             path=path,
             variable=VARIABLE,
-            fix=f"write a number in every cell of '{values['population_col']}' for the years",
+            fix=f"write a number in every cell of '{column}' for the years",
         )
-        out[POPULATION_COLUMN] = people * POPULATION_UNITS[table.get("population_unit", "persons")]
-    if "gdp_col" in values:
-        money = parse_numbers(
-            df.loc[keep, values["gdp_col"]],
-            context,
-            path=path,
-            variable=VARIABLE,
-            fix=f"write a number in every cell of '{values['gdp_col']}' for the years",
-        )
-        out[gdp_column(table["gdp_currency"])] = money * float(table.get("gdp_scale", 1.0))
     duplicated = out.duplicated(["code", "year"])
     if duplicated.any():
         raise InputDataError(
