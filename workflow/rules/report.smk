@@ -101,6 +101,7 @@ rule provenance:
     params:
         config=config_sections(config, *sorted(config)),
         digest_cache=L.digest_cache,
+        full_digests=config["outputs"]["input_digests"] == "full",
     script:
         "../scripts/report.py"
 

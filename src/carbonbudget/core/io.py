@@ -591,10 +591,43 @@ def file_digest(path: str) -> str:
     return h.hexdigest()
 
 
-def file_digests(paths: list[str], cache_path: str | None = None) -> dict[str, dict]:
-    """{path: {"sha256", "bytes"}} of each file. With ``cache_path``, a file whose size and
-    modification time (ns) match what the cache recorded is not read again, so a run that adds
-    a year hashes that year's files only; the cache is rewritten with what was found."""
+# A file larger than SAMPLED_ABOVE is digested from DIGEST_SAMPLES blocks of DIGEST_BLOCK bytes
+# (the first, the last and evenly spaced ones between) unless the full digest is asked for:
+# hashing every byte of a country's inputs costs more than computing a year of the budget
+# (docs/performance.md), while the sampled digest still changes with the file's size, with any
+# edit of its header (the first block) and with a rewrite of any block it reads. Smaller files
+# are hashed whole: sampling them would save nothing.
+SAMPLED_ABOVE = 64 * 2**20
+DIGEST_BLOCK = 2**20
+DIGEST_SAMPLES = 16
+SAMPLED_NOTE = (
+    f"SHA-256 of the size and {DIGEST_SAMPLES} blocks of {DIGEST_BLOCK // 2**20} MiB (the "
+    "first, the last and evenly spaced ones), not of every byte: outputs.input_digests: full "
+    "hashes the whole file"
+)
+
+
+def sampled_digest(path: str) -> str:
+    """SHA-256 of a file's size and :data:`DIGEST_SAMPLES` blocks of it (see above)."""
+    size = os.path.getsize(path)
+    h = hashlib.sha256(str(size).encode())
+    last = max(size - DIGEST_BLOCK, 0)
+    offsets = sorted({round(last * i / (DIGEST_SAMPLES - 1)) for i in range(DIGEST_SAMPLES)})
+    with open(path, "rb") as fh:
+        for offset in offsets:
+            fh.seek(offset)
+            h.update(fh.read(DIGEST_BLOCK))
+    return h.hexdigest()
+
+
+def file_digests(
+    paths: list[str], cache_path: str | None = None, full: bool = False
+) -> dict[str, dict]:
+    """{path: {"sha256", "bytes"}} of each file; a file above :data:`SAMPLED_ABOVE` bytes has
+    ``sha256_sampled`` and ``sampled`` (how) instead unless ``full``. With ``cache_path``, a
+    file whose size and modification time (ns) match what the cache recorded is not read
+    again, so a run that adds a year hashes that year's files only; the cache is rewritten
+    with what was found."""
     cache: dict = {}
     if cache_path and os.path.exists(cache_path):
         try:
@@ -605,12 +638,18 @@ def file_digests(paths: list[str], cache_path: str | None = None) -> dict[str, d
     out = {}
     for p in paths:
         st = os.stat(p)
+        sampled = st.st_size > SAMPLED_ABOVE and not full
+        field = "sha256_sampled" if sampled else "sha256"
         key = os.path.abspath(p)
-        hit = cache.get(key)
-        if not (hit and hit["bytes"] == st.st_size and hit["mtime_ns"] == st.st_mtime_ns):
-            hit = {"sha256": file_digest(p), "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
+        hit: dict = cache.get(key) or {}
+        fresh = hit.get("bytes") == st.st_size and hit.get("mtime_ns") == st.st_mtime_ns
+        if not (fresh and field in hit):
+            digest = sampled_digest(p) if sampled else file_digest(p)
+            hit = {field: digest, "bytes": st.st_size, "mtime_ns": st.st_mtime_ns}
             cache[key] = hit
-        out[p] = {"sha256": hit["sha256"], "bytes": hit["bytes"]}
+        out[p] = {field: hit[field], "bytes": hit["bytes"]}
+        if sampled:
+            out[p]["sampled"] = SAMPLED_NOTE
     if cache_path:
         with atomic_output(cache_path) as tmp:
             Path(tmp).write_text(json.dumps(cache, indent=1, sort_keys=True))

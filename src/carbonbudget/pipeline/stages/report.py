@@ -88,7 +88,9 @@ def provenance(job: Job) -> None:
         "config": config,
         "skipped_stages": skipped_stages(config),
         "climatologies": climatology_note(config),
-        "inputs": file_digests(sorted(set(job.input.raw)), job.params.digest_cache),
+        "inputs": file_digests(
+            sorted(set(job.input.raw)), job.params.digest_cache, job.params.full_digests
+        ),
         "software": {
             "python": platform.python_version(),
             "numpy": numpy.__version__,
