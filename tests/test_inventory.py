@@ -39,6 +39,8 @@ def test_edgar_units_are_annual_totals_over_the_seconds_of_their_year():
     factor, kind = to_flux_factor("kg CO2 m-2 s-1", 2001)
     assert kind == "flux" and factor == pytest.approx(1e3 * 31_536_000)  # kg m-2 = 1e3 t km-2
     assert to_flux_factor("t C cell-1 yr-1", 2001) == (pytest.approx(44 / 12), "cell")
+    assert to_flux_factor("Tg C cell-1 yr-1", 2001) == (pytest.approx(1e6 * 44 / 12), "cell")
+    assert to_flux_factor("kt C cell-1 yr-1", 2001) == (pytest.approx(1e3 * 44 / 12), "cell")
 
 
 def test_a_uniform_flux_stays_uniform_and_the_grid_total_is_density_times_area(tmp_path):

@@ -479,3 +479,31 @@ def test_example_decomposes_province_emissions_with_yearbook_drivers(china_run):
     assert (period.loc[["410000", "320000", "150000"], "intensity_effect_tgco2"] < 0).all()
     for code in ("540000", "710000", "810000", "820000"):  # Tibet, Taiwan, Hong Kong, Macau
         assert period.loc[code, "note"].startswith("no decomposition: CE 2004")
+
+
+CDIAC = REAL / "cdiac_gridcar_fossil_co2_1deg"
+
+
+def test_cdiac_grid_goes_on_the_china_grid_keeping_its_mass():
+    """CDIAC's NDP-058 grid as it is stored (ESRI ASCII without a CRS, Tg C per 1° cell): read
+    with emissions.crs and the units 'Tg C cell-1 yr-1', put on the China example's 10 km grid
+    keeping the mass of every cell inside it; its total lies between the cells whose centre is
+    in China and the whole 70-140 E, 15-55 N box (PROVENANCE.md: 2,383.1 and 3,537.8 Tg C)."""
+    import yaml
+
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs.inventory import align_inventory
+
+    path = CDIAC / "gridcar_2010_china_box.asc"
+    if not path.exists():
+        pytest.skip(f"CDIAC grids not found at {CDIAC}")
+    cfg = yaml.safe_load(
+        (Path(__file__).resolve().parents[1] / "config/examples/china_real.yaml").read_text()
+    )
+    grid = Grid.from_config(cfg["grid"])
+    aligned, _ = align_inventory(
+        str(path), grid, units="Tg C cell-1 yr-1", year=2010, crs="EPSG:4326"
+    )
+    assert aligned.inside_total_t == pytest.approx(aligned.inventory_inside_t, rel=1e-6)  # kept
+    total_tc = aligned.inside_total_t / 1e6 * 12 / 44
+    assert 2_383.1 < total_tc < 3_537.8, total_tc

@@ -45,6 +45,8 @@ RASTER_UNITS: dict[str, tuple[float, str]] = {
     "kt CO2 cell-1 yr-1": (1e3, "cell"),
     "Mt CO2 cell-1 yr-1": (1e6, "cell"),
     "t C cell-1 yr-1": (CO2_PER_C, "cell"),
+    "kt C cell-1 yr-1": (1e3 * CO2_PER_C, "cell"),
+    "Tg C cell-1 yr-1": (1e6 * CO2_PER_C, "cell"),  # = Mt C: CDIAC's NDP-058 grids
 }
 
 
