@@ -12,6 +12,7 @@ min_version("8.0")
 # workflow/scripts/<file>.py, which runs carbonbudget.pipeline.stages.<file>.
 from carbonbudget.core.config import (
     CLIMATOLOGY,
+    compare_files,
     downscale_weights,
     PIXEL_STATS,
     computed_fluxes,
@@ -125,6 +126,9 @@ TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) el
 GRID_VARS = grid_emission_vars(config)
 WEIGHTS = downscale_weights(config)
 INVENTORY = inventory_files(config)  # a gridded inventory by year: (file, band)
+# a second emission source set against the table (emission_compare), and its files by year
+COMPARE = config.get("emission_compare")
+COMPARE_FILES = compare_files(config)
 for _stage, _why in skipped_stages(config).items():
     logger.warning(f"carbonbudget: skipping {_stage}: {_why}")
 # the crosswalk every rule that matches emission codes reads: a given table, the built one, none
@@ -204,6 +208,8 @@ DELIVERABLES = [
     [L.table("downscale", FINEST)] if WEIGHTS else [],
     expand(L.table("uncertainty_trends", "{level}"), level=SUMMED_LEVELS) if UNCERTAINTY else [],
     [L.table("emission_inventory", FINEST)] if INVENTORY else [],
+    expand(L.table("emission_sources", "{level}"), level=SUMMED_LEVELS) if COMPARE else [],
+    [L.table("compare_inventory", FINEST)] if COMPARE_FILES else [],
     expand(L.pixel_trend(), var=TREND_VARS, stat=PIXEL_STATS),
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     expand(L.table("decomposition"), level=DECOMPOSITION),

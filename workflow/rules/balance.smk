@@ -11,6 +11,7 @@ rule budget:
         crosswalk=CROSSWALK_INPUT,
         uncertainty=ZONAL_UNCERTAINTY,
         socioeconomic=(config.get("socioeconomic") or {}).get("path", []),
+        compare=COMPARE["table"]["path"] if COMPARE else [],
     output:
         **(
             {
@@ -19,6 +20,11 @@ rule budget:
                 )
             }
             if UNCERTAINTY
+            else {}
+        ),
+        **(
+            {"sources": expand(L.table("emission_sources", "{level}"), level=SUMMED_LEVELS)}
+            if COMPARE
             else {}
         ),
         csv=expand(L.budget("{level}", "csv"), level=SUMMED_LEVELS),
@@ -44,6 +50,7 @@ rule budget:
         uncertainty=config.get("uncertainty"),
         trends=config["trends"],
         language=config["outputs"]["maps"]["language"],
+        compare=COMPARE,
     script:
         "../scripts/balance.py"
 

@@ -49,6 +49,34 @@ if INVENTORY:
             "../scripts/grid.py"
 
 
+if COMPARE_FILES:
+
+    # A gridded second emission source (emission_compare): summed per finest region as the
+    # inventory above is, for the comparison the budget job writes.
+    rule compare_raster:
+        input:
+            rasters=sorted({f for f, _ in COMPARE_FILES.values()}),
+            coverage=L.coverage,
+        output:
+            table=COMPARE["table"]["path"],
+            report=L.table("compare_inventory", FINEST),
+        log:
+            L.log("compare_raster"),
+        benchmark:
+            L.benchmark("compare_raster")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 1
+        resources:
+            mem_mb=3000,
+        params:
+            grid=config["grid"],
+            inventory=COMPARE["raster"],
+            files=COMPARE_FILES,
+        script:
+            "../scripts/grid.py"
+
+
 if WEIGHTS:
 
     # The weight rasters checked (band, CRS, extent, sign, a value on enough of every region's

@@ -100,7 +100,58 @@ def validate_config(config: dict) -> dict:
     _check_map_boxes(cfg["outputs"]["maps"])
     _resolve_fact_sheets(cfg)
     _check_decomposition(cfg)
+    _resolve_emission_compare(cfg)
     return cfg
+
+
+# The table the pipeline writes from a gridded second source (its regional sums), as
+# EMISSIONS_FROM_GRID is for the emissions
+COMPARE_FROM_GRID = "interim/emissions/compare_from_grid.csv"
+
+
+def _resolve_emission_compare(cfg: dict) -> None:
+    """emission_compare: checked as an emissions section (its keys other than name and years);
+    a gridded source moves to ``raster`` and the table becomes the regional sums the pipeline
+    writes of it. Becomes {name, years, table, raster}."""
+    given = cfg.get("emission_compare")
+    if not given:
+        return
+    section = {k: v for k, v in given.items() if k not in ("name", "years")}
+    # the years the source covers that the run has (a run of fewer years compares those)
+    years = sorted(set(int(y) for y in given.get("years") or cfg["years"]) & set(cfg["years"]))
+    if not years:
+        raise ConfigError(
+            f"emission_compare.years: none of {given.get('years')} is a year of the run "
+            f"({cfg['years'][0]}–{cfg['years'][-1]})"
+        )
+    try:
+        table = fill_section("emissions", section)
+    except ConfigError as exc:
+        raise ConfigError(f"emission_compare (checked as an emissions section): {exc}") from exc
+    raster = None
+    if table.get("source") == "raster":
+        if "{year}" not in table["path"] and "first_year" not in table:
+            raise ConfigError(
+                "emission_compare.path: a gridded source needs {year} in its path, or "
+                "first_year (the year of band 1) for one file with a band per year"
+            )
+        raster = table
+        table = fill_section(
+            "emissions",
+            {
+                "path": f"{cfg['outputs']['dir']}/{WORK_DIR}/{COMPARE_FROM_GRID}",
+                "region_col": "code",
+                "year_col": "year",
+                "value_col": "ce_tgco2",
+                "units": "Tg CO2",
+            },
+        )
+    cfg["emission_compare"] = {
+        "name": given["name"],
+        "years": years,
+        "table": table,
+        "raster": raster,
+    }
 
 
 def _check_decomposition(cfg: dict) -> None:
@@ -634,12 +685,23 @@ def downscale_weights(cfg: dict) -> dict[str, str]:
 
 def inventory_files(cfg: dict) -> dict[int, tuple[str, int]]:
     """The gridded inventory (``emissions.source: raster``) by year: (file, band)."""
-    inv = cfg.get("emissions_raster")
+    return raster_files(cfg.get("emissions_raster"), cfg["years"])
+
+
+def compare_files(cfg: dict) -> dict[int, tuple[str, int]]:
+    """The gridded second source (``emission_compare`` with ``source: raster``) by year."""
+    cmp = cfg.get("emission_compare") or {}
+    return raster_files(cmp.get("raster"), cmp.get("years", []))
+
+
+def raster_files(inv: dict | None, years: list[int]) -> dict[int, tuple[str, int]]:
+    """(file, band) of each year of a gridded inventory: a file per year ({year} in its path)
+    or one file with a band per year from ``first_year``."""
     if not inv:
         return {}
     if "{year}" in inv["path"]:
-        return {y: (inv["path"].format(year=y), 1) for y in cfg["years"]}
-    return {y: (inv["path"], y - inv["first_year"] + 1) for y in cfg["years"]}
+        return {y: (inv["path"].format(year=y), 1) for y in years}
+    return {y: (inv["path"], y - inv["first_year"] + 1) for y in years}
 
 
 def month_paths(pattern: str, year: int | None) -> list[str]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -29,6 +30,9 @@ from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.inputs.align import open_source, source_crs
 from carbonbudget.regions.emissions import check_emission_magnitude
 from carbonbudget.regions.zonal import coverage_matrix, density_totals
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
 
 log = logging.getLogger(__name__)
 
@@ -285,3 +289,28 @@ def regional_inventory(
         aligned.nodata_cells,
     )
     return pd.DataFrame({"code": codes, "year": year, "ce_tgco2": ce_t / 1e6}), report
+
+
+def inventory_years(
+    files: dict, inventory: dict, grid: Grid, coverage: tuple[list[str], sp.spmatrix]
+) -> Iterator[tuple[int, str, Aligned, pd.DataFrame, dict]]:
+    """Each year of a gridded inventory (``files``: year -> (path, band); ``inventory``: its
+    section, with units and crs) put on the grid and summed per finest region (``coverage``:
+    their codes and exact coverage): (year, path, the aligned year, its table rows, its row of
+    the mass report). The cells' coverage of the grid is computed once for files of one
+    layout."""
+    codes, regions = coverage
+    cells = None
+    for year in sorted(files):
+        path, band = files[year]
+        aligned, cells = align_inventory(
+            path,
+            grid,
+            units=inventory["units"],
+            year=year,
+            band=band,
+            crs=inventory.get("crs"),
+            coverage=cells,
+        )
+        table, row = regional_inventory(aligned, year, codes, regions, grid, path=path)
+        yield year, path, aligned, table, row

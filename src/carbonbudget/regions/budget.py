@@ -149,7 +149,7 @@ def _rollup(df: pd.DataFrame, key: str, sum_cols: list[str], frac_cols: list[str
     return g.drop(columns="region_area_km2").reset_index()
 
 
-def _group_emissions(
+def group_emissions(
     em: pd.DataFrame, regions_table: pd.DataFrame, groupings: dict[str, str]
 ) -> pd.DataFrame:
     """The emission rows with the group of every grouping, through the code of the level it
@@ -218,6 +218,25 @@ class EmissionMatch:
     names: dict[str, str] | None = None  # code -> name of codes without a polygon
 
 
+def matched_emissions(
+    emissions_cfg: dict, years: list[int], regions: RegionTree, match: EmissionMatch
+) -> pd.DataFrame:
+    """An emission table with the code of every level, grouping and the study area of each
+    row: what the budget sums (and a second source, summed the same way)."""
+    em = emissions_by_region(
+        emissions_cfg,
+        years,
+        regions.table,
+        regions.levels,
+        derive_parents=match.derive_parents,
+        crosswalk=match.crosswalk,
+        select=match.select,
+    )
+    em = group_emissions(em, regions.table, regions.groupings)
+    em[f"{STUDY_AREA}_code"] = "all"
+    return em
+
+
 def build_budget(
     *,
     zonal_paths: list[str],
@@ -244,17 +263,7 @@ def build_budget(
     sum of the members' CE²), for :func:`carbonbudget.science.uncertainty.add_intervals`."""
     match = match or EmissionMatch()
     zonal, stat_cols = _finest_totals(zonal_paths, statistics_paths, years, regions)
-    em = emissions_by_region(
-        emissions_cfg,
-        years,
-        regions.table,
-        regions.levels,
-        derive_parents=match.derive_parents,
-        crosswalk=match.crosswalk,
-        select=match.select,
-    )
-    em = _group_emissions(em, regions.table, regions.groupings)
-    em[f"{STUDY_AREA}_code"] = "all"
+    em = matched_emissions(emissions_cfg, years, regions, match)
     with_balance = "ecs" in fluxes
     cv_mode: Any = balance_cfg["cv"] if with_balance else "none"
     socio = _socioeconomic(socio_cfg, cv_mode, years, regions)

@@ -14,6 +14,7 @@ from carbonbudget.outputs.workbook import write_workbook
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions import layers
 from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
+from carbonbudget.regions.compare import compare_sources
 from carbonbudget.regions.emissions import load_crosswalk_config, load_crosswalk_names
 from carbonbudget.regions.hierarchy import config_derive_parents, read_finest_table
 from carbonbudget.science.uncertainty import add_intervals
@@ -48,28 +49,35 @@ def layer_budget(job: Job) -> None:
 
 @stage()
 def budget(job: Job) -> None:
-    """Budget tables per level (CSV and Parquet), one row per region-year."""
+    """Budget tables per level (CSV and Parquet), one row per region-year; with a second
+    emission source, the two side by side per level."""
     p = job.params
+    regions = RegionTree(
+        read_finest_table(job.input.regions),
+        list(p.regions["levels"]),
+        grouping_levels(p.regions),
+    )
+    match = EmissionMatch(
+        derive_parents=config_derive_parents(p.regions),
+        crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),
+        select=p.regions.get("select"),
+        names=load_crosswalk_names(p.emissions, optional(job.input.crosswalk)),
+    )
     tables = build_budget(
         zonal_paths=list(job.input.zonal),
         years=p.years,
-        regions=RegionTree(
-            read_finest_table(job.input.regions),
-            list(p.regions["levels"]),
-            grouping_levels(p.regions),
-        ),
+        regions=regions,
         emissions_cfg=p.emissions,
         socio_cfg=p.socioeconomic,
         balance_cfg=p.balance,
-        match=EmissionMatch(
-            derive_parents=config_derive_parents(p.regions),
-            crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),
-            select=p.regions.get("select"),
-            names=load_crosswalk_names(p.emissions, optional(job.input.crosswalk)),
-        ),
+        match=match,
         fluxes=tuple(p.fluxes),
         statistics_paths=list(job.input.uncertainty) or None,
     )
+    if p.compare:
+        sources = compare_sources(tables, p.compare, regions, match)
+        for level, path in zip(p.levels, job.output.sources):
+            write_table(sources[level], path)
     if p.uncertainty:
         tables, trend_intervals = add_intervals(
             tables,

@@ -15,7 +15,7 @@ import rasterio
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, write_class_cog, write_cogs, write_table
 from carbonbudget.inputs.checks import check_weights_inputs
-from carbonbudget.inputs.inventory import align_inventory, regional_inventory
+from carbonbudget.inputs.inventory import inventory_years
 from carbonbudget.outputs.palette import PIXEL_STATUS_COLOURS
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.regions.zonal import load_coverage
@@ -73,21 +73,11 @@ def emission_raster(job: Job) -> None:
     p, out = job.params, job.output
     inv = p.inventory
     grid = Grid.from_config(p.grid)
-    codes, regions = load_coverage(job.input.coverage, grid)
-    rows, report, cells = [], [], None
+    rows, report = [], []
     with gdal_env():
-        for year in p.years:
-            path, band = p.files[year]
-            aligned, cells = align_inventory(
-                path,
-                grid,
-                units=inv["units"],
-                year=year,
-                band=band,
-                crs=inv.get("crs"),
-                coverage=cells,
-            )
-            table, row = regional_inventory(aligned, year, codes, regions, grid, path=path)
+        for year, path, aligned, table, row in inventory_years(
+            p.files, inv, grid, load_coverage(job.input.coverage, grid)
+        ):
             rows.append(table)
             report.append(row)
             _write_grid_year(
@@ -100,6 +90,21 @@ def emission_raster(job: Job) -> None:
             )
     write_table(pd.concat(rows, ignore_index=True), out.table)
     write_table(pd.DataFrame(report), out.report)
+
+
+@stage()
+def compare_raster(job: Job) -> None:
+    """A gridded second emission source (emission_compare) put on the grid conserving mass
+    and summed per finest region as the emission inventory is: the table the comparison reads,
+    and what the alignment kept of its mass."""
+    p, out = job.params, job.output
+    grid = Grid.from_config(p.grid)
+    with gdal_env():
+        years = list(
+            inventory_years(p.files, p.inventory, grid, load_coverage(job.input.coverage, grid))
+        )
+    write_table(pd.concat([y[3] for y in years], ignore_index=True), out.table)
+    write_table(pd.DataFrame([y[4] for y in years]), out.report)
 
 
 @stage()
