@@ -66,6 +66,11 @@ def test_a_second_table_with_known_differences(demo_run, tmp_path):
     study = out["study_area"].set_index("year")
     assert study.loc[2005, "abs_diff_tgco2"] == pytest.approx(expected)
     assert set(out["study_area"]["code"]) == {"all"} and "n_regions" not in out["study_area"]
+    # like for like: the counties with both sources, as the county table's row 'all'
+    assert set(out["study_area"]["name"]) == {
+        f"study area (the {len(codes)} county regions with both)"
+    }
+    assert (out["county"]["ce_known_area_fraction"].dropna() == 1.0).all()
     summary = out["county"][out["county"]["code"] == "all"].set_index("year")
     assert summary.loc[2005, "mean_abs_rel_diff"] == pytest.approx(1.1 / len(codes))
     assert summary.loc[2005, "n_regions"] == len(codes)

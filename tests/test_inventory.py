@@ -181,3 +181,34 @@ def test_an_inventory_a_thousand_times_too_large_is_refused_with_its_numbers(tmp
     with pytest.raises(InputDataError, match="more than any country") as exc:
         regional_inventory(b, 2001, ["w", "e"], coverage, GRID, path=path)
     assert "emissions.units" in str(exc.value) and "km²" in str(exc.value)
+
+
+def test_regions_beyond_the_inventorys_extent_are_an_error_or_counted_as_zero(tmp_path):
+    """An inventory box that misses the east of the grid (CDIAC's China box misses the South
+    China Sea islands): an error naming the pixels and the fix, or with outside: zero no
+    emission there, the count in the mass report, and the west's total unchanged."""
+    import scipy.sparse as sp
+
+    from carbonbudget.inputs.inventory import regional_inventory
+
+    n = GRID.width * GRID.height
+    halves = np.arange(n) % GRID.width < GRID.width // 2
+    coverage = sp.csr_matrix(np.vstack([halves, ~halves]).astype("float64"))
+    # 0.1° cells from 109 E: the box ends at 110.4 E, inside the grid
+    path = _inventory(tmp_path / "box.tif", np.full((40, 14), 100.0))
+    a, _ = align_inventory(path, GRID, units="t CO2 km-2 yr-1", year=2001)
+    assert np.isnan(a.density).any()
+    with pytest.raises(InputDataError, match="does not reach \\d+ pixels") as exc:
+        regional_inventory(a, 2001, ["w", "e"], coverage, GRID, path=path)
+    assert "outside: zero" in str(exc.value)
+    table, report = regional_inventory(
+        a, 2001, ["w", "e"], coverage, GRID, path=path, outside="zero"
+    )
+    assert report["pixels_outside_inventory"] == int(np.isnan(a.density).sum())
+    density = np.nan_to_num(a.density).ravel()
+    pixel_km2 = np.repeat(GRID.row_areas_m2() / 1e6, GRID.width)
+    expected = [
+        (density * pixel_km2)[halves].sum() / 1e6,
+        (density * pixel_km2)[~halves].sum() / 1e6,
+    ]
+    np.testing.assert_allclose(table["ce_tgco2"], expected, rtol=1e-9)

@@ -244,21 +244,26 @@ def regional_inventory(
     grid: Grid,
     *,
     path: str,
+    outside: str = "error",
 ) -> tuple[pd.DataFrame, dict]:
     """One year of an aligned inventory summed per finest region with the regions' exact
     coverage: the emission table's rows (code, year, ce_tgco2) and the year's row of the mass
     report (what the alignment kept of the inventory's mass). A pixel of the regions that the
-    inventory does not reach is an error naming the file."""
+    inventory does not reach is an error naming the file, or with ``outside: zero`` no
+    emission, counted in the report (``pixels_outside_inventory``) and the log."""
     density = aligned.density.ravel()
     in_regions = np.asarray(coverage.sum(axis=0)).ravel() > 0
     missing = in_regions & ~np.isfinite(density)
-    if missing.any():
+    if missing.any() and outside != "zero":
         raise InputDataError(
             f"year {year}: the inventory does not reach {int(missing.sum())} pixels of the regions",
             path=path,
             variable="emissions",
-            fix="use an inventory that covers the whole study area",
+            fix="use an inventory that covers the whole study area, or set outside: zero to "
+            "count the regions' pixels beyond its extent as no emission",
         )
+    if missing.any():  # counted in the report; inventory_years warns once for all years
+        density = np.where(missing, 0.0, density)
     ce_t = density_totals(coverage, grid, density)
     check_emission_magnitude(
         pd.Series(ce_t / 1e6, index=codes),
@@ -276,6 +281,7 @@ def regional_inventory(
         "relative_difference": abs(inside - before) / before if before > 0 else 0.0,
         "regions_total_tgco2": ce_t.sum() / 1e6,
         "cells_without_value": aligned.nodata_cells,
+        "pixels_outside_inventory": int(missing.sum()),
     }
     log.info(
         "%d: %.6g Tg CO2 in the inventory cells that reach the grid, %.9g inside the grid before "
@@ -301,6 +307,7 @@ def inventory_years(
     layout."""
     codes, regions = coverage
     cells = None
+    outside: dict[int, int] = {}
     for year in sorted(files):
         path, band = files[year]
         aligned, cells = align_inventory(
@@ -312,5 +319,24 @@ def inventory_years(
             crs=inventory.get("crs"),
             coverage=cells,
         )
-        table, row = regional_inventory(aligned, year, codes, regions, grid, path=path)
+        table, row = regional_inventory(
+            aligned,
+            year,
+            codes,
+            regions,
+            grid,
+            path=path,
+            outside=inventory.get("outside", "error"),
+        )
+        if row["pixels_outside_inventory"]:
+            outside[year] = row["pixels_outside_inventory"]
         yield year, path, aligned, table, row
+    if outside:
+        log.warning(
+            "%d of %d years: up to %d pixels of the regions lie beyond the inventory's extent "
+            "and count as no emission (outside: zero; pixels_outside_inventory in the mass "
+            "report)",
+            len(outside),
+            len(files),
+            max(outside.values()),
+        )
