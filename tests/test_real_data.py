@@ -507,3 +507,23 @@ def test_cdiac_grid_goes_on_the_china_grid_keeping_its_mass():
     assert aligned.inside_total_t == pytest.approx(aligned.inventory_inside_t, rel=1e-6)  # kept
     total_tc = aligned.inside_total_t / 1e6 * 12 / 44
     assert 2_383.1 < total_tc < 3_537.8, total_tc
+
+
+def test_example_sets_cdiac_against_ceads(china_run):
+    """CDIAC's 1° grid kept its mass on the grid (the South China Sea islands beyond its box
+    counted as no emission); like for like it is within a fifth of CEADs nationally, while it
+    gives Shanghai far less and Sichuan far more (it spreads emissions by population)."""
+    import pandas as pd
+
+    run, log = china_run
+    mass = pd.read_csv(run / "tables/compare_inventory_county.csv")
+    assert (mass["relative_difference"] < 1e-6).all()
+    assert set(mass["pixels_outside_inventory"]) == {331}
+    assert "beyond the inventory's extent" in log
+    study = pd.read_csv(run / "tables/emission_sources_study_area.csv")
+    assert list(study["year"]) == [1997, 2004, 2010]  # the run's years CDIAC covers
+    assert (study["rel_diff"].abs() < 0.2).all()
+    province = pd.read_csv(run / "tables/emission_sources_province.csv", dtype={"code": str})
+    y2010 = province[province["year"] == 2010].set_index("code")
+    assert y2010.loc["310000", "rel_diff"] < -0.5 < 0.5 < y2010.loc["510000", "rel_diff"]
+    assert np.isnan(y2010.loc["710000", "rel_diff"])  # Taiwan: no CEADs row
