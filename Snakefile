@@ -119,7 +119,9 @@ UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertai
 DECOMPOSITION = decomposition_levels(config)  # the levels with a decomposition table
 CURRENCY = decomposition_currency(config)  # of the socio-economic table: every level
 FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
-MAP_KINDS = map_kinds(FLUXES, UNCERTAINTY, CURRENCY is not None)
+MAP_KINDS = map_kinds(
+    FLUXES, UNCERTAINTY, CURRENCY is not None, config.get("emission_compare") is not None
+)
 LAYER_MAP_KINDS = layer_map_kinds(FLUXES, "ce" in grid_emission_vars(config))
 TREND_VARS = config["trends"]["variables"] if enough_years_for_trends(config) else []
 # emissions on the grid (emissions.downscale): CE per pixel, and CNC where ECS is computed

@@ -77,6 +77,17 @@ def test_a_second_table_with_known_differences(demo_run, tmp_path):
     assert (out["province"]["source"] == "Second").all()
     provinces = out["province"][out["province"]["code"] != "all"]
     assert provinces["name"].notna().all()
+    # the map's value: a ratio of the period's sums, not a mean of yearly ratios
+    from carbonbudget.outputs import maps as plots
+    from carbonbudget.outputs.series import plot_sources
+
+    period = plots.period_differences(out["county"])
+    sums = ce.groupby(level="code").sum()
+    assert period.loc[doubled, "rel_diff"] == pytest.approx(ce[(doubled, 2005)] / sums[doubled])
+    assert period.loc[codes[1], "rel_diff"] == pytest.approx(0.0, abs=1e-12)
+    assert (period["years"] == len(set(county.index.get_level_values("year")))).all()
+    png = plot_sources(out["province"], str(tmp_path / "sources.png"))
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.mark.workflow

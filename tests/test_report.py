@@ -232,7 +232,7 @@ def test_every_map_the_report_lists_has_a_title():
         map_kinds,
     )
 
-    kinds = set(MAP_KINDS) | set(RCS_ONLY_MAP_KINDS) | set(map_kinds(("ecs",), True, True))
+    kinds = set(MAP_KINDS) | set(RCS_ONLY_MAP_KINDS) | set(map_kinds(("ecs",), True, True, True))
     kinds |= set(layer_map_kinds(("ecs",), True)) | set(layer_map_kinds(("rcs",), False))
     for kind in kinds:
         assert MAP_TITLES[kind][0].isupper() and "_" not in MAP_TITLES[kind], kind

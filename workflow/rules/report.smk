@@ -126,9 +126,12 @@ rule plot_budget_maps:
         budget=L.budget(),
         trends=L.table("trends"),
         overlay=MAP_OVERLAY,
-        # the region layers (plot_layer_maps) have no decomposition
+        # the region layers (plot_layer_maps) have no decomposition or comparison
         decomposition=lambda w: (
             L.table("decomposition", w.level) if CURRENCY and w.level in SUMMED_LEVELS else []
+        ),
+        sources=lambda w: (
+            L.table("emission_sources", w.level) if COMPARE and w.level in SUMMED_LEVELS else []
         ),
     output:
         **{k: _map_output(k) for k in MAP_KINDS},
@@ -182,7 +185,19 @@ rule report_items:
         skill=MODEL_SKILL,
         overlay=MAP_OVERLAY,
         decomposition=L.table("decomposition", "study_area") if DECOMPOSITION else [],
+        sources=L.table("emission_sources", LEVELS[-1]) if COMPARE else [],
     output:
+        **(
+            {
+                "sources": report(
+                    L.report_item(f"emission_sources_{LEVELS[-1]}", "png"),
+                    caption="../report/headline_sources.rst",
+                    category="1. Headlines",
+                )
+            }
+            if COMPARE
+            else {}
+        ),
         **(
             {
                 "decomposition": report(

@@ -33,6 +33,7 @@ MAP_TITLES = {
     "ce_trend": "Trend class of CE",
     "p_surplus": "Probability of a surplus",
     "ce_drivers": "Main driver of the change of CE",
+    "ce_compare": "A second emission source against the table",
 }
 
 
@@ -64,12 +65,16 @@ RCS_ONLY_MAP_KINDS = ("ce", "rcs", "ce_trend")  # a run without NPP and climate 
 
 
 def map_kinds(
-    fluxes: Sequence[str], uncertainty: bool = False, decomposition: bool = False
+    fluxes: Sequence[str],
+    uncertainty: bool = False,
+    decomposition: bool = False,
+    compare: bool = False,
 ) -> tuple[str, ...]:
     """The maps a run draws per level: the balance maps, or CE and RCS without ECS; with the
     uncertainty model, the probability of a surplus too; with the emission decomposition, the
-    main driver of the change of CE."""
-    drivers = ("ce_drivers",) if decomposition else ()
+    main driver of the change of CE; with a second emission source, its difference."""
+    drivers: tuple[str, ...] = ("ce_drivers",) if decomposition else ()
+    drivers += ("ce_compare",) if compare else ()
     if "ecs" not in fluxes:
         return RCS_ONLY_MAP_KINDS + drivers
     return MAP_KINDS + (("p_surplus",) if uncertainty else ()) + drivers

@@ -109,6 +109,12 @@ ZH: dict[str, str] = {
     "50 – 95 %: surplus more likely": "50 – 95 %：盈余可能性较大",
     "95 – 97.5 %": "95 – 97.5 %",
     "≥ 97.5 %: surplus, robust": "≥ 97.5 %：盈余，稳健",
+    "{source} against the emission table, {period}, by {level}": (
+        "{source}与排放清单之比较，{period}，按{level}"
+    ),
+    "((second − table) / table, over the years both have)": (
+        "（（第二来源 − 清单）/ 清单，两者均有数据的年份）"
+    ),
     "population (raises CE)": "人口（增加排放）",
     "affluence (raises CE)": "人均 GDP（增加排放）",
     "intensity (raises CE)": "排放强度（增加排放）",

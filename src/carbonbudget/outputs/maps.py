@@ -734,6 +734,75 @@ def budget_map_values(
     return means
 
 
+def period_differences(table: pd.DataFrame) -> pd.DataFrame:
+    """Per region (index code) of a comparison table (tables/emission_sources_<level>.csv):
+    the period's relative difference of the second source from the table, a ratio of the
+    period's sums over the years both have a value, and those years."""
+    rows = table[(table["code"] != "all")].dropna(subset=["ce_tgco2", "compare_tgco2"])
+    sums = rows.groupby("code")[["ce_tgco2", "compare_tgco2"]].sum()
+    out = pd.DataFrame(index=sums.index)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["rel_diff"] = np.where(
+            sums["ce_tgco2"] > 0, sums["compare_tgco2"] / sums["ce_tgco2"] - 1.0, np.nan
+        )
+    out["years"] = rows.groupby("code")["year"].nunique()
+    return out
+
+
+def compare_map(
+    polys: gpd.GeoDataFrame,
+    sources_path: str,
+    path: str,
+    by: Phrase,
+    outlines: gpd.GeoDataFrame | None,
+    frame: MapFrame,
+    scheme: tuple[str, int],
+) -> None:
+    """The second emission source against the table per region: (second − table) / table over
+    the years compared, diverging at 0 in purple and orange (neither source is the truth, so
+    not in the colours that mean helping or hurting the balance)."""
+    table = pd.read_csv(sources_path, dtype={"code": str})
+    years = table.loc[table["code"] != "all", "year"]
+    gdf = polys.merge(period_differences(table), left_on="code", right_index=True, how="left")
+    classed_map(
+        gdf,
+        "rel_diff",
+        Classes("PuOr_r", 0.0, scheme[0], scheme[1]),
+        lines(
+            Phrase(
+                "{source} against the emission table, {period}, by {level}",
+                source=Phrase.pair(str(table["source"].iloc[0]), str(table["source"].iloc[0])),
+                period=period_phrase(years, mean=False),  # a ratio of the period's sums
+                level=by,
+            ),
+            Phrase("((second − table) / table, over the years both have)"),
+        ),
+        "ratio",
+        path,
+        outlines=outlines,
+        frame=frame,
+    )
+
+
+def table_maps(
+    tables: dict[str, str | None],
+    out_paths: dict,
+    regions: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame | None, Phrase],
+    frame: MapFrame,
+    scheme: tuple[str, int],
+) -> None:
+    """The maps of a level drawn from a table of its own (kind -> path, or None where the run
+    has none): the main driver of the change of CE, a second emission source's difference."""
+    polys, outlines, by = regions
+    for kind in (k for k, path in tables.items() if path and k in out_paths):
+        path = str(tables[kind])
+        if kind == "ce_drivers":
+            driver_map(polys, path, out_paths[kind], by, outlines, frame)
+        else:
+            compare_map(polys, path, out_paths[kind], by, outlines, frame, scheme)
+        log.info("map %s written", kind)
+
+
 def driver_map(
     polys: gpd.GeoDataFrame,
     decomposition_path: str,
@@ -783,6 +852,7 @@ def plot_budget_maps(
     maps: dict | None = None,
     outline_level: str | None = None,
     decomposition_path: str | None = None,
+    sources_path: str | None = None,
 ) -> None:
     """Maps of one level: period means of ECS, CE, CNC and CER and the CNC trend class (or,
     without ECS, of CE and RCS and the CE trend class). ``out_paths`` maps each kind of
@@ -792,7 +862,8 @@ def plot_budget_maps(
     such, not as a low value; one known on less than :data:`PARTIAL_BELOW` keeps its colour
     under a cross-hatch on every map that depends on the sink. ``outline_level``: a coarser
     level whose boundaries are drawn over the regions. ``decomposition_path``: the level's
-    decomposition table, for the map of the main driver of the change of CE (``ce_drivers``)."""
+    decomposition table, for the map of the main driver of the change of CE (``ce_drivers``);
+    ``sources_path``: the level's comparison of a second emission source (``ce_compare``)."""
     maps = {"values": "density", "scheme": "quantiles", "classes": 6} | (maps or {})
     frame = MapFrame.from_config(maps)
     density = maps["values"] == "density"
@@ -880,9 +951,13 @@ def plot_budget_maps(
             frame=frame,
         )
         log.info("map p_surplus of %s written", level)
-    if "ce_drivers" in out_paths and decomposition_path:
-        driver_map(polys, decomposition_path, out_paths["ce_drivers"], by, outlines, frame)
-        log.info("map ce_drivers of %s written", level)
+    table_maps(
+        {"ce_drivers": decomposition_path, "ce_compare": sources_path},
+        out_paths,
+        (polys, outlines, by),
+        frame,
+        (maps["scheme"], maps["classes"]),
+    )
     for kind in (k for k in out_paths if k.endswith("_trend")):
         var = f"{kind[: -len('_trend')]}_tgco2"
         col = f"{var}_trend_class"

@@ -15,7 +15,7 @@ from carbonbudget.core.io import atomic_output
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.outputs.figures import period_words, pyplot
 from carbonbudget.outputs.maps import MapFrame, save_map
-from carbonbudget.outputs.series import plot_cnc_band, plot_waterfall
+from carbonbudget.outputs.series import plot_cnc_band, plot_sources, plot_waterfall
 from carbonbudget.outputs.tables import period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
 
@@ -292,14 +292,17 @@ def build_report_items(
     model_skill: str | None,
     out: dict[str, str],
     maps: dict | None = None,
-    decomposition: tuple[str, Sequence[str]] | None = None,
+    tables: dict | None = None,
 ) -> None:
     """Write the report's headline tables and quick-look maps.
 
     ``rasters`` maps an output key to (raster path, title, colour-bar label, diverging); ``out``
     maps ``study_area``, ``extremes`` (or ``emitters`` without ECS), ``skill``,
-    ``decomposition`` (the waterfall of :func:`write_waterfall` from ``decomposition``: the
-    study area's decomposition table and the inputs that are climatologies), ``landing``
+    ``decomposition`` and ``sources`` (figures of the optional ``tables`` of the run: the
+    waterfall of :func:`write_waterfall` from ``tables["decomposition"]``, the study area's
+    decomposition table and the inputs that are climatologies; the scatter of a second
+    emission source against the table from ``tables["sources"]``, the coarsest level's
+    comparison), ``landing``
     (the headline tables as a fragment for the report's first page) and the raster keys to the
     files to write;
     ``maps`` (``outputs.maps``) frames the quick looks as the region maps (extent, inset,
@@ -333,8 +336,12 @@ def build_report_items(
     if "landing" in out:
         with atomic_output(out["landing"]) as tmp, open(tmp, "w", encoding="utf-8") as fh:
             fh.write(landing_fragment(headlines))
-    if decomposition and "decomposition" in out:
-        write_waterfall(*decomposition, out["decomposition"])
+    tables = tables or {}
+    if tables.get("decomposition") and "decomposition" in out:
+        table_path, climatologies = tables["decomposition"]
+        write_waterfall(table_path, climatologies, out["decomposition"])
+    if tables.get("sources") and "sources" in out:
+        plot_sources(pd.read_csv(tables["sources"], dtype={"code": str}), out["sources"])
     if model_skill and "skill" in out:
         write_html_table(
             skill_table(pd.read_csv(model_skill)),

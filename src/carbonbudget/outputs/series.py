@@ -262,3 +262,35 @@ def plot_waterfall(row: pd.Series, path: str, title: str) -> str:
     ax.set_ylabel("Tg CO2 yr⁻¹")
     ax.set_title(title, fontsize=10)
     return save_figure(fig, path)
+
+
+def plot_sources(table: pd.DataFrame, path: str) -> str:
+    """One emission source against the other per region and year of a comparison table
+    (tables/emission_sources_<level>.csv): log axes, the 1:1 line, and the mean absolute
+    relative difference of the years in the title."""
+    plt = pyplot()
+    rows = table[table["code"] != "all"].dropna(subset=["ce_tgco2", "compare_tgco2"])
+    rows = rows[(rows["ce_tgco2"] > 0) & (rows["compare_tgco2"] > 0)]  # log axes
+    source, level = str(table["source"].iloc[0]), str(table["level"].iloc[0])
+    fig, ax = plt.subplots(figsize=(6.5, 6.0))
+    ax.scatter(rows["ce_tgco2"], rows["compare_tgco2"], s=14, alpha=0.6, color="#542788")
+    lo = float(min(rows["ce_tgco2"].min(), rows["compare_tgco2"].min())) / 1.5
+    hi = float(max(rows["ce_tgco2"].max(), rows["compare_tgco2"].max())) * 1.5
+    ax.plot([lo, hi], [lo, hi], color="grey", lw=1, label="1:1")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xlabel("emission table, Tg CO2 yr⁻¹")
+    ax.set_ylabel(f"{source}, Tg CO2 yr⁻¹")
+    summary = table[table["code"] == "all"]
+    mean = float(summary["mean_abs_rel_diff"].mean()) if "mean_abs_rel_diff" in summary else np.nan
+    years = f"{int(rows['year'].min())}–{int(rows['year'].max())}"
+    ax.set_title(
+        f"{source} against the emission table by {level.replace('_', ' ')}, {years}\n"
+        f"({len(rows)} region-years; mean absolute relative difference {100 * mean:.0f} %)",
+        fontsize=10,
+    )
+    ax.legend(loc="upper left", fontsize=8)
+    return save_figure(fig, path)

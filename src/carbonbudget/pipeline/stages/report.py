@@ -114,6 +114,7 @@ def plot_budget_maps(job: Job) -> None:
         budget_path=job.input.budget,
         trends_path=job.input.trends,
         decomposition_path=optional(job.input.decomposition),
+        sources_path=optional(job.input.sources),
         out_paths={k: job.output[k] for k in job.params.kinds},
         min_valid_fraction=job.params.min_valid_fraction,
         maps=job.params.maps,
@@ -132,9 +133,14 @@ def report_items(job: Job) -> None:
         outline_level=job.params.outline_level,
         rasters=job.params.rasters,
         model_skill=optional(job.input.skill),
-        decomposition=(
-            (job.input.decomposition, job.params.climatologies) if job.input.decomposition else None
-        ),
+        tables={
+            "decomposition": (
+                (job.input.decomposition, job.params.climatologies)
+                if job.input.decomposition
+                else None
+            ),
+            "sources": optional(job.input.sources),
+        },
         out=dict(job.output.items()),
         maps=job.params.maps,
     )
