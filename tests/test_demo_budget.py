@@ -212,8 +212,10 @@ def test_region_trends_figures_and_provenance(demo_run):
     series = {"cnc_tgco2", "ecs_tgco2", "ce_tgco2", "ce_per_capita_tco2", "ecs_per_capita_tco2"}
     assert set(sq["variable"]) == series | {"ce_intensity_kgco2_per_cny"}
     assert len(sq) == 36 * 6 * len(DEMO_YEARS)
-    figs = sorted((demo_run / "results/figures/trends_province").glob("*.png"))
+    figs = sorted((demo_run / "results/figures/trends_province").glob("cnc_tgco2_*.png"))
     assert [f.name for f in figs] == [f"cnc_tgco2_{c}.png" for c in sorted(t["code"])]
+    changes = sorted((demo_run / "results/figures/trends_province").glob("change_*.png"))
+    assert [f.name for f in changes] == [f"change_{c}.png" for c in sorted(t["code"])]
     prov = json.loads((demo_run / "results/provenance.json").read_text())
     assert prov["config_digest"] and prov["run_time_utc"]
     # when the run finished: stamped by publish, after every job (the provenance job runs early)
