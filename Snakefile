@@ -14,6 +14,7 @@ from carbonbudget.core.config import (
     CLIMATOLOGY,
     compare_files,
     downscale_weights,
+    weight_periods,
     PIXEL_STATS,
     computed_fluxes,
     enough_years_for_trends,

@@ -165,3 +165,32 @@ def test_a_weight_raster_with_a_missing_tile_is_refused_naming_the_regions():
     assert "pop.tif" in message and "checks.min_valid_share.weights" in message
     assert "1 (" not in message  # r0 has a value on all of its area (a 0 counts)
     check_weights_coverage(weights, cov, area, ["1", "2"], path="pop.tif", min_share=0.3)
+
+
+def test_five_yearly_weights_serve_the_nearest_years():
+    """A census grid every five years (GPW: 2000 ... 2020) for a run of 1997-2017: each year
+    takes the nearest file, the earlier on a tie; yearly weights are their own year's."""
+    from carbonbudget.core.config import CLIMATOLOGY, downscale_weights, weight_periods
+
+    cfg = {
+        "years": list(range(1997, 2018)),
+        "emissions": {
+            "downscale": {"weights": "gpw_{year}.asc", "weights_years": [2000, 2005, 2010, 2020]}
+        },
+    }
+    assert downscale_weights(cfg) == {str(y): f"gpw_{y}.asc" for y in (2000, 2005, 2010, 2020)}
+    periods = weight_periods(cfg)
+    assert [periods[y] for y in (1997, 2002, 2003, 2007, 2008, 2015, 2016, 2017)] == [
+        "2000",
+        "2000",
+        "2005",
+        "2005",
+        "2010",
+        "2010",
+        "2020",
+        "2020",
+    ]
+    cfg["emissions"]["downscale"] = {"weights": "pop_{year}.tif"}
+    assert weight_periods(cfg)[2005] == "2005"
+    cfg["emissions"]["downscale"] = {"weights": "pop.tif"}
+    assert set(weight_periods(cfg).values()) == {CLIMATOLOGY}

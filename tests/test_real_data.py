@@ -528,3 +528,25 @@ def test_example_sets_cdiac_against_ceads(china_run):
     y2010 = province[province["year"] == 2010].set_index("code")
     assert y2010.loc["310000", "rel_diff"] < -0.5 < 0.5 < y2010.loc["510000", "rel_diff"]
     assert np.isnan(y2010.loc["710000", "rel_diff"])  # Taiwan: no CEADs row
+
+
+def test_example_spreads_ceads_over_its_pixels_by_gpw_population(china_run):
+    """CEADs CE per pixel, spread within each county by GPW's 1° population density of the
+    nearest census year (2016 and 2017 take 2015's): a value, never negative, on the counties'
+    pixels every year; the downscale table holds every county's total (the grand total kept
+    exactly) and says how well each county kept its own on the 10 km grid."""
+    import pandas as pd
+    import rasterio
+
+    run, log = china_run
+    assert "2016: CE of 2635 regions on the grid" in log and "weights of 2015" in log
+    for year in (2004, 2016):
+        with rasterio.open(run / f"pixels/ce/ce_{year}.tif") as src:
+            assert src.tags(1)["units"] == "t CO2 km-2 yr-1"
+            ce = src.read(1, masked=True)
+        assert ce.count() > 50_000 and float(ce.min()) >= 0.0
+    spread = pd.read_csv(run / "tables/downscale_county.csv", dtype={"code": str})
+    totals = spread.groupby("year")[["ce_table_tgco2", "ce_on_grid_tgco2"]].sum()
+    np.testing.assert_allclose(totals["ce_on_grid_tgco2"], totals["ce_table_tgco2"], rtol=1e-9)
+    known = spread.dropna(subset=["relative_difference"])  # counties without CE
+    assert (known["relative_difference"].abs() < 0.05).mean() > 0.98  # 99.0 % on this grid

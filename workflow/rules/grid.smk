@@ -128,7 +128,7 @@ if WEIGHTS:
             years=YEARS,
             downscale=config["emissions"].get("downscale"),
             periods=list(WEIGHTS),
-            climatology=CLIMATOLOGY,
+            period_of=weight_periods(config),
             dask=config["dask"],
         script:
             "../scripts/grid.py"

@@ -679,8 +679,19 @@ def downscale_weights(cfg: dict) -> dict[str, str]:
         return {}
     path = ds["weights"]
     if "{year}" in path:
-        return {str(y): path.format(year=y) for y in cfg["years"]}
+        years = ds.get("weights_years") or cfg["years"]
+        return {str(y): path.format(year=y) for y in years}
     return {CLIMATOLOGY: path}
+
+
+def weight_periods(cfg: dict) -> dict[int, str]:
+    """Which weight raster (its period in :func:`downscale_weights`) spreads each year of the
+    run: its own, the nearest of ``weights_years`` (the earlier on a tie), or the one for all."""
+    periods = list(downscale_weights(cfg))
+    if periods == [CLIMATOLOGY]:
+        return dict.fromkeys(cfg["years"], CLIMATOLOGY)
+    years = sorted(int(p) for p in periods)
+    return {y: str(min(years, key=lambda w: (abs(w - y), w))) for y in cfg["years"]}
 
 
 def inventory_files(cfg: dict) -> dict[int, tuple[str, int]]:

@@ -148,7 +148,7 @@ def grid_budget(job: Job) -> None:
     for year in p.years:
         rows = budget[budget["year"] == year].set_index("code")["ce_tgco2"]
         totals[year] = rows.reindex(codes).to_numpy(dtype="float64") * 1e6  # Tg -> t
-        w = weights[str(year)] if str(year) in weights else weights[p.climatology]
+        w = weights[p.period_of[year]]
         spreads[year] = spread_emissions(
             coverage,
             area_km2,
@@ -164,13 +164,15 @@ def grid_budget(job: Job) -> None:
             year,
             spreads[year].density.reshape(grid.shape),
             how="spread by weights",
-            tags={"weights": ds["weights"]},
+            tags={"weights": ds["weights"].replace("{year}", p.period_of[year])},
         )
         log.info(
-            "%d: CE of %d regions on the grid (%d iterations), grid total %.6g Tg CO2 of %.6g",
+            "%d: CE of %d regions on the grid (%d iterations, weights of %s), grid total %.6g "
+            "Tg CO2 of %.6g",
             year,
             int(np.isfinite(totals[year]).sum()),
             spreads[year].iterations,
+            p.period_of[year],
             np.nansum(spreads[year].placed_t) / 1e6,
             np.nansum(totals[year]) / 1e6,
         )
