@@ -150,6 +150,7 @@ REPORT_RASTERS = quicklook_rasters(
     L.flux,
     L.pixel_trend,
     cnc_year=str(YEARS[-1]) if "cnc" in grid_emission_vars(config) else None,
+    ce_year=str(YEARS[-1]) if "ce" in grid_emission_vars(config) else None,
 )
 MODEL_SKILL = (
     L.table("emission_model", config["scenarios"]["level"]) if config.get("scenarios") else []

@@ -120,6 +120,12 @@ def test_quicklooks_follow_what_was_computed():
         "t CO2 km⁻² yr⁻¹",
         True,  # diverging at 0
     )
+    assert "pixel_ce" not in quicklook_rasters(
+        {"ecs": "2010"}, [], flux, trend, cnc_year="2010", ce_year="2010"
+    )  # CNC shows the emissions where there is a sink
+    ce = quicklook_rasters({"rcs": "climatology"}, [], flux, trend, ce_year="2017")
+    assert sorted(ce) == ["pixel_ce", "pixel_rcs"] and ce["pixel_ce"][0] == "pixels/ce_2017.tif"
+    assert "spread by the weights" in ce["pixel_ce"][1] and ce["pixel_ce"][3] is False
 
 
 def test_chinese_region_names_render_without_missing_glyphs(tmp_path):

@@ -94,11 +94,12 @@ def quicklook_rasters(
     flux_path,
     trend_path,
     cnc_year: str | None = None,
+    ce_year: str | None = None,
 ) -> dict[str, tuple[str, str, str, bool]]:
     """The per-pixel rasters the report shows: ECS, NEP and RCS (those computed; ``periods``
     maps each to the period shown: the last year, or the climatology), CNC of ``cnc_year``
-    when the emissions are on the grid, and the OLS slope of ECS (or of the first trend
-    variable), each with its title and unit."""
+    when the emissions are on the grid (CE of ``ce_year`` when there is no sink), and the OLS
+    slope of ECS (or of the first trend variable), each with its title and unit."""
     names = {
         "ecs": "Ecosystem carbon sink (ECS)",
         "nep": "Net ecosystem productivity (NEP)",
@@ -114,6 +115,13 @@ def quicklook_rasters(
                 "g C m⁻² yr⁻¹",
                 var != "rcs",
             )
+    if ce_year and not cnc_year:  # CE on the grid without a sink (CNC shows it otherwise)
+        out["pixel_ce"] = (
+            flux_path("ce", ce_year),
+            f"Carbon emissions per pixel, each region's CE spread by the weights, {ce_year}",
+            "t CO2 km⁻² yr⁻¹",
+            False,
+        )
     if cnc_year:
         out["pixel_cnc"] = (
             flux_path("cnc", cnc_year),
