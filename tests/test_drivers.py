@@ -66,7 +66,7 @@ def test_tables_are_joined_by_their_names_codes(tmp_path):
     ("case", "message", "fix"),
     [
         ("unknown name", "have no code in the names table: ['Tibet']", "add each name"),
-        ("empty cell", "line 3 (region Anhui, year 2005: '')", "write a number"),
+        ("empty cell", "line 3 (region Anhui, year 2005, column population: '')", "write a number"),
         ("two spellings", "several rows for one region and year", "keep one row"),
     ],
 )

@@ -38,39 +38,63 @@ from carbonbudget.science.balance import (
 log = logging.getLogger(__name__)
 
 
-def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) -> pd.DataFrame:
-    """The ``socioeconomic`` table as (code, year, *columns) for ``years``: values that are
-    empty or not numbers are an error naming their line; a code without a row in one of the
-    years gets NaN there (so its parents' sums are unknown, never partial)."""
-    path, rcol, ycol = socio_cfg["path"], socio_cfg["region_col"], socio_cfg["year_col"]
-    df = read_text_table(path, "socioeconomic")
-    absent = [c for c in [rcol, ycol, *columns] if c not in df.columns]
+def read_region_years(
+    path: str,
+    region_col: str,
+    year_col: str,
+    columns: list[str],
+    years: list[int],
+    *,
+    variable: str,
+    fix_columns: str,
+    names: tuple[dict[str, str], str] | None = None,
+    region_label: str = "code",
+) -> pd.DataFrame:
+    """A table of one row per region and year as (code, year, *columns) for ``years``: cells
+    read as text, so a value that is empty or not a number is an error naming its line (by
+    the region as the file writes it, under ``region_label``, its year and column), as is a
+    missing column (``fix_columns``) or a second row of one region and year. ``names``:
+    ({name: code}, fix) where the region column holds names; a name without a code is an
+    error with that fix."""
+    df = read_text_table(path, variable)
+    absent = [c for c in [region_col, year_col, *columns] if c not in df.columns]
     if absent:
         raise InputDataError(
             f"columns {absent} not found (columns: {list(df.columns)})",
             path=path,
-            variable="socioeconomic",
-            fix="set socioeconomic.region_col/year_col/gdp_col/population_col "
-            "(or balance.cv.column) to existing columns",
+            variable=variable,
+            fix=fix_columns,
         )
-    code = region_codes(df[rcol], path=path, variable="socioeconomic.region_col")
+    written = region_codes(df[region_col], path=path, variable=f"{variable}.region_col")
+    code = written
+    if names is not None:
+        known, fix = names
+        unknown = sorted(set(written) - set(known))
+        if unknown:
+            raise InputDataError(
+                f"{len(unknown)} region name(s) have no code in the names table: {unknown[:10]}",
+                path=path,
+                variable=variable,
+                fix=fix,
+            )
+        code = written.map(known)
     year = parse_numbers(
-        df[ycol],
-        pd.DataFrame({"code": code}),
+        df[year_col],
+        pd.DataFrame({region_label: written}),
         path=path,
-        variable="socioeconomic",
+        variable=variable,
         integer=True,
-        fix=f"write a 4-digit year in column '{ycol}' of every row",
+        fix=f"write a 4-digit year in column '{year_col}' of every row",
     )
     keep = year.isin(years)
-    context = pd.DataFrame({"code": code, "year": year.astype("Int64")})[keep]
+    context = pd.DataFrame({region_label: written, "year": year.astype("Int64")})[keep]
     out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
     for c in columns:
         out[c] = parse_numbers(
             df.loc[keep, c],
             context.assign(column=c),
             path=path,
-            variable="socioeconomic",
+            variable=variable,
             fix=f"write a number in every cell of column '{c}' for the years you run",
         )
     dup = out.duplicated(["code", "year"])
@@ -78,9 +102,27 @@ def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) ->
         raise InputDataError(
             f"several rows for one region and year: {sorted(out.loc[dup, 'code'].unique())[:10]}",
             path=path,
-            variable="socioeconomic",
-            fix="keep one row per region and year",
+            variable=variable,
+            fix="keep one row per region and year"
+            + (" (two names of one region in the names table map to one code)" if names else ""),
         )
+    return out
+
+
+def load_socioeconomic(socio_cfg: dict, columns: list[str], years: list[int]) -> pd.DataFrame:
+    """The ``socioeconomic`` table as (code, year, *columns) for ``years``
+    (:func:`read_region_years`); a code without a row in one of the years gets NaN there (so
+    its parents' sums are unknown, never partial)."""
+    out = read_region_years(
+        socio_cfg["path"],
+        socio_cfg["region_col"],
+        socio_cfg["year_col"],
+        columns,
+        years,
+        variable="socioeconomic",
+        fix_columns="set socioeconomic.region_col/year_col/gdp_col/population_col "
+        "(or balance.cv.column) to existing columns",
+    )
     full = pd.MultiIndex.from_product(
         [sorted(out["code"].unique()), sorted(years)], names=["code", "year"]
     )

@@ -11,8 +11,8 @@ from __future__ import annotations
 import pandas as pd
 
 from carbonbudget.core.errors import InputDataError
-from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
-from carbonbudget.regions.budget import POPULATION_UNITS, gdp_column
+from carbonbudget.core.io import read_text_table
+from carbonbudget.regions.budget import POPULATION_UNITS, gdp_column, read_region_years
 from carbonbudget.science.balance import GDP_PREFIX, POPULATION_COLUMN
 
 VARIABLE = "decomposition.drivers"
@@ -39,68 +39,32 @@ def read_names(spec: dict) -> dict[str, str]:
 
 def _one_table(table: dict, names: dict[str, str] | None, years: list[int]) -> pd.DataFrame:
     """One driver table as (code, year) -> its population (persons) and GDP (currency units)
-    for ``years``."""
-    path, rcol, ycol = table["path"], table["region_col"], table["year_col"]
+    for ``years`` (:func:`carbonbudget.regions.budget.read_region_years`)."""
     values: dict[str, str] = {c: table[c] for c in ("population_col", "gdp_col") if table.get(c)}
-    df = read_text_table(path, VARIABLE)
-    _columns(
-        df,
-        [rcol, ycol, *values.values()],
-        path,
-        "set region_col, year_col, population_col and gdp_col of the table to its columns",
-    )
-    code = region_codes(df[rcol], path=path, variable=f"{VARIABLE} region_col")
-    if names is not None:
-        unknown = sorted(set(code) - set(names))
-        if unknown:
-            raise InputDataError(
-                f"{len(unknown)} region name(s) have no code in the names table: {unknown[:10]}",
-                path=path,
-                variable=VARIABLE,
-                fix="add each name, as this table spells it, to decomposition.drivers.names",
-            )
-        code = code.map(names)
-    year = parse_numbers(
-        df[ycol],
-        pd.DataFrame({"region": df[rcol]}),
-        path=path,
+    out = read_region_years(
+        table["path"],
+        table["region_col"],
+        table["year_col"],
+        list(values.values()),
+        years,
         variable=VARIABLE,
-        integer=True,
-        fix=f"write a 4-digit year in column '{ycol}' of every row",
+        fix_columns="set region_col, year_col, population_col and gdp_col of the table to its "
+        "columns",
+        names=(
+            (names, "add each name, as this table spells it, to decomposition.drivers.names")
+            if names is not None
+            else None
+        ),
+        # a bad cell is named by the region as the file writes it (a name, with drivers.names)
+        region_label="region",
     )
-    keep = year.isin(years)
-    out = pd.DataFrame({"code": code[keep], "year": year[keep].astype(int)})
-    # a bad cell is named by the region as the file writes it (a name, with drivers.names)
-    context = pd.DataFrame({"region": df.loc[keep, rcol].str.strip(), "year": out["year"]})
-    # each value column as its unit: persons, and units of the currency
-    scales = {
-        "population_col": (
-            POPULATION_COLUMN,
-            POPULATION_UNITS[table.get("population_unit", "persons")],
-        ),
-        "gdp_col": (
-            gdp_column(table.get("gdp_currency") or "none"),
-            float(table.get("gdp_scale", 1.0)),
-        ),
-    }
-    for key, column in values.items():
-        name, scale = scales[key]
-        out[name] = scale * parse_numbers(
-            df.loc[keep, column],
-            context,
-            path=path,
-            variable=VARIABLE,
-            fix=f"write a number in every cell of '{column}' for the years",
-        )
-    duplicated = out.duplicated(["code", "year"])
-    if duplicated.any():
-        raise InputDataError(
-            f"several rows for one region and year: {sorted(out.loc[duplicated, 'code'])[:10]}",
-            path=path,
-            variable=VARIABLE,
-            fix="keep one row per region and year (two names of one region in the names "
-            "table map to one code)",
-        )
+    # each value column in its unit: persons, and units of the currency
+    if "population_col" in values:
+        unit = POPULATION_UNITS[table.get("population_unit", "persons")]
+        out[POPULATION_COLUMN] = out.pop(values["population_col"]) * unit
+    if "gdp_col" in values:
+        scale = float(table.get("gdp_scale", 1.0))
+        out[gdp_column(table["gdp_currency"])] = out.pop(values["gdp_col"]) * scale
     return out.set_index(["code", "year"])
 
 
