@@ -186,11 +186,8 @@ def _check_decomposition(cfg: dict) -> None:
         )
 
 
-def drivers_currency(cfg: dict) -> str | None:
-    """The GDP currency of decomposition.drivers, or None without drivers."""
-    drivers = (cfg.get("decomposition") or {}).get("drivers")
-    if not drivers:
-        return None
+def drivers_currency(drivers: dict) -> str:
+    """The GDP currency of ``decomposition.drivers`` (its one table with GDP)."""
     return next(str(t["gdp_currency"]) for t in drivers["tables"] if t.get("gdp_col"))
 
 

@@ -9,6 +9,7 @@ import logging
 
 import pandas as pd
 
+from carbonbudget.core.config import drivers_currency
 from carbonbudget.regions.budget import gdp_column
 from carbonbudget.regions.drivers import like_for_like_total, read_drivers, with_drivers
 from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
@@ -31,16 +32,18 @@ def decomposition_tables(
     regions). ``settings["years"]`` limits the period."""
     period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
     spec: dict = settings.get("drivers") or {}
-    drivers = read_drivers(spec, years) if spec and not currency else None
+    driven = None  # the drivers' level with their population and GDP, read once
+    if spec and not currency:
+        driven = with_drivers(pd.read_parquet(budgets[spec["level"]]), read_drivers(spec, years))
     out = {}
     for level in levels:
         gdp, cur = (gdp_column(currency), currency) if currency else (None, "")
-        if drivers is None or level not in (spec["level"], "study_area"):
+        if driven is None or level not in (spec["level"], "study_area"):
             budget = pd.read_parquet(budgets[level])
         else:
-            cur = next(t["gdp_currency"] for t in spec["tables"] if t.get("gdp_col"))
+            cur = drivers_currency(spec)
             gdp = gdp_column(cur)  # the study area: the like-for-like sum of the drivers' level
-            budget = with_drivers(pd.read_parquet(budgets[spec["level"]]), drivers)
+            budget = driven
             if level == "study_area":
                 span = [y for y in years if period[0] <= y <= period[1]]
                 budget = like_for_like_total(budget, span)
@@ -62,7 +65,7 @@ def fuel_table(
     budget = pd.read_parquet(budget_path)
     spec: dict = settings.get("drivers") or {}
     if not currency:
-        currency = next(t["gdp_currency"] for t in spec["tables"] if t.get("gdp_col"))
+        currency = drivers_currency(spec)
         budget = with_drivers(budget, read_drivers(spec, years))
     table = decompose_fuels(
         budget,
