@@ -49,6 +49,7 @@ from carbonbudget.pipeline.paths import (
     config_sections,
     decomposition_currency,
     decomposition_levels,
+    fuel_decomposition_inputs,
     fuel_decomposition_level,
     flux_year_inputs,
     hierarchy_levels,
@@ -119,7 +120,7 @@ UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertai
 # with a sink, the LMDI of CE's where population and GDP are given (in CURRENCY)
 DECOMPOSITION = decomposition_levels(config)  # the levels with a decomposition table
 CURRENCY = decomposition_currency(config)  # of the socio-economic table: every level
-FUEL_LEVEL = fuel_decomposition_level(config)  # its Tier 1 CO2 by fuel decomposed too
+FUEL_LEVEL = fuel_decomposition_level(config)  # its CO2 by fuel decomposed too
 MAP_KINDS = map_kinds(
     FLUXES, UNCERTAINTY, CURRENCY is not None, config.get("emission_compare") is not None
 )

@@ -231,7 +231,7 @@ def test_the_energy_structure_and_emission_factor_effects_by_hand():
             assert t.loc[code, f"{factor}_effect_tgco2"] == pytest.approx(
                 parts.get(factor, 0.0), abs=1e-12
             ), (code, factor)
-    assert t.loc["A", "delta_tier1_tgco2"] == pytest.approx(-0.25)
+    assert t.loc["A", "delta_co2_tgco2"] == pytest.approx(-0.25)
     assert t.loc["A", "energy_intensity_start_mj_per_cny"] == pytest.approx(10.0 * 1e6 / 100.0)
 
 
@@ -255,7 +255,7 @@ def test_the_fuel_effects_sum_to_the_change_exactly():
     known = t[t["note"] == ""]
     assert len(known) > 100
     summed = known[[f"{f}_effect_tgco2" for f in FUEL_FACTORS]].sum(axis=1)
-    np.testing.assert_allclose(summed, known["delta_tier1_tgco2"], atol=1e-12)
+    np.testing.assert_allclose(summed, known["delta_co2_tgco2"], atol=1e-12)
 
 
 def test_the_main_driver_of_each_region():
@@ -333,3 +333,67 @@ def test_the_waterfall_title_says_what_a_climatology_holds(tmp_path, monkeypatch
         table.to_csv(tmp_path / "d.csv", index=False)
         report.write_waterfall(str(tmp_path / "d.csv"), climatologies, str(tmp_path / "w.png"))
         assert seen["t"].split("\n") == lines
+
+
+def test_process_co2_is_a_component_of_its_own():
+    """Region A: fuels unchanged, process CO2 0.5 -> 1.0: ΔC = 0.5, all of it the process
+    intensity. Region B: population and GDP double, and with them every fuel's CO2 and the
+    process CO2 (C 1.5 -> 3): L(3, 1.5) · ln 2 = 1.5, all of it the population effect."""
+    import pandas as pd
+
+    from carbonbudget.science.decomposition import FUEL_FACTORS, PROCESS, decompose_fuels
+
+    by_fuel = _by_fuel(
+        [
+            ("A", 2001, "coal", 10.0, 1.0),
+            ("A", 2001, PROCESS, 0.0, 0.5),
+            ("A", 2002, "coal", 10.0, 1.0),
+            ("A", 2002, PROCESS, 0.0, 1.0),
+            ("B", 2001, "coal", 10.0, 1.0),
+            ("B", 2001, PROCESS, 0.0, 0.5),
+            ("B", 2002, "coal", 20.0, 2.0),
+            ("B", 2002, PROCESS, 0.0, 1.0),
+        ]
+    )
+    budget = pd.DataFrame(
+        {
+            "code": ["A", "A", "B", "B"],
+            "year": [2001, 2002, 2001, 2002],
+            "population_persons": [10.0, 10.0, 10.0, 20.0],
+            "gdp_cny": [100.0, 100.0, 100.0, 200.0],
+        }
+    )
+    t = decompose_fuels(budget, by_fuel, "gdp_cny", "cny").set_index("code")
+    factors = [*FUEL_FACTORS, "process_intensity"]
+    expected = {"A": {"process_intensity": 0.5}, "B": {"population": 1.5}}
+    for code, parts in expected.items():
+        for factor in factors:
+            assert t.loc[code, f"{factor}_effect_tgco2"] == pytest.approx(
+                parts.get(factor, 0.0), abs=1e-12
+            ), (code, factor)
+    assert list(t["delta_co2_tgco2"]) == [0.5, 1.5]
+    assert list(t["process_start_tgco2"]) == [0.5, 0.5]
+    assert list(t["energy_start_tj"]) == [10.0, 10.0]  # process CO2 has no energy
+
+
+def test_process_co2_that_appears_keeps_the_decomposition_exact():
+    import pandas as pd
+
+    from carbonbudget.science.decomposition import FUEL_FACTORS, PROCESS, decompose_fuels
+
+    rng = np.random.default_rng(11)
+    rows, social = [], []
+    for code in map(str, range(30)):
+        for year in (2001, 2002, 2003):
+            for fuel in ("coal", "oil", PROCESS):
+                if rng.random() < 0.25:
+                    continue
+                co2 = rng.uniform(0.1, 5)
+                rows.append((code, year, fuel, 0.0 if fuel == PROCESS else co2 * 12, co2))
+            social.append((code, year, rng.uniform(1e5, 1e7), rng.uniform(1e9, 1e11)))
+    budget = pd.DataFrame(social, columns=["code", "year", "population_persons", "gdp_cny"])
+    t = decompose_fuels(budget, _by_fuel(rows), "gdp_cny", "cny")
+    known = t[t["note"] == ""]
+    assert len(known) > 50
+    effects = [f"{f}_effect_tgco2" for f in (*FUEL_FACTORS, "process_intensity")]
+    np.testing.assert_allclose(known[effects].sum(axis=1), known["delta_co2_tgco2"], atol=1e-12)

@@ -434,10 +434,15 @@ def test_the_demo_decomposes_its_tier1_co2_by_fuel(demo_run):
     )
     effects = [c for c in t.columns if c.endswith("_effect_tgco2")]
     assert len(effects) == 5 and t["note"].isna().all()
-    np.testing.assert_allclose(t[effects].sum(axis=1), t["delta_tier1_tgco2"], atol=1e-9)
+    np.testing.assert_allclose(t[effects].sum(axis=1), t["delta_co2_tgco2"], atol=1e-9)
     assert (t["emission_factor_effect_tgco2"].abs() < 1e-9).all()
     tier1 = pd.read_csv(demo_run / "results/tables/tier1_province_by_fuel.csv", dtype={"code": str})
     first = tier1[tier1["year"] == min(DEMO_YEARS)].groupby("code")["co2_tgco2"].sum()
     period = t[t["kind"] == "period"].set_index("code")
-    np.testing.assert_allclose(period["tier1_start_tgco2"], first.reindex(period.index))
+    study = period.loc["all"]
+    period = period.drop(index="all")
+    np.testing.assert_allclose(period["co2_start_tgco2"], first.reindex(period.index))
     assert (period["energy_intensity_effect_tgco2"] < 0).all()  # the demo's energy per GDP falls
+    # the study area from its own sums: the provinces' CO2 added, not their effects
+    assert study["co2_start_tgco2"] == pytest.approx(first.sum(), rel=1e-12)
+    assert study["level"] == "study_area"

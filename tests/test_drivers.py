@@ -1,6 +1,8 @@
 """decomposition.drivers: population and GDP of one level from tables of their own (a
 statistical yearbook and the World Bank), joined by region names, decomposed like-for-like."""
 
+import math
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -154,4 +156,129 @@ def test_a_wrong_decomposition_section_is_a_config_error(edit, message):
     cfg = _china()
     edit(cfg["decomposition"])
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace("[", r"\[")):
+        validate_config(cfg)
+
+
+def _fuel_spec(tmp_path, body=None, **edits):
+    """CO2 by fuel in Mt CO2 of two provinces by English name, as CEADs writes it."""
+    path = tmp_path / "co2_by_fuel.csv"
+    path.write_text(
+        body
+        or "province,year,raw_coal,natural_gas,process\n"
+        "Anhui,2004,94.6,5.61,2.0\nAnhui,2005,189.2,5.61,3.0\n"
+        "InnerMongolia,2004,9.46,0.0,1.0\nInnerMongolia,2005,9.46,0.561,1.0\n"
+    )
+    spec = {
+        "path": str(path),
+        "region_col": "province",
+        "year_col": "year",
+        "by_name": True,
+        "units": "Mt CO2",
+        "fuels": {"raw_coal": "coal", "natural_gas": "natural_gas"},
+        "process_col": "process",
+        "factors": str(REPO / "config/ipcc_tier1_factors.csv"),
+    }
+    return spec | edits
+
+
+def test_co2_by_fuel_gives_energy_through_the_emission_factors(tmp_path):
+    """94.6 Mt CO2 of coal at 94,600 kg per TJ is 1e6 TJ; 5.61 Mt of gas at 56,100 is 1e5 TJ;
+    process CO2 has no energy."""
+    from carbonbudget.regions.drivers import read_co2_by_fuel
+
+    t = read_co2_by_fuel(_fuel_spec(tmp_path), _spec(tmp_path)["names"], [2004, 2005])
+    t = t.set_index(["code", "year", "fuel"])
+    assert t.loc[("340000", 2004, "raw_coal"), "energy_tj"] == pytest.approx(1e6)
+    assert t.loc[("340000", 2004, "natural_gas"), "energy_tj"] == pytest.approx(1e5)
+    assert t.loc[("340000", 2005, "process"), "energy_tj"] == 0.0
+    assert t.loc[("340000", 2005, "process"), "co2_tgco2"] == 3.0
+    assert t.loc[("150000", 2004, "natural_gas"), "co2_tgco2"] == 0.0
+    assert len(t) == 12
+
+
+@pytest.mark.parametrize(
+    ("edits", "body", "message", "fix"),
+    [
+        (
+            {"fuels": {"raw_coal": "peat"}},
+            None,
+            "fuels ['peat'] are not in the factor table",
+            "add the fuel's row",
+        ),
+        (
+            {},
+            "province,year,raw_coal,natural_gas,process\nAnhui,2004,-1,0,0\n",
+            "negative CO2 in columns ['raw_coal']",
+            "cannot be negative",
+        ),
+        (
+            {},
+            "province,year,raw_coal,natural_gas,process\nAnhui,2004,,0,0\n",
+            "raw_coal",
+            "write a number",
+        ),
+        (
+            {},
+            "province,year,raw_coal,natural_gas,process\nAnhwei,2004,1,0,0\n",
+            "no code in the names table: ['Anhwei']",
+            "decomposition.drivers.names",
+        ),
+        ({"process_col": "cement"}, None, "['cement'] not found", "process_col"),
+    ],
+)
+def test_a_bad_co2_by_fuel_table_names_file_and_fix(tmp_path, edits, body, message, fix):
+    from carbonbudget.regions.drivers import read_co2_by_fuel
+
+    with pytest.raises(InputDataError) as err:
+        read_co2_by_fuel(_fuel_spec(tmp_path, body, **edits), _spec(tmp_path)["names"], [2004])
+    assert message in str(err.value) and fix in str(err.value)
+
+
+def test_co2_by_fuel_of_a_level_and_of_its_study_area(tmp_path):
+    """Each province and the study area (the sum of both) decomposed from their own sums: the
+    effects add up to each one's change exactly; the emission factors never change, so their
+    effect is zero; the study area's CO2 is the provinces' sum."""
+    from carbonbudget.regions.changes import fuel_table
+    from carbonbudget.regions.drivers import read_co2_by_fuel
+
+    budget = pd.DataFrame(
+        {
+            "level": "province",
+            "code": ["340000", "340000", "150000", "150000"],
+            "name": ["安徽省", "安徽省", "内蒙古自治区", "内蒙古自治区"],
+            "year": [2004, 2005, 2004, 2005],
+            "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
+        }
+    )
+    path = tmp_path / "budget_province.parquet"
+    budget.to_parquet(path)
+    spec = _spec(tmp_path)
+    by_fuel = read_co2_by_fuel(_fuel_spec(tmp_path), spec["names"], [2004, 2005])
+    t = fuel_table(str(path), by_fuel, None, {"drivers": spec}, [2004, 2005]).set_index("code")
+    effects = [c for c in t.columns if c.endswith("_effect_tgco2")]
+    assert len(effects) == 6
+    np.testing.assert_allclose(t[effects].sum(axis=1), t["delta_co2_tgco2"], atol=1e-12)
+    assert (t["emission_factor_effect_tgco2"].abs() < 1e-12).all()
+    assert t.loc["all", "co2_start_tgco2"] == pytest.approx(94.6 + 5.61 + 2.0 + 9.46 + 1.0)
+    assert t.loc["all", "level"] == "study_area" and t.loc["340000", "name"] == "安徽省"
+    assert t.loc["all", "name"].startswith("study area (the 2 of 2 regions")
+    # Inner Mongolia adds gas (1e4 TJ) to its coal (1e5 TJ): the gas appears in the structure
+    # effect with its whole CO2 (Ang & Liu), the coal's share falls from 1 to 1/1.1 at a
+    # constant 9.46 Mt (L(a, a) = a): a lower-carbon mix, so the effect is negative
+    assert t.loc["150000", "structure_effect_tgco2"] == pytest.approx(
+        0.561 + 9.46 * math.log(1 / 1.1), abs=1e-12
+    )
+
+
+def test_co2_by_fuel_needs_the_drivers_level():
+    cfg = _china()
+    cfg["decomposition"].pop("drivers")
+    cfg["decomposition"]["co2_by_fuel"] = {
+        "path": "x.csv",
+        "region_col": "p",
+        "year_col": "y",
+        "units": "Mt CO2",
+        "fuels": {"raw_coal": "coal"},
+    }
+    with pytest.raises(ConfigError, match="add drivers"):
         validate_config(cfg)

@@ -14,7 +14,8 @@ FACTORS = REPO / "config/ipcc_tier1_factors.csv"
 
 def test_shipped_factors_are_the_ipcc_defaults_and_every_row_has_a_source():
     f = read_factors(str(FACTORS)).set_index("fuel")
-    assert len(f) == 14  # the 14 fuels of Zhang et al. 2022
+    # the 14 fuels of Zhang et al. 2022, and four more of Chinese statistics (CEADs)
+    assert len(f) == 18
     # spot checks against IPCC 2006 Vol. 2 Table 1.2 (NCV, TJ/Gg) and Table 1.4 (EF, kg/TJ)
     expected = {
         "coal": (25.8, 94600),
@@ -28,6 +29,10 @@ def test_shipped_factors_are_the_ipcc_defaults_and_every_row_has_a_source():
         "fuel_oil": (40.4, 77400),
         "lpg": (47.3, 63100),
         "natural_gas": (48.0, 56100),
+        "briquettes": (20.7, 97500),
+        "coal_tar": (28.0, 80700),
+        "refinery_gas": (49.5, 57600),
+        "other_petroleum_products": (40.2, 73300),
     }
     for fuel, (ncv, ef) in expected.items():
         assert (f.loc[fuel, "ncv_tj"], f.loc[fuel, "ef_co2_kg_per_tj"]) == (ncv, ef), fuel

@@ -30,8 +30,8 @@ rule pixel_trends:
 
 rule region_trends:
     input:
+        **fuel_decomposition_inputs(config, L),
         budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
-        by_fuel=L.tier1_by_fuel(FUEL_LEVEL) if FUEL_LEVEL else [],
     output:
         **(
             {"decomposition": expand(L.table("decomposition"), level=DECOMPOSITION)}

@@ -165,6 +165,11 @@ def _check_decomposition(cfg: dict) -> None:
             f"{cfg['years'][-1]}, the first before the last"
         )
     drivers = dec.get("drivers")
+    if dec.get("co2_by_fuel") and not drivers:
+        raise ConfigError(
+            "decomposition.co2_by_fuel gives CO2 of the level of decomposition.drivers, which "
+            "is not given: add drivers (population and GDP of that level)"
+        )
     if not drivers:
         return
     if drivers["level"] not in cfg["regions"]["levels"]:

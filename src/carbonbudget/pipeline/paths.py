@@ -195,15 +195,32 @@ def decomposition_levels(cfg: dict) -> list[str]:
 
 
 def fuel_decomposition_level(cfg: dict) -> str | None:
-    """The level whose Tier 1 CO2 by fuel (emissions_accounting) is decomposed into energy
-    intensity, structure and emission-factor effects as well: where the run decomposes
-    (:func:`decomposition_currency`) and that level has a budget table; None otherwise."""
+    """The level whose CO2 by fuel is decomposed into energy intensity, structure and
+    emission-factor effects as well: that of decomposition.drivers with
+    decomposition.co2_by_fuel; else the level of the Tier 1 CO2 (emissions_accounting) where
+    the run decomposes (:func:`decomposition_currency`) and that level has a budget table;
+    None otherwise."""
     acc = cfg.get("emissions_accounting") or {}
     drivers = (cfg.get("decomposition") or {}).get("drivers") or {}
+    if (cfg.get("decomposition") or {}).get("co2_by_fuel") and len(cfg["years"]) > 1:
+        return str(drivers["level"])
     with_drivers = decomposition_currency(cfg) or acc.get("level") == drivers.get("level")
     if not (with_drivers and acc.get("level") in decomposition_levels(cfg)):
         return None
     return str(acc["level"])
+
+
+def fuel_decomposition_inputs(cfg: dict, layout: Layout) -> dict[str, str]:
+    """What the decomposition by fuel reads (:func:`fuel_decomposition_level`): the table of
+    decomposition.co2_by_fuel and its factor table, or the Tier 1 CO2 by fuel; none without
+    it."""
+    level = fuel_decomposition_level(cfg)
+    if level is None:
+        return {}
+    given = (cfg.get("decomposition") or {}).get("co2_by_fuel")
+    if given:
+        return {"by_fuel": given["path"], "fuel_factors": given["factors"]}
+    return {"by_fuel": layout.tier1_by_fuel(level)}
 
 
 def climatology_note(cfg: dict) -> dict[str, str]:

@@ -11,7 +11,14 @@ import pandas as pd
 
 from carbonbudget.core.config import drivers_currency
 from carbonbudget.regions.budget import gdp_column
-from carbonbudget.regions.drivers import like_for_like_total, read_drivers, with_drivers
+from carbonbudget.regions.drivers import (
+    driver_columns,
+    like_for_like_codes,
+    like_for_like_total,
+    read_drivers,
+    with_drivers,
+)
+from carbonbudget.science.balance import POPULATION_COLUMN
 from carbonbudget.science.decomposition import decompose_fuels, decompose_regions
 
 log = logging.getLogger(__name__)
@@ -57,21 +64,54 @@ def decomposition_tables(
 
 
 def fuel_table(
-    budget_path: str, by_fuel_path: str, currency: str | None, settings: dict, years: list[int]
+    budget_path: str,
+    by_fuel: pd.DataFrame,
+    currency: str | None,
+    settings: dict,
+    years: list[int],
 ) -> pd.DataFrame:
-    """The decomposition of a level's Tier 1 CO2 by fuel, with the population and GDP of its
-    budget table (``currency``: of the socio-economic table) or of ``settings["drivers"]``
-    for that level."""
+    """The decomposition of a level's CO2 by fuel (code, year, fuel, energy_tj, co2_tgco2),
+    with the population and GDP of its budget table (``currency``: of the socio-economic
+    table) or of ``settings["drivers"]`` for that level; and of the study area (code "all"),
+    the sum over the regions with CO2, population and GDP in every year of the period."""
+    period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
+    span = [y for y in years if period[0] <= y <= period[1]]
     budget = pd.read_parquet(budget_path)
     spec: dict = settings.get("drivers") or {}
     if not currency:
         currency = drivers_currency(spec)
         budget = with_drivers(budget, read_drivers(spec, years))
-    table = decompose_fuels(
-        budget,
-        pd.read_csv(by_fuel_path, dtype={"code": str}),
-        gdp_column(currency),
-        currency.lower(),
+    gdp = gdp_column(currency)
+    by_fuel = by_fuel[by_fuel["year"].isin(span)]
+    # the study area: like for like over the regions with every value in every year
+    co2 = by_fuel.groupby(["code", "year"])["co2_tgco2"].sum().rename("ce_tgco2").reset_index()
+    social = budget[["code", "year", *driver_columns(budget)]]
+    codes = like_for_like_codes(co2.merge(social, on=["code", "year"], how="left"), span)
+    total_fuel = (
+        by_fuel[by_fuel["code"].isin(codes)]
+        .groupby(["year", "fuel"], as_index=False)[["energy_tj", "co2_tgco2"]]
+        .sum()
+        .assign(code="all")
     )
-    table.insert(0, "level", str(budget["level"].iloc[0]) if "level" in budget else "")
+    total_social = (
+        social[social["code"].isin(codes)]
+        .groupby("year", as_index=False)[[gdp, POPULATION_COLUMN]]
+        .sum()
+        .assign(code="all")
+    )
+    table = decompose_fuels(
+        pd.concat([budget, total_social], ignore_index=True),
+        pd.concat([by_fuel, total_fuel], ignore_index=True),
+        gdp,
+        currency.lower(),
+        period,
+    )
+    level = str(budget["level"].iloc[0]) if "level" in budget else ""
+    table.insert(0, "level", [level if c != "all" else "study_area" for c in table["code"]])
+    names = budget.groupby("code")["name"].first() if "name" in budget else pd.Series(dtype=str)
+    names["all"] = (
+        f"study area (the {len(codes)} of {by_fuel['code'].nunique()} regions with "
+        "CO2 by fuel, population and GDP)"
+    )
+    table.insert(2, "name", table["code"].map(names).to_numpy())
     return table

@@ -1,6 +1,8 @@
 """Population and GDP of one level from tables of its own (``decomposition.drivers``): the
 factors of the emission decomposition where the socio-economic table of the finest regions
-lacks them (a country's provinces from its statistical yearbook and the World Bank).
+lacks them (a country's provinces from its statistical yearbook and the World Bank); and CO2 by
+fuel of that level (``decomposition.co2_by_fuel``, a provincial inventory), whose energy the
+IPCC factors give back.
 
 Cells are read as text and converted by :func:`carbonbudget.core.io.parse_numbers`, so an
 empty or misspelt cell is an error naming its line, never a silent 0.
@@ -13,9 +15,13 @@ import pandas as pd
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.io import read_text_table
 from carbonbudget.regions.budget import POPULATION_UNITS, gdp_column, read_region_years
+from carbonbudget.regions.emissions import EMISSION_UNITS
 from carbonbudget.science.balance import GDP_PREFIX, POPULATION_COLUMN
+from carbonbudget.science.decomposition import PROCESS
+from carbonbudget.science.tier1 import read_factors
 
 VARIABLE = "decomposition.drivers"
+FUEL_VARIABLE = "decomposition.co2_by_fuel"
 
 
 def _columns(df: pd.DataFrame, wanted: list[str], path: str, fix: str) -> None:
@@ -77,6 +83,67 @@ def read_drivers(spec: dict, years: list[int]) -> pd.DataFrame:
     return pd.concat(tables, axis=1).sort_index().reset_index()
 
 
+def read_co2_by_fuel(spec: dict, names_spec: dict | None, years: list[int]) -> pd.DataFrame:
+    """The table of ``decomposition.co2_by_fuel`` (one row per region and year, a column of CO2
+    per fuel) as (code, year, fuel, energy_tj, co2_tgco2) for ``years``: CO2 in Tg CO2 from
+    ``units``, each fuel column's energy E_f = CO2_f / EF_f at the CO2 emission factor of the
+    factor table's fuel it maps to (``fuels``: column -> fuel); ``process_col`` as fuel
+    :data:`PROCESS` without energy. Region names go through ``names_spec`` (drivers.names)
+    where ``by_name``. A negative or missing value is an error naming its cell."""
+    path, fuels = spec["path"], dict(spec["fuels"])
+    process = spec.get("process_col")
+    columns = [*fuels, *([process] if process else [])]
+    names = None
+    if spec.get("by_name"):
+        if not names_spec:
+            raise InputDataError(
+                "by_name: true needs a names table",
+                path=path,
+                variable=FUEL_VARIABLE,
+                fix="give decomposition.drivers.names, or set by_name: false for codes",
+            )
+        names = (read_names(names_spec), "add each name to decomposition.drivers.names")
+    table = read_region_years(
+        path,
+        spec["region_col"],
+        spec["year_col"],
+        columns,
+        years,
+        variable=FUEL_VARIABLE,
+        fix_columns="set region_col, year_col, the keys of fuels and process_col to its columns",
+        names=names,
+        region_label="region",
+    )
+    negative = [c for c in columns if (table[c] < 0).any()]
+    if negative:
+        raise InputDataError(
+            f"negative CO2 in columns {negative}",
+            path=path,
+            variable=FUEL_VARIABLE,
+            fix="CO2 by fuel cannot be negative: check the columns the fuels map to",
+        )
+    ef = read_factors(spec["factors"], f"{FUEL_VARIABLE}.factors").set_index("fuel")[
+        "ef_co2_kg_per_tj"
+    ]
+    unknown = sorted(set(fuels.values()) - set(ef.index))
+    if unknown:
+        raise InputDataError(
+            f"fuels {unknown} are not in the factor table (it has {sorted(ef.index)})",
+            path=spec["factors"],
+            variable=f"{FUEL_VARIABLE}.fuels",
+            fix="map each column to a fuel of the factor table, or add the fuel's row to it",
+        )
+    scale = EMISSION_UNITS[spec["units"]]
+    long = table.melt(id_vars=["code", "year"], var_name="column", value_name="co2")
+    long["co2_tgco2"] = long["co2"] * scale
+    long["fuel"] = long["column"].map(lambda c: PROCESS if c == process else c)
+    factor = long["column"].map(fuels).map(ef)  # kg CO2 per TJ; NaN for process
+    long["energy_tj"] = (long["co2_tgco2"] * 1e9 / factor).where(long["fuel"] != PROCESS, 0.0)
+    return long[["code", "year", "fuel", "energy_tj", "co2_tgco2"]].sort_values(
+        ["code", "year", "fuel"], ignore_index=True
+    )
+
+
 def with_drivers(budget: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
     """A level's budget table with the drivers' population and GDP in place of its own."""
     columns = [c for c in drivers.columns if c not in ("code", "year")]
@@ -89,15 +156,23 @@ def driver_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if c == POPULATION_COLUMN or c.startswith(GDP_PREFIX)]
 
 
+def like_for_like_codes(budget: pd.DataFrame, years: list[int]) -> list[str]:
+    """The regions of a level's table with CE (``ce_tgco2``), population and GDP known in
+    every one of ``years``."""
+    columns = ["ce_tgco2", *driver_columns(budget)]
+    span = budget[budget["year"].isin(years)]
+    known = span.set_index(["code", "year"])[columns].notna().all(axis=1)
+    counts = known.groupby(level="code").sum()
+    return sorted(counts[counts == len(years)].index)
+
+
 def like_for_like_total(budget: pd.DataFrame, years: list[int]) -> pd.DataFrame:
     """The study area as the sum over a level's regions that have CE, population and GDP in
     every one of ``years`` (one set of regions for every year: a region joining the sum in
     one year would read as growth); its ``name`` says how many regions it holds."""
     columns = ["ce_tgco2", *driver_columns(budget)]
     span = budget[budget["year"].isin(years)]
-    known = span.set_index(["code", "year"])[columns].notna().all(axis=1)
-    counts = known.groupby(level="code").sum()
-    codes = counts[counts == len(years)].index
+    codes = like_for_like_codes(budget, years)
     total = span[span["code"].isin(codes)].groupby("year")[columns].sum().reset_index()
     n, of = len(codes), budget["code"].nunique()
     total.insert(0, "name", f"study area (the {n} of {of} regions with CE, population and GDP)")

@@ -218,8 +218,13 @@ def _why_unknown(values: dict[str, tuple[np.ndarray, np.ndarray]], start: int, e
     return notes
 
 
-# The factors of the Tier 1 CO2 by fuel: C = Σ_f P · (GDP / P) · (E / GDP) · (E_f / E) · (C_f / E_f)
+# The factors of CO2 by fuel: C = Σ_f P · (GDP / P) · (E / GDP) · (E_f / E) · (C_f / E_f)
 FUEL_FACTORS = ("population", "affluence", "energy_intensity", "structure", "emission_factor")
+# The row of a by-fuel table that holds process (non-energy) CO2, e.g. of cement: a component
+# C_proc = P · (GDP / P) · (C_proc / GDP) of its own, whose process-intensity effect is the
+# sixth effect (the energy factors are 1 for it, and its factor 1 for the fuels)
+PROCESS = "process"
+PROCESS_FACTOR = "process_intensity"
 
 
 def fuel_factors(
@@ -246,6 +251,29 @@ def fuel_factors(
         }
 
 
+def with_process(
+    factors: dict[str, np.ndarray], process: np.ndarray, population: np.ndarray, gdp: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The fuel factors with process CO2 (Tg CO2 per region) as one more component: population
+    and affluence as the fuels', the energy factors 1 and its own process intensity (CO2 per
+    GDP); the fuels' process-intensity factor is 1. NaN where population or GDP is not
+    positive."""
+    process = np.asarray(process, dtype="float64")[:, None]
+    pop = np.asarray(population, dtype="float64")[:, None]
+    money = np.asarray(gdp, dtype="float64")[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ok = (pop > 0) & (money > 0)
+        own = {
+            "population": np.where(ok, pop, np.nan),
+            "affluence": np.where(ok, money / pop, np.nan),
+            PROCESS_FACTOR: np.where(ok, process / money, np.nan),
+        }
+    one = np.ones_like(process)
+    out = {name: np.hstack([f, own.get(name, one)]) for name, f in factors.items()}
+    out[PROCESS_FACTOR] = np.hstack([np.ones_like(factors["structure"]), own[PROCESS_FACTOR]])
+    return out
+
+
 def fuel_effects(start: dict[str, np.ndarray], end: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """:func:`lmdi` of the fuel factors, where a fuel used in one year only takes the other
     year's emission factor: its appearance (or disappearance) is a change of the energy
@@ -258,22 +286,33 @@ def fuel_effects(start: dict[str, np.ndarray], end: dict[str, np.ndarray]) -> di
 
 
 def decompose_fuels(
-    budget: pd.DataFrame, by_fuel: pd.DataFrame, gdp_col: str, currency: str
+    budget: pd.DataFrame,
+    by_fuel: pd.DataFrame,
+    gdp_col: str,
+    currency: str,
+    period: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
-    """The additive LMDI-I decomposition of the change of each region's Tier 1 CO2 (the sum
+    """The additive LMDI-I decomposition of the change of each region's CO2 by fuel (the sum
     over fuels of ``by_fuel``: code, year, fuel, energy_tj, co2_tgco2) into population,
     affluence, energy intensity (energy per GDP), energy structure (fuel shares) and emission
     factor (CO2 per energy of each fuel) effects, over the period and year on year; population
-    and GDP from the level's ``budget`` table."""
+    and GDP from the level's ``budget`` table. Rows of fuel :data:`PROCESS` (CO2 without
+    energy) add a process-intensity effect (:func:`with_process`), so the effects sum to the
+    change of all the table's CO2. ``period``: the first and last year (default: the
+    table's)."""
     years = sorted(int(y) for y in by_fuel["year"].unique())
+    if period is not None:
+        years = [y for y in years if period[0] <= y <= period[1]]
     if len(years) < 2:
         raise ValueError("a decomposition needs two years or more")
-    fuels = sorted(by_fuel["fuel"].unique())
+    process = PROCESS in set(by_fuel["fuel"])
+    fuels = sorted(set(by_fuel["fuel"]) - {PROCESS})
     codes = sorted(by_fuel["code"].unique())
     cube = by_fuel.pivot_table(
         index=["code", "year"], columns="fuel", values=["energy_tj", "co2_tgco2"], aggfunc="sum"
     )
     social = budget.set_index(["code", "year"])[["population_persons", gdp_col]]
+    factors = FUEL_FACTORS + ((PROCESS_FACTOR,) if process else ())
     rows = []
     for start, end, kind in _steps(years):
 
@@ -281,12 +320,16 @@ def decompose_fuels(
             index = pd.MultiIndex.from_product([codes, [year]])
             c = cube.reindex(index)
             energy = c["energy_tj"].reindex(columns=fuels).fillna(0.0).to_numpy()
-            co2 = c["co2_tgco2"].reindex(columns=fuels).fillna(0.0).to_numpy()
+            co2 = c["co2_tgco2"].reindex(columns=[*fuels, PROCESS]).fillna(0.0).to_numpy()
             s = social.reindex(index)
             return co2, energy, s["population_persons"].to_numpy(), s[gdp_col].to_numpy()
 
+        def factors_of(co2, energy, pop, gdp):
+            f = fuel_factors(co2[:, :-1], energy, pop, gdp)
+            return with_process(f, co2[:, -1], pop, gdp) if process else f
+
         (c0, e0, p0, g0), (c1, e1, p1, g1) = at(start), at(end)
-        f0, f1 = fuel_factors(c0, e0, p0, g0), fuel_factors(c1, e1, p1, g1)
+        f0, f1 = factors_of(c0, e0, p0, g0), factors_of(c1, e1, p1, g1)
         effects = fuel_effects(f0, f1)
         out = pd.DataFrame(
             {
@@ -294,16 +337,19 @@ def decompose_fuels(
                 "start_year": start,
                 "end_year": end,
                 "kind": kind,
-                "tier1_start_tgco2": c0.sum(axis=1),
-                "tier1_end_tgco2": c1.sum(axis=1),
-                "delta_tier1_tgco2": c1.sum(axis=1) - c0.sum(axis=1),
-                **{f"{k}_effect_tgco2": effects[k] for k in FUEL_FACTORS},
+                "co2_start_tgco2": c0.sum(axis=1),
+                "co2_end_tgco2": c1.sum(axis=1),
+                "delta_co2_tgco2": c1.sum(axis=1) - c0.sum(axis=1),
+                **{f"{k}_effect_tgco2": effects[k] for k in factors},
                 "energy_start_tj": e0.sum(axis=1),
                 "energy_end_tj": e1.sum(axis=1),
                 f"energy_intensity_start_mj_per_{currency}": f0["energy_intensity"][:, 0] * 1e6,
                 f"energy_intensity_end_mj_per_{currency}": f1["energy_intensity"][:, 0] * 1e6,
             }
         )
+        if process:
+            out.insert(7, "process_start_tgco2", c0[:, -1])
+            out.insert(8, "process_end_tgco2", c1[:, -1])
         out["note"] = _why_unknown(
             {"population": (p0, p1), "GDP": (g0, g1), "energy": (e0.sum(1), e1.sum(1))},
             start,

@@ -34,18 +34,17 @@ def _unit_kind(unit: str):
     return None, None
 
 
-def read_factors(path: str) -> pd.DataFrame:
+def read_factors(path: str, variable: str = "emissions_accounting.factors") -> pd.DataFrame:
     """A Tier 1 factor table: one row per fuel with ``ncv_tj`` (TJ per ``ncv_per`` of fuel),
-    ``ef_co2_kg_per_tj`` and a non-empty ``source``."""
-    tab = read_table(
-        path, "emissions_accounting.factors", dtype={"fuel": str, "ncv_per": str, "source": str}
-    )
+    ``ef_co2_kg_per_tj`` and a non-empty ``source``; errors name ``variable``, the key that
+    gives the table."""
+    tab = read_table(path, variable, dtype={"fuel": str, "ncv_per": str, "source": str})
     missing = [c for c in FACTOR_COLUMNS if c not in tab.columns]
     if missing:
         raise InputDataError(
             f"factor table lacks columns {missing} (has {list(tab.columns)})",
             path=path,
-            variable="emissions_accounting.factors",
+            variable=variable,
             fix=f"give columns {FACTOR_COLUMNS}",
         )
     no_source = tab.loc[tab["source"].fillna("").str.strip() == "", "fuel"].tolist()
@@ -53,7 +52,7 @@ def read_factors(path: str) -> pd.DataFrame:
         raise InputDataError(
             f"fuels {no_source} have no source",
             path=path,
-            variable="emissions_accounting.factors",
+            variable=variable,
             fix="say where every factor comes from in the 'source' column",
         )
     bad_unit = tab.loc[tab["ncv_per"].map(lambda u: _unit_kind(u)[0] is None), "ncv_per"]
@@ -61,21 +60,21 @@ def read_factors(path: str) -> pd.DataFrame:
         raise InputDataError(
             f"unknown units {sorted(set(bad_unit))} in ncv_per",
             path=path,
-            variable="emissions_accounting.factors",
+            variable=variable,
             fix=f"use one of {sorted(MASS_UNITS) + sorted(VOLUME_UNITS)}",
         )
     if tab["fuel"].duplicated().any():
         raise InputDataError(
             f"fuels listed twice: {sorted(tab.loc[tab['fuel'].duplicated(), 'fuel'])}",
             path=path,
-            variable="emissions_accounting.factors",
+            variable=variable,
             fix="one row per fuel",
         )
     if (tab[["ncv_tj", "ef_co2_kg_per_tj"]] <= 0).any().any():
         raise InputDataError(
             "NCV and EF must be positive",
             path=path,
-            variable="emissions_accounting.factors",
+            variable=variable,
             fix="check the values",
         )
     return tab

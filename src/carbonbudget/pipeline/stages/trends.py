@@ -17,6 +17,7 @@ from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_co
 from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions.changes import decomposition_tables, fuel_table
+from carbonbudget.regions.drivers import read_co2_by_fuel
 from carbonbudget.science import trends
 from carbonbudget.science.trends import (
     hurst_block_sizes,
@@ -83,11 +84,15 @@ def region_trends(job: Job) -> None:
     for level, out in zip(p.decomposition_levels, job.output.get("decomposition", [])):
         write_table(tables[level], out)
     if p.fuel_level:
-        table = fuel_table(
-            budgets[p.fuel_level], job.input.by_fuel, p.currency, p.decomposition, p.years
+        given = p.decomposition.get("co2_by_fuel")
+        by_fuel = (
+            read_co2_by_fuel(given, p.decomposition["drivers"].get("names"), p.years)
+            if given
+            else pd.read_csv(job.input.by_fuel, dtype={"code": str})
         )
+        table = fuel_table(budgets[p.fuel_level], by_fuel, p.currency, p.decomposition, p.years)
         write_table(table, job.output.by_fuel)
-        log.info("%s: Tier 1 CO2 by fuel decomposed (LMDI)", p.fuel_level)
+        log.info("%s: CO2 by fuel decomposed (LMDI)", p.fuel_level)
     for level, path, out, out_sqmk in zip(
         p.levels, job.input.budget, job.output.trends, job.output.sqmk
     ):
