@@ -12,6 +12,7 @@ min_version("8.0")
 # workflow/scripts/<file>.py, which runs carbonbudget.pipeline.stages.<file>.
 from carbonbudget.core.config import (
     CLIMATOLOGY,
+    RH_PARTS,
     compare_files,
     downscale_weights,
     weight_periods,
@@ -50,6 +51,8 @@ from carbonbudget.pipeline.paths import (
     decomposition_currency,
     decomposition_levels,
     fuel_decomposition_inputs,
+    rh_attribution_rule,
+    rh_split_years,
     fuel_decomposition_level,
     flux_year_inputs,
     hierarchy_levels,
@@ -121,6 +124,7 @@ UNCERTAINTY = config.get("uncertainty") is not None  # docs/method.md, "Uncertai
 DECOMPOSITION = decomposition_levels(config)  # the levels with a decomposition table
 CURRENCY = decomposition_currency(config)  # of the socio-economic table: every level
 FUEL_LEVEL = fuel_decomposition_level(config)  # its CO2 by fuel decomposed too
+RH_SPLIT_YEARS = rh_split_years(config)  # ΔRH split into its temperature and precipitation parts
 MAP_KINDS = map_kinds(
     FLUXES, UNCERTAINTY, CURRENCY is not None, config.get("emission_compare") is not None
 )
@@ -219,6 +223,7 @@ DELIVERABLES = [
     expand(L.table("{kind}"), kind=["trends", "sqmk"], level=BUDGET_LEVELS),
     expand(L.table("decomposition"), level=DECOMPOSITION),
     [L.table("decomposition_by_fuel", FUEL_LEVEL)] if FUEL_LEVEL else [],
+    [rules.rh_attribution.output[p] for p in RH_PARTS] if RH_SPLIT_YEARS else [],
     [L.figure_folder("trends", LEVELS[-1])] if enough_years_for_trends(config) else [],
     rules.spatial_statistics.output,
     expand(L.budget_map("{kind}"), kind=MAP_KINDS, level=SUMMED_LEVELS[:-1]),

@@ -1,6 +1,8 @@
 """Climatologies (inputs without {year}) are checked, aligned and turned into fluxes once; the
 yearly fluxes combine them with each year's inputs."""
 
+import math
+
 import numpy as np
 import pytest
 import rasterio
@@ -183,3 +185,42 @@ def test_climatology_then_yearly_stage_equals_the_all_yearly_stage(tmp_path):
         assert "climatology (the same every year)" in desc
     for v in ("nep", "ecs"):
         np.testing.assert_allclose(read(yearly[v])[0], read(every[v])[0], rtol=2e-6, atol=2e-4)
+
+
+def test_rh_splits_exactly_into_its_temperature_and_precipitation_terms():
+    """One pixel, twelve months at 10 °C and 100 mm: RH_T = k · 12 · exp(0.913) and
+    RH_P = k · 12 · ln(32.45) with k = 0.22 · 30 · 0.465 (Eq. 3); on random inputs the two
+    terms add up to RH (float32 rounding of each) and are NaN where RH is."""
+    k = 0.22 * 30 * 0.465
+    t = np.full((12, 1, 1), 10.0, dtype="float32")
+    p = np.full((12, 1, 1), 100.0, dtype="float32")
+    one = np.ones((1, 1), dtype="uint8")
+    parts = flux_kernels.respiration_parts(t, p, one, False)
+    assert parts[0, 0, 0] == pytest.approx(k * 12 * math.exp(0.913), rel=1e-6)
+    assert parts[1, 0, 0] == pytest.approx(k * 12 * math.log(0.3145 * 100 + 1), rel=1e-6)
+    t, p, npp, q, a, mask = _random_inputs()
+    for annual in (False, True):
+        tt, pp = (t[:1], p[:1]) if annual else (t, p)
+        rh = flux_kernels.respiration(tt, pp, mask, annual)[0]
+        parts = flux_kernels.respiration_parts(tt, pp, mask, annual)
+        np.testing.assert_allclose(parts[0] + parts[1], rh, rtol=1e-6)
+        assert np.array_equal(np.isnan(parts[0]), np.isnan(rh))
+        assert not np.isnan(parts[1][mask == 1]).any()  # precipitation known where T is not
+
+
+def test_rh_terms_are_the_same_on_numpy_and_dask():
+    import xarray as xr
+
+    from carbonbudget.science.fluxes import compute_respiration_parts
+
+    t, p, _, _, _, mask = _random_inputs()
+    dims = ("month", "y", "x")
+    args = (
+        xr.DataArray(t, dims=dims),
+        xr.DataArray(p, dims=dims),
+        xr.DataArray(mask, dims=dims[1:]),
+    )
+    eager = compute_respiration_parts(*args)
+    lazy = compute_respiration_parts(*(a.chunk({"y": 4, "x": 5}) for a in args))
+    for name in ("rh_temperature", "rh_precipitation"):
+        np.testing.assert_array_equal(eager[name].values, lazy[name].compute().values)

@@ -28,9 +28,35 @@ rule pixel_trends:
         "../scripts/trends.py"
 
 
+# The temperature and precipitation terms of RH over the decomposition period (docs/method.md,
+# "Decomposition"): their changes split ΔRH exactly.
+if RH_SPLIT_YEARS:
+    _RH = rh_attribution_rule(config, L)
+
+    rule rh_attribution:
+        input:
+            **_RH["input"],
+        output:
+            **_RH["output"],
+        log:
+            L.log("rh_attribution"),
+        benchmark:
+            L.benchmark("rh_attribution")
+        conda:
+            "../envs/carbonbudget.yaml"
+        threads: 2
+        resources:
+            mem_mb=2000,
+        params:
+            **_RH["params"],
+        script:
+            "../scripts/trends.py"
+
+
 rule region_trends:
     input:
         **fuel_decomposition_inputs(config, L),
+        **({"rh_parts": L.rh_parts, "regions": L.regions} if RH_SPLIT_YEARS else {}),
         budget=expand(L.budget("{level}"), level=BUDGET_LEVELS),
     output:
         **(
@@ -62,6 +88,7 @@ rule region_trends:
         decomposition=config["decomposition"],
         years=YEARS,
         fuel_level=FUEL_LEVEL,
+        regions=config["regions"],
     script:
         "../scripts/trends.py"
 

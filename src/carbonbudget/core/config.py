@@ -375,6 +375,9 @@ def _error_message(schema: dict, path: list) -> str | None:
 # the per-pixel fluxes of docs/method.md, in kernel output order (the one definition; config is
 # imported by the light modules and the Snakefile, so it lives here)
 FLUX_VARS = ("rh", "nep", "rcs", "ecs")
+# the temperature and precipitation terms of RH, whose changes add up to RH's
+# (docs/method.md, "Decomposition")
+RH_PARTS = ("rh_temperature", "rh_precipitation")
 # Budget columns that exist only when ECS is computed.
 NEEDS_ECS = {
     "cnc_tgco2",

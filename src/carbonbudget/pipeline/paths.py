@@ -9,6 +9,7 @@ from typing import Any
 
 from carbonbudget.core.config import (
     CLIMATOLOGY,
+    RH_PARTS,
     WORK_DIR,
     climatology_inputs,
     computed_fluxes,
@@ -210,6 +211,71 @@ def fuel_decomposition_level(cfg: dict) -> str | None:
     return str(acc["level"])
 
 
+def decomposition_period(cfg: dict) -> tuple[int, int]:
+    """The first and last year of the decomposition (decomposition.years, else the run's)."""
+    first, last = (cfg.get("decomposition") or {}).get("years") or (
+        cfg["years"][0],
+        cfg["years"][-1],
+    )
+    return int(first), int(last)
+
+
+def rh_split_years(cfg: dict) -> list[int]:
+    """The years whose RH is split into its temperature and precipitation terms (rule
+    rh_attribution): those of the decomposition period, where RH is computed from climate
+    that changes between years and the run attributes the change of CNC; none otherwise (a
+    climatology holds both terms, and so their change, at zero)."""
+    yearly, _ = flux_periods(cfg)
+    if not cfg.get("climate") or "rh" not in yearly or "ecs" not in computed_fluxes(cfg):
+        return []
+    if not decomposition_levels(cfg):
+        return []
+    first, last = decomposition_period(cfg)
+    return [int(y) for y in cfg["years"] if first <= y <= last]
+
+
+def rh_attribution_rule(cfg: dict, layout: Layout) -> dict[str, Any]:
+    """The input, output and params of rule rh_attribution: each year's aligned climate and
+    flux rasters (the zonal sums run over the pixels where the year's fluxes are known, as
+    the budget's do), the finest regions' coverage; the finest totals of the two terms by
+    year and their change per pixel over the period."""
+    L = layout
+    years = rh_split_years(cfg)
+    clim = climatology_inputs(cfg)
+    yearly, _ = flux_periods(cfg)
+
+    def period(name: str, year: int) -> str:
+        return CLIMATOLOGY if name in clim else str(year)
+
+    fluxes = list(computed_fluxes(cfg))
+    return {
+        "input": {
+            "temperature": [L.aligned("temperature", period("temperature", y)) for y in years],
+            "precipitation": [
+                L.aligned("precipitation", period("precipitation", y)) for y in years
+            ],
+            "fluxes": [
+                L.flux(v, str(y) if v in yearly else CLIMATOLOGY) for v in fluxes for y in years
+            ],
+            "fraction": L.region_fraction,
+            "coverage": L.coverage,
+            **cover_fraction_input(cfg, L),
+        },
+        "output": {
+            "parts": L.rh_parts,
+            **{part: L.rh_change(part, years[0], years[-1]) for part in RH_PARTS},
+        },
+        "params": {
+            "years": years,
+            "fluxes": fluxes,
+            "grid": cfg["grid"],
+            "timestep": cfg["climate"]["timestep"],
+            "chunk_size": cfg["processing"]["chunk_size"],
+            "dask": cfg["dask"],
+        },
+    }
+
+
 def fuel_decomposition_inputs(cfg: dict, layout: Layout) -> dict[str, str]:
     """What the decomposition by fuel reads (:func:`fuel_decomposition_level`): the table of
     decomposition.co2_by_fuel and its factor table, or the Tier 1 CO2 by fuel; none without
@@ -381,6 +447,16 @@ class Layout:
         """Finest-level sufficient statistics of the uncertainty model of one year (RCS per
         lithology group, sums of squares; docs/method.md, "Uncertainty")."""
         return f"{self.work}/interim/zonal_uncertainty/{self.finest}_{period}.parquet"
+
+    @property
+    def rh_parts(self) -> str:
+        """Finest-level totals of the temperature and precipitation terms of RH, by year."""
+        return f"{self.work}/interim/zonal/{self.finest}_rh_parts.parquet"
+
+    def rh_change(self, part: str, start: int, end: int) -> str:
+        """The change of one term of RH (rh_temperature, rh_precipitation) over the
+        decomposition period, per pixel."""
+        return f"{self.work}/pixels/decomposition/delta_{part}_{start}_{end}.tif"
 
     def pixel_trend(self, var: str = "{var}", stat: str = "{stat}") -> str:
         """A per-pixel trend statistic of a flux."""

@@ -10,7 +10,7 @@ import logging
 import pandas as pd
 
 from carbonbudget.core.config import drivers_currency
-from carbonbudget.regions.budget import gdp_column
+from carbonbudget.regions.budget import RegionTree, gdp_column
 from carbonbudget.regions.drivers import (
     driver_columns,
     like_for_like_codes,
@@ -24,19 +24,40 @@ from carbonbudget.science.decomposition import decompose_fuels, decompose_region
 log = logging.getLogger(__name__)
 
 
+def rh_parts_by_level(
+    parts: pd.DataFrame, tree: RegionTree, levels: list[str]
+) -> dict[str, pd.DataFrame]:
+    """The finest regions' totals of the RH terms (code, year, ``rh_temperature_tgc``,
+    ``rh_precipitation_tgc``) summed to each of ``levels`` (levels and groupings of ``tree``,
+    and the study area) as the budget sums RH: a parent from its members, unknown (NaN) only
+    where every member is."""
+    columns = [c for c in parts.columns if c.startswith("rh_") and c.endswith("_tgc")]
+    codes = tree.codes()
+    merged = parts.merge(codes, left_on="code", right_on=f"{tree.finest}_code", how="left")
+    merged["study_area_code"] = "all"
+    out = {}
+    for level in levels:
+        key = f"{level}_code"
+        summed = merged.groupby([key, "year"])[columns].sum(min_count=1).reset_index()
+        out[level] = summed.rename(columns={key: "code"})
+    return out
+
+
 def decomposition_tables(
     budgets: dict[str, str],
     levels: list[str],
     currency: str | None,
     settings: dict,
     years: list[int],
+    rh_parts: dict[str, pd.DataFrame] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """The decomposition table of each of ``levels`` from the budget tables (level -> path; the
     drivers' level must be among them).
     ``currency``: that of the socio-economic table, whose population and GDP every level
     carries; else ``settings`` (the ``decomposition`` section) may give ``drivers`` for one
     level, which then also make the study area (the like-for-like sum over that level's
-    regions). ``settings["years"]`` limits the period."""
+    regions). ``settings["years"]`` limits the period. ``rh_parts``: each level's RH terms
+    (:func:`rh_parts_by_level`), which split its ΔRH."""
     period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
     spec: dict = settings.get("drivers") or {}
     driven = None  # the drivers' level with their population and GDP, read once
@@ -54,7 +75,8 @@ def decomposition_tables(
             if level == "study_area":
                 span = [y for y in years if period[0] <= y <= period[1]]
                 budget = like_for_like_total(budget, span)
-        table = decompose_regions(budget, gdp, cur.lower(), period)
+        parts = (rh_parts or {}).get(level)
+        table = decompose_regions(budget, gdp, cur.lower(), period, parts)
         table.insert(0, "level", level)
         out[level] = table
         log.info(

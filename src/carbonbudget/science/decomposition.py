@@ -134,6 +134,7 @@ def decompose_regions(
     gdp_col: str | None,
     currency: str,
     period: tuple[int, int] | None = None,
+    rh_parts: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The additive LMDI-I decomposition of each region's change of CE (Tg CO2) over the period
     and year on year into its population, affluence (GDP per person) and intensity (CE per
@@ -142,7 +143,9 @@ def decompose_regions(
     own sums, so its effects add up to its own ΔCE exactly. With a sink (``cnc_tgco2``): the
     attribution of ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE (Tg CO2), exact by the definitions. ``note``
     says why a value is unknown. ``period``: the first and last year decomposed (default: the
-    table's)."""
+    table's). ``rh_parts`` (code, year, ``rh_temperature_tgc``, ``rh_precipitation_tgc``):
+    the two terms of RH, whose changes split ΔRH exactly into a temperature and a
+    precipitation part; with a sink but without them, ΔRH is not split."""
     years = sorted(int(y) for y in budget["year"].unique())
     if period is not None:
         years = [y for y in years if period[0] <= y <= period[1]]
@@ -152,6 +155,7 @@ def decompose_regions(
     codes = t.index.get_level_values("code").unique()
     names = t["name"].groupby(level="code").first() if "name" in t else None
     sink = "cnc_tgco2" in t and "nep_tgc" in t and "rh_tgc" in t
+    parts = rh_parts.set_index(["code", "year"]).sort_index() if rh_parts is not None else None
     rows = []
     for start, end, kind in _steps(years):
 
@@ -194,6 +198,13 @@ def decompose_regions(
             out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
             out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
             out["delta_rcs_tgco2"] = d_rcs
+            if rh_parts is not None:
+                for part in ("rh_temperature", "rh_precipitation"):
+                    values = parts[f"{part}_tgc"]
+                    change = values.xs(end, level="year") - values.xs(start, level="year")
+                    out[f"delta_{part}_tgco2"] = (
+                        change.reindex(codes).to_numpy(dtype="float64") * CO2_PER_C
+                    )
         out["note"] = _why_unknown(needed, start, end)
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)

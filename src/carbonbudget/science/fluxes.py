@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 from numba import njit
 
-from carbonbudget.core.config import FLUX_VARS, schema_default
+from carbonbudget.core.config import FLUX_VARS, RH_PARTS, schema_default
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs
@@ -190,6 +190,32 @@ def respiration(t: np.ndarray, p: np.ndarray, mask: np.ndarray, annual: bool) ->
 
 
 @njit(nogil=True, cache=True)
+def respiration_parts(t: np.ndarray, p: np.ndarray, mask: np.ndarray, annual: bool) -> np.ndarray:
+    """The two terms of RH (g C m-2 yr-1): RH = RH_T + RH_P with RH_T = k · Σ exp(0.0913 T_m)
+    and RH_P = k · Σ ln(0.3145 P_m + 1) (k = 0.22 · 30 · 0.465; annual: 12 · k with P / 12),
+    the same sums as :func:`respiration`. RH of Eq. 3 is additively separable, so a change of
+    RH splits exactly into the change of each term: the temperature and the precipitation
+    part (docs/method.md, "Decomposition"). Returns float32 (2, ny, nx): RH_T, RH_P."""
+    nt, ny, nx = t.shape
+    out = np.empty((2, ny, nx), dtype=np.float32)
+    exp_row = np.empty(nx, dtype=np.float64)
+    prod_row = np.empty(nx, dtype=np.float64)
+    log_row = np.empty(nx, dtype=np.float64)
+    p_scale = 1.0 / 12.0 if annual else 1.0
+    scale = 12.0 if annual else 1.0
+    for i in range(ny):
+        _rh_row(t, p, mask, i, p_scale, exp_row, prod_row, log_row)
+        for j in range(nx):
+            if mask[i, j] == 0:
+                out[0, i, j] = np.nan
+                out[1, i, j] = np.nan
+                continue
+            out[0, i, j] = rh_from_sums(exp_row[j], 0.0) * scale
+            out[1, i, j] = rh_from_sums(0.0, log_row[j] + math.log(prod_row[j])) * scale
+    return out
+
+
+@njit(nogil=True, cache=True)
 def sink_balance(npp: np.ndarray, rh: np.ndarray, rcs: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """NEP = NPP − RH and ECS = NEP + RCS of one block from RH and RCS already computed (e.g.
     once from climatologies). All float32 (ny, nx); returns float32 (2, ny, nx), NaN outside
@@ -214,6 +240,8 @@ LONG_NAMES = {
     "nep": "net ecosystem productivity, NPP - RH",
     "rcs": "rock-weathering carbon sink, 0.012 * a * Q (GEM-CO2)",
     "ecs": "ecosystem carbon sink, NEP + RCS",
+    "rh_temperature": "temperature term of RH, 0.22 * sum exp(0.0913 T) * 30 * 0.465",
+    "rh_precipitation": "precipitation term of RH, 0.22 * sum ln(0.3145 P + 1) * 30 * 0.465",
 }
 
 
@@ -398,6 +426,28 @@ def compute_respiration(
     """Per-pixel RH alone (g C m-2 yr-1) from (month, y, x) climate: the RH of
     :func:`compute_carbon_fluxes` (same kernel code), for climate normals that serve every
     year and are computed once."""
+    return _climate_kernel(
+        respiration, ("rh",), temperature_c, precipitation_mm, region_mask, timestep
+    )
+
+
+def compute_respiration_parts(
+    temperature_c: xr.DataArray,
+    precipitation_mm: xr.DataArray,
+    region_mask: xr.DataArray,
+    timestep: str = "monthly",
+) -> xr.Dataset:
+    """Per-pixel temperature and precipitation terms of RH (``rh_temperature``,
+    ``rh_precipitation``, g C m-2 yr-1; :func:`respiration_parts`) from (month, y, x)
+    climate: they add up to the RH of :func:`compute_respiration`."""
+    return _climate_kernel(
+        respiration_parts, RH_PARTS, temperature_c, precipitation_mm, region_mask, timestep
+    )
+
+
+def _climate_kernel(kernel, names, temperature_c, precipitation_mm, region_mask, timestep):
+    """Run a kernel of (month, y, x) temperature and precipitation, the region mask and the
+    timestep, returning ``len(names)`` layers, on numpy or dask blocks."""
     _check("temperature", temperature_c, 3)
     _check("precipitation", precipitation_mm, 3, temperature_c.shape[-2:])
     _check("region_mask", region_mask, 2, temperature_c.shape[-2:])
@@ -410,7 +460,7 @@ def compute_respiration(
         t = t.rechunk({0: -1})
         p = p.rechunk({0: -1, 1: t.chunks[1], 2: t.chunks[2]})
         out = da.blockwise(
-            respiration,
+            kernel,
             "vyx",
             t,
             "myx",
@@ -420,16 +470,16 @@ def compute_respiration(
             "yx",
             annual,
             None,
-            new_axes={"v": 1},
+            new_axes={"v": len(names)},
             concatenate=True,
             dtype=np.float32,
             meta=np.empty((0, 0, 0), dtype=np.float32),
         )
     else:
-        out = respiration(
+        out = kernel(
             np.ascontiguousarray(t), np.ascontiguousarray(p), np.ascontiguousarray(m), annual
         )
-    return _flux_dataset(out, ("rh",), temperature_c)
+    return _flux_dataset(out, names, temperature_c)
 
 
 def compute_sink_balance(
@@ -564,6 +614,46 @@ def compute_fluxes(
                 tags={outputs[v]: {"variable": v, "year": str(period)} for v in outputs},
                 threads=threads,
                 label=f"fluxes {period}",
+            )
+
+
+def write_respiration_parts(
+    *,
+    grid_spec: dict,
+    timestep: str,
+    inputs: dict,
+    outputs: dict,
+    period: int,
+    chunk_size: int = schema_default("processing", "chunk_size"),
+    threads: int = 1,
+    dask_spec: dict | None = None,
+) -> None:
+    """The temperature and precipitation terms of one year's RH (:func:`respiration_parts`)
+    -> COGs: ``inputs`` the aligned ``temperature``, ``precipitation`` and ``fraction``,
+    ``outputs`` maps ``rh_temperature`` and ``rh_precipitation`` to their paths."""
+    grid = Grid.from_config(grid_spec)
+    with gdal_env():
+        mask = (open_raster(inputs["fraction"], chunk_size).isel(band=0, drop=True) > 0).astype(
+            "uint8"
+        )
+        ds = compute_respiration_parts(
+            open_raster(inputs["temperature"], chunk_size, "month"),
+            open_raster(inputs["precipitation"], chunk_size, "month"),
+            mask,
+            timestep=timestep,
+        )
+        with (
+            dask_scheduler(dask_spec, threads),
+            _name_kernel_errors(inputs["precipitation"], None),
+        ):
+            write_cogs(
+                {outputs[v]: ds[v] for v in RH_PARTS},
+                grid,
+                descriptions={outputs[v]: f"{LONG_NAMES[v]}, {period}" for v in RH_PARTS},
+                units={outputs[v]: FLUX_UNITS for v in RH_PARTS},
+                tags={outputs[v]: {"variable": v, "year": str(period)} for v in RH_PARTS},
+                threads=threads,
+                label=f"RH terms {period}",
             )
 
 

@@ -6,19 +6,25 @@ Each stage is named after its rule (:mod:`carbonbudget.pipeline.job`).
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 import pandas as pd
 import rasterio
 import xarray as xr
 
-from carbonbudget.core.config import PIXEL_STATS
+from carbonbudget.core.config import PIXEL_STATS, RH_PARTS, grouping_levels
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages, optional
-from carbonbudget.regions.changes import decomposition_tables, fuel_table
+from carbonbudget.pipeline.stages.year import finest_totals
+from carbonbudget.regions.budget import RegionTree
+from carbonbudget.regions.changes import decomposition_tables, fuel_table, rh_parts_by_level
 from carbonbudget.regions.drivers import read_co2_by_fuel
+from carbonbudget.regions.hierarchy import read_finest_table
 from carbonbudget.science import trends
+from carbonbudget.science.fluxes import FLUX_UNITS, LONG_NAMES, write_respiration_parts
 from carbonbudget.science.trends import (
     hurst_block_sizes,
     level_thresholds,
@@ -72,14 +78,85 @@ def pixel_trends(job: Job) -> None:
 
 
 @stage()
+def rh_attribution(job: Job) -> None:
+    """The temperature and precipitation terms of RH (docs/method.md, "Decomposition") for
+    each year of the decomposition period, summed per finest region over the pixels where
+    that year's fluxes are known (as its zonal totals are), and their change per pixel over
+    the period. Each year's terms go to a temporary raster only: the period's first and last
+    are kept for the change."""
+    p = job.params
+    n = len(p.years)
+    flux_paths = list(job.input.fluxes)  # flux-major: every year of the first flux, ...
+    share = job.input.get("cover_fraction")
+    rows = []
+    with tempfile.TemporaryDirectory(dir=Path(job.output.parts).parent) as tmp:
+        terms = {}
+        for i, year in enumerate(p.years):
+            terms[year] = {part: f"{tmp}/{part}_{year}.tif" for part in RH_PARTS}
+            write_respiration_parts(
+                grid_spec=p.grid,
+                timestep=p.timestep,
+                inputs={
+                    "temperature": job.input.temperature[i],
+                    "precipitation": job.input.precipitation[i],
+                    "fraction": job.input.fraction,
+                },
+                outputs=terms[year],
+                period=year,
+                chunk_size=p.chunk_size,
+                threads=job.threads,
+                dask_spec=p.dask,
+            )
+            fluxes = {v: flux_paths[k * n + i] for k, v in enumerate(p.fluxes)}
+            table = finest_totals(p.grid, job.input.coverage, {**fluxes, **terms[year]}, share)
+            rows.append(table[["code", *(f"{v}_tgc" for v in ("rh", *RH_PARTS))]].assign(year=year))
+            log.info("RH of %d split into its temperature and precipitation terms", year)
+        first, last = p.years[0], p.years[-1]
+        grid = Grid.from_config(p.grid)
+        with gdal_env(), dask_scheduler(p.dask, job.threads):
+            write_cogs(
+                {
+                    job.output[part]: (
+                        open_raster(terms[last][part], p.chunk_size)
+                        - open_raster(terms[first][part], p.chunk_size)
+                    ).isel(band=0, drop=True)
+                    for part in RH_PARTS
+                },
+                grid,
+                descriptions={
+                    job.output[part]: f"change of the {LONG_NAMES[part]}, {first} to {last}"
+                    for part in RH_PARTS
+                },
+                units={job.output[part]: FLUX_UNITS for part in RH_PARTS},
+                tags={
+                    job.output[part]: {"variable": f"delta_{part}", "years": f"{first}-{last}"}
+                    for part in RH_PARTS
+                },
+                threads=job.threads,
+                label="change of the RH terms",
+            )
+    write_table(pd.concat(rows, ignore_index=True), None, job.output.parts)
+
+
+@stage()
 def region_trends(job: Job) -> None:
     """Per-region statistics of CNC, ECS and CE for each level -> CSV, the sequential
     Mann–Kendall UF/UB series in long format, and the emission decomposition of each summed
     level where population and GDP are given."""
     p = job.params
     budgets = dict(zip(p.levels, job.input.budget))
+    rh_parts = None
+    if "rh_parts" in dict(job.input.items()):  # ΔRH split into its two terms
+        tree = RegionTree(
+            read_finest_table(job.input.regions),
+            list(p.regions["levels"]),
+            grouping_levels(p.regions),
+        )
+        rh_parts = rh_parts_by_level(
+            pd.read_parquet(job.input.rh_parts), tree, p.decomposition_levels
+        )
     tables = decomposition_tables(
-        budgets, p.decomposition_levels, p.currency, p.decomposition, p.years
+        budgets, p.decomposition_levels, p.currency, p.decomposition, p.years, rh_parts
     )
     for level, out in zip(p.decomposition_levels, job.output.get("decomposition", [])):
         write_table(tables[level], out)
