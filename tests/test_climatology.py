@@ -224,3 +224,14 @@ def test_rh_terms_are_the_same_on_numpy_and_dask():
     lazy = compute_respiration_parts(*(a.chunk({"y": 4, "x": 5}) for a in args))
     for name in ("rh_temperature", "rh_precipitation"):
         np.testing.assert_array_equal(eager[name].values, lazy[name].compute().values)
+
+
+def test_rh_is_split_over_the_decomposition_years_only_when_the_climate_changes():
+    from carbonbudget.pipeline.paths import rh_split_years
+
+    cfg = _cfg()
+    assert rh_split_years(cfg) == cfg["years"]
+    cfg["decomposition"]["years"] = [cfg["years"][1], cfg["years"][-2]]
+    assert rh_split_years(cfg) == cfg["years"][1:-1]
+    normals = _cfg(climate__temperature="t_normals.tif", climate__precipitation="p_normals.tif")
+    assert rh_split_years(normals) == []  # a climatology: both terms are the same every year

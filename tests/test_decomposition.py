@@ -397,3 +397,70 @@ def test_process_co2_that_appears_keeps_the_decomposition_exact():
     assert len(known) > 50
     effects = [f"{f}_effect_tgco2" for f in (*FUEL_FACTORS, "process_intensity")]
     np.testing.assert_allclose(known[effects].sum(axis=1), known["delta_co2_tgco2"], atol=1e-12)
+
+
+def _rh_parts():
+    """RH (30, 29, 28 Tg C in _budget) as a temperature term rising by 1 a year and a
+    precipitation term falling by 2: ΔRH = −2 = +2 (temperature) − 4 (precipitation)."""
+    import pandas as pd
+
+    rows = []
+    for code in ("A", "B"):
+        for k, year in enumerate((2001, 2002, 2003)):
+            t, p = 10.0 + k, 20.0 - 2 * k
+            rows.append((code, year, t, p, t + p))
+    return pd.DataFrame(
+        rows, columns=["code", "year", "rh_temperature_tgc", "rh_precipitation_tgc", "rh_tgc"]
+    )
+
+
+def test_the_change_of_rh_splits_into_temperature_and_precipitation():
+    from carbonbudget.outputs.series import waterfall_steps
+    from carbonbudget.science.decomposition import decompose_regions
+
+    table = decompose_regions(_budget(), "gdp_cny", "cny", rh_parts=_rh_parts())
+    a = table[(table["kind"] == "period") & (table["code"] == "A")].iloc[0]
+    assert a["delta_rh_temperature_tgco2"] == pytest.approx(2 * 44 / 12, rel=1e-12)
+    assert a["delta_rh_precipitation_tgco2"] == pytest.approx(-4 * 44 / 12, rel=1e-12)
+    parts = table["delta_rh_temperature_tgco2"] + table["delta_rh_precipitation_tgco2"]
+    np.testing.assert_allclose(parts, table["delta_rh_tgco2"], atol=1e-12)
+    # the waterfall draws the two parts in place of RH, and still ends where CNC ends
+    _, steps, _, start, end = waterfall_steps(a)
+    labels = [label for label, _ in steps]
+    assert labels[:4] == ["NPP", "RH: temperature", "RH: precipitation", "RCS"]
+    assert dict(steps)["RH: temperature"] == pytest.approx(-2 * 44 / 12)  # warmer: less CNC
+    assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)
+
+
+def test_the_rh_terms_sum_up_the_levels_like_the_budget():
+    """Three counties in two cities of one province: a parent's terms are its members' sums;
+    a parent whose every member is unknown stays unknown, never 0."""
+    import pandas as pd
+
+    from carbonbudget.regions.budget import RegionTree
+    from carbonbudget.regions.changes import rh_parts_by_level
+
+    tree = RegionTree(
+        pd.DataFrame(
+            {
+                "county_code": ["1", "2", "3"],
+                "city_code": ["10", "10", "20"],
+                "province_code": ["100", "100", "100"],
+            }
+        ),
+        ["county", "city", "province"],
+    )
+    parts = pd.DataFrame(
+        {
+            "code": ["1", "2", "3"],
+            "year": 2001,
+            "rh_temperature_tgc": [1.0, 2.0, np.nan],
+            "rh_precipitation_tgc": [0.5, 0.25, np.nan],
+        }
+    )
+    out = rh_parts_by_level(parts, tree, ["county", "city", "province", "study_area"])
+    city = out["city"].set_index("code")
+    assert city.loc["10", "rh_temperature_tgc"] == 3.0
+    assert np.isnan(city.loc["20", "rh_temperature_tgc"])
+    assert out["province"]["rh_precipitation_tgc"].tolist() == [0.75]
+    assert out["study_area"]["code"].tolist() == ["all"]

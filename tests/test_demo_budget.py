@@ -425,6 +425,35 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
         assert (demo_run / "results/figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_the_demo_splits_the_change_of_rh_into_temperature_and_precipitation(demo_run):
+    """Yearly climate: at every level the temperature and precipitation parts add up to ΔRH
+    (each term summed over the pixels where the year's fluxes are known, as RH is; float32
+    rounding of the rasters); per pixel, the two change rasters add up to the change of RH
+    between the period's first and last year; warmer years raise the temperature term."""
+    import rasterio
+
+    for level in LEVELS:
+        t = pd.read_csv(demo_run / f"results/tables/decomposition_{level}.csv")
+        parts = t["delta_rh_temperature_tgco2"] + t["delta_rh_precipitation_tgco2"]
+        scale = t[["delta_rh_temperature_tgco2", "delta_rh_precipitation_tgco2"]].abs().sum(axis=1)
+        assert ((parts - t["delta_rh_tgco2"]).abs() <= 1e-6 * scale + 1e-9).all(), level
+    first, last = min(DEMO_YEARS), max(DEMO_YEARS)
+    pixels = demo_run / "results/pixels"
+
+    def read(path):
+        with rasterio.open(path) as src:
+            return src.read(1, masked=True).filled(np.nan)
+
+    change = sum(
+        read(pixels / f"decomposition/delta_rh_{part}_{first}_{last}.tif")
+        for part in ("temperature", "precipitation")
+    )
+    rh = read(pixels / f"rh/rh_{last}.tif") - read(pixels / f"rh/rh_{first}.tif")
+    known = np.isfinite(rh)
+    assert known.sum() > 1000 and np.array_equal(known, np.isfinite(change))
+    np.testing.assert_allclose(change[known], rh[known], atol=1e-3)  # g C m-2 yr-1, float32
+
+
 def test_the_demo_decomposes_its_tier1_co2_by_fuel(demo_run):
     """With fuel use (emissions_accounting): the five effects sum to the change of the Tier 1
     CO2 of each province; the IPCC default factors do not change, so neither does CO2 per

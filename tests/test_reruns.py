@@ -97,6 +97,7 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
 ONE_JOB_PER_RULE = [
     "results/.work/tables/budget_county.csv",  # budget
     "results/.work/tables/trends_county.csv",  # region_trends
+    "results/.work/interim/zonal/county_rh_parts.parquet",  # rh_attribution
     "results/.work/tables/spatial_county.csv",  # spatial_statistics
     "results/.work/gis/carbon_budget.gpkg",  # geopackage
     "results/.work/web/map.html",  # web_map

@@ -39,6 +39,8 @@ DECOMPOSITION_COLUMNS = (
     "delta_cnc_tgco2",
     "delta_npp_tgco2",
     "delta_rh_tgco2",
+    "delta_rh_temperature_tgco2",
+    "delta_rh_precipitation_tgco2",
     "delta_rcs_tgco2",
 )
 

@@ -191,8 +191,9 @@ def _amount(value: float, sign: bool = False) -> str:
 
 def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, float, float]:
     """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
-    CNC from its start to its end through +ΔNPP, −ΔRH, +ΔRCS and minus each effect on CE (a
-    growing population raises CE and lowers CNC); without, CE through its effects. Returns the
+    CNC from its start to its end through +ΔNPP, −ΔRH (or its temperature and precipitation
+    parts), +ΔRCS and minus each effect on CE (a growing population raises CE and lowers CNC);
+    without, CE through its effects. Returns the
     start label, the steps (label, Tg CO2), the end label and the start and end values. A table
     without the LMDI effects (no population and GDP) has CE as one step."""
     effects = [
@@ -203,9 +204,15 @@ def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, 
     if effects[0][1] not in row:
         effects = [("", "delta_ce_tgco2")]
     if "delta_cnc_tgco2" in row and np.isfinite(row["delta_cnc_tgco2"]):
+        rh = [("RH", -float(row["delta_rh_tgco2"]))]
+        if "delta_rh_temperature_tgco2" in row:  # ΔRH split into its two terms
+            rh = [
+                ("RH: temperature", -float(row["delta_rh_temperature_tgco2"])),
+                ("RH: precipitation", -float(row["delta_rh_precipitation_tgco2"])),
+            ]
         steps = [
             ("NPP", float(row["delta_npp_tgco2"])),
-            ("RH", -float(row["delta_rh_tgco2"])),
+            *rh,
             ("RCS", float(row["delta_rcs_tgco2"])),
             *((f"CE: {label}".rstrip(": "), -float(row[col])) for label, col in effects),
         ]

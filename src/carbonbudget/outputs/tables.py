@@ -87,6 +87,14 @@ COLUMN_UNITS = {
     "delta_cnc_tgco2": ("Tg CO2 yr-1", "change of CNC from the first to the last year"),
     "delta_npp_tgco2": ("Tg CO2 yr-1", "change of NPP from the first to the last year, in CO2"),
     "delta_rh_tgco2": ("Tg CO2 yr-1", "change of RH from the first to the last year, in CO2"),
+    "delta_rh_temperature_tgco2": (
+        "Tg CO2 yr-1",
+        "temperature part of the change of RH: the change of its temperature term",
+    ),
+    "delta_rh_precipitation_tgco2": (
+        "Tg CO2 yr-1",
+        "precipitation part of the change of RH: the change of its precipitation term",
+    ),
     "delta_rcs_tgco2": ("Tg CO2 yr-1", "change of RCS from the first to the last year"),
     "cer": (
         "1",

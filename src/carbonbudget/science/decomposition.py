@@ -198,7 +198,7 @@ def decompose_regions(
             out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
             out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
             out["delta_rcs_tgco2"] = d_rcs
-            if rh_parts is not None:
+            if parts is not None:
                 for part in ("rh_temperature", "rh_precipitation"):
                     values = parts[f"{part}_tgc"]
                     change = values.xs(end, level="year") - values.xs(start, level="year")
