@@ -551,3 +551,31 @@ def test_example_spreads_ceads_over_its_pixels_by_gpw_population(china_run):
     np.testing.assert_allclose(totals["ce_on_grid_tgco2"], totals["ce_table_tgco2"], rtol=1e-9)
     known = spread.dropna(subset=["relative_difference"])  # counties without CE
     assert (known["relative_difference"].abs() < 0.05).mean() > 0.98  # 99.0 % on this grid
+
+
+def test_example_decomposes_ceads_co2_by_fuel(china_run):
+    """CEADs provincial CO2 by fuel, 2004-2016: the six effects add up to each province's and
+    the nation's change; the energy comes from the IPCC factors, so the emission-factor effect
+    is zero; the fall of energy per GDP is the leading negative effect in every province (as
+    Liu 2020 finds for Jiangsu, Henan and Inner Mongolia); the 30 CEADs provinces make the
+    study area; the shift between fuels lowers national CO2."""
+    import pandas as pd
+
+    run, _ = china_run
+    t = pd.read_csv(run / "tables/decomposition_by_fuel_province.csv", dtype={"code": str})
+    effects = [c for c in t.columns if c.endswith("_effect_tgco2")]
+    assert len(effects) == 6 and "process_intensity_effect_tgco2" in effects
+    # exact but for the CSV's 12 significant digits of each effect
+    scale = t[effects].abs().sum(axis=1) + t["co2_end_tgco2"].abs()
+    assert ((t[effects].sum(axis=1) - t["delta_co2_tgco2"]).abs() <= 1e-11 * scale).all()
+    assert (t["emission_factor_effect_tgco2"].abs() <= 1e-9 * scale).all()
+    period = t[t["kind"] == "period"].set_index("code")
+    study = period.loc["all"]
+    assert study["name"].startswith("study area (the 30 of 30 regions")
+    provinces = period.drop(index="all")
+    assert len(provinces) == 30 and provinces["note"].isna().all()
+    signed = provinces[[e for e in effects if e != "emission_factor_effect_tgco2"]]
+    assert (signed.idxmin(axis=1) == "energy_intensity_effect_tgco2").all()
+    assert study["structure_effect_tgco2"] < 0 < study["affluence_effect_tgco2"]
+    # the inventory's own national total, not the county table's
+    assert study["co2_start_tgco2"] == pytest.approx(4714.9, abs=0.1)
