@@ -464,3 +464,37 @@ def test_the_rh_terms_sum_up_the_levels_like_the_budget():
     assert np.isnan(city.loc["20", "rh_temperature_tgc"])
     assert out["province"]["rh_precipitation_tgc"].tolist() == [0.75]
     assert out["study_area"]["code"].tolist() == ["all"]
+
+
+def test_urbanisation_and_industry_extend_the_identity_by_hand():
+    """Region A: population 10, urban population 5 -> 6, GDP 100 -> 120, GDP of industry
+    40 -> 48, CE 50 -> 60: only the urban share changes (0.5 -> 0.6; GDP per urban resident,
+    industry share and CE per GDP of industry stay), so ΔCE = 10 is all the urbanisation
+    effect: L(60, 50) · ln 1.2 = 10. Region B: industry's share of GDP 0.4 -> 0.5 at a
+    constant 1.25 Tg CO2 per unit of its GDP, CE 50 -> 62.5: ΔCE = L(62.5, 50) · ln 1.25 =
+    12.5, all of it the industry-share effect."""
+    from carbonbudget.science.decomposition import kaya_factors, lmdi
+
+    start = kaya_factors([50.0, 50.0], [10.0, 10.0], [100.0, 100.0], [5.0, 5.0], [40.0, 40.0])
+    end = kaya_factors([60.0, 62.5], [10.0, 10.0], [120.0, 100.0], [6.0, 5.0], [48.0, 50.0])
+    assert list(start) == [
+        "population",
+        "urbanisation",
+        "urban_affluence",
+        "industry_share",
+        "industry_intensity",
+    ]
+    for factors, ce in ((start, [50.0, 50.0]), (end, [60.0, 62.5])):
+        product = np.prod(np.stack(list(factors.values())), axis=0)
+        np.testing.assert_allclose(product, ce, rtol=1e-15)  # each product is CE
+    effects = lmdi(start, end)
+    assert effects["urbanisation"][0] == pytest.approx(10.0, rel=1e-12)
+    assert effects["industry_share"][1] == pytest.approx(12.5, rel=1e-12)
+    for name, value in effects.items():
+        if name != "urbanisation":
+            assert value[0] == pytest.approx(0.0, abs=1e-12), name
+        if name != "industry_share":
+            assert value[1] == pytest.approx(0.0, abs=1e-12), name
+    # an urban population of zero has no GDP per urban resident: unknown, not 0
+    odd = kaya_factors([1.0], [10.0], [100.0], urban=[0.0])
+    assert np.isnan(odd["urban_affluence"][0])

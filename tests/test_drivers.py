@@ -150,6 +150,10 @@ def _china():
             lambda d: d["drivers"]["tables"][1].pop("gdp_currency"),
             "the table with gdp_col needs gdp_currency",
         ),
+        (
+            lambda d: d["drivers"]["tables"][0].update(industry_gdp_col="secondary"),
+            "industry_gdp_col must be in the table with gdp_col",
+        ),
     ],
 )
 def test_a_wrong_decomposition_section_is_a_config_error(edit, message):
@@ -282,3 +286,60 @@ def test_co2_by_fuel_needs_the_drivers_level():
     }
     with pytest.raises(ConfigError, match="add drivers"):
         validate_config(cfg)
+
+
+def test_urbanisation_and_industry_from_the_driver_tables(tmp_path):
+    """An urbanisation rate in percent becomes the urban population (rate × population), the
+    GDP of industry takes the GDP table's unit; the level and the study area are decomposed
+    over the extended identity, its five effects adding up to ΔCE, and the main driver names
+    the new factors."""
+    from carbonbudget.science.decomposition import dominant_effect
+
+    spec = _spec(
+        tmp_path,
+        gdp="region,year,grp,industry,urban\nAnhui,2004,5000,2000,40\nAnhui,2005,5500,2100,44\n"
+        "InnerMongolia,2004,3000,1500,50\nInnerMongolia,2005,3900,2300,52\n",
+    )
+    spec["tables"][1] |= {"industry_gdp_col": "industry", "urbanisation_col": "urban"}
+    drivers = read_drivers(spec, [2004, 2005]).set_index(["code", "year"])
+    assert drivers.loc[("340000", 2004), "urban_population_persons"] == pytest.approx(24e6)
+    assert drivers.loc[("150000", 2005), "industry_gdp_cny"] == pytest.approx(2300e8)
+    budget = pd.DataFrame(
+        {
+            "level": "province",
+            "code": ["340000", "340000", "150000", "150000"],
+            "name": ["安徽省", "安徽省", "内蒙古自治区", "内蒙古自治区"],
+            "year": [2004, 2005, 2004, 2005],
+            "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
+        }
+    )
+    path = tmp_path / "budget_province.parquet"
+    budget.to_parquet(path)
+    settings = {"drivers": spec, "years": [2004, 2005]}
+    budgets = {"province": str(path), "study_area": str(tmp_path / "unused.parquet")}
+    tables = decomposition_tables(budgets, ["province", "study_area"], None, settings, [2004, 2005])
+    names = ["population", "urbanisation", "urban_affluence", "industry_share"]
+    effects = [f"{n}_effect_tgco2" for n in [*names, "industry_intensity"]]
+    for table in tables.values():
+        np.testing.assert_allclose(table[effects].sum(axis=1), table["delta_ce_tgco2"], atol=1e-12)
+        assert "affluence_effect_tgco2" not in table and "intensity_effect_tgco2" not in table
+    study = tables["study_area"].iloc[0]
+    assert study["urbanisation_start"] == pytest.approx((24e6 + 12e6) / 84e6)
+    assert study["industry_share_end"] == pytest.approx(4400 / 9400)
+    assert study["industry_intensity_start_kgco2_per_cny"] == pytest.approx(550e9 / 3500e8)
+    # Inner Mongolia: CE per GDP of industry 250/1500 -> 300/2300, the largest effect
+    mongolia = tables["province"].set_index("code").loc["150000"]
+    weight = 50.0 / math.log(300.0 / 250.0)  # L(300, 250)
+    expected = weight * math.log((300.0 / 2300.0) / (250.0 / 1500.0))  # -67.2
+    assert mongolia["industry_intensity_effect_tgco2"] == pytest.approx(expected, rel=1e-12)
+    share = weight * math.log((2300.0 / 3900.0) / (1500.0 / 3000.0))  # +45.3
+    assert mongolia["industry_share_effect_tgco2"] == pytest.approx(share, rel=1e-12)
+    assert dominant_effect(tables["province"])["150000"] == "industry intensity (lowers CE)"
+
+
+def test_an_urbanisation_rate_beyond_100_percent_is_refused(tmp_path):
+    spec = _spec(tmp_path, gdp="region,year,grp,urban\nAnhui,2004,5000,400\n")
+    spec["tables"][1]["urbanisation_col"] = "urban"
+    with pytest.raises(InputDataError, match="urbanisation outside 0-100 %") as err:
+        read_drivers(spec, [2004])
+    assert "urbanisation_unit" in str(err.value)

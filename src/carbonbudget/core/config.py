@@ -184,6 +184,15 @@ def _check_decomposition(cfg: dict) -> None:
             raise ConfigError(
                 f"decomposition.drivers.tables: {n} tables give {key}; exactly one must"
             )
+    if any(t.get("industry_gdp_col") and not t.get("gdp_col") for t in tables):
+        raise ConfigError(
+            "decomposition.drivers.tables: industry_gdp_col must be in the table with gdp_col "
+            "(it takes its unit and currency)"
+        )
+    if sum(1 for t in tables if t.get("urbanisation_col")) > 1:
+        raise ConfigError(
+            "decomposition.drivers.tables: more than one table gives urbanisation_col"
+        )
     if not all(t.get("gdp_currency") for t in tables if t.get("gdp_col")):
         raise ConfigError(
             "decomposition.drivers.tables: the table with gdp_col needs gdp_currency (and "

@@ -34,8 +34,12 @@ from carbonbudget.science.trends import read_region_trends
 DECOMPOSITION_COLUMNS = (
     "delta_ce_tgco2",
     "population_effect_tgco2",
+    "urbanisation_effect_tgco2",
     "affluence_effect_tgco2",
+    "urban_affluence_effect_tgco2",
+    "industry_share_effect_tgco2",
     "intensity_effect_tgco2",
+    "industry_intensity_effect_tgco2",
     "delta_cnc_tgco2",
     "delta_npp_tgco2",
     "delta_rh_tgco2",

@@ -121,11 +121,19 @@ ZH: dict[str, str] = {
     "population (lowers CE)": "人口（减少排放）",
     "affluence (lowers CE)": "人均 GDP（减少排放）",
     "intensity (lowers CE)": "排放强度（减少排放）",
+    "urbanisation (raises CE)": "城镇化（增加排放）",
+    "urbanisation (lowers CE)": "城镇化（减少排放）",
+    "GDP per urban resident (raises CE)": "城镇人均 GDP（增加排放）",
+    "GDP per urban resident (lowers CE)": "城镇人均 GDP（减少排放）",
+    "industry share (raises CE)": "第二产业占比（增加排放）",
+    "industry share (lowers CE)": "第二产业占比（减少排放）",
+    "industry intensity (raises CE)": "第二产业排放强度（增加排放）",
+    "industry intensity (lowers CE)": "第二产业排放强度（减少排放）",
     "Main driver of the change of CE, {period}, by {level}": (
         "碳排放变化的主导因素，{period}，按{level}"
     ),
-    "(the largest of the population, affluence and intensity effects; additive LMDI, Ang 2005)": (
-        "（人口、人均 GDP 与排放强度效应中绝对值最大者；加法 LMDI，Ang 2005）"
+    "(the largest of the effects on CE; additive LMDI, Ang 2005)": (
+        "（各效应中绝对值最大者；加法 LMDI，Ang 2005）"
     ),
 }
 

@@ -812,8 +812,9 @@ def driver_map(
     frame: MapFrame,
 ) -> None:
     """The main driver of each region's change of CE over the period: the largest of its
-    population, affluence and intensity effects, red where it raises CE, blue where it lowers
-    it (:func:`~carbonbudget.science.decomposition.dominant_effect`)."""
+    effects (population, affluence and intensity, and urbanisation and industry where given),
+    red where it raises CE, blue where it lowers it
+    (:func:`~carbonbudget.science.decomposition.dominant_effect`)."""
     table = pd.read_csv(decomposition_path, dtype={"code": str})
     period = table[table["kind"] == "period"].iloc[0]
     drivers = polys.merge(dominant_effect(table), left_on="code", right_index=True, how="left")
@@ -830,10 +831,7 @@ def driver_map(
                 ),
                 level=by,
             ),
-            Phrase(
-                "(the largest of the population, affluence and intensity effects; "
-                "additive LMDI, Ang 2005)"
-            ),
+            Phrase("(the largest of the effects on CE; additive LMDI, Ang 2005)"),
         ),
         path,
         outlines=outlines,

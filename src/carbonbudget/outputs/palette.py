@@ -145,14 +145,23 @@ P_SURPLUS_CLASSES = {
 
 
 # The main driver of a region's change of CE (carbonbudget.science.decomposition): red where it
-# raises CE, blue where it lowers it, one shade per factor
+# raises CE, blue where it lowers it, one shade per factor; the factors of the extended
+# identity (urbanisation, industry) take the shades between (ColorBrewer RdBu, 11 classes)
 DRIVER_COLOURS = {
     "population (raises CE)": BAD[0],
+    "urbanisation (raises CE)": "#f4a582",
     "affluence (raises CE)": BAD[2],
+    "GDP per urban resident (raises CE)": "#67001f",
+    "industry share (raises CE)": "#d6604d",
     "intensity (raises CE)": BAD[1],
+    "industry intensity (raises CE)": "#ef8a62",
     "population (lowers CE)": GOOD[0],
+    "urbanisation (lowers CE)": "#92c5de",
     "affluence (lowers CE)": GOOD[1],
+    "GDP per urban resident (lowers CE)": "#4393c3",
+    "industry share (lowers CE)": "#053061",
     "intensity (lowers CE)": GOOD[2],
+    "industry intensity (lowers CE)": "#2166ac",
     "no value": "#ffffff",
 }
 

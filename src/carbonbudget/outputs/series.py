@@ -13,6 +13,7 @@ import pandas as pd
 from carbonbudget.outputs.figures import pyplot, save_figure
 from carbonbudget.outputs.language import SERIES_LABELS
 from carbonbudget.outputs.palette import BAD, GOOD, SCENARIO_COLOURS
+from carbonbudget.science.decomposition import FACTORS
 from carbonbudget.science.trends import CRITICAL_Z, read_region_trends
 
 log = logging.getLogger(__name__)
@@ -189,6 +190,18 @@ def _amount(value: float, sign: bool = False) -> str:
     return text if sign else text.lstrip("+")
 
 
+# the bar of each effect on CE (carbonbudget.science.decomposition.FACTORS)
+WATERFALL_WORDS = {
+    "population": "population",
+    "urbanisation": "urbanisation (urban share)",
+    "affluence": "affluence (GDP per person)",
+    "urban_affluence": "GDP per urban resident",
+    "industry_share": "industry share of GDP",
+    "intensity": "emission intensity (CE per GDP)",
+    "industry_intensity": "CE per GDP of industry",
+}
+
+
 def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, float, float]:
     """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
     CNC from its start to its end through +ΔNPP, −ΔRH (or its temperature and precipitation
@@ -196,12 +209,9 @@ def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, 
     without, CE through its effects. Returns the
     start label, the steps (label, Tg CO2), the end label and the start and end values. A table
     without the LMDI effects (no population and GDP) has CE as one step."""
-    effects = [
-        ("population", "population_effect_tgco2"),
-        ("affluence (GDP per person)", "affluence_effect_tgco2"),
-        ("emission intensity (CE per GDP)", "intensity_effect_tgco2"),
-    ]
-    if effects[0][1] not in row:
+    effects = [(WATERFALL_WORDS[f], f"{f}_effect_tgco2") for f in FACTORS]
+    effects = [(label, col) for label, col in effects if col in row]
+    if not effects:
         effects = [("", "delta_ce_tgco2")]
     if "delta_cnc_tgco2" in row and np.isfinite(row["delta_cnc_tgco2"]):
         rh = [("RH", -float(row["delta_rh_tgco2"]))]

@@ -246,11 +246,12 @@ def layer_styles(
                 (f"Gi* {col[3:]}", "hot and cold spots", categorized_qml(col, cats, aliases), False)
             )
     if "main_driver" in layer:
-        cats = [(k, c, k) for k, c in DRIVER_COLOURS.items() if k != "no value"]
+        present = set(layer["main_driver"].dropna())
+        cats = [(k, c, k) for k, c in DRIVER_COLOURS.items() if k in present and k != "no value"]
         styles.append(
             (
                 "Main driver of the change of CE",
-                "the largest of the population, affluence and intensity effects (LMDI)",
+                "the largest of the effects on CE (LMDI)",
                 categorized_qml("main_driver", cats, aliases),
                 False,
             )

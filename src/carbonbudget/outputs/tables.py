@@ -83,6 +83,22 @@ COLUMN_UNITS = {
         "Tg CO2 yr-1",
         "emission-intensity effect on the change of CE: CE per GDP (additive LMDI)",
     ),
+    "urbanisation_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "urbanisation effect on the change of CE: urban share of the population (additive LMDI)",
+    ),
+    "urban_affluence_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "effect of GDP per urban resident on the change of CE (additive LMDI)",
+    ),
+    "industry_share_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "industry-share effect on the change of CE: GDP of industry per GDP (additive LMDI)",
+    ),
+    "industry_intensity_effect_tgco2": (
+        "Tg CO2 yr-1",
+        "industry-intensity effect on the change of CE: CE per GDP of industry (additive LMDI)",
+    ),
     "main_driver": ("class", "main driver of the change of CE: the largest effect, its sign"),
     "delta_cnc_tgco2": ("Tg CO2 yr-1", "change of CNC from the first to the last year"),
     "delta_npp_tgco2": ("Tg CO2 yr-1", "change of NPP from the first to the last year, in CO2"),

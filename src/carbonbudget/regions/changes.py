@@ -13,6 +13,7 @@ from carbonbudget.core.config import drivers_currency
 from carbonbudget.regions.budget import RegionTree, gdp_column
 from carbonbudget.regions.drivers import (
     driver_columns,
+    industry_column,
     like_for_like_codes,
     like_for_like_total,
     read_drivers,
@@ -76,7 +77,8 @@ def decomposition_tables(
                 span = [y for y in years if period[0] <= y <= period[1]]
                 budget = like_for_like_total(budget, span)
         parts = (rh_parts or {}).get(level)
-        table = decompose_regions(budget, gdp, cur.lower(), period, parts)
+        industry = industry_column(cur) if cur else None
+        table = decompose_regions(budget, gdp, cur.lower(), period, parts, industry)
         table.insert(0, "level", level)
         out[level] = table
         log.info(

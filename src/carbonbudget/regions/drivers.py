@@ -17,11 +17,13 @@ from carbonbudget.core.io import read_text_table
 from carbonbudget.regions.budget import POPULATION_UNITS, gdp_column, read_region_years
 from carbonbudget.regions.emissions import EMISSION_UNITS
 from carbonbudget.science.balance import GDP_PREFIX, POPULATION_COLUMN
-from carbonbudget.science.decomposition import PROCESS
+from carbonbudget.science.decomposition import PROCESS, URBAN_COLUMN
 from carbonbudget.science.tier1 import read_factors
 
 VARIABLE = "decomposition.drivers"
 FUEL_VARIABLE = "decomposition.co2_by_fuel"
+URBANISATION_UNITS = {"percent": 100.0, "share": 1.0}
+URBAN_SHARE = "_urban_share"  # read, then turned into the urban population
 
 
 def _columns(df: pd.DataFrame, wanted: list[str], path: str, fix: str) -> None:
@@ -46,7 +48,8 @@ def read_names(spec: dict) -> dict[str, str]:
 def _one_table(table: dict, names: dict[str, str] | None, years: list[int]) -> pd.DataFrame:
     """One driver table as (code, year) -> its population (persons) and GDP (currency units)
     for ``years`` (:func:`carbonbudget.regions.budget.read_region_years`)."""
-    values: dict[str, str] = {c: table[c] for c in ("population_col", "gdp_col") if table.get(c)}
+    keys = ("population_col", "gdp_col", "urbanisation_col", "industry_gdp_col")
+    values: dict[str, str] = {c: table[c] for c in keys if table.get(c)}
     out = read_region_years(
         table["path"],
         table["region_col"],
@@ -71,6 +74,24 @@ def _one_table(table: dict, names: dict[str, str] | None, years: list[int]) -> p
     if "gdp_col" in values:
         scale = float(table.get("gdp_scale", 1.0))
         out[gdp_column(table["gdp_currency"])] = out.pop(values["gdp_col"]) * scale
+        if "industry_gdp_col" in values:
+            out[industry_column(table["gdp_currency"])] = (
+                out.pop(values["industry_gdp_col"]) * scale
+            )
+    if "urbanisation_col" in values:
+        share = (
+            out.pop(values["urbanisation_col"])
+            / URBANISATION_UNITS[table.get("urbanisation_unit", "percent")]
+        )
+        bad = ~share.between(0.0, 1.0)
+        if bad.any():
+            raise InputDataError(
+                f"urbanisation outside 0-100 % for {sorted(out.loc[bad, 'code'].unique())[:10]}",
+                path=table["path"],
+                variable=VARIABLE,
+                fix="set urbanisation_unit to what the column holds (percent or share)",
+            )
+        out[URBAN_SHARE] = share
     return out.set_index(["code", "year"])
 
 
@@ -80,7 +101,10 @@ def read_drivers(spec: dict, years: list[int]) -> pd.DataFrame:
     NaN where a table has no row."""
     names = read_names(spec["names"]) if spec.get("names") else None
     tables = [_one_table(t, names, years) for t in spec["tables"]]
-    return pd.concat(tables, axis=1).sort_index().reset_index()
+    out = pd.concat(tables, axis=1).sort_index()
+    if URBAN_SHARE in out:  # as persons, so that parents sum it
+        out[URBAN_COLUMN] = out.pop(URBAN_SHARE) * out[POPULATION_COLUMN]
+    return out.reset_index()
 
 
 def read_co2_by_fuel(spec: dict, names_spec: dict | None, years: list[int]) -> pd.DataFrame:
@@ -151,9 +175,20 @@ def with_drivers(budget: pd.DataFrame, drivers: pd.DataFrame) -> pd.DataFrame:
     return kept.merge(drivers, on=["code", "year"], how="left")
 
 
+def industry_column(currency: str) -> str:
+    """The budget-table column of the GDP of industry (the secondary sector) in ``currency``."""
+    return f"industry_{gdp_column(currency)}"
+
+
 def driver_columns(table: pd.DataFrame) -> list[str]:
-    """The population and GDP columns of a budget table."""
-    return [c for c in table.columns if c == POPULATION_COLUMN or c.startswith(GDP_PREFIX)]
+    """The population and GDP columns of a budget table, with the urban population and the GDP
+    of industry where the drivers give them."""
+    return [
+        c
+        for c in table.columns
+        if c in (POPULATION_COLUMN, URBAN_COLUMN)
+        or c.startswith((GDP_PREFIX, f"industry_{GDP_PREFIX}"))
+    ]
 
 
 def like_for_like_codes(budget: pd.DataFrame, years: list[int]) -> list[str]:

@@ -29,6 +29,9 @@ import pandas as pd
 
 from carbonbudget.core.units import CO2_PER_C
 
+# the urban population of a budget table (persons), a factor of the extended identity
+URBAN_COLUMN = "urban_population_persons"
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -84,37 +87,76 @@ def lmdi(start: Mapping[str, ArrayLike], end: Mapping[str, ArrayLike]) -> dict[s
     return {name: summed[i] for i, name in enumerate(names)}
 
 
-def kaya_factors(ce: ArrayLike, population: ArrayLike, gdp: ArrayLike) -> dict[str, np.ndarray]:
-    """CE = P · (GDP / P) · (CE / GDP): the population, affluence (GDP per person) and
-    emission-intensity (CE per GDP) factors of each region; NaN where a value is missing or
-    population or GDP is not positive (a ratio without meaning)."""
+def kaya_factors(
+    ce: ArrayLike,
+    population: ArrayLike,
+    gdp: ArrayLike,
+    urban: ArrayLike | None = None,
+    industry: ArrayLike | None = None,
+) -> dict[str, np.ndarray]:
+    """The factors of CE = P · (GDP / P) · (CE / GDP): population, affluence (GDP per person)
+    and emission intensity (CE per GDP) of each region; with the urban population ``urban``
+    the extended identity CE = P · (U / P) · (GDP / U) · ..., whose factors are urbanisation
+    and GDP per urban resident (``urban_affluence``) in place of affluence; with the GDP of
+    industry ``industry`` (the secondary sector) ... · (S / GDP) · (CE / S), the industry
+    share and CE per GDP of industry (``industry_intensity``) in place of intensity. Each
+    product still equals CE. NaN where a value is missing or a denominator is not positive (a
+    ratio without meaning)."""
     ce = np.asarray(ce, dtype="float64")
     population = np.asarray(population, dtype="float64")
     gdp = np.asarray(gdp, dtype="float64")
+    ok = (population > 0) & (gdp > 0)
+    u = s = None
+    if urban is not None:
+        u = np.asarray(urban, dtype="float64")
+        ok &= u > 0
+    if industry is not None:
+        s = np.asarray(industry, dtype="float64")
+        ok &= s > 0
     with np.errstate(divide="ignore", invalid="ignore"):
-        ok = (population > 0) & (gdp > 0)
-        return {
-            "population": np.where(ok, population, np.nan),
-            "affluence": np.where(ok, gdp / population, np.nan),
-            "intensity": np.where(ok, ce / gdp, np.nan),
-        }
+        out = {"population": population}
+        if u is None:
+            out["affluence"] = gdp / population
+        else:
+            out["urbanisation"] = u / population
+            out["urban_affluence"] = gdp / u
+        if s is None:
+            out["intensity"] = ce / gdp
+        else:
+            out["industry_share"] = s / gdp
+            out["industry_intensity"] = ce / s
+    return {name: np.where(ok, v, np.nan) for name, v in out.items()}
 
 
-# The Kaya factors of CE and the columns of their values in a decomposition table
-KAYA = ("population", "affluence", "intensity")
+# every factor an identity of CE may have, in the order of the identity, with its words
+FACTORS = {
+    "population": "population",
+    "urbanisation": "urbanisation",
+    "affluence": "affluence",
+    "urban_affluence": "GDP per urban resident",
+    "industry_share": "industry share",
+    "intensity": "intensity",
+    "industry_intensity": "industry intensity",
+}
+
+
+def effect_factors(table: pd.DataFrame) -> list[str]:
+    """The factors whose effects a decomposition table of CE holds, in identity order."""
+    return [f for f in FACTORS if f"{f}_effect_tgco2" in table.columns]
 
 
 def dominant_effect(table: pd.DataFrame) -> pd.Series:
-    """Per region (index ``code``) of a decomposition table's period rows: which of the
-    population, affluence and intensity effects is the largest in size, and whether it raises
-    or lowers CE ("affluence (raises CE)"); "no value" where the effects are unknown."""
+    """Per region (index ``code``) of a decomposition table's period rows: which of its
+    effects on CE is the largest in size, and whether it raises or lowers CE ("affluence
+    (raises CE)"); "no value" where the effects are unknown."""
     period = table[table["kind"] == "period"].set_index("code")
-    effects = period[[f"{k}_effect_tgco2" for k in KAYA]].to_numpy(dtype="float64")
+    factors = effect_factors(period)
+    effects = period[[f"{k}_effect_tgco2" for k in factors]].to_numpy(dtype="float64")
     known = np.isfinite(effects).all(axis=1)
     largest = np.argmax(np.abs(np.where(known[:, None], effects, 0.0)), axis=1)
     value = effects[np.arange(len(effects)), largest]
     labels = [
-        f"{KAYA[i]} ({'raises' if v > 0 else 'lowers'} CE)" if ok else "no value"
+        f"{FACTORS[factors[i]]} ({'raises' if v > 0 else 'lowers'} CE)" if ok else "no value"
         for i, v, ok in zip(largest, value, known)
     ]
     return pd.Series(labels, index=period.index, name="dominant_effect")
@@ -135,6 +177,7 @@ def decompose_regions(
     currency: str,
     period: tuple[int, int] | None = None,
     rh_parts: pd.DataFrame | None = None,
+    industry_col: str | None = None,
 ) -> pd.DataFrame:
     """The additive LMDI-I decomposition of each region's change of CE (Tg CO2) over the period
     and year on year into its population, affluence (GDP per person) and intensity (CE per
@@ -145,7 +188,9 @@ def decompose_regions(
     says why a value is unknown. ``period``: the first and last year decomposed (default: the
     table's). ``rh_parts`` (code, year, ``rh_temperature_tgc``, ``rh_precipitation_tgc``):
     the two terms of RH, whose changes split ΔRH exactly into a temperature and a
-    precipitation part; with a sink but without them, ΔRH is not split."""
+    precipitation part; with a sink but without them, ΔRH is not split. With the urban
+    population (``urban_population_persons``) and the GDP of industry (``industry_col``) in
+    the table, the identity has their factors too (:func:`kaya_factors`)."""
     years = sorted(int(y) for y in budget["year"].unique())
     if period is not None:
         years = [y for y in years if period[0] <= y <= period[1]]
@@ -176,28 +221,13 @@ def decompose_regions(
         )
         needed = {"CE": (ce0, ce1)}
         if gdp_col is not None:
-            p0, p1 = at(start, "population_persons"), at(end, "population_persons")
-            g0, g1 = at(start, gdp_col), at(end, gdp_col)
-            f0, f1 = kaya_factors(ce0, p0, g0), kaya_factors(ce1, p1, g1)
-            effects = lmdi(f0, f1)
-            for k in KAYA:
-                out[f"{k}_effect_tgco2"] = effects[k]
-            out["population_start"] = f0["population"]
-            out["population_end"] = f1["population"]
-            out[f"affluence_start_{currency}"] = f0["affluence"]
-            out[f"affluence_end_{currency}"] = f1["affluence"]
-            out[f"intensity_start_kgco2_per_{currency}"] = f0["intensity"] * 1e9
-            out[f"intensity_end_kgco2_per_{currency}"] = f1["intensity"] * 1e9
-            needed |= {"population": (p0, p1), "GDP": (g0, g1)}
+            columns = {"population": "population_persons", "GDP": gdp_col}
+            columns |= {"urban population": URBAN_COLUMN, "GDP of industry": industry_col or ""}
+            given = {k: (at(start, c), at(end, c)) for k, c in columns.items() if c in t}
+            needed |= given
+            _lmdi_columns(out, given, currency)
         if sink:
-            d = {c: at(end, c) - at(start, c) for c in ("cnc_tgco2", "nep_tgc", "rh_tgc")}
-            d_rcs = (at(end, "rcs_tgc") - at(start, "rcs_tgc")) * CO2_PER_C
-            out["cnc_start_tgco2"] = at(start, "cnc_tgco2")
-            out["cnc_end_tgco2"] = at(end, "cnc_tgco2")
-            out["delta_cnc_tgco2"] = d["cnc_tgco2"]
-            out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
-            out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
-            out["delta_rcs_tgco2"] = d_rcs
+            _sink_columns(out, at, start, end)
             if parts is not None:
                 for part in ("rh_temperature", "rh_precipitation"):
                     values = parts[f"{part}_tgc"]
@@ -211,6 +241,51 @@ def decompose_regions(
     if names is not None:
         table.insert(1, "name", names.reindex(table["code"]).to_numpy())
     return table
+
+
+def _lmdi_columns(out: pd.DataFrame, given: dict, currency: str) -> None:
+    """The LMDI effects on CE and the factors' values at the start and the end, into ``out``
+    (``given``: population, GDP and the extra drivers at the start and the end)."""
+    ce0, ce1 = out["ce_start_tgco2"].to_numpy(), out["ce_end_tgco2"].to_numpy()
+    extra = {"urban population": "urban", "GDP of industry": "industry"}
+    f0, f1 = (
+        kaya_factors(
+            ce,
+            given["population"][i],
+            given["GDP"][i],
+            **{extra[k]: v[i] for k, v in given.items() if k in extra},
+        )
+        for i, ce in enumerate((ce0, ce1))
+    )
+    effects = lmdi(f0, f1)
+    for k in f0:
+        out[f"{k}_effect_tgco2"] = effects[k]
+    for k in f0:
+        name, scale = _value_column(k, currency)
+        out[f"{k}_start{name}"] = f0[k] * scale
+        out[f"{k}_end{name}"] = f1[k] * scale
+
+
+def _sink_columns(out: pd.DataFrame, at, start: int, end: int) -> None:
+    """The attribution of ΔCNC = ΔNPP − ΔRH + ΔRCS − ΔCE (Tg CO2) into ``out``; ``at(year,
+    column)`` reads the budget."""
+    d = {c: at(end, c) - at(start, c) for c in ("cnc_tgco2", "nep_tgc", "rh_tgc", "rcs_tgc")}
+    out["cnc_start_tgco2"] = at(start, "cnc_tgco2")
+    out["cnc_end_tgco2"] = at(end, "cnc_tgco2")
+    out["delta_cnc_tgco2"] = d["cnc_tgco2"]
+    out["delta_npp_tgco2"] = (d["nep_tgc"] + d["rh_tgc"]) * CO2_PER_C
+    out["delta_rh_tgco2"] = d["rh_tgc"] * CO2_PER_C
+    out["delta_rcs_tgco2"] = d["rcs_tgc"] * CO2_PER_C
+
+
+def _value_column(factor: str, currency: str) -> tuple[str, float]:
+    """The unit suffix of a factor's value columns and the scale to it (CE in Tg CO2 per
+    currency unit -> kg CO2 per currency unit)."""
+    if factor in ("affluence", "urban_affluence"):
+        return f"_{currency}", 1.0
+    if factor in ("intensity", "industry_intensity"):
+        return f"_kgco2_per_{currency}", 1e9
+    return "", 1.0  # persons; shares
 
 
 def _why_unknown(values: dict[str, tuple[np.ndarray, np.ndarray]], start: int, end: int) -> list:
