@@ -33,6 +33,7 @@ from carbonbudget.outputs.catalogue import (
     cluster_words,
     layer_map_kinds,
     map_kinds,
+    decomposition_rasters,
     quicklook_rasters,
     spatial_map_title,
     trend_variable,
@@ -125,6 +126,16 @@ DECOMPOSITION = decomposition_levels(config)  # the levels with a decomposition 
 CURRENCY = decomposition_currency(config)  # of the socio-economic table: every level
 FUEL_LEVEL = fuel_decomposition_level(config)  # its CO2 by fuel decomposed too
 RH_SPLIT_YEARS = rh_split_years(config)  # ΔRH split into its temperature and precipitation parts
+# the level whose regions the report's decomposition table lists: the coarsest that has one
+DECOMPOSITION_LEVEL = next(
+    (lv for lv in reversed(LEVELS) if lv in DECOMPOSITION), (DECOMPOSITION or [None])[0]
+)
+# the parts of the change of RH per pixel the report shows
+DECOMPOSITION_RASTERS = (
+    decomposition_rasters(L.rh_change, RH_SPLIT_YEARS[0], RH_SPLIT_YEARS[-1])
+    if RH_SPLIT_YEARS
+    else {}
+)
 MAP_KINDS = map_kinds(
     FLUXES, UNCERTAINTY, CURRENCY is not None, config.get("emission_compare") is not None
 )

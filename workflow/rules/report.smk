@@ -173,6 +173,10 @@ if LAYERS:
             outline_level=LEVELS[-1],
 
 
+# the report's section on why the balance changed (docs/method.md, "Decomposition")
+WHY = "3. Why the balance changed"
+
+
 # The items a reader of `snakemake --report` looks at first: headline tables and quick-look maps
 # of the per-pixel rasters with the outlines of the coarsest level (one job: a start-up each
 # would cost more than the drawing).
@@ -185,6 +189,11 @@ rule report_items:
         skill=MODEL_SKILL,
         overlay=MAP_OVERLAY,
         decomposition=L.table("decomposition", "study_area") if DECOMPOSITION else [],
+        regions_decomposition=(
+            L.table("decomposition", DECOMPOSITION_LEVEL) if DECOMPOSITION else []
+        ),
+        by_fuel=L.table("decomposition_by_fuel", FUEL_LEVEL) if FUEL_LEVEL else [],
+        decomposition_rasters=[r[0] for r in DECOMPOSITION_RASTERS.values()],
         sources=L.table("emission_sources", LEVELS[-1]) if COMPARE else [],
     output:
         **(
@@ -203,12 +212,37 @@ rule report_items:
                 "decomposition": report(
                     L.report_item("decomposition_study_area", "png"),
                     caption="../report/headline_decomposition.rst",
-                    category="1. Headlines",
-                )
+                    category=WHY,
+                ),
+                "decomposition_regions": report(
+                    L.report_item(f"decomposition_{DECOMPOSITION_LEVEL}", "html"),
+                    caption="../report/decomposition_regions.rst",
+                    category=WHY,
+                ),
             }
             if DECOMPOSITION
             else {}
         ),
+        **(
+            {
+                "decomposition_by_fuel": report(
+                    L.report_item("decomposition_by_fuel_study_area", "png"),
+                    caption="../report/decomposition_by_fuel.rst",
+                    category=WHY,
+                )
+            }
+            if FUEL_LEVEL
+            else {}
+        ),
+        **{
+            k: report(
+                L.report_item(k, "png"),
+                caption="../report/decomposition_rh.rst",
+                category=WHY,
+                labels={"map": v[1]},
+            )
+            for k, v in DECOMPOSITION_RASTERS.items()
+        },
         **(
             {
                 "extremes": report(
@@ -275,8 +309,9 @@ rule report_items:
     params:
         finest=FINEST,
         outline_level=LEVELS[-1],
-        rasters=REPORT_RASTERS,
+        rasters=REPORT_RASTERS | DECOMPOSITION_RASTERS,
         maps=config["outputs"]["maps"],
         climatologies=sorted(climatology_raw_inputs(config)),
+        decomposition_level=DECOMPOSITION_LEVEL,
     script:
         "../scripts/report.py"

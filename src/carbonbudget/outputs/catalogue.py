@@ -88,6 +88,21 @@ def layer_map_kinds(fluxes: Sequence[str], grid_ce: bool) -> tuple[str, ...]:
     return ("ecs",) if "ecs" in fluxes else ("rcs",)
 
 
+def decomposition_rasters(change_path, first: int, last: int) -> dict[str, tuple]:
+    """The per-pixel parts of the change of RH the report shows in its decomposition section
+    (``change_path(part, first, last)``: their rasters), each with its title and unit."""
+    words = {"rh_temperature": "temperature", "rh_precipitation": "precipitation"}
+    return {
+        f"pixel_delta_{part}": (
+            change_path(part, first, last),
+            f"Change of heterotrophic respiration due to {word}, {first}–{last}",
+            "g C m⁻² yr⁻¹",
+            True,
+        )
+        for part, word in words.items()
+    }
+
+
 def quicklook_rasters(
     periods: dict[str, str],
     trend_vars: Sequence[str],

@@ -15,9 +15,15 @@ from carbonbudget.core.io import atomic_output
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.outputs.figures import period_words, pyplot
 from carbonbudget.outputs.maps import MapFrame, save_map
-from carbonbudget.outputs.series import plot_cnc_band, plot_sources, plot_waterfall
+from carbonbudget.outputs.series import (
+    WATERFALL_WORDS,
+    plot_cnc_band,
+    plot_sources,
+    plot_waterfall,
+)
 from carbonbudget.outputs.tables import period_means
 from carbonbudget.regions.hierarchy import read_display_polygons
+from carbonbudget.science.decomposition import FACTORS, dominant_effect
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -114,6 +120,40 @@ def emitters_table(budget: pd.DataFrame, level: str, n: int = 10) -> pd.DataFram
             "Share of the total": (top / mean.sum()).to_numpy(),
         }
     )
+
+
+def decomposition_region_table(path: str, level: str) -> tuple[str, pd.DataFrame]:
+    """The period's decomposition of each region of a level (a decomposition table): the
+    change of CE and its effects, the change of CNC and its parts where there is a sink, and
+    the main driver; regions ordered by the change of CE, largest first. Returns the caption
+    and the table."""
+    table = pd.read_csv(path, dtype={"code": str})
+    period = table[table["kind"] == "period"].set_index("code")
+    first, last = int(period["start_year"].iloc[0]), int(period["end_year"].iloc[0])
+    out = pd.DataFrame({"Code": period.index})
+    if "name" in period:
+        out[f"Name ({level})"] = period["name"].to_numpy()
+    unit = "Tg CO2 yr⁻¹"
+    out[f"ΔCE ({unit})"] = period["delta_ce_tgco2"].to_numpy()
+    for factor in FACTORS:
+        if f"{factor}_effect_tgco2" in period:
+            words = WATERFALL_WORDS[factor]
+            out[f"CE: {words}"] = period[f"{factor}_effect_tgco2"].to_numpy()
+    if "delta_cnc_tgco2" in period:
+        out[f"ΔCNC ({unit})"] = period["delta_cnc_tgco2"].to_numpy()
+        out["ΔNPP"] = period["delta_npp_tgco2"].to_numpy()
+        rh = [c for c in ("rh_temperature", "rh_precipitation") if f"delta_{c}_tgco2" in period]
+        if rh:
+            for part in rh:
+                out[f"ΔRH: {part[3:]}"] = period[f"delta_{part}_tgco2"].to_numpy()
+        else:
+            out["ΔRH"] = period["delta_rh_tgco2"].to_numpy()
+        out["ΔRCS"] = period["delta_rcs_tgco2"].to_numpy()
+    if "population_effect_tgco2" in period:
+        out["Main driver of ΔCE"] = dominant_effect(table).reindex(period.index).to_numpy()
+    out = out.sort_values(f"ΔCE ({unit})", ascending=False, na_position="last")
+    caption = f"Why the balance of each region ({level}) changed, {first} to {last}"
+    return caption, out.reset_index(drop=True)
 
 
 def landing_fragment(tables: list[tuple[str, pd.DataFrame]]) -> str:
@@ -281,6 +321,21 @@ def write_waterfall(table_path: str, climatologies: Sequence[str], path: str) ->
     )
 
 
+def write_fuel_waterfall(table_path: str, path: str) -> None:
+    """The study area's waterfall of its period's decomposition of CO2 by fuel."""
+    table = pd.read_csv(table_path, dtype={"code": str})
+    row = table[(table["kind"] == "period") & (table["code"] == "all")].iloc[0]
+    note = "additive LMDI over the energy identity"
+    if "process_intensity_effect_tgco2" in row:
+        note += "; process CO2 (cement) a component of its own"
+    plot_waterfall(
+        row,
+        path,
+        f"Study area: why the CO2 by fuel changed, {int(row['start_year'])} to "
+        f"{int(row['end_year'])}\n({note})",
+    )
+
+
 def build_report_items(
     *,
     budget_study_area: str,
@@ -340,6 +395,11 @@ def build_report_items(
     if tables.get("decomposition") and "decomposition" in out:
         table_path, climatologies = tables["decomposition"]
         write_waterfall(table_path, climatologies, out["decomposition"])
+    if tables.get("by_fuel") and "decomposition_by_fuel" in out:
+        write_fuel_waterfall(tables["by_fuel"], out["decomposition_by_fuel"])
+    if tables.get("regions_decomposition") and "decomposition_regions" in out:
+        caption, regions_table = decomposition_region_table(*tables["regions_decomposition"])
+        write_html_table(regions_table, out["decomposition_regions"], caption)
     if tables.get("sources") and "sources" in out:
         plot_sources(pd.read_csv(tables["sources"], dtype={"code": str}), out["sources"])
     if model_skill and "skill" in out:

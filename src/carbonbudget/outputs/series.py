@@ -202,15 +202,34 @@ WATERFALL_WORDS = {
 }
 
 
+# the bar of each effect on CO2 by fuel (carbonbudget.science.decomposition.FUEL_FACTORS)
+FUEL_WORDS = {
+    "population": "population",
+    "affluence": "affluence (GDP per person)",
+    "energy_intensity": "energy intensity (energy per GDP)",
+    "structure": "fuel mix (shares of the energy)",
+    "emission_factor": "emission factors (CO2 per energy)",
+    "process_intensity": "process CO2 per GDP",
+}
+
+
 def waterfall_steps(row: pd.Series) -> tuple[str, list[tuple[str, float]], str, float, float]:
     """The bars of a decomposition's waterfall (one row of a decomposition table): with a sink,
     CNC from its start to its end through +ΔNPP, −ΔRH (or its temperature and precipitation
     parts), +ΔRCS and minus each effect on CE (a growing population raises CE and lowers CNC);
     without, CE through its effects. Returns the
     start label, the steps (label, Tg CO2), the end label and the start and end values. A table
-    without the LMDI effects (no population and GDP) has CE as one step."""
+    without the LMDI effects (no population and GDP) has CE as one step; a row of a
+    decomposition of CO2 by fuel runs from CO2 to CO2 through its effects."""
     effects = [(WATERFALL_WORDS[f], f"{f}_effect_tgco2") for f in FACTORS]
     effects = [(label, col) for label, col in effects if col in row]
+    if "co2_start_tgco2" in row:  # a decomposition of CO2 by fuel
+        steps = [
+            (FUEL_WORDS[f], float(row[f"{f}_effect_tgco2"]))
+            for f in FUEL_WORDS
+            if f"{f}_effect_tgco2" in row
+        ]
+        return "CO2", steps, "CO2", float(row["co2_start_tgco2"]), float(row["co2_end_tgco2"])
     if not effects:
         effects = [("", "delta_ce_tgco2")]
     if "delta_cnc_tgco2" in row and np.isfinite(row["delta_cnc_tgco2"]):

@@ -140,6 +140,12 @@ def report_items(job: Job) -> None:
                 else None
             ),
             "sources": optional(job.input.sources),
+            "by_fuel": optional(job.input.by_fuel),
+            "regions_decomposition": (
+                (job.input.regions_decomposition, job.params.decomposition_level)
+                if job.input.regions_decomposition
+                else None
+            ),
         },
         out=dict(job.output.items()),
         maps=job.params.maps,
