@@ -150,6 +150,7 @@ def rasters(tmp_path):
     for name, data, unit in (
         ("cnc_2010", rng.normal(0, 50, grid.shape), "t CO2 km-2 yr-1"),
         ("ce_2010", rng.uniform(5, 500, grid.shape), "t CO2 km-2 yr-1"),
+        ("delta_rh_temperature_2001_2010", rng.normal(0, 5, grid.shape), "g C m-2 yr-1"),
     ):
         data[:3] = np.nan
         with rasterio.open(tmp_path / f"{name}.tif", "w", **profile) as ds:
@@ -186,6 +187,10 @@ def test_raster_sidecars_diverge_at_zero_and_name_the_classes(rasters):
         data = src.read(1)
     edge = np.percentile(np.abs(data[np.isfinite(data)]), 98)
     assert values[-1] == pytest.approx(edge)
+    # a rise of respiration lowers the sink: red, as RH's own maps draw it
+    rh = ET.parse(rasters["delta_rh_temperature_2001_2010"].with_suffix(".qml")).getroot()
+    rh_items = [(float(i.get("value")), i.get("color")) for i in rh.iter("item")]
+    assert _side(rh_items[-1][1]) == "red" and _side(rh_items[0][1]) == "blue"
     ce = ET.parse(rasters["ce_2010"].with_suffix(".qml")).getroot()
     ce_values = [float(i.get("value")) for i in ce.iter("item")]
     assert 0 < ce_values[0] < ce_values[-1] < 500

@@ -498,3 +498,67 @@ def test_urbanisation_and_industry_extend_the_identity_by_hand():
     # an urban population of zero has no GDP per urban resident: unknown, not 0
     odd = kaya_factors([1.0], [10.0], [100.0], urban=[0.0])
     assert np.isnan(odd["urban_affluence"][0])
+
+
+def test_the_report_lists_each_region_with_its_parts_and_main_driver(tmp_path):
+    """The report's table of a level: one row per region with ΔCE, its effects, ΔCNC and its
+    parts (ΔRH split where it is) and the main driver, the largest rise of CE first."""
+    from carbonbudget.outputs.report import decomposition_region_table
+    from carbonbudget.science.decomposition import decompose_regions
+
+    table = decompose_regions(_budget(), "gdp_cny", "cny", rh_parts=_rh_parts())
+    path = tmp_path / "decomposition_province.csv"
+    table.to_csv(path, index=False)
+    caption, shown = decomposition_region_table(str(path), "province")
+    assert caption == "Why the balance of each region (province) changed, 2001 to 2003"
+    assert list(shown["Code"]) == ["A", "B"]  # ΔCE +5 before −10
+    assert list(shown.columns) == [
+        "Code",
+        "Name (province)",
+        "ΔCE (Tg CO2 yr⁻¹)",
+        "CE: population",
+        "CE: affluence (GDP per person)",
+        "CE: emission intensity (CE per GDP)",
+        "ΔCNC (Tg CO2 yr⁻¹)",
+        "ΔNPP",
+        "ΔRH: temperature",
+        "ΔRH: precipitation",
+        "ΔRCS",
+        "Main driver of ΔCE",
+    ]
+    assert shown.loc[0, "ΔRH: temperature"] == pytest.approx(2 * 44 / 12)
+    assert shown.loc[1, "Main driver of ΔCE"] == "population (lowers CE)"
+
+
+def test_the_fuel_waterfall_runs_from_co2_to_co2():
+    """A decomposition of CO2 by fuel draws CO2 at the start, its effects (process CO2 with
+    its own bar) and CO2 at the end, the bars adding up."""
+    import pandas as pd
+
+    from carbonbudget.outputs.series import waterfall_steps
+    from carbonbudget.science.decomposition import PROCESS, decompose_fuels
+
+    by_fuel = _by_fuel(
+        [
+            ("A", 2001, "coal", 10.0, 1.0),
+            ("A", 2001, PROCESS, 0.0, 0.5),
+            ("A", 2002, "coal", 20.0, 2.0),
+            ("A", 2002, "gas", 10.0, 0.5),
+            ("A", 2002, PROCESS, 0.0, 0.6),
+        ]
+    )
+    budget = pd.DataFrame(
+        {"code": "A", "year": [2001, 2002], "population_persons": 10.0, "gdp_cny": [100.0, 150.0]}
+    )
+    row = decompose_fuels(budget, by_fuel, "gdp_cny", "cny").iloc[0]
+    first, steps, last, start, end = waterfall_steps(row)
+    assert (first, last, start, end) == ("CO2", "CO2", 1.5, 3.1)
+    assert [label for label, _ in steps] == [
+        "population",
+        "affluence (GDP per person)",
+        "energy intensity (energy per GDP)",
+        "fuel mix (shares of the energy)",
+        "emission factors (CO2 per energy)",
+        "process CO2 per GDP",
+    ]
+    assert start + sum(v for _, v in steps) == pytest.approx(end, abs=1e-12)

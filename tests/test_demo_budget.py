@@ -418,11 +418,16 @@ def test_the_demo_decomposes_every_level_from_its_own_sums(demo_run):
     for column in ("delta_ce_tgco2", *effects, "delta_cnc_tgco2", "delta_npp_tgco2"):
         np.testing.assert_allclose(layer[column], province[column].reindex(layer.index))
     assert set(layer["main_driver"]) == {"affluence (raises CE)"}
-    figures = ["report/decomposition_study_area.png"]
+    figures = ["report/decomposition_study_area.png", "report/decomposition_by_fuel_study_area.png"]
+    figures += [f"report/pixel_delta_rh_{p}.png" for p in ("temperature", "precipitation")]
     figures += [f"trends_province/change_{code}.png" for code in province.index]
     figures += [f"maps/ce_drivers_{level}.png" for level in ("county", "city", "province", "zone")]
     for figure in figures:
         assert (demo_run / "results/figures" / figure).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the report's table of the coarsest level: every province, its main driver
+    page = (demo_run / "results/figures/report/decomposition_province.html").read_text()
+    assert "Why the balance of each region (province) changed" in page
+    assert page.count("affluence (raises CE)") == 3
 
 
 def test_the_demo_splits_the_change_of_rh_into_temperature_and_precipitation(demo_run):

@@ -97,7 +97,7 @@ def decomposition_rasters(change_path, first: int, last: int) -> dict[str, tuple
             change_path(part, first, last),
             f"Change of heterotrophic respiration due to {word}, {first}–{last}",
             "g C m⁻² yr⁻¹",
-            True,
+            "reversed",  # more respiration, less sink: red
         )
         for part, word in words.items()
     }

@@ -43,8 +43,9 @@ def sidecar_path(raster: str | Path) -> Path:
 
 def _variable(raster: Path) -> str:
     """The variable a pipeline raster holds: the file name before its period or statistic
-    (``cnc_2010.tif`` -> ``cnc``, ``cnc_slope.tif`` -> ``cnc``)."""
-    return raster.stem.split("_")[0].lower()
+    (``cnc_2010.tif`` -> ``cnc``, ``cnc_slope.tif`` -> ``cnc``); a change keeps the sense of
+    its variable (``delta_rh_temperature_2001_2010.tif`` -> ``rh``: a rise is red)."""
+    return raster.stem.removeprefix("delta_").split("_")[0].lower()
 
 
 def _label(value: float, unit: str) -> str:

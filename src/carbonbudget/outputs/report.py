@@ -242,7 +242,7 @@ def pixel_quicklook(
     boundaries,
     title: str,
     label: str,
-    diverging: bool,
+    diverging: bool | str,
     path: str,
     max_side: int = 900,
     frame: MapFrame | None = None,
@@ -251,7 +251,9 @@ def pixel_quicklook(
     diverging palette centred at 0 for signed quantities (NEP, ECS, trend slopes), sequential
     otherwise; the colour range clipped to the 2nd–98th percentile so a few extreme pixels do
     not wash out the map (the colour bar says so). Pixels without a value (water, outside the
-    regions, an input's gap) are grey with a legend entry: on a diverging palette white is 0."""
+    regions, an input's gap) are grey with a legend entry: on a diverging palette white is 0.
+    ``diverging`` "reversed": red where the value is positive (a rise of respiration lowers
+    the sink), blue otherwise."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
     from matplotlib import colormaps
     from matplotlib.colors import TwoSlopeNorm
@@ -267,7 +269,7 @@ def pixel_quicklook(
         if diverging:
             edge = max(abs(lo), abs(hi)) or 1.0
             norm = TwoSlopeNorm(vcenter=0.0, vmin=-edge, vmax=edge)
-            cmap = "RdBu"
+            cmap = "RdBu_r" if diverging == "reversed" else "RdBu"
         else:
             norm = plt.Normalize(vmin=lo, vmax=hi if hi > lo else lo + 1.0)
             cmap = "viridis"
