@@ -213,11 +213,15 @@ rule report_items:
                     L.report_item("decomposition_study_area", "png"),
                     caption="../report/headline_decomposition.rst",
                     category=WHY,
+                    labels={"figure": "Why the study area's balance changed (waterfall)"},
                 ),
                 "decomposition_regions": report(
                     L.report_item(f"decomposition_{DECOMPOSITION_LEVEL}", "html"),
                     caption="../report/decomposition_regions.rst",
                     category=WHY,
+                    labels={
+                        "figure": f"Why each region's balance changed (table, by {DECOMPOSITION_LEVEL})"
+                    },
                 ),
             }
             if DECOMPOSITION
@@ -229,6 +233,7 @@ rule report_items:
                     L.report_item("decomposition_by_fuel_study_area", "png"),
                     caption="../report/decomposition_by_fuel.rst",
                     category=WHY,
+                    labels={"figure": "Why the study area's CO2 by fuel changed (waterfall)"},
                 )
             }
             if FUEL_LEVEL
@@ -239,7 +244,7 @@ rule report_items:
                 L.report_item(k, "png"),
                 caption="../report/decomposition_rh.rst",
                 category=WHY,
-                labels={"map": v[1]},
+                labels={"figure": v[1]},
             )
             for k, v in DECOMPOSITION_RASTERS.items()
         },
