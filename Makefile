@@ -45,9 +45,10 @@ check: $(VENV)/.installed
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest
 
-# Unit tests only, for the edit-test loop: leaves out every test that runs a Snakemake DAG.
+# Unit tests only, for the edit-test loop: leaves out every test that runs a Snakemake DAG and
+# the checks against slow references (make test runs both).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not workflow"
+	$(BIN)/python -m pytest -m "not workflow and not slow"
 
 # Benchmarks print figures and ratios measured in one process; never part of `make test`.
 bench: $(VENV)/.installed-test

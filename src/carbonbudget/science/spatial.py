@@ -4,8 +4,10 @@
   and LISA. Regions without a queen neighbour (islands) are joined to their nearest neighbour
   (centroid distance, ``spatial.islands: nearest``) or left out (``drop``); both are reported.
 * Global Moran's I (esda) per period (the mean over all years, then each year) with a permutation
-  p-value; LISA clusters HH/LL/HL/LH (esda ``Moran_Local``) and Getis–Ord Gi* hot and cold spots at
-  90/95/99 % (esda ``G_Local``) for the period mean.
+  p-value; LISA clusters HH/LL/HL/LH and Getis–Ord Gi* hot and cold spots at 90/95/99 % for the
+  period mean, the statistics as esda's ``Moran_Local`` and ``G_Local`` compute them (tested
+  equal), their conditional permutation tests in numba kernels of our own that are cached on
+  disk (esda's recompile in every process; see ``_conditional_p``).
 * Gini of a variable inside each parent region over its members, with negative values handled
   three ways side by side (the segmented form of Zhang et al. 2022, Chen–Tsaur–Rhai with the
   Berrebi–Silber
@@ -15,7 +17,8 @@
 
 Decisions (documented in the README, tested):
 * Every permutation test is seeded (``spatial.seed``). ``esda.Moran`` has no seed argument, so
-  numpy's global generator is seeded around the call and restored afterwards.
+  numpy's global generator is seeded around the call and restored afterwards; the local tests
+  seed numba's own generator.
 * Gi* uses binary queen weights with the region itself included (Getis & Ord 1992; the classic
   z-score). esda's Gi* z-score is ``sign(mean) x`` the Ord–Getis z, so on a variable with a
   negative mean (CNC in most of China) hot and cold spots would swap. The z-score is invariant to
@@ -27,8 +30,6 @@ Decisions (documented in the README, tested):
 from __future__ import annotations
 
 import contextlib
-import functools
-import inspect
 import logging
 import math
 import warnings
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+from numba import njit
 
 from carbonbudget.core.errors import RegionError
 
@@ -243,35 +245,89 @@ def queen_weights(polygons: gpd.GeoDataFrame, code_col: str, islands: str = "nea
     return w, {c: str(knn.neighbors[c][0]) for c in isolated}
 
 
-@functools.cache
-def cache_esda_kernels() -> None:
-    """Switch numba's on-disk cache on for esda's permutation kernels (once per process).
-
-    esda compiles its conditional-randomisation kernels on first use in every process and does
-    not cache them, which costs more than the statistics themselves on a few thousand regions
-    (docs/performance.md). ``Dispatcher.enable_caching()`` is numba's public switch for that;
-    compiled code is keyed by source and signature, so a new esda version recompiles. Kernels
-    that take a function argument cannot be cached (see _takes_function) and still compile in
-    every process. Results do not depend on it: the stage calls it for speed only."""
-    # lazy: PySAL costs seconds of start-up; only the spatial-statistics job needs it
-    import esda.crand
-    import esda.getisord
-    import esda.moran
-    from numba.core.registry import CPUDispatcher
-
-    for mod in (esda.crand, esda.moran, esda.getisord):
-        for name in dir(mod):
-            obj = getattr(mod, name)
-            if isinstance(obj, CPUDispatcher) and not _takes_function(obj):
-                with contextlib.suppress(Exception):  # e.g. a read-only site-packages
-                    obj.enable_caching()
+# Conditional permutation tests of the local statistics. esda's own (crand) take the statistic
+# as a function argument, so numba cannot cache them and recompiles them in every process (about
+# ten seconds, more than the statistics cost on a few thousand regions; docs/performance.md).
+# These kernels do the same conditional randomisation (Anselin 1995): region i keeps its value,
+# its k_i neighbours' values are drawn without replacement from the other n − 1, the same draws
+# for every region as esda does; they are cached on disk. Their p-values differ from esda's by
+# Monte Carlo error only (the random streams differ); tests/test_spatial.py compares the two.
 
 
-def _takes_function(dispatcher) -> bool:
-    """True for kernels with a function argument (esda's ``compute_chunk(..., stat_func, ...)``).
-    numba cannot cache those: the cache key holds the argument's dispatcher type, and saving it
-    fails intermittently ("underlying object has vanished") once that object is collected."""
-    return any(p.endswith("func") for p in inspect.signature(dispatcher.py_func).parameters)
+@njit(cache=True)
+def _permuted_ids(n_other: int, k: int, permutations: int, seed: int) -> np.ndarray:
+    """``permutations`` rows of ``k`` distinct ids of ``range(n_other)`` (a partial
+    Fisher–Yates shuffle per row), from a generator seeded with ``seed``."""
+    np.random.seed(seed)
+    out = np.empty((permutations, k), dtype=np.int64)
+    pool = np.arange(n_other)
+    for p in range(permutations):
+        for j in range(k):
+            r = j + np.random.randint(n_other - j)
+            pool[j], pool[r] = pool[r], pool[j]
+            out[p, j] = pool[j]
+    return out
+
+
+@njit(cache=True)
+def _conditional_p(
+    values: np.ndarray,
+    indptr: np.ndarray,
+    weights: np.ndarray,
+    self_weight: np.ndarray,
+    factor: np.ndarray,
+    observed: np.ndarray,
+    ids: np.ndarray,
+) -> np.ndarray:
+    """Folded pseudo p-values (larger + 1) / (permutations + 1) of local statistics of the form
+    factor_i · (self_weight_i · v_i + Σ_j w_ij · v_j), the neighbours' values v_j drawn by
+    ``ids`` from the values of the other regions (row i's weights in ``weights[indptr[i]:
+    indptr[i + 1]]``)."""
+    n = values.shape[0]
+    permutations = ids.shape[0]
+    out = np.empty(n)
+    for i in range(n):
+        start, k = indptr[i], indptr[i + 1] - indptr[i]
+        larger = 0
+        for p in range(permutations):
+            total = self_weight[i] * values[i]
+            for j in range(k):
+                other = ids[p, j]
+                if other >= i:  # the ids skip region i
+                    other += 1
+                total += weights[start + j] * values[other]
+            if factor[i] * total >= observed[i]:
+                larger += 1
+        if permutations - larger < larger:
+            larger = permutations - larger
+        out[i] = (larger + 1.0) / (permutations + 1.0)
+    return out
+
+
+def _adjacency(w: W):
+    """The binary neighbour matrix of ``w`` (CSR, no self-links) in its id order."""
+    matrix = w.sparse.tocsr(copy=True)
+    matrix.setdiag(0)
+    matrix.eliminate_zeros()
+    matrix.data[:] = 1.0
+    matrix.sort_indices()
+    return matrix
+
+
+def _local_p(values, matrix, self_weight, factor, observed, permutations: int, seed: int):
+    """:func:`_conditional_p` of the statistic on ``matrix``'s rows (its weights)."""
+    n = len(values)
+    k = int(np.diff(matrix.indptr).max()) if n else 0
+    ids = _permuted_ids(n - 1, min(k, n - 1), permutations, seed)
+    return _conditional_p(
+        np.ascontiguousarray(values, dtype="float64"),
+        matrix.indptr.astype(np.int64),
+        matrix.data.astype("float64"),
+        np.asarray(self_weight, dtype="float64"),
+        np.asarray(factor, dtype="float64"),
+        np.asarray(observed, dtype="float64"),
+        ids,
+    )
 
 
 @contextlib.contextmanager
@@ -305,28 +361,32 @@ def global_moran(y: ArrayLike, w: W, *, permutations: int, seed: int) -> dict:
 
 
 def local_moran(y: ArrayLike, w: W, *, permutations: int, seed: int, alpha: float) -> pd.DataFrame:
-    """LISA: local I, its pseudo p-value, the quadrant and the cluster label (HH/LL/HL/LH or
-    'not significant' when p_sim >= alpha)."""
-    # lazy: PySAL costs seconds of start-up; only the spatial-statistics job needs it
-    import esda
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        lm = esda.Moran_Local(
-            np.asarray(y, dtype="float64"),
-            w,
-            transformation="r",
-            permutations=permutations,
-            seed=seed,
-            n_jobs=1,
-        )
-    quad = pd.Series(lm.q).map(LISA_LABELS)
-    label = quad.where(lm.p_sim < alpha, NOT_SIGNIFICANT)
+    """LISA (Anselin 1995) with row-standardised weights, as esda's ``Moran_Local``: local
+    I_i = (n − 1) z_i Σ_j w_ij z_j / Σ z² (z standardised by the population SD), its folded
+    conditional-permutation pseudo p-value, the quadrant and the cluster label (HH/LL/HL/LH,
+    or 'not significant' when p_sim >= alpha)."""
+    y = np.asarray(y, dtype="float64")
+    n = len(y)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (y - y.mean()) / y.std()
+    matrix = _adjacency(w)
+    rows = np.asarray(matrix.sum(axis=1)).ravel()
+    matrix = matrix.multiply(1.0 / np.where(rows > 0, rows, 1.0)[:, None]).tocsr()
+    matrix.sort_indices()
+    lag = matrix @ z
+    den = float((z * z).sum())
+    factor = (n - 1) * z / den
+    local = factor * lag
+    p_sim = _local_p(z, matrix, np.zeros(n), factor, local, permutations, seed)
+    high, high_lag = z > 0, lag > 0
+    quad = np.where(high, np.where(high_lag, 1, 4), np.where(high_lag, 2, 3))
+    quad_label = pd.Series(quad).map(LISA_LABELS)
+    label = quad_label.where(p_sim < alpha, NOT_SIGNIFICANT)
     return pd.DataFrame(
         {
-            "lisa_i": lm.Is,
-            "lisa_p_sim": lm.p_sim,
-            "lisa_quadrant": quad.values,
+            "lisa_i": local,
+            "lisa_p_sim": p_sim,
+            "lisa_quadrant": quad_label.values,
             "lisa_cluster": label.values,
         }
     )
@@ -342,20 +402,25 @@ def gi_star_class(z: np.ndarray) -> np.ndarray:
 
 
 def getis_ord_star(y: ArrayLike, w: W, *, permutations: int, seed: int) -> pd.DataFrame:
-    """Gi* z-score (binary weights, self included), its two-sided normal p-value, the seeded
-    permutation p-value and the hot/cold class. Computed on y shifted to a positive mean (the
-    z-score does not change with a shift; esda's would flip sign for a negative mean)."""
-    # lazy: PySAL costs seconds of start-up; only the spatial-statistics job needs it
-    import esda
-
+    """Gi* (Getis & Ord 1992; binary weights, the region itself included): the z-score of
+    G*_i = Σ_j w_ij y_j / Σ y under the analytical moments (as esda's ``G_Local``), its
+    two-sided normal p-value, the folded conditional-permutation pseudo p-value and the hot/cold
+    class. Computed on y shifted to a positive mean (the z-score does not change with a shift;
+    esda's would flip sign for a negative mean)."""
     y = np.asarray(y, dtype="float64")
     shifted = y - y.min() + max(float(np.ptp(y)), 1.0)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        g = esda.G_Local(
-            shifted, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1
-        )
-    z = np.asarray(g.Zs, dtype="float64")
+    n = len(shifted)
+    matrix = _adjacency(w)
+    total = float(shifted.sum())
+    g = (matrix @ shifted + shifted) / total
+    cardinality = np.diff(matrix.indptr) + 1.0  # the region itself included
+    mean = total / n
+    variance = float((shifted**2).sum()) / n - mean**2
+    expected = cardinality / n
+    var_g = cardinality * (n - cardinality) / (n - 1) / n**2 * variance / mean**2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = (g - expected) / np.sqrt(var_g)
+    p_sim = _local_p(shifted, matrix, np.ones(n), np.full(n, 1.0 / total), g, permutations, seed)
     # lazy: scipy.stats costs seconds of start-up; only the Gi* statistics need it
     from scipy.stats import norm
 
@@ -363,7 +428,7 @@ def getis_ord_star(y: ArrayLike, w: W, *, permutations: int, seed: int) -> pd.Da
         {
             "gi_z": z,
             "gi_p_norm": 2.0 * norm.sf(np.abs(z)),
-            "gi_p_sim": g.p_sim,
+            "gi_p_sim": p_sim,
             "gi_class": gi_star_class(z),
         }
     )

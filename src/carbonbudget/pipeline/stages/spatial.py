@@ -14,7 +14,7 @@ from carbonbudget.outputs import maps
 from carbonbudget.pipeline.job import Job, Stages
 from carbonbudget.regions.hierarchy import read_finest, read_level_polygons
 from carbonbudget.regions.inequality import gini_by_parent
-from carbonbudget.science.spatial import cache_esda_kernels, spatial_level
+from carbonbudget.science.spatial import spatial_level
 
 log = logging.getLogger(__name__)
 stage = Stages()
@@ -23,7 +23,6 @@ stage = Stages()
 @stage()
 def spatial_statistics(job: Job) -> None:
     """spatial_<level>.csv and moran_<level>.csv per spatial level, and gini_<parent>.csv."""
-    cache_esda_kernels()
     p, cfg = job.params, job.params.spatial
     budgets = dict(zip(p.levels, job.input.budget))
     for level, out_local, out_moran in zip(p.spatial_levels, job.output.local, job.output.moran):
