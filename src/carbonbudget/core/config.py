@@ -30,16 +30,25 @@ def _schema_text() -> str:
     return resources.files(__package__).joinpath(SCHEMA_FILE).read_text()
 
 
+@functools.cache
+def _parsed_schema() -> dict:
+    # parsed once per process: the schema is ~2,000 lines and pure-Python YAML parsing takes
+    # ~0.3 s, which every module calling schema_default at import paid again; libyaml's
+    # loader where PyYAML has it
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load(_schema_text(), Loader=loader)  # noqa: S506 (a safe loader)
+
+
 def load_schema() -> dict:
     """The configuration schema (a fresh copy: validation fills defaults into what it gets)."""
-    return yaml.safe_load(_schema_text())
+    return copy.deepcopy(_parsed_schema())
 
 
 def schema_default(*path: str) -> Any:
     """The default the schema gives the key at ``path`` (e.g. ``("trends", "min_valid_years")``):
     the one place a default is written, so that library functions called without a config use
     the same value as a run."""
-    node = load_schema()
+    node = _parsed_schema()
     for key in path:
         node = node["properties"][key]
     return copy.deepcopy(node["default"])

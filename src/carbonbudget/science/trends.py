@@ -28,7 +28,6 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING
 
-import dask.array as da
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -441,6 +440,10 @@ def trend_statistics(
         )
     data = stack.data
     args = (x_years, int(min_valid_years), int(hurst_min_blocks), bool(hurst_bias_correction))
+    # lazy: dask.array costs ~0.4 s of start-up, and the region-trend and plotting jobs that
+    # import this module never use it
+    import dask.array as da
+
     if isinstance(data, da.Array):
         data = data.rechunk({0: -1})
         out = da.map_blocks(
