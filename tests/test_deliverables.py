@@ -37,8 +37,9 @@ def test_every_raster_output_is_a_valid_cog(demo_run):
     tifs = sorted((demo_run / "results/pixels").rglob("*.tif")) + sorted(
         (demo_run / "results/trends").glob("*.tif")
     )
-    # RH NEP RCS ECS CE CNC and the status per year; 4 trend variables
-    assert len(tifs) == 7 * len(DEMO_YEARS) + 4 * 6
+    # RH NEP RCS ECS CE CNC and the status per year; 4 trend variables; the temperature and
+    # precipitation parts of the change of RH over the period
+    assert len(tifs) == 7 * len(DEMO_YEARS) + 4 * 6 + 2
     for path in tifs:
         valid, errors, warnings = cog_validate(str(path), quiet=True)
         assert valid and not errors and not warnings, (path, errors, warnings)

@@ -362,8 +362,8 @@ def test_an_edited_input_reruns_every_rule_that_reads_it(demo_run, tmp_path, pat
 
 def test_a_cover_fraction_reaches_every_job_that_sums_fluxes_per_region(tmp_path):
     """npp.cover_fraction is put on the grid by build_regions and read by every job that sums
-    fluxes per region (each year's, the region layers'): the dry run lists it as their input,
-    so a changed fraction reruns them."""
+    fluxes per region (each year's, the region layers', the split of ΔRH): the dry run lists it
+    as their input, so a changed fraction reruns them."""
     import yaml
 
     work = copy_workflow(tmp_path / "w")
@@ -377,5 +377,10 @@ def test_a_cover_fraction_reaches_every_job_that_sums_fluxes_per_region(tmp_path
     reading = {j.split(":")[0] for j in jobs if share in j.split("output:")[0]}
     writing = {j.split(":")[0] for j in jobs if share in j.split("output:")[1].split("\n")[0]}
     assert writing == {"build_regions"}
-    assert reading == {"process_year", "process_scenario_year", "layer_budget"}, reading
+    assert reading == {
+        "process_year",
+        "process_scenario_year",
+        "layer_budget",
+        "rh_attribution",
+    }, reading
     assert sum(j.startswith("process_year:") for j in jobs) == 10
