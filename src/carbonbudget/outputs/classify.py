@@ -17,7 +17,7 @@ SCHEMES = ("quantiles", "natural_breaks", "equal_interval")
 
 
 def _quantile_bins(v: np.ndarray, k: int) -> np.ndarray:
-    """mapclassify's ``Quantiles(v, k).bins``: scipy's ``scoreatpercentile`` (linear,
+    """The bins of mapclassify's ``Quantiles(v, k)``: scipy's ``scoreatpercentile`` (linear,
     "fraction") at 100/k, 200/k, ... 100 percent, repeated values collapsed."""
     w = 100.0 / k
     p = np.arange(w, 100 + w, w)
@@ -37,7 +37,7 @@ def _quantile_bins(v: np.ndarray, k: int) -> np.ndarray:
 
 
 def _equal_interval_bins(v: np.ndarray, k: int) -> np.ndarray:
-    """mapclassify's ``EqualInterval(v, k).bins``: k classes of equal width, the last ending at
+    """The bins of mapclassify's ``EqualInterval(v, k)``: k classes of equal width, the last at
     the maximum."""
     max_y, min_y = v.max(), v.min()
     width = (max_y - min_y) * 1.0 / k
