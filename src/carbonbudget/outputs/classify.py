@@ -65,6 +65,7 @@ def breaks(values: np.ndarray, scheme: str, k: int) -> list[float]:
     if scheme == "quantiles":
         bins = _quantile_bins(v, k)
     elif scheme == "natural_breaks":
+        # lazy: mapclassify's import costs seconds (see above); only natural breaks need it
         import mapclassify
 
         bins = mapclassify.FisherJenks(v, k=k).bins

@@ -440,8 +440,8 @@ def trend_statistics(
         )
     data = stack.data
     args = (x_years, int(min_valid_years), int(hurst_min_blocks), bool(hurst_bias_correction))
-    # lazy: dask.array costs ~0.4 s of start-up, and the region-trend and plotting jobs that
-    # import this module never use it
+    # the region-trend and plotting jobs that import this module never use dask.array
+    # lazy: dask.array costs ~0.4 s of start-up
     import dask.array as da
 
     if isinstance(data, da.Array):
