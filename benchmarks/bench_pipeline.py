@@ -38,7 +38,9 @@ ROWS, COLS = 4000, 5000
 FIRST_YEAR = 2001
 REPO = Path(__file__).resolve().parents[1]
 # targets of the performance work (docs/performance.md)
-TARGETS = {"marginal_s": 10.0, "marginal_over_floor": 3.0, "fixed_s": 60.0, "demo_s": 60.0}
+# ratios to the I/O floor of a country-year measured in the same run (issue 32): machines differ
+# up to 3x in speed, so seconds are not a target
+TARGETS = {"marginal_over_floor": 1.5, "fixed_over_floor": 3.0, "demo_over_floor": 3.0}
 
 
 class TreeRSS(threading.Thread):
@@ -221,10 +223,15 @@ def main():
         f"\nfloor of a year (read inputs, kernel, write 4 GeoTIFFs; median of 3: "
         f"{', '.join(f'{f:.1f}' for f in floors)} s): {floor:.1f} s"
     )
-    print(f"marginal cost per year: {marginal:.1f} s (target <= {t['marginal_s']:.0f} s)")
-    print(f"marginal / floor: {marginal / floor:.2f} (target <= {t['marginal_over_floor']:.0f})")
-    print(f"fixed cost (1-year run minus the marginal cost): {fixed:.1f} s (target <= 60 s)")
-    print(f"demo DAG: {demo:.1f} s (target <= {t['demo_s']:.0f} s)")
+    print(
+        f"marginal cost per year: {marginal:.1f} s = {marginal / floor:.2f} floors "
+        f"(target <= {t['marginal_over_floor']})"
+    )
+    print(
+        f"fixed cost (1-year run minus the marginal cost): {fixed:.1f} s = {fixed / floor:.2f} "
+        f"floors (target <= {t['fixed_over_floor']})"
+    )
+    print(f"demo DAG: {demo:.1f} s = {demo / floor:.2f} floors (target <= {t['demo_over_floor']})")
     peak = max(r["tree_peak_mib"] for r in results)
     print(f"peak RSS of Snakemake and its jobs: {peak:,.0f} MiB (target < 3 GiB)")
     jobs = results[2]["jobs"]
