@@ -226,12 +226,12 @@ def test_rh_terms_are_the_same_on_numpy_and_dask():
         np.testing.assert_array_equal(eager[name].values, lazy[name].compute().values)
 
 
-def test_rh_is_split_over_the_decomposition_years_only_when_the_climate_changes():
+def test_rh_is_split_at_the_ends_of_the_decomposition_period_when_the_climate_changes():
     from carbonbudget.pipeline.paths import rh_split_years
 
     cfg = _cfg()
-    assert rh_split_years(cfg) == cfg["years"]
+    assert rh_split_years(cfg) == [cfg["years"][0], cfg["years"][-1]]  # the period's ends
     cfg["decomposition"]["years"] = [cfg["years"][1], cfg["years"][-2]]
-    assert rh_split_years(cfg) == cfg["years"][1:-1]
+    assert rh_split_years(cfg) == [cfg["years"][1], cfg["years"][-2]]
     normals = _cfg(climate__temperature="t_normals.tif", climate__precipitation="p_normals.tif")
     assert rh_split_years(normals) == []  # a climatology: both terms are the same every year

@@ -424,6 +424,15 @@ def test_the_change_of_rh_splits_into_temperature_and_precipitation():
     assert a["delta_rh_precipitation_tgco2"] == pytest.approx(-4 * 44 / 12, rel=1e-12)
     parts = table["delta_rh_temperature_tgco2"] + table["delta_rh_precipitation_tgco2"]
     np.testing.assert_allclose(parts, table["delta_rh_tgco2"], atol=1e-12)
+    # the pipeline splits the period's two years only: a step between other years is unknown
+    ends = _rh_parts()[lambda d: d["year"] != 2002]
+    chained = decompose_regions(_budget(), "gdp_cny", "cny", rh_parts=ends)
+    steps = chained[chained["kind"] == "step"]
+    assert steps["delta_rh_temperature_tgco2"].isna().all()
+    period = chained[chained["kind"] == "period"]
+    np.testing.assert_allclose(
+        period["delta_rh_temperature_tgco2"], table.loc[period.index, "delta_rh_temperature_tgco2"]
+    )
     # the waterfall draws the two parts in place of RH, and still ends where CNC ends
     _, steps, _, start, end = waterfall_steps(a)
     labels = [label for label, _ in steps]

@@ -222,16 +222,18 @@ def decomposition_period(cfg: dict) -> tuple[int, int]:
 
 def rh_split_years(cfg: dict) -> list[int]:
     """The years whose RH is split into its temperature and precipitation terms (rule
-    rh_attribution): those of the decomposition period, where RH is computed from climate
-    that changes between years and the run attributes the change of CNC; none otherwise (a
-    climatology holds both terms, and so their change, at zero)."""
+    rh_attribution): the first and the last of the decomposition period, where RH is computed
+    from climate that changes between years and the run attributes the change of CNC; none
+    otherwise (a climatology holds both terms, and so their change, at zero). Only the
+    period's two years: the terms read a year's climate again (~1.5 floors of a country-year
+    each), so splitting every year of the chain would add that to the cost of every year."""
     yearly, _ = flux_periods(cfg)
     if not cfg.get("climate") or "rh" not in yearly or "ecs" not in computed_fluxes(cfg):
         return []
     if not decomposition_levels(cfg):
         return []
     first, last = decomposition_period(cfg)
-    return [int(y) for y in cfg["years"] if first <= y <= last]
+    return [first, last]
 
 
 def rh_attribution_rule(cfg: dict, layout: Layout) -> dict[str, Any]:

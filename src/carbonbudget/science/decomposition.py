@@ -229,12 +229,17 @@ def decompose_regions(
         if sink:
             _sink_columns(out, at, start, end)
             if parts is not None:
+                # the parts are known for the years split (the period's first and last):
+                # unknown for a step between other years
+                split = set(parts.index.get_level_values("year"))
                 for part in ("rh_temperature", "rh_precipitation"):
-                    values = parts[f"{part}_tgc"]
-                    change = values.xs(end, level="year") - values.xs(start, level="year")
-                    out[f"delta_{part}_tgco2"] = (
-                        change.reindex(codes).to_numpy(dtype="float64") * CO2_PER_C
-                    )
+                    if {start, end} <= split:
+                        values = parts[f"{part}_tgc"]
+                        change = values.xs(end, level="year") - values.xs(start, level="year")
+                        change = change.reindex(codes).to_numpy(dtype="float64") * CO2_PER_C
+                    else:
+                        change = np.full(len(codes), np.nan)
+                    out[f"delta_{part}_tgco2"] = change
         out["note"] = _why_unknown(needed, start, end)
         rows.append(out)
     table = pd.concat(rows, ignore_index=True)

@@ -80,10 +80,9 @@ def pixel_trends(job: Job) -> None:
 @stage()
 def rh_attribution(job: Job) -> None:
     """The temperature and precipitation terms of RH (docs/method.md, "Decomposition") for
-    each year of the decomposition period, summed per finest region over the pixels where
-    that year's fluxes are known (as its zonal totals are), and their change per pixel over
-    the period. Each year's terms go to a temporary raster only: the period's first and last
-    are kept for the change."""
+    the first and the last year of the decomposition period, summed per finest region over
+    the pixels where that year's fluxes are known (as its zonal totals are), and their change
+    per pixel over the period. Each year's terms go to a temporary raster only."""
     p = job.params
     n = len(p.years)
     flux_paths = list(job.input.fluxes)  # flux-major: every year of the first flux, ...
