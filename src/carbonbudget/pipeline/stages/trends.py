@@ -18,11 +18,11 @@ from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
 from carbonbudget.pipeline.job import Job, Stages, optional
-from carbonbudget.pipeline.stages.year import finest_totals
 from carbonbudget.regions.budget import RegionTree
 from carbonbudget.regions.changes import decomposition_tables, fuel_table, rh_parts_by_level
 from carbonbudget.regions.drivers import read_co2_by_fuel
 from carbonbudget.regions.hierarchy import read_finest_table
+from carbonbudget.regions.zonal import load_coverage, weighted_coverage, zonal_totals
 from carbonbudget.science import trends
 from carbonbudget.science.fluxes import FLUX_UNITS, LONG_NAMES, write_respiration_parts
 from carbonbudget.science.trends import (
@@ -86,7 +86,10 @@ def rh_attribution(job: Job) -> None:
     p = job.params
     n = len(p.years)
     flux_paths = list(job.input.fluxes)  # flux-major: every year of the first flux, ...
-    share = job.input.get("cover_fraction")
+    grid = Grid.from_config(p.grid)
+    # each year's terms summed with the same weighted coverage as its zonal totals
+    codes, matrix = load_coverage(job.input.coverage, grid)
+    matrix = weighted_coverage(matrix, grid, job.input.get("cover_fraction"))
     rows = []
     with tempfile.TemporaryDirectory(dir=Path(job.output.parts).parent) as tmp:
         terms = {}
@@ -107,11 +110,10 @@ def rh_attribution(job: Job) -> None:
                 dask_spec=p.dask,
             )
             fluxes = {v: flux_paths[k * n + i] for k, v in enumerate(p.fluxes)}
-            table = finest_totals(p.grid, job.input.coverage, {**fluxes, **terms[year]}, share)
+            table = zonal_totals(matrix, codes, grid, {**fluxes, **terms[year]})
             rows.append(table[["code", *(f"{v}_tgc" for v in ("rh", *RH_PARTS))]].assign(year=year))
             log.info("RH of %d split into its temperature and precipitation terms", year)
         first, last = p.years[0], p.years[-1]
-        grid = Grid.from_config(p.grid)
         with gdal_env(), dask_scheduler(p.dask, job.threads):
             write_cogs(
                 {

@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-import pandas as pd
-
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import atomic_output
 from carbonbudget.inputs.align import align_inputs
@@ -84,16 +82,6 @@ def uncertainty_statistics(job: Job) -> tuple[str, str, str] | None:
     return (out, job.input.coefficient, job.input.coefficients)
 
 
-def finest_totals(
-    grid_spec: dict, path_coverage: str, fluxes: dict, share: str | None = None
-) -> pd.DataFrame:
-    """Finest-level totals of each raster (name -> path), over the same pixels and shares as
-    the per-year zonal step (:func:`zonal_step`)."""
-    grid = Grid.from_config(grid_spec)
-    codes, matrix = load_coverage(path_coverage, grid)
-    return zonal_totals(weighted_coverage(matrix, grid, share), codes, grid, fluxes)
-
-
 def zonal_step(
     grid_spec: dict,
     path_coverage: str,
@@ -107,12 +95,12 @@ def zonal_step(
     ``year`` is None; with ``statistics`` (output, coefficient raster, coefficient table) the
     uncertainty model's statistics over the same pixels too (docs/method.md, "Uncertainty");
     with ``share`` (the aligned npp.cover_fraction) over that share of each pixel."""
+    grid = Grid.from_config(grid_spec)
+    codes, matrix = load_coverage(path_coverage, grid)
+    matrix = weighted_coverage(matrix, grid, share)
     if statistics is None:
-        tables = {path: finest_totals(grid_spec, path_coverage, fluxes, share)}
+        tables = {path: zonal_totals(matrix, codes, grid, fluxes)}
     else:  # the uncertainty statistics in the same read of the rasters
-        grid = Grid.from_config(grid_spec)
-        codes, matrix = load_coverage(path_coverage, grid)
-        matrix = weighted_coverage(matrix, grid, share)
         out, coefficient, table = statistics
         tables = dict(
             zip(
