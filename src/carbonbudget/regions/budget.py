@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carbonbudget.core.config import FLUX_VARS
+from carbonbudget.core.config import FLUX_VARS, grouping_levels
 from carbonbudget.core.errors import ConfigError, InputDataError
 from carbonbudget.core.io import parse_numbers, read_text_table, region_codes
 from carbonbudget.core.units import CO2_PER_C
@@ -26,6 +26,7 @@ from carbonbudget.regions.emissions import (
     sum_emissions,
     sum_known,
 )
+from carbonbudget.regions.hierarchy import read_finest_table
 from carbonbudget.science.balance import (
     GDP_PREFIX,
     INTENSITY_PREFIX,
@@ -236,6 +237,14 @@ class RegionTree:
     table: pd.DataFrame
     levels: list[str]
     groupings: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, path: str, regions_cfg: dict) -> RegionTree:
+        """The tree of the finest-level table at ``path`` (rule build_regions) with the levels
+        and groupings of the ``regions`` section."""
+        return cls(
+            read_finest_table(path), list(regions_cfg["levels"]), grouping_levels(regions_cfg)
+        )
 
     @property
     def finest(self) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from carbonbudget.core.config import CLIMATOLOGY, grouping_levels
+from carbonbudget.core.config import CLIMATOLOGY
 from carbonbudget.core.io import write_table
 from carbonbudget.outputs.workbook import write_workbook
 from carbonbudget.pipeline.job import Job, Stages, optional
@@ -16,7 +16,7 @@ from carbonbudget.regions import layers
 from carbonbudget.regions.budget import EmissionMatch, RegionTree, build_budget
 from carbonbudget.regions.compare import compare_sources
 from carbonbudget.regions.emissions import load_crosswalk_config, load_crosswalk_names
-from carbonbudget.regions.hierarchy import config_derive_parents, read_finest_table
+from carbonbudget.regions.hierarchy import config_derive_parents
 from carbonbudget.science.uncertainty import add_intervals
 
 log = logging.getLogger(__name__)
@@ -52,11 +52,7 @@ def budget(job: Job) -> None:
     """Budget tables per level (CSV and Parquet), one row per region-year; with a second
     emission source, the two side by side per level."""
     p = job.params
-    regions = RegionTree(
-        read_finest_table(job.input.regions),
-        list(p.regions["levels"]),
-        grouping_levels(p.regions),
-    )
+    regions = RegionTree.read(job.input.regions, p.regions)
     match = EmissionMatch(
         derive_parents=config_derive_parents(p.regions),
         crosswalk=load_crosswalk_config(p.emissions, optional(job.input.crosswalk)),

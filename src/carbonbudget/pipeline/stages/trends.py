@@ -13,7 +13,7 @@ import pandas as pd
 import rasterio
 import xarray as xr
 
-from carbonbudget.core.config import PIXEL_STATS, RH_PARTS, grouping_levels
+from carbonbudget.core.config import PIXEL_STATS, RH_PARTS
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_table
 from carbonbudget.outputs import series
@@ -21,7 +21,6 @@ from carbonbudget.pipeline.job import Job, Stages, optional
 from carbonbudget.regions.budget import RegionTree
 from carbonbudget.regions.changes import decomposition_tables, fuel_table, rh_parts_by_level
 from carbonbudget.regions.drivers import read_co2_by_fuel
-from carbonbudget.regions.hierarchy import read_finest_table
 from carbonbudget.regions.zonal import load_coverage, weighted_coverage, zonal_totals
 from carbonbudget.science import trends
 from carbonbudget.science.fluxes import FLUX_UNITS, LONG_NAMES, write_respiration_parts
@@ -148,11 +147,7 @@ def region_trends(job: Job) -> None:
     budgets = dict(zip(p.levels, job.input.budget))
     rh_parts = None
     if "rh_parts" in dict(job.input.items()):  # ΔRH split into its two terms
-        tree = RegionTree(
-            read_finest_table(job.input.regions),
-            list(p.regions["levels"]),
-            grouping_levels(p.regions),
-        )
+        tree = RegionTree.read(job.input.regions, p.regions)
         rh_parts = rh_parts_by_level(
             pd.read_parquet(job.input.rh_parts), tree, p.decomposition_levels
         )
