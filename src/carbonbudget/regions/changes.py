@@ -25,6 +25,13 @@ from carbonbudget.science.decomposition import decompose_fuels, decompose_region
 log = logging.getLogger(__name__)
 
 
+def _period(settings: dict, years: list[int]) -> tuple[tuple[int, int], list[int]]:
+    """The first and last year decomposed (``decomposition.years``, else the run's) and the
+    run's years between them."""
+    first, last = settings.get("years") or (years[0], years[-1])
+    return (first, last), [y for y in years if first <= y <= last]
+
+
 def rh_parts_by_level(
     parts: pd.DataFrame, tree: RegionTree, levels: list[str]
 ) -> dict[str, pd.DataFrame]:
@@ -59,7 +66,7 @@ def decomposition_tables(
     level, which then also make the study area (the like-for-like sum over that level's
     regions). ``settings["years"]`` limits the period. ``rh_parts``: each level's RH terms
     (:func:`rh_parts_by_level`), which split its ΔRH."""
-    period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
+    period, span = _period(settings, years)
     spec: dict = settings.get("drivers") or {}
     driven = None  # the drivers' level with their population and GDP, read once
     if spec and not currency:
@@ -74,7 +81,6 @@ def decomposition_tables(
             gdp = gdp_column(cur)  # the study area: the like-for-like sum of the drivers' level
             budget = driven
             if level == "study_area":
-                span = [y for y in years if period[0] <= y <= period[1]]
                 budget = like_for_like_total(budget, span)
         parts = (rh_parts or {}).get(level)
         industry = industry_column(cur) if cur else None
@@ -98,8 +104,7 @@ def fuel_table(
     with the population and GDP of its budget table (``currency``: of the socio-economic
     table) or of ``settings["drivers"]`` for that level; and of the study area (code "all"),
     the sum over the regions with CO2, population and GDP in every year of the period."""
-    period = tuple(settings["years"]) if settings.get("years") else (years[0], years[-1])
-    span = [y for y in years if period[0] <= y <= period[1]]
+    period, span = _period(settings, years)
     budget = pd.read_parquet(budget_path)
     spec: dict = settings.get("drivers") or {}
     if not currency:
