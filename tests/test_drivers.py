@@ -105,8 +105,10 @@ def test_the_study_area_sums_the_regions_known_every_year():
     assert total["name"].iloc[0] == "study area (the 2 of 3 regions with CE, population and GDP)"
 
 
-def test_a_level_and_the_study_area_decomposed_with_drivers(tmp_path):
-    budget = pd.DataFrame(
+def _province_budget(tmp_path):
+    """The budget table of Anhui and Inner Mongolia, 2004-2005 (CE only): its path."""
+    path = tmp_path / "budget_province.parquet"
+    pd.DataFrame(
         {
             "level": "province",
             "code": ["340000", "340000", "150000", "150000"],
@@ -114,9 +116,12 @@ def test_a_level_and_the_study_area_decomposed_with_drivers(tmp_path):
             "year": [2004, 2005, 2004, 2005],
             "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
         }
-    )
-    path = tmp_path / "budget_province.parquet"
-    budget.to_parquet(path)
+    ).to_parquet(path)
+    return path
+
+
+def test_a_level_and_the_study_area_decomposed_with_drivers(tmp_path):
+    path = _province_budget(tmp_path)
     settings = {"drivers": _spec(tmp_path), "years": [2004, 2005]}
     budgets = {"province": str(path), "study_area": str(tmp_path / "unused.parquet")}
     tables = decomposition_tables(budgets, ["province", "study_area"], None, settings, [2004, 2005])
@@ -245,17 +250,7 @@ def test_co2_by_fuel_of_a_level_and_of_its_study_area(tmp_path):
     from carbonbudget.regions.changes import fuel_table
     from carbonbudget.regions.drivers import read_co2_by_fuel
 
-    budget = pd.DataFrame(
-        {
-            "level": "province",
-            "code": ["340000", "340000", "150000", "150000"],
-            "name": ["安徽省", "安徽省", "内蒙古自治区", "内蒙古自治区"],
-            "year": [2004, 2005, 2004, 2005],
-            "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
-        }
-    )
-    path = tmp_path / "budget_province.parquet"
-    budget.to_parquet(path)
+    path = _province_budget(tmp_path)
     spec = _spec(tmp_path)
     by_fuel = read_co2_by_fuel(_fuel_spec(tmp_path), spec["names"], [2004, 2005])
     t = fuel_table(str(path), by_fuel, None, {"drivers": spec}, [2004, 2005]).set_index("code")
@@ -304,17 +299,7 @@ def test_urbanisation_and_industry_from_the_driver_tables(tmp_path):
     drivers = read_drivers(spec, [2004, 2005]).set_index(["code", "year"])
     assert drivers.loc[("340000", 2004), "urban_population_persons"] == pytest.approx(24e6)
     assert drivers.loc[("150000", 2005), "industry_gdp_cny"] == pytest.approx(2300e8)
-    budget = pd.DataFrame(
-        {
-            "level": "province",
-            "code": ["340000", "340000", "150000", "150000"],
-            "name": ["安徽省", "安徽省", "内蒙古自治区", "内蒙古自治区"],
-            "year": [2004, 2005, 2004, 2005],
-            "ce_tgco2": [300.0, 330.0, 250.0, 300.0],
-        }
-    )
-    path = tmp_path / "budget_province.parquet"
-    budget.to_parquet(path)
+    path = _province_budget(tmp_path)
     settings = {"drivers": spec, "years": [2004, 2005]}
     budgets = {"province": str(path), "study_area": str(tmp_path / "unused.parquet")}
     tables = decomposition_tables(budgets, ["province", "study_area"], None, settings, [2004, 2005])
