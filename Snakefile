@@ -26,7 +26,7 @@ from carbonbudget.core.config import (
     skipped_stages,
     validate_config,
 )
-from carbonbudget.core.logs import cluster_failures, keep_run_log, log_to, short_job_blocks
+from carbonbudget.core.logs import cluster_failures, keep_run_log, short_job_blocks
 from carbonbudget.inputs.demo_files import demo_files, demo_root
 from carbonbudget.outputs.catalogue import (
     MAP_TITLES,
@@ -72,7 +72,8 @@ from carbonbudget.pipeline.paths import (
     year_inputs,
     year_rule,
 )
-from carbonbudget.pipeline.publish import publish, release_lock, start_run
+from carbonbudget.pipeline import jobserver
+from carbonbudget.pipeline.publish import release_lock, start_run
 from carbonbudget.pipeline.summary import run_summary
 
 # The demo config applies only when no --configfile is given: a user's config is complete by
@@ -268,15 +269,19 @@ DELIVERABLES = [
 onstart:
     start_run(L.results)
     keep_run_log(log, L.logs)
+    # a local run's jobs run in forks of one process that imported the package (docs/performance.md)
+    jobserver.start(config["processing"]["job_server"] and workflow.local_exec)
 
 
 onsuccess:
+    jobserver.stop()
     release_lock(L.results)
     for _line in run_summary(L.results, LEVELS, since=RUN_STARTED):
         logger.info(_line)
 
 
 onerror:
+    jobserver.stop()
     release_lock(L.results)
     for _line in cluster_failures(log):  # what SLURM said about the jobs it stopped
         logger.error(_line)
@@ -294,6 +299,10 @@ rule publish:
         DELIVERABLES,
     log:
         L.log("publish"),
-    run:
-        with log_to(log[0], "publish"):
-            publish(list(input), results_dir=L.results)
+    conda:
+        "workflow/envs/carbonbudget.yaml"
+    params:
+        # a function: the folder holds the inputs, and a local rule needs no path of its own
+        results=lambda wildcards: L.results,
+    script:
+        "workflow/scripts/publish.py"

@@ -1,5 +1,5 @@
 # The rules of workflow/rules/align.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.align.
-from carbonbudget.pipeline.stages.align import stage
+# carbonbudget.pipeline.stages.align, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.align")  # noqa: F821 (Snakemake's script global)

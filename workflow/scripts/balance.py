@@ -1,5 +1,5 @@
 # The rules of workflow/rules/balance.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.balance.
-from carbonbudget.pipeline.stages.balance import stage
+# carbonbudget.pipeline.stages.balance, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.balance")  # noqa: F821 (Snakemake's script global)

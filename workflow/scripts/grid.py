@@ -1,5 +1,5 @@
 # The rules of workflow/rules/grid.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.grid.
-from carbonbudget.pipeline.stages.grid import stage
+# carbonbudget.pipeline.stages.grid, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.grid")  # noqa: F821 (Snakemake's script global)

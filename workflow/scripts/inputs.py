@@ -1,5 +1,5 @@
 # The rules of workflow/rules/inputs.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.inputs.
-from carbonbudget.pipeline.stages.inputs import stage
+# carbonbudget.pipeline.stages.inputs, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.inputs")  # noqa: F821 (Snakemake's script global)

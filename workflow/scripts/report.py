@@ -1,5 +1,5 @@
 # The rules of workflow/rules/report.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.report.
-from carbonbudget.pipeline.stages.report import stage
+# carbonbudget.pipeline.stages.report, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.report")  # noqa: F821 (Snakemake's script global)

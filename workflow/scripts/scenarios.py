@@ -1,5 +1,5 @@
 # The rules of workflow/rules/scenarios.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.scenarios.
-from carbonbudget.pipeline.stages.scenarios import stage
+# carbonbudget.pipeline.stages.scenarios, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.scenarios")  # noqa: F821 (Snakemake's script global)

@@ -1,5 +1,5 @@
 # The rules of workflow/rules/year.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.year.
-from carbonbudget.pipeline.stages.year import stage
+# carbonbudget.pipeline.stages.year, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.year")  # noqa: F821 (Snakemake's script global)

@@ -1,5 +1,5 @@
 # The rules of workflow/rules/zonal.smk: each runs the stage of its name in
-# carbonbudget.pipeline.stages.zonal.
-from carbonbudget.pipeline.stages.zonal import stage
+# carbonbudget.pipeline.stages.zonal, in a fork of the run's job server when there is one.
+from carbonbudget.pipeline.jobserver import run
 
-stage.run(snakemake)  # noqa: F821 (Snakemake's script global)
+run(snakemake, "carbonbudget.pipeline.stages.zonal")  # noqa: F821 (Snakemake's script global)

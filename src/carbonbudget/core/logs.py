@@ -70,6 +70,14 @@ def short_job_blocks(logger: logging.Logger, keep_blocks: Callable[[], bool] = b
     return found
 
 
+def _peak_mib() -> int:
+    """The peak resident memory of this process (MiB)."""
+    # lazy: Unix only (the job's peak; Windows has no resource module)
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 @contextlib.contextmanager
 def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     """Send the package's logs (logger ``carbonbudget`` and its children) to ``path`` and
@@ -94,7 +102,8 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     log.info("started")  # the console line names the job, the log file is the job's
     try:
         yield log
-        log.info("done in %.1f s", time.perf_counter() - t0)
+        # Snakemake's benchmark files cannot see the memory of a job the job server ran
+        log.info("done in %.1f s (peak memory %d MiB)", time.perf_counter() - t0, _peak_mib())
     except CarbonBudgetError as err:
         where = f"\n  log:      {path} (with the traceback)" if path else ""
         log.error(

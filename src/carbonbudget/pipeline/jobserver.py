@@ -1,0 +1,262 @@
+"""The job server of a local run: the package is imported once, and each job is a fork of the
+process that imported it instead of a new Python that imports it again.
+
+Each Snakemake job is a new Python process (``script:``), and importing the stage a job runs
+(numpy, rasterio and GDAL, geopandas, matplotlib, the numba kernels) costs more than most jobs of
+a province-sized run compute (docs/performance.md, "The job server"). When a local run starts,
+the Snakefile starts this server (``processing.job_server``); it imports every stage module and
+waits on a Unix socket. A job's script (``workflow/scripts/<file>.py``) sends it the job
+(Snakemake's ``snakemake`` object), its environment, working directory and its three standard
+streams (file descriptors passed over the socket); the server forks, and the child runs the
+stage as the script would have: it writes to the job's own terminal streams and log, in a
+process of its own (memory, GIL, logging and matplotlib state are the job's alone), and sends
+back the exit status. A signal that stops the script (Snakemake cancelling the run) is passed on
+to the child.
+
+A job runs in its own fresh process, as without a server, whenever the server is not there to
+take it: a dry run, a cluster job (SLURM jobs run on other nodes and are accounted there),
+another host, a server not listening yet or gone, ``processing.job_server: false``.
+
+multiprocessing's ``forkserver`` preloads modules the same way, but serves only the process that
+started it; Snakemake's jobs are unrelated processes, so this server listens on a socket any of
+them can reach. The module imports only the standard library: a job that asks the server
+pays nothing for the package.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import pickle
+import pkgutil
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import traceback
+
+# "<host>:<socket path>" of the run's server, set in Snakemake's process for its local jobs
+ENV_VAR = "CARBONBUDGET_JOB_SERVER"
+STAGES = "carbonbudget.pipeline.stages"
+_SIZE = struct.Struct("!Q")  # the length of a request
+_PID = struct.Struct("!q")  # the child's pid, the server's first answer
+_STATUS = struct.Struct("!i")  # the job's exit status, the last answer
+_server: subprocess.Popen | None = None  # the server started by this process (start/stop)
+
+
+def available() -> bool:
+    """Whether a job server can run here: forks and Unix sockets (Linux; macOS's system
+    libraries are not safe to use after a fork)."""
+    return sys.platform.startswith("linux")
+
+
+def start(enabled: bool = True) -> str | None:
+    """Start the run's server (from Snakemake's ``onstart``, in a local run) and tell the jobs
+    where it is through the environment they inherit. Returns the socket's path, or None when
+    no server is started. The server stops with :func:`stop`, or by itself when the process
+    that started it ends."""
+    global _server
+    if not enabled or not available() or _server is not None:
+        return None
+    folder = tempfile.mkdtemp(prefix="carbonbudget-jobs-")
+    path = os.path.join(folder, "server.sock")
+    _server = subprocess.Popen(
+        [sys.executable, "-m", __name__, path, str(os.getpid())],
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,  # a Ctrl-C in the terminal stops the jobs, not the server
+    )
+    os.environ[ENV_VAR] = f"{socket.gethostname()}:{path}"
+    return path
+
+
+def stop() -> None:
+    """Stop the server :func:`start` started (jobs already forked run to their end) and remove
+    its socket."""
+    global _server
+    address = os.environ.pop(ENV_VAR, None)
+    if _server is not None:
+        _server.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            _server.wait(timeout=5)
+        _server = None
+    if address:
+        shutil.rmtree(os.path.dirname(address.split(":", 1)[1]), ignore_errors=True)
+
+
+def _address() -> str | None:
+    """The socket of this host's server, if this job may use one."""
+    address = os.environ.get(ENV_VAR)
+    if not address or "SLURM_JOB_ID" in os.environ or not available():
+        return None
+    host, _, path = address.partition(":")
+    return path if host == socket.gethostname() and os.path.exists(path) else None
+
+
+def run(job, module: str) -> None:
+    """Run the stage of ``job`` in ``module`` (``carbonbudget.pipeline.stages.<file>``): in a
+    fork of the run's server when there is one, else here. Ends the process with the job's exit
+    status when the server ran it."""
+    path = _address()
+    sock = None
+    if path:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            sock.connect(path)
+        except OSError:  # not listening yet, or gone: the job runs here
+            sock.close()
+            sock = None
+    if sock is None:
+        importlib.import_module(module).stage.run(job)
+        return
+    sys.stdout.flush()
+    sys.stderr.flush()
+    request = pickle.dumps(
+        {"module": module, "job": job, "env": dict(os.environ), "cwd": os.getcwd()},
+        protocol=pickle.HIGHEST_PROTOCOL,
+    )
+    socket.send_fds(sock, [_SIZE.pack(len(request))], [0, 1, 2])
+    sock.sendall(request)
+    raise SystemExit(_wait(sock))
+
+
+def _recv(sock: socket.socket, n: int) -> bytes | None:
+    """Exactly ``n`` bytes, or None when the other side closed first."""
+    data = b""
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def _wait(sock: socket.socket) -> int:
+    """The exit status of the job the server forked, passing on the signals that stop this
+    process (Snakemake cancels a job by signalling its script)."""
+    pid = _recv(sock, _PID.size)
+    if pid is None:
+        print("carbonbudget: the job server closed the job before it started", file=sys.stderr)
+        return 1
+    child = _PID.unpack(pid)[0]
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signum)
+        raise SystemExit(128 + signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, forward)
+    status = _recv(sock, _STATUS.size)
+    if status is None:
+        print(f"carbonbudget: the job's process ({child}) ended without a status", file=sys.stderr)
+        return 1
+    return _STATUS.unpack(status)[0]
+
+
+def preload() -> list[str]:
+    """Import every stage module (what the forks share). Returns the modules imported."""
+    # lazy: the package, imported by the server only; a job's script imports this module alone
+    import carbonbudget.pipeline.stages as stages
+
+    names = [f"{STAGES}.{m.name}" for m in pkgutil.iter_modules(stages.__path__)]
+    for name in names:
+        importlib.import_module(name)
+    importlib.import_module("snakemake.script")  # the class of the jobs it unpickles
+    return names
+
+
+def serve(path: str, parent: int) -> None:
+    """Listen on ``path`` until the process ``parent`` ends or a SIGTERM comes; fork a child
+    for each job. Listens before it imports, so a job that comes early waits for the imports
+    rather than making its own."""
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.bind(path)
+    try:
+        sock.listen(64)
+        preload()
+        sock.settimeout(1.0)
+        started_by = os.getppid()
+        while os.getppid() == started_by and _alive(parent):
+            _serve_one(sock)
+    finally:
+        sock.close()
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _alive(pid: int) -> bool:
+    """Whether the process ``pid`` runs."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def _serve_one(sock: socket.socket) -> None:
+    """Take one job (or none within the socket's timeout) and fork its child."""
+    try:
+        conn, _ = sock.accept()
+    except TimeoutError:
+        return
+    fds: list[int] = []
+    request = None
+    try:
+        conn.settimeout(10.0)  # a client that connects and says nothing does not stop the server
+        head, fds, _flags, _addr = socket.recv_fds(conn, _SIZE.size, 3)
+        if head and len(head) < _SIZE.size:
+            head += _recv(conn, _SIZE.size - len(head)) or b""
+        if len(head) == _SIZE.size:
+            request = _recv(conn, _SIZE.unpack(head)[0])
+    except OSError:
+        pass
+    if request is not None and len(fds) == 3:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        if os.fork() == 0:
+            sock.close()
+            _child(conn, fds, request)
+    conn.close()
+    for fd in fds:
+        os.close(fd)
+
+
+def _child(conn: socket.socket, fds: list[int], request: bytes) -> None:
+    """Run one job in the forked child and end the process with its status."""
+    status = 1
+    try:
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_DFL)  # the job's subprocesses are its own to wait on
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        conn.settimeout(None)
+        conn.sendall(_PID.pack(os.getpid()))
+        req = pickle.loads(request)
+        os.chdir(req["cwd"])
+        os.environ.clear()
+        os.environ.update(req["env"])
+        importlib.import_module(req["module"]).stage.run(req["job"])
+        status = 0
+    except SystemExit as end:
+        status = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+    except BaseException:  # what Python prints for an uncaught exception in a script
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(BaseException):
+            sys.stdout.flush()
+            sys.stderr.flush()
+            conn.sendall(_STATUS.pack(status))
+        os._exit(status)
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,190 @@
+"""The job server of a local run (carbonbudget.pipeline.jobserver): a job sent to it runs in a
+fork of the server, in the job's folder, environment and terminal streams, with the job's exit
+status; a signal to the job's script stops the fork; without a server, or where the server may
+not be used, the job runs in its own process."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from carbonbudget.pipeline import jobserver
+
+pytestmark = pytest.mark.skipif(not jobserver.available(), reason="the job server needs Linux")
+
+# a stage module of the tests' own: it reports where and how it ran, or fails, or waits
+STAGE = textwrap.dedent(
+    """
+    import json, os, sys, time
+
+    class stage:
+        @staticmethod
+        def run(job):
+            if job.rule == "fail":
+                print("the stage says why", file=sys.stderr)
+                raise SystemExit(3)
+            if job.rule == "crash":
+                raise ValueError("a bug")
+            if job.rule == "wait":
+                open(job.output[0] + ".pid", "w").write(str(os.getpid()))
+                time.sleep(60)
+            print("stage output on stdout")
+            with open(job.output[0], "w") as f:
+                json.dump({"pid": os.getpid(), "ppid": os.getppid(), "cwd": os.getcwd(),
+                           "env": os.environ.get("JOB_ONLY"), "input": job.input[0]}, f)
+    """
+)
+CLIENT = textwrap.dedent(
+    """
+    import sys, types
+    from carbonbudget.pipeline.jobserver import run
+    job = types.SimpleNamespace(rule=sys.argv[1], input=["in.tif"], output=[sys.argv[2]])
+    run(job, "fake_stage")
+    print("ran here")
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server started as Snakemake's onstart starts it, with the tests' stage importable."""
+    lib = tmp_path_factory.mktemp("lib")
+    (lib / "fake_stage.py").write_text(STAGE)
+    (lib / "client.py").write_text(CLIENT)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(lib), old]))
+    path = jobserver.start()
+    try:
+        deadline = time.time() + 60
+        while not os.path.exists(path) and time.time() < deadline:
+            time.sleep(0.05)
+        yield {"path": path, "lib": lib, "pid": jobserver._server.pid}
+    finally:
+        jobserver.stop()
+        if old is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old
+
+
+def client(server, rule, out, cwd, env=None, **kw):
+    return subprocess.Popen(
+        [sys.executable, str(server["lib"] / "client.py"), rule, str(out)],
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
+
+
+def test_a_job_runs_in_a_fork_of_the_server_with_its_own_folder_and_environment(server, tmp_path):
+    import json
+
+    out = tmp_path / "ran.json"
+    proc = client(server, "ok", out, tmp_path, env={"JOB_ONLY": "this job"})
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    got = json.loads(out.read_text())
+    assert got["ppid"] == server["pid"]  # forked by the server, not started by the script
+    assert got["pid"] not in (proc.pid, server["pid"])
+    assert got["cwd"] == str(tmp_path) and got["env"] == "this job" and got["input"] == "in.tif"
+    # the fork wrote to the script's own stdout; the script ended with the job
+    assert "stage output on stdout" in stdout and "ran here" not in stdout
+
+
+def test_the_jobs_exit_status_and_error_reach_snakemake(server, tmp_path):
+    proc = client(server, "fail", tmp_path / "x", tmp_path)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 3 and "the stage says why" in stderr
+    proc = client(server, "crash", tmp_path / "x", tmp_path)
+    _, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 1
+    assert "ValueError: a bug" in stderr and stderr.count("Traceback") == 1
+
+
+def test_a_signal_to_the_jobs_script_stops_the_fork(server, tmp_path):
+    out = tmp_path / "w"
+    proc = client(server, "wait", out, tmp_path)
+    pid_file = Path(f"{out}.pid")
+    deadline = time.time() + 60
+    while not pid_file.exists() and time.time() < deadline:
+        time.sleep(0.05)
+    child = int(pid_file.read_text())
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM
+    deadline = time.time() + 10
+    while Path(f"/proc/{child}").exists() and time.time() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{child}").exists(), "the fork runs on after its job was cancelled"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [{"SLURM_JOB_ID": "17"}, {jobserver.ENV_VAR: "another-host:/tmp/x.sock"}],
+    ids=["cluster job", "another host"],
+)
+def test_where_the_server_may_not_be_used_the_job_runs_in_its_own_process(server, tmp_path, env):
+    import json
+
+    out = tmp_path / "ran.json"
+    proc = client(server, "ok", out, tmp_path, env=env)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 0, stderr
+    assert json.loads(out.read_text())["pid"] == proc.pid
+    assert "ran here" in stdout
+
+
+def test_a_stopped_server_leaves_nothing_and_jobs_run_in_their_own_process(monkeypatch):
+    # apart from the module's server
+    monkeypatch.setattr(jobserver, "_server", None)
+    monkeypatch.delenv(jobserver.ENV_VAR, raising=False)
+    path = jobserver.start()
+    folder = os.path.dirname(path)
+    assert os.environ[jobserver.ENV_VAR].endswith(path)
+    jobserver.stop()
+    assert jobserver.ENV_VAR not in os.environ and not os.path.exists(folder)
+    assert jobserver._address() is None
+    assert jobserver.start(enabled=False) is None and jobserver.ENV_VAR not in os.environ
+
+
+def test_the_server_ends_with_the_process_that_started_it(tmp_path):
+    """A run killed without its onerror (kill -9) leaves no server behind."""
+    parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    sock = tmp_path / "s.sock"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "carbonbudget.pipeline.jobserver", str(sock), str(parent.pid)]
+    )
+    try:
+        deadline = time.time() + 60
+        while not sock.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert server.poll() is None
+        parent.kill()
+        parent.wait()
+        # the server is not the parent's child here, so it notices by the pid, not reparenting
+        assert server.wait(timeout=30) == 0
+        assert not sock.exists()
+    finally:
+        parent.kill()
+        server.kill()
+
+
+def test_the_server_imports_every_stage_and_starts_no_thread():
+    """Forking a process with threads can deadlock the child: the imports must start none."""
+    code = (
+        "import threading; from carbonbudget.pipeline import jobserver; "
+        "names = jobserver.preload(); print(len(names), threading.active_count())"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    n, threads = map(int, out.stdout.split())
+    stages = Path(jobserver.__file__).parent / "stages"
+    assert n == len([p for p in stages.glob("*.py") if p.name != "__init__.py"])
+    assert threads == 1
