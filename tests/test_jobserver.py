@@ -188,3 +188,28 @@ def test_the_server_imports_every_stage_and_starts_no_thread():
     stages = Path(jobserver.__file__).parent / "stages"
     assert n == len([p for p in stages.glob("*.py") if p.name != "__init__.py"])
     assert threads == 1
+
+
+def test_the_server_loads_the_kernels_numbas_cache_holds(tmp_path):
+    """A kernel cached by an earlier process is loaded before the fork, so the jobs do not each
+    load it on their first call; a cache of another source is not used."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    fill = (
+        "import numpy as np; from carbonbudget.science.fluxes import rock_weathering; "
+        "q = np.ones((2, 2), np.float32); rock_weathering(q, q, np.ones((2, 2), np.uint8))"
+    )
+    check = (
+        "from carbonbudget.pipeline import jobserver; from carbonbudget.science import fluxes; "
+        "n = jobserver.load_cached_kernels(); print(n, len(fluxes.rock_weathering.overloads))"
+    )
+
+    def loaded():
+        out = subprocess.run(
+            [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+        )
+        return tuple(map(int, out.stdout.split()))
+
+    assert loaded() == (0, 0)  # an empty cache: nothing to load, nothing compiled
+    subprocess.run([sys.executable, "-c", fill], env=env, check=True)
+    n, overloads = loaded()
+    assert n >= 1 and overloads == 1

@@ -64,6 +64,18 @@ def pyplot():
     return plt
 
 
+def warm_up() -> None:
+    """Import pyplot and draw a small figure with the map fonts (Latin and CJK) into memory:
+    what every plotting job pays on its first figure (~1 s), paid once by a process that forks
+    the jobs (pipeline.jobserver)."""
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(1, 1))
+    ax.set_title("CO₂ −1 山东省", fontweight="bold")
+    ax.text(0.5, 0.5, "t CO₂ km⁻² 河南")
+    fig.canvas.draw()
+    plt.close(fig)
+
+
 # vector formats carry no timestamp and a fixed id salt, so a rerun writes the same bytes
 _NO_STAMP = {
     "png": {"Software": None},

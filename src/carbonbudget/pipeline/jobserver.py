@@ -45,6 +45,9 @@ STAGES = "carbonbudget.pipeline.stages"
 _SIZE = struct.Struct("!Q")  # the length of a request
 _PID = struct.Struct("!q")  # the child's pid, the server's first answer
 _STATUS = struct.Struct("!i")  # the job's exit status, the last answer
+# what the jobs import on their first use rather than with the stages: dask.array (trend
+# rasters), and distributed, which dask imports at its first compute to look for a cluster
+LAZY_IMPORTS = ("dask.array", "distributed")
 _server: subprocess.Popen | None = None  # the server started by this process (start/stop)
 
 
@@ -166,6 +169,10 @@ def preload() -> list[str]:
     for name in names:
         importlib.import_module(name)
     importlib.import_module("snakemake.script")  # the class of the jobs it unpickles
+    for name in LAZY_IMPORTS:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    importlib.import_module("carbonbudget.outputs.figures").warm_up()
     load_cached_kernels()
     return names
 
