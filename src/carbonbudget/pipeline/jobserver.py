@@ -197,8 +197,8 @@ def load_cached_kernels() -> int:
         # numba has no public call for "load what is cached": its cache index is read, and each
         # signature cached for this source and machine is compiled, which loads it from the cache
         try:
-            cache = kernel._cache
-            codegen = kernel.targetctx.codegen()
+            cache = kernel._cache  # type: ignore[attr-defined]
+            codegen = kernel.targetctx.codegen()  # type: ignore[attr-defined]
             for key in cache._cache_file._load_index():
                 if key == cache._index_key(key[0], codegen):
                     kernel.compile(key[0])
