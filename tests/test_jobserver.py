@@ -142,6 +142,34 @@ def test_where_the_server_may_not_be_used_the_job_runs_in_its_own_process(server
     assert "ran here" in stdout
 
 
+def test_a_server_that_ends_before_it_forks_the_job_leaves_the_job_to_its_script(server, tmp_path):
+    """A server stopped between the script's connection and the fork (the end of a run):
+    the job has not started, so the script runs it itself."""
+    import json
+    import socket
+    import threading
+
+    path = tmp_path / "dying.sock"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(str(path))
+    listener.listen(1)
+
+    def close_the_first_job():
+        conn, _ = listener.accept()
+        conn.close()
+
+    closer = threading.Thread(target=close_the_first_job)
+    closer.start()
+    out = tmp_path / "ran.json"
+    address = f"{socket.gethostname()}:{path}"
+    proc = client(server, "ok", out, tmp_path, env={jobserver.ENV_VAR: address})
+    stdout, stderr = proc.communicate(timeout=120)
+    closer.join(timeout=30)
+    listener.close()
+    assert proc.returncode == 0, stderr
+    assert json.loads(out.read_text())["pid"] == proc.pid and "ran here" in stdout
+
+
 def test_a_stopped_server_leaves_nothing_and_jobs_run_in_their_own_process(monkeypatch):
     # apart from the module's server
     monkeypatch.setattr(jobserver, "_server", None)

@@ -121,9 +121,17 @@ def run(job, module: str) -> None:
         {"module": module, "job": job, "env": dict(os.environ), "cwd": os.getcwd()},
         protocol=pickle.HIGHEST_PROTOCOL,
     )
-    socket.send_fds(sock, [_SIZE.pack(len(request))], [0, 1, 2])
-    sock.sendall(request)
-    raise SystemExit(_wait(sock))
+    try:
+        socket.send_fds(sock, [_SIZE.pack(len(request))], [0, 1, 2])
+        sock.sendall(request)
+        child = _recv(sock, _PID.size)
+    except OSError:
+        child = None
+    if child is None:  # the server ended before it forked the job: the job runs here
+        sock.close()
+        importlib.import_module(module).stage.run(job)
+        return
+    raise SystemExit(_wait(sock, _PID.unpack(child)[0]))
 
 
 def _recv(sock: socket.socket, n: int) -> bytes | None:
@@ -137,14 +145,9 @@ def _recv(sock: socket.socket, n: int) -> bytes | None:
     return data
 
 
-def _wait(sock: socket.socket) -> int:
-    """The exit status of the job the server forked, passing on the signals that stop this
-    process (Snakemake cancels a job by signalling its script)."""
-    pid = _recv(sock, _PID.size)
-    if pid is None:
-        print("carbonbudget: the job server closed the job before it started", file=sys.stderr)
-        return 1
-    child = _PID.unpack(pid)[0]
+def _wait(sock: socket.socket, child: int) -> int:
+    """The exit status of the job the server forked as process ``child``, passing on the
+    signals that stop this process (Snakemake cancels a job by signalling its script)."""
 
     def forward(signum, _frame):
         with contextlib.suppress(ProcessLookupError):
