@@ -60,9 +60,7 @@ def server(tmp_path_factory):
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(lib), old]))
     path = jobserver.start()
     try:
-        deadline = time.time() + 60
-        while not os.path.exists(path) and time.time() < deadline:
-            time.sleep(0.05)
+        wait_until(lambda: os.path.exists(path))
         yield {"path": path, "lib": lib, "pid": jobserver._server.pid}
     finally:
         jobserver.stop()
@@ -70,6 +68,13 @@ def server(tmp_path_factory):
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = old
+
+
+def wait_until(condition, seconds=60):
+    """Poll ``condition`` every 50 ms until it holds or ``seconds`` have passed."""
+    deadline = time.time() + seconds
+    while not condition() and time.time() < deadline:
+        time.sleep(0.05)
 
 
 def client(server, rule, out, cwd, env=None, **kw):
@@ -113,16 +118,12 @@ def test_a_signal_to_the_jobs_script_stops_the_fork(server, tmp_path):
     out = tmp_path / "w"
     proc = client(server, "wait", out, tmp_path)
     pid_file = Path(f"{out}.pid")
-    deadline = time.time() + 60
-    while not pid_file.exists() and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(pid_file.exists)
     child = int(pid_file.read_text())
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=30)
     assert proc.returncode == 128 + signal.SIGTERM
-    deadline = time.time() + 10
-    while Path(f"/proc/{child}").exists() and time.time() < deadline:
-        time.sleep(0.05)
+    wait_until(lambda: not Path(f"/proc/{child}").exists(), seconds=10)
     assert not Path(f"/proc/{child}").exists(), "the fork runs on after its job was cancelled"
 
 
@@ -191,9 +192,7 @@ def test_the_server_ends_with_the_process_that_started_it(tmp_path):
         [sys.executable, "-m", "carbonbudget.pipeline.jobserver", str(sock), str(parent.pid)]
     )
     try:
-        deadline = time.time() + 60
-        while not sock.exists() and time.time() < deadline:
-            time.sleep(0.05)
+        wait_until(sock.exists)
         assert server.poll() is None
         parent.kill()
         parent.wait()

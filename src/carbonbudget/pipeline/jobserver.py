@@ -103,35 +103,34 @@ def run(job, module: str) -> None:
     """Run the stage of ``job`` in ``module`` (``carbonbudget.pipeline.stages.<file>``): in a
     fork of the run's server when there is one, else here. Ends the process with the job's exit
     status when the server ran it."""
+    status = _run_in_server(job, module)
+    if status is None:  # no server took the job: it runs here
+        importlib.import_module(module).stage.run(job)
+        return
+    raise SystemExit(status)
+
+
+def _run_in_server(job, module: str) -> int | None:
+    """The job's exit status after a fork of the server ran it; None when no server forked it
+    (none here, not listening yet, gone, or ended before the fork: the job has not started)."""
     path = _address()
-    sock = None
-    if path:
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if path is None:
+        return None
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         try:
             sock.connect(path)
-        except OSError:  # not listening yet, or gone: the job runs here
-            sock.close()
-            sock = None
-    if sock is None:
-        importlib.import_module(module).stage.run(job)
-        return
-    sys.stdout.flush()
-    sys.stderr.flush()
-    request = pickle.dumps(
-        {"module": module, "job": job, "env": dict(os.environ), "cwd": os.getcwd()},
-        protocol=pickle.HIGHEST_PROTOCOL,
-    )
-    try:
-        socket.send_fds(sock, [_SIZE.pack(len(request))], [0, 1, 2])
-        sock.sendall(request)
-        child = _recv(sock, _PID.size)
-    except OSError:
-        child = None
-    if child is None:  # the server ended before it forked the job: the job runs here
-        sock.close()
-        importlib.import_module(module).stage.run(job)
-        return
-    raise SystemExit(_wait(sock, _PID.unpack(child)[0]))
+            request = pickle.dumps(
+                {"module": module, "job": job, "env": dict(os.environ), "cwd": os.getcwd()},
+                protocol=pickle.HIGHEST_PROTOCOL,
+            )
+            sys.stdout.flush()
+            sys.stderr.flush()
+            socket.send_fds(sock, [_SIZE.pack(len(request))], [0, 1, 2])
+            sock.sendall(request)
+            child = _recv(sock, _PID.size)
+        except OSError:
+            return None
+        return None if child is None else _wait(sock, _PID.unpack(child)[0])
 
 
 def _recv(sock: socket.socket, n: int) -> bytes | None:
