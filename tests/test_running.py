@@ -374,3 +374,27 @@ def test_the_console_prints_one_line_per_job_and_the_log_file_every_block(tmp_pa
         for handler in (console, logfile):
             logger.removeHandler(handler)
             handler.close()
+
+
+def test_a_stage_writes_its_profile_when_asked(tmp_path, monkeypatch):
+    """CARBONBUDGET_PROFILE=<folder>: each stage's cProfile statistics, named after its job."""
+    import pstats
+    import types
+
+    from carbonbudget.pipeline.job import PROFILE_ENV, Stages
+
+    stage = Stages()
+
+    @stage()
+    def some_rule(job):
+        return sum(range(1000))
+
+    job = types.SimpleNamespace(
+        rule="some_rule", wildcards={"year": "2003"}, log=[str(tmp_path / "job.log")]
+    )
+    stage.run(job)
+    assert not (tmp_path / "profiles").exists()  # not asked: nothing written
+    monkeypatch.setenv(PROFILE_ENV, str(tmp_path / "profiles"))
+    stage.run(job)
+    stats = pstats.Stats(str(tmp_path / "profiles" / "some_rule_2003.prof"))
+    assert any(name == "some_rule" for _file, _line, name in stats.stats)

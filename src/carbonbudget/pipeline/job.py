@@ -9,6 +9,7 @@ object, or any object with the same attributes (the tests build one without Snak
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -53,7 +54,29 @@ class Stages:
         config = getattr(job, "config", None) or {}
         configure_gdal_cache(config.get("processing", {}).get("gdal_cachemax_mb"))
         with log_to(job.log[0] if job.log else None, label):
-            self.by_rule[job.rule](job)
+            profile_dir = os.environ.get(PROFILE_ENV)
+            if profile_dir:
+                _profiled(self.by_rule[job.rule], job, profile_dir, label)
+            else:
+                self.by_rule[job.rule](job)
+
+
+# a folder: each stage writes its cProfile statistics there as <rule>[_<wildcards>].prof
+# (docs/performance.md, "Profiling a run")
+PROFILE_ENV = "CARBONBUDGET_PROFILE"
+
+
+def _profiled(fn: Callable[[Job], object], job: Job, folder: str, label: str) -> None:
+    """Run ``fn(job)`` under cProfile and write its statistics to ``folder``."""
+    # lazy: only a profiled run needs the profiler
+    import cProfile
+
+    os.makedirs(folder, exist_ok=True)
+    profiler = cProfile.Profile()
+    try:
+        profiler.runcall(fn, job)
+    finally:
+        profiler.dump_stats(os.path.join(folder, label.replace(" ", "_") + ".prof"))
 
 
 def optional(value):
