@@ -459,3 +459,28 @@ def test_our_class_breaks_are_mapclassify_s_bit_for_bit(scheme):
             k_used = int(min(k, len(np.unique(v))))
             expected = sorted({float(b) for b in reference[scheme](v, k=k_used).bins})
             assert classify.breaks(v, scheme, k) == expected, (scheme, k, v[:5])
+
+
+def test_a_layer_is_plotted_without_drawing_the_figure():
+    """geopandas draws the whole figure after each layer it plots (the Agg canvas has no event
+    loop to defer a redraw to); a map's layers are plotted without it and the figure is drawn
+    once, when it is saved."""
+    import io
+
+    from carbonbudget.outputs.figures import plot_geometries, pyplot
+
+    plt = pyplot()
+    fig, ax = plt.subplots()
+    draws = []
+    fig.canvas.mpl_connect("draw_event", draws.append)
+    layer = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)])
+    layer.plot(ax=ax)
+    assert len(draws) == 1  # geopandas' own call drew the figure
+    plot_geometries(layer, ax, color="red")
+    plot_geometries(layer.boundary, ax, color="black")
+    assert len(draws) == 1
+    assert "draw_idle" not in vars(fig.canvas)  # the canvas redraws on request again
+    assert len(ax.collections) == 3
+    fig.savefig(io.BytesIO(), format="png")
+    assert len(draws) == 2
+    plt.close(fig)

@@ -16,7 +16,14 @@ import numpy as np
 import pandas as pd
 
 from carbonbudget.core.io import atomic_output
-from carbonbudget.outputs.figures import period_words, pyplot, typeset, typeset_figure, words
+from carbonbudget.outputs.figures import (
+    period_words,
+    plot_geometries,
+    pyplot,
+    typeset,
+    typeset_figure,
+    words,
+)
 from carbonbudget.outputs.palette import BAD, GOOD, NEUTRAL, STATUS_COLOURS
 from carbonbudget.outputs.report import TABLE_STYLE, format_value
 from carbonbudget.outputs.tables import add_flux_densities, period_means
@@ -46,8 +53,10 @@ def locator_map(polys: gpd.GeoDataFrame, code: str) -> str:
     """The level's regions in grey, this one in the colour of its last status."""
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(3.2, 2.6))
-    polys.plot(ax=ax, color="#e6e6e6", edgecolor="#999999", linewidth=0.3)
-    polys[polys["code"] == code].plot(ax=ax, color="#333333", edgecolor="black", linewidth=0.6)
+    plot_geometries(polys, ax, color="#e6e6e6", edgecolor="#999999", linewidth=0.3)
+    plot_geometries(
+        polys[polys["code"] == code], ax, color="#333333", edgecolor="black", linewidth=0.6
+    )
     ax.set_axis_off()
     ax.set_aspect("equal")
     return _png(fig)

@@ -76,6 +76,23 @@ def warm_up() -> None:
     plt.close(fig)
 
 
+def plot_geometries(data, ax, **style):
+    """``data.plot(ax=ax, **style)`` for a GeoSeries or GeoDataFrame, without drawing the
+    figure: geopandas asks the canvas for a redraw after each layer it plots, and the Agg canvas,
+    having no event loop to defer it to, draws the whole figure at once — most of a map's time
+    went to drawing it once per layer. A figure here is drawn once, when it is saved."""
+    canvas = ax.figure.canvas
+    canvas.draw_idle = _no_redraw  # an attribute of this canvas only, over its class's method
+    try:
+        return data.plot(ax=ax, **style)
+    finally:
+        del canvas.draw_idle
+
+
+def _no_redraw(*args, **kwargs) -> None:
+    """A redraw request that waits for the figure to be saved."""
+
+
 # vector formats carry no timestamp and a fixed id salt, so a rerun writes the same bytes
 _NO_STAMP = {
     "png": {"Software": None},

@@ -14,7 +14,7 @@ import pandas as pd
 
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.outputs import classify
-from carbonbudget.outputs.figures import pyplot, quantity_phrase, save_figure
+from carbonbudget.outputs.figures import plot_geometries, pyplot, quantity_phrase, save_figure
 from carbonbudget.outputs.language import ZH, Phrase, level_phrase, lines, period_phrase, say
 from carbonbudget.outputs.palette import (
     BUDGET_MAPS,
@@ -118,11 +118,11 @@ def _draw(ax: Axes, layers: Sequence[Layer]) -> None:
         elif kind == "line":  # lines as they are, polygons by their outline
             polygons = part.geom_type.str.contains("Polygon")
             if polygons.any():
-                part[polygons].boundary.plot(ax=ax, **style)
+                plot_geometries(part[polygons].boundary, ax, **style)
             if (~polygons).any():
-                part[~polygons].plot(ax=ax, **style)
+                plot_geometries(part[~polygons], ax, **style)
         else:
-            (part.boundary if kind == "boundary" else part).plot(ax=ax, **style)
+            plot_geometries(part.boundary if kind == "boundary" else part, ax, **style)
 
 
 def overlay_layer(frame: MapFrame, crs) -> list[Layer]:

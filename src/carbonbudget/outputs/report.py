@@ -13,7 +13,7 @@ import pandas as pd
 
 from carbonbudget.core.io import atomic_output
 from carbonbudget.core.units import CO2_PER_C
-from carbonbudget.outputs.figures import period_words, pyplot
+from carbonbudget.outputs.figures import period_words, plot_geometries, pyplot
 from carbonbudget.outputs.maps import MapFrame, save_map
 from carbonbudget.outputs.series import (
     WATERFALL_WORDS,
@@ -295,7 +295,7 @@ def pixel_quicklook(
     # outlines that stay visible: dark over the pale middle of a diverging palette, light over
     # viridis, whose low end is dark
     outline = "#333333" if diverging else "#f2f2f2"
-    boundaries.boundary.plot(ax=ax, color=outline, linewidth=0.4)
+    plot_geometries(boundaries.boundary, ax, color=outline, linewidth=0.4)
     layers.append((boundaries, "boundary", {"color": outline, "linewidth": 0.4}))
     ax.set_xlim(extent[0], extent[1])
     ax.set_ylim(extent[2], extent[3])
