@@ -497,6 +497,30 @@ def test_overlapping_finest_regions_are_refused_or_given_to_one(setup, caplog):
     read_config_regions(dict(reg, max_overlap_share=0.9))
 
 
+def test_overlapping_pairs_are_the_pairs_that_share_area():
+    """Neighbours that only touch share no area; a polygon inside another and two that overlap
+    in part do, with the shared area measured exactly."""
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    from carbonbudget.regions.hierarchy import overlapping_pairs
+
+    polys = gpd.GeoDataFrame(
+        {"code": ["a", "b", "c", "d"]},
+        geometry=[
+            box(0, 0, 10, 10),  # a
+            box(10, 0, 20, 10),  # b: touches a along x = 10
+            box(2, 2, 4, 5),  # c: inside a (6 units²)
+            box(18, 5, 30, 15),  # d: overlaps b on [18, 20] x [5, 10] (10 units²)
+        ],
+    )
+    got = overlapping_pairs(polys, "code", 0.0)
+    assert list(zip(got["code_a"], got["code_b"])) == [("b", "d"), ("a", "c")]
+    assert got["shared_area"].tolist() == [10.0, 6.0]
+    assert got["share_of_smaller"].tolist() == [pytest.approx(10 / 100), 1.0]
+    assert overlapping_pairs(polys.iloc[:2], "code", 0.0).empty
+
+
 def test_overlapping_basins_are_refused(setup):
     from carbonbudget.core.errors import RegionError
     from carbonbudget.regions.layers import read_layer

