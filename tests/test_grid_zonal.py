@@ -380,6 +380,7 @@ def test_grid_crs_gets_its_epsg_code_or_a_descriptive_name(given, epsg, name):
 
     crs = named_crs(given)
     assert crs.to_epsg() == epsg
+    assert named_crs(given) == crs  # the second time from memory (PROJ's search is slow)
     got = CRS.from_user_input(crs.to_wkt())
     assert got.name == name
     assert got.to_proj4() == CRS.from_user_input(given).to_proj4()

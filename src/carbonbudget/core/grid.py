@@ -10,6 +10,7 @@ Pixel areas come from the grid's CRS, never from counting pixels:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import warnings
@@ -101,9 +102,18 @@ def named_crs(crs: Any) -> RioCRS:
     rio = crs if isinstance(crs, RioCRS) else RioCRS.from_user_input(crs)
     # the user's own text when given: a longlat PROJ string matches EPSG:4326 as written, not
     # after a round trip through WKT
-    pcrs = CRS.from_user_input(crs if isinstance(crs, str) else rio.to_wkt())
+    named = _named_definition(crs if isinstance(crs, str) else rio.to_wkt())
+    return rio if named is None else named
+
+
+@functools.lru_cache(maxsize=32)
+def _named_definition(text: str) -> RioCRS | None:
+    """What :func:`named_crs` makes of the definition ``text``: None to keep it as given.
+    Remembered per process: PROJ's search of its database for an EPSG twin takes ~25 ms, and a
+    job names the same grid's CRS once per file it writes."""
+    pcrs = CRS.from_user_input(text)
     if pcrs.is_bound:  # a datum shift attached (e.g. +nadgrids=@null): kept exactly as given
-        return rio
+        return None
     # PROJ rates a definition named "unknown" as a weak match of its EPSG twin: a candidate
     # counts only with the same definition (axis order aside: EPSG:4326 is lat/lon, a longlat
     # PROJ string lon/lat, and GeoTIFF stores either as lon/lat)
@@ -112,7 +122,7 @@ def named_crs(crs: Any) -> RioCRS:
         return RioCRS.from_epsg(code)
     op = pcrs.coordinate_operation
     if (pcrs.name and pcrs.name != "unknown") or op is None:
-        return rio
+        return None
     params = {p.name: p.value for p in op.params}
     keys = (
         ("Latitude of 1st standard parallel", "lat_1"),
