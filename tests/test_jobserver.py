@@ -30,6 +30,10 @@ STAGE = textwrap.dedent(
                 raise SystemExit(3)
             if job.rule == "crash":
                 raise ValueError("a bug")
+            if job.rule == "steps":  # how many preload steps the server had made
+                with open(job.output[0], "w") as f:
+                    f.write(str(len(open(os.environ["STEPS_FILE"]).read().split())))
+                return
             if job.rule == "wait":
                 open(job.output[0] + ".pid", "w").write(str(os.getpid()))
                 time.sleep(60)
@@ -240,3 +244,31 @@ def test_the_server_loads_the_kernels_numbas_cache_holds(tmp_path):
     subprocess.run([sys.executable, "-c", fill], env=env, check=True)
     n, overloads = loaded()
     assert n >= 1 and overloads == 1
+
+
+def test_a_job_that_comes_while_the_server_preloads_waits_for_one_step_only(server, tmp_path):
+    """The server takes a job between two preload steps rather than after all of them, and
+    goes on preloading afterwards."""
+    steps_file, sock = tmp_path / "steps", tmp_path / "slow.sock"
+    steps_file.write_text("")
+    code = (
+        "import sys, time; from carbonbudget.pipeline import jobserver; "
+        f"step = lambda: (open({str(steps_file)!r}, 'a').write('x '), time.sleep(0.2)); "
+        "jobserver.preload_steps = lambda: [step] * 40; "
+        f"jobserver.serve({str(sock)!r}, {os.getpid()})"
+    )
+    slow = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
+    try:
+        wait_until(sock.exists)
+        host = jobserver.socket.gethostname()
+        env = {jobserver.ENV_VAR: f"{host}:{sock}", "STEPS_FILE": str(steps_file)}
+        out = tmp_path / "done"
+        proc = client(server, "steps", out, tmp_path, env=env)
+        _, stderr = proc.communicate(timeout=60)
+        assert proc.returncode == 0, stderr
+        done_then = int(out.read_text())
+        assert done_then < 40  # the job did not wait for the 8 s of preloading
+        wait_until(lambda: len(steps_file.read_text().split()) == 40)
+        assert len(steps_file.read_text().split()) == 40  # and the preload went on
+    finally:
+        slow.kill()
