@@ -4,14 +4,14 @@ process that imported it instead of a new Python that imports it again.
 Each Snakemake job is a new Python process (``script:``), and importing the stage a job runs
 (numpy, rasterio and GDAL, geopandas, matplotlib, the numba kernels) costs more than most jobs of
 a province-sized run compute (docs/performance.md, "The job server"). When a local run starts,
-the Snakefile starts this server (``processing.job_server``); it imports every stage module and
-waits on a Unix socket. A job's script (``workflow/scripts/<file>.py``) sends it the job
-(Snakemake's ``snakemake`` object), its environment, working directory and its three standard
-streams (file descriptors passed over the socket); the server forks, and the child runs the
-stage as the script would have: it writes to the job's own terminal streams and log, in a
-process of its own (memory, GIL, logging and matplotlib state are the job's alone), and sends
-back the exit status. A signal that stops the script (Snakemake cancelling the run) is passed on
-to the child.
+the Snakefile starts this server (``processing.job_server``); it listens on a Unix socket and,
+between jobs, imports every stage module. A job's script (``workflow/scripts/<file>.py``) sends
+it the job (Snakemake's ``snakemake`` object), its environment, working directory and its
+three standard streams (file descriptors passed over the socket); the server forks, and the
+child runs the stage as the script would have: it writes to the job's own terminal streams and
+log, in a process of its own (memory, GIL, logging and matplotlib state are the job's alone),
+and sends back the exit status. A signal that stops the script (Snakemake cancelling the run)
+is passed on to the child.
 
 A job runs in its own fresh process, as without a server, whenever the server is not there to
 take it: a dry run, a cluster job (SLURM jobs run on other nodes and are accounted there),
@@ -26,6 +26,7 @@ pays nothing for the package.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import os
 import pickle
@@ -39,6 +40,7 @@ import subprocess
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 
 # "<host>:<socket path>" of the run's server, set in Snakemake's process for its local jobs
 ENV_VAR = "CARBONBUDGET_JOB_SERVER"
@@ -196,16 +198,23 @@ def stage_modules() -> list[str]:
     return [f"{STAGES}.{name}" for name in names]
 
 
-def preload_steps() -> list:
+def preload_steps() -> list[Callable[[], object]]:
     """What the server does before a job needs it, in steps of at most about a second, in the
     order the jobs of a run need them: the server takes a job that comes between two steps at
     once, and the job imports itself whatever is not loaded yet."""
-    imports = ["snakemake.script", *stage_modules(), *LAZY_IMPORTS]  # snakemake.script: the
-    # class of the jobs the server unpickles
-    steps = [lambda name=name: importlib.import_module(name) for name in imports]
-    steps.append(lambda: importlib.import_module("carbonbudget.outputs.figures").warm_up())
+    # snakemake.script: the class of the jobs the server unpickles
+    imports = ["snakemake.script", *stage_modules(), *LAZY_IMPORTS]
+    steps: list[Callable[[], object]] = [
+        functools.partial(importlib.import_module, name) for name in imports
+    ]
+    steps.append(_warm_up_figures)
     steps.append(load_cached_kernels)
     return steps
+
+
+def _warm_up_figures() -> None:
+    """Pyplot and the map fonts, drawn once (:func:`carbonbudget.outputs.figures.warm_up`)."""
+    importlib.import_module("carbonbudget.outputs.figures").warm_up()
 
 
 def load_cached_kernels() -> int:
