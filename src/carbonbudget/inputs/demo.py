@@ -262,7 +262,10 @@ def _write(path, data, dtype, nodata, descriptions=None, tags=None, band_tags=No
         tiled=True,
         blockxsize=256,
         blockysize=256,
+        # DEFLATE level 1: the same size as the default level 6 for these fields (within 1 %),
+        # in half the time; the demo's inputs are written at the start of every fresh demo run
         compress="deflate",
+        zlevel=1,
         interleave="band",
     )
     with atomic_output(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
