@@ -42,6 +42,7 @@ from carbonbudget.pipeline.paths import (
     Layout,
     aligned_outputs,
     aligned_precipitation_for_runoff,
+    block_threads,
     budget_levels,
     check_all_config,
     climatology_input_files,
@@ -111,6 +112,8 @@ SPATIAL_VARS = list(config["spatial"]["variables"])
 SCENARIOS = (config.get("scenarios") or {}).get("names", [])
 SCENARIO_YEARS = (config.get("scenarios") or {}).get("years", [])
 CHUNK = config["processing"]["chunk_size"]
+# threads of the jobs that compute the grid chunk by chunk: one for a grid of one chunk
+BLOCK_THREADS = block_threads(config)
 # Every rule writes into the working tree L.work; rule publish links the deliverables into
 # L.results once every job has succeeded, so a failed or killed rerun never leaves the results
 # half-updated (docs/data.md, "Results and reruns").

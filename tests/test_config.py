@@ -280,3 +280,18 @@ def test_make_run_and_check_read_a_config_of_ones_own_first(tmp_path):
         text=True,
     )
     assert proc.returncode == 1 and f"{bad}:" in proc.stderr and "typo_section" in proc.stderr
+
+
+def test_jobs_computing_the_grid_by_chunks_take_a_second_thread_only_with_a_second_chunk():
+    """The demo's grid (320 x 240 pixels) is one chunk of 512: its trend and gridded-emission
+    jobs take one core and leave the other to the jobs beside them; a grid of several chunks,
+    or one from a template raster (size unknown before the run), takes two."""
+    from carbonbudget.pipeline.paths import block_threads
+
+    grid = {"crs": "EPSG:6933", "resolution": 1000.0, "bounds": [0, 0, 320_000, 240_000]}
+    cfg = {"grid": grid, "processing": {"chunk_size": 512}}
+    assert block_threads(cfg) == 1
+    assert block_threads({**cfg, "grid": {**grid, "bounds": [0, 0, 512_000, 512_000]}}) == 1
+    assert block_threads({**cfg, "grid": {**grid, "bounds": [0, 0, 513_000, 240_000]}}) == 2
+    assert block_threads({**cfg, "processing": {"chunk_size": 128}}) == 2
+    assert block_threads({**cfg, "grid": {"template": "grid.tif"}}) == 2

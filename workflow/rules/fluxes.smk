@@ -16,7 +16,7 @@ rule fluxes_climatology:
         L.benchmark("fluxes_climatology")
     conda:
         "../envs/carbonbudget.yaml"
-    threads: 2
+    threads: BLOCK_THREADS
     resources:
         mem_mb=2000,
     params:

@@ -36,7 +36,7 @@ if INVENTORY:
             L.benchmark("emission_raster")
         conda:
             "../envs/carbonbudget.yaml"
-        threads: 2
+        threads: BLOCK_THREADS
         resources:
             mem_mb=3000,
         params:
@@ -120,7 +120,7 @@ if WEIGHTS:
             L.benchmark("grid_budget")
         conda:
             "../envs/carbonbudget.yaml"
-        threads: 2
+        threads: BLOCK_THREADS
         resources:
             mem_mb=3000,
         params:

@@ -13,7 +13,7 @@ rule pixel_trends:
         L.benchmark("pixel_trends", "{var}")
     conda:
         "../envs/carbonbudget.yaml"
-    threads: 2
+    threads: BLOCK_THREADS
     resources:
         mem_mb=2000,
     params:
@@ -44,7 +44,7 @@ if RH_SPLIT_YEARS:
             L.benchmark("rh_attribution")
         conda:
             "../envs/carbonbudget.yaml"
-        threads: 2
+        threads: BLOCK_THREADS
         resources:
             mem_mb=2000,
         params:

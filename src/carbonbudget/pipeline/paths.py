@@ -5,6 +5,7 @@ path in one place (docs/data.md lists them).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from carbonbudget.core.config import (
@@ -601,6 +602,21 @@ def cover_fraction_input(cfg: dict, layout: Layout) -> dict[str, str]:
 def cover_fraction(cfg: dict) -> dict | None:
     """The ``npp.cover_fraction`` section, or None."""
     return (cfg.get("npp") or {}).get("cover_fraction")
+
+
+def block_threads(cfg: dict, most: int = 2) -> int:
+    """Threads of a job that computes the grid chunk by chunk (trend rasters, the split of
+    ΔRH, emissions on the grid, the climatologies' fluxes): ``most``, or one when the grid is a
+    single chunk (``processing.chunk_size``), where a second thread has no chunk to compute and
+    would only keep a core from the other jobs. A grid taken from a template raster counts as
+    large: its size is not known before the run."""
+    grid = cfg["grid"]
+    if "bounds" not in grid or "resolution" not in grid:
+        return most
+    xmin, ymin, xmax, ymax = (float(v) for v in grid["bounds"])
+    pixels = float(grid["resolution"]) * float(cfg["processing"]["chunk_size"])
+    chunks = math.ceil((xmax - xmin) / pixels - 1e-9) * math.ceil((ymax - ymin) / pixels - 1e-9)
+    return 1 if chunks <= 1 else most
 
 
 def weights_check_config(cfg: dict) -> ConfigSections:
