@@ -72,6 +72,34 @@ def test_unmapped_lithology_code(setup, tmp_path):
     assert "glim_codes.tif" in str(exc.value)
 
 
+def test_lithology_codes_present_and_mapped_by_hand():
+    """The distinct codes of a raster (NaN = nodata) whether counted (small non-negative codes)
+    or sorted (others), the unmapped ones named in order, and the coefficients they map to."""
+    import numpy as np
+
+    from carbonbudget.inputs.lithology import codes_to_coefficient, mapped_codes
+
+    codes = np.array([[3.0, np.nan, 1.0], [3.0, 7.0, 1.0]])
+    lookup = {1: 0.5, 3: 0.25, 7: 1.0, 9: 2.0}
+    assert mapped_codes(codes, lookup).tolist() == [1, 3, 7]
+    np.testing.assert_array_equal(
+        codes_to_coefficient(codes, lookup),
+        np.array([[0.25, np.nan, 0.5], [0.25, 1.0, 0.5]], dtype="float32"),
+    )
+    big = np.array([2.0**21, -4.0, 1.0, np.nan])  # outside the counted range: sorted
+    assert mapped_codes(big, {2**21: 1.0, -4: 1.0, 1: 1.0}).tolist() == [-4, 1, 2**21]
+    with pytest.raises(InputDataError, match=r"codes \[5, 8\] have no mapping"):
+        mapped_codes(np.array([8.0, 1.0, 5.0, 8.0]), lookup)
+    with pytest.raises(InputDataError, match=r"codes \[-4\] have no mapping"):
+        mapped_codes(big, {2**21: 1.0, 1: 1.0})
+    assert mapped_codes(np.full(3, np.nan), lookup).tolist() == []
+    # a band as rasterio reads it: its own integer type, nodata masked
+    band = np.ma.masked_equal(np.array([[3, 255, 1], [7, 255, 1]], dtype=np.uint8), 255)
+    assert mapped_codes(band, lookup).tolist() == [1, 3, 7]
+    with pytest.raises(InputDataError, match=r"codes \[255\] have no mapping"):
+        mapped_codes(band.data, lookup)  # the same band without its nodata
+
+
 def test_duplicate_region_codes(setup, tmp_path):
     path = setup["regions"]["path"]
     gdf = gpd.read_file(path)

@@ -77,9 +77,27 @@ def codes_to_coefficient(
 ) -> np.ndarray:
     """Map a float array of class codes (NaN = nodata) to coefficients; unmapped codes raise."""
     out = np.full(codes.shape, np.nan, dtype="float32")
-    valid = np.isfinite(codes)
-    present = np.unique(codes[valid]).astype(np.int64)
-    missing = sorted(int(c) for c in present if int(c) not in lookup)
+    for c in mapped_codes(codes, lookup, path=path):
+        out[codes == c] = lookup[int(c)]
+    return out
+
+
+def mapped_codes(codes: np.ndarray, lookup: dict[int, float], *, path: str = "") -> np.ndarray:
+    """The class codes present in ``codes`` (a float array with NaN as nodata, or a masked
+    array as rasterio reads a band) as integers, sorted; an error naming those ``lookup`` has no
+    coefficient for."""
+    valid = codes.compressed() if np.ma.isMaskedArray(codes) else np.asarray(codes).ravel()
+    if valid.dtype.kind == "f":
+        valid = valid[np.isfinite(valid)].astype(np.int64)
+    elif valid.dtype.kind == "u" and valid.dtype.itemsize >= 8:
+        valid = valid.astype(np.int64)  # np.bincount takes no uint64
+    if valid.size and valid.min() >= 0 and valid.max() < 1 << 20:
+        # a count per code: linear in the pixels, where np.unique sorts them all (1 s for a
+        # country's 20 M pixels)
+        present = np.flatnonzero(np.bincount(valid))
+    else:
+        present = np.unique(valid).astype(np.int64)
+    missing = [int(c) for c in present if int(c) not in lookup]
     if missing:
         raise InputDataError(
             f"lithology codes {missing} have no mapping",
@@ -87,9 +105,7 @@ def codes_to_coefficient(
             variable="lithology",
             fix="add them to the lithology class table (lithology.classes) with a gem_class",
         )
-    for c in present:
-        out[codes == c] = lookup[int(c)]
-    return out
+    return present
 
 
 def align_lithology(
