@@ -272,3 +272,24 @@ def test_a_job_that_comes_while_the_server_preloads_waits_for_one_step_only(serv
         assert len(steps_file.read_text().split()) > done_then  # and the preload went on
     finally:
         slow.kill()
+
+
+def test_the_server_ends_at_once_without_tearing_its_modules_down(tmp_path):
+    """A SIGTERM (the end of the run) ends the server with status 0 and its socket removed,
+    without the interpreter's teardown of what it preloaded, which the run's end would wait
+    for (atexit handlers, as module teardown, do not run)."""
+    sock, marker = tmp_path / "s.sock", tmp_path / "torn_down"
+    code = (
+        "import atexit; from carbonbudget.pipeline import jobserver; "
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close()); "
+        "jobserver.preload_steps = lambda: []; "
+        f"jobserver.main(['jobserver', {str(sock)!r}, '{os.getpid()}'])"
+    )
+    server = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        wait_until(sock.exists)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=30) == 0
+        assert not sock.exists() and not marker.exists()
+    finally:
+        server.kill()
