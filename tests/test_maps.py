@@ -484,3 +484,34 @@ def test_a_layer_is_plotted_without_drawing_the_figure():
     fig.savefig(io.BytesIO(), format="png")
     assert len(draws) == 2
     plt.close(fig)
+
+
+def test_labels_are_measured_where_the_drawn_map_puts_them():
+    """An equal aspect shrinks the axes box when the figure is drawn: labels are placed by
+    their extents in that box, so in the saved map none overlaps another or leaves the frame."""
+    import shapely
+    from helpers import AEA
+
+    from carbonbudget.outputs.figures import plot_geometries, pyplot
+
+    plt = pyplot()
+    cells = [
+        shapely.box(x, y, x + 1000, y + 1000)
+        for y in range(0, 8000, 1000)
+        for x in range(0, 4000, 1000)
+    ]
+    gdf = gpd.GeoDataFrame(
+        {"county_name": [f"region {i:02d}" for i in range(len(cells))]}, geometry=cells, crs=AEA
+    )
+    fig, ax = plt.subplots(figsize=(8, 4))  # wide axes for a tall map: the box shrinks sideways
+    plot_geometries(gdf, ax, color="#dddddd", edgecolor="grey")
+    ax.set_aspect("equal")
+    placed = plots.label_regions(fig, ax, gdf)
+    fig.canvas.draw()
+    frame = ax.get_window_extent()
+    boxes = [t.get_window_extent() for t in ax.texts]
+    assert 0 < len(placed) == len(boxes) < len(cells)  # some left out: they would overlap
+    for i, b in enumerate(boxes):
+        assert frame.x0 - 0.5 <= b.x0 and b.x1 <= frame.x1 + 0.5
+        assert not any(b.overlaps(c) for c in boxes[i + 1 :])
+    plt.close(fig)

@@ -205,6 +205,9 @@ def label_regions(fig, ax: Axes, gdf: gpd.GeoDataFrame) -> list[str]:
         return []
     parts = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     parts = parts.assign(_area=parts.geometry.area).sort_values("_area", ascending=False)
+    # the axes box as it will be drawn (an equal aspect shrinks it at drawing time): labels are
+    # measured where they will be, not where the box was before the figure was first drawn
+    ax.apply_aspect()
     renderer = fig.canvas.get_renderer()
     frame_box = ax.get_window_extent(renderer)
     placed: list[str] = []
