@@ -331,7 +331,7 @@ def _child(conn: socket.socket, fds: list[int], request: bytes) -> None:
         importlib.import_module(req["module"]).stage.run(req["job"])
         status = 0
     except SystemExit as end:
-        status = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+        status = _exit_status(end)
     except BaseException:  # what Python prints for an uncaught exception in a script
         traceback.print_exc()
     finally:
@@ -342,6 +342,12 @@ def _child(conn: socket.socket, fds: list[int], request: bytes) -> None:
         os._exit(status)
 
 
+def _exit_status(end: SystemExit) -> int:
+    """The status Python gives a process that ends with ``end``: its code, 0 for none, 1 for a
+    message."""
+    return end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+
+
 def main(argv: list[str]) -> None:
     """The server's process: :func:`serve`, then the end of the process without tearing down
     the modules it preloaded (dask, matplotlib, numba: ~1.3 s of interpreter shutdown, which the
@@ -350,7 +356,7 @@ def main(argv: list[str]) -> None:
     try:
         serve(argv[1], int(argv[2]))
     except SystemExit as end:
-        status = end.code if isinstance(end.code, int) else 0
+        status = _exit_status(end)
     except BaseException:  # noqa: BLE001 - printed as Python prints it, then the exit status 1
         traceback.print_exc()
         status = 1
