@@ -293,3 +293,31 @@ def test_the_server_ends_at_once_without_tearing_its_modules_down(tmp_path):
         assert not sock.exists() and not marker.exists()
     finally:
         server.kill()
+
+
+def test_a_sigterm_ends_the_server_even_where_python_would_ignore_the_exception(tmp_path):
+    """A SIGTERM that comes while Python swallows every exception (as in the weakref callback
+    of importlib's module locks, where a SystemExit is printed and ignored) still ends the
+    server at once, with status 0, no traceback and its socket removed."""
+    sock, started = tmp_path / "s.sock", tmp_path / "started"
+    code = "\n".join(
+        [
+            "import contextlib, time",
+            "from carbonbudget.pipeline import jobserver",
+            "def step():",
+            f"    open({str(started)!r}, 'w').close()",
+            "    with contextlib.suppress(BaseException):",
+            "        time.sleep(5)",
+            "jobserver.preload_steps = lambda: [step] * 20",
+            f"jobserver.main(['jobserver', {str(sock)!r}, '{os.getpid()}'])",
+        ]
+    )
+    server = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True)
+    try:
+        wait_until(started.exists)
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(timeout=4) == 0  # not after the 20 steps of 5 s
+        assert "Traceback" not in server.stderr.read()
+        assert not sock.exists()
+    finally:
+        server.kill()

@@ -254,7 +254,7 @@ def serve(path: str, parent: int) -> None:
     server has imported all it needs waits for one step at most, not for the whole preload
     (~3 s, which the first jobs of a run would otherwise wait for)."""
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernel reaps the children
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGTERM, functools.partial(_end_now, path, os.getpid()))
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(path)
     try:
@@ -272,6 +272,20 @@ def serve(path: str, parent: int) -> None:
         sock.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+def _end_now(path: str, server: int, *_signal: object) -> None:
+    """The server's answer to a SIGTERM: its socket removed and the process ended with status
+    0 at once. Not by raising SystemExit: a signal that comes while an import runs a weakref
+    callback of importlib's module locks has the exception printed and ignored there, and the
+    server would go on (a traceback in the run's log)."""
+    if os.getpid() == server:  # a fork between its start and its own signal handlers: not ours
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+    with contextlib.suppress(BaseException):
+        sys.stdout.flush()
+        sys.stderr.flush()
+    os._exit(0)
 
 
 def _alive(pid: int) -> bool:
