@@ -41,14 +41,18 @@ run: $(VENV)/.installed
 check: $(VENV)/.installed
 	$(CHECK_CONFIG) $(BIN)/snakemake --cores $(CORES) check_inputs --forcerun check_inputs $(CONFIG_ARGS)
 
+# Test workers (pytest-xdist): the tests of the demo's DAG share one, each module's others stay
+# together (tests/conftest.py); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 2
+
 # The full suite, whole DAG runs included (what CI runs).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Unit tests only, for the edit-test loop: leaves out every test that runs a Snakemake DAG and
 # the checks against slow references (make test runs both).
 test-fast: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -m "not workflow and not slow"
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not workflow and not slow"
 
 # Benchmarks print figures and ratios measured in one process; never part of `make test`.
 bench: $(VENV)/.installed-test

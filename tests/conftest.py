@@ -1,5 +1,13 @@
 """Fixtures: a small grid, the demo's DAG run once per session; tests that use a DAG fixture
-are marked ``workflow`` (``make test-fast`` leaves them out). Shared helpers: helpers.py."""
+are marked ``workflow`` (``make test-fast`` leaves them out); with pytest-xdist (``make test``
+runs two workers) the tests of the demo's DAG share one worker, those of a module another.
+Shared helpers: helpers.py."""
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 from helpers import AEA, copy_workflow, run_snakemake
@@ -30,6 +38,67 @@ DAG_FIXTURES = {"demo_run", "china_run", "huaihai_run"}
 
 
 def pytest_collection_modifyitems(config, items):
+    groups = {}
     for item in items:
-        if DAG_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if DAG_FIXTURES & fixtures:
             item.add_marker(pytest.mark.workflow)
+        groups[item.nodeid] = "demo_run" if "demo_run" in fixtures else _module(item.nodeid)
+    if hasattr(config, "workerinput"):  # a pytest-xdist worker: tell the scheduler the groups
+        _write_groups(Path(config.workerinput[GROUPS_KEY]), config.workerinput["workerid"], groups)
+
+
+# Tests on pytest-xdist's workers go in groups, one group to one worker: the tests that use the
+# demo's DAG, so that one worker runs that session fixture (~1 min) once, and each module's
+# other tests, which share its module fixtures. xdist's own `--dist loadgroup` cannot do this
+# here: it renames the tests through an attribute pytest 9 no longer reads. The workers know
+# each test's fixtures, the scheduler (in the controlling process) does not: each worker writes
+# the groups of what it collected to a file the scheduler reads.
+GROUPS_KEY = "carbonbudget_test_groups"
+
+
+def _module(nodeid):
+    return nodeid.split("::")[0]
+
+
+def _write_groups(folder, worker, groups):
+    path = folder / f"{worker}.json"
+    path.with_suffix(".part").write_text(json.dumps(groups))
+    os.replace(path.with_suffix(".part"), path)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist, in the controlling process: where the workers write their groups."""
+    node.workerinput[GROUPS_KEY] = str(_groups_folder(node.config))
+
+
+def _groups_folder(config):
+    folder = getattr(config, "_carbonbudget_groups", None)
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="carbonbudget-test-groups-"))
+        config._carbonbudget_groups = folder
+        config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
+    return folder
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scheduler by scope (whole groups to a worker, largest first), with the
+    groups the workers wrote; `--dist each` and `no` keep their own."""
+    if config.getvalue("dist") not in ("load", "loadscope", "loadfile", "loadgroup"):
+        return None
+    # lazy: pytest-xdist is optional; this hook runs only where it is installed
+    from xdist.scheduler import LoadScopeScheduling
+
+    folder = _groups_folder(config)
+
+    class ByGroup(LoadScopeScheduling):
+        groups: dict | None = None
+
+        def _split_scope(self, nodeid):
+            if self.groups is None:  # every worker has collected before the first call
+                self.groups = json.loads(next(iter(sorted(folder.glob("*.json")))).read_text())
+            return self.groups.get(nodeid, _module(nodeid))
+
+    return ByGroup(config, log)
