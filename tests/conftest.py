@@ -73,13 +73,16 @@ def pytest_configure_node(node):
     node.workerinput[GROUPS_KEY] = str(_groups_folder(node.config))
 
 
+_GROUPS_FOLDER = pytest.StashKey[Path]()
+
+
 def _groups_folder(config):
-    folder = getattr(config, "_carbonbudget_groups", None)
-    if folder is None:
+    """The controlling process's folder for the workers' groups, made once, removed at the end."""
+    if _GROUPS_FOLDER not in config.stash:
         folder = Path(tempfile.mkdtemp(prefix="carbonbudget-test-groups-"))
-        config._carbonbudget_groups = folder
+        config.stash[_GROUPS_FOLDER] = folder
         config.add_cleanup(lambda: shutil.rmtree(folder, ignore_errors=True))
-    return folder
+    return config.stash[_GROUPS_FOLDER]
 
 
 @pytest.hookimpl(optionalhook=True)
