@@ -38,13 +38,11 @@ DAG_FIXTURES = {"demo_run", "china_run", "huaihai_run"}
 
 
 def pytest_collection_modifyitems(config, items):
-    groups = {}
     for item in items:
-        fixtures = set(getattr(item, "fixturenames", ()))
-        if DAG_FIXTURES & fixtures:
+        if DAG_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.workflow)
-        groups[item.nodeid] = "demo_run" if "demo_run" in fixtures else _module(item.nodeid)
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: tell the scheduler the groups
+        groups = {item.nodeid: _group(item) for item in items}
         _write_groups(Path(config.workerinput[GROUPS_KEY]), config.workerinput["workerid"], groups)
 
 
@@ -59,6 +57,10 @@ GROUPS_KEY = "carbonbudget_test_groups"
 
 def _module(nodeid):
     return nodeid.split("::")[0]
+
+
+def _group(item):
+    return "demo_run" if "demo_run" in getattr(item, "fixturenames", ()) else _module(item.nodeid)
 
 
 def _write_groups(folder, worker, groups):
@@ -101,7 +103,7 @@ def pytest_xdist_make_scheduler(config, log):
 
         def _split_scope(self, nodeid):
             if self.groups is None:  # every worker has collected before the first call
-                self.groups = json.loads(next(iter(sorted(folder.glob("*.json")))).read_text())
+                self.groups = json.loads(sorted(folder.glob("*.json"))[0].read_text())
             return self.groups.get(nodeid, _module(nodeid))
 
     return ByGroup(config, log)
