@@ -39,6 +39,12 @@ log = logging.getLogger(__name__)
 DEFAULT_GDAL_CACHEMAX_MB = 256
 # COG tile size; overviews are built until the smallest level fits in one tile.
 COG_BLOCKSIZE = 256
+# A layer of at most this many pixels (16 MiB of float32) waits for its COG copy in memory
+# (GDAL's MEM driver) rather than in a temporary GeoTIFF: writing, reopening and reading that
+# file back, and GDAL looking up the grid's named CRS in PROJ's database at each opening
+# (~5 ms), cost more than the layer's pixels on a small grid. Larger layers go through the
+# temporary file, so that memory follows the chunks, not the grid.
+IN_MEMORY_PIXELS = 2048 * 2048
 
 
 # GeoPackages record a "last change" timestamp; pinning it keeps files byte-identical run to run
@@ -461,8 +467,9 @@ def _distributed_active() -> bool:
     return dask.config.get("scheduler", None) == "dask.distributed"
 
 
-def _copy_to_cog(tmp: Path, path: str, **options) -> None:
-    """Copy a tiled GeoTIFF with its overviews to a COG at ``path``, atomically: ZSTD level 1
+def _copy_to_cog(tmp, path: str, **options) -> None:
+    """Copy a raster (a tiled GeoTIFF's path or an open dataset) with its overviews to a COG at
+    ``path``, atomically: ZSTD level 1
     (about the size of level 3 and faster to write; DEFLATE is slower still,
     docs/performance.md), the overviews as built; ``options`` add creation options."""
     with atomic_output(path) as cog_tmp:
@@ -507,6 +514,7 @@ def write_cogs(
     descriptions = descriptions or {}
     units = units or {}
     tags = tags or {}
+    in_memory = grid.width * grid.height <= IN_MEMORY_PIXELS
     datasets, sources = [], []
     try:
         for path, arr in layers.items():
@@ -518,54 +526,76 @@ def write_cogs(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # intermediate tiled GeoTIFF; never moved into place, always deleted
             tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.blocks.tif")
-            datasets.append((path, tmp, rasterio.open(tmp, "w", **grid.profile(compress=None))))
+            datasets.append((path, tmp, _intermediate(tmp, grid, "float32", in_memory)))
             sources.append(data.astype("float32"))
         try:
             compute = _compute_by_row_groups if _distributed_active() else _compute_blocks
             compute(sources, [ds for _, _, ds in datasets], label or "layers")
         finally:
-            for _, _, ds in datasets:
-                ds.close()
-        for path, tmp, _ in datasets:
-            _describe(tmp, descriptions.get(path), units.get(path), tags.get(path))
-        _blocks_to_cogs([(tmp, path) for path, tmp, _ in datasets], grid, threads)
+            if not in_memory:
+                for _, _, ds in datasets:
+                    ds.close()
+        for path, tmp, ds in datasets:
+            meta = (descriptions.get(path), units.get(path), tags.get(path))
+            if in_memory:
+                _set_description(ds, *meta)
+            else:
+                with rasterio.open(tmp, "r+") as ds:
+                    _set_description(ds, *meta)
+        pairs = [(ds if in_memory else tmp, path) for path, tmp, ds in datasets]
+        _blocks_to_cogs(pairs, grid, threads)
     finally:
-        for _, tmp, _ in datasets:
+        for _, tmp, ds in datasets:
+            ds.close()
             if tmp.exists():
                 tmp.unlink()
 
 
-def _describe(path: Path, description: str | None, unit: str | None, tags: dict | None) -> None:
-    """Band description, units (as GDAL's and as a band tag) and dataset tags of a raster."""
-    with rasterio.open(path, "r+") as ds:
-        if description is not None:
-            ds.set_band_description(1, description)
-        if unit is not None:
-            ds.units = (unit,)
-            ds.update_tags(1, units=unit)
-        if tags is not None:
-            ds.update_tags(**tags)
+def _intermediate(tmp: Path, grid: Grid, dtype: str, in_memory: bool, **profile):
+    """A dataset open for writing that holds a layer until its COG copy: in memory (GDAL's
+    MEM driver, see IN_MEMORY_PIXELS), else the tiled, uncompressed GeoTIFF ``tmp``."""
+    p = grid.profile(dtype=dtype, compress=None, **profile)
+    if not in_memory:
+        return rasterio.open(tmp, "w", **p)
+    for key in ("tiled", "blockxsize", "blockysize", "compress", "zstd_level", "interleave"):
+        p.pop(key, None)
+    return rasterio.open(tmp.name, "w", **dict(p, driver="MEM"))
 
 
-def _blocks_to_cogs(pairs: list[tuple[Path, str]], grid: Grid, threads: int) -> None:
-    """Each (intermediate, COG path) with averaged overviews, copied to COG. Layers are copied
-    side by side, one thread each: GDAL builds overviews in one thread per copy, so several
-    copies at once use every core."""
+def _set_description(ds, description: str | None, unit: str | None, tags: dict | None) -> None:
+    """Band description, units (as GDAL's and as a band tag) and dataset tags of an open
+    raster."""
+    if description is not None:
+        ds.set_band_description(1, description)
+    if unit is not None:
+        ds.units = (unit,)
+        ds.update_tags(1, units=unit)
+    if tags is not None:
+        ds.update_tags(**tags)
+
+
+def _blocks_to_cogs(pairs: list[tuple], grid: Grid, threads: int) -> None:
+    """Each (intermediate, COG path) with averaged overviews, copied to COG; the intermediate is
+    a file's path or a dataset open in memory (:func:`_intermediate`). Layers are copied side by
+    side, one thread each: GDAL builds overviews in one thread per copy, so several copies at
+    once use every core."""
     workers = max(1, min(threads, len(pairs)))
     per_copy = max(1, threads // workers)
     factors = overview_factors(grid.width, grid.height)
 
-    def to_cog(pair: tuple[Path, str]) -> None:
-        tmp, path = pair
+    def to_cog(pair: tuple) -> None:
+        source, path = pair
         # Overviews are built in the uncompressed intermediate and copied as they are: the COG
         # driver's own (OVERVIEWS=AUTO) goes through a temporary file and costs more
         # (docs/performance.md). Same averages of valid pixels; a level's size is rounded up
         # (5,000 / 16 -> 313 columns, AUTO made 312), so the coarse levels cover the last
         # partial block of pixels too.
-        if factors:
-            with rasterio.open(tmp, "r+") as ds:
+        if factors and isinstance(source, Path):
+            with rasterio.open(source, "r+") as ds:
                 ds.build_overviews(factors, Resampling.average)
-        _copy_to_cog(tmp, path, PREDICTOR="YES", NUM_THREADS=per_copy)
+        elif factors:
+            source.build_overviews(factors, Resampling.average)
+        _copy_to_cog(source, path, PREDICTOR="YES", NUM_THREADS=per_copy)
 
     if workers == 1:
         for pair in pairs:
@@ -590,9 +620,9 @@ def write_class_cog(
     has no place for category names), overviews by mode (a class, never an average)."""
     tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.classes.tif")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    in_memory = grid.width * grid.height <= IN_MEMORY_PIXELS
     try:
-        profile = grid.profile(dtype="uint8", nodata=0, compress=None)
-        with rasterio.open(tmp, "w", **profile) as ds:
+        with _intermediate(tmp, grid, "uint8", in_memory, nodata=0) as ds:
             ds.write(classes.astype("uint8"), 1)
             ds.write_colormap(
                 1, {0: (255, 255, 255, 0), **{k: (*v, 255) for k, v in colours.items()}}
@@ -604,7 +634,10 @@ def write_class_cog(
             factors = overview_factors(grid.width, grid.height)
             if factors:
                 ds.build_overviews(factors, Resampling.mode)
-        _copy_to_cog(tmp, path)
+            if in_memory:
+                _copy_to_cog(ds, path)
+        if not in_memory:
+            _copy_to_cog(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()

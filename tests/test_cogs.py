@@ -1,0 +1,72 @@
+"""Cloud-Optimised GeoTIFFs written by carbonbudget.core.io: a small layer waits for its COG
+copy in memory, a large one in a temporary file; both give the same bytes."""
+
+import os
+
+import numpy as np
+import pytest
+import rasterio
+
+from carbonbudget.core import io
+from carbonbudget.core.grid import Grid
+
+CRS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
+
+
+def _write(folder, grid, data, classes):
+    folder.mkdir()
+    layers = {str(folder / "a.tif"): data, str(folder / "b.tif"): data * 2}
+    io.write_cogs(
+        layers,
+        grid,
+        descriptions={p: f"layer {i}" for i, p in enumerate(layers)},
+        units={p: "g C m-2 yr-1" for p in layers},
+        tags={p: {"year": "2004"} for p in layers},
+        threads=2,
+    )
+    io.write_class_cog(
+        str(folder / "c.tif"),
+        classes,
+        grid,
+        colours={1: (200, 0, 0), 2: (0, 0, 200)},
+        labels={1: "deficit", 2: "surplus"},
+        description="balance class",
+        tags={"year": "2004"},
+    )
+
+
+# 240 x 320: overviews (wider than a 256-pixel tile); 90 x 100: one tile, none
+@pytest.mark.parametrize("shape", [(240, 320), (90, 100)])
+def test_a_layer_held_in_memory_gives_the_cog_of_the_temporary_file(tmp_path, monkeypatch, shape):
+    grid = Grid.from_bounds(CRS, 1000.0, [0.0, 0.0, shape[1] * 1000.0, shape[0] * 1000.0])
+    data = np.random.default_rng(1).normal(100.0, 30.0, shape).astype("float32")
+    data[:7, :11] = np.nan
+    classes = np.where(np.isnan(data), 0, np.where(data > 100, 2, 1)).astype("uint8")
+    used = []
+    intermediate = io._intermediate
+
+    def spy(tmp, grid, dtype, in_memory, **profile):
+        used.append(in_memory)
+        return intermediate(tmp, grid, dtype, in_memory, **profile)
+
+    monkeypatch.setattr(io, "_intermediate", spy)
+    _write(tmp_path / "memory", grid, data, classes)
+    monkeypatch.setattr(io, "IN_MEMORY_PIXELS", 0)
+    _write(tmp_path / "files", grid, data, classes)
+    assert used == [True] * 3 + [False] * 3
+
+    for name in ("a.tif", "b.tif", "c.tif"):
+        memory = (tmp_path / "memory" / name).read_bytes()
+        assert memory == (tmp_path / "files" / name).read_bytes(), name
+    # no temporary file is left behind by either path
+    for folder in ("memory", "files"):
+        assert sorted(os.listdir(tmp_path / folder)) == ["a.tif", "b.tif", "c.tif"]
+    with rasterio.open(tmp_path / "memory" / "b.tif") as ds:
+        assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
+        assert ds.descriptions == ("layer 1",) and ds.units == ("g C m-2 yr-1",)
+        assert ds.tags()["year"] == "2004"
+        assert len(ds.overviews(1)) == (1 if shape[1] > io.COG_BLOCKSIZE else 0)
+        np.testing.assert_array_equal(ds.read(1), data * 2)
+    with rasterio.open(tmp_path / "memory" / "c.tif") as ds:
+        np.testing.assert_array_equal(ds.read(1), classes)
+        assert ds.colormap(1)[2][:3] == (0, 0, 200)
