@@ -273,7 +273,10 @@ onstart:
     start_run(L.results)
     keep_run_log(log, L.logs)
     # a local run's jobs run in forks of one process that imported the package (docs/performance.md)
-    jobserver.start(config["processing"]["job_server"] and workflow.local_exec)
+    jobserver.start(
+        config["processing"]["job_server"] and workflow.local_exec,
+        crs=config["grid"].get("crs"),
+    )
 
 
 onsuccess:

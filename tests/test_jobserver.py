@@ -34,6 +34,11 @@ STAGE = textwrap.dedent(
                 with open(job.output[0], "w") as f:
                     f.write(str(len(open(os.environ["STEPS_FILE"]).read().split())))
                 return
+            if job.rule == "threads":  # the native thread pools the job's fork computes with
+                from threadpoolctl import threadpool_info
+                with open(job.output[0], "w") as f:
+                    json.dump(sorted({p["num_threads"] for p in threadpool_info()}), f)
+                return
             if job.rule == "wait":
                 open(job.output[0] + ".pid", "w").write(str(os.getpid()))
                 time.sleep(60)
@@ -106,6 +111,23 @@ def test_a_job_runs_in_a_fork_of_the_server_with_its_own_folder_and_environment(
     assert got["cwd"] == str(tmp_path) and got["env"] == "this job" and got["input"] == "in.tif"
     # the fork wrote to the script's own stdout; the script ended with the job
     assert "stage output on stdout" in stdout and "ran here" not in stdout
+
+
+def test_a_job_computes_with_the_native_threads_snakemake_gives_it(server, tmp_path):
+    """OpenBLAS sizes its pool when loaded, in the server (no thread variables there): each fork
+    takes the job's own (Snakemake sets OMP_NUM_THREADS and the like to the rule's threads)."""
+    import json
+
+    maps = f"/proc/{server['pid']}/maps"
+    wait_until(lambda: "openblas" in Path(maps).read_text())  # numpy loaded by the server
+    assert "openblas" in Path(maps).read_text()
+    for threads in ("1", "2"):
+        out = tmp_path / f"threads_{threads}.json"
+        env = {v: threads for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+        proc = client(server, "threads", out, tmp_path, env=env)
+        _, stderr = proc.communicate(timeout=120)
+        assert proc.returncode == 0, stderr
+        assert json.loads(out.read_text()) == [int(threads)]
 
 
 def test_the_jobs_exit_status_and_error_reach_snakemake(server, tmp_path):
@@ -254,7 +276,7 @@ def test_a_job_that_comes_while_the_server_preloads_waits_for_one_step_only(serv
     code = (
         "import sys, time; from carbonbudget.pipeline import jobserver; "
         f"step = lambda: (open({str(steps_file)!r}, 'a').write('x '), time.sleep(0.1)); "
-        "jobserver.preload_steps = lambda: [step] * 40; "
+        "jobserver.preload_steps = lambda crs=None: [step] * 40; "
         f"jobserver.serve({str(sock)!r}, {os.getpid()})"
     )
     slow = subprocess.Popen([sys.executable, "-c", code], env=os.environ.copy())
@@ -282,7 +304,7 @@ def test_the_server_ends_at_once_without_tearing_its_modules_down(tmp_path):
     code = (
         "import atexit; from carbonbudget.pipeline import jobserver; "
         f"atexit.register(lambda: open({str(marker)!r}, 'w').close()); "
-        "jobserver.preload_steps = lambda: []; "
+        "jobserver.preload_steps = lambda crs=None: []; "
         f"jobserver.main(['jobserver', {str(sock)!r}, '{os.getpid()}'])"
     )
     server = subprocess.Popen([sys.executable, "-c", code])
@@ -308,7 +330,7 @@ def test_a_sigterm_ends_the_server_even_where_python_would_ignore_the_exception(
             f"    open({str(started)!r}, 'w').close()",
             "    with contextlib.suppress(BaseException):",
             "        time.sleep(5)",
-            "jobserver.preload_steps = lambda: [step] * 20",
+            "jobserver.preload_steps = lambda crs=None: [step] * 20",
             f"jobserver.main(['jobserver', {str(sock)!r}, '{os.getpid()}'])",
         ]
     )
@@ -321,3 +343,45 @@ def test_a_sigterm_ends_the_server_even_where_python_would_ignore_the_exception(
         assert not sock.exists()
     finally:
         server.kill()
+
+
+GRID_CRS = "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m"
+
+
+def test_the_server_names_the_grids_crs_once_for_all_its_jobs():
+    from carbonbudget.core import grid
+
+    steps = jobserver.preload_steps(GRID_CRS)
+    named = [i for i, s in enumerate(steps) if getattr(s, "func", None) is jobserver._name_crs]
+    # one step, right after the stages the first jobs need (they name the CRS first)
+    assert len(named) == 1 and steps[named[0]].args == (GRID_CRS,)
+    assert named[0] == 1 + len(jobserver.FIRST_STAGES)
+    without = jobserver.preload_steps()
+    assert not any(getattr(s, "func", None) is jobserver._name_crs for s in without)
+    grid._named_definition.cache_clear()
+    steps[named[0]]()
+    before = grid._named_definition.cache_info()
+    crs = grid.named_crs(GRID_CRS)  # what a fork of the server then does: no search of PROJ's db
+    assert grid._named_definition.cache_info().hits == before.hits + 1
+    assert crs.to_wkt().startswith('PROJCS["Albers Equal Area')
+
+
+def test_the_grids_crs_reaches_the_server_as_a_text_only(monkeypatch):
+    started = []
+
+    class Popen:  # the server's command line, no process
+        def __init__(self, args, **kwargs):
+            started.append(args)
+
+        def terminate(self):
+            pass
+
+        def wait(self, timeout=None):
+            return 0
+
+    monkeypatch.setattr(jobserver.subprocess, "Popen", Popen)
+    monkeypatch.setattr(jobserver, "_server", None)
+    for crs, tail in ((GRID_CRS, [GRID_CRS]), (4326, []), (None, [])):
+        path = jobserver.start(crs=crs)  # 4326: an EPSG number from YAML, named by the jobs
+        jobserver.stop()
+        assert started[-1][1:] == ["-m", jobserver.__name__, path, str(os.getpid()), *tail]

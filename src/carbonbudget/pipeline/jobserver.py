@@ -51,7 +51,8 @@ _STATUS = struct.Struct("!i")  # the job's exit status, the last answer
 # what the jobs import on their first use rather than with the stages: dask.array (trend
 # rasters), and distributed, which dask imports at its first compute to look for a cluster;
 # pyogrio and rioxarray (polygons, raster outputs); scipy.stats and scikit-learn (scenarios,
-# forecasts), libpysal and esda (spatial statistics): 0.5-1.5 s each where a job imports them
+# forecasts), libpysal and esda (spatial statistics): 0.5-1.5 s each where a job imports them;
+# threadpoolctl, with which each fork sizes its native thread pools
 LAZY_IMPORTS = (
     "dask.array",
     "distributed",
@@ -61,6 +62,7 @@ LAZY_IMPORTS = (
     "sklearn",
     "libpysal",
     "esda",
+    "threadpoolctl",
 )
 # the stage modules the first jobs of a run need, imported first (the others follow by name)
 FIRST_STAGES = ("inputs", "demo", "align", "year")
@@ -73,18 +75,21 @@ def available() -> bool:
     return sys.platform.startswith("linux")
 
 
-def start(enabled: bool = True) -> str | None:
+def start(enabled: bool = True, crs: object = None) -> str | None:
     """Start the run's server (from Snakemake's ``onstart``, in a local run) and tell the jobs
-    where it is through the environment they inherit. Returns the socket's path, or None when
-    no server is started. The server stops with :func:`stop`, or by itself when the process
-    that started it ends."""
+    where it is through the environment they inherit. ``crs``: the grid's CRS as the config
+    gives it; a text is named once in the server (:func:`carbonbudget.core.grid.named_crs`)
+    rather than in every job, anything else is left to the jobs. Returns the socket's path, or
+    None when no server is started. The server stops with :func:`stop`, or by itself when the
+    process that started it ends."""
     global _server
     if not enabled or not available() or _server is not None:
         return None
     folder = tempfile.mkdtemp(prefix="carbonbudget-jobs-")
     path = os.path.join(folder, "server.sock")
     _server = subprocess.Popen(
-        [sys.executable, "-m", __name__, path, str(os.getpid())],
+        [sys.executable, "-m", __name__, path, str(os.getpid())]
+        + ([crs] if isinstance(crs, str) and crs else []),
         stdin=subprocess.DEVNULL,
         start_new_session=True,  # a Ctrl-C in the terminal stops the jobs, not the server
     )
@@ -178,10 +183,11 @@ def _wait(sock: socket.socket, child: int) -> int:
     return _STATUS.unpack(status)[0]
 
 
-def preload() -> list[str]:
-    """Import every stage module and what the jobs import later (what the forks share), load
-    the cached kernels and warm up the figures. Returns the stage modules imported."""
-    for step in preload_steps():
+def preload(crs: str | None = None) -> list[str]:
+    """Import every stage module and what the jobs import later (what the forks share), name
+    the grid's CRS, load the cached kernels and warm up the figures. Returns the stage modules
+    imported."""
+    for step in preload_steps(crs):
         step()
     return stage_modules()
 
@@ -198,18 +204,33 @@ def stage_modules() -> list[str]:
     return [f"{STAGES}.{name}" for name in names]
 
 
-def preload_steps() -> list[Callable[[], object]]:
+def preload_steps(crs: str | None = None) -> list[Callable[[], object]]:
     """What the server does before a job needs it, in steps of at most about a second, in the
     order the jobs of a run need them: the server takes a job that comes between two steps at
-    once, and the job imports itself whatever is not loaded yet."""
+    once, and the job imports itself whatever is not loaded yet. With ``crs`` (the grid's, as
+    the config gives it), its name is looked up once after the first jobs' stages."""
     # snakemake.script: the class of the jobs the server unpickles
-    imports = ["snakemake.script", *stage_modules(), *LAZY_IMPORTS]
+    modules = stage_modules()
+    first = len(FIRST_STAGES)
     steps: list[Callable[[], object]] = [
-        functools.partial(importlib.import_module, name) for name in imports
+        functools.partial(importlib.import_module, name)
+        for name in ["snakemake.script", *modules[:first]]
+    ]
+    if crs:
+        steps.append(functools.partial(_name_crs, crs))
+    steps += [
+        functools.partial(importlib.import_module, name)
+        for name in [*modules[first:], *LAZY_IMPORTS]
     ]
     steps.append(_warm_up_figures)
     steps.append(load_cached_kernels)
     return steps
+
+
+def _name_crs(crs: str) -> None:
+    """The grid's CRS named as every job names it (PROJ's search of its database for an EPSG
+    twin, ~50 ms per job otherwise; the forks inherit the answer)."""
+    importlib.import_module("carbonbudget.core.grid").named_crs(crs)
 
 
 def _warm_up_figures() -> None:
@@ -248,7 +269,7 @@ def load_cached_kernels() -> int:
     return loaded
 
 
-def serve(path: str, parent: int) -> None:
+def serve(path: str, parent: int, crs: str | None = None) -> None:
     """Listen on ``path`` until the process ``parent`` ends or a SIGTERM comes; fork a child
     for each job. Imports between jobs (:func:`preload_steps`): a job that comes before the
     server has imported all it needs waits for one step at most, not for the whole preload
@@ -260,7 +281,7 @@ def serve(path: str, parent: int) -> None:
     try:
         sock.listen(64)
         sock.settimeout(1.0)
-        steps = preload_steps()
+        steps = preload_steps(crs)
         started_by = os.getppid()
         while os.getppid() == started_by and _alive(parent):
             if steps and not select.select([sock], [], [], 0)[0]:  # no job waiting: preload
@@ -342,6 +363,7 @@ def _child(conn: socket.socket, fds: list[int], request: bytes) -> None:
         os.chdir(req["cwd"])
         os.environ.clear()
         os.environ.update(req["env"])
+        _limit_native_threads()
         importlib.import_module(req["module"]).stage.run(req["job"])
         status = 0
     except SystemExit as end:
@@ -356,6 +378,22 @@ def _child(conn: socket.socket, fds: list[int], request: bytes) -> None:
         os._exit(status)
 
 
+def _limit_native_threads() -> None:
+    """The job's native thread pools (OpenBLAS and OpenMP under numpy, scipy and scikit-learn)
+    sized as Snakemake sizes them for a job of its own (``OMP_NUM_THREADS`` and the like, the
+    rule's ``threads``). These libraries read the variables once, when they are loaded: here in
+    the server, whose environment has none, so every fork would use all cores for each job and
+    two jobs would oversubscribe them (an MLP fit beside another busy job: 4.4 s against 1.0 s
+    with one thread, docs/performance.md)."""
+    n = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
+    if not n or not n.isdigit():
+        return
+    # lazy: this module imports the standard library only (a job's script imports it)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=int(n))
+
+
 def _exit_status(end: SystemExit) -> int:
     """The status Python gives a process that ends with ``end``: its code, 0 for none, 1 for a
     message."""
@@ -368,7 +406,7 @@ def main(argv: list[str]) -> None:
     end of every run waited for in :func:`stop`)."""
     status = 0
     try:
-        serve(argv[1], int(argv[2]))
+        serve(argv[1], int(argv[2]), argv[3] if len(argv) > 3 else None)
     except SystemExit as end:
         status = _exit_status(end)
     except BaseException:  # noqa: BLE001 - printed as Python prints it, then the exit status 1
