@@ -347,3 +347,30 @@ def test_the_lithology_band_of_a_multi_band_file(setup, tmp_path):
     for band in (2, "glim class"):
         rep = check_static_inputs(config=dict(setup, lithology=dict(lith, band=band)))
         assert rep["files"] == {str(stacked): "lithology"}
+
+
+def test_the_regions_checked_once_are_the_regions_the_coverage_is_built_from(setup, tmp_path):
+    """check_static keeps the polygons it checked (grid CRS, overlaps cut, groupings added) for
+    build_regions, which no longer reads and cuts them again: the stored polygons give the
+    same coverage cache key (codes, WKB and CRS text) and the same matrix as reading the
+    config's polygons, also where an overlap was cut."""
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs.checks import check_static_inputs
+    from carbonbudget.regions.hierarchy import read_checked_regions, read_config_regions
+    from carbonbudget.regions.zonal import finest_coverage, regions_digest
+
+    _bowtie_first_county(setup["regions"]["path"])  # spans its box, over its neighbours
+    setup["regions"]["overlaps"] = "first"
+    grid = Grid.from_config(setup)
+    path = tmp_path / "checked.parquet"
+    check_static_inputs(config=setup, path_regions=str(path))
+    checked = read_checked_regions(str(path), grid.crs.to_wkt())
+    direct, _, _ = read_config_regions(setup["regions"], crs=grid.crs.to_wkt())
+    assert list(checked.columns) == list(direct.columns)
+    assert checked.drop(columns="geometry").equals(direct.drop(columns="geometry"))
+    assert regions_digest(checked, "county_code") == regions_digest(direct, "county_code")
+    _, codes, matrix, key = finest_coverage(setup["regions"], grid, None, checked)
+    _, codes_direct, matrix_direct, key_direct = finest_coverage(setup["regions"], grid, None)
+    assert codes == codes_direct and key == key_direct
+    assert (matrix != matrix_direct).nnz == 0
+    assert {"zone_code", "zone_name"} <= set(checked.columns)  # the demo's grouping

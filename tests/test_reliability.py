@@ -22,16 +22,22 @@ def demo_root(tmp_path_factory):
     """The demo inputs, and the study-area fraction raster build_regions makes for them."""
     from helpers import job
 
+    from carbonbudget.core.grid import Grid
     from carbonbudget.pipeline.stages.align import build_regions
+    from carbonbudget.regions.hierarchy import read_config_regions, write_checked_regions
 
     root = tmp_path_factory.mktemp("demo_src")
     build_demo(str(root / "data/demo"))
     shutil.copytree(REPO / "config", root / "config")
     cfg = validate_config(demo_config())
     regions = dict(cfg["regions"], path=str(root / cfg["regions"]["path"]))
+    checked = str(root / "checked.parquet")  # what check_static keeps for build_regions
+    crs = Grid.from_config(cfg).crs.to_wkt()
+    write_checked_regions(read_config_regions(regions, crs=crs)[0], checked)
     build_regions(
         job(
             "build_regions",
+            input={"checked": checked},
             params={"grid": cfg["grid"], "regions": regions, "cache_dir": None, "cover": None},
             output={
                 "regions": str(root / "r.gpkg"),

@@ -60,6 +60,7 @@ rule build_regions:
         regions=config["regions"]["path"],
         groupings=GROUPING_TABLES,
         report=L.static_report,
+        checked=L.checked_regions,
     output:
         **cover_fraction_input(config, L),
         regions=L.regions,

@@ -38,6 +38,7 @@ rule check_static:
         groupings=GROUPING_TABLES,
     output:
         report=L.static_report,
+        regions=L.checked_regions,
     log:
         L.log("check_static"),
     benchmark:

@@ -55,7 +55,7 @@ from carbonbudget.regions.emissions import (
     match_emission_codes,
     report_gaps,
 )
-from carbonbudget.regions.hierarchy import read_config_regions
+from carbonbudget.regions.hierarchy import read_config_regions, write_checked_regions
 from carbonbudget.regions.layers import read_layer
 from carbonbudget.regions.zonal import finest_coverage, in_region_fraction, inside_grid_share
 
@@ -607,14 +607,16 @@ def check_static_inputs(
     *,
     config: dict,
     path_report: str | None = None,
+    path_regions: str | None = None,
     failures: list[CarbonBudgetError] | None = None,
 ) -> dict:
     """Check the inputs shared by all years: lithology raster and class tables, region polygons
     (unique codes, nesting, geometries, on the grid). Does not depend on the years. With
+    ``path_regions`` the checked polygons are stored there (:func:`_check_regions`). With
     ``failures`` (a list) the lithology's error is kept there and the regions still checked."""
     report: dict = {"files": {}, "grid_coverage": {}}
     report.update(_attempt(_check_lithology, failures, config=config))
-    report.update(_attempt(_check_regions, failures, config=config))
+    report.update(_attempt(_check_regions, failures, config=config, path_regions=path_regions))
     _write_report(report, path_report)
     return report
 
@@ -643,20 +645,28 @@ def _check_lithology(*, config: dict) -> dict:
     }
 
 
-def _check_regions(*, config: dict) -> dict:
-    """The region polygons: codes, nesting, geometries, and their place on the grid."""
-    regions, levels, _ = read_config_regions(config["regions"])
-    return {
+def _check_regions(*, config: dict, path_regions: str | None = None) -> dict:
+    """The region polygons: codes, nesting, geometries, and their place on the grid. They are
+    read in the grid's CRS, overlaps resolved there, as the coverage of the pixels needs them:
+    with ``path_regions`` they are stored there for ``build_regions``
+    (:func:`carbonbudget.regions.hierarchy.write_checked_regions`), which would otherwise read,
+    check and cut them again on the run's critical path."""
+    grid = Grid.from_config(config)
+    regions, levels, _ = read_config_regions(config["regions"], crs=grid.crs.to_wkt())
+    report = {
         "regions": {lv: int(regions[f"{lv}_code"].nunique()) for lv in levels},
         "regions_outside_grid": check_regions_inside_grid(
             regions,
             f"{levels[0]}_code",
-            Grid.from_config(config),
+            grid,
             config["regions"]["path"],
             config["checks"],
             template="template" in config["grid"],
         ),
     }
+    if path_regions:
+        write_checked_regions(regions, path_regions)
+    return report
 
 
 def check_regions_inside_grid(

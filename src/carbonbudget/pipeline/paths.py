@@ -408,6 +408,12 @@ class Layout:
         return f"{self.work}/interim/regions/regions.gpkg"
 
     @property
+    def checked_regions(self) -> str:
+        """The finest-level polygons as ``check_static`` read and checked them (grid CRS,
+        overlaps resolved, groupings added), for ``build_regions``."""
+        return f"{self.work}/interim/regions/checked.parquet"
+
+    @property
     def coverage(self) -> str:
         """The exact fraction of every pixel in every finest region (sparse)."""
         return f"{self.work}/interim/regions/coverage_{self.finest}.npz"

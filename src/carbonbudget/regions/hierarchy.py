@@ -17,7 +17,7 @@ import pandas as pd
 import shapely
 
 from carbonbudget.core.errors import InputDataError, RegionError
-from carbonbudget.core.io import read_text_table, region_codes
+from carbonbudget.core.io import atomic_output, read_text_table, region_codes
 
 if TYPE_CHECKING:
     from typing import Any
@@ -523,6 +523,22 @@ def read_config_regions(reg: dict, crs: Any = None) -> gpd.GeoDataFrame:
     )
     regions = apply_groupings(regions, reg.get("groupings") or {}, list(reg["levels"]))
     return regions, list(reg["levels"]), derive
+
+
+def write_checked_regions(regions: gpd.GeoDataFrame, path: str) -> None:
+    """The regions of :func:`read_config_regions` as GeoParquet (:func:`read_checked_regions`):
+    the geometries as WKB, every coordinate as read, so that a job that reads them gets the
+    polygons the checks passed, without reading, checking and cutting them again."""
+    with atomic_output(path) as tmp:
+        regions.to_parquet(tmp, index=False)
+
+
+def read_checked_regions(path: str, crs: Any) -> gpd.GeoDataFrame:
+    """The regions :func:`write_checked_regions` stored, in ``crs``, the CRS they were written
+    in (given again as the caller defines it: GeoParquet stores it as PROJJSON, whose WKT need
+    not be the same text, and the coverage cache key digests that text)."""
+    regions = gpd.read_parquet(path)
+    return regions.set_crs(crs, allow_override=True)
 
 
 def level_table(regions: gpd.GeoDataFrame, levels: list[str], level: str) -> pd.DataFrame:

@@ -281,14 +281,20 @@ def load_coverage(path: str, grid: Grid) -> tuple[list[str], sp.csc_matrix]:
 
 
 def finest_coverage(
-    regions_cfg: dict, grid: Grid, cache_dir: str | None
+    regions_cfg: dict,
+    grid: Grid,
+    cache_dir: str | None,
+    regions: gpd.GeoDataFrame | None = None,
 ) -> tuple[gpd.GeoDataFrame, list[str], sp.csc_matrix, str]:
     """The finest regions of the ``regions`` section in the grid CRS and their coverage matrix
     (:func:`cached_coverage`, so the run and ``make check`` share one cache entry): (regions,
-    codes, matrix, cache key)."""
-    regions, levels, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
+    codes, matrix, cache key). ``regions``: the polygons as the checks read them in the grid
+    CRS (:func:`carbonbudget.regions.hierarchy.read_checked_regions`), else read here."""
+    if regions is None:
+        regions, _, _ = read_config_regions(regions_cfg, crs=grid.crs.to_wkt())
+    finest = list(regions_cfg["levels"])[0]
     codes, matrix, key, _ = cached_coverage(
-        regions, f"{levels[0]}_code", grid, cache_dir, regions_cfg["simplify_to_pixel"]
+        regions, f"{finest}_code", grid, cache_dir, regions_cfg["simplify_to_pixel"]
     )
     return regions, codes, matrix, key
 

@@ -25,6 +25,7 @@ from carbonbudget.regions.hierarchy import (
     dissolve_level,
     level_layer,
     level_table,
+    read_checked_regions,
     read_finest,
 )
 from carbonbudget.regions.zonal import (
@@ -72,7 +73,8 @@ def build_regions(job: Job) -> None:
     unchanged) and a raster of the fraction of each pixel inside the study area."""
     grid = Grid.from_config(job.params.grid)
     regions_cfg, cache_dir = job.params.regions, job.params.cache_dir
-    regions, codes, matrix, key = finest_coverage(regions_cfg, grid, cache_dir)
+    checked = read_checked_regions(job.input.checked, grid.crs.to_wkt())
+    regions, codes, matrix, key = finest_coverage(regions_cfg, grid, cache_dir, checked)
     if matrix.nnz == 0:
         raise GridError(
             f"{regions_cfg['path']}: no region overlaps the target grid; check "

@@ -33,8 +33,11 @@ def check_climatology(job: Job) -> None:
 
 @stage()
 def check_static(job: Job) -> None:
-    """Check the lithology, its class tables and the region polygons."""
-    check_static_inputs(config=job.params.config, path_report=job.output.report)
+    """Check the lithology, its class tables and the region polygons; keep the polygons as
+    checked, in the grid CRS, for ``build_regions``."""
+    check_static_inputs(
+        config=job.params.config, path_report=job.output.report, path_regions=job.output.regions
+    )
 
 
 @stage()
