@@ -6,6 +6,7 @@ import os
 import numpy as np
 import pytest
 import rasterio
+import rasterio.shutil
 
 from carbonbudget.core import io
 from carbonbudget.core.grid import Grid
@@ -35,19 +36,24 @@ def _write(folder, grid, data, classes):
     )
 
 
-# 240 x 320: overviews (wider than a 256-pixel tile); 90 x 100: one tile, none
-@pytest.mark.parametrize("shape", [(240, 320), (90, 100)])
+# 553 x 484: two overview levels (the second built from the first, as GDAL's GeoTIFF driver
+# builds them: its MEM driver builds each from the full resolution, other coarse averages);
+# 240 x 320: one level; 90 x 100: one tile, none
+@pytest.mark.parametrize("shape", [(553, 484), (240, 320), (90, 100)])
 def test_a_layer_held_in_memory_gives_the_cog_of_the_temporary_file(tmp_path, monkeypatch, shape):
     grid = Grid.from_bounds(CRS, 1000.0, [0.0, 0.0, shape[1] * 1000.0, shape[0] * 1000.0])
     data = np.random.default_rng(1).normal(100.0, 30.0, shape).astype("float32")
     data[:7, :11] = np.nan
+    data[100:, 50:90] = np.nan  # gaps the coarse levels average around
     classes = np.where(np.isnan(data), 0, np.where(data > 100, 2, 1)).astype("uint8")
-    used = []
+    used, names = [], []
     intermediate = io._intermediate
 
     def spy(tmp, grid, dtype, in_memory, **profile):
         used.append(in_memory)
-        return intermediate(tmp, grid, dtype, in_memory, **profile)
+        ds = intermediate(tmp, grid, dtype, in_memory, **profile)
+        names.append(ds.name)
+        return ds
 
     monkeypatch.setattr(io, "_intermediate", spy)
     _write(tmp_path / "memory", grid, data, classes)
@@ -58,14 +64,16 @@ def test_a_layer_held_in_memory_gives_the_cog_of_the_temporary_file(tmp_path, mo
     for name in ("a.tif", "b.tif", "c.tif"):
         memory = (tmp_path / "memory" / name).read_bytes()
         assert memory == (tmp_path / "files" / name).read_bytes(), name
-    # no temporary file is left behind by either path
+    # no temporary file is left behind by either path, on disk or in GDAL's memory
     for folder in ("memory", "files"):
         assert sorted(os.listdir(tmp_path / folder)) == ["a.tif", "b.tif", "c.tif"]
+    assert all(n.startswith("/vsimem/") for n in names[:3])
+    assert not any(rasterio.shutil.exists(n) for n in names)
     with rasterio.open(tmp_path / "memory" / "b.tif") as ds:
         assert ds.tags(ns="IMAGE_STRUCTURE")["LAYOUT"] == "COG"
         assert ds.descriptions == ("layer 1",) and ds.units == ("g C m-2 yr-1",)
         assert ds.tags()["year"] == "2004"
-        assert len(ds.overviews(1)) == (1 if shape[1] > io.COG_BLOCKSIZE else 0)
+        assert len(ds.overviews(1)) == len(io.overview_factors(shape[1], shape[0]))
         np.testing.assert_array_equal(ds.read(1), data * 2)
     with rasterio.open(tmp_path / "memory" / "c.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), classes)

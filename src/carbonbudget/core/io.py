@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -39,11 +40,11 @@ log = logging.getLogger(__name__)
 DEFAULT_GDAL_CACHEMAX_MB = 256
 # COG tile size; overviews are built until the smallest level fits in one tile.
 COG_BLOCKSIZE = 256
-# A layer of at most this many pixels (16 MiB of float32) waits for its COG copy in memory
-# (GDAL's MEM driver) rather than in a temporary GeoTIFF: writing, reopening and reading that
-# file back, and GDAL looking up the grid's named CRS in PROJ's database at each opening
-# (~5 ms), cost more than the layer's pixels on a small grid. Larger layers go through the
-# temporary file, so that memory follows the chunks, not the grid.
+# A layer of at most this many pixels (16 MiB of float32) waits for its COG copy in a GeoTIFF in
+# memory (GDAL's /vsimem/), kept open, rather than in a temporary file: writing, reopening and
+# reading that file back, and GDAL looking up the grid's named CRS in PROJ's database at each
+# opening (~5 ms), cost more than the layer's pixels on a small grid. Larger layers go through
+# the temporary file, so that memory follows the chunks, not the grid.
 IN_MEMORY_PIXELS = 2048 * 2048
 
 
@@ -546,20 +547,28 @@ def write_cogs(
         _blocks_to_cogs(pairs, grid, threads)
     finally:
         for _, tmp, ds in datasets:
-            ds.close()
-            if tmp.exists():
-                tmp.unlink()
+            _discard(ds, tmp)
 
 
 def _intermediate(tmp: Path, grid: Grid, dtype: str, in_memory: bool, **profile):
-    """A dataset open for writing that holds a layer until its COG copy: in memory (GDAL's
-    MEM driver, see IN_MEMORY_PIXELS), else the tiled, uncompressed GeoTIFF ``tmp``."""
+    """A dataset open for writing that holds a layer until its COG copy: the tiled,
+    uncompressed GeoTIFF ``tmp``, or the same GeoTIFF in GDAL's memory file system
+    (IN_MEMORY_PIXELS), kept open until the copy. Not GDAL's MEM driver: it builds each
+    overview level from the full resolution where the GeoTIFF driver builds it from the level
+    before, so a grid with two levels or more would get other coarse levels."""
     p = grid.profile(dtype=dtype, compress=None, **profile)
     if not in_memory:
         return rasterio.open(tmp, "w", **p)
-    for key in ("tiled", "blockxsize", "blockysize", "compress", "zstd_level", "interleave"):
-        p.pop(key, None)
-    return rasterio.open(tmp.name, "w", **dict(p, driver="MEM"))
+    return rasterio.open(f"/vsimem/carbonbudget/{os.getpid()}/{uuid.uuid4().hex}.tif", "w", **p)
+
+
+def _discard(ds, tmp: Path) -> None:
+    """Close an intermediate of :func:`_intermediate` and delete it (from memory or disk)."""
+    ds.close()
+    if ds.name.startswith("/vsimem/"):
+        rasterio.shutil.delete(ds.name)
+    elif tmp.exists():
+        tmp.unlink()
 
 
 def _set_description(ds, description: str | None, unit: str | None, tags: dict | None) -> None:
@@ -621,8 +630,9 @@ def write_class_cog(
     tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.classes.tif")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     in_memory = grid.width * grid.height <= IN_MEMORY_PIXELS
+    ds = _intermediate(tmp, grid, "uint8", in_memory, nodata=0)
     try:
-        with _intermediate(tmp, grid, "uint8", in_memory, nodata=0) as ds:
+        with ds:
             ds.write(classes.astype("uint8"), 1)
             ds.write_colormap(
                 1, {0: (255, 255, 255, 0), **{k: (*v, 255) for k, v in colours.items()}}
@@ -639,8 +649,7 @@ def write_class_cog(
         if not in_memory:
             _copy_to_cog(tmp, path)
     finally:
-        if tmp.exists():
-            tmp.unlink()
+        _discard(ds, tmp)
 
 
 def file_digest(path: str) -> str:
