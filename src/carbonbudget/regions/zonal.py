@@ -181,20 +181,24 @@ def coverage_matrix(
     )
     vec = _wkb_features(regions.geometry.values, regions.crs.to_wkt())
     res = exact_extract(dummy, vec, ["cell_id", "coverage"], include_cols=["_row"], output="pandas")
+    n_pix = grid.width * grid.height
+    # the index type scipy would choose for the matrix, from the start: a COO matrix built from
+    # 64-bit indices copies and checks both arrays again (0.6 s for 12.7 M entries)
+    big = max(len(regions), n_pix) > np.iinfo(np.int32).max
+    index = np.int64 if big else np.int32
     row_parts: list[np.ndarray] = []
     col_parts: list[np.ndarray] = []
     val_parts: list[np.ndarray] = []
     for r, ids, cov in zip(res["_row"], res["cell_id"], res["coverage"]):
-        ids = np.asarray(ids, dtype=np.int64)
-        row_parts.append(np.full(len(ids), r, dtype=np.int64))
-        col_parts.append(ids)
-        val_parts.append(np.asarray(cov, dtype=np.float64))
-    n_pix = grid.width * grid.height
-    rows = np.concatenate(row_parts) if row_parts else np.empty(0, np.int64)
-    cols = np.concatenate(col_parts) if col_parts else np.empty(0, np.int64)
+        cov = np.asarray(cov, dtype=np.float64)
+        keep = cov > 0
+        row_parts.append(np.full(int(keep.sum()), r, dtype=index))
+        col_parts.append(np.asarray(ids)[keep].astype(index))
+        val_parts.append(cov[keep])
+    rows = np.concatenate(row_parts) if row_parts else np.empty(0, index)
+    cols = np.concatenate(col_parts) if col_parts else np.empty(0, index)
     vals = np.concatenate(val_parts) if val_parts else np.empty(0, np.float64)
-    keep = vals > 0
-    m = sp.coo_matrix((vals[keep], (rows[keep], cols[keep])), shape=(len(regions), n_pix)).tocsc()
+    m = sp.coo_matrix((vals, (rows, cols)), shape=(len(regions), n_pix)).tocsc()
     m.sum_duplicates()
     return [str(c) for c in regions[code_col]], m
 
