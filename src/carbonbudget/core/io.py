@@ -468,14 +468,14 @@ def _distributed_active() -> bool:
     return dask.config.get("scheduler", None) == "dask.distributed"
 
 
-def _copy_to_cog(tmp, path: str, **options) -> None:
+def _copy_to_cog(source, path: str, **options) -> None:
     """Copy a raster (a tiled GeoTIFF's path or an open dataset) with its overviews to a COG at
-    ``path``, atomically: ZSTD level 1
-    (about the size of level 3 and faster to write; DEFLATE is slower still,
-    docs/performance.md), the overviews as built; ``options`` add creation options."""
+    ``path``, atomically: ZSTD level 1 (about the size of level 3 and faster to write; DEFLATE is
+    slower still, docs/performance.md), the overviews as built; ``options`` add creation
+    options."""
     with atomic_output(path) as cog_tmp:
         rasterio.shutil.copy(
-            tmp,
+            source,
             cog_tmp,
             driver="COG",
             COMPRESS="ZSTD",
@@ -541,8 +541,8 @@ def write_cogs(
             if in_memory:
                 _set_description(ds, *meta)
             else:
-                with rasterio.open(tmp, "r+") as ds:
-                    _set_description(ds, *meta)
+                with rasterio.open(tmp, "r+") as opened:
+                    _set_description(opened, *meta)
         pairs = [(ds if in_memory else tmp, path) for path, tmp, ds in datasets]
         _blocks_to_cogs(pairs, grid, threads)
     finally:
