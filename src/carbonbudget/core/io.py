@@ -469,7 +469,7 @@ def _distributed_active() -> bool:
 
 
 def _copy_to_cog(source, path: str, **options) -> None:
-    """Copy a raster (a tiled GeoTIFF's path or an open dataset) with its overviews to a COG at
+    """Copy an open raster (:func:`_intermediate`) with its overviews to a COG at
     ``path``, atomically: ZSTD level 1 (about the size of level 3 and faster to write; DEFLATE is
     slower still, docs/performance.md), the overviews as built; ``options`` add creation
     options."""
@@ -515,7 +515,6 @@ def write_cogs(
     descriptions = descriptions or {}
     units = units or {}
     tags = tags or {}
-    in_memory = grid.width * grid.height <= IN_MEMORY_PIXELS
     datasets, sources = [], []
     try:
         for path, arr in layers.items():
@@ -527,37 +526,26 @@ def write_cogs(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             # intermediate tiled GeoTIFF; never moved into place, always deleted
             tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.blocks.tif")
-            datasets.append((path, tmp, _intermediate(tmp, grid, "float32", in_memory)))
+            datasets.append((path, tmp, _intermediate(tmp, grid, "float32")))
             sources.append(data.astype("float32"))
-        try:
-            compute = _compute_by_row_groups if _distributed_active() else _compute_blocks
-            compute(sources, [ds for _, _, ds in datasets], label or "layers")
-        finally:
-            if not in_memory:
-                for _, _, ds in datasets:
-                    ds.close()
-        for path, tmp, ds in datasets:
-            meta = (descriptions.get(path), units.get(path), tags.get(path))
-            if in_memory:
-                _set_description(ds, *meta)
-            else:
-                with rasterio.open(tmp, "r+") as opened:
-                    _set_description(opened, *meta)
-        pairs = [(ds if in_memory else tmp, path) for path, tmp, ds in datasets]
-        _blocks_to_cogs(pairs, grid, threads)
+        compute = _compute_by_row_groups if _distributed_active() else _compute_blocks
+        compute(sources, [ds for _, _, ds in datasets], label or "layers")
+        for path, _, ds in datasets:
+            _set_description(ds, descriptions.get(path), units.get(path), tags.get(path))
+        _blocks_to_cogs([(ds, path) for path, _, ds in datasets], grid, threads)
     finally:
         for _, tmp, ds in datasets:
             _discard(ds, tmp)
 
 
-def _intermediate(tmp: Path, grid: Grid, dtype: str, in_memory: bool, **profile):
+def _intermediate(tmp: Path, grid: Grid, dtype: str, **profile):
     """A dataset open for writing that holds a layer until its COG copy: the tiled,
     uncompressed GeoTIFF ``tmp``, or the same GeoTIFF in GDAL's memory file system
-    (IN_MEMORY_PIXELS), kept open until the copy. Not GDAL's MEM driver: it builds each
+    (IN_MEMORY_PIXELS); either stays open until the copy. Not GDAL's MEM driver: it builds each
     overview level from the full resolution where the GeoTIFF driver builds it from the level
     before, so a grid with two levels or more would get other coarse levels."""
     p = grid.profile(dtype=dtype, compress=None, **profile)
-    if not in_memory:
+    if grid.width * grid.height > IN_MEMORY_PIXELS:
         return rasterio.open(tmp, "w", **p)
     return rasterio.open(f"/vsimem/carbonbudget/{os.getpid()}/{uuid.uuid4().hex}.tif", "w", **p)
 
@@ -584,10 +572,9 @@ def _set_description(ds, description: str | None, unit: str | None, tags: dict |
 
 
 def _blocks_to_cogs(pairs: list[tuple], grid: Grid, threads: int) -> None:
-    """Each (intermediate, COG path) with averaged overviews, copied to COG; the intermediate is
-    a file's path or a dataset open in memory (:func:`_intermediate`). Layers are copied side by
-    side, one thread each: GDAL builds overviews in one thread per copy, so several copies at
-    once use every core."""
+    """Each (open intermediate of :func:`_intermediate`, COG path) with averaged overviews,
+    copied to COG. Layers are copied side by side, one thread each: GDAL builds overviews in
+    one thread per copy, so several copies at once use every core."""
     workers = max(1, min(threads, len(pairs)))
     per_copy = max(1, threads // workers)
     factors = overview_factors(grid.width, grid.height)
@@ -599,10 +586,7 @@ def _blocks_to_cogs(pairs: list[tuple], grid: Grid, threads: int) -> None:
         # (docs/performance.md). Same averages of valid pixels; a level's size is rounded up
         # (5,000 / 16 -> 313 columns, AUTO made 312), so the coarse levels cover the last
         # partial block of pixels too.
-        if factors and isinstance(source, Path):
-            with rasterio.open(source, "r+") as ds:
-                ds.build_overviews(factors, Resampling.average)
-        elif factors:
+        if factors:
             source.build_overviews(factors, Resampling.average)
         _copy_to_cog(source, path, PREDICTOR="YES", NUM_THREADS=per_copy)
 
@@ -629,8 +613,7 @@ def write_class_cog(
     has no place for category names), overviews by mode (a class, never an average)."""
     tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.classes.tif")
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    in_memory = grid.width * grid.height <= IN_MEMORY_PIXELS
-    ds = _intermediate(tmp, grid, "uint8", in_memory, nodata=0)
+    ds = _intermediate(tmp, grid, "uint8", nodata=0)
     try:
         with ds:
             ds.write(classes.astype("uint8"), 1)
@@ -644,10 +627,7 @@ def write_class_cog(
             factors = overview_factors(grid.width, grid.height)
             if factors:
                 ds.build_overviews(factors, Resampling.mode)
-            if in_memory:
-                _copy_to_cog(ds, path)
-        if not in_memory:
-            _copy_to_cog(tmp, path)
+            _copy_to_cog(ds, path)
     finally:
         _discard(ds, tmp)
 
