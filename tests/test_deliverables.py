@@ -193,7 +193,10 @@ def test_outputs_name_their_crs(demo_run):
     says what it is, in the COGs and in the GeoPackage's spatial reference table."""
     import sqlite3
 
-    expected = "Albers Equal Area (lat_1 25, lat_2 47, lat_0 0, lon_0 105) on WGS 84 ellipsoid"
+    expected = (
+        "Albers Equal Area (standard parallels 25 and 47, latitude of origin 0, central meridian "
+        "105) on WGS 84 ellipsoid"
+    )
     with rasterio.open(demo_run / "results/pixels/ecs/ecs_2005.tif") as src:
         assert src.crs.to_wkt().startswith(f'PROJCS["{expected}"')
     con = sqlite3.connect(demo_run / "results/gis/carbon_budget.gpkg")
@@ -245,7 +248,7 @@ def test_the_geopackage_opens_styled_in_qgis(demo_run):
         for i, (lo, hi, _) in enumerate(png)
     ]
     assert any(" to 0 t CO2" in label for label in labels)  # a bound at 0
-    assert seen["crs"].startswith("Albers Equal Area (lat_1 25, lat_2 47")
+    assert seen["crs"].startswith("Albers Equal Area (standard parallels 25 and 47")
     assert seen["aliases"]["ce_tgco2_mean"] == "carbon emissions, mean (Tg CO2 yr-1)"
     assert seen["aliases"]["cnc_flux_tco2_km2_mean"] == "CNC per unit area, mean (t CO2 km-2 yr-1)"
 

@@ -396,15 +396,16 @@ def test_level_polygons_from_finer_levels_and_display_shapes(tmp_path):
         (
             "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=krass",
             None,
-            "Albers Equal Area (lat_1 25, lat_2 47, lat_0 0, lon_0 105) on Krassovsky, 1942 "
-            "ellipsoid",
+            "Albers Equal Area (standard parallels 25 and 47, latitude of origin 0, central "
+            "meridian 105) on Krassovsky, 1942 ellipsoid",
         ),
     ],
 )
 def test_grid_crs_gets_its_epsg_code_or_a_descriptive_name(given, epsg, name):
     """What GIS software shows for the grid's CRS (GeoTIFF, GeoPackage): the EPSG code where the
     definition is an EPSG one, otherwise a name saying what it is, never "unknown"; the
-    definition itself is unchanged."""
+    definition itself is unchanged. The name has no "_": GDAL searches PROJ's database for a
+    GeoTIFF's CRS name at every open, three times slower for a name with one."""
     from pyproj import CRS
 
     from carbonbudget.core.grid import named_crs
@@ -413,7 +414,7 @@ def test_grid_crs_gets_its_epsg_code_or_a_descriptive_name(given, epsg, name):
     assert crs.to_epsg() == epsg
     assert named_crs(given) == crs  # the second time from memory (PROJ's search is slow)
     got = CRS.from_user_input(crs.to_wkt())
-    assert got.name == name
+    assert got.name == name and "_" not in name
     assert got.to_proj4() == CRS.from_user_input(given).to_proj4()
 
 

@@ -106,6 +106,19 @@ def named_crs(crs: Any) -> RioCRS:
     return rio if named is None else named
 
 
+# the names of a projection's origin in PROJ's parameter list, by method family
+_ORIGIN_LATITUDE = (
+    "Latitude of false origin",
+    "Latitude of natural origin",
+    "Latitude of projection centre",
+)
+_CENTRAL_MERIDIAN = (
+    "Longitude of false origin",
+    "Longitude of natural origin",
+    "Longitude of projection centre",
+)
+
+
 @functools.lru_cache(maxsize=32)
 def _named_definition(text: str) -> RioCRS | None:
     """What :func:`named_crs` makes of the definition ``text``: None to keep it as given.
@@ -124,17 +137,20 @@ def _named_definition(text: str) -> RioCRS | None:
     if (pcrs.name and pcrs.name != "unknown") or op is None:
         return None
     params = {p.name: p.value for p in op.params}
-    keys = (
-        ("Latitude of 1st standard parallel", "lat_1"),
-        ("Latitude of 2nd standard parallel", "lat_2"),
-        ("Latitude of false origin", "lat_0"),
-        ("Longitude of false origin", "lon_0"),
-        ("Latitude of natural origin", "lat_0"),
-        ("Longitude of natural origin", "lon_0"),
-        ("Longitude of projection centre", "lon_0"),
-        ("Latitude of projection centre", "lat_0"),
-    )
-    shown = ", ".join(f"{short} {params[k]:g}" for k, short in keys if k in params)
+    parallels = [
+        f"{params[k]:g}"
+        for k in ("Latitude of 1st standard parallel", "Latitude of 2nd standard parallel")
+        if k in params
+    ]
+    shown = []
+    if parallels:
+        plural = "s" if len(parallels) > 1 else ""
+        shown.append(f"standard parallel{plural} {' and '.join(parallels)}")
+    for label, keys in (
+        ("latitude of origin", _ORIGIN_LATITUDE),
+        ("central meridian", _CENTRAL_MERIDIAN),
+    ):
+        shown += [f"{label} {params[k]:g}" for k in keys if k in params][:1]
     datum = pcrs.datum.name if pcrs.datum is not None else "unknown"
     ell = pcrs.ellipsoid
     if datum == "unknown" and ell is not None:
@@ -143,7 +159,11 @@ def _named_definition(text: str) -> RioCRS | None:
             if ell.name != "unknown"
             else f"a sphere of radius {ell.semi_major_metre:.0f} m"
         )
-    name = f"{op.method_name} ({shown}) on {datum}".replace("Unknown based on ", "")
+    name = f"{op.method_name} ({', '.join(shown)}) on {datum}".replace("Unknown based on ", "")
+    # GDAL looks a GeoTIFF's CRS name up in PROJ's database each time it opens the file, and a
+    # name with "_" takes the slow path of that search (~6 ms per open against ~2 ms; a run
+    # opens its rasters hundreds of times, docs/performance.md)
+    name = name.replace("_", " ")
     doc = pcrs.to_json_dict()
     doc["name"] = name
     return RioCRS.from_wkt(CRS.from_json_dict(doc).to_wkt())
