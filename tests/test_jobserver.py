@@ -130,6 +130,30 @@ def test_a_job_computes_with_the_native_threads_snakemake_gives_it(server, tmp_p
         assert json.loads(out.read_text()) == [int(threads)]
 
 
+def test_a_fork_sizes_the_native_pools_the_server_found_once():
+    """The server finds the loaded native pools once (its last preload step); a fork sizes them
+    to its job's threads without searching the loaded libraries again."""
+    code = textwrap.dedent(
+        """
+        import json, os
+        import numpy, threadpoolctl
+        from carbonbudget.pipeline import jobserver
+        jobserver._find_native_threads()
+        threadpoolctl.threadpool_limits = None  # the search a fork must not repeat
+        os.environ["OMP_NUM_THREADS"] = "1"
+        jobserver._limit_native_threads()
+        print(json.dumps(sorted({p["num_threads"] for p in threadpoolctl.threadpool_info()})))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.endswith("_NUM_THREADS")}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[1]"]
+    assert jobserver.preload_steps()[-1] is jobserver._find_native_threads
+
+
 def test_the_jobs_exit_status_and_error_reach_snakemake(server, tmp_path):
     proc = client(server, "fail", tmp_path / "x", tmp_path)
     _, stderr = proc.communicate(timeout=120)

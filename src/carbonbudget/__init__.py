@@ -5,9 +5,19 @@ configuration in docs/config.md; every public function carries units in its argu
 names. The layers of the package and the import rule: docs/architecture.md.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 
-try:
-    __version__ = version("carbonbudget")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
-    __version__ = "0.0.0+unknown"
+def __getattr__(name: str) -> str:
+    """``__version__``, looked up in the installed distributions on first use: every job's
+    script imports the package for the job server's client alone, which does not need it (the
+    lookup and ``importlib.metadata`` cost each script ~15-40 ms)."""
+    if name != "__version__":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    # lazy: see above
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("carbonbudget")
+    except PackageNotFoundError:  # pragma: no cover - running from a source tree without install
+        found = "0.0.0+unknown"
+    globals()["__version__"] = found
+    return found

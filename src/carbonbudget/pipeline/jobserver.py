@@ -224,6 +224,7 @@ def preload_steps(crs: str | None = None) -> list[Callable[[], object]]:
     ]
     steps.append(_warm_up_figures)
     steps.append(load_cached_kernels)
+    steps.append(_find_native_threads)
     return steps
 
 
@@ -236,6 +237,20 @@ def _name_crs(crs: str) -> None:
 def _warm_up_figures() -> None:
     """Pyplot and the map fonts, drawn once (:func:`carbonbudget.outputs.figures.warm_up`)."""
     importlib.import_module("carbonbudget.outputs.figures").warm_up()
+
+
+# threadpoolctl's controller of the native thread pools the server has loaded (found once: the
+# search of the loaded libraries takes ~25 ms, and each fork would repeat it)
+_NATIVE_POOLS: list = []
+
+
+def _find_native_threads() -> None:
+    """Find the native thread pools (OpenBLAS, OpenMP) the preloaded modules have loaded, for
+    :func:`_limit_native_threads` in each fork."""
+    # lazy: this module imports the standard library only (a job's script imports it)
+    from threadpoolctl import ThreadpoolController
+
+    _NATIVE_POOLS[:] = [ThreadpoolController()]
 
 
 def load_cached_kernels() -> int:
@@ -387,6 +402,9 @@ def _limit_native_threads() -> None:
     with one thread, docs/performance.md)."""
     n = os.environ.get("OMP_NUM_THREADS") or os.environ.get("OPENBLAS_NUM_THREADS")
     if not n or not n.isdigit():
+        return
+    if _NATIVE_POOLS:  # found by the server: libraries a job loads later read the variables
+        _NATIVE_POOLS[0].limit(limits=int(n))
         return
     # lazy: this module imports the standard library only (a job's script imports it)
     from threadpoolctl import threadpool_limits
