@@ -17,9 +17,10 @@ def _digests(root):
 
 
 def test_same_bytes_every_run_and_plausible(tmp_path):
+    """The same bytes twice, and on two threads (the years written in parallel) as on one."""
     a, b = str(tmp_path / "a"), str(tmp_path / "b")
     build_demo(a)
-    build_demo(b)
+    build_demo(b, threads=2)
     assert _digests(a) == _digests(b)
 
     p = demo_paths(a)

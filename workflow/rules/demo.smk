@@ -10,7 +10,7 @@ rule build_demo:
         L.benchmark("build_demo")
     conda:
         "../envs/carbonbudget.yaml"
-    threads: 1
+    threads: 2
     resources:
         mem_mb=1000,
     params:

@@ -17,4 +17,4 @@ stage = Stages()
 @stage()
 def build_demo(job: Job) -> None:
     """The synthetic demo inputs under data/demo (same bytes every run)."""
-    demo.build_demo(root=job.params.root)
+    demo.build_demo(root=job.params.root, threads=job.threads)
