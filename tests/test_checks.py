@@ -48,6 +48,33 @@ def test_demo_inputs_pass(setup, tmp_path):
     assert rep["regions"] == {"county": 36, "city": 8, "province": 3}
 
 
+def test_make_check_reads_and_cuts_the_polygons_once(setup, tmp_path, monkeypatch):
+    """``make check`` computes the study area's coverage from the polygons its regions check
+    read and cut in the grid's CRS (as the run does): one such reading (the emission check reads
+    the codes on its own, as its rule does in the run), and the same coverage as reading the
+    polygons again."""
+    from carbonbudget.core.grid import Grid
+    from carbonbudget.inputs import checks
+    from carbonbudget.regions import zonal
+
+    calls = []
+    read = checks.read_config_regions
+
+    def counted(*args, **kwargs):
+        if kwargs.get("crs"):  # read in the grid's CRS, overlaps cut there
+            calls.append(args)
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(checks, "read_config_regions", counted)
+    monkeypatch.setattr(zonal, "read_config_regions", counted)
+    check_inputs(config=setup, path_report=str(tmp_path / "r.json"))
+    assert len(calls) == 1
+    # the coverage from the stored polygons is the one from the config's
+    _, codes, matrix, key = zonal.finest_coverage(setup["regions"], Grid.from_config(setup), None)
+    area = checks._study_area(config=setup, cache_dir=None, directory=str(tmp_path))
+    assert area["coverage"][0] == codes and (area["coverage"][1] != matrix).nnz == 0
+
+
 def test_kelvin_declared_as_celsius(setup, tmp_path):
     _add(setup["climate"]["temperature"].format(year=2003), 273.15)
     with pytest.raises(UnitError, match="looks like Kelvin") as exc:

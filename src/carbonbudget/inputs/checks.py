@@ -55,7 +55,11 @@ from carbonbudget.regions.emissions import (
     match_emission_codes,
     report_gaps,
 )
-from carbonbudget.regions.hierarchy import read_config_regions, write_checked_regions
+from carbonbudget.regions.hierarchy import (
+    read_checked_regions,
+    read_config_regions,
+    write_checked_regions,
+)
 from carbonbudget.regions.layers import read_layer
 from carbonbudget.regions.zonal import finest_coverage, in_region_fraction, inside_grid_share
 
@@ -902,9 +906,12 @@ def check_inputs(
     check`` does, so one run shows everything to fix). The study area's coverage comes from
     ``cache_dir`` when the run has already computed it, and is stored there otherwise."""
     failures: list[CarbonBudgetError] | None = [] if collect else None
-    report: dict = check_static_inputs(config=config, failures=failures)
-    report.setdefault("grid_coverage", {})
     with tempfile.TemporaryDirectory(prefix="carbonbudget-check-") as tmp:
+        # the polygons as checked (in the grid's CRS, overlaps cut) serve the study area's
+        # coverage too, as in the run: read, checked and cut once
+        checked = os.path.join(tmp, "checked.parquet")
+        report: dict = check_static_inputs(config=config, path_regions=checked, failures=failures)
+        report.setdefault("grid_coverage", {})
         area = _attempt(_study_area, failures, config=config, cache_dir=cache_dir, directory=tmp)
         fraction, coverage = area.get("fraction"), area.get("coverage")
         report["years"] = {
@@ -945,9 +952,14 @@ def check_inputs(
 def _study_area(*, config: dict, cache_dir: str | None, directory: str) -> dict:
     """The finest regions' coverage of the grid (from the cache the run shares) and the raster of
     the fraction of each pixel inside them, written in ``directory``: what the checks of
-    the study area's share need before the run has made them."""
+    the study area's share need before the run has made them. The polygons are those the
+    regions' check stored in ``directory`` (``checked.parquet``), else read again."""
     grid = Grid.from_config(config)
-    _, codes, matrix, _ = finest_coverage(config["regions"], grid, cache_dir)
+    checked = os.path.join(directory, "checked.parquet")  # absent when the regions failed
+    regions = (
+        read_checked_regions(checked, grid.crs.to_wkt()) if os.path.exists(checked) else None
+    )
+    _, codes, matrix, _ = finest_coverage(config["regions"], grid, cache_dir, regions=regions)
     path = os.path.join(directory, "region_fraction.tif")
     write_cogs({path: in_region_fraction(matrix, grid)}, grid)
     return {"fraction": path, "coverage": (codes, matrix)}
