@@ -956,9 +956,7 @@ def _study_area(*, config: dict, cache_dir: str | None, directory: str) -> dict:
     regions' check stored in ``directory`` (``checked.parquet``), else read again."""
     grid = Grid.from_config(config)
     checked = os.path.join(directory, "checked.parquet")  # absent when the regions failed
-    regions = (
-        read_checked_regions(checked, grid.crs.to_wkt()) if os.path.exists(checked) else None
-    )
+    regions = read_checked_regions(checked, grid.crs.to_wkt()) if os.path.exists(checked) else None
     _, codes, matrix, _ = finest_coverage(config["regions"], grid, cache_dir, regions=regions)
     path = os.path.join(directory, "region_fraction.tif")
     write_cogs({path: in_region_fraction(matrix, grid)}, grid)
