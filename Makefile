@@ -62,6 +62,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_pipeline.py
 	$(BIN)/python benchmarks/bench_uncertainty.py
 	$(BIN)/python benchmarks/bench_provenance.py
+	$(BIN)/python benchmarks/bench_open.py
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check $(PY_SOURCES)
