@@ -11,7 +11,7 @@ PY_SOURCES := src tests benchmarks workflow/scripts
 # Bounded GDAL block cache (MB): the default 5 % of RAM hides real memory use.
 export GDAL_CACHEMAX ?= 256
 
-.PHONY: run check test test-fast bench install install-test lint format docs lock clean
+.PHONY: run check test test-rare test-fast bench install install-test lint format docs lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,9 +45,14 @@ check: $(VENV)/.installed
 # together (tests/conftest.py); TEST_WORKERS=0 runs the suite in one process.
 TEST_WORKERS ?= 2
 
-# The full suite, whole DAG runs included (what CI runs).
+# The suite, whole DAG runs included, but for the rare cases (CI runs both).
 test: $(VENV)/.installed-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m "not rare"
+
+# The slow, rare cases: the demo through a SLURM cluster (ci/slurm-up.sh starts one) and the
+# examples on real data (../shared/real-data); each skips, saying why, without them.
+test-rare: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) -m rare
 
 # Unit tests only, for the edit-test loop: leaves out every test that runs a Snakemake DAG and
 # the checks against slow references (make test runs both).

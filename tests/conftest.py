@@ -1,6 +1,7 @@
 """Fixtures: a small grid, the demo's DAG run once per session; tests that use a DAG fixture
-are marked ``workflow`` (``make test-fast`` leaves them out); with pytest-xdist (``make test``
-runs two workers) the tests of the demo's DAG share one worker, those of a module another.
+are marked ``workflow`` (``make test-fast`` leaves them out), those that run an example on
+real data ``rare`` (``make test`` leaves them to ``make test-rare``); with pytest-xdist (``make
+test`` runs two workers) the tests of the demo's DAG share one worker, those of a module another.
 Shared helpers: helpers.py."""
 
 import json
@@ -35,12 +36,18 @@ def demo_run(tmp_path_factory):
 # Fixtures that run a whole Snakemake DAG; a test using one is a workflow test, so that
 # `make test-fast` (-m "not workflow") leaves it out wherever it lives.
 DAG_FIXTURES = {"demo_run", "china_run", "huaihai_run"}
+# the examples on real data (minutes each): a test using one is a rare case, which `make test`
+# leaves to `make test-rare` (CI runs both), as it does the SLURM cluster's test
+RARE_FIXTURES = {"china_run", "huaihai_run"}
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if DAG_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if DAG_FIXTURES & fixtures:
             item.add_marker(pytest.mark.workflow)
+        if RARE_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.rare)
     if hasattr(config, "workerinput"):  # a pytest-xdist worker: tell the scheduler the groups
         groups = {item.nodeid: _group(item) for item in items}
         _write_groups(Path(config.workerinput[GROUPS_KEY]), config.workerinput["workerid"], groups)

@@ -24,6 +24,7 @@ def _slurm_up() -> str | None:
 
 pytestmark = [
     pytest.mark.workflow,
+    pytest.mark.rare,
     pytest.mark.skipif(_slurm_up() is not None, reason=str(_slurm_up())),
 ]
 
