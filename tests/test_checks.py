@@ -71,7 +71,13 @@ def test_make_check_reads_and_cuts_the_polygons_once(setup, tmp_path, monkeypatc
     assert len(calls) == 1
     # the coverage from the stored polygons is the one from the config's
     _, codes, matrix, key = zonal.finest_coverage(setup["regions"], Grid.from_config(setup), None)
-    area = checks._study_area(config=setup, cache_dir=None, directory=str(tmp_path))
+    stored = str(tmp_path / "checked.parquet")
+    checks.check_static_inputs(config=setup, path_regions=stored)
+    calls.clear()
+    area = checks._study_area(
+        config=setup, cache_dir=None, directory=str(tmp_path), path_regions=stored
+    )
+    assert not calls  # from the stored polygons, not the config's
     assert area["coverage"][0] == codes and (area["coverage"][1] != matrix).nnz == 0
 
 

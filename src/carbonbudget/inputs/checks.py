@@ -912,7 +912,14 @@ def check_inputs(
         checked = os.path.join(tmp, "checked.parquet")
         report: dict = check_static_inputs(config=config, path_regions=checked, failures=failures)
         report.setdefault("grid_coverage", {})
-        area = _attempt(_study_area, failures, config=config, cache_dir=cache_dir, directory=tmp)
+        area = _attempt(
+            _study_area,
+            failures,
+            config=config,
+            cache_dir=cache_dir,
+            directory=tmp,
+            path_regions=checked,
+        )
         fraction, coverage = area.get("fraction"), area.get("coverage")
         report["years"] = {
             y: check_year_inputs(config=config, year=y, path_fraction=fraction, failures=failures)
@@ -949,14 +956,18 @@ def check_inputs(
     return report
 
 
-def _study_area(*, config: dict, cache_dir: str | None, directory: str) -> dict:
+def _study_area(
+    *, config: dict, cache_dir: str | None, directory: str, path_regions: str | None = None
+) -> dict:
     """The finest regions' coverage of the grid (from the cache the run shares) and the raster of
     the fraction of each pixel inside them, written in ``directory``: what the checks of
     the study area's share need before the run has made them. The polygons are those the
-    regions' check stored in ``directory`` (``checked.parquet``), else read again."""
+    regions' check stored at ``path_regions``, else (none given, or the check failed before
+    storing them) read again."""
     grid = Grid.from_config(config)
-    checked = os.path.join(directory, "checked.parquet")  # absent when the regions failed
-    regions = read_checked_regions(checked, grid.crs.to_wkt()) if os.path.exists(checked) else None
+    regions = None
+    if path_regions and os.path.exists(path_regions):
+        regions = read_checked_regions(path_regions, grid.crs.to_wkt())
     _, codes, matrix, _ = finest_coverage(config["regions"], grid, cache_dir, regions=regions)
     path = os.path.join(directory, "region_fraction.tif")
     write_cogs({path: in_region_fraction(matrix, grid)}, grid)
