@@ -42,8 +42,8 @@ DEFAULT_GDAL_CACHEMAX_MB = 256
 COG_BLOCKSIZE = 256
 # A layer of at most this many pixels (16 MiB of float32) waits for its COG copy in a GeoTIFF in
 # memory (GDAL's /vsimem/), kept open, rather than in a temporary file: writing, reopening and
-# reading that file back, and GDAL looking up the grid's named CRS in PROJ's database at each
-# opening (~5 ms), cost more than the layer's pixels on a small grid. Larger layers go through
+# reading that file back (GDAL reads the file's CRS again at each opening) cost more than the
+# layer's pixels on a small grid. Larger layers go through
 # the temporary file, so that memory follows the chunks, not the grid.
 IN_MEMORY_PIXELS = 2048 * 2048
 

@@ -329,22 +329,15 @@ def _write_year(paths: dict, year: int, elev, veg, lith) -> None:
     """The climate, NPP and runoff rasters of one demo year."""
     months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     tm, pm, t_mean, p_ann = _climate(year, elev)
-    _write(
-        paths["temperature"].format(year=year),
-        tm,
-        "float32",
-        np.nan,
-        months,
-        band_tags={"units": "degC"},
-    )
-    _write(
-        paths["precipitation"].format(year=year),
-        pm,
-        "float32",
-        np.nan,
-        months,
-        band_tags={"units": "mm"},
-    )
+    for key, monthly, units in (("temperature", tm, "degC"), ("precipitation", pm, "mm")):
+        _write(
+            paths[key].format(year=year),
+            monthly,
+            "float32",
+            np.nan,
+            months,
+            band_tags={"units": units},
+        )
     npp = _npp_g(t_mean, p_ann, veg, year)
     counts = np.round(npp / 1000.0 / NPP_SCALE)
     counts[lith == 11] = NPP_NODATA  # water bodies carry no NPP, as in MOD17A3
