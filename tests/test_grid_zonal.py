@@ -9,7 +9,7 @@ from helpers import AEA, write_raster
 from pyproj import Geod
 
 from carbonbudget.core.errors import GridError
-from carbonbudget.core.grid import Grid, ellipsoid_row_areas_m2
+from carbonbudget.core.grid import Grid, ellipsoid_row_areas_m2, pixel_cover
 from carbonbudget.regions.zonal import coverage_matrix, in_region_fraction, zonal_totals
 
 
@@ -453,3 +453,29 @@ def test_a_geopackage_layer_is_written_as_pyogrio_writes_it(tmp_path):
         assert gpd.read_file(tmp_path / "ours.gpkg", layer="polys").crs == polys.crs
         for f in ("ours.gpkg", "theirs.gpkg"):
             (tmp_path / f).unlink()
+
+
+@pytest.mark.parametrize("fmt", ["csc", "csr", "coo"])
+def test_pixel_cover_sums_each_pixel_over_its_regions(fmt):
+    """The share of each pixel its regions cover: hand-computed on 3 regions × 5 pixels (pixel
+    1 covered by none, pixel 3 by three), whatever the storage, and on a random matrix with
+    empty columns and up to 7 regions in a pixel equal to scipy's column sums of the CSC matrix
+    bit for bit (the order of the additions kept)."""
+    import scipy.sparse as sp
+
+    dense = np.array(
+        [
+            [0.25, 0.0, 0.5, 0.1, 0.0],
+            [0.75, 0.0, 0.0, 0.2, 0.0],
+            [0.0, 0.0, 0.5, 0.3, 1.0],
+        ]
+    )
+    m = sp.csc_matrix(dense).asformat(fmt)
+    cover = pixel_cover(m)
+    assert cover.dtype == np.float64
+    np.testing.assert_allclose(cover, [1.0, 0.0, 1.0, 0.6, 1.0], rtol=1e-15, atol=0)
+    rng = np.random.default_rng(7)
+    r = sp.random(40, 3000, density=0.05, random_state=rng, format=fmt)
+    assert np.diff(r.tocsc().indptr).max() >= 5
+    assert np.array_equal(pixel_cover(r), np.asarray(r.tocsc().sum(axis=0)).ravel())
+    assert not pixel_cover(sp.csc_matrix((3, 4))).any()

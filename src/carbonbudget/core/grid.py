@@ -59,6 +59,21 @@ def crs_kind(crs: Any) -> str:
     return "other"
 
 
+def pixel_cover(matrix: Any) -> np.ndarray:
+    """Sum over the rows of a sparse row × pixel coverage matrix: the share of each pixel that
+    its regions (or inventory cells) cover, float64, one value per pixel.
+
+    What scipy's ``matrix.sum(axis=0)`` computes for a CSC matrix (a ``reduceat`` over each
+    non-empty column, so the same values bit for bit), without its detour through
+    ``np.matrix``: 5 s against 0.25 s for 20 M pixels (docs/performance.md)."""
+    m = matrix if matrix.format == "csc" else matrix.tocsc()
+    out = np.zeros(m.shape[1], dtype=np.float64)
+    if m.nnz:
+        nonempty = np.flatnonzero(np.diff(m.indptr))
+        out[nonempty] = np.add.reduceat(m.data.astype(np.float64, copy=False), m.indptr[nonempty])
+    return out
+
+
 def ellipsoid_row_areas_m2(
     lat_top_deg: np.ndarray,
     lat_bottom_deg: np.ndarray,

@@ -25,7 +25,7 @@ from rasterio.warp import transform_geom
 from rasterio.windows import Window, from_bounds
 
 from carbonbudget.core.errors import InputDataError
-from carbonbudget.core.grid import Grid, crs_kind, ellipsoid_row_areas_m2
+from carbonbudget.core.grid import Grid, crs_kind, ellipsoid_row_areas_m2, pixel_cover
 from carbonbudget.core.units import CO2_PER_C
 from carbonbudget.inputs.align import open_source, source_crs
 from carbonbudget.regions.emissions import check_emission_magnitude
@@ -221,7 +221,7 @@ def align_inventory(
     values[nodata] = 0.0  # a cell without a value reports no emission: counted, and reported
     density = values / coverage.cell_km2 if kind == "cell" else values
     m = coverage.matrix
-    covered = np.asarray(m.sum(axis=0)).ravel()
+    covered = pixel_cover(m)
     pix_km2 = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
     with np.errstate(invalid="ignore"):
         out = np.where(covered > 0, m.T @ density, np.nan)  # fractions are shares of the pixel
@@ -252,7 +252,7 @@ def regional_inventory(
     inventory does not reach is an error naming the file, or with ``outside: zero`` no
     emission, counted in the report (``pixels_outside_inventory``) and the log."""
     density = aligned.density.ravel()
-    in_regions = np.asarray(coverage.sum(axis=0)).ravel() > 0
+    in_regions = pixel_cover(coverage) > 0
     missing = in_regions & ~np.isfinite(density)
     if missing.any() and outside != "zero":
         raise InputDataError(

@@ -28,6 +28,7 @@ from numba import njit
 from rasterio.windows import Window
 
 from carbonbudget.core.errors import GridError
+from carbonbudget.core.grid import pixel_cover
 from carbonbudget.core.io import atomic_output, gdal_env
 from carbonbudget.regions.hierarchy import read_config_regions
 from carbonbudget.science.uncertainty import SQUARE_VARS, group_column, square_column
@@ -377,7 +378,7 @@ def inside_grid_share(regions: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
 
 def in_region_fraction(matrix: sp.spmatrix, grid: Grid) -> np.ndarray:
     """Fraction of each pixel covered by any region, (height, width) float32."""
-    frac = np.asarray(matrix.sum(axis=0)).ravel().reshape(grid.shape)
+    frac = pixel_cover(matrix).reshape(grid.shape)
     return np.minimum(frac, 1.0).astype("float32")
 
 

@@ -35,6 +35,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from carbonbudget.core.errors import InputDataError
+from carbonbudget.core.grid import pixel_cover
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def spread_emissions(
     mass = _weighted_mass(cov, area_km2, w, e, method, codes, zero_weight, weights_path)
     with np.errstate(divide="ignore", invalid="ignore"):
         kappa = np.where(e > 0, e / mass, 0.0)
-    cover = np.asarray(cov.sum(axis=0)).ravel()
+    cover = pixel_cover(cov)
     with np.errstate(divide="ignore", invalid="ignore"):
         f0 = np.where(cover > 0, w * (cov.T @ kappa) / cover, np.nan)
     density, iterations = _fixed_point(cov, area_km2, f0, cover, e, known)
