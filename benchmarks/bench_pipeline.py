@@ -126,13 +126,17 @@ def _has_years(p: dict, years: list[int]) -> bool:
     return set(years) <= set(pd.read_csv(p["emissions"], usecols=["year"])["year"])
 
 
-def io_floor(data: str, year: int, out: str) -> float:
+def io_floor(data: str, year: int, out: str, huge_pages: bool = False) -> float:
     """Seconds to read one year's inputs, run the flux kernel on whole arrays and write RH, NEP,
-    RCS and ECS as tiled ZSTD GeoTIFFs: the least any pipeline must do for a year."""
+    RCS and ECS as tiled ZSTD GeoTIFFs: the least any pipeline must do for a year. numpy's
+    transparent huge pages as in the jobs (``processing.huge_pages``, off by default)."""
     import numpy as np
     import rasterio
 
+    from carbonbudget.core.io import configure_huge_pages
     from carbonbudget.science import fluxes as flux_kernels
+
+    configure_huge_pages(huge_pages)
 
     p = paths(data)
     os.makedirs(out, exist_ok=True)
@@ -219,12 +223,16 @@ def main():
         f"numba caches warmed by a 400 x 500 run in {time.perf_counter() - t0:.0f} s (not counted)"
     )
 
+    # the floor once with numpy's huge pages (numpy's default, processing.huge_pages: true), for
+    # the record: on a virtual machine that hands freed memory back to its host it is the
+    # slower one (docs/performance.md)
+    with_huge_pages = io_floor(args.data, FIRST_YEAR, f"{args.out}/floor", huge_pages=True)
+
     # each run repeated (--repeat), the repeats interleaved, the fastest kept: a 2-core machine
-    # shared with others drifts by up to 2x within a session, which a single difference of two
-    # runs (the marginal cost) turns into noise. The floor is measured before every run and its
-    # fastest kept too, so that runs and floor are sampled over the same stretch of time and
-    # compared best with best (three floors in a row once saw 10.3, 6.2 and 4.7 s, and a
-    # second benchmark an hour later 12.2, 8.7 and 13.0 s)
+    # shared with others drifts within a session, which a single difference of two runs (the
+    # marginal cost) turns into noise. The floor is measured before every run and its fastest
+    # kept too, so that runs and floor are sampled over the same stretch of time and compared
+    # best with best
     tries: dict[int, list[dict]] = {}
     floors: list[float] = []
     demos: list[float] = []
@@ -261,7 +269,8 @@ def main():
     print(
         f"\nfloor of a year (read inputs, kernel, write 4 GeoTIFFs; the fastest of "
         f"{len(floors)}, one before each run: {', '.join(f'{f:.1f}' for f in floors)} s): "
-        f"{floor:.1f} s"
+        f"{floor:.1f} s; with numpy's huge pages (processing.huge_pages: true, one sample): "
+        f"{with_huge_pages:.1f} s"
     )
     print(
         f"marginal cost per year: {marginal:.1f} s = {marginal / floor:.2f} floors "

@@ -21,6 +21,7 @@ def test_default_config_valid_and_defaults_filled(cfg):
     assert out["processing"] == {
         "chunk_size": 512,
         "gdal_cachemax_mb": 256,
+        "huge_pages": False,
         "job_server": True,
         "coverage_cache": "cache/coverage",
         "job_blocks": False,

@@ -404,3 +404,37 @@ def test_a_stage_writes_its_profile_when_asked(tmp_path, monkeypatch):
     stage.run(job)
     stats = pstats.Stats(str(tmp_path / "profiles" / "some_rule_2003.prof"))
     assert any(name == "some_rule" for _file, _line, name in stats.stats)
+
+
+def test_a_stage_runs_with_numpy_huge_pages_as_its_config_says(tmp_path):
+    """processing.huge_pages (off by default) is numpy's switch in the job's process, whatever
+    numpy's import set from NUMPY_MADVISE_HUGEPAGE (a fork of the job server keeps the server's)."""
+    import types
+
+    from carbonbudget.core.io import _set_madvise_hugepage
+    from carbonbudget.pipeline.job import Stages
+
+    stage = Stages()
+    seen = []
+
+    @stage()
+    def some_rule(job):
+        previous = _set_madvise_hugepage(True)  # returns the switch as the stage found it
+        _set_madvise_hugepage(previous)
+        seen.append(previous)
+
+    before = _set_madvise_hugepage(True)
+    try:
+        for config in (
+            {},
+            {"processing": {"huge_pages": False}},
+            {"processing": {"huge_pages": True}},
+        ):
+            job = types.SimpleNamespace(
+                rule="some_rule", wildcards={}, log=[str(tmp_path / "job.log")], config=config
+            )
+            stage.run(job)
+            _set_madvise_hugepage(True)  # as numpy's import leaves it on Linux
+    finally:
+        _set_madvise_hugepage(before)
+    assert seen == [False, False, True]

@@ -27,6 +27,11 @@ from rasterio.enums import Resampling
 
 from carbonbudget.core.errors import ConfigError, InputDataError
 
+try:  # numpy's switch for huge pages, which its import sets from NUMPY_MADVISE_HUGEPAGE
+    from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]
+except ImportError:  # numpy 1.26
+    from numpy.core.multiarray import _set_madvise_hugepage  # type: ignore[no-redef]
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
@@ -104,6 +109,15 @@ def configure_gdal_cache(cachemax_mb: int | None) -> None:
     ``processing.gdal_cachemax_mb`` (:meth:`carbonbudget.pipeline.job.Stages.run` sets it before
     a stage)."""
     _GDAL_CACHEMAX_MB[:] = [] if cachemax_mb is None else [int(cachemax_mb)]
+
+
+def configure_huge_pages(enabled: bool) -> None:
+    """Whether numpy asks the kernel for transparent huge pages for the arrays of 4 MB or more
+    this process allocates from now on: the job's ``processing.huge_pages``
+    (:meth:`carbonbudget.pipeline.job.Stages.run` sets it before a stage). numpy reads its
+    ``NUMPY_MADVISE_HUGEPAGE`` only when it is imported, before the job server forks a job, so
+    the job sets numpy's switch itself (the function numpy's import calls with that variable)."""
+    _set_madvise_hugepage(bool(enabled))
 
 
 def gdal_env(cachemax_mb: int | None = None) -> rasterio.Env:

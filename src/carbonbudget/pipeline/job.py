@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from carbonbudget.core.io import configure_gdal_cache
+from carbonbudget.core.io import configure_gdal_cache, configure_huge_pages
 from carbonbudget.core.logs import log_to
 
 
@@ -52,7 +52,9 @@ class Stages:
         one block, if it fails)."""
         label = job.rule + "".join(f" {v}" for v in dict(job.wildcards.items()).values())
         config = getattr(job, "config", None) or {}
-        configure_gdal_cache(config.get("processing", {}).get("gdal_cachemax_mb"))
+        processing = config.get("processing", {})
+        configure_gdal_cache(processing.get("gdal_cachemax_mb"))
+        configure_huge_pages(processing.get("huge_pages", False))
         with log_to(job.log[0] if job.log else None, label):
             profile_dir = os.environ.get(PROFILE_ENV)
             if profile_dir:
