@@ -50,9 +50,9 @@ def test_demo_inputs_pass(setup, tmp_path):
 
 def test_make_check_reads_and_cuts_the_polygons_once(setup, tmp_path, monkeypatch):
     """``make check`` computes the study area's coverage from the polygons its regions check
-    read and cut in the grid's CRS (as the run does): one such reading (the emission check reads
-    the codes on its own, as its rule does in the run), and the same coverage as reading the
-    polygons again."""
+    read and cut in the grid's CRS (as the run does): one reading that tests the overlaps (the
+    emission check reads the codes and names on their own, as its rule does in the run, without
+    testing them), and the same coverage as reading the polygons again."""
     from carbonbudget.core.grid import Grid
     from carbonbudget.inputs import checks
     from carbonbudget.regions import zonal
@@ -61,7 +61,7 @@ def test_make_check_reads_and_cuts_the_polygons_once(setup, tmp_path, monkeypatc
     read = checks.read_config_regions
 
     def counted(*args, **kwargs):
-        if kwargs.get("crs"):  # read in the grid's CRS, overlaps cut there
+        if kwargs.get("check_overlaps", True):  # the overlaps tested (and cut) there
             calls.append(args)
         return read(*args, **kwargs)
 

@@ -503,6 +503,28 @@ def test_overlapping_finest_regions_are_refused_or_given_to_one(setup, caplog):
     read_config_regions(dict(reg, max_overlap_share=0.9))
 
 
+def test_overlapping_regions_are_the_regions_checks_error_alone(setup, tmp_path):
+    """The emission check reads only the regions' codes and names: overlapping polygons are
+    the error of the regions check (printed once), not also the emission check's, whose report
+    and code matches stay as they were."""
+    import pandas as pd
+
+    from carbonbudget.core.errors import RegionError
+    from carbonbudget.inputs.checks import check_emission_inputs
+    from carbonbudget.regions.hierarchy import read_config_regions
+
+    before = check_emission_inputs(config=setup, path_match=str(tmp_path / "before.csv"))
+    _grown(setup["regions"]["path"])
+    with pytest.raises(RegionError, match="pairs of polygons overlap"):
+        read_config_regions(setup["regions"])
+    after = check_emission_inputs(config=setup, path_match=str(tmp_path / "after.csv"))
+    assert after == before
+    assert before["emissions"]["codes"] > 0
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "after.csv"), pd.read_csv(tmp_path / "before.csv")
+    )
+
+
 def test_overlapping_pairs_are_the_pairs_that_share_area():
     """Neighbours that only touch share no area; a polygon inside another and two that overlap
     in part do, with the shared area measured exactly."""

@@ -815,7 +815,7 @@ def check_emission_inputs(
     (rolled up by their own code, or dropped), with their share of the emissions of all years;
     the per-code table goes to ``path_match`` (CSV)."""
     years = config["years"]
-    regions, levels, derive = read_config_regions(config["regions"])
+    regions, levels, derive = read_config_regions(config["regions"], check_overlaps=False)
     em_cfg = config["emissions"]
     em = load_emissions_config(em_cfg, years)
     crosswalk = load_crosswalk_config(em_cfg, path_crosswalk)

@@ -68,7 +68,7 @@ def build_crosswalk(job: Job) -> pd.DataFrame:
     """Old official code list -> finest-level regions (codes and names), as CSV."""
     cw_cfg, regions_cfg = job.params.crosswalk, job.params.regions
     old = read_code_list(job.input.old_codes, cw_cfg["code_col"], cw_cfg["name_col"])
-    reg, levels, _ = read_config_regions(regions_cfg)
+    reg, levels, _ = read_config_regions(regions_cfg, check_overlaps=False)
     finest = levels[0]
     if not regions_cfg["names"].get(finest):
         raise InputDataError(
