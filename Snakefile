@@ -68,6 +68,7 @@ from carbonbudget.pipeline.paths import (
     scenario_run,
     scenario_zonal,
     static_check_config,
+    trend_threads,
     weights_check_config,
     year_input_files,
     year_inputs,
@@ -114,6 +115,11 @@ SCENARIO_YEARS = (config.get("scenarios") or {}).get("years", [])
 CHUNK = config["processing"]["chunk_size"]
 # threads of the jobs that compute the grid chunk by chunk: one for a grid of one chunk
 BLOCK_THREADS = block_threads(config)
+# threads of the jobs that read every year at the run's end: a share of a local run's cores
+TREND_THREADS = trend_threads(
+    config,
+    workflow.resource_settings.cores if workflow.local_exec and workflow.is_main_process else None,
+)
 # Every rule writes into the working tree L.work; rule publish links the deliverables into
 # L.results once every job has succeeded, so a failed or killed rerun never leaves the results
 # half-updated (docs/data.md, "Results and reruns").

@@ -296,3 +296,20 @@ def test_jobs_computing_the_grid_by_chunks_take_a_second_thread_only_with_a_seco
     assert block_threads({**cfg, "grid": {**grid, "bounds": [0, 0, 513_000, 240_000]}}) == 2
     assert block_threads({**cfg, "processing": {"chunk_size": 128}}) == 2
     assert block_threads({**cfg, "grid": {"template": "grid.tif"}}) == 2
+
+
+def test_the_jobs_reading_every_year_share_a_local_runs_cores(cfg):
+    """pixel_trends (one job per trend variable) and rh_attribution become ready together: on
+    a local run each takes its share of the cores, between one and block_threads; a cluster
+    run (no local cores) gives each block_threads; a one-chunk grid, one."""
+    from carbonbudget.pipeline.paths import block_threads, rh_split_years, trend_threads
+
+    demo = validate_config(cfg)
+    large = validate_config({**cfg, "processing": {**cfg["processing"], "chunk_size": 128}})
+    jobs = len(large["trends"]["variables"]) + len(rh_split_years(large)) // 2
+    assert jobs == 5 and block_threads(large) == 2  # nep, rcs, ecs, cnc and the RH split
+    assert [trend_threads(large, c) for c in (1, 2, 4, 9, 10, 64)] == [1, 1, 1, 1, 2, 2]
+    assert trend_threads(large, None) == 2
+    assert trend_threads(demo, 64) == trend_threads(demo, None) == 1
+    one = {**large, "trends": {**large["trends"], "variables": ["rcs"]}, "climate": None}
+    assert rh_split_years(one) == [] and trend_threads(one, 2) == 2

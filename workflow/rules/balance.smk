@@ -34,6 +34,7 @@ rule budget:
         L.log("budget"),
     benchmark:
         L.benchmark("budget")
+    priority: 30  # the chain at a multi-year run's end starts here (trends.smk)
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -13,7 +13,7 @@ rule pixel_trends:
         L.benchmark("pixel_trends", "{var}")
     conda:
         "../envs/carbonbudget.yaml"
-    threads: BLOCK_THREADS
+    threads: TREND_THREADS
     resources:
         mem_mb=2000,
     params:
@@ -42,9 +42,13 @@ if RH_SPLIT_YEARS:
             L.log("rh_attribution"),
         benchmark:
             L.benchmark("rh_attribution")
+        # the head of the longest chain at a multi-year run's end (rh_attribution, region_trends,
+        # plot_region_trends): first among the jobs that read every year, which the other cores
+        # take beside it (TREND_THREADS)
+        priority: 30
         conda:
             "../envs/carbonbudget.yaml"
-        threads: BLOCK_THREADS
+        threads: TREND_THREADS
         resources:
             mem_mb=2000,
         params:
@@ -71,6 +75,7 @@ rule region_trends:
         L.log("region_trends"),
     benchmark:
         L.benchmark("region_trends")
+    priority: 30  # on the chain at a multi-year run's end
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -110,6 +115,7 @@ rule plot_region_trends:
         L.log("plot_region_trends"),
     benchmark:
         L.benchmark("plot_region_trends")
+    priority: 30  # the last long job of that chain
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1

@@ -625,6 +625,21 @@ def block_threads(cfg: dict, most: int = 2) -> int:
     return 1 if chunks <= 1 else most
 
 
+def trend_threads(cfg: dict, cores: int | None) -> int:
+    """Threads of each job that reads every year's rasters at a run's end (``pixel_trends`` of
+    each trend variable, ``rh_attribution``). They become ready together, when the last year is
+    done: on a local run with ``cores`` each gets its share of them (at least one, at most
+    :func:`block_threads`), so that they run side by side, which on two cores ends a 3-year
+    country run ~9 s sooner than one at a time on two threads each, and leaves a core for the
+    budget's chain beside them (docs/performance.md). ``cores`` None (a cluster run, each job
+    on cores of its own): :func:`block_threads`."""
+    most = block_threads(cfg)
+    if not cores:
+        return most
+    jobs = len(cfg["trends"]["variables"]) + (1 if rh_split_years(cfg) else 0)
+    return max(1, min(most, cores // max(jobs, 1)))
+
+
 def weights_check_config(cfg: dict) -> ConfigSections:
     """The config sections ``align_weights`` reads: grid, years, checks and the emissions'
     downscale section alone (a changed emission table does not rerun it)."""
