@@ -27,10 +27,11 @@ from rasterio.enums import Resampling
 
 from carbonbudget.core.errors import ConfigError, InputDataError
 
-try:  # numpy's switch for huge pages, which its import sets from NUMPY_MADVISE_HUGEPAGE
-    from numpy._core.multiarray import _set_madvise_hugepage  # type: ignore[attr-defined]
-except ImportError:  # numpy 1.26
-    from numpy.core.multiarray import _set_madvise_hugepage  # type: ignore[no-redef]
+# numpy's switch for huge pages, which its import sets from NUMPY_MADVISE_HUGEPAGE (in
+# numpy._core since numpy 2, numpy.core before)
+_set_madvise_hugepage = (
+    np._core if hasattr(np, "_core") else np.core
+).multiarray._set_madvise_hugepage
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
