@@ -235,9 +235,12 @@ def test_a_stopped_server_leaves_nothing_and_jobs_run_in_their_own_process(monke
 
 
 def test_the_server_ends_with_the_process_that_started_it(tmp_path):
-    """A run killed without its onerror (kill -9) leaves no server behind."""
+    """A run killed without its onerror (kill -9) leaves no server behind, nor the socket's
+    folder start() made."""
     parent = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
-    sock = tmp_path / "s.sock"
+    folder = tmp_path / f"{jobserver.FOLDER_PREFIX}x"
+    folder.mkdir()
+    sock = folder / "server.sock"
     server = subprocess.Popen(
         [sys.executable, "-m", "carbonbudget.pipeline.jobserver", str(sock), str(parent.pid)]
     )
@@ -248,7 +251,7 @@ def test_the_server_ends_with_the_process_that_started_it(tmp_path):
         parent.wait()
         # the server is not the parent's child here, so it notices by the pid, not reparenting
         assert server.wait(timeout=30) == 0
-        assert not sock.exists()
+        assert not sock.exists() and not folder.exists()
     finally:
         parent.kill()
         server.kill()

@@ -64,6 +64,8 @@ LAZY_IMPORTS = (
     "esda",
     "threadpoolctl",
 )
+# the folder start() makes for the socket: the server removes it when it ends with its parent
+FOLDER_PREFIX = "carbonbudget-jobs-"
 # the stage modules the first jobs of a run need, imported first (the others follow by name)
 FIRST_STAGES = ("inputs", "demo", "align", "year")
 _server: subprocess.Popen | None = None  # the server started by this process (start/stop)
@@ -85,7 +87,7 @@ def start(enabled: bool = True, crs: object = None) -> str | None:
     global _server
     if not enabled or not available() or _server is not None:
         return None
-    folder = tempfile.mkdtemp(prefix="carbonbudget-jobs-")
+    folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
     path = os.path.join(folder, "server.sock")
     _server = subprocess.Popen(
         [sys.executable, "-m", __name__, path, str(os.getpid())]
@@ -308,6 +310,11 @@ def serve(path: str, parent: int, crs: str | None = None) -> None:
         sock.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+        # a run killed with kill -9 never calls stop(): its empty folder goes with the server
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.basename(folder).startswith(FOLDER_PREFIX):
+            with contextlib.suppress(OSError):  # not empty: not the folder start() made
+                os.rmdir(folder)
 
 
 def _end_now(path: str, server: int, *_signal: object) -> None:
