@@ -115,7 +115,7 @@ SCENARIO_YEARS = (config.get("scenarios") or {}).get("years", [])
 CHUNK = config["processing"]["chunk_size"]
 # threads of the jobs that compute the grid chunk by chunk: one for a grid of one chunk
 BLOCK_THREADS = block_threads(config)
-# threads of the jobs that read every year at the run's end: a share of a local run's cores
+# threads of the jobs that read several years at the run's end: a share of a local run's cores
 TREND_THREADS = trend_threads(
     config,
     workflow.resource_settings.cores if workflow.local_exec and workflow.is_main_process else None,

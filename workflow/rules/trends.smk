@@ -43,7 +43,7 @@ if RH_SPLIT_YEARS:
         benchmark:
             L.benchmark("rh_attribution")
         # the head of the longest chain at a multi-year run's end (rh_attribution, region_trends,
-        # plot_region_trends): first among the jobs that read every year, which the other cores
+        # plot_region_trends): first among the jobs that read several years, which the other cores
         # take beside it (TREND_THREADS)
         priority: 30
         conda:

@@ -626,13 +626,13 @@ def block_threads(cfg: dict, most: int = 2) -> int:
 
 
 def trend_threads(cfg: dict, cores: int | None) -> int:
-    """Threads of each job that reads every year's rasters at a run's end (``pixel_trends`` of
-    each trend variable, ``rh_attribution``). They become ready together, when the last year is
-    done: on a local run with ``cores`` each gets its share of them (at least one, at most
-    :func:`block_threads`), so that they run side by side, which on two cores ends a 3-year
-    country run ~9 s sooner than one at a time on two threads each, and leaves a core for the
-    budget's chain beside them (docs/performance.md). ``cores`` None (a cluster run, each job
-    on cores of its own): :func:`block_threads`."""
+    """Threads of each job that reads several years' rasters near a run's end
+    (``pixel_trends`` of each trend variable: every year; ``rh_attribution``: the first and
+    the last of the decomposition period). They become ready at about the same time: on a local
+    run with ``cores`` each gets its share of them (at least one, at most
+    :func:`block_threads`), so that they run side by side instead of one at a time on two
+    threads each, and leave a core for the budget's chain beside them (docs/performance.md).
+    ``cores`` None (a cluster run, each job on cores of its own): :func:`block_threads`."""
     most = block_threads(cfg)
     if not cores:
         return most
