@@ -224,6 +224,7 @@ def test_a_server_that_ends_before_it_forks_the_job_leaves_the_job_to_its_script
 def test_a_stopped_server_leaves_nothing_and_jobs_run_in_their_own_process(monkeypatch):
     # apart from the module's server
     monkeypatch.setattr(jobserver, "_server", None)
+    monkeypatch.setattr(jobserver, "_folder", None)
     monkeypatch.delenv(jobserver.ENV_VAR, raising=False)
     path = jobserver.start()
     folder = os.path.dirname(path)
@@ -232,6 +233,11 @@ def test_a_stopped_server_leaves_nothing_and_jobs_run_in_their_own_process(monke
     assert jobserver.ENV_VAR not in os.environ and not os.path.exists(folder)
     assert jobserver._address() is None
     assert jobserver.start(enabled=False) is None and jobserver.ENV_VAR not in os.environ
+    # the environment lost the address (a test, a user's code): the folder still goes
+    folder = os.path.dirname(jobserver.start())
+    del os.environ[jobserver.ENV_VAR]
+    jobserver.stop()
+    assert not os.path.exists(folder)
 
 
 def test_the_server_ends_with_the_process_that_started_it(tmp_path):
@@ -408,7 +414,10 @@ def test_the_grids_crs_reaches_the_server_as_a_text_only(monkeypatch):
 
     monkeypatch.setattr(jobserver.subprocess, "Popen", Popen)
     monkeypatch.setattr(jobserver, "_server", None)
+    monkeypatch.setattr(jobserver, "_folder", None)
+    monkeypatch.delenv(jobserver.ENV_VAR, raising=False)  # the module's server keeps its own
     for crs, tail in ((GRID_CRS, [GRID_CRS]), (4326, []), (None, [])):
         path = jobserver.start(crs=crs)  # 4326: an EPSG number from YAML, named by the jobs
         jobserver.stop()
         assert started[-1][1:] == ["-m", jobserver.__name__, path, str(os.getpid()), *tail]
+        assert not os.path.exists(os.path.dirname(path))

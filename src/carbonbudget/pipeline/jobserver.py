@@ -69,6 +69,7 @@ FOLDER_PREFIX = "carbonbudget-jobs-"
 # the stage modules the first jobs of a run need, imported first (the others follow by name)
 FIRST_STAGES = ("inputs", "demo", "align", "year")
 _server: subprocess.Popen | None = None  # the server started by this process (start/stop)
+_folder: str | None = None  # the folder of its socket
 
 
 def available() -> bool:
@@ -84,10 +85,10 @@ def start(enabled: bool = True, crs: object = None) -> str | None:
     rather than in every job, anything else is left to the jobs. Returns the socket's path, or
     None when no server is started. The server stops with :func:`stop`, or by itself when the
     process that started it ends."""
-    global _server
+    global _server, _folder
     if not enabled or not available() or _server is not None:
         return None
-    folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
+    folder = _folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
     path = os.path.join(folder, "server.sock")
     _server = subprocess.Popen(
         [sys.executable, "-m", __name__, path, str(os.getpid())]
@@ -102,15 +103,18 @@ def start(enabled: bool = True, crs: object = None) -> str | None:
 def stop() -> None:
     """Stop the server :func:`start` started (jobs already forked run to their end) and remove
     its socket."""
-    global _server
+    global _server, _folder
     address = os.environ.pop(ENV_VAR, None)
     if _server is not None:
         _server.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             _server.wait(timeout=5)
         _server = None
-    if address:
-        shutil.rmtree(os.path.dirname(address.split(":", 1)[1]), ignore_errors=True)
+    # the folder start() made, which the environment's address may no longer name
+    folder = _folder or (os.path.dirname(address.split(":", 1)[1]) if address else None)
+    _folder = None
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _address() -> str | None:
