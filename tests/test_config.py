@@ -283,18 +283,33 @@ def test_make_run_and_check_read_a_config_of_ones_own_first(tmp_path):
     assert proc.returncode == 1 and f"{bad}:" in proc.stderr and "typo_section" in proc.stderr
 
 
-def test_jobs_computing_the_grid_by_chunks_take_a_second_thread_only_with_a_second_chunk():
+def test_jobs_computing_the_grid_by_chunks_take_a_second_thread_only_on_a_large_grid():
     """The demo's grid (320 x 240 pixels) is one chunk of 512: its trend and gridded-emission
-    jobs take one core and leave the other to the jobs beside them; a grid of several chunks,
-    or one from a template raster (size unknown before the run), takes two."""
-    from carbonbudget.pipeline.paths import block_threads
+    jobs take one core and leave the other to the jobs beside them; a second thread needs a
+    second chunk and 2 x 2**20 pixels (the China example's 484 x 553 grid, two chunks, takes
+    one); a grid from a template raster (size unknown before the run) takes two."""
+    from carbonbudget.pipeline.paths import PIXELS_PER_THREAD, block_threads
 
+    assert PIXELS_PER_THREAD == 2**20
     grid = {"crs": "EPSG:6933", "resolution": 1000.0, "bounds": [0, 0, 320_000, 240_000]}
     cfg = {"grid": grid, "processing": {"chunk_size": 512}}
+
+    def threads(bounds, chunk=512, most=2):
+        return block_threads(
+            {"grid": {**grid, "bounds": bounds}, "processing": {"chunk_size": chunk}}, most
+        )
+
     assert block_threads(cfg) == 1
-    assert block_threads({**cfg, "grid": {**grid, "bounds": [0, 0, 512_000, 512_000]}}) == 1
-    assert block_threads({**cfg, "grid": {**grid, "bounds": [0, 0, 513_000, 240_000]}}) == 2
-    assert block_threads({**cfg, "processing": {"chunk_size": 128}}) == 2
+    assert block_threads({**cfg, "processing": {"chunk_size": 128}}) == 1  # 6 chunks, 76,800 px
+    assert threads([0, 0, 512_000, 512_000]) == 1  # one chunk
+    assert threads([0, 0, 484_000, 553_000]) == 1  # two chunks, 267,652 pixels
+    assert threads([0, 0, 2_048_000, 1_023_000]) == 1  # 8 chunks, 1 px short of 2 x 2**20
+    assert threads([0, 0, 2_048_000, 1_024_000]) == 2  # 8 chunks, 2 x 2**20 pixels
+    assert threads([0, 0, 2_048_000, 1_024_000], chunk=4096) == 1  # one chunk
+    assert threads([0, 0, 2_049_000, 1_024_000], chunk=2048) == 2  # two chunks
+    assert threads([0, 0, 5_000_000, 4_000_000], most=8) == 8  # the country: 80 chunks
+    assert threads([0, 0, 2_048_000, 1_024_000], most=8) == 2
+    assert threads([0, 0, 2_047_000, 1_024_000]) == 1  # 2,047 columns
     assert block_threads({**cfg, "grid": {"template": "grid.tif"}}) == 2
 
 
@@ -305,7 +320,8 @@ def test_the_jobs_reading_every_year_share_a_local_runs_cores(cfg):
     from carbonbudget.pipeline.paths import block_threads, rh_split_years, trend_threads
 
     demo = validate_config(cfg)
-    large = validate_config({**cfg, "processing": {**cfg["processing"], "chunk_size": 128}})
+    bounds = [0.0, 0.0, 2_048_000.0, 1_024_000.0]  # 2 x 2**20 pixels of 1 km, 8 chunks of 512
+    large = validate_config({**cfg, "grid": {**cfg["grid"], "bounds": bounds}})
     jobs = len(large["trends"]["variables"]) + len(rh_split_years(large)) // 2
     assert jobs == 5 and block_threads(large) == 2  # nep, rcs, ecs, cnc and the RH split
     assert [trend_threads(large, c) for c in (1, 2, 4, 9, 10, 64)] == [1, 1, 1, 1, 2, 2]

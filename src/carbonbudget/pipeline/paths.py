@@ -610,19 +610,30 @@ def cover_fraction(cfg: dict) -> dict | None:
     return (cfg.get("npp") or {}).get("cover_fraction")
 
 
+# The fewest pixels worth a thread of their own in a chunked job: a million pixels (four chunks
+# of 512²) are computed and written in well under a second a layer, less than a job asking for a
+# second core of a local run waits for it (the China example's 484 x 553 grid, two chunks: the
+# climatology's fluxes, 0.3 s, waited 4.5 s, the emissions on the grid 24 s, docs/performance.md)
+PIXELS_PER_THREAD = 2**20
+
+
 def block_threads(cfg: dict, most: int = 2) -> int:
     """Threads of a job that computes the grid chunk by chunk (trend rasters, the split of
-    ΔRH, emissions on the grid, the climatologies' fluxes): ``most``, or one when the grid is a
-    single chunk (``processing.chunk_size``), where a second thread has no chunk to compute and
-    would only keep a core from the other jobs. A grid taken from a template raster counts as
-    large: its size is not known before the run."""
+    ΔRH, emissions on the grid, the climatologies' fluxes): ``most``, or fewer on a small grid,
+    at least one chunk (``processing.chunk_size``) and :data:`PIXELS_PER_THREAD` pixels per
+    thread. A local run starts a job only when its threads are free: a second thread that has
+    little or nothing to compute would keep the job waiting for the longest job beside it and
+    keep a core from the others. A grid taken from a template raster counts as large: its size
+    is not known before the run."""
     grid = cfg["grid"]
     if "bounds" not in grid or "resolution" not in grid:
         return most
     xmin, ymin, xmax, ymax = (float(v) for v in grid["bounds"])
-    pixels = float(grid["resolution"]) * float(cfg["processing"]["chunk_size"])
-    chunks = math.ceil((xmax - xmin) / pixels - 1e-9) * math.ceil((ymax - ymin) / pixels - 1e-9)
-    return 1 if chunks <= 1 else most
+    res = float(grid["resolution"])
+    cols, rows = round((xmax - xmin) / res), round((ymax - ymin) / res)  # whole (Grid)
+    chunk = int(cfg["processing"]["chunk_size"])
+    chunks = math.ceil(cols / chunk) * math.ceil(rows / chunk)
+    return max(1, min(most, chunks, rows * cols // PIXELS_PER_THREAD))
 
 
 def trend_threads(cfg: dict, cores: int | None) -> int:
