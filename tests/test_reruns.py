@@ -96,6 +96,7 @@ def test_failure_keeps_results_then_fix_reruns_only_affected_jobs(demo_run, tmp_
 # second run in test_new_year_reruns_only_its_jobs_and_the_all_year_ones.
 ONE_JOB_PER_RULE = [
     "results/.work/tables/budget_county.csv",  # budget
+    "results/.work/tables/budget.xlsx",  # budget_workbook
     "results/.work/tables/trends_county.csv",  # region_trends
     "results/.work/interim/zonal/county_rh_parts.parquet",  # rh_attribution
     "results/.work/tables/spatial_county.csv",  # spatial_statistics
@@ -190,6 +191,7 @@ def test_new_year_reruns_only_its_jobs_and_the_all_year_ones(demo_run, tmp_path)
     for rule in ("check_static", "align_lithology", "build_regions", "build_demo"):
         assert rule not in jobs, (rule, jobs)
     assert jobs.get("budget") == 1 and jobs.get("pixel_trends") == 4
+    assert jobs.get("budget_workbook") == 1
     assert jobs.get("grid_budget") == 1  # every year's CE on the grid: one job
     assert jobs.get("spatial_statistics") == 1 and jobs.get("plot_spatial_maps") == 2
 

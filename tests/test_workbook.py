@@ -68,3 +68,34 @@ def test_units_and_meanings_of_column_families():
     assert column_unit("ce_intensity_kgco2_per_cny") == "kg CO2 per cny"
     assert column_meaning("city_code") == "the code of the city the region lies in"
     assert column_meaning("rh_valid_fraction").endswith("where RH is known")
+
+
+def test_the_workbook_job_writes_from_the_parquet_files_what_the_tables_give(tmp_path):
+    """Rule budget_workbook reads the budget's Parquet files (the budget job no longer writes
+    the workbook): the same bytes as the workbook written from the tables in memory, with the
+    period in its title and the sheets in the order of the levels."""
+    from helpers import job
+
+    from carbonbudget.core.io import write_table
+    from carbonbudget.pipeline.stages.balance import stage
+
+    tables = _tables()
+    paths = []
+    for level, table in tables.items():
+        paths.append(str(tmp_path / f"budget_{level}.parquet"))
+        write_table(table, str(tmp_path / f"budget_{level}.csv"), paths[-1])
+    direct = tmp_path / "direct.xlsx"
+    write_workbook(tables, str(direct), "Carbon budget by region, 2001–2010", language="both")
+    out = tmp_path / "budget.xlsx"
+    stage.run(
+        job(
+            "budget_workbook",
+            input={"parquet": paths},
+            output={"workbook": str(out)},
+            params={"years": list(range(2001, 2011)), "levels": list(tables), "language": "both"},
+        )
+    )
+    assert out.read_bytes() == direct.read_bytes()
+    with zipfile.ZipFile(out) as z:
+        book = z.read("xl/workbook.xml").decode()
+    assert book.index('name="county"') < book.index('name="study_area"')

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 
+import pandas as pd
+
 from carbonbudget.core.config import CLIMATOLOGY
 from carbonbudget.core.io import write_table
 from carbonbudget.outputs.workbook import write_workbook
@@ -85,9 +87,15 @@ def budget(job: Job) -> None:
             write_table(trend_intervals[level], path)
     for level, csv, parquet in zip(p.levels, job.output.csv, job.output.parquet):
         write_table(tables[level], csv, parquet)
+
+
+@stage()
+def budget_workbook(job: Job) -> None:
+    """The budget tables of every summed level (their Parquet files) as one Excel workbook."""
+    p = job.params
     years = f"{p.years[0]}–{p.years[-1]}" if len(p.years) > 1 else str(p.years[0])
     write_workbook(
-        {level: tables[level] for level in p.levels},
+        {level: pd.read_parquet(path) for level, path in zip(p.levels, job.input.parquet)},
         job.output.workbook,
         f"Carbon budget by region, {years}",
         language=p.language,
