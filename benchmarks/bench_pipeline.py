@@ -10,14 +10,15 @@ both runs have every stage (trends need 3 years, so a 1-year run has none); the 
 T_1 − marginal. In the same process, before each run, it measures the floor of a year: read
 its inputs, run the flux kernel, write the four outputs as tiled ZSTD GeoTIFFs, nothing else;
 and the demo (``snakemake --cores C`` on a fresh copy of the repository's workflow, as ``make
-run`` after install). Runs, demo and floor are repeated (``--repeat``) and the fastest of each
-kept, so that all are compared best with best over the same stretch of time. Reports wall
-times, the peak resident memory of the
-whole process tree (Snakemake and its jobs, sampled every 0.2 s) and of the largest job
-(Snakemake's benchmark files), the ratios to the floor, and seconds by rule.
+run`` after install); with ``--examples``, the examples on real data too (``config/examples``,
+reading ../shared/real-data), each as floors of a country-year. Runs, demo, examples and floor
+are repeated (``--repeat``) and the fastest of each kept, so that all are compared best with
+best over the same stretch of time. Reports wall times, the peak resident memory of the whole
+process tree (Snakemake and its jobs, sampled every 0.2 s) and of the largest job (Snakemake's
+benchmark files), the ratios to the floor, and seconds by rule.
 
     python benchmarks/bench_pipeline.py [--data /tmp/carbonbudget_country] [--years 6] [--cores 2]
-                                        [--repeat 2]
+                                        [--repeat 2] [--examples]
 """
 
 from __future__ import annotations
@@ -188,6 +189,40 @@ def demo_run(out: str, cores: int, job_server: bool = True) -> float:
     return wall
 
 
+# the examples on real data (--examples): config/examples/<name>.yaml, reading ../shared/real-data
+EXAMPLES = ("huaihai_real", "china_real")
+
+
+def example_run(name: str, out: str, cores: int) -> float | None:
+    """Wall seconds of a real-data example (``snakemake --configfile config/examples/<name>.yaml``)
+    in a fresh copy of the workflow beside ../shared, or None without the data."""
+    shared = REPO.parent / "shared"
+    if not (shared / "real-data").is_dir():
+        print(f"example {name}: skipped, no real data at {shared / 'real-data'}", flush=True)
+        return None
+    shutil.rmtree(out, ignore_errors=True)
+    work = Path(out, "repo")
+    work.mkdir(parents=True)
+    for item in ("Snakefile", "workflow", "config", "profiles"):
+        src = REPO / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    Path(out, "shared").symlink_to(shared)  # the configs read ../shared/real-data
+    snakemake = str(Path(sys.executable).with_name("snakemake"))
+    os.sync()
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [snakemake, "--cores", str(cores), "-q", "--configfile", f"config/examples/{name}.yaml"],
+        cwd=work,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - t0
+    print(f"example {name}: {wall:.1f} s", flush=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"example {name} failed ({work}):\n{proc.stderr[-3000:]}")
+    return wall
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="/tmp/carbonbudget_country")
@@ -196,6 +231,11 @@ def main():
     ap.add_argument("--years", type=int, default=6, help="years of the longest run (>= 6)")
     ap.add_argument(
         "--repeat", type=int, default=1, help="runs of each length, interleaved; the fastest kept"
+    )
+    ap.add_argument(
+        "--examples",
+        action="store_true",
+        help="also the examples on real data (../shared/real-data), in floors of a country-year",
     )
     args = ap.parse_args()
     years = list(range(FIRST_YEAR, FIRST_YEAR + max(args.years, 6)))
@@ -236,6 +276,7 @@ def main():
     tries: dict[int, list[dict]] = {}
     floors: list[float] = []
     demos: list[float] = []
+    examples: dict[str, list[float]] = {}
 
     def floor_now() -> None:
         floors.append(io_floor(args.data, FIRST_YEAR, f"{args.out}/floor"))
@@ -248,6 +289,11 @@ def main():
             )
         floor_now()
         demos.append(demo_run(f"{args.out}/demo", args.cores))
+        for name in EXAMPLES if args.examples else ():
+            floor_now()
+            wall = example_run(name, f"{args.out}/{name}", args.cores)
+            if wall is not None:
+                examples.setdefault(name, []).append(wall)
     results = [min(t, key=lambda r: r["wall"]) for t in tries.values()]
     floor, demo = min(floors), min(demos)
     demo_alone = demo_run(f"{args.out}/demo_no_server", args.cores, job_server=False)
@@ -288,6 +334,11 @@ def main():
         f"demo DAG, each job its own Python (job_server: false): {demo_alone:.1f} s = "
         f"{demo_alone / floor:.2f} floors, {demo_alone / demo:.2f}x the run with the job server"
     )
+    for name, walls in examples.items():
+        print(
+            f"example {name} (the fastest of {', '.join(f'{w:.1f}' for w in walls)} s): "
+            f"{min(walls):.1f} s = {min(walls) / floor:.2f} floors"
+        )
     peak = max(r["tree_peak_mib"] for r in results)
     print(f"peak memory (PSS) of Snakemake and its jobs: {peak:,.0f} MiB (target < 3 GiB)")
     jobs = results[2]["jobs"]

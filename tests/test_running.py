@@ -25,17 +25,26 @@ pytestmark = pytest.mark.workflow
 OWN_DATA = (REPO / "docs" / "own-data.md").read_text()
 
 
+@pytest.fixture(scope="module")
+def demo_inputs(tmp_path_factory):
+    """The demo's input files (data/demo, as rule build_demo writes them), for the tests that
+    run their own DAG on them: they need no results of the demo's run, so they stay off the
+    worker that runs it (tests/conftest.py)."""
+    from carbonbudget.inputs.demo import build_demo
+
+    root = tmp_path_factory.mktemp("demo_inputs")
+    build_demo(str(root / "data/demo"), threads=2)
+    return root / "data"
+
+
 def test_snakemake_lint_passes():
     proc = subprocess.run([snakemake_bin(), "--lint"], cwd=REPO, capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Lints for" not in proc.stdout + proc.stderr
 
 
-def test_slurm_profile_passes_a_dry_run(demo_run, tmp_path):
-    import shutil
-
-    work = tmp_path / "w"
-    shutil.copytree(demo_run, work, symlinks=True)
+def test_slurm_profile_passes_a_dry_run(tmp_path):
+    work = copy_workflow(tmp_path / "w")  # a dry run of every job needs no input yet
     proc = run_snakemake(
         work, "-n", "--forceall", "--profile", str(REPO / "workflow/profiles/slurm")
     )
@@ -141,15 +150,15 @@ def test_each_line_a_job_logs_names_the_job(demo_run):
     assert "    input: " in logs[0].read_text()  # the first run's log: every block
 
 
-def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_path):
+def test_make_check_reports_every_bad_input_and_computes_nothing(demo_inputs, tmp_path):
     """`make check` (rule check_inputs) runs every check and lists every failure in one block;
     no per-year job runs. Fixed inputs pass."""
     import shutil
 
     import rasterio
 
-    work = tmp_path / "w"
-    shutil.copytree(demo_run, work, symlinks=True)
+    work = copy_workflow(tmp_path / "w")
+    shutil.copytree(demo_inputs, work / "data")
     npp = work / "data/demo/npp/npp_2004.tif"
     good_npp = npp.read_bytes()
     npp.write_bytes(good_npp[: len(good_npp) // 4])
@@ -178,7 +187,7 @@ def test_make_check_reports_every_bad_input_and_computes_nothing(demo_run, tmp_p
     assert proc.returncode == 0, proc.stderr[-3000:]
 
 
-def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
+def test_a_gridded_inventory_instead_of_a_table(demo_inputs, tmp_path):
     """emissions.source: raster: a 0.05° inventory in kg CO2 m-2 s-1 (as EDGAR) of a density
     uniform in space, growing each year. Put on the grid and summed per county, each county's CE
     is that density times its area (hand-computed), every level above sums it, and the CE and
@@ -191,7 +200,7 @@ def test_a_gridded_inventory_instead_of_a_table(demo_run, tmp_path):
     from carbonbudget.regions.zonal import load_coverage
 
     work = copy_workflow(tmp_path / "w")
-    shutil.copytree(demo_run / "data", work / "data")
+    shutil.copytree(demo_inputs, work / "data")
     (work / "inventory").mkdir()
     years = [2008, 2009, 2010]
     flux = {y: 1e-8 * (1 + 0.1 * (y - 2008)) for y in years}  # kg CO2 m-2 s-1
