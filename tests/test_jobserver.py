@@ -3,6 +3,7 @@ fork of the server, in the job's folder, environment and terminal streams, with 
 status; a signal to the job's script stops the fork; without a server, or where the server may
 not be used, the job runs in its own process."""
 
+import importlib
 import os
 import signal
 import subprocess
@@ -276,6 +277,26 @@ def test_the_server_imports_every_stage_and_starts_no_thread():
     assert threads == 1
 
 
+def test_the_first_stages_libraries_are_imported_one_step_each_before_them():
+    """A job that comes while the server imports waits for the step under way: the libraries
+    the first jobs' stages import are steps of their own, before those stages, and each of them
+    is one those stages import anyway (no step adds work to the server)."""
+    steps = jobserver.preload_steps()
+    names = [s.args[0] for s in steps if getattr(s, "func", None) is importlib.import_module]
+    first = names.index(f"{jobserver.STAGES}.{jobserver.FIRST_STAGES[0]}")
+    assert names[:first] == ["snakemake.script", *jobserver.FIRST_IMPORTS]
+    assert names[first : first + len(jobserver.FIRST_STAGES)] == [
+        f"{jobserver.STAGES}.{n}" for n in jobserver.FIRST_STAGES
+    ]
+    code = (
+        "import importlib, sys; from carbonbudget.pipeline import jobserver as j; "
+        "[importlib.import_module(f'{j.STAGES}.{n}') for n in j.FIRST_STAGES]; "
+        "print(' '.join(m for m in j.FIRST_IMPORTS if m not in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == []
+
+
 def test_the_server_loads_the_kernels_numbas_cache_holds(tmp_path):
     """A kernel cached by an earlier process is loaded before the fork, so the jobs do not each
     load it on their first call; a cache of another source is not used."""
@@ -388,7 +409,7 @@ def test_the_server_names_the_grids_crs_once_for_all_its_jobs():
     named = [i for i, s in enumerate(steps) if getattr(s, "func", None) is jobserver._name_crs]
     # one step, right after the stages the first jobs need (they name the CRS first)
     assert len(named) == 1 and steps[named[0]].args == (GRID_CRS,)
-    assert named[0] == 1 + len(jobserver.FIRST_STAGES)
+    assert named[0] == 1 + len(jobserver.FIRST_IMPORTS) + len(jobserver.FIRST_STAGES)
     without = jobserver.preload_steps()
     assert not any(getattr(s, "func", None) is jobserver._name_crs for s in without)
     grid._named_definition.cache_clear()

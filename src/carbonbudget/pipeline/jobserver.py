@@ -68,6 +68,21 @@ LAZY_IMPORTS = (
 FOLDER_PREFIX = "carbonbudget-jobs-"
 # the stage modules the first jobs of a run need, imported first (the others follow by name)
 FIRST_STAGES = ("inputs", "demo", "align", "year")
+# the libraries those stages import, each a step of its own before them (0.05-0.4 s each): the
+# first job of a run comes while the server imports, and waits for the step under way, which was
+# the whole first stage module (1.6-1.7 s with Snakemake and the first job beside it)
+FIRST_IMPORTS = (
+    "numpy",
+    "pandas",
+    "shapely",
+    "pyproj",
+    "rasterio",
+    "geopandas",
+    "scipy.sparse",
+    "numba",
+    "xarray",
+    "dask",
+)
 _server: subprocess.Popen | None = None  # the server started by this process (start/stop)
 _folder: str | None = None  # the folder of its socket
 
@@ -211,16 +226,17 @@ def stage_modules() -> list[str]:
 
 
 def preload_steps(crs: str | None = None) -> list[Callable[[], object]]:
-    """What the server does before a job needs it, in steps of at most about a second, in the
-    order the jobs of a run need them: the server takes a job that comes between two steps at
-    once, and the job imports itself whatever is not loaded yet. With ``crs`` (the grid's, as
-    the config gives it), its name is looked up once after the first jobs' stages."""
+    """What the server does before a job needs it, in steps of at most about half a second on
+    an idle machine, in the order the jobs of a run need them: the server takes a job that
+    comes between two steps at once, and the job imports itself whatever is not loaded yet.
+    With ``crs`` (the grid's, as the config gives it), its name is looked up once after the
+    first jobs' stages."""
     # snakemake.script: the class of the jobs the server unpickles
     modules = stage_modules()
     first = len(FIRST_STAGES)
     steps: list[Callable[[], object]] = [
         functools.partial(importlib.import_module, name)
-        for name in ["snakemake.script", *modules[:first]]
+        for name in ["snakemake.script", *FIRST_IMPORTS, *modules[:first]]
     ]
     if crs:
         steps.append(functools.partial(_name_crs, crs))
