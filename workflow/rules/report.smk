@@ -73,6 +73,7 @@ rule fact_sheets:
         L.log("fact_sheets"),
     benchmark:
         L.benchmark("fact_sheets")
+    priority: 10  # among the longest jobs at the run's end: before the short ones
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -141,6 +142,7 @@ rule plot_budget_maps:
         L.benchmark("plot_budget_maps", "{level}")
     wildcard_constraints:
         level="|".join(_BUDGET_MAP_LEVELS) or "NONE",
+    priority: 10  # among the longest jobs at the run's end: before the short ones
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
@@ -306,6 +308,7 @@ rule report_items:
         L.log("report_items"),
     benchmark:
         L.benchmark("report_items")
+    priority: 10  # among the longest jobs at the run's end: before the short ones
     conda:
         "../envs/carbonbudget.yaml"
     threads: 1
