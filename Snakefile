@@ -59,6 +59,7 @@ from carbonbudget.pipeline.paths import (
     flux_year_inputs,
     hierarchy_levels,
     lithology_source,
+    local_cores,
     map_levels,
     raw_inputs,
     run_config,
@@ -113,13 +114,12 @@ SPATIAL_VARS = list(config["spatial"]["variables"])
 SCENARIOS = (config.get("scenarios") or {}).get("names", [])
 SCENARIO_YEARS = (config.get("scenarios") or {}).get("years", [])
 CHUNK = config["processing"]["chunk_size"]
-# threads of the jobs that compute the grid chunk by chunk: one for a grid of one chunk
+# threads of the jobs that compute the grid chunk by chunk: one on a small grid
 BLOCK_THREADS = block_threads(config)
-# threads of the jobs that read several years at the run's end: a share of a local run's cores
-TREND_THREADS = trend_threads(
-    config,
-    workflow.resource_settings.cores if workflow.local_exec and workflow.is_main_process else None,
-)
+# threads of the jobs that read several years at the run's end: a share of a local run's cores,
+# asked when the DAG is built (at the parse every run looks local: paths.local_cores)
+TREND_THREADS = lambda wildcards: trend_threads(config, local_cores(workflow))
+
 # Every rule writes into the working tree L.work; rule publish links the deliverables into
 # L.results once every job has succeeded, so a failed or killed rerun never leaves the results
 # half-updated (docs/data.md, "Results and reruns").

@@ -313,6 +313,25 @@ def test_jobs_computing_the_grid_by_chunks_take_a_second_thread_only_on_a_large_
     assert block_threads({**cfg, "grid": {"template": "grid.tif"}}) == 2
 
 
+def test_only_a_local_runs_main_process_gives_its_cores_to_the_trend_jobs():
+    """local_cores: Snakemake's --cores in the main process of a local run; None on a cluster
+    (the trend jobs then take block_threads) and inside a cluster's job."""
+    from types import SimpleNamespace
+
+    from carbonbudget.pipeline.paths import local_cores
+
+    def workflow(local, main, cores=8):
+        return SimpleNamespace(
+            local_exec=local, is_main_process=main, resource_settings=SimpleNamespace(cores=cores)
+        )
+
+    assert local_cores(workflow(True, True)) == 8
+    assert local_cores(workflow(True, True, cores=2)) == 2
+    assert local_cores(workflow(False, True)) is None  # SLURM: the run's submitting process
+    assert local_cores(workflow(True, False)) is None  # a job of a cluster run
+    assert local_cores(workflow(False, False)) is None
+
+
 def test_the_jobs_reading_every_year_share_a_local_runs_cores(cfg):
     """pixel_trends (one job per trend variable) and rh_attribution become ready together: on
     a local run each takes its share of the cores, between one and block_threads; a cluster

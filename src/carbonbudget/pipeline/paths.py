@@ -636,6 +636,16 @@ def block_threads(cfg: dict, most: int = 2) -> int:
     return max(1, min(most, chunks, rows * cols // PIXELS_PER_THREAD))
 
 
+def local_cores(workflow) -> int | None:
+    """The cores of a local run (Snakemake's ``--cores``), None on a cluster and inside a
+    cluster's job: for :func:`trend_threads`. Ask it from a rule's ``threads`` function, when
+    the DAG is built: Snakemake sets its executor after parsing the Snakefile, so while it is
+    parsed every run looks local."""
+    if workflow.local_exec and workflow.is_main_process:
+        return workflow.resource_settings.cores
+    return None
+
+
 def trend_threads(cfg: dict, cores: int | None) -> int:
     """Threads of each job that reads several years' rasters near a run's end
     (``pixel_trends`` of each trend variable: every year; ``rh_attribution``: the first and
