@@ -163,30 +163,42 @@ def io_floor(data: str, year: int, out: str, huge_pages: bool = False) -> float:
     return time.perf_counter() - t0
 
 
-def demo_run(out: str, cores: int, job_server: bool = True) -> float:
-    """Wall seconds of the demo DAG in a fresh copy of the workflow (``make run`` after install),
-    with or without the job server."""
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
+def fresh_workflow(work: Path) -> Path:
+    """A fresh copy of the repository's workflow (Snakefile, rules, configs, profiles) in
+    ``work``, as a user has it after install; returns ``work``."""
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
     for item in ("Snakefile", "workflow", "config", "profiles"):
         src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, os.path.join(out, item))
-    Path(out, "no_server.yaml").write_text("processing:\n  job_server: false\n")
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    return work
+
+
+def timed_snakemake(label: str, work: Path, args: list[str]) -> float:
+    """Wall seconds of ``snakemake <args>`` in ``work`` (dirty pages flushed first), printed
+    under ``label``; a failed run ends the benchmark with its output."""
     snakemake = str(Path(sys.executable).with_name("snakemake"))
     os.sync()
     t0 = time.perf_counter()
-    proc = subprocess.run(
-        [snakemake, "--cores", str(cores), "-q"]
-        + ([] if job_server else ["--configfile", "config/config.yaml", "no_server.yaml"]),
-        cwd=out,
-        capture_output=True,
-        text=True,
-    )
+    proc = subprocess.run([snakemake, *args], cwd=work, capture_output=True, text=True)
     wall = time.perf_counter() - t0
-    print(f"demo ({'with' if job_server else 'without'} the job server): {wall:.1f} s", flush=True)
+    print(f"{label}: {wall:.1f} s", flush=True)
     if proc.returncode != 0:
-        raise SystemExit(f"demo failed ({out}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise SystemExit(f"{label} failed ({work}):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
     return wall
+
+
+def demo_run(out: str, cores: int, job_server: bool = True) -> float:
+    """Wall seconds of the demo DAG in a fresh copy of the workflow (``make run`` after install),
+    with or without the job server."""
+    work = fresh_workflow(Path(out))
+    (work / "no_server.yaml").write_text("processing:\n  job_server: false\n")
+    return timed_snakemake(
+        f"demo ({'with' if job_server else 'without'} the job server)",
+        work,
+        ["--cores", str(cores), "-q"]
+        + ([] if job_server else ["--configfile", "config/config.yaml", "no_server.yaml"]),
+    )
 
 
 # the examples on real data (--examples): config/examples/<name>.yaml, reading ../shared/real-data
@@ -201,26 +213,13 @@ def example_run(name: str, out: str, cores: int) -> float | None:
         print(f"example {name}: skipped, no real data at {shared / 'real-data'}", flush=True)
         return None
     shutil.rmtree(out, ignore_errors=True)
-    work = Path(out, "repo")
-    work.mkdir(parents=True)
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = REPO / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    work = fresh_workflow(Path(out, "repo"))
     Path(out, "shared").symlink_to(shared)  # the configs read ../shared/real-data
-    snakemake = str(Path(sys.executable).with_name("snakemake"))
-    os.sync()
-    t0 = time.perf_counter()
-    proc = subprocess.run(
-        [snakemake, "--cores", str(cores), "-q", "--configfile", f"config/examples/{name}.yaml"],
-        cwd=work,
-        capture_output=True,
-        text=True,
+    return timed_snakemake(
+        f"example {name}",
+        work,
+        ["--cores", str(cores), "-q", "--configfile", f"config/examples/{name}.yaml"],
     )
-    wall = time.perf_counter() - t0
-    print(f"example {name}: {wall:.1f} s", flush=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"example {name} failed ({work}):\n{proc.stderr[-3000:]}")
-    return wall
 
 
 def main():
