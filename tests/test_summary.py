@@ -142,3 +142,31 @@ def test_snakemake_log_is_kept_beside_the_job_logs_with_its_last_lines(tmp_path)
         fh.write("39 of 39 steps (100%) done\n")
     assert open(made[0]).read().endswith("39 of 39 steps (100%) done\n")
     assert keep_run_log([str(src)], str(tmp_path / "results/logs")) == []  # once per run
+
+
+def test_a_jobs_log_ends_with_its_wall_time_cpu_time_and_peak_memory(tmp_path):
+    """A job that waits (here: sleeps) shows a CPU time far below its wall time, one that
+    computes a CPU time close to it: the line that tells a job waiting for the disk from one
+    computing."""
+    import re
+
+    from carbonbudget.core.logs import log_to
+
+    def done_line(name, work):
+        path = tmp_path / f"{name}.log"
+        with log_to(str(path), name):
+            work()
+        last = path.read_text().splitlines()[-1]
+        found = re.search(r"done in ([\d.]+) s \(CPU ([\d.]+) s, peak memory (\d+) MiB\)", last)
+        assert found, last
+        return float(found[1]), float(found[2]), int(found[3])
+
+    def spin():
+        start = time.process_time()
+        while time.process_time() - start < 0.5:
+            pass
+
+    wall, cpu, peak = done_line("waits", lambda: time.sleep(0.5))
+    assert wall >= 0.5 and cpu <= 0.1 and peak > 0
+    wall, cpu, _ = done_line("computes", spin)
+    assert cpu >= 0.5 and cpu <= wall + 0.1

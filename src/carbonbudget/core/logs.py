@@ -98,12 +98,19 @@ def log_to(path: str | None, step: str = "step") -> Iterator[logging.Logger]:
     old = root.level
     root.setLevel(logging.INFO)
     log = logging.getLogger("carbonbudget")
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     log.info("started")  # the console line names the job, the log file is the job's
     try:
         yield log
-        # Snakemake's benchmark files cannot see the memory of a job the job server ran
-        log.info("done in %.1f s (peak memory %d MiB)", time.perf_counter() - t0, _peak_mib())
+        # Snakemake's benchmark files cannot see the memory of a job the job server ran; the CPU
+        # time (every thread) against the wall time says whether a job computed or waited (for
+        # the disk, for a lock)
+        log.info(
+            "done in %.1f s (CPU %.1f s, peak memory %d MiB)",
+            time.perf_counter() - t0,
+            time.process_time() - cpu0,
+            _peak_mib(),
+        )
     except CarbonBudgetError as err:
         where = f"\n  log:      {path} (with the traceback)" if path else ""
         log.error(
