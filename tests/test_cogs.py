@@ -77,3 +77,29 @@ def test_a_layer_held_in_memory_gives_the_cog_of_the_temporary_file(tmp_path, mo
     with rasterio.open(tmp_path / "memory" / "c.tif") as ds:
         np.testing.assert_array_equal(ds.read(1), classes)
         assert ds.colormap(1)[2][:3] == (0, 0, 200)
+
+
+def test_a_scratch_raster_holds_the_values_of_the_cog_uncompressed_and_without_overviews(tmp_path):
+    """What a job writes to read back itself (the RH terms of rh_attribution): the COG's values,
+    NaN where the COG has NaN, one level, no compression; a dask layer as a numpy one."""
+    import dask.array as da
+
+    grid = Grid.from_bounds(CRS, 1000.0, [0.0, 0.0, 484 * 1000.0, 553 * 1000.0])
+    data = np.random.default_rng(2).normal(100.0, 30.0, grid.shape).astype("float32")
+    data[40:90, 7:300] = np.nan
+    cog, scratch = str(tmp_path / "cog.tif"), str(tmp_path / "scratch.tif")
+    lazy = str(tmp_path / "lazy.tif")
+    io.write_cogs({cog: data}, grid)
+    io.write_scratch(
+        {scratch: data, lazy: da.from_array(data.astype("float64"), chunks=(256, 200))}, grid
+    )
+    with rasterio.open(cog) as a:
+        expected = a.read(1)
+        assert a.overviews(1) and a.compression is not None
+    for path in (scratch, lazy):
+        with rasterio.open(path) as b:
+            np.testing.assert_array_equal(b.read(1), expected)
+            assert b.dtypes == ("float32",) and np.isnan(b.nodata)
+            assert b.overviews(1) == [] and b.compression is None
+            assert b.profile["tiled"] and b.transform == grid.transform and b.crs == grid.crs
+    assert sorted(os.listdir(tmp_path)) == ["cog.tif", "lazy.tif", "scratch.tif"]

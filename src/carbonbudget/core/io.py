@@ -523,34 +523,65 @@ def write_cogs(
     overviews, using ``threads`` threads, and moved into place atomically.
     ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
     """
-    # lazy: dask costs seconds of start-up; jobs that read only tables never use it
-    import dask.array as da
-    import xarray as xr
-
     descriptions = descriptions or {}
     units = units or {}
     tags = tags or {}
     datasets, sources = [], []
     try:
-        for path, arr in layers.items():
-            data = arr.data if isinstance(arr, xr.DataArray) else arr
-            if data.shape != grid.shape:
-                raise ValueError(f"{path}: array shape {data.shape} != grid {grid.shape}")
-            if not isinstance(data, da.Array):
-                data = da.from_array(np.asarray(data), chunks=(1024, 1024))
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        for path, data in _float32_layers(layers, grid).items():
             # intermediate tiled GeoTIFF; never moved into place, always deleted
             tmp = Path(path).with_name(f".{Path(path).stem}.{os.getpid()}.blocks.tif")
             datasets.append((path, tmp, _intermediate(tmp, grid, "float32")))
-            sources.append(data.astype("float32"))
-        compute = _compute_by_row_groups if _distributed_active() else _compute_blocks
-        compute(sources, [ds for _, _, ds in datasets], label or "layers")
+            sources.append(data)
+        _compute(sources, [ds for _, _, ds in datasets], label or "layers")
         for path, _, ds in datasets:
             _set_description(ds, descriptions.get(path), units.get(path), tags.get(path))
         _blocks_to_cogs([(ds, path) for path, _, ds in datasets], grid, threads)
     finally:
         for _, tmp, ds in datasets:
             _discard(ds, tmp)
+
+
+def _float32_layers(layers: dict, grid: Grid) -> dict:
+    """``layers`` (path -> (y, x) numpy, dask or xarray array on ``grid``) as float32 dask
+    arrays, their folders made."""
+    # lazy: dask costs seconds of start-up; jobs that read only tables never use it
+    import dask.array as da
+    import xarray as xr
+
+    out = {}
+    for path, arr in layers.items():
+        data = arr.data if isinstance(arr, xr.DataArray) else arr
+        if data.shape != grid.shape:
+            raise ValueError(f"{path}: array shape {data.shape} != grid {grid.shape}")
+        if not isinstance(data, da.Array):
+            data = da.from_array(np.asarray(data), chunks=(1024, 1024))
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        out[path] = data.astype("float32")
+    return out
+
+
+def _compute(sources: list, datasets: list, label: str) -> None:
+    """Compute the layers into the open ``datasets``: block by block with the local scheduler,
+    a row of chunks at a time under a distributed client."""
+    compute = _compute_by_row_groups if _distributed_active() else _compute_blocks
+    compute(sources, datasets, label)
+
+
+def write_scratch(layers: dict, grid: Grid, *, label: str | None = None) -> None:
+    """Several (y, x) arrays as tiled, uncompressed float32 GeoTIFFs without overviews, written
+    in place: rasters a job writes only to read them back itself (in its temporary folder), for
+    which a COG's compression and overviews (:func:`write_cogs`) cost time no reader uses. The
+    values are those :func:`write_cogs` writes."""
+    sources, datasets = [], []
+    try:
+        for path, data in _float32_layers(layers, grid).items():
+            datasets.append(rasterio.open(path, "w", **grid.profile(compress=None)))
+            sources.append(data)
+        _compute(sources, datasets, label or "layers")
+    finally:
+        for ds in datasets:
+            ds.close()
 
 
 def _intermediate(tmp: Path, grid: Grid, dtype: str, **profile):

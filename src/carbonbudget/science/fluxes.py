@@ -19,7 +19,7 @@ from numba import njit
 from carbonbudget.core.config import FLUX_VARS, RH_PARTS, schema_default
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.grid import Grid
-from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs
+from carbonbudget.core.io import dask_scheduler, gdal_env, open_raster, write_cogs, write_scratch
 
 log = logging.getLogger(__name__)
 
@@ -629,8 +629,10 @@ def write_respiration_parts(
     dask_spec: dict | None = None,
 ) -> None:
     """The temperature and precipitation terms of one year's RH (:func:`respiration_parts`)
-    -> COGs: ``inputs`` the aligned ``temperature``, ``precipitation`` and ``fraction``,
-    ``outputs`` maps ``rh_temperature`` and ``rh_precipitation`` to their paths."""
+    -> rasters the calling job reads back itself (tiled, uncompressed GeoTIFFs without
+    overviews: :func:`carbonbudget.core.io.write_scratch`): ``inputs`` the aligned
+    ``temperature``, ``precipitation`` and ``fraction``, ``outputs`` maps ``rh_temperature`` and
+    ``rh_precipitation`` to their paths."""
     grid = Grid.from_config(grid_spec)
     with gdal_env():
         mask = (open_raster(inputs["fraction"], chunk_size).isel(band=0, drop=True) > 0).astype(
@@ -646,15 +648,7 @@ def write_respiration_parts(
             dask_scheduler(dask_spec, threads),
             _name_kernel_errors(inputs["precipitation"], None),
         ):
-            write_cogs(
-                {outputs[v]: ds[v] for v in RH_PARTS},
-                grid,
-                descriptions={outputs[v]: f"{LONG_NAMES[v]}, {period}" for v in RH_PARTS},
-                units={outputs[v]: FLUX_UNITS for v in RH_PARTS},
-                tags={outputs[v]: {"variable": v, "year": str(period)} for v in RH_PARTS},
-                threads=threads,
-                label=f"RH terms {period}",
-            )
+            write_scratch({outputs[v]: ds[v] for v in RH_PARTS}, grid, label=f"RH terms {period}")
 
 
 def _climate_timestep(timestep: str | None) -> str:
