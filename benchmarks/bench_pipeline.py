@@ -106,18 +106,38 @@ def run(
     for f in glob.glob(os.path.join(out, "logs/benchmarks/**/*.tsv"), recursive=True):
         b = pd.read_csv(f, sep="\t")
         job = os.path.relpath(f, os.path.join(out, "logs/benchmarks"))
-        jobs.append((job, b["s"].iloc[0], job_peak_mib(os.path.join(out, "logs", job))))
-    jobs = pd.DataFrame(jobs, columns=["job", "s", "peak_mib"])
+        log = os.path.join(out, "logs", job)
+        jobs.append((job, b["s"].iloc[0], job_cpu_s(log), job_peak_mib(log)))
+    jobs = pd.DataFrame(jobs, columns=["job", "s", "cpu_s", "peak_mib"])
     return {"years": len(years), "wall": wall, "tree_peak_mib": sampler.peak / 2**20, "jobs": jobs}
+
+
+def _job_log(benchmark: str) -> str:
+    """The text of the job log beside a benchmark path (logs/<rule>[/<wildcards>].tsv)."""
+    log = os.path.splitext(benchmark)[0] + ".log"
+    return Path(log).read_text() if os.path.exists(log) else ""
 
 
 def job_peak_mib(benchmark: str) -> float:
     """A job's peak memory from its log ("peak memory N MiB"): Snakemake's benchmark file
     measures the job's script, not the fork of the job server that ran it."""
-    log = os.path.splitext(benchmark)[0] + ".log"
-    text = Path(log).read_text() if os.path.exists(log) else ""
-    found = re.findall(r"peak memory (\d+) MiB", text)
+    found = re.findall(r"peak memory (\d+) MiB", _job_log(benchmark))
     return float(found[-1]) if found else float("nan")
+
+
+def job_cpu_s(benchmark: str) -> float:
+    """A job's CPU seconds (every thread) from its log ("CPU N s"), for the same reason."""
+    found = re.findall(r"\(CPU ([\d.]+) s", _job_log(benchmark))
+    return float(found[-1]) if found else float("nan")
+
+
+def logs_cpu_s(logs: Path) -> float:
+    """The CPU seconds of every job whose log is under ``logs`` (a run's results/logs)."""
+    return sum(
+        job_cpu_s(str(f.with_suffix(".tsv")))
+        for f in logs.rglob("*.log")
+        if "snakemake" not in f.relative_to(logs).parts
+    )
 
 
 def _has_years(p: dict, years: list[int]) -> bool:
@@ -188,17 +208,18 @@ def timed_snakemake(label: str, work: Path, args: list[str]) -> float:
     return wall
 
 
-def demo_run(out: str, cores: int, job_server: bool = True) -> float:
+def demo_run(out: str, cores: int, job_server: bool = True) -> tuple[float, float]:
     """Wall seconds of the demo DAG in a fresh copy of the workflow (``make run`` after install),
-    with or without the job server."""
+    with or without the job server, and its jobs' CPU seconds."""
     work = fresh_workflow(Path(out))
     (work / "no_server.yaml").write_text("processing:\n  job_server: false\n")
-    return timed_snakemake(
+    wall = timed_snakemake(
         f"demo ({'with' if job_server else 'without'} the job server)",
         work,
         ["--cores", str(cores), "-q"]
         + ([] if job_server else ["--configfile", "config/config.yaml", "no_server.yaml"]),
     )
+    return wall, logs_cpu_s(work / "results" / "logs")
 
 
 # the examples on real data (--examples): config/examples/<name>.yaml, reading ../shared/real-data
@@ -274,7 +295,7 @@ def main():
     # best with best
     tries: dict[int, list[dict]] = {}
     floors: list[float] = []
-    demos: list[float] = []
+    demos: list[tuple[float, float]] = []
     examples: dict[str, list[float]] = {}
 
     def floor_now() -> None:
@@ -294,18 +315,22 @@ def main():
             if wall is not None:
                 examples.setdefault(name, []).append(wall)
     results = [min(t, key=lambda r: r["wall"]) for t in tries.values()]
-    floor, demo = min(floors), min(demos)
-    demo_alone = demo_run(f"{args.out}/demo_no_server", args.cores, job_server=False)
+    floor, (demo, demo_cpu) = min(floors), min(demos)
+    demo_alone, _ = demo_run(f"{args.out}/demo_no_server", args.cores, job_server=False)
 
+    # the jobs' CPU over the cores: what the run would take if every core computed all the
+    # time (no waits for a job, a disk or a core); a wall time near it is bound by the CPU
     print(
-        f"\n{'years':>5s} {'wall s':>8s} {'s/year':>8s} {'tree peak PSS MiB':>18s} "
-        f"{'largest job peak MiB':>20s}"
+        f"\n{'years':>5s} {'wall s':>8s} {'s/year':>8s} {'jobs CPU s':>10s} "
+        f"{'CPU/cores s':>11s} {'tree peak PSS MiB':>18s} {'largest job peak MiB':>20s}"
     )
     for r in results:
         j = r["jobs"].sort_values("peak_mib").iloc[-1]
+        cpu = r["jobs"]["cpu_s"].sum()
         print(
-            f"{r['years']:5d} {r['wall']:8.1f} {r['wall'] / r['years']:8.1f} "
-            f"{r['tree_peak_mib']:18.0f} {j['peak_mib']:14.0f} ({j['job']})"
+            f"{r['years']:5d} {r['wall']:8.1f} {r['wall'] / r['years']:8.1f} {cpu:10.1f} "
+            f"{cpu / args.cores:11.1f} {r['tree_peak_mib']:18.0f} {j['peak_mib']:14.0f} "
+            f"({j['job']})"
         )
     n = len(years)
     marginal = (results[2]["wall"] - results[1]["wall"]) / (n - len(half))
@@ -317,17 +342,22 @@ def main():
         f"{floor:.1f} s; with numpy's huge pages (processing.huge_pages: true, one sample): "
         f"{with_huge_pages:.1f} s"
     )
+    marginal_cpu = (results[2]["jobs"]["cpu_s"].sum() - results[1]["jobs"]["cpu_s"].sum()) / (
+        n - len(half)
+    )
     print(
         f"marginal cost per year: {marginal:.1f} s = {marginal / floor:.2f} floors "
-        f"(target <= {t['marginal_over_floor']})"
+        f"(target <= {t['marginal_over_floor']}); the jobs' CPU per year over the cores: "
+        f"{marginal_cpu / args.cores:.1f} s = {marginal_cpu / args.cores / floor:.2f} floors"
     )
     print(
         f"fixed cost (1-year run minus the marginal cost): {fixed:.1f} s = {fixed / floor:.2f} "
         f"floors (target <= {t['fixed_over_floor']})"
     )
     print(
-        f"demo DAG (the fastest of {', '.join(f'{d:.1f}' for d in demos)} s): {demo:.1f} s = "
-        f"{demo / floor:.2f} floors (target <= {t['demo_over_floor']})"
+        f"demo DAG (the fastest of {', '.join(f'{d:.1f}' for d, _ in demos)} s): {demo:.1f} s = "
+        f"{demo / floor:.2f} floors (target <= {t['demo_over_floor']}); its jobs' CPU over the "
+        f"cores: {demo_cpu / args.cores:.1f} s = {demo_cpu / args.cores / floor:.2f} floors"
     )
     print(
         f"demo DAG, each job its own Python (job_server: false): {demo_alone:.1f} s = "
@@ -342,9 +372,12 @@ def main():
     peak = max(r["tree_peak_mib"] for r in results)
     print(f"peak memory (PSS) of Snakemake and its jobs: {peak:,.0f} MiB (target < 3 GiB)")
     jobs = results[2]["jobs"]
-    slow = jobs.groupby(jobs["job"].str.split("/").str[0])["s"].sum()
-    print(f"\n{n}-year run, seconds by rule (summed over jobs; {args.cores} can run at once):")
-    print(slow.sort_values(ascending=False).round(1).to_string())
+    slow = jobs.groupby(jobs["job"].str.split("/").str[0])[["s", "cpu_s"]].sum()
+    print(
+        f"\n{n}-year run, wall and CPU seconds by rule (summed over jobs; {args.cores} can run "
+        "at once):"
+    )
+    print(slow.sort_values("s", ascending=False).round(1).to_string())
 
 
 if __name__ == "__main__":
