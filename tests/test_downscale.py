@@ -13,6 +13,7 @@ from shapely.geometry import box
 from carbonbudget.core.errors import InputDataError
 from carbonbudget.core.grid import Grid
 from carbonbudget.regions.zonal import coverage_matrix
+from carbonbudget.science import downscale
 from carbonbudget.science.downscale import spread_emissions, spread_report
 
 
@@ -194,3 +195,86 @@ def test_five_yearly_weights_serve_the_nearest_years():
     assert weight_periods(cfg)[2005] == "2005"
     cfg["emissions"]["downscale"] = {"weights": "pop.tif"}
     assert set(weight_periods(cfg).values()) == {CLIMATOLOGY}
+
+
+def _numpy_fixed_point(cov, area_km2, f0, cover, e, known):
+    """The fixed point as numpy and scipy compute it, step by step (what downscale's numba
+    steps between the two sparse products replace): the reference for the same bits."""
+    n_regions = cov.shape[0]
+    counts = np.diff(cov.indptr)
+    single, shared = np.flatnonzero(counts == 1), np.flatnonzero(counts >= 2)
+    owner = cov.indices[cov.indptr[single]]
+    part = cov.data[cov.indptr[single]] * area_km2[single] * f0[single]
+    inner = np.bincount(owner, weights=part, minlength=n_regions)
+    cs = cov[:, shared]
+    cs_area = cs @ sp.diags(area_km2[shared])
+    fs, share, mult = f0[shared].copy(), cover[shared], np.ones(n_regions)
+    scale = e[e > 0].mean() if (e > 0).any() else 1.0
+    history, iterations = [], 0
+    for iterations in range(downscale.MAX_ITER + 1):  # noqa: B007
+        placed = inner * mult + cs_area @ fs
+        relative = np.abs(placed - e) / np.where(e > 0, e, scale)
+        err = float(relative[known].max()) if known.any() else 0.0
+        history.append(float(np.abs(placed - e)[known].sum()))
+        window = downscale.STALL_WINDOW
+        stalled = len(history) > window and history[-1] > 0.999 * history[-1 - window]
+        if err <= downscale.TOLERANCE or not len(shared) or stalled:
+            break
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.where(placed > 0, e / placed, 1.0)
+        mult = np.where(inner > 0, mult * ratio, 1.0)
+        fs *= (cs.T @ ratio) / share
+    density = f0.copy()
+    density[single] = f0[single] * mult[owner]
+    density[shared] = fs
+    return density, iterations
+
+
+@pytest.mark.parametrize("case", ["voronoi", "unknown and zero totals", "unreachable totals"])
+def test_the_fixed_point_gives_the_bits_of_numpy_and_scipy(case, monkeypatch):
+    """The densities, placed totals and iterations of the numba steps equal, bit for bit, those
+    of the numpy and scipy steps they replace: 300 Voronoi regions (more than numpy's block of
+    128 values, so its pairwise summation halves), unknown and zero totals among them, and two
+    regions whose totals no raster holds (the iteration stalls)."""
+    rng = np.random.default_rng(11)
+    grid = Grid.from_bounds("EPSG:6933", 2000.0, [0.0, 3.6e6, 1.6e5, 3.72e6])
+    x0, y0, x1, y1 = grid.bounds
+    seeds = shapely.MultiPoint(
+        np.column_stack([rng.uniform(x0, x1, 300), rng.uniform(y0, y1, 300)])
+    )
+    cells = shapely.voronoi_polygons(seeds, extend_to=box(x0, y0, x1, y1))
+    geoms = [g.intersection(box(x0, y0, x1, y1)) for g in shapely.get_parts(cells)]
+    regions = gpd.GeoDataFrame(
+        {"code": [f"{i:03d}" for i in range(len(geoms))]}, geometry=geoms, crs="EPSG:6933"
+    )
+    codes, cov = coverage_matrix(regions, "code", grid)
+    area = np.repeat(grid.row_areas_m2() / 1e6, grid.width)
+    weights = rng.lognormal(0.0, 1.5, grid.width * grid.height)
+    totals = rng.uniform(1e3, 1e6, len(codes))
+    if case == "unknown and zero totals":
+        totals[::17] = np.nan
+        totals[5::23] = 0.0
+    if case == "unreachable totals":  # region 0 split in two halves of each of its pixels,
+        # with totals of other densities: no raster holds both, the iteration stalls
+        half = sp.csr_matrix(cov)[[0]] * 0.5
+        cov = sp.vstack([sp.csr_matrix(cov)[1:], half, half]).tocsc()
+        totals = np.concatenate([totals[1:], [1e3, 3e3]])
+        codes = [*codes[1:], "a", "b"]
+    got = spread_emissions(cov, area, weights, totals, codes=codes)
+    monkeypatch.setattr(downscale, "_fixed_point", _numpy_fixed_point)
+    expected = spread_emissions(cov, area, weights, totals, codes=codes)
+    assert got.iterations == expected.iterations > 0
+    if case == "unreachable totals":
+        assert downscale.STALL_WINDOW < got.iterations < downscale.MAX_ITER  # stalled
+    assert got.density.tobytes() == expected.density.tobytes()
+    assert got.placed_t.tobytes() == expected.placed_t.tobytes()
+
+
+def test_numpys_pairwise_summation_to_the_bit():
+    """The summed misfit that decides whether the iteration stalled is numpy's sum, to the bit,
+    at every length around its blocks of 8 and 128 values and its halving above them."""
+    rng = np.random.default_rng(3)
+    for n in [*range(0, 300), 1000, 1023, 2875, 8192, 8193, 40001]:
+        a = rng.random(n + 5) * 10.0 ** rng.integers(-6, 6, n + 5)
+        assert downscale._pairwise_sum(a, 5, n) == np.sum(a[5:]), n
+        assert downscale._pairwise_sum(a, 0, n) == np.sum(a[:n]), n
