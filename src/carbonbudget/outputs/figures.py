@@ -118,9 +118,24 @@ def typeset(text: str) -> str:
 def typeset_figure(fig) -> None:
     """Every text of the figure (titles, legends, labels, notes) typeset by :func:`typeset`."""
     # lazy: matplotlib costs about a second of start-up; only plotting jobs draw
+    from matplotlib.axis import Axis
     from matplotlib.text import Text
 
-    for artist in fig.findobj(Text):
+    def texts(artist):
+        """The Text artists of ``artist`` and its children, as ``findobj(Text)`` finds them but
+        an axis's tick labels: an axis's children are its ticks, which asking for them creates
+        (~20 ms a figure), and a tick label takes its text from the axis's formatter when the
+        figure is drawn, after any typesetting here (matplotlib sets its minus sign itself)."""
+        if isinstance(artist, Axis):
+            yield artist.label
+            yield artist.offsetText
+            return
+        if isinstance(artist, Text):
+            yield artist
+        for child in artist.get_children():
+            yield from texts(child)
+
+    for artist in texts(fig):
         text = artist.get_text()
         if text:
             new = typeset(text)
