@@ -103,3 +103,35 @@ def test_a_scratch_raster_holds_the_values_of_the_cog_uncompressed_and_without_o
             assert b.overviews(1) == [] and b.compression is None
             assert b.profile["tiled"] and b.transform == grid.transform and b.crs == grid.crs
     assert sorted(os.listdir(tmp_path)) == ["cog.tif", "lazy.tif", "scratch.tif"]
+
+
+@pytest.mark.parametrize("in_memory", [True, False])
+def test_what_is_written_can_be_read_back_uncompressed_before_it_is_deleted(
+    tmp_path, monkeypatch, in_memory
+):
+    """``then`` gets, for each COG, a raster of its values that is not compressed (the year's
+    zonal totals read the fluxes there): equal to the COG, on the grid, gone afterwards; in GDAL's
+    memory for a small layer, a temporary file beside the COG for a large one."""
+    grid = Grid.from_bounds(CRS, 1000.0, [0.0, 0.0, 320 * 1000.0, 240 * 1000.0])
+    data = np.random.default_rng(4).normal(100.0, 30.0, grid.shape).astype("float32")
+    data[10:20, 30:200] = np.nan
+    if not in_memory:
+        monkeypatch.setattr(io, "IN_MEMORY_PIXELS", 0)
+    layers = {str(tmp_path / "a.tif"): data, str(tmp_path / "b.tif"): data * 2}
+    seen = {}
+
+    def read(written):
+        for path, name in written.items():
+            assert name != path and name.startswith("/vsimem/") == in_memory
+            with rasterio.open(name) as src:
+                assert src.compression is None and src.transform == grid.transform
+                seen[path] = (name, src.read(1))
+
+    io.write_cogs(layers, grid, then=read)
+    assert sorted(seen) == sorted(layers)
+    for path, (name, values) in seen.items():
+        with rasterio.open(path) as cog:
+            np.testing.assert_array_equal(values, cog.read(1))
+        with pytest.raises(rasterio.errors.RasterioIOError):
+            rasterio.open(name)
+    assert sorted(os.listdir(tmp_path)) == ["a.tif", "b.tif"]

@@ -34,7 +34,7 @@ _set_madvise_hugepage = (
 ).multiarray._set_madvise_hugepage
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
 
     import geopandas as gpd
     import xarray as xr
@@ -510,6 +510,7 @@ def write_cogs(
     tags: dict | None = None,
     threads: int = 1,
     label: str | None = None,
+    then: Callable[[dict[str, str]], object] | None = None,
 ) -> None:
     """Write several (y, x) arrays (numpy or dask) as float32 Cloud-Optimised GeoTIFFs.
 
@@ -522,6 +523,9 @@ def write_cogs(
     is slower still; docs/performance.md), a floating-point predictor and averaged
     overviews, using ``threads`` threads, and moved into place atomically.
     ``layers`` maps output path -> array; ``descriptions``/``units``/``tags`` are keyed by path.
+    ``then``, if given, is called with {output path: a raster of the same values} once the COGs
+    are written, before those uncompressed temporary GeoTIFFs are deleted: a caller that reads
+    the layers back (the zonal totals of a year) reads them without decompressing the COGs.
     """
     descriptions = descriptions or {}
     units = units or {}
@@ -537,6 +541,10 @@ def write_cogs(
         for path, _, ds in datasets:
             _set_description(ds, descriptions.get(path), units.get(path), tags.get(path))
         _blocks_to_cogs([(ds, path) for path, _, ds in datasets], grid, threads)
+        if then is not None:
+            for _, _, ds in datasets:
+                ds.close()  # its blocks written out, for a reader of its own
+            then({path: ds.name for path, _, ds in datasets})
     finally:
         for _, tmp, ds in datasets:
             _discard(ds, tmp)

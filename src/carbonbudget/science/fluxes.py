@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 
 import dask.array as da
 import numpy as np
@@ -545,6 +546,7 @@ def compute_fluxes(
     chunk_size: int = schema_default("processing", "chunk_size"),
     threads: int = 1,
     dask_spec: dict | None = None,
+    then: Callable[[dict[str, str]], object] | None = None,
 ) -> None:
     """Stage entry point: per-pixel fluxes of one year (or of the climatologies) -> COGs.
 
@@ -553,7 +555,9 @@ def compute_fluxes(
     regions), and ``rh``/``rcs`` when they were computed once from climatologies. ``outputs``
     maps each flux to write (of rh, nep, rcs, ecs) to its path; :func:`plan_fluxes` picks the
     kernel. Reads lazily in ``chunk_size`` blocks, runs the numba kernel per block under dask,
-    writes every output in one pass. ``period``: the year, or "climatology"."""
+    writes every output in one pass. ``period``: the year, or "climatology". ``then`` is called
+    with {output path: an uncompressed raster of the same values} while those exist
+    (:func:`carbonbudget.core.io.write_cogs`)."""
     grid = Grid.from_config(grid_spec)
     unknown = set(outputs) - set(FLUX_VARS)
     if unknown:
@@ -614,6 +618,7 @@ def compute_fluxes(
                 tags={outputs[v]: {"variable": v, "year": str(period)} for v in outputs},
                 threads=threads,
                 label=f"fluxes {period}",
+                then=then,
             )
 
 

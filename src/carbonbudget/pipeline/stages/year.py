@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 
 from carbonbudget.core.grid import Grid
 from carbonbudget.core.io import atomic_output
@@ -59,8 +60,10 @@ def fluxes_step(
     chunk_size: int,
     threads: int,
     dask_spec: dict,
+    then: Callable[[dict[str, str]], object] | None = None,
 ) -> None:
-    """Per-pixel fluxes of one year (or of the climatologies) -> COGs."""
+    """Per-pixel fluxes of one year (or of the climatologies) -> COGs; ``then`` as in
+    :func:`carbonbudget.science.fluxes.compute_fluxes`."""
     compute_fluxes(
         grid_spec=grid,
         timestep=timestep,
@@ -70,6 +73,7 @@ def fluxes_step(
         chunk_size=chunk_size,
         threads=threads,
         dask_spec=dask_spec,
+        then=then,
     )
 
 
@@ -140,6 +144,25 @@ def process_year(job: Job) -> None:
     flux_inputs = {k: aligned[k] if k in aligned else job.input[k] for k in p.flux_inputs}
     flux_inputs |= {"coefficient": job.input.coefficient, "fraction": job.input.fraction}
     climate = cfg.get("climate")
+
+    def zonal(written: dict[str, str]) -> None:
+        """The zonal totals, reading the year's fluxes from the uncompressed rasters their COGs
+        were copied from (the same values, without decompressing the COGs again)."""
+        done("fluxes")
+        zonal_step(
+            cfg["grid"],
+            job.input.coverage,
+            {
+                v: written.get(out[v], out[v]) if v in p.fluxes else job.input[f"climatology_{v}"]
+                for v in p.zonal_fluxes
+            },
+            year,
+            out.zonal,
+            uncertainty_statistics(job),
+            share=job.input.get("cover_fraction"),
+        )
+        done("zonal")
+
     fluxes_step(
         cfg["grid"],
         climate["timestep"] if climate else None,
@@ -149,16 +172,5 @@ def process_year(job: Job) -> None:
         p.chunk_size,
         job.threads,
         p.dask,
+        then=zonal,
     )
-    done("fluxes")
-    zonal = {v: out[v] if v in p.fluxes else job.input[f"climatology_{v}"] for v in p.zonal_fluxes}
-    zonal_step(
-        cfg["grid"],
-        job.input.coverage,
-        zonal,
-        year,
-        out.zonal,
-        uncertainty_statistics(job),
-        share=job.input.get("cover_fraction"),
-    )
-    done("zonal")
