@@ -122,10 +122,10 @@ def typeset_figure(fig) -> None:
     from matplotlib.text import Text
 
     def texts(artist):
-        """The Text artists of ``artist`` and its children, as ``findobj(Text)`` finds them but
-        an axis's tick labels: an axis's children are its ticks, which asking for them creates
-        (~20 ms a figure), and a tick label takes its text from the axis's formatter when the
-        figure is drawn, after any typesetting here (matplotlib sets its minus sign itself)."""
+        """The Text artists of ``artist`` and its children, as ``findobj(Text)`` finds them,
+        but not an axis's tick labels: an axis's children are its ticks, which asking for them
+        creates (~20 ms a figure), and a tick label takes its text from the axis's formatter when
+        the figure is drawn, after any typesetting here (matplotlib sets its minus sign itself)."""
         if isinstance(artist, Axis):
             yield artist.label
             yield artist.offsetText

@@ -208,11 +208,11 @@ def _fixed_point(
     return density, iterations
 
 
-# The steps of the iteration between its two sparse products, in numba: in numpy they were
-# ~15 calls a step on arrays of a few thousand values, which cost about half as much as the
-# products over ~3,000 steps a year. Each value is computed as numpy computed it (the same
-# operations in the same order, numpy's pairwise summation for the summed misfit), so the
-# densities are the same bits (tests/test_downscale.py).
+# The steps of the iteration between its two sparse products, in numba: in numpy they are ~15
+# calls a step on arrays of a few thousand values, whose overhead rivals the products over
+# ~3,000 steps a year (the products stay scipy's: numba's loops over the stored entries are
+# slower, docs/performance.md). Each value is computed as numpy computes it (the same operations
+# in the same order), so the densities are the same bits (tests/test_downscale.py).
 @njit(nogil=True, cache=True)
 def _place(placed, inner, mult, e, known_at, scale, misfit):  # pragma: no cover - numba
     """``placed`` (the shared pixels' product, per region) += ``inner`` · ``mult``, in place;
@@ -245,8 +245,10 @@ _PAIRWISE_BLOCK = 128  # numpy's PW_BLOCKSIZE
 @njit(nogil=True, cache=True)
 def _pairwise_sum(a, start, n):  # pragma: no cover - numba
     """The pairwise summation of ``a[start:start + n]`` that numpy's ``np.sum`` does (eight
-    accumulators over blocks of up to 128 values, halves above): the same bits. The halving is
-    a loop over a stack rather than a recursion, which numba's cache cannot hold."""
+    accumulators over blocks of up to 128 values, halves above): the same bits. Written here
+    because numba's own ``sum`` adds in sequence (other bits, and the summed misfit decides when
+    the iteration has stalled); the halving is a loop over a stack rather than a recursion,
+    which numba's cache cannot hold."""
     if n <= _PAIRWISE_BLOCK:
         return _block_sum(a, start, n)
     # a depth-first walk: first value, count and whether the left half is summed, per level
