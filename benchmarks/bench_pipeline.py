@@ -126,15 +126,20 @@ def job_peak_mib(benchmark: str) -> float:
 
 
 def job_cpu_s(benchmark: str) -> float:
-    """A job's CPU seconds (every thread) from its log ("CPU N s"), for the same reason."""
-    found = re.findall(r"\(CPU ([\d.]+) s", _job_log(benchmark))
+    """A job's CPU seconds (every thread) from its log, for the same reason."""
+    return _cpu_s(_job_log(benchmark))
+
+
+def _cpu_s(log_text: str) -> float:
+    """The CPU seconds a job log ends with ("done in N s (CPU N s, ...)"); NaN without."""
+    found = re.findall(r"\(CPU ([\d.]+) s", log_text)
     return float(found[-1]) if found else float("nan")
 
 
 def logs_cpu_s(logs: Path) -> float:
     """The CPU seconds of every job whose log is under ``logs`` (a run's results/logs)."""
     return sum(
-        job_cpu_s(str(f.with_suffix(".tsv")))
+        _cpu_s(f.read_text())
         for f in logs.rglob("*.log")
         if "snakemake" not in f.relative_to(logs).parts
     )
