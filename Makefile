@@ -64,6 +64,7 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench_fluxes.py
 	$(BIN)/python benchmarks/bench_trends.py
 	$(BIN)/python benchmarks/bench_zonal.py
+	$(BIN)/python benchmarks/bench_downscale.py
 	$(BIN)/python benchmarks/bench_pipeline.py --examples
 	$(BIN)/python benchmarks/bench_uncertainty.py
 	$(BIN)/python benchmarks/bench_provenance.py
