@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from country import CRS, RES, _bounds, country_grid, ensure_country
+from country import RES, country_grid, ensure_country
 
 ROWS, COLS = 4000, 5000
 COARSE = 10  # the many-step case: pixels of COARSE × RES
@@ -101,9 +101,7 @@ def main():
     )
     print(f"ratio spread / zonal band: {d / r:.2f}; peak RSS of the process {rss:,.0f} MiB")
 
-    from carbonbudget.core.grid import Grid
-
-    coarse = Grid.from_bounds(CRS, RES * COARSE, _bounds(ROWS, COLS))
+    coarse = country_grid(ROWS, COLS, RES * COARSE)
     codes, matrix = coverage_matrix(regions, "county_code", coarse)
     shared = int((np.diff(sp.csc_matrix(matrix).indptr) >= 2).sum())
     print(

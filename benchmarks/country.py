@@ -42,11 +42,12 @@ def _bounds(rows, cols):
     return [XMIN, YMAX - rows * RES, XMIN + cols * RES, YMAX]
 
 
-def country_grid(rows: int, cols: int):
-    """The target grid of the synthetic country (the benchmarks' one definition of it)."""
+def country_grid(rows: int, cols: int, resolution: float = RES):
+    """The target grid of the synthetic country (the benchmarks' one definition of it): its
+    bounds are those of ``rows`` × ``cols`` pixels of RES, its pixels ``resolution`` wide."""
     from carbonbudget.core.grid import Grid
 
-    return Grid.from_bounds(CRS, RES, _bounds(rows, cols))
+    return Grid.from_bounds(CRS, resolution, _bounds(rows, cols))
 
 
 def paths(root: str) -> dict:
