@@ -187,6 +187,43 @@ def test_climatology_then_yearly_stage_equals_the_all_yearly_stage(tmp_path):
         np.testing.assert_allclose(read(yearly[v])[0], read(every[v])[0], rtol=2e-6, atol=2e-4)
 
 
+def test_a_negative_input_is_named_and_the_callers_own_errors_are_left_alone(tmp_path):
+    """A negative runoff found by the kernel is an InputDataError naming the runoff file; an
+    error of ``then`` (the year's zonal totals run inside the fluxes' error naming) stays its own
+    error, even when it says "negative"."""
+    from carbonbudget.core.errors import InputDataError
+    from carbonbudget.core.grid import Grid
+
+    grid = Grid.from_bounds(AEA, 1000.0, [0.0, 0.0, 23000.0, 17000.0])
+    t, p, npp, q, a, mask = _random_inputs()
+    mask[0, 0] = 1
+    names = ("temperature", "precipitation", "npp", "runoff", "coefficient", "fraction")
+    arrays = (t, p, npp, q, a, mask.astype("float32"))
+    src = {k: write_raster(tmp_path / f"{k}.tif", v, grid) for k, v in zip(names, arrays)}
+    spec = {"crs": AEA, "resolution": 1000.0, "bounds": list(grid.bounds)}
+    outputs = {v: str(tmp_path / f"{v}.tif") for v in ("rh", "nep", "rcs", "ecs")}
+
+    def zonal(written):
+        raise ValueError("negative weights in the zonal totals")
+
+    with pytest.raises(ValueError, match="negative weights in the zonal totals") as exc:
+        compute_fluxes(
+            grid_spec=spec,
+            timestep="monthly",
+            inputs=src,
+            outputs=outputs,
+            period=2001,
+            then=zonal,
+        )
+    assert not isinstance(exc.value, InputDataError)
+
+    q[0, 0] = -5.0
+    src["runoff"] = write_raster(tmp_path / "runoff_negative.tif", q, grid)
+    with pytest.raises(InputDataError, match="negative runoff values") as exc:
+        compute_fluxes(grid_spec=spec, timestep="monthly", inputs=src, outputs=outputs, period=2001)
+    assert "runoff_negative.tif" in str(exc.value)
+
+
 def test_rh_splits_exactly_into_its_temperature_and_precipitation_terms():
     """One pixel, twelve months at 10 °C and 100 mm: RH_T = k · 12 · exp(0.913) and
     RH_P = k · 12 · ln(32.45) with k = 0.22 · 30 · 0.465 (Eq. 3); on random inputs the two

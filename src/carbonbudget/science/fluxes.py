@@ -664,8 +664,14 @@ def _climate_timestep(timestep: str | None) -> str:
     return timestep
 
 
+# what the kernels' errors on a negative input say, by which _name_kernel_errors knows them
+KERNEL_ERROR = "in a block passed to"
+
+
 class _name_kernel_errors:
-    """Turn the kernel's bare ValueError on negative inputs into an InputDataError naming files."""
+    """Turn the kernel's bare ValueError on negative inputs into an InputDataError naming files.
+    Only the kernels' own errors: a caller's ``then`` (the year's zonal totals) runs inside this
+    context too, and its errors are its own."""
 
     def __init__(self, path_precipitation, path_runoff):
         self.paths = {"precipitation": path_precipitation, "runoff": path_runoff}
@@ -674,7 +680,7 @@ class _name_kernel_errors:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        if exc_type is ValueError and "negative" in str(exc):
+        if exc_type is ValueError and "negative" in str(exc) and KERNEL_ERROR in str(exc):
             var = "precipitation" if "precipitation" in str(exc) else "runoff"
             raise InputDataError(
                 f"negative {var} values found while computing fluxes",
