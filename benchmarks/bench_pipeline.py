@@ -136,6 +136,11 @@ def _cpu_s(log_text: str) -> float:
     return float(found[-1]) if found else float("nan")
 
 
+def _total(values: pd.Series) -> float:
+    """The sum of jobs' seconds, NaN when a job's log has none: never a partial sum."""
+    return float(values.sum(skipna=False))
+
+
 def logs_cpu_s(logs: Path) -> float:
     """The CPU seconds of every job whose log is under ``logs`` (a run's results/logs)."""
     return sum(
@@ -331,7 +336,7 @@ def main():
     )
     for r in results:
         j = r["jobs"].sort_values("peak_mib").iloc[-1]
-        cpu = r["jobs"]["cpu_s"].sum()
+        cpu = _total(r["jobs"]["cpu_s"])
         print(
             f"{r['years']:5d} {r['wall']:8.1f} {r['wall'] / r['years']:8.1f} {cpu:10.1f} "
             f"{cpu / args.cores:11.1f} {r['tree_peak_mib']:18.0f} {j['peak_mib']:14.0f} "
@@ -347,7 +352,7 @@ def main():
         f"{floor:.1f} s; with numpy's huge pages (processing.huge_pages: true, one sample): "
         f"{with_huge_pages:.1f} s"
     )
-    marginal_cpu = (results[2]["jobs"]["cpu_s"].sum() - results[1]["jobs"]["cpu_s"].sum()) / (
+    marginal_cpu = (_total(results[2]["jobs"]["cpu_s"]) - _total(results[1]["jobs"]["cpu_s"])) / (
         n - len(half)
     )
     print(
@@ -377,7 +382,7 @@ def main():
     peak = max(r["tree_peak_mib"] for r in results)
     print(f"peak memory (PSS) of Snakemake and its jobs: {peak:,.0f} MiB (target < 3 GiB)")
     jobs = results[2]["jobs"]
-    slow = jobs.groupby(jobs["job"].str.split("/").str[0])[["s", "cpu_s"]].sum()
+    slow = jobs.groupby(jobs["job"].str.split("/").str[0])[["s", "cpu_s"]].agg(_total)
     print(
         f"\n{n}-year run, wall and CPU seconds by rule (summed over jobs; {args.cores} can run "
         "at once):"
